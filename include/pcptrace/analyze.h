@@ -1,0 +1,49 @@
+/* One trace.dat in, one analysis out: reader -> parsers -> models. Tools call this. */
+#ifndef PCPTRACE_ANALYZE_H
+#define PCPTRACE_ANALYZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "pcptrace/churn.h"
+#include "pcptrace/event.h"
+
+struct pcp_percpu_results;
+
+struct pcp_analyze_opts {
+	uint64_t churn_window_ns;                 /* default 1 ms */
+	uint64_t bucket_ns;                       /* default 10 ms */
+	unsigned top_n;                           /* default 100 */
+	enum pcp_refill_source refill_source;     /* AUTO by default */
+};
+
+void pcp_analyze_opts_default(struct pcp_analyze_opts *o);
+
+struct pcp_event_count {
+	char *name;                               /* "system:event" */
+	uint64_t count;
+};
+
+struct pcp_analysis {
+	char *trace_file;
+	int file_version;                         /* 6 or 7 */
+	char *trace_clock;                        /* NULL if unknown */
+	uint32_t nr_cpus;
+	uint64_t events_total;
+	enum pcp_refill_source refill_source;     /* NATIVE or FALLBACK */
+	enum pcp_lock_source lock_source;
+	struct pcp_event_count *event_counts;     /* sorted by name */
+	size_t nr_event_counts;
+	struct pcp_churn_results *churn;          /* never NULL on success */
+	struct pcp_percpu_results *percpu;        /* NULL when the trace has no percpu event */
+	json_t *meta;                             /* <trace>.meta.json, NULL if absent */
+	struct pcp_analyze_opts opts;
+};
+
+/* On failure returns a pcp_err and writes a one-line reason (without the file name) to
+ * errbuf. Never returns a partial analysis. */
+int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts,
+		     struct pcp_analysis **out, char *errbuf, size_t errlen);
+void pcp_analysis_free(struct pcp_analysis *a);
+
+#endif

@@ -1,0 +1,99 @@
+/* The PCP churn model: per-CPU flow, pairing, histograms, zone lock, timeline, metrics.
+ * It computes only; it knows nothing of SQLite, JSON or the command line.
+ * Definitions: docs/METRICS.md (the contract). */
+#ifndef PCPTRACE_CHURN_H
+#define PCPTRACE_CHURN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "pcptrace/event.h"
+
+struct pcp_churn_opts {
+	uint64_t churn_window_ns;           /* default 1000000 */
+	uint64_t bucket_ns;                 /* default 10000000 */
+	unsigned top_n;                     /* default 100 */
+	enum pcp_lock_source lock_source;   /* NATIVE: use *_LOCK events; INFERRED: infer runs */
+};
+
+void pcp_churn_opts_default(struct pcp_churn_opts *o);
+
+struct pcp_cpu_flow {
+	uint64_t refill_blocks, refill_pages;
+	uint64_t drain_blocks, drain_pages;
+	int64_t net_pages;
+	uint64_t refill_locks, drain_locks;
+	uint64_t lost_events;
+};
+
+struct pcp_pair_cell {
+	uint32_t refill_cpu, drain_cpu;
+	uint64_t pairs, pages;
+};
+
+struct pcp_hist_bucket {
+	uint64_t lo_ns, hi_ns;              /* [lo, hi) */
+	uint64_t pairs, pages;
+};
+
+struct pcp_pfn_cycles {
+	uint64_t pfn;
+	uint32_t order;
+	uint64_t cycles, cross_cpu_cycles;
+	uint64_t min_round_trip_ns, max_round_trip_ns;
+};
+
+enum pcp_lock_kind { PCP_LOCK_KIND_REFILL = 0, PCP_LOCK_KIND_DRAIN = 1 };
+
+struct pcp_zone_lock_row {
+	int32_t nid, zid;                   /* -1 when inferred (unknown) */
+	enum pcp_lock_kind kind;
+	uint64_t acquisitions, target_pages, moved_pages;
+	double per_second, peak_per_second;
+};
+
+struct pcp_timeline_row {
+	uint64_t bucket_start_ns;           /* relative to first_ts_ns */
+	uint32_t cpu;
+	uint64_t refill_pages, drain_pages, refill_locks, drain_locks;
+};
+
+struct pcp_metric {
+	const char *name;                   /* static strings */
+	double value;
+	const char *unit;
+	const char *better;                 /* "lower", "higher" or "none" */
+};
+
+struct pcp_churn_results {
+	uint32_t nr_cpus;
+	uint64_t first_ts_ns, last_ts_ns, duration_ns;
+	uint64_t events_seen;               /* every event passed to the model */
+	uint64_t events_lost;               /* known counts */
+	uint64_t lost_unknown_marks;        /* missed-event marks without a count */
+	int lossy;
+	enum pcp_lock_source lock_source;
+
+	struct pcp_cpu_flow *cpu_flow;      /* nr_cpus entries */
+	struct pcp_pair_cell *pair_matrix; size_t nr_pair_cells;
+	struct pcp_hist_bucket *round_trip_hist; size_t nr_hist_buckets;
+	struct pcp_pfn_cycles *pfn_cycles; size_t nr_pfn_cycles;
+	struct pcp_zone_lock_row *zone_lock; size_t nr_zone_lock;
+	struct pcp_timeline_row *timeline; size_t nr_timeline;
+	struct pcp_metric *metrics; size_t nr_metrics;
+};
+
+struct pcp_churn_model;
+
+/* nr_cpus: CPUs the trace declares; events with cpu >= nr_cpus are a caller bug. */
+int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pcp_churn_model **out);
+/* Hot path. Events must come in the trace's order. Every record goes here: PCP kinds are
+ * analyzed, everything else (OTHER, PERCPU_*) only advances time and breaks inferred runs.
+ * IGNORED events must not be passed. */
+void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev);
+/* A missed-events mark on cpu before its next record: count > 0 known, < 0 unknown. */
+void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count);
+int pcp_churn_finish(struct pcp_churn_model *m, struct pcp_churn_results **out);
+void pcp_churn_free(struct pcp_churn_model *m);
+void pcp_churn_results_free(struct pcp_churn_results *r);
+
+#endif

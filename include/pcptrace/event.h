@@ -1,0 +1,73 @@
+/* Small typed events: what the parsers hand to the models. Plain data, no pointers. */
+#ifndef PCPTRACE_EVENT_H
+#define PCPTRACE_EVENT_H
+
+#include <stdint.h>
+
+enum pcp_event_kind {
+	PCP_EV_IGNORED = 0,       /* invisible in this mode (patch events in fallback mode) */
+	PCP_EV_OTHER,             /* any other record: only its time and CPU matter */
+	PCP_EV_REFILL,            /* block put on a PCP list (native or fallback source) */
+	PCP_EV_DRAIN,             /* block drained from a PCP list to the buddy allocator */
+	PCP_EV_REFILL_LOCK,       /* zone->lock taken for a PCP refill (native) */
+	PCP_EV_DRAIN_LOCK,        /* zone->lock taken for a PCP drain (native) */
+	PCP_EV_PERCPU_ALLOC,
+	PCP_EV_PERCPU_FREE,
+	PCP_EV_PERCPU_FAIL,
+	PCP_EV_PERCPU_CHUNK_CREATE,
+	PCP_EV_PERCPU_CHUNK_DESTROY,
+};
+
+enum pcp_refill_source {
+	PCP_REFILL_AUTO = 0,      /* only as a request: native if the trace has it, else fallback */
+	PCP_REFILL_NATIVE,        /* kmem:mm_page_pcpu_refill (seed patch) */
+	PCP_REFILL_FALLBACK,      /* kmem:mm_page_alloc_zone_locked with percpu_refill=1 */
+};
+
+enum pcp_lock_source {
+	PCP_LOCK_NONE = 0,
+	PCP_LOCK_NATIVE,          /* kmem:mm_page_pcpu_{refill,drain}_zone_locked */
+	PCP_LOCK_INFERRED,        /* runs of refills/drains on one CPU, see docs/METRICS.md */
+};
+
+const char *pcp_refill_source_name(enum pcp_refill_source s); /* "native", "fallback", "auto" */
+const char *pcp_lock_source_name(enum pcp_lock_source s);     /* "native", "inferred", "none" */
+
+struct pcp_page_block {
+	uint64_t pfn;
+	uint32_t order;
+	int32_t migratetype;
+};
+
+struct pcp_zone_lock_op {
+	int32_t nid;
+	int32_t zid;
+	uint64_t nr_pages;
+};
+
+/* Fields the kernel may lack are 0 (older kernels lack ptr, bytes_alloc, gfp_flags). */
+struct pcp_percpu_op {
+	uint64_t call_site;
+	uint64_t size;
+	uint64_t align;
+	uint64_t base_addr;
+	uint64_t ptr;
+	uint64_t bytes_alloc;
+	uint64_t gfp_flags;
+	int32_t off;
+	uint8_t reserved;
+	uint8_t is_atomic;
+};
+
+struct pcp_event {
+	uint64_t ts_ns;
+	uint32_t cpu;
+	uint8_t kind;             /* enum pcp_event_kind */
+	union {
+		struct pcp_page_block block;    /* REFILL, DRAIN */
+		struct pcp_zone_lock_op lock;   /* REFILL_LOCK, DRAIN_LOCK */
+		struct pcp_percpu_op percpu;    /* PERCPU_* */
+	};
+};
+
+#endif

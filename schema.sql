@@ -1,0 +1,1 @@
+-- schema.sql: placeholder, replaced by the store work
