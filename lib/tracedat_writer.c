@@ -1,0 +1,678 @@
+/* trace.dat version 6 writer (layout: man 5 trace-cmd.dat.v6); see tracedat.h. */
+#include "pcptrace/tracedat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pcptrace/error.h"
+
+#define TDW_MAX_CPUS 4096
+#define TDW_OUT_BUF (64 * 1024)
+
+struct tdw_blob {
+	char *data;
+	size_t len;
+};
+
+struct tdw_blobs {
+	struct tdw_blob *v;
+	size_t nr, cap;
+};
+
+struct tdw_system {
+	char *name;
+	struct tdw_blobs formats;
+};
+
+struct tdw_option {
+	uint16_t id;
+	struct tdw_blob data;
+};
+
+struct tdw_cpu {
+	int ext_fd;          /* caller's fd of raw pages, or -1 */
+	int own_fd;          /* our unlinked temporary file of pages, or -1 */
+	uint64_t own_pages;
+	uint64_t file_offset;
+	uint64_t size;
+};
+
+struct pcp_tdw {
+	char *path;
+	char *tmp_path;
+	char *dir;
+	int fd;
+	unsigned int page_size;
+	int long_size;
+	int nr_cpus;
+
+	struct tdw_blob header_page, header_event, kallsyms, printk, cmdlines;
+	struct tdw_blobs ftrace;
+	struct tdw_system *systems;
+	size_t nr_systems, cap_systems;
+	struct tdw_option *options;
+	size_t nr_options, cap_options;
+	struct tdw_cpu *cpus;
+};
+
+/* Buffered sequential output that remembers the first error. */
+struct tdw_out {
+	int fd;
+	int err;
+	uint64_t offset;
+	size_t n;
+	unsigned char buf[TDW_OUT_BUF];
+};
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	while (len) {
+		ssize_t r = write(fd, p, len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return PCP_ERR_IO;
+		}
+		p += r;
+		len -= (size_t)r;
+	}
+	return PCP_OK;
+}
+
+static void out_flush(struct tdw_out *o)
+{
+	if (!o->err && o->n)
+		o->err = write_all(o->fd, o->buf, o->n);
+	o->n = 0;
+}
+
+static void out_bytes(struct tdw_out *o, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	o->offset += len;
+	while (len && !o->err) {
+		size_t room = sizeof(o->buf) - o->n;
+		size_t chunk = len < room ? len : room;
+		memcpy(o->buf + o->n, p, chunk);
+		o->n += chunk;
+		p += chunk;
+		len -= chunk;
+		if (o->n == sizeof(o->buf))
+			out_flush(o);
+	}
+}
+
+static void out_u16(struct tdw_out *o, uint16_t v) { out_bytes(o, &v, 2); }
+static void out_u32(struct tdw_out *o, uint32_t v) { out_bytes(o, &v, 4); }
+static void out_u64(struct tdw_out *o, uint64_t v) { out_bytes(o, &v, 8); }
+
+static void out_zeros(struct tdw_out *o, uint64_t len)
+{
+	static const unsigned char zeros[4096];
+
+	while (len) {
+		size_t chunk = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		out_bytes(o, zeros, chunk);
+		len -= chunk;
+	}
+}
+
+static int blob_set(struct tdw_blob *b, const void *data, size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+
+	if (!copy)
+		return PCP_ERR_NOMEM;
+	if (len)
+		memcpy(copy, data, len);
+	free(b->data);
+	b->data = copy;
+	b->len = len;
+	return PCP_OK;
+}
+
+static int blobs_add(struct tdw_blobs *bs, const void *data, size_t len)
+{
+	if (bs->nr == bs->cap) {
+		size_t cap = bs->cap ? bs->cap * 2 : 8;
+		struct tdw_blob *v = realloc(bs->v, cap * sizeof(*v));
+		if (!v)
+			return PCP_ERR_NOMEM;
+		bs->v = v;
+		bs->cap = cap;
+	}
+	bs->v[bs->nr].data = NULL;
+	bs->v[bs->nr].len = 0;
+	if (blob_set(&bs->v[bs->nr], data, len))
+		return PCP_ERR_NOMEM;
+	bs->nr++;
+	return PCP_OK;
+}
+
+static void blobs_free(struct tdw_blobs *bs)
+{
+	for (size_t i = 0; i < bs->nr; i++)
+		free(bs->v[i].data);
+	free(bs->v);
+}
+
+static void tdw_free(struct pcp_tdw *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->cpus) {
+		for (int c = 0; c < w->nr_cpus; c++)
+			if (w->cpus[c].own_fd >= 0)
+				close(w->cpus[c].own_fd);
+	}
+	free(w->cpus);
+	free(w->header_page.data);
+	free(w->header_event.data);
+	free(w->kallsyms.data);
+	free(w->printk.data);
+	free(w->cmdlines.data);
+	blobs_free(&w->ftrace);
+	for (size_t i = 0; i < w->nr_systems; i++) {
+		free(w->systems[i].name);
+		blobs_free(&w->systems[i].formats);
+	}
+	free(w->systems);
+	for (size_t i = 0; i < w->nr_options; i++)
+		free(w->options[i].data.data);
+	free(w->options);
+	free(w->path);
+	free(w->tmp_path);
+	free(w->dir);
+	free(w);
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_tdw **out)
+{
+	struct pcp_tdw *w;
+	long host_page = sysconf(_SC_PAGESIZE);
+	int err = PCP_ERR_NOMEM;
+
+	*out = NULL;
+	if (!path || !*path || !p || p->nr_cpus < 1 || p->nr_cpus > TDW_MAX_CPUS ||
+	    (p->long_size != 0 && p->long_size != 4 && p->long_size != 8))
+		return PCP_ERR_USAGE;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return PCP_ERR_NOMEM;
+	w->fd = -1;
+	w->nr_cpus = p->nr_cpus;
+	w->page_size = p->page_size ? p->page_size : (unsigned int)(host_page > 0 ? host_page : 4096);
+	w->long_size = p->long_size ? p->long_size : (int)sizeof(long);
+	if (w->page_size < 64 || w->page_size > (1u << 27)) {
+		err = PCP_ERR_USAGE;
+		goto fail;
+	}
+	w->cpus = calloc((size_t)w->nr_cpus, sizeof(*w->cpus));
+	w->path = strdup(path);
+	w->dir = dir_of(path);
+	if (!w->cpus || !w->path || !w->dir)
+		goto fail;
+	for (int c = 0; c < w->nr_cpus; c++) {
+		w->cpus[c].ext_fd = -1;
+		w->cpus[c].own_fd = -1;
+	}
+	if (asprintf(&w->tmp_path, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+		w->tmp_path = NULL;
+		goto fail;
+	}
+	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (w->fd < 0 && errno == EEXIST) {
+		/* Left over by an earlier process with our pid: it is garbage. */
+		unlink(w->tmp_path);
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	}
+	if (w->fd < 0) {
+		err = PCP_ERR_IO;
+		goto fail;
+	}
+	*out = w;
+	return PCP_OK;
+fail:
+	{
+		int saved = errno;
+		tdw_free(w);
+		errno = saved;
+	}
+	return err;
+}
+
+int pcp_tdw_set_header_page(struct pcp_tdw *w, const char *text, size_t len)
+{
+	return text && len ? blob_set(&w->header_page, text, len) : PCP_ERR_USAGE;
+}
+
+int pcp_tdw_set_header_event(struct pcp_tdw *w, const char *text, size_t len)
+{
+	return text && len ? blob_set(&w->header_event, text, len) : PCP_ERR_USAGE;
+}
+
+int pcp_tdw_add_ftrace_format(struct pcp_tdw *w, const char *text, size_t len)
+{
+	return text && len ? blobs_add(&w->ftrace, text, len) : PCP_ERR_USAGE;
+}
+
+int pcp_tdw_add_event_format(struct pcp_tdw *w, const char *system, const char *text,
+			     size_t len)
+{
+	struct tdw_system *s = NULL;
+
+	if (!system || !*system || !text || !len)
+		return PCP_ERR_USAGE;
+	if (!strcmp(system, "ftrace"))
+		return pcp_tdw_add_ftrace_format(w, text, len);
+	for (size_t i = 0; i < w->nr_systems; i++)
+		if (!strcmp(w->systems[i].name, system))
+			s = &w->systems[i];
+	if (!s) {
+		if (w->nr_systems == w->cap_systems) {
+			size_t cap = w->cap_systems ? w->cap_systems * 2 : 8;
+			struct tdw_system *v = realloc(w->systems, cap * sizeof(*v));
+			if (!v)
+				return PCP_ERR_NOMEM;
+			w->systems = v;
+			w->cap_systems = cap;
+		}
+		s = &w->systems[w->nr_systems];
+		memset(s, 0, sizeof(*s));
+		s->name = strdup(system);
+		if (!s->name)
+			return PCP_ERR_NOMEM;
+		w->nr_systems++;
+	}
+	return blobs_add(&s->formats, text, len);
+}
+
+int pcp_tdw_set_kallsyms(struct pcp_tdw *w, const char *text, size_t len)
+{
+	if (len > UINT32_MAX)
+		return PCP_ERR_USAGE;
+	return blob_set(&w->kallsyms, text, len);
+}
+
+int pcp_tdw_set_printk_formats(struct pcp_tdw *w, const char *text, size_t len)
+{
+	if (len > UINT32_MAX)
+		return PCP_ERR_USAGE;
+	return blob_set(&w->printk, text, len);
+}
+
+int pcp_tdw_set_cmdlines(struct pcp_tdw *w, const char *text, size_t len)
+{
+	return blob_set(&w->cmdlines, text, len);
+}
+
+int pcp_tdw_add_option(struct pcp_tdw *w, uint16_t id, const void *data, size_t len)
+{
+	struct tdw_option *o;
+
+	if (id == 0 || len > UINT32_MAX || (len && !data))
+		return PCP_ERR_USAGE;
+	if (w->nr_options == w->cap_options) {
+		size_t cap = w->cap_options ? w->cap_options * 2 : 8;
+		struct tdw_option *v = realloc(w->options, cap * sizeof(*v));
+		if (!v)
+			return PCP_ERR_NOMEM;
+		w->options = v;
+		w->cap_options = cap;
+	}
+	o = &w->options[w->nr_options];
+	o->id = id;
+	o->data.data = NULL;
+	o->data.len = 0;
+	if (blob_set(&o->data, data, len))
+		return PCP_ERR_NOMEM;
+	w->nr_options++;
+	return PCP_OK;
+}
+
+static int add_string_option(struct pcp_tdw *w, uint16_t id, const char *text)
+{
+	if (!text)
+		return PCP_ERR_USAGE;
+	return pcp_tdw_add_option(w, id, text, strlen(text) + 1);
+}
+
+int pcp_tdw_set_trace_clock(struct pcp_tdw *w, const char *clock)
+{
+	char *text;
+	int err;
+
+	if (!clock || !*clock)
+		return PCP_ERR_USAGE;
+	if (strchr(clock, '['))
+		return add_string_option(w, PCP_TDW_OPT_TRACECLOCK, clock);
+	/* libtracecmd takes the selected clock from between the brackets. */
+	if (asprintf(&text, "[%s]\n", clock) < 0)
+		return PCP_ERR_NOMEM;
+	err = add_string_option(w, PCP_TDW_OPT_TRACECLOCK, text);
+	free(text);
+	return err;
+}
+
+int pcp_tdw_add_cpustat(struct pcp_tdw *w, const char *text)
+{
+	return add_string_option(w, PCP_TDW_OPT_CPUSTAT, text);
+}
+
+int pcp_tdw_set_uname(struct pcp_tdw *w, const char *text)
+{
+	return add_string_option(w, PCP_TDW_OPT_UNAME, text);
+}
+
+int pcp_tdw_set_version(struct pcp_tdw *w, const char *text)
+{
+	return add_string_option(w, PCP_TDW_OPT_VERSION, text);
+}
+
+int pcp_tdw_set_cpu_data_fd(struct pcp_tdw *w, int cpu, int fd)
+{
+	if (cpu < 0 || cpu >= w->nr_cpus || fd < 0 || w->cpus[cpu].own_fd >= 0)
+		return PCP_ERR_USAGE;
+	w->cpus[cpu].ext_fd = fd;
+	return PCP_OK;
+}
+
+static int open_page_store(const struct pcp_tdw *w)
+{
+	char *templ;
+	int fd;
+
+	fd = open(w->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	/* Filesystems without O_TMPFILE: a named file, unlinked at once. */
+	if (asprintf(&templ, "%s/.pcptdw.XXXXXX", w->dir) < 0)
+		return -1;
+	fd = mkostemp(templ, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(templ);
+	free(templ);
+	return fd;
+}
+
+int pcp_tdw_add_cpu_page(struct pcp_tdw *w, int cpu, const void *page)
+{
+	struct tdw_cpu *c;
+	int err;
+
+	if (cpu < 0 || cpu >= w->nr_cpus || !page)
+		return PCP_ERR_USAGE;
+	c = &w->cpus[cpu];
+	if (c->ext_fd >= 0)
+		return PCP_ERR_USAGE;
+	if (c->own_fd < 0) {
+		c->own_fd = open_page_store(w);
+		if (c->own_fd < 0)
+			return PCP_ERR_IO;
+	}
+	err = write_all(c->own_fd, page, w->page_size);
+	if (err)
+		return err;
+	c->own_pages++;
+	return PCP_OK;
+}
+
+unsigned int pcp_tdw_page_size(const struct pcp_tdw *w)
+{
+	return w->page_size;
+}
+
+int pcp_tdw_long_size(const struct pcp_tdw *w)
+{
+	return w->long_size;
+}
+
+/* Copies len bytes from src (offset 0) to dst at dst_off. */
+static int copy_range(int src, int dst, uint64_t dst_off, uint64_t len)
+{
+	loff_t in_off = 0, out_off = (loff_t)dst_off;
+	char *buf;
+	int err = PCP_OK;
+
+	while (len) {
+		ssize_t r = copy_file_range(src, &in_off, dst, &out_off, len, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* unsupported here (or early EOF): fall back, which tells them apart */
+		len -= (uint64_t)r;
+	}
+	if (!len)
+		return PCP_OK;
+	buf = malloc(TDW_OUT_BUF);
+	if (!buf)
+		return PCP_ERR_NOMEM;
+	while (len && !err) {
+		size_t chunk = len < TDW_OUT_BUF ? (size_t)len : TDW_OUT_BUF;
+		ssize_t r = pread(src, buf, chunk, in_off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO; /* the CPU file shrank while we copied it */
+			err = PCP_ERR_IO;
+			break;
+		}
+		for (ssize_t done = 0; done < r;) {
+			ssize_t wr = pwrite(dst, buf + done, (size_t)(r - done), out_off);
+			if (wr < 0 && errno == EINTR)
+				continue;
+			if (wr < 0) {
+				err = PCP_ERR_IO;
+				break;
+			}
+			done += wr;
+			out_off += wr;
+		}
+		in_off += r;
+		len -= (uint64_t)r;
+	}
+	free(buf);
+	return err;
+}
+
+static void write_blob64(struct tdw_out *o, const struct tdw_blob *b)
+{
+	out_u64(o, b->len);
+	out_bytes(o, b->data, b->len);
+}
+
+static void write_blob32(struct tdw_out *o, const struct tdw_blob *b)
+{
+	out_u32(o, (uint32_t)b->len);
+	out_bytes(o, b->data, b->len);
+}
+
+static int write_file(struct pcp_tdw *w)
+{
+	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
+					       '6', 0 };
+	struct tdw_out *o;
+	uint64_t data_offset;
+	int err;
+
+	o = malloc(sizeof(*o));
+	if (!o)
+		return PCP_ERR_NOMEM;
+	o->fd = w->fd;
+	o->err = PCP_OK;
+	o->offset = 0;
+	o->n = 0;
+
+	/* Initial format. */
+	out_bytes(o, magic, sizeof(magic));
+	{
+		unsigned char endian_long[2];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		endian_long[0] = 1;
+#else
+		endian_long[0] = 0;
+#endif
+		endian_long[1] = (unsigned char)w->long_size;
+		out_bytes(o, endian_long, 2);
+	}
+	out_u32(o, w->page_size);
+
+	/* Header info. */
+	out_bytes(o, "header_page", 12);
+	write_blob64(o, &w->header_page);
+	out_bytes(o, "header_event", 13);
+	write_blob64(o, &w->header_event);
+
+	/* Ftrace and event formats. */
+	out_u32(o, (uint32_t)w->ftrace.nr);
+	for (size_t i = 0; i < w->ftrace.nr; i++)
+		write_blob64(o, &w->ftrace.v[i]);
+	out_u32(o, (uint32_t)w->nr_systems);
+	for (size_t i = 0; i < w->nr_systems; i++) {
+		const struct tdw_system *s = &w->systems[i];
+		out_bytes(o, s->name, strlen(s->name) + 1);
+		out_u32(o, (uint32_t)s->formats.nr);
+		for (size_t j = 0; j < s->formats.nr; j++)
+			write_blob64(o, &s->formats.v[j]);
+	}
+
+	/* Kallsyms, printk formats, saved cmdlines. */
+	write_blob32(o, &w->kallsyms);
+	write_blob32(o, &w->printk);
+	write_blob64(o, &w->cmdlines);
+
+	/* CPU count, options, flyrecord table. */
+	out_u32(o, (uint32_t)w->nr_cpus);
+	out_bytes(o, "options  ", 10);
+	for (size_t i = 0; i < w->nr_options; i++) {
+		out_u16(o, w->options[i].id);
+		out_u32(o, (uint32_t)w->options[i].data.len);
+		out_bytes(o, w->options[i].data.data, w->options[i].data.len);
+	}
+	out_u16(o, 0);
+	out_bytes(o, "flyrecord", 10);
+
+	/* CPU data starts page aligned after the table; each CPU's data is whole pages. */
+	data_offset = o->offset + 16ull * (uint64_t)w->nr_cpus;
+	data_offset = (data_offset + w->page_size - 1) / w->page_size * w->page_size;
+	for (int c = 0; c < w->nr_cpus; c++) {
+		struct tdw_cpu *cpu = &w->cpus[c];
+		cpu->file_offset = data_offset;
+		out_u64(o, cpu->file_offset);
+		out_u64(o, cpu->size);
+		data_offset += cpu->size;
+	}
+	out_zeros(o, w->cpus[0].file_offset - o->offset);
+	out_flush(o);
+	err = o->err;
+	free(o);
+	if (err)
+		return err;
+
+	for (int c = 0; c < w->nr_cpus; c++) {
+		struct tdw_cpu *cpu = &w->cpus[c];
+		int src = cpu->ext_fd >= 0 ? cpu->ext_fd : cpu->own_fd;
+		if (!cpu->size)
+			continue;
+		err = copy_range(src, w->fd, cpu->file_offset, cpu->size);
+		if (err)
+			return err;
+	}
+	return PCP_OK;
+}
+
+static int measure_cpus(struct pcp_tdw *w)
+{
+	for (int c = 0; c < w->nr_cpus; c++) {
+		struct tdw_cpu *cpu = &w->cpus[c];
+		if (cpu->ext_fd >= 0) {
+			struct stat st;
+			if (fstat(cpu->ext_fd, &st) < 0)
+				return PCP_ERR_IO;
+			cpu->size = (uint64_t)st.st_size;
+			if (cpu->size % w->page_size)
+				return PCP_ERR_CORRUPT;
+		} else {
+			cpu->size = cpu->own_pages * w->page_size;
+		}
+	}
+	return PCP_OK;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd); /* best effort: the rename itself already happened */
+		close(fd);
+	}
+}
+
+int pcp_tdw_commit(struct pcp_tdw *w)
+{
+	int err;
+
+	if (!w)
+		return PCP_ERR_USAGE;
+	if (!w->header_page.data || !w->header_event.data) {
+		pcp_tdw_abort(w);
+		return PCP_ERR_USAGE;
+	}
+	err = measure_cpus(w);
+	if (!err)
+		err = write_file(w);
+	if (!err && fsync(w->fd) < 0)
+		err = PCP_ERR_IO;
+	if (!err) {
+		int fd = w->fd;
+		w->fd = -1;
+		if (close(fd) < 0)
+			err = PCP_ERR_IO;
+	}
+	if (!err && rename(w->tmp_path, w->path) < 0)
+		err = PCP_ERR_IO;
+	if (err) {
+		int saved = errno;
+		pcp_tdw_abort(w);
+		errno = saved;
+		return err;
+	}
+	fsync_dir(w->dir);
+	tdw_free(w);
+	return PCP_OK;
+}
+
+void pcp_tdw_abort(struct pcp_tdw *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	if (w->tmp_path)
+		unlink(w->tmp_path);
+	tdw_free(w);
+}
