@@ -27,3 +27,16 @@ int pcp_meta_load(const char *trace_path, json_t **out)
 	}
 	return PCP_OK;
 }
+
+const char *pcp_meta_percpu_stats_text(const json_t *meta, const char *when)
+{
+	json_t *snap, *pcs;
+
+	if (!meta || !when)
+		return NULL;
+	snap = json_object_get(json_object_get(meta, "snapshots"), when);
+	pcs = json_object_get(snap, "percpu_stats");
+	if (!json_is_true(json_object_get(pcs, "available")))
+		return NULL;
+	return json_string_value(json_object_get(pcs, "text"));
+}

@@ -1,0 +1,46 @@
+/*
+ * Allocator state around a recording (issue 3): /sys/kernel/debug/percpu_stats, the per-CPU
+ * pagesets of /proc/zoneinfo, /proc/vmstat and the system's identity, as Jansson values for the
+ * recorder's <trace>.meta.json (shape: pcprecord(1), "META FILE").
+ *
+ * The parsers take text so that tests feed them captured files. A text they cannot make sense
+ * of gives PCP_ERR_BAD_META (and a one-line reason in errbuf), never a partial value.
+ */
+#ifndef PCPTRACE_SNAPSHOT_H
+#define PCPTRACE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/* [{"node":0,"zone":"DMA32","pagesets":[{"cpu":0,"count":..,"high":..,"batch":..,
+ *   "high_min":..,"high_max":..,"vm_stats_threshold":..}, ...]}, ...]
+ * high_min/high_max/vm_stats_threshold only when the kernel prints them. Zones without
+ * pagesets (unpopulated) have an empty array. */
+int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, size_t errlen);
+
+/* {"allocation":{"unit_size":..,...},"global":{"nr_alloc":..,...},
+ *  "chunks":[{"kind":"first"|"reserved"|"dynamic","nr_alloc":..,...}, ...]} */
+int pcp_snapshot_parse_percpu_stats(const char *text, json_t **out, char *errbuf,
+				    size_t errlen);
+
+/* {"nr_free_pages":..., ...} in the file's order. */
+int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size_t errlen);
+
+/*
+ * Reads the live files (mounting debugfs at /sys/kernel/debug if percpu_stats needs it) into
+ * {"time":"<ISO 8601 UTC>","time_ns":<CLOCK_REALTIME ns>,
+ *  "percpu_stats":{"available":true,"text":"...","parsed":{...}} or
+ *                 {"available":false,"reason":"..."},
+ *  "zoneinfo":[...], "vmstat":{...}}
+ * A file that is missing or damaged is reported inside the snapshot ("zoneinfo_error",
+ * "vmstat_error"), so a recording is never lost to a snapshot. Only PCP_ERR_NOMEM fails.
+ */
+int pcp_snapshot_take(json_t **out);
+
+/* Adds kernel_release, kernel_version, machine and hostname to obj. */
+int pcp_snapshot_add_system(json_t *obj);
+
+/* Writes meta to "<trace_path>.meta.json" atomically (temp file + rename). */
+int pcp_snapshot_write_meta(const char *trace_path, json_t *meta, char *errbuf, size_t errlen);
+
+#endif

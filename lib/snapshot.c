@@ -1,0 +1,524 @@
+/* Allocator state snapshots for the recorder: percpu_stats, zoneinfo pagesets, vmstat. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "pcptrace/error.h"
+#include "pcptrace/outfile.h"
+#include "pcptrace/snapshot.h"
+
+#define PERCPU_STATS_PATH "/sys/kernel/debug/percpu_stats"
+#define DEBUGFS_DIR "/sys/kernel/debug"
+
+static int fail(char *errbuf, size_t errlen, int line, const char *what)
+{
+	if (errbuf && errlen)
+		snprintf(errbuf, errlen, "line %d: %s", line, what);
+	return PCP_ERR_BAD_META;
+}
+
+static const char *skip_blank(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* A whole decimal number (optionally negative) followed only by blanks. */
+static int parse_number(const char *s, long long *v)
+{
+	char *end;
+
+	s = skip_blank(s);
+	if (!*s || (!isdigit((unsigned char)*s) && *s != '-'))
+		return -1;
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	end = (char *)skip_blank(end);
+	return *end ? -1 : 0;
+}
+
+/* Copies the next line of *text (without its newline) into buf; 0 at the end. */
+static int next_line(const char **text, char *buf, size_t size)
+{
+	const char *s = *text, *nl;
+	size_t len;
+
+	if (!*s)
+		return 0;
+	nl = strchr(s, '\n');
+	len = nl ? (size_t)(nl - s) : strlen(s);
+	if (len >= size)
+		len = size - 1; /* longer lines are never meaningful here */
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	*text = nl ? nl + 1 : s + strlen(s);
+	return 1;
+}
+
+/* "key: value" with a numeric value; key copied without blanks. */
+static int split_key_value(const char *line, char *key, size_t keylen, const char **value)
+{
+	const char *colon = strchr(line, ':');
+	const char *k = skip_blank(line);
+	size_t n;
+
+	if (!colon)
+		return -1;
+	n = (size_t)(colon - k);
+	while (n && (k[n - 1] == ' ' || k[n - 1] == '\t'))
+		n--;
+	if (!n || n >= keylen)
+		return -1;
+	memcpy(key, k, n);
+	key[n] = '\0';
+	*value = colon + 1;
+	return 0;
+}
+
+static int pageset_complete(json_t *cpu)
+{
+	return !cpu || (json_object_get(cpu, "count") && json_object_get(cpu, "high") &&
+			json_object_get(cpu, "batch"));
+}
+
+int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, size_t errlen)
+{
+	static const char *const pageset_keys[] = { "count", "high", "batch", "high_min",
+						    "high_max" };
+	json_t *zones = json_array(), *zone = NULL, *sets = NULL, *cpu = NULL;
+	char line[512], key[64];
+	int lineno = 0, in_pagesets = 0, err = PCP_OK;
+
+	*out = NULL;
+	if (!zones)
+		return PCP_ERR_NOMEM;
+	while (next_line(&text, line, sizeof(line))) {
+		const char *t = skip_blank(line), *value;
+		long long v;
+
+		lineno++;
+		if (!strncmp(line, "Node ", 5)) {
+			int node;
+			char name[64];
+
+			if (!pageset_complete(cpu)) {
+				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
+				goto out;
+			}
+			if (sscanf(line, "Node %d, zone %63s", &node, name) != 2 || node < 0) {
+				err = fail(errbuf, errlen, lineno, "bad zone header");
+				goto out;
+			}
+			zone = json_pack("{s:i,s:s,s:[]}", "node", node, "zone", name, "pagesets");
+			if (!zone || json_array_append_new(zones, zone)) {
+				err = PCP_ERR_NOMEM;
+				goto out;
+			}
+			sets = json_object_get(zone, "pagesets");
+			cpu = NULL;
+			in_pagesets = 0;
+			continue;
+		}
+		if (!zone) {
+			if (*t) {
+				err = fail(errbuf, errlen, lineno, "text before the first zone");
+				goto out;
+			}
+			continue;
+		}
+		if (!strcmp(t, "pagesets")) {
+			in_pagesets = 1;
+			continue;
+		}
+		if (!in_pagesets || !*t)
+			continue;
+		if (split_key_value(t, key, sizeof(key), &value)) {
+			/* an unknown line ends the pagesets (the zone's trailer) */
+			in_pagesets = 0;
+			continue;
+		}
+		if (!strcmp(key, "cpu")) {
+			if (!pageset_complete(cpu)) {
+				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
+				goto out;
+			}
+			if (parse_number(value, &v) || v < 0) {
+				err = fail(errbuf, errlen, lineno, "bad cpu number");
+				goto out;
+			}
+			cpu = json_pack("{s:I}", "cpu", (json_int_t)v);
+			if (!cpu || json_array_append_new(sets, cpu)) {
+				err = PCP_ERR_NOMEM;
+				goto out;
+			}
+			continue;
+		}
+		if (!strcmp(key, "vm stats threshold")) {
+			if (!cpu || parse_number(value, &v)) {
+				err = fail(errbuf, errlen, lineno, "bad vm stats threshold");
+				goto out;
+			}
+			json_object_set_new(cpu, "vm_stats_threshold", json_integer(v));
+			continue;
+		}
+		{
+			size_t i;
+			int known = 0;
+
+			for (i = 0; i < sizeof(pageset_keys) / sizeof(pageset_keys[0]); i++)
+				if (!strcmp(key, pageset_keys[i]))
+					known = 1;
+			if (!known) {
+				if (!pageset_complete(cpu)) {
+					err = fail(errbuf, errlen, lineno,
+						   "pageset without count/high/batch");
+					goto out;
+				}
+				in_pagesets = 0;
+				cpu = NULL;
+				continue;
+			}
+			if (!cpu) {
+				err = fail(errbuf, errlen, lineno, "pageset field before any cpu");
+				goto out;
+			}
+			if (parse_number(value, &v) || v < 0) {
+				err = fail(errbuf, errlen, lineno, "pageset field is not a number");
+				goto out;
+			}
+			if (json_object_set_new(cpu, key, json_integer(v))) {
+				err = PCP_ERR_NOMEM;
+				goto out;
+			}
+		}
+	}
+	if (!pageset_complete(cpu)) {
+		err = fail(errbuf, errlen, lineno, "text ends inside a pageset");
+		goto out;
+	}
+	if (json_array_size(zones) == 0) {
+		err = fail(errbuf, errlen, lineno, "no zone");
+		goto out;
+	}
+out:
+	if (err != PCP_OK) {
+		json_decref(zones);
+		return err;
+	}
+	*out = zones;
+	return PCP_OK;
+}
+
+int pcp_snapshot_parse_percpu_stats(const char *text, json_t **out, char *errbuf, size_t errlen)
+{
+	json_t *root, *section = NULL, *chunks;
+	char line[512], key[64];
+	int lineno = 0, seen_header = 0, err = PCP_OK;
+
+	*out = NULL;
+	root = json_pack("{s:{},s:{},s:[]}", "allocation", "global", "chunks");
+	if (!root)
+		return PCP_ERR_NOMEM;
+	chunks = json_object_get(root, "chunks");
+	while (next_line(&text, line, sizeof(line))) {
+		const char *t = skip_blank(line), *value;
+		long long v;
+
+		lineno++;
+		if (!*t || t[0] == '-')
+			continue;
+		if (!seen_header) {
+			if (strcmp(t, "Percpu Memory Statistics")) {
+				err = fail(errbuf, errlen, lineno, "not a percpu_stats text");
+				goto out;
+			}
+			seen_header = 1;
+			continue;
+		}
+		if (!strcmp(t, "Allocation Info:")) {
+			section = json_object_get(root, "allocation");
+			continue;
+		}
+		if (!strcmp(t, "Global Stats:")) {
+			section = json_object_get(root, "global");
+			continue;
+		}
+		if (!strcmp(t, "Per Chunk Stats:")) {
+			section = NULL;
+			continue;
+		}
+		if (!strncmp(t, "Chunk:", 6)) {
+			const char *kind = strstr(t, "First") ? "first" :
+					   strstr(t, "Reserved") ? "reserved" : "dynamic";
+
+			section = json_pack("{s:s}", "kind", kind);
+			if (!section || json_array_append_new(chunks, section)) {
+				err = PCP_ERR_NOMEM;
+				goto out;
+			}
+			continue;
+		}
+		if (split_key_value(t, key, sizeof(key), &value)) {
+			err = fail(errbuf, errlen, lineno, "unexpected line");
+			goto out;
+		}
+		if (!section) {
+			err = fail(errbuf, errlen, lineno, "value outside any section");
+			goto out;
+		}
+		if (parse_number(value, &v)) {
+			err = fail(errbuf, errlen, lineno, "value is not a number");
+			goto out;
+		}
+		if (json_object_set_new(section, key, json_integer(v))) {
+			err = PCP_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (!seen_header) {
+		err = fail(errbuf, errlen, lineno, "empty percpu_stats text");
+		goto out;
+	}
+	if (!json_object_get(json_object_get(root, "global"), "nr_alloc") ||
+	    !json_object_get(json_object_get(root, "allocation"), "unit_size")) {
+		err = fail(errbuf, errlen, lineno, "percpu_stats text lacks its global figures");
+		goto out;
+	}
+out:
+	if (err != PCP_OK) {
+		json_decref(root);
+		return err;
+	}
+	*out = root;
+	return PCP_OK;
+}
+
+int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size_t errlen)
+{
+	json_t *root = json_object();
+	char line[512], name[128];
+	int lineno = 0;
+
+	*out = NULL;
+	if (!root)
+		return PCP_ERR_NOMEM;
+	while (next_line(&text, line, sizeof(line))) {
+		long long v;
+		int used = 0;
+
+		lineno++;
+		if (!*skip_blank(line))
+			continue;
+		if (sscanf(line, "%127s%n", name, &used) != 1 || parse_number(line + used, &v)) {
+			json_decref(root);
+			return fail(errbuf, errlen, lineno, "not a \"name value\" line");
+		}
+		if (json_object_set_new(root, name, json_integer(v))) {
+			json_decref(root);
+			return PCP_ERR_NOMEM;
+		}
+	}
+	if (json_object_size(root) == 0) {
+		json_decref(root);
+		return fail(errbuf, errlen, lineno, "empty vmstat text");
+	}
+	*out = root;
+	return PCP_OK;
+}
+
+/* Whole file as a NUL-terminated string (procfs/debugfs files report size 0). */
+static char *read_text(const char *path, int *err_no)
+{
+	size_t cap = 16384, len = 0;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*err_no = 0;
+	if (fd < 0 || !buf) {
+		*err_no = fd < 0 ? errno : ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb) {
+				*err_no = ENOMEM;
+				goto bad;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*err_no = errno;
+			goto bad;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+bad:
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+static int debugfs_mounted(void)
+{
+	struct stat st;
+
+	return stat(DEBUGFS_DIR "/tracing", &st) == 0 || stat(PERCPU_STATS_PATH, &st) == 0 ||
+	       stat(DEBUGFS_DIR "/bdi", &st) == 0;
+}
+
+static json_t *percpu_stats_snapshot(void)
+{
+	char reason[256], errbuf[160];
+	json_t *parsed = NULL, *obj;
+	char *text;
+	int err_no;
+
+	if (!debugfs_mounted() && mount("nodev", DEBUGFS_DIR, "debugfs", 0, NULL) != 0) {
+		snprintf(reason, sizeof(reason), "debugfs is not mounted and cannot be: %s",
+			 strerror(errno));
+		return json_pack("{s:b,s:s}", "available", 0, "reason", reason);
+	}
+	text = read_text(PERCPU_STATS_PATH, &err_no);
+	if (!text) {
+		snprintf(reason, sizeof(reason), "%s: %s%s", PERCPU_STATS_PATH, strerror(err_no),
+			 err_no == ENOENT ? " (kernel built without CONFIG_PERCPU_STATS)" : "");
+		return json_pack("{s:b,s:s}", "available", 0, "reason", reason);
+	}
+	if (pcp_snapshot_parse_percpu_stats(text, &parsed, errbuf, sizeof(errbuf)) != PCP_OK) {
+		snprintf(reason, sizeof(reason), "%s: %s", PERCPU_STATS_PATH, errbuf);
+		obj = json_pack("{s:b,s:s,s:s}", "available", 0, "reason", reason, "text", text);
+	} else {
+		obj = json_pack("{s:b,s:s,s:o}", "available", 1, "text", text, "parsed", parsed);
+	}
+	free(text);
+	return obj;
+}
+
+/* Parses a live file into obj[key]; trouble goes to obj[key "_error"]. */
+static int add_parsed(json_t *obj, const char *key, const char *path,
+		      int (*parse)(const char *, json_t **, char *, size_t))
+{
+	char errbuf[160], reason[256], errkey[64];
+	json_t *val = NULL;
+	char *text;
+	int err_no, err;
+
+	snprintf(errkey, sizeof(errkey), "%s_error", key);
+	text = read_text(path, &err_no);
+	if (!text) {
+		snprintf(reason, sizeof(reason), "%s: %s", path, strerror(err_no));
+		return json_object_set_new(obj, errkey, json_string(reason)) ? PCP_ERR_NOMEM
+									    : PCP_OK;
+	}
+	err = parse(text, &val, errbuf, sizeof(errbuf));
+	free(text);
+	if (err == PCP_ERR_NOMEM)
+		return err;
+	if (err != PCP_OK) {
+		snprintf(reason, sizeof(reason), "%s: %s", path, errbuf);
+		return json_object_set_new(obj, errkey, json_string(reason)) ? PCP_ERR_NOMEM
+									    : PCP_OK;
+	}
+	return json_object_set_new(obj, key, val) ? PCP_ERR_NOMEM : PCP_OK;
+}
+
+int pcp_snapshot_take(json_t **out)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[40];
+	json_t *snap, *pcs;
+	int err;
+
+	*out = NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03ldZ", ts.tv_nsec / 1000000);
+	snap = json_pack("{s:s,s:I}", "time", when,
+			 "time_ns", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	if (!snap)
+		return PCP_ERR_NOMEM;
+	pcs = percpu_stats_snapshot();
+	if (!pcs || json_object_set_new(snap, "percpu_stats", pcs)) {
+		json_decref(snap);
+		return PCP_ERR_NOMEM;
+	}
+	err = add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo);
+	if (err == PCP_OK)
+		err = add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat);
+	if (err != PCP_OK) {
+		json_decref(snap);
+		return err;
+	}
+	*out = snap;
+	return PCP_OK;
+}
+
+int pcp_snapshot_add_system(json_t *obj)
+{
+	struct utsname u;
+	char host[256];
+
+	if (uname(&u) != 0)
+		memset(&u, 0, sizeof(u));
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	if (json_object_set_new(obj, "kernel_release", json_string(u.release)) ||
+	    json_object_set_new(obj, "kernel_version", json_string(u.version)) ||
+	    json_object_set_new(obj, "machine", json_string(u.machine)) ||
+	    json_object_set_new(obj, "hostname", json_string(host)))
+		return PCP_ERR_NOMEM;
+	return PCP_OK;
+}
+
+int pcp_snapshot_write_meta(const char *trace_path, json_t *meta, char *errbuf, size_t errlen)
+{
+	struct pcp_outfile f;
+	char *path = NULL;
+	int err;
+
+	if (asprintf(&path, "%s.meta.json", trace_path) < 0) {
+		snprintf(errbuf, errlen, "%s", pcp_strerror(PCP_ERR_NOMEM));
+		return PCP_ERR_NOMEM;
+	}
+	err = pcp_outfile_open(&f, path, errbuf, errlen);
+	free(path);
+	if (err != PCP_OK)
+		return err;
+	if (json_dumpfd(meta, f.fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
+	    write(f.fd, "\n", 1) != 1) {
+		snprintf(errbuf, errlen, "cannot write: %s", strerror(errno));
+		pcp_outfile_abort(&f);
+		return PCP_ERR_IO;
+	}
+	return pcp_outfile_commit(&f, errbuf, errlen);
+}
