@@ -1,9 +1,83 @@
-/* STUB: replaced by the churn model work. */
+/* The PCP churn model: per-CPU flow, pairing aggregates, histograms, zone lock, timeline and
+ * the headline metrics, exactly as docs/METRICS.md defines them.
+ *
+ * Memory does not grow with trace length: everything per event is a fixed-size counter update,
+ * except the PFN table (pair_events.c, grows with distinct PFNs), the timeline (grows with
+ * duration / bucket) and the zone rows (grow with distinct (nid, zid, kind)). No per-pair
+ * storage: percentiles come from a fine histogram. */
 #include <stdlib.h>
+#include <string.h>
 #include "pcptrace/churn.h"
 #include "pcptrace/error.h"
+#include "pcptrace/pair_events.h"
 
-struct pcp_churn_model { uint32_t nr_cpus; };
+/* Log2 round-trip histogram (round_trip_hist): index 0 is r = 0, index k+1 is [2^k, 2^(k+1)). */
+#define LOG2_BUCKETS 65
+
+/* Fine histogram for percentiles: values below 64 have one bucket each (exact); above, each
+ * log2 major bucket [2^m, 2^(m+1)) is split into 64 linear sub-buckets of width 2^(m-6).
+ * A sub-bucket [lo, lo + w) has lo >= 64 w, so any value in it is within w/lo < 1/64 of any
+ * other: the relative error of a reported percentile is below 1/64. */
+#define FINE_SUB_BITS 6
+#define FINE_SUB (1u << FINE_SUB_BITS)
+#define FINE_BUCKETS (FINE_SUB + (64 - FINE_SUB_BITS) * FINE_SUB)
+
+enum { RUN_NONE = 0, RUN_REFILL, RUN_DRAIN };
+
+struct cpu_state {
+	struct pcp_cpu_flow flow;
+	int32_t lock_row[2];            /* native: row of the latest acquisition per kind, -1 none */
+	uint8_t run;                    /* inferred: RUN_* of the previous record on this CPU */
+	uint8_t tl_dirty;               /* has values in the current timeline bucket */
+	uint64_t tl_refill_pages, tl_drain_pages, tl_refill_locks, tl_drain_locks;
+};
+
+struct zone_row {
+	struct pcp_zone_lock_row row;   /* per_second / peak_per_second filled at finish */
+	uint64_t cur_bucket, cur_count, max_count;
+};
+
+struct pair_cell {
+	uint64_t pairs, pages;
+};
+
+struct pcp_churn_model {
+	uint32_t nr_cpus;
+	struct pcp_churn_opts opts;
+	int native_locks;
+	int err;                        /* first allocation failure, reported by finish */
+
+	struct cpu_state *cpus;
+	struct pcp_pair_table pairs;
+
+	/* time */
+	uint64_t events_seen, first_ts, last_ts;
+	uint64_t origin;                /* ts of the first event: bucket k starts at origin + k b */
+	uint64_t cur_bucket, bucket_end;
+	int seen_block;                 /* any refill or drain */
+
+	/* loss and debug */
+	uint64_t events_lost, lost_unknown_marks;
+	int lossy;
+	uint64_t bad_cpu, bad_order;
+
+	/* pair aggregates */
+	uint64_t paired_pages, cross_pairs, fast_pages, max_round_trip;
+	uint64_t hist_pairs[LOG2_BUCKETS], hist_pages[LOG2_BUCKETS];
+	uint64_t fine[FINE_BUCKETS];
+	struct pair_cell **matrix;      /* [refill_cpu] -> nr_cpus cells, allocated on first pair */
+
+	/* zone lock */
+	struct zone_row *zones;
+	size_t nr_zones, cap_zones;
+	int32_t inferred_row[2];
+
+	/* timeline */
+	struct pcp_timeline_row *timeline;
+	size_t nr_timeline, cap_timeline;
+	uint32_t *dirty_cpus;
+	size_t nr_dirty;
+};
 
 void pcp_churn_opts_default(struct pcp_churn_opts *o)
 {
@@ -12,32 +86,631 @@ void pcp_churn_opts_default(struct pcp_churn_opts *o)
 	o->top_n = 100;
 	o->lock_source = PCP_LOCK_NONE;
 }
+
 int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pcp_churn_model **out)
 {
-	(void)opts;
-	*out = calloc(1, sizeof(**out));
-	if (!*out)
+	struct pcp_churn_model *m;
+	size_t n = nr_cpus ? nr_cpus : 1;
+
+	*out = NULL;
+	if (!opts || opts->bucket_ns == 0)
+		return PCP_ERR_USAGE;
+	m = calloc(1, sizeof(*m));
+	if (!m)
 		return PCP_ERR_NOMEM;
-	(*out)->nr_cpus = nr_cpus;
+	m->nr_cpus = nr_cpus;
+	m->opts = *opts;
+	m->native_locks = opts->lock_source == PCP_LOCK_NATIVE;
+	m->inferred_row[0] = m->inferred_row[1] = -1;
+	m->cpus = calloc(n, sizeof(*m->cpus));
+	m->matrix = calloc(n, sizeof(*m->matrix));
+	m->dirty_cpus = calloc(n, sizeof(*m->dirty_cpus));
+	if (!m->cpus || !m->matrix || !m->dirty_cpus || pcp_pair_table_init(&m->pairs, 0)) {
+		pcp_churn_free(m);
+		return PCP_ERR_NOMEM;
+	}
+	for (uint32_t c = 0; c < nr_cpus; c++)
+		m->cpus[c].lock_row[0] = m->cpus[c].lock_row[1] = -1;
+	*out = m;
 	return PCP_OK;
 }
-void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev) { (void)m; (void)ev; }
-void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count) { (void)m; (void)cpu; (void)count; }
+
+void pcp_churn_free(struct pcp_churn_model *m)
+{
+	if (!m)
+		return;
+	if (m->matrix)
+		for (uint32_t c = 0; c < m->nr_cpus; c++)
+			free(m->matrix[c]);
+	free(m->matrix);
+	free(m->cpus);
+	free(m->dirty_cpus);
+	free(m->zones);
+	free(m->timeline);
+	pcp_pair_table_destroy(&m->pairs);
+	free(m);
+}
+
+static int cmp_u32(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* Appends the current bucket's non-zero (cpu) rows, in CPU order, and clears them. */
+static void flush_timeline(struct pcp_churn_model *m)
+{
+	if (m->nr_dirty == 0)
+		return;
+	qsort(m->dirty_cpus, m->nr_dirty, sizeof(*m->dirty_cpus), cmp_u32);
+	if (m->nr_timeline + m->nr_dirty > m->cap_timeline) {
+		size_t cap = m->cap_timeline ? m->cap_timeline : 64;
+		struct pcp_timeline_row *t;
+
+		while (cap < m->nr_timeline + m->nr_dirty)
+			cap *= 2;
+		t = realloc(m->timeline, cap * sizeof(*t));
+		if (!t)
+			m->err = PCP_ERR_NOMEM;
+		else {
+			m->timeline = t;
+			m->cap_timeline = cap;
+		}
+	}
+	for (size_t i = 0; i < m->nr_dirty; i++) {
+		struct cpu_state *cs = &m->cpus[m->dirty_cpus[i]];
+
+		if (m->nr_timeline < m->cap_timeline) {
+			struct pcp_timeline_row *r = &m->timeline[m->nr_timeline++];
+
+			r->bucket_start_ns = m->cur_bucket * m->opts.bucket_ns;
+			r->cpu = m->dirty_cpus[i];
+			r->refill_pages = cs->tl_refill_pages;
+			r->drain_pages = cs->tl_drain_pages;
+			r->refill_locks = cs->tl_refill_locks;
+			r->drain_locks = cs->tl_drain_locks;
+		}
+		cs->tl_dirty = 0;
+		cs->tl_refill_pages = cs->tl_drain_pages = 0;
+		cs->tl_refill_locks = cs->tl_drain_locks = 0;
+	}
+	m->nr_dirty = 0;
+}
+
+/* End of bucket b: origin + (b + 1) * bucket, saturating. */
+static uint64_t bucket_end(const struct pcp_churn_model *m, uint64_t b)
+{
+	uint64_t bn = m->opts.bucket_ns;
+
+	if (b + 1 > (UINT64_MAX - m->origin) / bn)
+		return UINT64_MAX;
+	return m->origin + (b + 1) * bn;
+}
+
+/* Rare path: ts left the current bucket. Events come in time order, so buckets only advance;
+ * an earlier ts (caller bug) is kept in the current bucket. */
+static void advance_bucket(struct pcp_churn_model *m, uint64_t ts)
+{
+	uint64_t b = (ts - m->origin) / m->opts.bucket_ns;
+
+	if (b == m->cur_bucket)
+		return;
+	flush_timeline(m);
+	m->cur_bucket = b;
+	m->bucket_end = bucket_end(m, b);
+}
+
+static inline struct cpu_state *tl_touch(struct pcp_churn_model *m, uint32_t cpu)
+{
+	struct cpu_state *cs = &m->cpus[cpu];
+
+	if (!cs->tl_dirty) {
+		cs->tl_dirty = 1;
+		m->dirty_cpus[m->nr_dirty++] = cpu;
+	}
+	return cs;
+}
+
+static int32_t zone_row_index(struct pcp_churn_model *m, int32_t nid, int32_t zid,
+			      enum pcp_lock_kind kind)
+{
+	struct zone_row *z;
+
+	for (size_t i = 0; i < m->nr_zones; i++) {
+		const struct pcp_zone_lock_row *r = &m->zones[i].row;
+
+		if (r->nid == nid && r->zid == zid && r->kind == kind)
+			return (int32_t)i;
+	}
+	if (m->nr_zones == m->cap_zones) {
+		size_t cap = m->cap_zones ? m->cap_zones * 2 : 16;
+
+		z = realloc(m->zones, cap * sizeof(*z));
+		if (!z) {
+			m->err = PCP_ERR_NOMEM;
+			return -1;
+		}
+		m->zones = z;
+		m->cap_zones = cap;
+	}
+	z = &m->zones[m->nr_zones];
+	memset(z, 0, sizeof(*z));
+	z->row.nid = nid;
+	z->row.zid = zid;
+	z->row.kind = kind;
+	z->cur_bucket = m->cur_bucket;
+	return (int32_t)m->nr_zones++;
+}
+
+/* One acquisition of row idx by cpu, started now (in the current bucket). */
+static void zone_acquire(struct pcp_churn_model *m, int32_t idx, uint32_t cpu,
+			 enum pcp_lock_kind kind)
+{
+	struct zone_row *z = &m->zones[idx];
+	struct cpu_state *cs = tl_touch(m, cpu);
+
+	z->row.acquisitions++;
+	if (z->cur_bucket != m->cur_bucket) {
+		if (z->cur_count > z->max_count)
+			z->max_count = z->cur_count;
+		z->cur_count = 0;
+		z->cur_bucket = m->cur_bucket;
+	}
+	z->cur_count++;
+	if (kind == PCP_LOCK_KIND_REFILL) {
+		cs->flow.refill_locks++;
+		cs->tl_refill_locks++;
+	} else {
+		cs->flow.drain_locks++;
+		cs->tl_drain_locks++;
+	}
+}
+
+static void on_lock(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_zone_lock_op *op,
+		    enum pcp_lock_kind kind)
+{
+	int32_t idx = zone_row_index(m, op->nid, op->zid, kind);
+
+	if (idx < 0)
+		return;
+	m->zones[idx].row.target_pages += op->nr_pages;
+	m->cpus[cpu].lock_row[kind] = idx;
+	zone_acquire(m, idx, cpu, kind);
+}
+
+static inline unsigned log2_index(uint64_t r)
+{
+	return r ? 64u - (unsigned)__builtin_clzll(r) : 0;
+}
+
+static inline unsigned fine_index(uint64_t r)
+{
+	unsigned major;
+
+	if (r < FINE_SUB)
+		return (unsigned)r;
+	major = 63u - (unsigned)__builtin_clzll(r);     /* >= FINE_SUB_BITS */
+	return FINE_SUB + (major - FINE_SUB_BITS) * FINE_SUB +
+	       (unsigned)((r >> (major - FINE_SUB_BITS)) & (FINE_SUB - 1));
+}
+
+/* The largest value of fine bucket idx (we report it: never below the exact percentile). */
+static uint64_t fine_bucket_last(unsigned idx)
+{
+	unsigned major, sub;
+	uint64_t width;
+
+	if (idx < FINE_SUB)
+		return idx;
+	major = (idx - FINE_SUB) / FINE_SUB + FINE_SUB_BITS;
+	sub = (idx - FINE_SUB) % FINE_SUB;
+	width = UINT64_C(1) << (major - FINE_SUB_BITS);
+	return (UINT64_C(1) << major) + sub * width + (width - 1);
+}
+
+static void on_pair(struct pcp_churn_model *m, const struct pcp_pair *p, uint32_t drain_cpu)
+{
+	uint64_t pages = UINT64_C(1) << p->order;
+	uint64_t rt = p->round_trip_ns;
+	unsigned h = log2_index(rt);
+	struct pair_cell *row = m->matrix[p->refill_cpu];
+
+	m->paired_pages += pages;
+	if (p->refill_cpu != drain_cpu)
+		m->cross_pairs++;
+	if (rt <= m->opts.churn_window_ns)
+		m->fast_pages += pages;
+	if (rt > m->max_round_trip)
+		m->max_round_trip = rt;
+	m->hist_pairs[h]++;
+	m->hist_pages[h] += pages;
+	m->fine[fine_index(rt)]++;
+	if (!row) {
+		/* at most nr_cpus times per trace */
+		row = m->matrix[p->refill_cpu] = calloc(m->nr_cpus, sizeof(*row));
+		if (!row) {
+			m->err = PCP_ERR_NOMEM;
+			return;
+		}
+	}
+	row[drain_cpu].pairs++;
+	row[drain_cpu].pages += pages;
+}
+
+static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_event *ev,
+		     enum pcp_lock_kind kind)
+{
+	const struct pcp_page_block *b = &ev->block;
+	struct cpu_state *cs;
+	uint64_t pages;
+
+	if (b->order >= 64) {
+		m->bad_order++;
+		m->cpus[cpu].run = RUN_NONE;
+		return;
+	}
+	pages = UINT64_C(1) << b->order;
+	cs = tl_touch(m, cpu);
+	m->seen_block = 1;
+	if (kind == PCP_LOCK_KIND_REFILL) {
+		cs->flow.refill_blocks++;
+		cs->flow.refill_pages += pages;
+		cs->tl_refill_pages += pages;
+	} else {
+		cs->flow.drain_blocks++;
+		cs->flow.drain_pages += pages;
+		cs->tl_drain_pages += pages;
+	}
+
+	if (m->native_locks) {
+		int32_t idx = cs->lock_row[kind];
+
+		if (idx >= 0)
+			m->zones[idx].row.moved_pages += pages;
+	} else {
+		uint8_t run = kind == PCP_LOCK_KIND_REFILL ? RUN_REFILL : RUN_DRAIN;
+		int32_t idx = m->inferred_row[kind];
+
+		if (idx < 0)
+			idx = m->inferred_row[kind] = zone_row_index(m, -1, -1, kind);
+		if (idx >= 0) {
+			if (cs->run != run)
+				zone_acquire(m, idx, cpu, kind);
+			m->zones[idx].row.target_pages += pages;
+			m->zones[idx].row.moved_pages += pages;
+		}
+		cs->run = run;
+	}
+
+	if (kind == PCP_LOCK_KIND_REFILL) {
+		if (pcp_pair_refill(&m->pairs, b->pfn, b->order, cpu, ev->ts_ns))
+			m->err = PCP_ERR_NOMEM;
+	} else {
+		struct pcp_pair p;
+
+		if (pcp_pair_drain(&m->pairs, b->pfn, cpu, ev->ts_ns, &p))
+			on_pair(m, &p, cpu);
+	}
+}
+
+void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev)
+{
+	uint32_t cpu = ev->cpu;
+	uint64_t ts = ev->ts_ns;
+
+	if (cpu >= m->nr_cpus) {
+		m->bad_cpu++;
+		return;
+	}
+	if (m->events_seen++ == 0) {
+		m->first_ts = m->last_ts = m->origin = ts;
+		m->cur_bucket = 0;
+		m->bucket_end = bucket_end(m, 0);
+	} else {
+		if (ts < m->first_ts)
+			m->first_ts = ts;
+		if (ts > m->last_ts)
+			m->last_ts = ts;
+		if (ts >= m->bucket_end)
+			advance_bucket(m, ts);
+	}
+
+	switch (ev->kind) {
+	case PCP_EV_REFILL:
+		on_block(m, cpu, ev, PCP_LOCK_KIND_REFILL);
+		break;
+	case PCP_EV_DRAIN:
+		on_block(m, cpu, ev, PCP_LOCK_KIND_DRAIN);
+		break;
+	case PCP_EV_REFILL_LOCK:
+	case PCP_EV_DRAIN_LOCK:
+		if (m->native_locks)
+			on_lock(m, cpu, &ev->lock, ev->kind == PCP_EV_REFILL_LOCK ?
+				PCP_LOCK_KIND_REFILL : PCP_LOCK_KIND_DRAIN);
+		else
+			m->cpus[cpu].run = RUN_NONE;
+		break;
+	case PCP_EV_IGNORED:
+		break;
+	default:                        /* OTHER, PERCPU_*: only break inferred runs */
+		m->cpus[cpu].run = RUN_NONE;
+		break;
+	}
+}
+
+void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count)
+{
+	if (cpu >= m->nr_cpus) {
+		m->bad_cpu++;
+		return;
+	}
+	if (count == 0)
+		return;
+	m->lossy = 1;
+	if (count > 0) {
+		m->events_lost += (uint64_t)count;
+		m->cpus[cpu].flow.lost_events += (uint64_t)count;
+	} else {
+		m->lost_unknown_marks++;
+	}
+	m->cpus[cpu].run = RUN_NONE;
+}
+
+/* Nearest rank: the smallest r with at least ceil(num/den * pairs) round trips <= r, read
+ * from the fine histogram as the last value of the bucket holding that rank (capped by the
+ * largest round trip seen). */
+static uint64_t percentile(const struct pcp_churn_model *m, uint64_t num, uint64_t den)
+{
+	uint64_t n = m->pairs.pairs, rank, cum = 0;
+
+	if (n == 0)
+		return 0;
+	/* ceil(n * num / den) without overflow */
+	rank = n / den * num + (n % den * num + den - 1) / den;
+	if (rank == 0)
+		rank = 1;
+	for (unsigned i = 0; i < FINE_BUCKETS; i++) {
+		cum += m->fine[i];
+		if (cum >= rank) {
+			uint64_t v = fine_bucket_last(i);
+
+			return v < m->max_round_trip ? v : m->max_round_trip;
+		}
+	}
+	return m->max_round_trip;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0.0;
+}
+
+static int cmp_zone_row(const void *pa, const void *pb)
+{
+	const struct pcp_zone_lock_row *a = pa, *b = pb;
+
+	if (a->nid != b->nid)
+		return a->nid < b->nid ? -1 : 1;
+	if (a->zid != b->zid)
+		return a->zid < b->zid ? -1 : 1;
+	return (a->kind > b->kind) - (a->kind < b->kind);
+}
+
+static void add_metric(struct pcp_churn_results *r, const char *name, double value,
+		       const char *unit, const char *better)
+{
+	struct pcp_metric *x = &r->metrics[r->nr_metrics++];
+
+	x->name = name;
+	x->value = value;
+	x->unit = unit;
+	x->better = better;
+}
+
+#define NR_METRICS 20
+
+static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
+{
+	uint32_t nc = m->nr_cpus;
+	uint64_t refill_pages = 0, drain_pages = 0, max_refill = 0, max_drain = 0;
+	uint64_t refill_locks = 0, drain_locks = 0;
+	double duration_s, bucket_s = (double)m->opts.bucket_ns / 1e9;
+	size_t n;
+
+	r->nr_cpus = nc;
+	r->events_seen = m->events_seen;
+	if (m->events_seen) {
+		r->first_ts_ns = m->first_ts;
+		r->last_ts_ns = m->last_ts;
+		r->duration_ns = m->last_ts - m->first_ts;
+	}
+	duration_s = (double)r->duration_ns / 1e9;
+	r->events_lost = m->events_lost;
+	r->lost_unknown_marks = m->lost_unknown_marks;
+	r->lossy = m->lossy;
+	if (m->native_locks)
+		r->lock_source = PCP_LOCK_NATIVE;
+	else
+		r->lock_source = m->seen_block ? PCP_LOCK_INFERRED : PCP_LOCK_NONE;
+	r->events_bad_cpu = m->bad_cpu;
+	r->events_bad_order = m->bad_order;
+	r->cycles_saturated = m->pairs.cycles_saturated;
+
+	/* cpu_flow */
+	r->cpu_flow = calloc(nc ? nc : 1, sizeof(*r->cpu_flow));
+	if (!r->cpu_flow)
+		return PCP_ERR_NOMEM;
+	for (uint32_t c = 0; c < nc; c++) {
+		struct pcp_cpu_flow *f = &r->cpu_flow[c];
+
+		*f = m->cpus[c].flow;
+		f->net_pages = (int64_t)(f->refill_pages - f->drain_pages);
+		refill_pages += f->refill_pages;
+		drain_pages += f->drain_pages;
+		refill_locks += f->refill_locks;
+		drain_locks += f->drain_locks;
+		if (f->refill_pages > max_refill)
+			max_refill = f->refill_pages;
+		if (f->drain_pages > max_drain)
+			max_drain = f->drain_pages;
+	}
+
+	/* pair_matrix, refill_cpu then drain_cpu order */
+	n = 0;
+	for (uint32_t a = 0; a < nc; a++)
+		for (uint32_t b = 0; m->matrix[a] && b < nc; b++)
+			n += m->matrix[a][b].pairs != 0;
+	if (n) {
+		r->pair_matrix = calloc(n, sizeof(*r->pair_matrix));
+		if (!r->pair_matrix)
+			return PCP_ERR_NOMEM;
+		for (uint32_t a = 0; a < nc; a++)
+			for (uint32_t b = 0; m->matrix[a] && b < nc; b++) {
+				const struct pair_cell *cell = &m->matrix[a][b];
+				struct pcp_pair_cell *o;
+
+				if (!cell->pairs)
+					continue;
+				o = &r->pair_matrix[r->nr_pair_cells++];
+				o->refill_cpu = a;
+				o->drain_cpu = b;
+				o->pairs = cell->pairs;
+				o->pages = cell->pages;
+			}
+	}
+
+	/* round_trip_hist */
+	n = 0;
+	for (unsigned i = 0; i < LOG2_BUCKETS; i++)
+		n += m->hist_pairs[i] != 0;
+	if (n) {
+		r->round_trip_hist = calloc(n, sizeof(*r->round_trip_hist));
+		if (!r->round_trip_hist)
+			return PCP_ERR_NOMEM;
+		for (unsigned i = 0; i < LOG2_BUCKETS; i++) {
+			struct pcp_hist_bucket *h;
+
+			if (!m->hist_pairs[i])
+				continue;
+			h = &r->round_trip_hist[r->nr_hist_buckets++];
+			h->lo_ns = i ? UINT64_C(1) << (i - 1) : 0;
+			/* [2^63, 2^64) cannot say 2^64: its hi is UINT64_MAX */
+			h->hi_ns = i == 0 ? 1 : i < 64 ? UINT64_C(1) << i : UINT64_MAX;
+			h->pairs = m->hist_pairs[i];
+			h->pages = m->hist_pages[i];
+		}
+	}
+
+	/* pfn_cycles */
+	if (pcp_pair_top_cycles(&m->pairs, m->opts.top_n, &r->pfn_cycles, &r->nr_pfn_cycles))
+		return PCP_ERR_NOMEM;
+
+	/* zone_lock, by nid, zid, kind */
+	if (m->nr_zones) {
+		r->zone_lock = calloc(m->nr_zones, sizeof(*r->zone_lock));
+		if (!r->zone_lock)
+			return PCP_ERR_NOMEM;
+		for (size_t i = 0; i < m->nr_zones; i++) {
+			const struct zone_row *z = &m->zones[i];
+			struct pcp_zone_lock_row *o;
+			uint64_t peak = z->cur_count > z->max_count ? z->cur_count : z->max_count;
+
+			if (!z->row.acquisitions)
+				continue;
+			o = &r->zone_lock[r->nr_zone_lock++];
+			*o = z->row;
+			o->per_second = ratio((double)o->acquisitions, duration_s);
+			o->peak_per_second = ratio((double)peak, bucket_s);
+		}
+		qsort(r->zone_lock, r->nr_zone_lock, sizeof(*r->zone_lock), cmp_zone_row);
+	}
+
+	/* timeline */
+	flush_timeline(m);
+	if (m->err)
+		return m->err;
+	if (m->nr_timeline) {
+		r->timeline = malloc(m->nr_timeline * sizeof(*r->timeline));
+		if (!r->timeline)
+			return PCP_ERR_NOMEM;
+		memcpy(r->timeline, m->timeline, m->nr_timeline * sizeof(*r->timeline));
+		r->nr_timeline = m->nr_timeline;
+	}
+
+	/* metrics */
+	r->metrics = calloc(NR_METRICS, sizeof(*r->metrics));
+	if (!r->metrics)
+		return PCP_ERR_NOMEM;
+	add_metric(r, "pairs", (double)m->pairs.pairs, "pairs", "lower");
+	add_metric(r, "paired_pages", (double)m->paired_pages, "pages", "lower");
+	add_metric(r, "cross_cpu_pairs", (double)m->cross_pairs, "pairs", "lower");
+	add_metric(r, "cross_cpu_ratio", ratio((double)m->cross_pairs, (double)m->pairs.pairs),
+		   "ratio", "lower");
+	add_metric(r, "unmatched_drains", (double)m->pairs.unmatched_drains, "drains", "none");
+	add_metric(r, "open_refills", (double)m->pairs.nr_open, "refills", "none");
+	add_metric(r, "refill_overwritten", (double)m->pairs.refill_overwritten, "refills", "none");
+	add_metric(r, "refill_pages", (double)refill_pages, "pages", "lower");
+	add_metric(r, "drain_pages", (double)drain_pages, "pages", "lower");
+	add_metric(r, "churn_ratio", ratio((double)m->paired_pages, (double)refill_pages),
+		   "ratio", "lower");
+	add_metric(r, "fast_churn_ratio", ratio((double)m->fast_pages, (double)refill_pages),
+		   "ratio", "lower");
+	add_metric(r, "round_trip_p50_ns", (double)percentile(m, 50, 100), "ns", "none");
+	add_metric(r, "round_trip_p99_ns", (double)percentile(m, 99, 100), "ns", "none");
+	/* max / mean over all nr_cpus CPUs = max * nr_cpus / total */
+	add_metric(r, "refill_imbalance", ratio((double)max_refill * nc, (double)refill_pages),
+		   "ratio", "lower");
+	add_metric(r, "drain_imbalance", ratio((double)max_drain * nc, (double)drain_pages),
+		   "ratio", "lower");
+	add_metric(r, "refill_locks_per_s", ratio((double)refill_locks, duration_s), "1/s", "lower");
+	add_metric(r, "drain_locks_per_s", ratio((double)drain_locks, duration_s), "1/s", "lower");
+	add_metric(r, "pages_per_refill_lock", ratio((double)refill_pages, (double)refill_locks),
+		   "pages", "higher");
+	add_metric(r, "pages_per_drain_lock", ratio((double)drain_pages, (double)drain_locks),
+		   "pages", "higher");
+	add_metric(r, "events_lost", (double)m->events_lost, "events", "lower");
+	return PCP_OK;
+}
+
 int pcp_churn_finish(struct pcp_churn_model *m, struct pcp_churn_results **out)
 {
-	struct pcp_churn_results *r = calloc(1, sizeof(*r));
+	struct pcp_churn_results *r;
+	int err;
+
+	*out = NULL;
+	if (m->err)
+		return m->err;
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return PCP_ERR_NOMEM;
-	r->nr_cpus = m->nr_cpus;
-	r->cpu_flow = calloc(m->nr_cpus ? m->nr_cpus : 1, sizeof(*r->cpu_flow));
+	err = build_results(m, r);
+	if (err) {
+		pcp_churn_results_free(r);
+		return err;
+	}
 	*out = r;
 	return PCP_OK;
 }
-void pcp_churn_free(struct pcp_churn_model *m) { free(m); }
+
 void pcp_churn_results_free(struct pcp_churn_results *r)
 {
 	if (!r)
 		return;
 	free(r->cpu_flow);
+	free(r->pair_matrix);
+	free(r->round_trip_hist);
+	free(r->pfn_cycles);
+	free(r->zone_lock);
+	free(r->timeline);
+	free(r->metrics);
 	free(r);
+}
+
+const struct pcp_metric *pcp_churn_metric(const struct pcp_churn_results *r, const char *name)
+{
+	for (size_t i = 0; r && i < r->nr_metrics; i++)
+		if (strcmp(r->metrics[i].name, name) == 0)
+			return &r->metrics[i];
+	return NULL;
 }

@@ -12,7 +12,9 @@ struct pcp_churn_opts {
 	uint64_t churn_window_ns;           /* default 1000000 */
 	uint64_t bucket_ns;                 /* default 10000000 */
 	unsigned top_n;                     /* default 100 */
-	enum pcp_lock_source lock_source;   /* NATIVE: use *_LOCK events; INFERRED: infer runs */
+	enum pcp_lock_source lock_source;   /* NATIVE: use *_LOCK events; INFERRED: infer runs.
+					     * NONE behaves as INFERRED: the results say INFERRED
+					     * if any refill or drain was seen, else NONE. */
 };
 
 void pcp_churn_opts_default(struct pcp_churn_opts *o);
@@ -80,20 +82,30 @@ struct pcp_churn_results {
 	struct pcp_zone_lock_row *zone_lock; size_t nr_zone_lock;
 	struct pcp_timeline_row *timeline; size_t nr_timeline;
 	struct pcp_metric *metrics; size_t nr_metrics;
+
+	/* Debug counters (caller bugs or damaged input; 0 in a sane run). */
+	uint64_t events_bad_cpu;            /* events/marks with cpu >= nr_cpus: ignored */
+	uint64_t events_bad_order;          /* REFILL/DRAIN with order >= 64: ignored */
+	uint64_t cycles_saturated;          /* pairs not counted in a pfn_cycles row (> 2^32-1) */
 };
 
 struct pcp_churn_model;
 
-/* nr_cpus: CPUs the trace declares; events with cpu >= nr_cpus are a caller bug. */
+/* nr_cpus: CPUs the trace declares; events with cpu >= nr_cpus are a caller bug (ignored and
+ * counted in events_bad_cpu). Returns PCP_ERR_USAGE if opts->bucket_ns is 0. */
 int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pcp_churn_model **out);
 /* Hot path. Events must come in the trace's order. Every record goes here: PCP kinds are
  * analyzed, everything else (OTHER, PERCPU_*) only advances time and breaks inferred runs.
- * IGNORED events must not be passed. */
+ * IGNORED events may be passed: they count for first/last ts and events_seen only (they do
+ * not break inferred runs). *_LOCK events in inferred mode act as OTHER. Allocation failure
+ * (table growth) is reported by pcp_churn_finish. */
 void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev);
 /* A missed-events mark on cpu before its next record: count > 0 known, < 0 unknown. */
 void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count);
 int pcp_churn_finish(struct pcp_churn_model *m, struct pcp_churn_results **out);
 void pcp_churn_free(struct pcp_churn_model *m);
 void pcp_churn_results_free(struct pcp_churn_results *r);
+/* The metric called name, or NULL. */
+const struct pcp_metric *pcp_churn_metric(const struct pcp_churn_results *r, const char *name);
 
 #endif
