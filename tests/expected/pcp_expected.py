@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Independent expected values for pcpanalyze's PCP tables, from `trace-cmd report` text.
+
+Implements docs/METRICS.md (sections up to "Metrics") and issue 2 directly; it shares no code
+with the C analyzer. Output: one JSON document with trace_info, event_counts, cpu_flow,
+pair_matrix, round_trip_hist, pfn_cycles, zone_lock, timeline and metrics (name -> value, unit,
+better). tests/expected/compare_db.py compares it with a pcpanalyze database.
+
+usage: pcp_expected.py [--churn-window NS] [--bucket NS] [--top N]
+                       [--refill-source native|fallback] [--trace-cmd PATH] [-o OUT] TRACE
+
+Exit: 0 ok, 2 usage or unreadable trace, 3 nothing to analyze, 4 forced native without the
+native refill format.
+
+Choices where METRICS.md is silent (flagged so the C side can agree or object):
+- refill_source when the trace carries neither kmem:mm_page_pcpu_refill nor
+  kmem:mm_page_alloc_zone_locked: "fallback" (there is no refill event either way).
+- Inferred lock runs: a missed-events mark on ANY record of the CPU (also an ignored one) since
+  the previous considered record breaks the run.
+- pfn_cycles.order: the order of the PFN's latest refill in the whole trace (paired or not).
+- Percentile rank k = ceil(p * pairs) computed in integers (ceil(0.99 * 100) is 100 in floating
+  point, 99 in exact arithmetic).
+- zone_lock rows exist only for (nid, zid, kind) with at least one acquisition.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import trace_report  # noqa: E402
+
+REFILL_NATIVE = "kmem:mm_page_pcpu_refill"
+DRAIN = "kmem:mm_page_pcpu_drain"
+ALLOC_ZONE_LOCKED = "kmem:mm_page_alloc_zone_locked"
+REFILL_ZL = "kmem:mm_page_pcpu_refill_zone_locked"
+DRAIN_ZL = "kmem:mm_page_pcpu_drain_zone_locked"
+PATCH_EVENTS = (REFILL_NATIVE, REFILL_ZL, DRAIN_ZL)
+
+METRIC_SPECS = [  # name, unit, better
+    ("pairs", "pairs", "lower"),
+    ("paired_pages", "pages", "lower"),
+    ("cross_cpu_pairs", "pairs", "lower"),
+    ("cross_cpu_ratio", "ratio", "lower"),
+    ("unmatched_drains", "drains", "none"),
+    ("open_refills", "refills", "none"),
+    ("refill_overwritten", "refills", "none"),
+    ("refill_pages", "pages", "lower"),
+    ("drain_pages", "pages", "lower"),
+    ("churn_ratio", "ratio", "lower"),
+    ("fast_churn_ratio", "ratio", "lower"),
+    ("round_trip_p50_ns", "ns", "none"),
+    ("round_trip_p99_ns", "ns", "none"),
+    ("refill_imbalance", "ratio", "lower"),
+    ("drain_imbalance", "ratio", "lower"),
+    ("refill_locks_per_s", "1/s", "lower"),
+    ("drain_locks_per_s", "1/s", "lower"),
+    ("pages_per_refill_lock", "pages", "higher"),
+    ("pages_per_drain_lock", "pages", "higher"),
+    ("events_lost", "events", "lower"),
+]
+
+
+class AnalyzeError(Exception):
+    def __init__(self, msg, code):
+        super().__init__(msg)
+        self.code = code
+
+
+def nearest_rank(sorted_values, num, den):
+    """Smallest r with at least ceil(num/den * n) values <= r (0 for no values)."""
+    n = len(sorted_values)
+    if n == 0:
+        return 0
+    k = -(-num * n // den)  # exact ceil
+    k = max(k, 1)
+    return sorted_values[k - 1]
+
+
+def log2_bucket(r):
+    if r <= 0:
+        return 0, 1
+    lo = 1 << (r.bit_length() - 1)
+    return lo, 2 * lo
+
+
+def classify(trace, forced):
+    """refill_source and lock_source inputs (format-based), per METRICS.md."""
+    if forced == "native":
+        if REFILL_NATIVE not in trace.formats:
+            raise AnalyzeError("%s: --refill-source native but the trace has no %s format"
+                               % (trace.path, REFILL_NATIVE), 4)
+        return "native"
+    if forced == "fallback":
+        return "fallback"
+    if REFILL_NATIVE in trace.formats:
+        return "native"
+    return "fallback"
+
+
+def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source=None):
+    mode = classify(trace, refill_source)
+    recs = trace.records
+    nr_cpus = trace.nr_cpus
+
+    # --- whole-trace facts (every record, ignored or not) ---
+    event_counts = {}
+    for r in recs:
+        event_counts[r.event] = event_counts.get(r.event, 0) + 1
+    first_ts = min((r.ts for r in recs), default=0)
+    last_ts = max((r.ts for r in recs), default=0)
+    duration = last_ts - first_ts
+    dur_s = duration / 1e9
+    lost_per_cpu = {}
+    lost_unknown = 0
+    lossy = 0
+    for r in recs:
+        if r.missed:
+            lossy = 1
+            if r.missed > 0:
+                lost_per_cpu[r.cpu] = lost_per_cpu.get(r.cpu, 0) + r.missed
+            else:
+                lost_unknown += 1
+    events_lost = sum(lost_per_cpu.values())
+
+    # --- classify each record for this mode ---
+    # kind: 'refill', 'drain', 'refill_zl', 'drain_zl', 'percpu', 'other', or None (ignored)
+    def kind_of(r):
+        e = r.event
+        if mode == "fallback" and e in PATCH_EVENTS:
+            return None
+        if e == DRAIN:
+            return "drain"
+        if mode == "native" and e == REFILL_NATIVE:
+            return "refill"
+        if mode == "fallback" and e == ALLOC_ZONE_LOCKED and r.num("percpu_refill", 0) != 0:
+            return "refill"
+        if mode == "native" and e == REFILL_ZL:
+            return "refill_zl"
+        if mode == "native" and e == DRAIN_ZL:
+            return "drain_zl"
+        if e.startswith("percpu:"):
+            return "percpu"
+        return "other"
+
+    kinds = [kind_of(r) for r in recs]
+    has_blocks = any(k in ("refill", "drain") for k in kinds)
+    if not any(k in ("refill", "drain", "refill_zl", "drain_zl", "percpu") for k in kinds):
+        raise AnalyzeError("%s: no event that pcptrace analyzes" % trace.path, 3)
+    if mode == "native" and REFILL_ZL in trace.formats and DRAIN_ZL in trace.formats:
+        lock_source = "native"
+    elif has_blocks:
+        lock_source = "inferred"
+    else:
+        lock_source = "none"
+
+    # --- per-CPU flow, pairing, zone lock, timeline in one ordered pass ---
+    flow = {c: dict(cpu=c, refill_blocks=0, refill_pages=0, drain_blocks=0, drain_pages=0,
+                    net_pages=0, refill_locks=0, drain_locks=0,
+                    lost_events=lost_per_cpu.get(c, 0)) for c in range(nr_cpus)}
+    open_refill = {}          # pfn -> (ts, cpu, order)
+    last_refill_order = {}    # pfn -> order of its latest refill
+    pairs = []                # (round_trip, pages, refill_cpu, drain_cpu, pfn)
+    unmatched = 0
+    overwritten = 0
+    zone = {}                 # (nid, zid, kind) -> row dict + 'ts' list of acquisitions
+    latest_acq = {}           # (cpu, kind) -> zone key (native attribution)
+    run_prev = {}             # cpu -> kind of previous considered record (inferred)
+    run_acq = {}              # cpu -> zone key of the current inferred run
+    mark_since = {}           # cpu -> a missed-events mark since the previous considered record
+    timeline = {}             # (bucket_index, cpu) -> [refill_pages, drain_pages, rl, dl]
+
+    def tl(ts, cpu):
+        key = ((ts - first_ts) // bucket, cpu)
+        row = timeline.get(key)
+        if row is None:
+            row = timeline[key] = [0, 0, 0, 0]
+        return row
+
+    def zone_row(key):
+        row = zone.get(key)
+        if row is None:
+            row = zone[key] = dict(nid=key[0], zid=key[1], kind=key[2], acquisitions=0,
+                                   target_pages=0, moved_pages=0, ts=[])
+        return row
+
+    def acquire(key, ts, cpu, target):
+        row = zone_row(key)
+        row["acquisitions"] += 1
+        row["target_pages"] += target
+        row["ts"].append(ts)
+        flow[cpu][key[2] + "_locks"] += 1
+        tl(ts, cpu)[2 if key[2] == "refill" else 3] += 1
+
+    for r, k in zip(recs, kinds):
+        if r.missed:
+            mark_since[r.cpu] = True
+        if k is None:
+            continue
+        cpu = r.cpu
+        if k in ("refill", "drain"):
+            order = r.num("order")
+            pfn = r.num("pfn")
+            pages = 1 << order
+            f = flow[cpu]
+            f[k + "_blocks"] += 1
+            f[k + "_pages"] += pages
+            tl(r.ts, cpu)[0 if k == "refill" else 1] += pages
+            if k == "refill":
+                if pfn in open_refill:
+                    overwritten += 1
+                open_refill[pfn] = (r.ts, cpu, order)
+                last_refill_order[pfn] = order
+            else:
+                ref = open_refill.pop(pfn, None)
+                if ref is None:
+                    unmatched += 1
+                else:
+                    pairs.append((r.ts - ref[0], 1 << ref[2], ref[1], cpu, pfn))
+            if lock_source == "native":
+                key = latest_acq.get((cpu, k))
+                if key is not None:
+                    zone[key]["moved_pages"] += pages
+            elif lock_source == "inferred":
+                if run_prev.get(cpu) != k or mark_since.get(cpu):
+                    key = (-1, -1, k)
+                    acquire(key, r.ts, cpu, 0)
+                    run_acq[cpu] = key
+                row = zone[run_acq[cpu]]
+                row["target_pages"] += pages
+                row["moved_pages"] += pages
+        elif k in ("refill_zl", "drain_zl") and lock_source == "native":
+            kind = "refill" if k == "refill_zl" else "drain"
+            key = (r.num("nid"), r.num("zid"), kind)
+            acquire(key, r.ts, cpu, r.num("nr_pages"))
+            latest_acq[(cpu, kind)] = key
+        run_prev[cpu] = k
+        mark_since[cpu] = False
+
+    for f in flow.values():
+        f["net_pages"] = f["refill_pages"] - f["drain_pages"]
+
+    # --- tables ---
+    matrix = {}
+    hist = {}
+    per_pfn = {}
+    for rt, pages, rc, dc, pfn in pairs:
+        m = matrix.setdefault((rc, dc), [0, 0])
+        m[0] += 1
+        m[1] += pages
+        h = hist.setdefault(log2_bucket(rt), [0, 0])
+        h[0] += 1
+        h[1] += pages
+        p = per_pfn.get(pfn)
+        if p is None:
+            p = per_pfn[pfn] = [0, 0, rt, rt]
+        p[0] += 1
+        p[1] += rc != dc
+        p[2] = min(p[2], rt)
+        p[3] = max(p[3], rt)
+    pfn_rows = sorted(per_pfn.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]
+
+    bucket_s = bucket / 1e9
+    zone_rows = []
+    for key in sorted(zone, key=lambda k: (k[0], k[1], k[2])):
+        row = zone[key]
+        counts = {}
+        for ts in row.pop("ts"):
+            b = (ts - first_ts) // bucket
+            counts[b] = counts.get(b, 0) + 1
+        row["per_second"] = row["acquisitions"] / dur_s if duration > 0 else 0.0
+        row["peak_per_second"] = max(counts.values()) / bucket_s if counts else 0.0
+        zone_rows.append(row)
+
+    # --- metrics ---
+    n_pairs = len(pairs)
+    paired_pages = sum(p[1] for p in pairs)
+    cross = sum(1 for p in pairs if p[2] != p[3])
+    refill_pages = sum(f["refill_pages"] for f in flow.values())
+    drain_pages = sum(f["drain_pages"] for f in flow.values())
+    fast_pages = sum(p[1] for p in pairs if p[0] <= churn_window)
+    rts = sorted(p[0] for p in pairs)
+    refill_acq = sum(z["acquisitions"] for z in zone_rows if z["kind"] == "refill")
+    drain_acq = sum(z["acquisitions"] for z in zone_rows if z["kind"] == "drain")
+
+    def imbalance(field):
+        total = sum(f[field] for f in flow.values())
+        if total == 0 or nr_cpus == 0:
+            return 0.0
+        return max(f[field] for f in flow.values()) / (total / nr_cpus)
+
+    values = dict(
+        pairs=n_pairs, paired_pages=paired_pages, cross_cpu_pairs=cross,
+        cross_cpu_ratio=cross / n_pairs if n_pairs else 0.0,
+        unmatched_drains=unmatched, open_refills=len(open_refill),
+        refill_overwritten=overwritten, refill_pages=refill_pages, drain_pages=drain_pages,
+        churn_ratio=paired_pages / refill_pages if refill_pages else 0.0,
+        fast_churn_ratio=fast_pages / refill_pages if refill_pages else 0.0,
+        round_trip_p50_ns=nearest_rank(rts, 50, 100),
+        round_trip_p99_ns=nearest_rank(rts, 99, 100),
+        refill_imbalance=imbalance("refill_pages"), drain_imbalance=imbalance("drain_pages"),
+        refill_locks_per_s=refill_acq / dur_s if duration > 0 else 0.0,
+        drain_locks_per_s=drain_acq / dur_s if duration > 0 else 0.0,
+        pages_per_refill_lock=refill_pages / refill_acq if refill_acq else 0.0,
+        pages_per_drain_lock=drain_pages / drain_acq if drain_acq else 0.0,
+        events_lost=events_lost,
+    )
+    metrics = {name: dict(value=values[name], unit=unit, better=better)
+               for name, unit, better in METRIC_SPECS}
+
+    return dict(
+        checker="pcp_expected.py",
+        options=dict(churn_window_ns=churn_window, bucket_ns=bucket, top=top,
+                     refill_source=refill_source),
+        trace_info=dict(trace_file=os.path.basename(trace.path), nr_cpus=nr_cpus,
+                        first_ts_ns=first_ts, last_ts_ns=last_ts, duration_ns=duration,
+                        refill_source=mode, lock_source=lock_source, events_total=len(recs),
+                        events_lost=events_lost, events_lost_unknown=lost_unknown, lossy=lossy),
+        event_counts=dict(sorted(event_counts.items())),
+        cpu_flow=[flow[c] for c in range(nr_cpus)],
+        pair_matrix=[dict(refill_cpu=k[0], drain_cpu=k[1], pairs=v[0], pages=v[1])
+                     for k, v in sorted(matrix.items())],
+        round_trip_hist=[dict(lo_ns=k[0], hi_ns=k[1], pairs=v[0], pages=v[1])
+                         for k, v in sorted(hist.items())],
+        pfn_cycles=[dict(pfn=pfn, order=last_refill_order[pfn], cycles=v[0],
+                         cross_cpu_cycles=v[1], min_round_trip_ns=v[2], max_round_trip_ns=v[3])
+                    for pfn, v in pfn_rows],
+        zone_lock=zone_rows,
+        timeline=[dict(bucket_start_ns=k[0] * bucket, cpu=k[1], refill_pages=v[0],
+                       drain_pages=v[1], refill_locks=v[2], drain_locks=v[3])
+                  for k, v in sorted(timeline.items()) if any(v)],
+        metrics=metrics,
+    )
+
+
+def positive_int(s):
+    v = int(s, 0)
+    if v <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return v
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("trace")
+    ap.add_argument("--churn-window", type=positive_int, default=1000000)
+    ap.add_argument("--bucket", type=positive_int, default=10000000)
+    ap.add_argument("--top", type=positive_int, default=100)
+    ap.add_argument("--refill-source", choices=("native", "fallback"))
+    ap.add_argument("--trace-cmd", default="trace-cmd")
+    ap.add_argument("-o", "--output", default="-")
+    a = ap.parse_args(argv)
+    try:
+        trace = trace_report.load(a.trace, a.trace_cmd)
+        doc = analyze(trace, a.churn_window, a.bucket, a.top, a.refill_source)
+    except trace_report.ReportError as e:
+        trace_report.die("pcp_expected: %s" % e, 2)
+    except AnalyzeError as e:
+        trace_report.die("pcp_expected: %s" % e, e.code)
+    text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
+    if a.output == "-":
+        sys.stdout.write(text)
+    else:
+        tmp = a.output + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, a.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
