@@ -1,1 +1,219 @@
--- schema.sql: placeholder, replaced by the store work
+-- pcptrace results database (pcpanalyze(1)), schema version 1.
+-- The store also sets PRAGMA user_version = 1 and trace_info.schema_version = '1'; readers
+-- (compare, merge) refuse other versions. Metric definitions: docs/METRICS.md.
+-- Counts are INTEGER, ratios and rates REAL. Kernel addresses and PFNs are 64-bit values
+-- stored as SQLite's signed INTEGER (addresses >= 2^63 read back negative; printf('%x', col)
+-- shows them in hex).
+
+-- One row per fact about the trace and the analysis. Keys: trace_file, nr_cpus, first_ts_ns,
+-- last_ts_ns, duration_ns, refill_source (native|fallback), lock_source
+-- (native|inferred|none), events_total, events_lost, events_lost_unknown, lossy (0|1),
+-- schema_version, file_version, trace_clock (absent if unknown), churn_window_ns, bucket_ns,
+-- top_n, pcptrace_version; meta.<key> for each top-level scalar of <trace>.meta.json; the
+-- percpu work adds percpu_stats_consistent and its two numbers.
+CREATE TABLE trace_info (
+	key   TEXT PRIMARY KEY,
+	value TEXT
+);
+
+-- Every event type present in the trace, analyzed or not, as system:name.
+CREATE TABLE event_counts (
+	event TEXT PRIMARY KEY,
+	count INTEGER NOT NULL
+);
+
+-- One row per CPU the trace declares (0 .. nr_cpus-1), idle CPUs included.
+CREATE TABLE cpu_flow (
+	cpu           INTEGER PRIMARY KEY,
+	refill_blocks INTEGER NOT NULL,
+	refill_pages  INTEGER NOT NULL,
+	drain_blocks  INTEGER NOT NULL,
+	drain_pages   INTEGER NOT NULL,
+	net_pages     INTEGER NOT NULL,   -- refill_pages - drain_pages
+	refill_locks  INTEGER NOT NULL,   -- zone-lock acquisitions for refills (native or inferred)
+	drain_locks   INTEGER NOT NULL,
+	lost_events   INTEGER NOT NULL    -- known lost count on this CPU
+);
+
+-- Completed round trips (pairs) by the CPU of the refill and the CPU of the drain.
+CREATE TABLE pair_matrix (
+	refill_cpu INTEGER NOT NULL,
+	drain_cpu  INTEGER NOT NULL,
+	pairs      INTEGER NOT NULL,
+	pages      INTEGER NOT NULL,
+	PRIMARY KEY (refill_cpu, drain_cpu)
+);
+
+-- Round-trip times in log2 buckets [lo_ns, hi_ns); only non-empty buckets.
+CREATE TABLE round_trip_hist (
+	lo_ns INTEGER PRIMARY KEY,
+	hi_ns INTEGER NOT NULL,
+	pairs INTEGER NOT NULL,
+	pages INTEGER NOT NULL
+);
+
+-- The top N PFNs (--top) by completed round trips. "order" is an SQL keyword: quote it.
+CREATE TABLE pfn_cycles (
+	pfn               INTEGER PRIMARY KEY,
+	"order"           INTEGER NOT NULL,   -- order of the PFN's latest refill
+	cycles            INTEGER NOT NULL,
+	cross_cpu_cycles  INTEGER NOT NULL,
+	min_round_trip_ns INTEGER NOT NULL,
+	max_round_trip_ns INTEGER NOT NULL
+);
+
+-- Zone-lock acquisitions per zone and kind. nid = zid = -1 when inferred (zone unknown).
+CREATE TABLE zone_lock (
+	nid             INTEGER NOT NULL,
+	zid             INTEGER NOT NULL,
+	kind            TEXT NOT NULL CHECK (kind IN ('refill', 'drain')),
+	acquisitions    INTEGER NOT NULL,
+	target_pages    INTEGER NOT NULL,
+	moved_pages     INTEGER NOT NULL,
+	per_second      REAL NOT NULL,
+	peak_per_second REAL NOT NULL,        -- busiest --bucket window, scaled to 1/s
+	PRIMARY KEY (nid, zid, kind)
+);
+
+-- Per --bucket window (bucket_start_ns relative to first_ts_ns) and CPU; non-zero rows only.
+CREATE TABLE timeline (
+	bucket_start_ns INTEGER NOT NULL,
+	cpu             INTEGER NOT NULL,
+	refill_pages    INTEGER NOT NULL,
+	drain_pages     INTEGER NOT NULL,
+	refill_locks    INTEGER NOT NULL,
+	drain_locks     INTEGER NOT NULL,
+	PRIMARY KEY (bucket_start_ns, cpu)
+);
+
+-- Headline figures; better says which direction is good when two runs are compared.
+CREATE TABLE metrics (
+	name   TEXT PRIMARY KEY,
+	value  REAL NOT NULL,
+	unit   TEXT NOT NULL,
+	better TEXT NOT NULL CHECK (better IN ('lower', 'higher', 'none'))
+);
+
+-- Percpu allocator (issue 4); written only when the trace has percpu:* events.
+CREATE TABLE percpu_callsite (
+	call_site          INTEGER PRIMARY KEY,
+	symbol             TEXT,               -- function+0xoffset, as trace-cmd report prints
+	allocs             INTEGER NOT NULL,
+	frees              INTEGER NOT NULL,   -- attributed to the allocating call site (by ptr)
+	fails              INTEGER NOT NULL,
+	bytes_alloc        INTEGER NOT NULL,
+	bytes_freed        INTEGER NOT NULL,
+	outstanding_allocs INTEGER NOT NULL,
+	outstanding_bytes  INTEGER NOT NULL,
+	atomic_allocs      INTEGER NOT NULL
+);
+
+CREATE TABLE percpu_size_hist (
+	lo_bytes INTEGER PRIMARY KEY,          -- log2 buckets [lo_bytes, hi_bytes)
+	hi_bytes INTEGER NOT NULL,
+	allocs   INTEGER NOT NULL
+);
+
+-- Allocations made during the trace and not freed by its end (leak candidates).
+CREATE TABLE percpu_outstanding (
+	ptr         INTEGER,
+	call_site   INTEGER,
+	size        INTEGER,
+	bytes_alloc INTEGER,
+	ts_ns       INTEGER
+);
+
+CREATE TABLE percpu_chunk (
+	base_addr    INTEGER,
+	created_ns   INTEGER,                  -- NULL when created before the trace
+	destroyed_ns INTEGER,                  -- NULL when still alive at its end
+	allocs       INTEGER,
+	frees        INTEGER
+);
+
+CREATE TABLE percpu_fail (
+	ts_ns     INTEGER,
+	cpu       INTEGER,
+	call_site INTEGER,                     -- 0 when the kernel's format lacks it
+	size      INTEGER,
+	align     INTEGER,
+	reserved  INTEGER,
+	is_atomic INTEGER
+);
+
+-- /sys/kernel/debug/percpu_stats before/after the recording; chunk -1 = global sections.
+CREATE TABLE percpu_stats (
+	snapshot TEXT NOT NULL,                -- 'before' or 'after'
+	chunk    INTEGER NOT NULL,
+	key      TEXT NOT NULL,
+	value    TEXT
+);
+
+-- Recorder snapshots from <trace>.meta.json (pcprecord(1)): key/value sources such as
+-- vmstat, one row per (snapshot, source, key); snapshot is 'before' or 'after'.
+CREATE TABLE snapshot (
+	snapshot TEXT NOT NULL,
+	source   TEXT NOT NULL,
+	key      TEXT NOT NULL,
+	value    TEXT,
+	PRIMARY KEY (snapshot, source, key)
+);
+
+-- Per-CPU pagesets of /proc/zoneinfo, before/after the recording (nid -1 if not given).
+CREATE TABLE pcp_pageset (
+	snapshot TEXT NOT NULL,
+	nid      INTEGER NOT NULL,
+	zone     TEXT NOT NULL,
+	cpu      INTEGER NOT NULL,
+	count    INTEGER,
+	high     INTEGER,
+	batch    INTEGER,
+	high_min INTEGER,                      -- NULL when the kernel does not print it
+	high_max INTEGER,
+	PRIMARY KEY (snapshot, nid, zone, cpu)
+);
+
+-- Views for the usual questions.
+
+-- Hottest PFNs: most round trips first.
+CREATE VIEW v_hot_pfns AS
+SELECT pfn, printf('0x%x', pfn) AS pfn_hex, "order", cycles, cross_cpu_cycles,
+       round(1.0 * cross_cpu_cycles / cycles, 4) AS cross_cpu_ratio,
+       min_round_trip_ns, max_round_trip_ns
+FROM pfn_cycles
+ORDER BY cycles DESC, pfn ASC;
+
+-- Busiest CPU pairs: share of all pairs, cross-CPU flagged.
+CREATE VIEW v_cpu_pairs AS
+SELECT refill_cpu, drain_cpu, pairs, pages,
+       refill_cpu != drain_cpu AS cross_cpu,
+       round(1.0 * pairs / (SELECT sum(pairs) FROM pair_matrix), 4) AS share
+FROM pair_matrix
+ORDER BY pairs DESC, refill_cpu, drain_cpu;
+
+-- Zone-lock rate per zone and kind, with pages moved per acquisition.
+CREATE VIEW v_zone_lock_rate AS
+SELECT nid, zid, kind, acquisitions, per_second, peak_per_second,
+       CASE WHEN acquisitions > 0 THEN round(1.0 * moved_pages / acquisitions, 2) ELSE 0 END
+           AS pages_per_acquisition,
+       (SELECT value FROM trace_info WHERE key = 'lock_source') AS lock_source
+FROM zone_lock
+ORDER BY per_second DESC, nid, zid, kind;
+
+-- Per-CPU imbalance: each CPU's refill/drain pages against the mean over all CPUs.
+CREATE VIEW v_cpu_imbalance AS
+SELECT cpu, refill_pages, drain_pages, net_pages,
+       round(refill_pages / nullif((SELECT avg(refill_pages) FROM cpu_flow), 0), 4)
+           AS refill_vs_mean,
+       round(drain_pages / nullif((SELECT avg(drain_pages) FROM cpu_flow), 0), 4)
+           AS drain_vs_mean,
+       refill_locks, drain_locks, lost_events
+FROM cpu_flow
+ORDER BY cpu;
+
+-- Percpu call sites holding the most memory at the end of the trace.
+CREATE VIEW v_percpu_top_outstanding AS
+SELECT printf('0x%x', call_site) AS call_site_hex, symbol, outstanding_allocs,
+       outstanding_bytes, allocs, frees, fails
+FROM percpu_callsite
+ORDER BY outstanding_bytes DESC, allocs DESC;

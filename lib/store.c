@@ -1,0 +1,624 @@
+/* Writes an analysis to SQLite (schema.sql) atomically: temp file beside the target, one
+ * transaction of prepared inserts, close, rename. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "pcptrace/error.h"
+#include "pcptrace/outfile.h"
+#include "pcptrace/percpu.h"
+#include "pcptrace/store.h"
+
+#ifndef PCPTRACE_VERSION
+#define PCPTRACE_VERSION "unknown"
+#endif
+
+struct store {
+	sqlite3 *db;
+	char *errbuf;
+	size_t errlen;
+};
+
+static int db_fail(struct store *s, const char *what)
+{
+	snprintf(s->errbuf, s->errlen, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "no database");
+	return PCP_ERR_DB;
+}
+
+static int exec_sql(struct store *s, const char *sql, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(s->errbuf, s->errlen, "%s: %s", what, msg ? msg : "unknown SQLite error");
+		sqlite3_free(msg);
+		return PCP_ERR_DB;
+	}
+	return PCP_OK;
+}
+
+static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_fail(s, "cannot prepare insert");
+	return PCP_OK;
+}
+
+/* Steps a fully bound insert and makes it ready for the next row. */
+static int step_reset(struct store *s, sqlite3_stmt *st, const char *table)
+{
+	char what[64];
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(what, sizeof(what), "cannot insert into %s", table);
+		return db_fail(s, what);
+	}
+	return PCP_OK;
+}
+
+static void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+	sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+/* ---- trace_info ---- */
+
+static int info_text(struct store *s, sqlite3_stmt *st, const char *key, const char *value)
+{
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	return step_reset(s, st, "trace_info");
+}
+
+static int info_u64(struct store *s, sqlite3_stmt *st, const char *key, uint64_t value)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, value);
+	return info_text(s, st, key, buf);
+}
+
+/* An array of strings as one space-separated string; NULL if v holds anything else. */
+static char *join_strings(json_t *v)
+{
+	size_t i, len = 1;
+	json_t *e;
+	char *out;
+
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			return NULL;
+		len += json_string_length(e) + 1;
+	}
+	if (!(out = malloc(len)))
+		return NULL;
+	out[0] = '\0';
+	json_array_foreach(v, i, e) {
+		if (i)
+			strcat(out, " ");
+		strcat(out, json_string_value(e));
+	}
+	return out;
+}
+
+/* meta.<key> for each top-level scalar of the recorder's meta JSON: a generic record of
+ * host, kernel release, command line, times and exit status whatever their exact names. */
+static int info_meta_scalars(struct store *s, sqlite3_stmt *st, json_t *meta)
+{
+	const char *key;
+	json_t *v;
+	char name[256], num[64];
+	const char *text;
+	char *joined = NULL;
+	int err;
+
+	json_object_foreach(meta, key, v) {
+		switch (json_typeof(v)) {
+		case JSON_STRING: text = json_string_value(v); break;
+		case JSON_INTEGER:
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+			text = num;
+			break;
+		case JSON_REAL: snprintf(num, sizeof(num), "%.17g", json_real_value(v)); text = num; break;
+		case JSON_TRUE: text = "1"; break;
+		case JSON_FALSE: text = "0"; break;
+		case JSON_ARRAY: /* e.g. the command line: words joined by spaces */
+			if (!(joined = join_strings(v)))
+				continue;
+			text = joined;
+			break;
+		default: continue; /* objects: snapshots below; null: nothing to say */
+		}
+		snprintf(name, sizeof(name), "meta.%s", key);
+		err = info_text(s, st, name, text);
+		free(joined);
+		joined = NULL;
+		if (err != PCP_OK)
+			return err;
+	}
+	return PCP_OK;
+}
+
+static int write_trace_info(struct store *s, const struct pcp_analysis *a)
+{
+	const struct pcp_churn_results *c = a->churn;
+	sqlite3_stmt *st = NULL;
+	char ver[16];
+	int err;
+
+	if ((err = prepare(s, "INSERT OR REPLACE INTO trace_info(key, value) VALUES (?1, ?2)", &st)))
+		return err;
+	snprintf(ver, sizeof(ver), "%d", PCP_SCHEMA_VERSION);
+	if ((err = info_text(s, st, "trace_file", a->trace_file ? a->trace_file : "")) ||
+	    (err = info_u64(s, st, "nr_cpus", a->nr_cpus)) ||
+	    (err = info_u64(s, st, "first_ts_ns", c->first_ts_ns)) ||
+	    (err = info_u64(s, st, "last_ts_ns", c->last_ts_ns)) ||
+	    (err = info_u64(s, st, "duration_ns", c->duration_ns)) ||
+	    (err = info_text(s, st, "refill_source", pcp_refill_source_name(a->refill_source))) ||
+	    (err = info_text(s, st, "lock_source", pcp_lock_source_name(a->lock_source))) ||
+	    (err = info_u64(s, st, "events_total", a->events_total)) ||
+	    (err = info_u64(s, st, "events_lost", c->events_lost)) ||
+	    (err = info_u64(s, st, "events_lost_unknown", c->lost_unknown_marks)) ||
+	    (err = info_text(s, st, "lossy", c->lossy ? "1" : "0")) ||
+	    (err = info_text(s, st, "schema_version", ver)) ||
+	    (err = info_u64(s, st, "file_version", (uint64_t)a->file_version)) ||
+	    (a->trace_clock && (err = info_text(s, st, "trace_clock", a->trace_clock))) ||
+	    (err = info_u64(s, st, "churn_window_ns", a->opts.churn_window_ns)) ||
+	    (err = info_u64(s, st, "bucket_ns", a->opts.bucket_ns)) ||
+	    (err = info_u64(s, st, "top_n", a->opts.top_n)) ||
+	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)))
+		goto out;
+	if (a->meta && json_is_object(a->meta))
+		err = info_meta_scalars(s, st, a->meta);
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* ---- model tables ---- */
+
+static int write_event_counts(struct store *s, const struct pcp_analysis *a)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prepare(s, "INSERT INTO event_counts(event, count) VALUES (?1, ?2)", &st)))
+		return err;
+	for (size_t i = 0; i < a->nr_event_counts && !err; i++) {
+		sqlite3_bind_text(st, 1, a->event_counts[i].name, -1, SQLITE_STATIC);
+		bind_u64(st, 2, a->event_counts[i].count);
+		err = step_reset(s, st, "event_counts");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int write_cpu_flow(struct store *s, const struct pcp_churn_results *c)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prepare(s, "INSERT INTO cpu_flow(cpu, refill_blocks, refill_pages, drain_blocks, "
+			   "drain_pages, net_pages, refill_locks, drain_locks, lost_events) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &st)))
+		return err;
+	for (uint32_t cpu = 0; cpu < c->nr_cpus && c->cpu_flow && !err; cpu++) {
+		const struct pcp_cpu_flow *f = &c->cpu_flow[cpu];
+
+		sqlite3_bind_int64(st, 1, cpu);
+		bind_u64(st, 2, f->refill_blocks);
+		bind_u64(st, 3, f->refill_pages);
+		bind_u64(st, 4, f->drain_blocks);
+		bind_u64(st, 5, f->drain_pages);
+		sqlite3_bind_int64(st, 6, f->net_pages);
+		bind_u64(st, 7, f->refill_locks);
+		bind_u64(st, 8, f->drain_locks);
+		bind_u64(st, 9, f->lost_events);
+		err = step_reset(s, st, "cpu_flow");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int write_pair_matrix(struct store *s, const struct pcp_churn_results *c)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prepare(s, "INSERT INTO pair_matrix(refill_cpu, drain_cpu, pairs, pages) "
+			   "VALUES (?1, ?2, ?3, ?4)", &st)))
+		return err;
+	for (size_t i = 0; i < c->nr_pair_cells && !err; i++) {
+		const struct pcp_pair_cell *p = &c->pair_matrix[i];
+
+		sqlite3_bind_int64(st, 1, p->refill_cpu);
+		sqlite3_bind_int64(st, 2, p->drain_cpu);
+		bind_u64(st, 3, p->pairs);
+		bind_u64(st, 4, p->pages);
+		err = step_reset(s, st, "pair_matrix");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int write_round_trip_hist(struct store *s, const struct pcp_churn_results *c)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prepare(s, "INSERT INTO round_trip_hist(lo_ns, hi_ns, pairs, pages) "
+			   "VALUES (?1, ?2, ?3, ?4)", &st)))
+		return err;
+	for (size_t i = 0; i < c->nr_hist_buckets && !err; i++) {
+		const struct pcp_hist_bucket *b = &c->round_trip_hist[i];
+
+		bind_u64(st, 1, b->lo_ns);
+		bind_u64(st, 2, b->hi_ns);
+		bind_u64(st, 3, b->pairs);
+		bind_u64(st, 4, b->pages);
+		err = step_reset(s, st, "round_trip_hist");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int write_pfn_cycles(struct store *s, const struct pcp_churn_results *c)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prepare(s, "INSERT INTO pfn_cycles(pfn, \"order\", cycles, cross_cpu_cycles, "
+			   "min_round_trip_ns, max_round_trip_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st)))
+		return err;
+	for (size_t i = 0; i < c->nr_pfn_cycles && !err; i++) {
+		const struct pcp_pfn_cycles *p = &c->pfn_cycles[i];
+
+		bind_u64(st, 1, p->pfn);
+		sqlite3_bind_int64(st, 2, p->order);
+		bind_u64(st, 3, p->cycles);
+		bind_u64(st, 4, p->cross_cpu_cycles);
+		bind_u64(st, 5, p->min_round_trip_ns);
+		bind_u64(st, 6, p->max_round_trip_ns);
+		err = step_reset(s, st, "pfn_cycles");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int write_zone_lock(struct store *s, const struct pcp_churn_results *c)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prepare(s, "INSERT INTO zone_lock(nid, zid, kind, acquisitions, target_pages, "
+			   "moved_pages, per_second, peak_per_second) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st)))
+		return err;
+	for (size_t i = 0; i < c->nr_zone_lock && !err; i++) {
+		const struct pcp_zone_lock_row *z = &c->zone_lock[i];
+
+		sqlite3_bind_int64(st, 1, z->nid);
+		sqlite3_bind_int64(st, 2, z->zid);
+		sqlite3_bind_text(st, 3, z->kind == PCP_LOCK_KIND_DRAIN ? "drain" : "refill", -1,
+				  SQLITE_STATIC);
+		bind_u64(st, 4, z->acquisitions);
+		bind_u64(st, 5, z->target_pages);
+		bind_u64(st, 6, z->moved_pages);
+		sqlite3_bind_double(st, 7, z->per_second);
+		sqlite3_bind_double(st, 8, z->peak_per_second);
+		err = step_reset(s, st, "zone_lock");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int write_timeline(struct store *s, const struct pcp_churn_results *c)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prepare(s, "INSERT INTO timeline(bucket_start_ns, cpu, refill_pages, drain_pages, "
+			   "refill_locks, drain_locks) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st)))
+		return err;
+	for (size_t i = 0; i < c->nr_timeline && !err; i++) {
+		const struct pcp_timeline_row *t = &c->timeline[i];
+
+		bind_u64(st, 1, t->bucket_start_ns);
+		sqlite3_bind_int64(st, 2, t->cpu);
+		bind_u64(st, 3, t->refill_pages);
+		bind_u64(st, 4, t->drain_pages);
+		bind_u64(st, 5, t->refill_locks);
+		bind_u64(st, 6, t->drain_locks);
+		err = step_reset(s, st, "timeline");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int write_metrics(struct store *s, const struct pcp_churn_results *c)
+{
+	sqlite3_stmt *st = NULL;
+	int err;
+
+	if ((err = prepare(s, "INSERT INTO metrics(name, value, unit, better) "
+			   "VALUES (?1, ?2, ?3, ?4)", &st)))
+		return err;
+	for (size_t i = 0; i < c->nr_metrics && !err; i++) {
+		const struct pcp_metric *m = &c->metrics[i];
+
+		sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 2, m->value);
+		sqlite3_bind_text(st, 3, m->unit ? m->unit : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, m->better ? m->better : "none", -1, SQLITE_STATIC);
+		err = step_reset(s, st, "metrics");
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* ---- recorder snapshots (meta JSON) ----
+ * The meta shape belongs to pcprecord(1). Read generically: a snapshot name ("before",
+ * "after") holding sources, or a source holding snapshot names, either at the top level or
+ * under "snapshots". Object sources become key/value rows; arrays of objects with a "cpu"
+ * member (zoneinfo pagesets) become pcp_pageset rows. Unknown shapes are skipped, never fatal
+ * to the analysis: the raw file stays beside the trace. */
+
+struct snap_stmts {
+	sqlite3_stmt *kv, *pageset;
+};
+
+static int is_snapshot_name(const char *k)
+{
+	return strcmp(k, "before") == 0 || strcmp(k, "after") == 0;
+}
+
+static int scalar_text(json_t *v, char *buf, size_t len, const char **out)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING: *out = json_string_value(v); return 1;
+	case JSON_INTEGER:
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL: snprintf(buf, len, "%.17g", json_real_value(v)); break;
+	case JSON_TRUE: snprintf(buf, len, "1"); break;
+	case JSON_FALSE: snprintf(buf, len, "0"); break;
+	default: return 0;
+	}
+	*out = buf;
+	return 1;
+}
+
+static json_int_t member_int(json_t *o, const char *a, const char *b, json_int_t dflt)
+{
+	json_t *v = json_object_get(o, a);
+
+	if (!v && b)
+		v = json_object_get(o, b);
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+/* Walks a pageset structure, inheriting nid/zone from enclosing objects. */
+static int snap_pagesets(struct store *s, struct snap_stmts *ss, const char *snap, json_t *v,
+			 json_int_t nid, const char *zone)
+{
+	size_t i;
+	json_t *e;
+	const char *k;
+	int err;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if ((err = snap_pagesets(s, ss, snap, e, nid, zone)))
+				return err;
+		return PCP_OK;
+	}
+	if (!json_is_object(v))
+		return PCP_OK;
+	nid = member_int(v, "nid", "node", nid);
+	if (json_is_string(json_object_get(v, "zone")))
+		zone = json_string_value(json_object_get(v, "zone"));
+	if (json_is_integer(json_object_get(v, "cpu")) && zone) {
+		sqlite3_stmt *st = ss->pageset;
+
+		sqlite3_bind_text(st, 1, snap, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, nid);
+		sqlite3_bind_text(st, 3, zone, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(v, "cpu")));
+		if (json_is_integer(json_object_get(v, "count")))
+			sqlite3_bind_int64(st, 5, json_integer_value(json_object_get(v, "count")));
+		if (json_is_integer(json_object_get(v, "high")))
+			sqlite3_bind_int64(st, 6, json_integer_value(json_object_get(v, "high")));
+		if (json_is_integer(json_object_get(v, "batch")))
+			sqlite3_bind_int64(st, 7, json_integer_value(json_object_get(v, "batch")));
+		if (json_is_integer(json_object_get(v, "high_min")))
+			sqlite3_bind_int64(st, 8, json_integer_value(json_object_get(v, "high_min")));
+		if (json_is_integer(json_object_get(v, "high_max")))
+			sqlite3_bind_int64(st, 9, json_integer_value(json_object_get(v, "high_max")));
+		return step_reset(s, st, "pcp_pageset");
+	}
+	json_object_foreach(v, k, e)
+		if ((json_is_array(e) || json_is_object(e)) &&
+		    (err = snap_pagesets(s, ss, snap, e, nid, zone)))
+			return err;
+	return PCP_OK;
+}
+
+static int looks_like_pagesets(const char *source)
+{
+	return strstr(source, "zoneinfo") || strstr(source, "pageset");
+}
+
+/* Flattens an object's scalars to (snap, source, dotted.key, value). */
+static int snap_kv(struct store *s, struct snap_stmts *ss, const char *snap, const char *source,
+		   const char *prefix, json_t *obj, int depth)
+{
+	const char *k, *text;
+	json_t *v;
+	char key[512], num[64];
+	int err;
+
+	json_object_foreach(obj, k, v) {
+		snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", k);
+		if (json_is_object(v)) {
+			if (depth < 4 && (err = snap_kv(s, ss, snap, source, key, v, depth + 1)))
+				return err;
+			continue;
+		}
+		if (!scalar_text(v, num, sizeof(num), &text))
+			continue;
+		sqlite3_bind_text(ss->kv, 1, snap, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ss->kv, 2, source, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ss->kv, 3, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ss->kv, 4, text, -1, SQLITE_TRANSIENT);
+		if ((err = step_reset(s, ss->kv, "snapshot")))
+			return err;
+	}
+	return PCP_OK;
+}
+
+static int snap_source(struct store *s, struct snap_stmts *ss, const char *snap,
+		       const char *source, json_t *v)
+{
+	const char *text;
+	char num[64];
+
+	if (strstr(source, "percpu_stats"))
+		return PCP_OK; /* the percpu work parses it into percpu_stats */
+	if (looks_like_pagesets(source) && (json_is_array(v) || json_is_object(v)))
+		return snap_pagesets(s, ss, snap, v, -1, NULL);
+	if (json_is_object(v))
+		return snap_kv(s, ss, snap, source, "", v, 0);
+	if (scalar_text(v, num, sizeof(num), &text)) {
+		/* a loose scalar of the snapshot (e.g. its time) */
+		sqlite3_bind_text(ss->kv, 1, snap, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ss->kv, 2, "meta", -1, SQLITE_STATIC);
+		sqlite3_bind_text(ss->kv, 3, source, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ss->kv, 4, text, -1, SQLITE_TRANSIENT);
+		return step_reset(s, ss->kv, "snapshot");
+	}
+	return PCP_OK;
+}
+
+static int snap_walk(struct store *s, struct snap_stmts *ss, json_t *root)
+{
+	const char *k, *k2;
+	json_t *v, *v2;
+	int err;
+
+	json_object_foreach(root, k, v) {
+		if (!json_is_object(v))
+			continue;
+		if (is_snapshot_name(k)) {              /* {"before": {"vmstat": {...}}} */
+			json_object_foreach(v, k2, v2)
+				if ((err = snap_source(s, ss, k, k2, v2)))
+					return err;
+		} else {                                /* {"vmstat": {"before": {...}}} */
+			json_object_foreach(v, k2, v2)
+				if (is_snapshot_name(k2) && (err = snap_source(s, ss, k2, k, v2)))
+					return err;
+		}
+	}
+	return PCP_OK;
+}
+
+static int write_snapshots(struct store *s, json_t *meta)
+{
+	struct snap_stmts ss = { NULL, NULL };
+	json_t *nested;
+	int err;
+
+	if (!meta || !json_is_object(meta))
+		return PCP_OK;
+	/* OR IGNORE: a repeated key in an unforeseen shape must not lose the whole analysis. */
+	if ((err = prepare(s, "INSERT OR IGNORE INTO snapshot(snapshot, source, key, value) "
+			   "VALUES (?1, ?2, ?3, ?4)", &ss.kv)) ||
+	    (err = prepare(s, "INSERT OR IGNORE INTO pcp_pageset(snapshot, nid, zone, cpu, count, "
+			   "high, batch, high_min, high_max) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &ss.pageset)))
+		goto out;
+	nested = json_object_get(meta, "snapshots");
+	err = snap_walk(s, &ss, json_is_object(nested) ? nested : meta);
+out:
+	sqlite3_finalize(ss.kv);
+	sqlite3_finalize(ss.pageset);
+	return err;
+}
+
+/* ---- the whole file ---- */
+
+static int fill(struct store *s, const struct pcp_analysis *a)
+{
+	const struct pcp_churn_results *c = a->churn;
+	char pragma[64];
+	int err;
+
+	/* The temp file is deleted on any failure, so a rollback journal on disk buys nothing. */
+	if ((err = exec_sql(s, "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;",
+			    "cannot configure database")))
+		return err;
+	if ((err = exec_sql(s, "BEGIN", "cannot begin transaction")))
+		return err;
+	if ((err = exec_sql(s, pcp_schema_sql, "cannot create schema")))
+		return err;
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", PCP_SCHEMA_VERSION);
+	if ((err = exec_sql(s, pragma, "cannot set schema version")))
+		return err;
+	if ((err = write_trace_info(s, a)) || (err = write_event_counts(s, a)) ||
+	    (err = write_cpu_flow(s, c)) || (err = write_pair_matrix(s, c)) ||
+	    (err = write_round_trip_hist(s, c)) || (err = write_pfn_cycles(s, c)) ||
+	    (err = write_zone_lock(s, c)) || (err = write_timeline(s, c)) ||
+	    (err = write_metrics(s, c)) || (err = write_snapshots(s, a->meta)))
+		return err;
+	if (a->percpu && (err = pcp_percpu_store(s->db, a->percpu, a->meta, c->lossy))) {
+		if (s->errbuf[0] == '\0')
+			snprintf(s->errbuf, s->errlen, "cannot store percpu results: %s",
+				 pcp_strerror(err));
+		return err;
+	}
+	return exec_sql(s, "COMMIT", "cannot commit transaction");
+}
+
+int pcp_store_write(const char *db_path, const struct pcp_analysis *a, char *errbuf, size_t errlen)
+{
+	struct store s = { NULL, errbuf, errlen };
+	struct pcp_outfile out;
+	char scratch[2];
+	int err;
+
+	if (!errbuf || errlen == 0) {
+		s.errbuf = scratch;
+		s.errlen = sizeof(scratch);
+	}
+	s.errbuf[0] = '\0';
+	if (!db_path || !a || !a->churn) {
+		snprintf(s.errbuf, s.errlen, "%s", pcp_strerror(PCP_ERR_INTERNAL));
+		return PCP_ERR_INTERNAL;
+	}
+	if ((err = pcp_outfile_open(&out, db_path, s.errbuf, s.errlen)))
+		return err;
+	/* SQLite opens the empty temp file by name; our descriptor only serves the fsync. */
+	if (sqlite3_open_v2(out.tmp_path, &s.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		err = db_fail(&s, "cannot open database");
+		goto fail;
+	}
+	if ((err = fill(&s, a)))
+		goto fail;
+	if (sqlite3_close(s.db) != SQLITE_OK) {
+		err = db_fail(&s, "cannot close database");
+		s.db = NULL; /* close failed with statements still open: a bug, not retried */
+		goto fail;
+	}
+	s.db = NULL;
+	return pcp_outfile_commit(&out, s.errbuf, s.errlen);
+fail:
+	if (s.db)
+		sqlite3_close_v2(s.db);
+	pcp_outfile_abort(&out);
+	return err;
+}
