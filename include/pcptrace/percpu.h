@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include <sqlite3.h>
+#include "pcptrace/churn.h"
 #include "pcptrace/event.h"
 
 struct tep_handle;
@@ -19,12 +20,80 @@ int pcp_percpu_parser_new(struct tep_handle *tep, struct pcp_percpu_parser **out
 void pcp_percpu_parser_free(struct pcp_percpu_parser *p);
 /* 1 if the trace carries any percpu:* event format. */
 int pcp_percpu_parser_present(const struct pcp_percpu_parser *p);
+/* 1 if an alloc or free format lacks ptr: then decode sets ptr = base_addr + off on both. */
+int pcp_percpu_parser_synthetic_ptr(const struct pcp_percpu_parser *p);
 /* If event_id is a percpu event, fill ev (kind + percpu payload) and return its kind;
  * otherwise return PCP_EV_OTHER and leave ev alone. Hot path. */
 int pcp_percpu_decode(const struct pcp_percpu_parser *p, struct tep_record *rec, int event_id,
 		      struct pcp_event *ev);
 
-struct pcp_percpu_results; /* opaque: read it through the functions below */
+/* Results (definitions: docs/METRICS.md, "Percpu"). Addresses are raw 64-bit values. */
+struct pcp_percpu_callsite {
+	uint64_t call_site;                 /* 0: unknown (fails, kernels without call_site) */
+	char *symbol;                       /* "function+0xoff" as trace-cmd prints, else "0x..." */
+	uint64_t allocs, frees, fails;
+	uint64_t bytes_alloc, bytes_freed;
+	uint64_t outstanding_allocs, outstanding_bytes;
+	uint64_t atomic_allocs;
+};
+
+struct pcp_percpu_size_bucket {
+	uint64_t lo_bytes, hi_bytes;        /* [lo, hi) */
+	uint64_t allocs;
+};
+
+struct pcp_percpu_outstanding {
+	uint64_t ptr, call_site, size, bytes_alloc, ts_ns;
+};
+
+struct pcp_percpu_chunk {
+	uint64_t base_addr;
+	int has_created, has_destroyed;     /* 0: not seen in the trace */
+	uint64_t created_ns, destroyed_ns;
+	uint64_t allocs, frees;
+};
+
+struct pcp_percpu_fail {
+	uint64_t ts_ns;
+	uint32_t cpu;
+	uint64_t call_site;                 /* 0 when the kernel's format lacks it */
+	uint64_t size, align;
+	uint8_t reserved, is_atomic;
+};
+
+enum pcp_percpu_check_state {
+	PCP_PERCPU_CHECK_NOT_RUN = 0,       /* pcp_percpu_attach_meta not called */
+	PCP_PERCPU_CHECK_NO_SNAPSHOTS,      /* before or after percpu_stats missing */
+	PCP_PERCPU_CHECK_LOSSY,             /* the trace lost events: no verdict */
+	PCP_PERCPU_CHECK_DONE,
+};
+
+struct pcp_percpu_check {
+	enum pcp_percpu_check_state state;
+	int consistent;                     /* DONE only: both deltas equal the traced counts */
+	int64_t nr_alloc_delta, nr_dealloc_delta;   /* after - before, DONE only */
+	uint64_t traced_allocs, traced_frees;
+};
+
+struct pcp_percpu_results {
+	uint64_t allocs, frees, fails;
+	uint64_t unmatched_frees;           /* frees of a ptr with no open allocation */
+	uint64_t replaced_allocs;           /* allocs of a ptr that was still open */
+	uint64_t atomic_allocs;
+	uint64_t bytes_alloc, bytes_freed;
+	uint64_t outstanding_allocs, outstanding_bytes;
+	uint64_t chunks_created, chunks_destroyed;
+
+	struct pcp_percpu_callsite *callsites; size_t nr_callsites;   /* by outstanding bytes */
+	struct pcp_percpu_size_bucket *size_hist; size_t nr_size_hist; /* by lo, non-empty */
+	struct pcp_percpu_outstanding *outstanding; size_t nr_outstanding; /* largest first */
+	struct pcp_percpu_chunk *chunks; size_t nr_chunks;           /* order of first sight */
+	struct pcp_percpu_fail *failures; size_t nr_failures;        /* trace order */
+	struct pcp_metric *metrics; size_t nr_metrics;
+
+	struct pcp_percpu_check check;      /* filled by pcp_percpu_attach_meta */
+};
+
 struct pcp_percpu_model;
 int pcp_percpu_model_new(struct pcp_percpu_model **out);
 void pcp_percpu_model_event(struct pcp_percpu_model *m, const struct pcp_event *ev);
@@ -38,6 +107,12 @@ void pcp_percpu_results_free(struct pcp_percpu_results *r);
  * meta (may be NULL) is the recorder's snapshot JSON: its percpu_stats text goes to the
  * percpu_stats table and the consistency check to trace_info. lossy: the trace lost events. */
 int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r, json_t *meta, int lossy);
+/* Runs the percpu_stats consistency check against meta (may be NULL; its snapshot texts are
+ * found with pcp_meta_percpu_stats_text) and keeps it in r->check so the text and JSON
+ * reports show it. PCP_ERR_BAD_META if a snapshot text is damaged. */
+int pcp_percpu_attach_meta(struct pcp_percpu_results *r, json_t *meta, int lossy);
+/* "checked", "no_snapshots", "lossy", "not_run" (trace_info percpu_stats_check). */
+const char *pcp_percpu_check_state_name(enum pcp_percpu_check_state s);
 void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r);
 /* Adds a "percpu" member to the analysis JSON object. */
 int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r);

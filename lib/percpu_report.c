@@ -1,0 +1,202 @@
+/* Percpu results -> the text summary section and the "percpu" JSON member. */
+#include <inttypes.h>
+#include <stdio.h>
+#include "pcptrace/error.h"
+#include "pcptrace/percpu.h"
+
+#define TEXT_TOP_SITES 10
+#define TEXT_TOP_FAILS 10
+#define JSON_TOP_OUTSTANDING 100
+
+void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r)
+{
+	if (!r)
+		return;
+	fprintf(out, "\nPercpu allocator\n");
+	fprintf(out, "  allocs %" PRIu64 " (%" PRIu64 " atomic, %" PRIu64 " bytes), frees %" PRIu64
+		" (%" PRIu64 " unmatched), fails %" PRIu64 "\n",
+		r->allocs, r->atomic_allocs, r->bytes_alloc, r->frees, r->unmatched_frees, r->fails);
+	fprintf(out, "  outstanding %" PRIu64 " allocs, %" PRIu64 " bytes; chunks created %" PRIu64
+		", destroyed %" PRIu64 "\n", r->outstanding_allocs, r->outstanding_bytes,
+		r->chunks_created, r->chunks_destroyed);
+	switch (r->check.state) {
+	case PCP_PERCPU_CHECK_DONE:
+		fprintf(out, "  percpu_stats check: %s (nr_alloc %+" PRId64 " vs %" PRIu64
+			" traced allocs, nr_dealloc %+" PRId64 " vs %" PRIu64 " traced frees)\n",
+			r->check.consistent ? "consistent" : "INCONSISTENT", r->check.nr_alloc_delta,
+			r->check.traced_allocs, r->check.nr_dealloc_delta, r->check.traced_frees);
+		break;
+	case PCP_PERCPU_CHECK_NO_SNAPSHOTS:
+		fprintf(out, "  percpu_stats check: skipped (no before/after snapshot)\n");
+		break;
+	case PCP_PERCPU_CHECK_LOSSY:
+		fprintf(out, "  percpu_stats check: skipped (the trace lost events)\n");
+		break;
+	default:
+		break;
+	}
+	if (r->nr_callsites) {
+		fprintf(out, "  top call sites by outstanding bytes:\n");
+		fprintf(out, "    %12s %8s %8s %8s %6s  %s\n", "out_bytes", "out", "allocs", "frees",
+			"fails", "call site");
+		for (size_t i = 0; i < r->nr_callsites && i < TEXT_TOP_SITES; i++) {
+			const struct pcp_percpu_callsite *c = &r->callsites[i];
+			fprintf(out, "    %12" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64
+				"  %s\n", c->outstanding_bytes, c->outstanding_allocs, c->allocs,
+				c->frees, c->fails, c->symbol);
+		}
+	}
+	if (r->nr_failures) {
+		fprintf(out, "  failures (%zu):\n", r->nr_failures);
+		for (size_t i = 0; i < r->nr_failures && i < TEXT_TOP_FAILS; i++) {
+			const struct pcp_percpu_fail *f = &r->failures[i];
+			fprintf(out, "    ts %" PRIu64 " cpu %u size %" PRIu64 " align %" PRIu64
+				"%s%s\n", f->ts_ns, f->cpu, f->size, f->align,
+				f->reserved ? " reserved" : "", f->is_atomic ? " atomic" : "");
+		}
+		if (r->nr_failures > TEXT_TOP_FAILS)
+			fprintf(out, "    ... %zu more\n", r->nr_failures - TEXT_TOP_FAILS);
+	} else {
+		fprintf(out, "  failures: none\n");
+	}
+}
+
+/* Addresses as "0x..." strings: JSON integers are signed and kernel addresses are not. */
+static json_t *jaddr(uint64_t a)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, a);
+	return json_string(buf);
+}
+
+static json_t *ju(uint64_t v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/* Sets key to v, consuming v; any failure poisons *ok. */
+static void put(json_t *o, const char *key, json_t *v, int *ok)
+{
+	if (!v || json_object_set_new(o, key, v))
+		*ok = 0;
+}
+
+static void push(json_t *a, json_t *v, int *ok)
+{
+	if (!v || json_array_append_new(a, v))
+		*ok = 0;
+}
+
+int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r)
+{
+	int ok = 1;
+	json_t *p, *a;
+
+	if (!r)
+		return PCP_OK;
+	p = json_object();
+	if (!p)
+		return PCP_ERR_JSON;
+	put(p, "allocs", ju(r->allocs), &ok);
+	put(p, "frees", ju(r->frees), &ok);
+	put(p, "fails", ju(r->fails), &ok);
+	put(p, "unmatched_frees", ju(r->unmatched_frees), &ok);
+	put(p, "replaced_allocs", ju(r->replaced_allocs), &ok);
+	put(p, "atomic_allocs", ju(r->atomic_allocs), &ok);
+	put(p, "bytes_alloc", ju(r->bytes_alloc), &ok);
+	put(p, "bytes_freed", ju(r->bytes_freed), &ok);
+	put(p, "outstanding_allocs", ju(r->outstanding_allocs), &ok);
+	put(p, "outstanding_bytes", ju(r->outstanding_bytes), &ok);
+	put(p, "chunks_created", ju(r->chunks_created), &ok);
+	put(p, "chunks_destroyed", ju(r->chunks_destroyed), &ok);
+
+	a = json_array();
+	for (size_t i = 0; a && i < r->nr_callsites; i++) {
+		const struct pcp_percpu_callsite *c = &r->callsites[i];
+		json_t *o = json_object();
+		put(o, "call_site", jaddr(c->call_site), &ok);
+		put(o, "symbol", json_string(c->symbol), &ok);
+		put(o, "allocs", ju(c->allocs), &ok);
+		put(o, "frees", ju(c->frees), &ok);
+		put(o, "fails", ju(c->fails), &ok);
+		put(o, "bytes_alloc", ju(c->bytes_alloc), &ok);
+		put(o, "bytes_freed", ju(c->bytes_freed), &ok);
+		put(o, "outstanding_allocs", ju(c->outstanding_allocs), &ok);
+		put(o, "outstanding_bytes", ju(c->outstanding_bytes), &ok);
+		put(o, "atomic_allocs", ju(c->atomic_allocs), &ok);
+		push(a, o, &ok);
+	}
+	put(p, "callsites", a, &ok);
+
+	a = json_array();
+	for (size_t i = 0; a && i < r->nr_size_hist; i++) {
+		json_t *o = json_object();
+		put(o, "lo_bytes", ju(r->size_hist[i].lo_bytes), &ok);
+		put(o, "hi_bytes", ju(r->size_hist[i].hi_bytes), &ok);
+		put(o, "allocs", ju(r->size_hist[i].allocs), &ok);
+		push(a, o, &ok);
+	}
+	put(p, "size_hist", a, &ok);
+
+	a = json_array();
+	for (size_t i = 0; a && i < r->nr_outstanding && i < JSON_TOP_OUTSTANDING; i++) {
+		const struct pcp_percpu_outstanding *x = &r->outstanding[i];
+		json_t *o = json_object();
+		put(o, "ptr", jaddr(x->ptr), &ok);
+		put(o, "call_site", jaddr(x->call_site), &ok);
+		put(o, "size", ju(x->size), &ok);
+		put(o, "bytes_alloc", ju(x->bytes_alloc), &ok);
+		put(o, "ts_ns", ju(x->ts_ns), &ok);
+		push(a, o, &ok);
+	}
+	put(p, "outstanding", a, &ok); /* the largest JSON_TOP_OUTSTANDING; SQLite has all */
+
+	a = json_array();
+	for (size_t i = 0; a && i < r->nr_chunks; i++) {
+		const struct pcp_percpu_chunk *c = &r->chunks[i];
+		json_t *o = json_object();
+		put(o, "base_addr", jaddr(c->base_addr), &ok);
+		put(o, "created_ns", c->has_created ? ju(c->created_ns) : json_null(), &ok);
+		put(o, "destroyed_ns", c->has_destroyed ? ju(c->destroyed_ns) : json_null(), &ok);
+		put(o, "allocs", ju(c->allocs), &ok);
+		put(o, "frees", ju(c->frees), &ok);
+		push(a, o, &ok);
+	}
+	put(p, "chunks", a, &ok);
+
+	a = json_array();
+	for (size_t i = 0; a && i < r->nr_failures; i++) {
+		const struct pcp_percpu_fail *f = &r->failures[i];
+		json_t *o = json_object();
+		put(o, "ts_ns", ju(f->ts_ns), &ok);
+		put(o, "cpu", ju(f->cpu), &ok);
+		put(o, "call_site", jaddr(f->call_site), &ok);
+		put(o, "size", ju(f->size), &ok);
+		put(o, "align", ju(f->align), &ok);
+		put(o, "reserved", json_boolean(f->reserved), &ok);
+		put(o, "is_atomic", json_boolean(f->is_atomic), &ok);
+		push(a, o, &ok);
+	}
+	put(p, "failures", a, &ok);
+
+	if (r->check.state != PCP_PERCPU_CHECK_NOT_RUN) {
+		json_t *o = json_object();
+		put(o, "state", json_string(pcp_percpu_check_state_name(r->check.state)), &ok);
+		if (r->check.state == PCP_PERCPU_CHECK_DONE) {
+			put(o, "consistent", json_boolean(r->check.consistent), &ok);
+			put(o, "nr_alloc_delta", json_integer(r->check.nr_alloc_delta), &ok);
+			put(o, "nr_dealloc_delta", json_integer(r->check.nr_dealloc_delta), &ok);
+			put(o, "traced_allocs", ju(r->check.traced_allocs), &ok);
+			put(o, "traced_frees", ju(r->check.traced_frees), &ok);
+		}
+		put(p, "stats_check", o, &ok);
+	}
+
+	if (!ok) {
+		json_decref(p);
+		return PCP_ERR_JSON;
+	}
+	if (json_object_set_new(root, "percpu", p))
+		return PCP_ERR_JSON;
+	return PCP_OK;
+}

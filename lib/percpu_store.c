@@ -1,0 +1,288 @@
+/* Percpu results -> SQLite (percpu_* tables, metrics, trace_info), the before/after
+ * percpu_stats snapshots from the recorder's meta JSON, and the consistency check.
+ * Runs inside the caller's transaction (docs/METRICS.md, "Percpu"). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "pcptrace/error.h"
+#include "pcptrace/meta.h"
+#include "pcptrace/percpu.h"
+#include "pcptrace/percpu_stats.h"
+
+static int parse_snapshot(json_t *meta, const char *which, struct pcp_percpu_stats **out)
+{
+	/* The meta shape belongs to the recorder: ask its accessor. */
+	const char *text = pcp_meta_percpu_stats_text(meta, which);
+
+	*out = NULL;
+	if (!text)
+		return PCP_OK;
+	return pcp_percpu_stats_parse(text, strlen(text), out);
+}
+
+static void run_check(const struct pcp_percpu_results *r, const struct pcp_percpu_stats *before,
+		      const struct pcp_percpu_stats *after, int lossy, struct pcp_percpu_check *c)
+{
+	int64_t a0, a1, d0, d1;
+
+	memset(c, 0, sizeof(*c));
+	c->traced_allocs = r ? r->allocs : 0;
+	c->traced_frees = r ? r->frees : 0;
+	if (!before || !after) {
+		c->state = PCP_PERCPU_CHECK_NO_SNAPSHOTS;
+		return;
+	}
+	if (lossy) {
+		c->state = PCP_PERCPU_CHECK_LOSSY;
+		return;
+	}
+	/* The parser guarantees both keys. */
+	pcp_percpu_stats_get(before, PCP_PSTATS_GLOBAL, -1, "nr_alloc", &a0);
+	pcp_percpu_stats_get(after, PCP_PSTATS_GLOBAL, -1, "nr_alloc", &a1);
+	pcp_percpu_stats_get(before, PCP_PSTATS_GLOBAL, -1, "nr_dealloc", &d0);
+	pcp_percpu_stats_get(after, PCP_PSTATS_GLOBAL, -1, "nr_dealloc", &d1);
+	c->state = PCP_PERCPU_CHECK_DONE;
+	c->nr_alloc_delta = a1 - a0;
+	c->nr_dealloc_delta = d1 - d0;
+	c->consistent = c->nr_alloc_delta >= 0 && c->nr_dealloc_delta >= 0 &&
+			(uint64_t)c->nr_alloc_delta == c->traced_allocs &&
+			(uint64_t)c->nr_dealloc_delta == c->traced_frees;
+}
+
+int pcp_percpu_attach_meta(struct pcp_percpu_results *r, json_t *meta, int lossy)
+{
+	struct pcp_percpu_stats *before = NULL, *after = NULL;
+	int rc = parse_snapshot(meta, "before", &before);
+
+	if (!rc)
+		rc = parse_snapshot(meta, "after", &after);
+	if (!rc)
+		run_check(r, before, after, lossy, &r->check);
+	pcp_percpu_stats_free(before);
+	pcp_percpu_stats_free(after);
+	return rc;
+}
+
+const char *pcp_percpu_check_state_name(enum pcp_percpu_check_state s)
+{
+	switch (s) {
+	case PCP_PERCPU_CHECK_NO_SNAPSHOTS: return "no_snapshots";
+	case PCP_PERCPU_CHECK_LOSSY: return "lossy";
+	case PCP_PERCPU_CHECK_DONE: return "checked";
+	default: return "not_run";
+	}
+}
+
+/* ---- SQLite ---- */
+
+struct ins {
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+};
+
+static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK ? PCP_OK : PCP_ERR_DB;
+}
+
+static int step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? PCP_OK : PCP_ERR_DB;
+}
+
+/* Addresses keep their 64 bits as SQLite's signed INTEGER (kernel addresses read negative);
+ * printf('0x%x', col) shows them the way trace-cmd report prints them. */
+static void bind_addr(sqlite3_stmt *st, int i, uint64_t addr)
+{
+	sqlite3_bind_int64(st, i, (sqlite3_int64)addr);
+}
+
+/* u64 counts beyond INT64_MAX cannot happen in a trace; clamp rather than wrap. */
+static void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+	sqlite3_bind_int64(st, i, v > INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
+}
+
+static int store_callsites(sqlite3 *db, const struct pcp_percpu_results *r)
+{
+	sqlite3_stmt *st;
+	int rc = prep(db, "INSERT INTO percpu_callsite(call_site, symbol, allocs, frees, fails, "
+			  "bytes_alloc, bytes_freed, outstanding_allocs, outstanding_bytes, "
+			  "atomic_allocs) VALUES (?,?,?,?,?,?,?,?,?,?)", &st);
+	for (size_t i = 0; !rc && i < r->nr_callsites; i++) {
+		const struct pcp_percpu_callsite *c = &r->callsites[i];
+		bind_addr(st, 1, c->call_site);
+		sqlite3_bind_text(st, 2, c->symbol, -1, SQLITE_STATIC);
+		bind_u64(st, 3, c->allocs);
+		bind_u64(st, 4, c->frees);
+		bind_u64(st, 5, c->fails);
+		bind_u64(st, 6, c->bytes_alloc);
+		bind_u64(st, 7, c->bytes_freed);
+		bind_u64(st, 8, c->outstanding_allocs);
+		bind_u64(st, 9, c->outstanding_bytes);
+		bind_u64(st, 10, c->atomic_allocs);
+		rc = step_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int store_tables(sqlite3 *db, const struct pcp_percpu_results *r)
+{
+	sqlite3_stmt *st;
+	int rc = store_callsites(db, r);
+
+	if (!rc && !(rc = prep(db, "INSERT INTO percpu_size_hist(lo_bytes, hi_bytes, allocs) "
+			       "VALUES (?,?,?)", &st))) {
+		for (size_t i = 0; !rc && i < r->nr_size_hist; i++) {
+			bind_u64(st, 1, r->size_hist[i].lo_bytes);
+			bind_u64(st, 2, r->size_hist[i].hi_bytes);
+			bind_u64(st, 3, r->size_hist[i].allocs);
+			rc = step_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	if (!rc && !(rc = prep(db, "INSERT INTO percpu_outstanding(ptr, call_site, size, "
+			       "bytes_alloc, ts_ns) VALUES (?,?,?,?,?)", &st))) {
+		for (size_t i = 0; !rc && i < r->nr_outstanding; i++) {
+			const struct pcp_percpu_outstanding *o = &r->outstanding[i];
+			bind_addr(st, 1, o->ptr);
+			bind_addr(st, 2, o->call_site);
+			bind_u64(st, 3, o->size);
+			bind_u64(st, 4, o->bytes_alloc);
+			bind_u64(st, 5, o->ts_ns);
+			rc = step_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	if (!rc && !(rc = prep(db, "INSERT INTO percpu_chunk(base_addr, created_ns, destroyed_ns, "
+			       "allocs, frees) VALUES (?,?,?,?,?)", &st))) {
+		for (size_t i = 0; !rc && i < r->nr_chunks; i++) {
+			const struct pcp_percpu_chunk *c = &r->chunks[i];
+			bind_addr(st, 1, c->base_addr);
+			if (c->has_created)
+				bind_u64(st, 2, c->created_ns);
+			if (c->has_destroyed)
+				bind_u64(st, 3, c->destroyed_ns);
+			bind_u64(st, 4, c->allocs);
+			bind_u64(st, 5, c->frees);
+			rc = step_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	if (!rc && !(rc = prep(db, "INSERT INTO percpu_fail(ts_ns, cpu, call_site, size, "
+			       "align, reserved, is_atomic) VALUES (?,?,?,?,?,?,?)", &st))) {
+		for (size_t i = 0; !rc && i < r->nr_failures; i++) {
+			const struct pcp_percpu_fail *f = &r->failures[i];
+			bind_u64(st, 1, f->ts_ns);
+			sqlite3_bind_int64(st, 2, f->cpu);
+			bind_addr(st, 3, f->call_site);
+			bind_u64(st, 4, f->size);
+			bind_u64(st, 5, f->align);
+			sqlite3_bind_int(st, 6, f->reserved);
+			sqlite3_bind_int(st, 7, f->is_atomic);
+			rc = step_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	if (!rc && !(rc = prep(db, "INSERT INTO metrics(name, value, unit, better) "
+			       "VALUES (?,?,?,?)", &st))) {
+		for (size_t i = 0; !rc && i < r->nr_metrics; i++) {
+			const struct pcp_metric *m = &r->metrics[i];
+			sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+			sqlite3_bind_double(st, 2, m->value);
+			sqlite3_bind_text(st, 3, m->unit, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, m->better, -1, SQLITE_STATIC);
+			rc = step_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
+static int store_snapshot(sqlite3 *db, const char *which, const struct pcp_percpu_stats *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!s)
+		return PCP_OK;
+	if ((rc = prep(db, "INSERT INTO percpu_stats(snapshot, chunk, key, value) "
+		       "VALUES (?,?,?,?)", &st)))
+		return rc;
+	for (size_t i = 0; !rc && i < s->nr_entries; i++) {
+		sqlite3_bind_text(st, 1, which, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, s->entries[i].chunk);
+		sqlite3_bind_text(st, 3, s->entries[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, s->entries[i].value);
+		rc = step_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int info(sqlite3_stmt *st, const char *key, const char *fmt, long long v, const char *s)
+{
+	char buf[32];
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (s) {
+		sqlite3_bind_text(st, 2, s, -1, SQLITE_STATIC);
+	} else {
+		snprintf(buf, sizeof(buf), fmt, v);
+		sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
+	}
+	return step_reset(st);
+}
+
+static int store_check(sqlite3 *db, const struct pcp_percpu_check *c)
+{
+	sqlite3_stmt *st;
+	int rc = prep(db, "INSERT OR REPLACE INTO trace_info(key, value) VALUES (?,?)", &st);
+
+	if (rc)
+		return rc;
+	rc = info(st, "percpu_stats_check", NULL, 0, pcp_percpu_check_state_name(c->state));
+	if (!rc && c->state == PCP_PERCPU_CHECK_DONE) {
+		rc = info(st, "percpu_stats_consistent", "%lld", c->consistent, NULL);
+		if (!rc)
+			rc = info(st, "percpu_stats_nr_alloc_delta", "%lld", c->nr_alloc_delta, NULL);
+		if (!rc)
+			rc = info(st, "percpu_stats_nr_dealloc_delta", "%lld", c->nr_dealloc_delta, NULL);
+		if (!rc)
+			rc = info(st, "percpu_traced_allocs", "%lld", (long long)c->traced_allocs, NULL);
+		if (!rc)
+			rc = info(st, "percpu_traced_frees", "%lld", (long long)c->traced_frees, NULL);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r, json_t *meta, int lossy)
+{
+	struct pcp_percpu_stats *before = NULL, *after = NULL;
+	struct pcp_percpu_check check;
+	int rc;
+
+	/* Parse both snapshots first: damaged text fails before anything is written. */
+	rc = parse_snapshot(meta, "before", &before);
+	if (!rc)
+		rc = parse_snapshot(meta, "after", &after);
+	if (!rc && r)
+		rc = store_tables(db, r);
+	if (!rc)
+		rc = store_snapshot(db, "before", before);
+	if (!rc)
+		rc = store_snapshot(db, "after", after);
+	if (!rc && r) {
+		run_check(r, before, after, lossy, &check);
+		rc = store_check(db, &check);
+	}
+	pcp_percpu_stats_free(before);
+	pcp_percpu_stats_free(after);
+	return rc;
+}
