@@ -1,0 +1,211 @@
+/* Unit tests of the open[pfn] table (lib/pair_events.c): pairing rules of docs/METRICS.md,
+ * per-PFN cycle statistics, top-N selection, growth to a million PFNs. */
+#include <check.h>
+#include <stdlib.h>
+#include "pcptrace/error.h"
+#include "pcptrace/pair_events.h"
+
+START_TEST(overwrite_unmatched_pair)
+{
+	struct pcp_pair_table t;
+	struct pcp_pair p;
+
+	ck_assert_int_eq(pcp_pair_table_init(&t, 0), PCP_OK);
+	/* drain of a PFN never refilled: unmatched, and no entry is created */
+	ck_assert_int_eq(pcp_pair_drain(&t, 42, 0, 5, &p), 0);
+	ck_assert_uint_eq(t.unmatched_drains, 1);
+	ck_assert_uint_eq(t.used, 0);
+	ck_assert_ptr_null(pcp_pair_find(&t, 42));
+
+	/* refill at 100 (cpu 0, order 2), refill again at 200 (cpu 1, order 0): one overwrite;
+	 * open[42] is now the second refill */
+	ck_assert_int_eq(pcp_pair_refill(&t, 42, 2, 0, 100), PCP_OK);
+	ck_assert_int_eq(pcp_pair_refill(&t, 42, 0, 1, 200), PCP_OK);
+	ck_assert_uint_eq(t.refill_overwritten, 1);
+	ck_assert_uint_eq(t.nr_open, 1);
+	ck_assert_uint_eq(t.used, 1);
+
+	/* drain at 350 on cpu 2: pairs with the refill at 200: rt = 150, refill_cpu 1, order 0
+	 * (the refill's, pages = 1) */
+	ck_assert_int_eq(pcp_pair_drain(&t, 42, 2, 350, &p), 1);
+	ck_assert_uint_eq(p.round_trip_ns, 150);
+	ck_assert_uint_eq(p.refill_cpu, 1);
+	ck_assert_uint_eq(p.order, 0);
+	ck_assert_uint_eq(t.pairs, 1);
+	ck_assert_uint_eq(t.nr_open, 0);
+
+	/* a second drain finds nothing open */
+	ck_assert_int_eq(pcp_pair_drain(&t, 42, 2, 400, &p), 0);
+	ck_assert_uint_eq(t.unmatched_drains, 2);
+
+	/* the entry keeps the cycle statistics: 1 cycle, cross-CPU (1 -> 2), min = max = 150 */
+	const struct pcp_pfn_entry *e = pcp_pair_find(&t, 42);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->cycles, 1);
+	ck_assert_uint_eq(e->cross_cpu_cycles, 1);
+	ck_assert_uint_eq(e->min_round_trip_ns, 150);
+	ck_assert_uint_eq(e->max_round_trip_ns, 150);
+	ck_assert_uint_eq(e->order, 0);
+	pcp_pair_table_destroy(&t);
+}
+END_TEST
+
+START_TEST(cycle_stats_min_max)
+{
+	struct pcp_pair_table t;
+	struct pcp_pair p;
+
+	ck_assert_int_eq(pcp_pair_table_init(&t, 0), PCP_OK);
+	/* PFN 7: round trips 30 (cpu0->0), 10 (cpu0->1), 20 (cpu1->1); min 10, max 30,
+	 * one cross-CPU cycle; latest refill has order 3 */
+	pcp_pair_refill(&t, 7, 0, 0, 0);
+	pcp_pair_drain(&t, 7, 0, 30, &p);
+	pcp_pair_refill(&t, 7, 1, 0, 100);
+	pcp_pair_drain(&t, 7, 1, 110, &p);
+	pcp_pair_refill(&t, 7, 3, 1, 200);
+	pcp_pair_drain(&t, 7, 1, 220, &p);
+	ck_assert_uint_eq(p.order, 3);
+	const struct pcp_pfn_entry *e = pcp_pair_find(&t, 7);
+	ck_assert_uint_eq(e->cycles, 3);
+	ck_assert_uint_eq(e->cross_cpu_cycles, 1);
+	ck_assert_uint_eq(e->min_round_trip_ns, 10);
+	ck_assert_uint_eq(e->max_round_trip_ns, 30);
+	ck_assert_uint_eq(e->order, 3);
+	/* a drain earlier than its refill (caller bug) gives a round trip of 0, not a wrap */
+	pcp_pair_refill(&t, 8, 0, 0, 1000);
+	ck_assert_int_eq(pcp_pair_drain(&t, 8, 0, 900, &p), 1);
+	ck_assert_uint_eq(p.round_trip_ns, 0);
+	pcp_pair_table_destroy(&t);
+}
+END_TEST
+
+static void cycles(struct pcp_pair_table *t, uint64_t pfn, unsigned n, uint64_t *ts)
+{
+	struct pcp_pair p;
+
+	for (unsigned i = 0; i < n; i++) {
+		pcp_pair_refill(t, pfn, 0, 0, (*ts)++);
+		pcp_pair_drain(t, pfn, 0, (*ts)++, &p);
+	}
+}
+
+START_TEST(top_cycles_order_and_ties)
+{
+	struct pcp_pair_table t;
+	struct pcp_pfn_cycles *rows;
+	size_t nr;
+	uint64_t ts = 0;
+
+	ck_assert_int_eq(pcp_pair_table_init(&t, 0), PCP_OK);
+	/* cycles: pfn 50:2, 40:3, 30:2, 20:1, 60:3; pfn 10 is open but never paired.
+	 * Ranking (cycles desc, pfn asc): 40(3) 60(3) 30(2) 50(2) 20(1). */
+	cycles(&t, 50, 2, &ts);
+	cycles(&t, 40, 3, &ts);
+	cycles(&t, 30, 2, &ts);
+	cycles(&t, 20, 1, &ts);
+	cycles(&t, 60, 3, &ts);
+	pcp_pair_refill(&t, 10, 0, 0, ts++);
+
+	ck_assert_int_eq(pcp_pair_top_cycles(&t, 3, &rows, &nr), PCP_OK);
+	ck_assert_uint_eq(nr, 3);
+	ck_assert_uint_eq(rows[0].pfn, 40);
+	ck_assert_uint_eq(rows[0].cycles, 3);
+	ck_assert_uint_eq(rows[1].pfn, 60);
+	ck_assert_uint_eq(rows[2].pfn, 30);
+	ck_assert_uint_eq(rows[2].cycles, 2);
+	free(rows);
+
+	/* n larger than the table: all 5 paired PFNs, pfn 10 (no pair) excluded */
+	ck_assert_int_eq(pcp_pair_top_cycles(&t, 100, &rows, &nr), PCP_OK);
+	ck_assert_uint_eq(nr, 5);
+	ck_assert_uint_eq(rows[3].pfn, 50);
+	ck_assert_uint_eq(rows[4].pfn, 20);
+	free(rows);
+
+	ck_assert_int_eq(pcp_pair_top_cycles(&t, 0, &rows, &nr), PCP_OK);
+	ck_assert_uint_eq(nr, 0);
+	ck_assert_ptr_null(rows);
+	pcp_pair_table_destroy(&t);
+}
+END_TEST
+
+/* A million distinct PFNs: the table grows from 1024 slots (many rehashes); every entry must
+ * survive, open counts must be exact. */
+START_TEST(growth_million_pfns)
+{
+	struct pcp_pair_table t;
+	struct pcp_pair p;
+	const uint64_t n = 1000000, base = UINT64_C(0x100000000);
+	uint64_t ts = 0, paired = 0;
+
+	ck_assert_int_eq(pcp_pair_table_init(&t, 0), PCP_OK);
+	ck_assert_uint_eq(t.mask + 1, 1024);
+	/* PFNs base, base+3, base+6, ...: a stride, as order-0 and order-1 blocks give */
+	for (uint64_t i = 0; i < n; i++)
+		ck_assert_int_eq(pcp_pair_refill(&t, base + 3 * i, 0, (uint32_t)(i & 3), ts++), PCP_OK);
+	ck_assert_uint_eq(t.used, n);
+	ck_assert_uint_eq(t.nr_open, n);
+	ck_assert_uint_eq(t.refill_overwritten, 0);
+	/* load stays <= 0.7: 1e6 / 0.7 = 1.43e6 -> 2^21 slots */
+	ck_assert_uint_eq(t.mask + 1, (size_t)1 << 21);
+
+	/* drain every even i: 500000 pairs, 500000 still open */
+	for (uint64_t i = 0; i < n; i += 2)
+		paired += (uint64_t)pcp_pair_drain(&t, base + 3 * i, 0, ts++, &p);
+	ck_assert_uint_eq(paired, n / 2);
+	ck_assert_uint_eq(t.pairs, n / 2);
+	ck_assert_uint_eq(t.nr_open, n / 2);
+	/* PFNs between the stride were never refilled: unmatched, table unchanged */
+	for (uint64_t i = 0; i < 1000; i++)
+		ck_assert_int_eq(pcp_pair_drain(&t, base + 3 * i + 1, 0, ts++, &p), 0);
+	ck_assert_uint_eq(t.unmatched_drains, 1000);
+	ck_assert_uint_eq(t.used, n);
+
+	for (uint64_t i = 0; i < n; i++) {
+		const struct pcp_pfn_entry *e = pcp_pair_find(&t, base + 3 * i);
+
+		ck_assert_ptr_nonnull(e);
+		ck_assert_uint_eq(e->refill_cpu, i & 3);
+		ck_assert_uint_eq(!!(e->flags & PCP_PFN_OPEN), i & 1);
+		ck_assert_uint_eq(e->cycles, !(i & 1));
+	}
+	pcp_pair_table_destroy(&t);
+}
+END_TEST
+
+START_TEST(init_hint_sizes_table)
+{
+	struct pcp_pair_table t;
+
+	/* 10000 PFNs at load <= 0.7 need > 14285 slots: 16384 */
+	ck_assert_int_eq(pcp_pair_table_init(&t, 10000), PCP_OK);
+	ck_assert_uint_eq(t.mask + 1, 16384);
+	pcp_pair_table_destroy(&t);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("pair_events");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, overwrite_unmatched_pair);
+	tcase_add_test(tc, cycle_stats_min_max);
+	tcase_add_test(tc, top_cycles_order_and_ties);
+	tcase_add_test(tc, growth_million_pfns);
+	tcase_add_test(tc, init_hint_sizes_table);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
