@@ -258,6 +258,9 @@ static int parse_int(const char *text, long long *sv, unsigned long long *uv, in
 {
 	char *end;
 
+	*sv = 0;
+	*uv = 0;
+	*negative = 0;
 	errno = 0;
 	if (text[0] == '-') {
 		*sv = strtoll(text, &end, 10);
@@ -382,6 +385,7 @@ static int parse_cpu(const char *text, int *cpu)
 	unsigned long long uv;
 	int neg;
 
+	*cpu = 0;
 	if (parse_int(text, &sv, &uv, &neg) || neg || uv >= SYNTH_MAX_CPUS)
 		return -1;
 	*cpu = (int)uv;
@@ -415,8 +419,10 @@ static int scan_script(struct synth *s, FILE *f)
 					   SYNTH_MAX_CPUS);
 			else if (declared && (int)uv != s->nr_cpus)
 				err = fail(s, PCP_ERR_USAGE, "%s: cpus declared twice", where);
-			declared = 1;
-			s->nr_cpus = (int)uv;
+			else {
+				declared = 1;
+				s->nr_cpus = (int)uv;
+			}
 		} else if (!strcmp(tok[0], "formats")) {
 			if (n != 2 || (strcmp(tok[1], "all") && strcmp(tok[1], "used")))
 				err = fail(s, PCP_ERR_USAGE, "%s: expected 'formats all|used'", where);
