@@ -1,7 +1,471 @@
-/* STUB until the recorder (issue 3) lands. */
+/* pcprecord: record the PCP and percpu events around a command into trace.dat (pcprecord(1)). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "pcptrace/error.h"
+#include "pcptrace/record.h"
+#include "pcptrace/snapshot.h"
+
+#define PCPRECORD_VERSION "0.1.0"
+
+static volatile sig_atomic_t stop_signal;    /* SIGINT/SIGTERM/SIGHUP received */
+static volatile sig_atomic_t deadline_hit;   /* --duration elapsed */
+static volatile pid_t child_pid;
+
+/* Only flags and kill(): everything else happens in main. */
+static void on_stop_signal(int sig, siginfo_t *si, void *uc)
 {
-	fprintf(stderr, "pcprecord: not built yet\n");
-	return 125;
+	pid_t c = child_pid;
+
+	(void)uc;
+	stop_signal = sig;
+	/* A terminal's Ctrl-C already reached the workload (same process group): forward only
+	 * what was sent to us alone. */
+	if (c > 0 && !(sig == SIGINT && si && si->si_code == SI_KERNEL))
+		kill(c, sig == SIGHUP ? SIGTERM : sig);
+}
+
+static void on_alarm(int sig)
+{
+	pid_t c = child_pid;
+
+	(void)sig;
+	deadline_hit = 1;
+	if (c > 0)
+		kill(c, SIGINT);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pcprecord [-o FILE] [-b KB] [-C CPULIST] [--duration SECONDS] [--clock CLOCK]\n"
+		"                 [--lifecycle] [-e SYSTEM:EVENT]... [-q] [-- COMMAND [ARG]...]\n"
+		"  -o FILE          trace.dat to write (default trace.dat) and FILE.meta.json\n"
+		"  -b KB            ring buffer size per CPU (default: the kernel's)\n"
+		"  -C CPULIST       record only these CPUs, e.g. 0-3,6\n"
+		"  --duration S     stop after S seconds (the command, if any, gets SIGINT)\n"
+		"  --clock CLOCK    trace clock (default: the instance's, normally local)\n"
+		"  --lifecycle      also kmem:mm_page_alloc and kmem:mm_page_free\n"
+		"  -e SYS:EVENT     also this event (SYS:* for a whole system); repeatable\n"
+		"  -q               quiet: only warnings, lost events and errors\n"
+		"Without a command, records system-wide until Ctrl-C or --duration.\n"
+		"Exit: the command's status (128+N if killed by signal N), 0 without a command;\n"
+		"121 not root, 122 no tracefs, 123 no event available, 126 command cannot run,\n"
+		"2 usage, 74 I/O error, 124 other tracefs error.\n");
+}
+
+static void iso_time(const struct timespec *ts, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), len - strlen(buf), ".%03ldZ", ts->tv_nsec / 1000000);
+}
+
+static json_t *argv_json(int argc, char **argv)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; a && i < argc; i++)
+		json_array_append_new(a, json_string(argv[i]));
+	return a;
+}
+
+/* Forks the command stopped before exec: it runs only once tracing is on. */
+static pid_t spawn_held(char **cmd, int *go_fd, int *err_fd)
+{
+	int go[2], ep[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		char b;
+		int e;
+
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(go[1]);
+		close(ep[0]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(127); /* the recorder gave up */
+		execvp(cmd[0], cmd);
+		e = errno;
+		if (write(ep[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(ep[1]);
+	if (pid < 0) {
+		close(go[1]);
+		close(ep[0]);
+		return -1;
+	}
+	*go_fd = go[1];
+	*err_fd = ep[0];
+	return pid;
+}
+
+static void print_summary(const struct pcp_record *rec, double secs, int quiet)
+{
+	const struct pcp_record_event_count *counts;
+	const struct pcp_record_cpu *cpus;
+	uint64_t total = 0, lost = pcp_record_lost_events(rec);
+	size_t n, k;
+	int nr, i, recorded = 0;
+
+	counts = pcp_record_event_counts(rec, &n);
+	cpus = pcp_record_cpus(rec, &nr);
+	for (i = 0; i < nr; i++) {
+		total += cpus[i].events;
+		recorded += cpus[i].recorded;
+	}
+	if (!quiet) {
+		fprintf(stderr, "pcprecord: recorded %llu events on %d CPUs in %.2f s, lost %llu\n",
+			(unsigned long long)total, recorded, secs, (unsigned long long)lost);
+		for (k = 0; k < n; k++)
+			fprintf(stderr, "pcprecord:   %-40s %llu\n", counts[k].name,
+				(unsigned long long)counts[k].count);
+	}
+	for (i = 0; i < nr; i++) {
+		const struct pcp_record_cpu *c = &cpus[i];
+
+		if (c->overrun || c->commit_overrun || c->dropped)
+			fprintf(stderr,
+				"pcprecord: CPU %d lost events: overrun %llu, commit overrun %llu, "
+				"dropped %llu (enlarge -b)\n",
+				i, (unsigned long long)c->overrun,
+				(unsigned long long)c->commit_overrun, (unsigned long long)c->dropped);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "buffer", required_argument, NULL, 'b' },
+		{ "cpus", required_argument, NULL, 'C' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "clock", required_argument, NULL, 'k' },
+		{ "lifecycle", no_argument, NULL, 'l' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pcp_record_opts ro = { 0 };
+	const char *output = "trace.dat", **extra = NULL;
+	size_t nr_extra = 0;
+	double duration = 0;
+	int quiet = 0, opt, err, exit_status = 0, have_status = 0, status = 0;
+	char errbuf[512], *outdup;
+	struct pcp_record *rec = NULL;
+	json_t *before = NULL, *after = NULL, *meta = NULL, *desc;
+	struct timespec t_start, t_stop, m_start, m_stop;
+	struct sigaction sa;
+	char **cmd = NULL;
+	pid_t pid = -1;
+	int go_fd = -1, err_fd = -1;
+
+	while ((opt = getopt_long(argc, argv, "+o:b:C:e:qh", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (opt) {
+		case 'o': output = optarg; break;
+		case 'b': {
+			unsigned long long kb = strtoull(optarg, &end, 10);
+
+			if (*end || kb == 0 || kb > (1ull << 30)) {
+				fprintf(stderr, "pcprecord: -b %s: expected a size in KB > 0\n", optarg);
+				return pcp_exit_code(PCP_ERR_USAGE);
+			}
+			ro.buffer_kb = (size_t)kb;
+			break;
+		}
+		case 'C': ro.cpulist = optarg; break;
+		case 'd':
+			duration = strtod(optarg, &end);
+			if (*end || !(duration > 0) || duration > 1e7) {
+				fprintf(stderr, "pcprecord: --duration %s: expected seconds > 0\n",
+					optarg);
+				return pcp_exit_code(PCP_ERR_USAGE);
+			}
+			break;
+		case 'k': ro.clock = optarg; break;
+		case 'l': ro.lifecycle = 1; break;
+		case 'e': {
+			const char **n = realloc(extra, (nr_extra + 1) * sizeof(*extra));
+
+			if (!n)
+				return pcp_exit_code(PCP_ERR_NOMEM);
+			extra = n;
+			extra[nr_extra++] = optarg;
+			break;
+		}
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("pcprecord %s\n", PCPRECORD_VERSION); return 0;
+		default: usage(stderr); return pcp_exit_code(PCP_ERR_USAGE);
+		}
+	}
+	if (optind < argc)
+		cmd = argv + optind;
+	ro.extra_events = extra;
+	ro.nr_extra_events = nr_extra;
+	outdup = strdup(output);
+	if (!outdup)
+		return pcp_exit_code(PCP_ERR_NOMEM);
+	ro.spool_dir = dirname(outdup); /* spool beside the output: same file system, no tmpfs */
+
+	err = pcp_record_check_system(errbuf, sizeof(errbuf));
+	if (err != PCP_OK) {
+		fprintf(stderr, "pcprecord: %s\n", errbuf);
+		return pcp_exit_code(err);
+	}
+
+	/* From here on every exit goes through cleanup: the instance must not outlive us. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_stop_signal;
+	sa.sa_flags = SA_SIGINFO; /* no SA_RESTART: waitpid/pause return on a signal */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (pcp_record_remove_stale_instances() > 0 && !quiet)
+		fprintf(stderr, "pcprecord: removed tracefs instances left by killed recorders\n");
+
+	err = pcp_record_create(&ro, &rec, errbuf, sizeof(errbuf));
+	if (err != PCP_OK) {
+		fprintf(stderr, "pcprecord: %s\n", errbuf);
+		goto out;
+	}
+	{
+		const char *const *names;
+		size_t n = pcp_record_missing_events(rec, &names), k;
+
+		if (n && !quiet) {
+			fprintf(stderr, "pcprecord: not on this kernel:");
+			for (k = 0; k < n; k++)
+				fprintf(stderr, "%s %s", k ? "," : "", names[k]);
+			fprintf(stderr, "\n");
+		}
+		if (!quiet) {
+			n = pcp_record_enabled_events(rec, &names);
+			fprintf(stderr, "pcprecord: instance %s, clock %s, %zu KB/CPU, refills: %s; "
+				"events:", pcp_record_instance_name(rec), pcp_record_clock(rec),
+				pcp_record_buffer_kb(rec), pcp_record_refill_source(rec));
+			for (k = 0; k < n; k++)
+				fprintf(stderr, " %s", names[k]);
+			fprintf(stderr, "\n");
+		}
+	}
+	if (stop_signal)
+		goto interrupted_before_start;
+
+	err = pcp_snapshot_take(&before);
+	if (err != PCP_OK) {
+		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+		goto out;
+	}
+	if (cmd) {
+		pid = spawn_held(cmd, &go_fd, &err_fd);
+		if (pid < 0) {
+			fprintf(stderr, "pcprecord: cannot start %s: %s\n", cmd[0], strerror(errno));
+			err = PCP_ERR_EXEC;
+			goto out;
+		}
+		child_pid = pid;
+	}
+	clock_gettime(CLOCK_REALTIME, &t_start);
+	clock_gettime(CLOCK_MONOTONIC, &m_start);
+	err = pcp_record_start(rec, errbuf, sizeof(errbuf));
+	if (err != PCP_OK) {
+		fprintf(stderr, "pcprecord: %s\n", errbuf);
+		goto out;
+	}
+	if (duration > 0) {
+		struct itimerval it = { { 0, 0 }, { (time_t)duration,
+						     (suseconds_t)((duration - (double)(time_t)duration) *
+								   1e6) } };
+
+		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	if (cmd) {
+		int e = 0;
+		ssize_t n;
+		char b = 1;
+
+		if (write(go_fd, &b, 1) != 1) {
+			/* the child died before exec (e.g. a signal): waitpid tells */
+		}
+		close(go_fd);
+		go_fd = -1;
+		do
+			n = read(err_fd, &e, sizeof(e));
+		while (n < 0 && errno == EINTR);
+		close(err_fd);
+		err_fd = -1;
+		if (n == (ssize_t)sizeof(e)) {
+			fprintf(stderr, "pcprecord: cannot run %s: %s\n", cmd[0], strerror(e));
+			err = PCP_ERR_EXEC;
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			child_pid = 0;
+			goto out;
+		}
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR) {
+				fprintf(stderr, "pcprecord: waitpid: %s\n", strerror(errno));
+				err = PCP_ERR_INTERNAL;
+				break;
+			}
+		}
+		child_pid = 0;
+		if (err == PCP_OK) {
+			have_status = 1;
+			exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
+							 : 128 + WTERMSIG(status);
+		}
+	} else {
+		sigset_t block, old;
+
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGHUP);
+		sigaddset(&block, SIGALRM);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		if (!quiet)
+			fprintf(stderr, "pcprecord: recording%s; Ctrl-C stops\n",
+				duration > 0 ? " for the given duration" : "");
+		while (!stop_signal && !deadline_hit)
+			sigsuspend(&old);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	{
+		struct itimerval off = { { 0, 0 }, { 0, 0 } };
+
+		setitimer(ITIMER_REAL, &off, NULL);
+	}
+	clock_gettime(CLOCK_REALTIME, &t_stop);
+	clock_gettime(CLOCK_MONOTONIC, &m_stop);
+	{
+		int stop_err = pcp_record_stop(rec, errbuf, sizeof(errbuf));
+
+		if (stop_err != PCP_OK) {
+			fprintf(stderr, "pcprecord: %s\n", errbuf);
+			if (err == PCP_OK)
+				err = stop_err;
+		}
+	}
+	pcp_record_remove_instance(rec);
+	if (err != PCP_OK)
+		goto out;
+	err = pcp_snapshot_take(&after);
+	if (err != PCP_OK) {
+		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+		goto out;
+	}
+	err = pcp_record_write_trace(rec, output, errbuf, sizeof(errbuf));
+	if (err != PCP_OK) {
+		fprintf(stderr, "pcprecord: %s: %s\n", output, errbuf);
+		goto out;
+	}
+	{
+		char t0[40], t1[40];
+		double secs = (double)(m_stop.tv_sec - m_start.tv_sec) +
+			      (double)(m_stop.tv_nsec - m_start.tv_nsec) / 1e9;
+		const char *reason = have_status ? "command exited"
+				     : deadline_hit ? "duration elapsed"
+						    : "signal";
+
+		iso_time(&t_start, t0, sizeof(t0));
+		iso_time(&t_stop, t1, sizeof(t1));
+		desc = pcp_record_describe(rec);
+		meta = json_pack("{s:s,s:i,s:s,s:s,s:o,s:o}", "format", "pcptrace-meta", "version", 1,
+				 "tool", "pcprecord " PCPRECORD_VERSION, "trace_file", output,
+				 "command_line", argv_json(argc, argv),
+				 "workload", cmd ? argv_json(argc - optind, cmd) : json_null());
+		if (!meta || !desc || pcp_snapshot_add_system(meta) != PCP_OK ||
+		    json_object_set_new(meta, "start_time", json_string(t0)) ||
+		    json_object_set_new(meta, "stop_time", json_string(t1)) ||
+		    json_object_set_new(meta, "duration_s", json_real(secs)) ||
+		    json_object_set_new(meta, "stop_reason", json_string(reason)) ||
+		    json_object_set_new(meta, "exit_status",
+					have_status ? json_integer(exit_status) : json_null()) ||
+		    json_object_set_new(meta, "recording", desc) ||
+		    json_object_set_new(meta, "snapshots",
+					json_pack("{s:O,s:O}", "before", before, "after", after))) {
+			err = PCP_ERR_NOMEM;
+			fprintf(stderr, "pcprecord: %s\n", pcp_strerror(err));
+			goto out;
+		}
+		err = pcp_snapshot_write_meta(output, meta, errbuf, sizeof(errbuf));
+		if (err != PCP_OK) {
+			fprintf(stderr, "pcprecord: %s.meta.json: %s\n", output, errbuf);
+			goto out;
+		}
+		print_summary(rec, secs, quiet);
+		if (!quiet)
+			fprintf(stderr, "pcprecord: wrote %s and %s.meta.json\n", output, output);
+	}
+	goto out;
+
+interrupted_before_start:
+	fprintf(stderr, "pcprecord: interrupted before recording started; nothing written\n");
+	exit_status = 128 + stop_signal;
+	have_status = 1;
+out:
+	if (go_fd >= 0)
+		close(go_fd); /* a held child sees EOF and exits without running */
+	if (err_fd >= 0)
+		close(err_fd);
+	if (child_pid > 0) {
+		while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		child_pid = 0;
+	}
+	pcp_record_destroy(rec); /* removes the instance if an error left it */
+	json_decref(before);
+	json_decref(after);
+	json_decref(meta);
+	free(extra);
+	free(outdup);
+	if (err != PCP_OK)
+		return pcp_exit_code(err);
+	return have_status ? exit_status : 0;
 }

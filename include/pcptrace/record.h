@@ -1,0 +1,108 @@
+/*
+ * Recording with libtracefs (issue 3): an own tracefs instance "pcprecord-<pid>", the PCP and
+ * percpu events enabled in it, every recorded CPU's ring buffer streamed (splice) to an unlinked
+ * spool file while tracing runs, per-CPU buffer stats at the end, and a trace.dat written with
+ * the tracedat writer. The top-level buffer and other instances are never written to.
+ *
+ * Order: pcp_record_check_system() → pcp_record_create() → pcp_record_start() →
+ * pcp_record_stop() → pcp_record_remove_instance() → pcp_record_write_trace() →
+ * pcp_record_destroy(). pcp_record_destroy() removes the instance on every path. None of these
+ * may be called from a signal handler: the tool's handler only sets a flag.
+ */
+#ifndef PCPTRACE_RECORD_H
+#define PCPTRACE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct pcp_record_opts {
+	size_t buffer_kb;              /* per-CPU ring buffer size; 0 = the instance's default */
+	const char *cpulist;           /* "0-3,6": CPUs to record; NULL = all */
+	const char *clock;             /* trace clock; NULL = the instance's default (local) */
+	int lifecycle;                 /* also kmem:mm_page_alloc and kmem:mm_page_free */
+	const char *const *extra_events; /* "system:event" or "system:*" (-e) */
+	size_t nr_extra_events;
+	const char *spool_dir;         /* directory for the per-CPU spool files; NULL = "." */
+};
+
+/* Per-CPU result of a recording. The kernel's counters come from the instance's
+ * per_cpu/cpuN/stats read after tracing stopped and everything was read. */
+struct pcp_record_cpu {
+	int cpu;
+	int recorded;                  /* selected by -C (or all) and its buffer was opened */
+	uint64_t bytes;                /* raw ring-buffer bytes spooled (whole sub-buffers) */
+	uint64_t events;               /* events found in those sub-buffers */
+	uint64_t missed_in_file;       /* sum of the sub-buffers' missed-event counts */
+	uint64_t missed_unknown;       /* sub-buffers flagged as missing an unknown count */
+	uint64_t overrun;              /* kernel: overwritten before they were read */
+	uint64_t commit_overrun;       /* kernel: lost to nested writers */
+	uint64_t dropped;              /* kernel: dropped (buffer full, no-overwrite mode) */
+	uint64_t read_events;          /* kernel: events read by us */
+	char *stats_text;              /* the stats file as read (for the CPUSTAT option) */
+};
+
+struct pcp_record_event_count {
+	char *name;                    /* "system:event" */
+	uint64_t count;
+};
+
+struct pcp_record;
+
+/* Root and tracefs (mounting it if needed). PCP_ERR_NOT_ROOT or PCP_ERR_NO_TRACEFS, with a
+ * one-line reason in errbuf. */
+int pcp_record_check_system(char *errbuf, size_t errlen);
+
+/*
+ * Creates the instance (tracing off), sizes its buffer, sets the clock and CPU mask, enables
+ * the events. Errors: PCP_ERR_USAGE (bad cpulist, clock or -e event), PCP_ERR_NO_EVENT_AVAIL
+ * (none of the PCP/percpu events exists), PCP_ERR_TRACEFS, PCP_ERR_NOMEM. On error nothing is
+ * left behind (*out = NULL, the instance is removed).
+ */
+int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, char *errbuf,
+		      size_t errlen);
+
+const char *pcp_record_instance_name(const struct pcp_record *r);
+const char *pcp_record_clock(const struct pcp_record *r);
+size_t pcp_record_buffer_kb(const struct pcp_record *r);
+int pcp_record_nr_cpus(const struct pcp_record *r);
+/* Events enabled ("system:event"), and the PCP events this kernel lacks. */
+size_t pcp_record_enabled_events(const struct pcp_record *r, const char *const **names);
+size_t pcp_record_missing_events(const struct pcp_record *r, const char *const **names);
+/* "native" when kmem:mm_page_pcpu_refill is recorded, else "fallback". */
+const char *pcp_record_refill_source(const struct pcp_record *r);
+
+/* Opens the spool files and per-CPU readers, starts one reader thread per CPU, turns tracing
+ * on. Threads are created with all signals blocked. */
+int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen);
+
+/* Turns tracing off, stops the readers, reads what is left in the buffers, reads the per-CPU
+ * stats and counts the events in the spooled sub-buffers. Safe to call when not started. */
+int pcp_record_stop(struct pcp_record *r, char *errbuf, size_t errlen);
+
+/* Closes the readers and removes the instance. Idempotent. */
+int pcp_record_remove_instance(struct pcp_record *r);
+
+const struct pcp_record_cpu *pcp_record_cpus(const struct pcp_record *r, int *nr);
+/* Events per type found in the spooled data (sorted by name; types with 0 are left out). */
+const struct pcp_record_event_count *pcp_record_event_counts(const struct pcp_record *r,
+							      size_t *nr);
+
+/* The "recording" member of the meta JSON (pcprecord(1), META FILE): instance, clock, buffer,
+ * CPUs, events enabled and missing, event counts, lost events per CPU. NULL if out of memory. */
+json_t *pcp_record_describe(const struct pcp_record *r);
+
+/* Lost events: sum over CPUs of overrun + commit_overrun + dropped (the kernel's counts). */
+uint64_t pcp_record_lost_events(const struct pcp_record *r);
+
+/* Writes the trace.dat (temp file + rename, by the tracedat writer). */
+int pcp_record_write_trace(struct pcp_record *r, const char *path, char *errbuf, size_t errlen);
+
+/* Removes the instance if still there, closes and frees everything. NULL is fine. */
+void pcp_record_destroy(struct pcp_record *r);
+
+/* Removes instances named pcprecord-<pid> whose process no longer exists (left by a recorder
+ * that was killed with SIGKILL). Returns how many were removed. */
+int pcp_record_remove_stale_instances(void);
+
+#endif
