@@ -593,8 +593,11 @@ static int add_metadata(struct synth *s, struct pcp_tdw *w)
 		err = pcp_tdw_set_version(w, "pcpsynth");
 	for (int c = 0; !err && c < s->nr_cpus; c++) {
 		char stat[256];
-		snprintf(stat, sizeof(stat), "CPU: %d\nentries: %" PRIu64 "\noverrun: %" PRIu64 "\n",
-			 c, pcp_rbenc_events(s->cpus[c].enc), s->cpus[c].lost);
+		/* As tracefs per_cpu/cpuN/stats reads after the buffer was fully consumed. */
+		snprintf(stat, sizeof(stat),
+			 "CPU: %d\nentries: 0\noverrun: %" PRIu64 "\ncommit overrun: 0\nbytes: 0\n"
+			 "dropped events: 0\nread events: %" PRIu64 "\n",
+			 c, s->cpus[c].lost, pcp_rbenc_events(s->cpus[c].enc));
 		err = pcp_tdw_add_cpustat(w, stat);
 	}
 	return err;

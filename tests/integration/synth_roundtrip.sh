@@ -22,6 +22,7 @@ roundtrip() { # script -> dat -> report -> check
 	local script=$1 dat=$2
 	"$SYNTH" -q -o "$dat" --formats "$FORMATS" "$script" || { fail "pcpsynth $script"; return; }
 	trace-cmd report -t -R "$dat" > "$dat.report" 2> "$dat.err" || { fail "trace-cmd report $dat"; cat "$dat.err"; return; }
+	[ -s "$dat.err" ] && { fail "trace-cmd report $dat warns:"; head -5 "$dat.err"; }
 	python3 "$CHECK" "$FORMATS" "$script" "$dat.report" || fail "round trip of $script"
 }
 
