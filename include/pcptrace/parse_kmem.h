@@ -1,0 +1,36 @@
+/* Parser of the kmem page-allocator events pcptrace analyzes (docs/METRICS.md, "Events and
+ * modes"). Event ids and field handles are resolved by name once per trace; decoding one
+ * record is a few integer compares and tep_read_number() calls. */
+#ifndef PCPTRACE_PARSE_KMEM_H
+#define PCPTRACE_PARSE_KMEM_H
+
+#include <stddef.h>
+#include "pcptrace/event.h"
+
+struct tep_handle;
+struct tep_record;
+
+struct pcp_kmem_parser;
+
+/* Resolves the kmem events in tep and decides the refill source: `requested` AUTO picks
+ * native when kmem:mm_page_pcpu_refill's format is present, else fallback. Errors:
+ * PCP_ERR_MODE (native forced, event absent), PCP_ERR_CORRUPT (an event format lacks a field
+ * we need), PCP_ERR_NOMEM; errbuf says which event/field. */
+int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested,
+			struct pcp_kmem_parser **out, char *errbuf, size_t errlen);
+void pcp_kmem_parser_free(struct pcp_kmem_parser *p);
+
+/* NATIVE or FALLBACK. */
+enum pcp_refill_source pcp_kmem_refill_source(const struct pcp_kmem_parser *p);
+/* 1 when refill_source is native and both zone_locked formats are present: lock_source is then
+ * native. Otherwise the caller uses inferred (if any refill/drain record was seen) or none. */
+int pcp_kmem_native_locks(const struct pcp_kmem_parser *p);
+
+/* Hot path. If event_id is one of our kmem events, fills ev's kind and payload and returns the
+ * kind (REFILL, DRAIN, REFILL_LOCK, DRAIN_LOCK, IGNORED for the patch events in fallback mode,
+ * OTHER for mm_page_alloc_zone_locked records that are not refills / not used in native mode).
+ * Returns PCP_EV_OTHER and leaves ev alone for every other event. Does not touch ts/cpu. */
+int pcp_kmem_decode(const struct pcp_kmem_parser *p, const struct tep_record *rec, int event_id,
+		    struct pcp_event *ev);
+
+#endif

@@ -1,0 +1,53 @@
+/* The trace reader: validates a trace.dat (v6, v7; compressed or not) against its own
+ * declared layout, opens it with libtracecmd and hands out every record of every CPU of every
+ * buffer that carries data, in timestamp order (ties: lower CPU first, as libtracecmd does). */
+#ifndef PCPTRACE_TRACE_READER_H
+#define PCPTRACE_TRACE_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tep_handle;
+struct tep_record;
+
+/* What the file's own headers declare (read without libtracecmd). */
+struct pcp_tracedat_layout {
+	int file_version;          /* 6 or 7 */
+	uint32_t nr_cpus;          /* CPUs the file declares (max of header count, cpu ids + 1) */
+	uint32_t nr_buffers;       /* flyrecord buffers (top + instances) */
+	uint32_t nr_cpu_sections;  /* per-CPU data sections over all buffers */
+	uint64_t data_bytes;       /* sum of per-CPU data sizes as stored in the file */
+	uint64_t file_size;
+	int options_compressed;    /* a v7 options section is compressed: layout checked only up
+				    * to it, libtracecmd checks the rest */
+	char trace_clock[32];      /* "" if the file does not say */
+	char compression[32];      /* v7: "none", "zstd", ...; v6: "" */
+};
+
+/* Checks that path is a trace.dat whose declared headers and per-CPU data sections all lie
+ * inside the file. PCP_ERR_NOFILE, PCP_ERR_EMPTY, PCP_ERR_NOT_TRACE, PCP_ERR_TRUNCATED,
+ * PCP_ERR_CORRUPT; errbuf gets a one-line reason without the file name. */
+int pcp_tracedat_check(const char *path, struct pcp_tracedat_layout *out, char *errbuf, size_t errlen);
+
+struct pcp_reader;
+
+/* Validates (pcp_tracedat_check) and opens. On error *out is NULL. */
+int pcp_reader_open(const char *path, struct pcp_reader **out, char *errbuf, size_t errlen);
+void pcp_reader_close(struct pcp_reader *r);
+
+/* The event parser handle: one per trace, shared by all buffers. */
+struct tep_handle *pcp_reader_tep(const struct pcp_reader *r);
+const struct pcp_tracedat_layout *pcp_reader_layout(const struct pcp_reader *r);
+
+/* Hot path. Returns the next record in timestamp order, or NULL at the end. The record stays
+ * valid until the next call (the reader frees it). rec->cpu is the CPU id; rec->missed_events
+ * is > 0 (known count), < 0 (lost, count unknown) or 0, as libtracecmd reports it; the reader
+ * also sums them per CPU (pcp_reader_missed). */
+struct tep_record *pcp_reader_next(struct pcp_reader *r);
+
+/* Records handed out so far, and the missed-event marks seen per CPU. */
+uint64_t pcp_reader_records(const struct pcp_reader *r);
+/* Known lost-event count on cpu and the number of marks without a count. 0 for cpu out of range. */
+void pcp_reader_missed(const struct pcp_reader *r, uint32_t cpu, uint64_t *known, uint64_t *unknown_marks);
+
+#endif

@@ -1,0 +1,247 @@
+/* One trace.dat in, one analysis out: trace reader -> parse_kmem / parse_percpu -> churn and
+ * percpu models. Never a partial analysis: any failure frees everything and returns an error.
+ *
+ * Iteration: the reader's own merge over tracecmd_peek_data/tracecmd_read_data (see
+ * lib/trace_reader.c for why and the measured cost). Per record here: one tep_data_type()
+ * (type field read), an array increment for event_counts, a few integer compares in
+ * pcp_kmem_decode, and the model calls; no allocation, no string compare. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event-parse.h>
+#include "pcptrace/analyze.h"
+#include "pcptrace/error.h"
+#include "pcptrace/meta.h"
+#include "pcptrace/parse_kmem.h"
+#include "pcptrace/percpu.h"
+#include "pcptrace/trace_reader.h"
+
+void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
+{
+	o->churn_window_ns = 1000000;
+	o->bucket_ns = 10000000;
+	o->top_n = 100;
+	o->refill_source = PCP_REFILL_AUTO;
+}
+
+static int set_err(char *errbuf, size_t errlen, int err, const char *msg)
+{
+	if (errbuf && errlen && msg)
+		snprintf(errbuf, errlen, "%s", msg);
+	return err;
+}
+
+static int count_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pcp_event_count *)a)->name, ((const struct pcp_event_count *)b)->name);
+}
+
+/* event_counts rows from the per-id counters: names are resolved here, once per event type. */
+static int build_counts(struct tep_handle *tep, const uint64_t *counts, int nr_ids, struct pcp_analysis *a)
+{
+	size_t n = 0;
+
+	for (int id = 0; id < nr_ids; id++)
+		n += counts[id] != 0;
+	a->event_counts = calloc(n ? n : 1, sizeof(*a->event_counts));
+	if (!a->event_counts)
+		return PCP_ERR_NOMEM;
+	for (int id = 0; id < nr_ids; id++) {
+		struct tep_event *ev;
+		if (!counts[id])
+			continue;
+		ev = tep_find_event(tep, id);
+		if (asprintf(&a->event_counts[a->nr_event_counts].name, "%s:%s",
+			     ev ? ev->system : "unknown", ev ? ev->name : "unknown") < 0) {
+			a->event_counts[a->nr_event_counts].name = NULL;
+			return PCP_ERR_NOMEM;
+		}
+		a->event_counts[a->nr_event_counts++].count = counts[id];
+	}
+	qsort(a->event_counts, a->nr_event_counts, sizeof(*a->event_counts), count_cmp);
+	return PCP_OK;
+}
+
+int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
+		     struct pcp_analysis **out, char *errbuf, size_t errlen)
+{
+	struct pcp_analyze_opts opts;
+	struct pcp_reader *reader = NULL;
+	struct pcp_kmem_parser *kmem = NULL;
+	struct pcp_percpu_parser *percpu = NULL;
+	struct pcp_churn_model *churn = NULL;
+	struct pcp_percpu_model *pmodel = NULL;
+	struct pcp_analysis *a = NULL;
+	struct pcp_churn_opts copts;
+	struct tep_handle *tep;
+	struct tep_event **events;
+	struct tep_record *rec;
+	uint64_t *counts = NULL;
+	uint64_t analyzable = 0, pcp_blocks = 0;
+	uint32_t nr_cpus;
+	int nr_ids = 0, percpu_present, err;
+	char msg[256];
+
+	*out = NULL;
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (opts_in)
+		opts = *opts_in;
+	else
+		pcp_analyze_opts_default(&opts);
+
+	err = pcp_reader_open(path, &reader, errbuf, errlen);
+	if (err)
+		return err;
+	tep = pcp_reader_tep(reader);
+	nr_cpus = pcp_reader_layout(reader)->nr_cpus;
+
+	a = calloc(1, sizeof(*a));
+	if (!a || !(a->trace_file = strdup(path))) {
+		err = set_err(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	a->opts = opts;
+	a->file_version = pcp_reader_layout(reader)->file_version;
+	a->nr_cpus = nr_cpus;
+	if (pcp_reader_layout(reader)->trace_clock[0] &&
+	    !(a->trace_clock = strdup(pcp_reader_layout(reader)->trace_clock))) {
+		err = set_err(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+
+	if ((err = pcp_kmem_parser_new(tep, opts.refill_source, &kmem, errbuf, errlen)))
+		goto fail;
+	if ((err = pcp_percpu_parser_new(tep, &percpu))) {
+		set_err(errbuf, errlen, err, "cannot resolve the percpu events");
+		goto fail;
+	}
+	percpu_present = pcp_percpu_parser_present(percpu);
+	a->refill_source = pcp_kmem_refill_source(kmem);
+
+	/* Dense per-id counters: event ids are small kernel-assigned integers. */
+	events = tep_list_events(tep, TEP_EVENT_SORT_ID);
+	for (int i = 0; events && events[i]; i++)
+		if (events[i]->id + 1 > nr_ids)
+			nr_ids = events[i]->id + 1;
+	counts = calloc((size_t)nr_ids + 1, sizeof(*counts));
+	if (!counts) {
+		err = set_err(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+
+	pcp_churn_opts_default(&copts);
+	copts.churn_window_ns = opts.churn_window_ns;
+	copts.bucket_ns = opts.bucket_ns;
+	copts.top_n = opts.top_n;
+	/* Inferred is decided before we know whether any refill/drain comes; corrected to none
+	 * after the pass if none came (the inference then has nothing to produce anyway). */
+	copts.lock_source = pcp_kmem_native_locks(kmem) ? PCP_LOCK_NATIVE : PCP_LOCK_INFERRED;
+	if ((err = pcp_churn_new(nr_cpus, &copts, &churn))) {
+		set_err(errbuf, errlen, err, "cannot create the churn model");
+		goto fail;
+	}
+	if (percpu_present && (err = pcp_percpu_model_new(&pmodel))) {
+		set_err(errbuf, errlen, err, "cannot create the percpu model");
+		goto fail;
+	}
+
+	while ((rec = pcp_reader_next(reader))) {
+		struct pcp_event ev;
+		int id = tep_data_type(tep, rec);
+		int kind;
+
+		if (id < 0 || id >= nr_ids || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus) {
+			snprintf(msg, sizeof(msg), "record %llu (CPU %d) has an unknown event id %d: damaged data",
+				 (unsigned long long)pcp_reader_records(reader), rec->cpu, id);
+			err = set_err(errbuf, errlen, PCP_ERR_CORRUPT, msg);
+			goto fail;
+		}
+		counts[id]++;
+		if (rec->missed_events)
+			pcp_churn_missed(churn, (uint32_t)rec->cpu, rec->missed_events);
+
+		ev.ts_ns = rec->ts;
+		ev.cpu = (uint32_t)rec->cpu;
+		ev.kind = PCP_EV_OTHER;
+		kind = pcp_kmem_decode(kmem, rec, id, &ev);
+		if (kind == PCP_EV_IGNORED)
+			continue;
+		if (kind == PCP_EV_OTHER && percpu_present) {
+			kind = pcp_percpu_decode(percpu, rec, id, &ev);
+			if (kind != PCP_EV_OTHER) {
+				ev.kind = (uint8_t)kind;
+				pcp_percpu_model_event(pmodel, &ev);
+				analyzable++;
+			}
+		} else if (kind != PCP_EV_OTHER) {
+			analyzable++;
+			pcp_blocks += kind == PCP_EV_REFILL || kind == PCP_EV_DRAIN;
+		}
+		ev.kind = (uint8_t)kind;
+		pcp_churn_event(churn, &ev);
+	}
+	a->events_total = pcp_reader_records(reader);
+
+	if (!analyzable) {
+		err = set_err(errbuf, errlen, PCP_ERR_NO_EVENTS,
+			      a->events_total ? "no event that pcptrace analyzes (no PCP refill/drain, zone-lock or percpu record)"
+					      : "no event that pcptrace analyzes (the trace holds no records)");
+		goto fail;
+	}
+
+	if ((err = pcp_churn_finish(churn, &a->churn))) {
+		set_err(errbuf, errlen, err, "churn model failed");
+		goto fail;
+	}
+	a->lock_source = copts.lock_source;
+	if (a->lock_source == PCP_LOCK_INFERRED && !pcp_blocks)
+		a->lock_source = PCP_LOCK_NONE;
+	a->churn->lock_source = a->lock_source;
+
+	if (pmodel && (err = pcp_percpu_model_finish(pmodel, tep, &a->percpu))) {
+		set_err(errbuf, errlen, err, "percpu model failed");
+		goto fail;
+	}
+	if ((err = build_counts(tep, counts, nr_ids, a))) {
+		set_err(errbuf, errlen, err, "out of memory");
+		goto fail;
+	}
+	if ((err = pcp_meta_load(path, &a->meta))) {
+		snprintf(msg, sizeof(msg), "%s.meta.json is not a valid JSON object", path);
+		set_err(errbuf, errlen, err, msg);
+		goto fail;
+	}
+
+	*out = a;
+	a = NULL;
+fail:
+	free(counts);
+	if (pmodel)
+		pcp_percpu_model_free(pmodel);
+	if (churn)
+		pcp_churn_free(churn);
+	if (percpu)
+		pcp_percpu_parser_free(percpu);
+	pcp_kmem_parser_free(kmem);
+	pcp_reader_close(reader);
+	pcp_analysis_free(a);
+	return err;
+}
+
+void pcp_analysis_free(struct pcp_analysis *a)
+{
+	if (!a)
+		return;
+	free(a->trace_file);
+	free(a->trace_clock);
+	for (size_t i = 0; i < a->nr_event_counts; i++)
+		free(a->event_counts[i].name);
+	free(a->event_counts);
+	if (a->churn)
+		pcp_churn_results_free(a->churn);
+	if (a->percpu)
+		pcp_percpu_results_free(a->percpu);
+	json_decref(a->meta);
+	free(a);
+}

@@ -1,0 +1,204 @@
+/* kmem event parser: resolves event ids and fields by name once, decodes records into
+ * struct pcp_event. Modes and event roles: docs/METRICS.md. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event-parse.h>
+#include "pcptrace/error.h"
+#include "pcptrace/parse_kmem.h"
+
+/* A field resolved once: offset/size copied out of its tep_format_field. */
+struct kfield {
+	int offset, size;
+};
+
+struct kevent {
+	int id;                     /* -1: absent from the trace */
+	struct kfield f[4];
+};
+
+/* Fields per role, in struct kevent.f order. */
+enum { F_PFN = 0, F_ORDER, F_MIGRATETYPE, F_PERCPU_REFILL };
+enum { F_NID = 0, F_ZID, F_NR_PAGES };
+
+struct pcp_kmem_parser {
+	struct tep_handle *tep;
+	enum pcp_refill_source source;
+	int native_locks;
+	struct kevent drain;           /* mm_page_pcpu_drain */
+	struct kevent refill;          /* mm_page_pcpu_refill (native) */
+	struct kevent alloc_locked;    /* mm_page_alloc_zone_locked (fallback refill) */
+	struct kevent refill_lock;     /* mm_page_pcpu_refill_zone_locked */
+	struct kevent drain_lock;      /* mm_page_pcpu_drain_zone_locked */
+	int ignored_ids[3];            /* patch events in fallback mode (-1 unused) */
+};
+
+static int resolve(struct tep_handle *tep, const char *name, const char *const *fields, int nr_fields,
+		   struct kevent *ke, char *errbuf, size_t errlen)
+{
+	struct tep_event *ev = tep_find_event_by_name(tep, "kmem", name);
+
+	ke->id = -1;
+	if (!ev)
+		return PCP_OK;
+	for (int i = 0; i < nr_fields; i++) {
+		struct tep_format_field *f = tep_find_field(ev, fields[i]);
+		if (!f) {
+			if (errbuf && errlen)
+				snprintf(errbuf, errlen, "event kmem:%s has no field '%s'", name, fields[i]);
+			return PCP_ERR_CORRUPT;
+		}
+		if (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8) {
+			if (errbuf && errlen)
+				snprintf(errbuf, errlen, "event kmem:%s field '%s' has size %d", name, fields[i], f->size);
+			return PCP_ERR_CORRUPT;
+		}
+		ke->f[i].offset = f->offset;
+		ke->f[i].size = f->size;
+	}
+	ke->id = ev->id;
+	return PCP_OK;
+}
+
+int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested,
+			struct pcp_kmem_parser **out, char *errbuf, size_t errlen)
+{
+	static const char *const block[] = { "pfn", "order", "migratetype", "percpu_refill" };
+	static const char *const lock[] = { "nid", "zid", "nr_pages" };
+	struct pcp_kmem_parser *p;
+	int err;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return PCP_ERR_NOMEM;
+	p->tep = tep;
+	if ((err = resolve(tep, "mm_page_pcpu_drain", block, 3, &p->drain, errbuf, errlen)) ||
+	    (err = resolve(tep, "mm_page_pcpu_refill", block, 3, &p->refill, errbuf, errlen)) ||
+	    (err = resolve(tep, "mm_page_pcpu_refill_zone_locked", lock, 3, &p->refill_lock, errbuf, errlen)) ||
+	    (err = resolve(tep, "mm_page_pcpu_drain_zone_locked", lock, 3, &p->drain_lock, errbuf, errlen)))
+		goto fail;
+
+	if (requested == PCP_REFILL_NATIVE && p->refill.id < 0) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "--refill-source native: the trace has no kmem:mm_page_pcpu_refill event");
+		err = PCP_ERR_MODE;
+		goto fail;
+	}
+	if (requested == PCP_REFILL_NATIVE || (requested == PCP_REFILL_AUTO && p->refill.id >= 0))
+		p->source = PCP_REFILL_NATIVE;
+	else
+		p->source = PCP_REFILL_FALLBACK;
+
+	p->alloc_locked.id = -1;
+	p->ignored_ids[0] = p->ignored_ids[1] = p->ignored_ids[2] = -1;
+	if (p->source == PCP_REFILL_FALLBACK) {
+		/* percpu_refill is only needed in fallback mode, so only checked there. */
+		if ((err = resolve(tep, "mm_page_alloc_zone_locked", block, 4, &p->alloc_locked, errbuf, errlen)))
+			goto fail;
+		/* As if the kernel lacked the patch: its events are invisible (still counted). */
+		p->ignored_ids[0] = p->refill.id;
+		p->ignored_ids[1] = p->refill_lock.id;
+		p->ignored_ids[2] = p->drain_lock.id;
+		p->refill.id = p->refill_lock.id = p->drain_lock.id = -1;
+	} else {
+		p->native_locks = p->refill_lock.id >= 0 && p->drain_lock.id >= 0;
+		if (!p->native_locks)   /* one lock event alone cannot give native lock accounting */
+			p->refill_lock.id = p->drain_lock.id = -1;
+	}
+	*out = p;
+	return PCP_OK;
+fail:
+	free(p);
+	return err;
+}
+
+void pcp_kmem_parser_free(struct pcp_kmem_parser *p)
+{
+	free(p);
+}
+
+enum pcp_refill_source pcp_kmem_refill_source(const struct pcp_kmem_parser *p)
+{
+	return p->source;
+}
+
+int pcp_kmem_native_locks(const struct pcp_kmem_parser *p)
+{
+	return p->native_locks;
+}
+
+static inline uint64_t field(const struct pcp_kmem_parser *p, const struct tep_record *rec, const struct kfield *f)
+{
+	return tep_read_number(p->tep, (const char *)rec->data + f->offset, f->size);
+}
+
+static inline int32_t field_s32(const struct pcp_kmem_parser *p, const struct tep_record *rec, const struct kfield *f)
+{
+	uint64_t v = field(p, rec, f);
+	/* sign-extend from the field's width */
+	if (f->size < 8 && (v >> (8 * f->size - 1)) & 1)
+		v |= ~0ULL << (8 * f->size);
+	return (int32_t)(int64_t)v;
+}
+
+/* A field must lie inside the record's payload; a damaged record is decoded as OTHER. */
+static inline int fits(const struct tep_record *rec, const struct kfield *f, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (f[i].offset + f[i].size > rec->size)
+			return 0;
+	return 1;
+}
+
+static inline int decode_block(const struct pcp_kmem_parser *p, const struct tep_record *rec,
+			       const struct kevent *ke, int kind, struct pcp_event *ev)
+{
+	if (!fits(rec, ke->f, 3))
+		return PCP_EV_OTHER;
+	ev->block.pfn = field(p, rec, &ke->f[F_PFN]);
+	ev->block.order = (uint32_t)field(p, rec, &ke->f[F_ORDER]);
+	ev->block.migratetype = field_s32(p, rec, &ke->f[F_MIGRATETYPE]);
+	ev->kind = (uint8_t)kind;
+	return kind;
+}
+
+static inline int decode_lock(const struct pcp_kmem_parser *p, const struct tep_record *rec,
+			      const struct kevent *ke, int kind, struct pcp_event *ev)
+{
+	if (!fits(rec, ke->f, 3))
+		return PCP_EV_OTHER;
+	ev->lock.nid = field_s32(p, rec, &ke->f[F_NID]);
+	ev->lock.zid = field_s32(p, rec, &ke->f[F_ZID]);
+	ev->lock.nr_pages = field(p, rec, &ke->f[F_NR_PAGES]);
+	ev->kind = (uint8_t)kind;
+	return kind;
+}
+
+int pcp_kmem_decode(const struct pcp_kmem_parser *p, const struct tep_record *rec, int event_id,
+		    struct pcp_event *ev)
+{
+	if (event_id == p->drain.id)
+		return decode_block(p, rec, &p->drain, PCP_EV_DRAIN, ev);
+	if (event_id == p->alloc_locked.id) {
+		const struct kfield *pr = &p->alloc_locked.f[F_PERCPU_REFILL];
+		/* percpu_refill == 0: a direct buddy allocation, not a refill. pfn == -1: no page. */
+		if (!fits(rec, p->alloc_locked.f, 4) || field(p, rec, pr) == 0 ||
+		    field(p, rec, &p->alloc_locked.f[F_PFN]) == ~0ULL)
+			return PCP_EV_OTHER;
+		return decode_block(p, rec, &p->alloc_locked, PCP_EV_REFILL, ev);
+	}
+	if (event_id == p->refill.id)
+		return decode_block(p, rec, &p->refill, PCP_EV_REFILL, ev);
+	if (event_id == p->refill_lock.id)
+		return decode_lock(p, rec, &p->refill_lock, PCP_EV_REFILL_LOCK, ev);
+	if (event_id == p->drain_lock.id)
+		return decode_lock(p, rec, &p->drain_lock, PCP_EV_DRAIN_LOCK, ev);
+	if (event_id == p->ignored_ids[0] || event_id == p->ignored_ids[1] || event_id == p->ignored_ids[2]) {
+		if (event_id >= 0) {
+			ev->kind = PCP_EV_IGNORED;
+			return PCP_EV_IGNORED;
+		}
+	}
+	return PCP_EV_OTHER;
+}
