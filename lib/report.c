@@ -75,9 +75,27 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 	}
 }
 
+/* "  (81.8 ms)" after a duration of 1 us or more, so long round trips read at a glance. */
+static const char *human_ns(char *buf, size_t len, const struct pcp_metric *m)
+{
+	static const struct { double scale; const char *unit; } units[] = {
+		{ 1e9, "s" }, { 1e6, "ms" }, { 1e3, "us" },
+	};
+
+	buf[0] = '\0';
+	if (!m->unit || strcmp(m->unit, "ns") != 0 || !isfinite(m->value))
+		return buf;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (m->value >= units[i].scale) {
+			snprintf(buf, len, "  (%.3g %s)", m->value / units[i].scale, units[i].unit);
+			break;
+		}
+	return buf;
+}
+
 static void text_metrics(FILE *out, const struct pcp_churn_results *c)
 {
-	char v[48];
+	char v[48], h[32];
 
 	if (!c->nr_metrics)
 		return;
@@ -85,8 +103,8 @@ static void text_metrics(FILE *out, const struct pcp_churn_results *c)
 	for (size_t i = 0; i < c->nr_metrics; i++) {
 		const struct pcp_metric *m = &c->metrics[i];
 
-		fprintf(out, "  %16s  %-22s %s\n", format_metric_value(v, sizeof(v), m), m->name,
-			m->unit ? m->unit : "");
+		fprintf(out, "  %16s  %-22s %s%s\n", format_metric_value(v, sizeof(v), m), m->name,
+			m->unit ? m->unit : "", human_ns(h, sizeof(h), m));
 	}
 }
 
@@ -168,10 +186,8 @@ void pcp_report_text(FILE *out, const struct pcp_analysis *a)
 	text_metrics(out, a->churn);
 	text_cpu_pairs(out, a->churn);
 	text_zones(out, a);
-	if (a->percpu) {
-		fputc('\n', out);
+	if (a->percpu)
 		pcp_percpu_report_text(out, a->percpu);
-	}
 }
 
 /* ---- JSON ---- */
@@ -229,16 +245,10 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	return t;
 }
 
-static json_t *json_metrics(const struct pcp_churn_results *c, int *ok)
+static void json_add_metrics(json_t *m, const struct pcp_metric *list, size_t n, int *ok)
 {
-	json_t *m = json_object();
-
-	if (!m) {
-		*ok = 0;
-		return NULL;
-	}
-	for (size_t i = 0; i < c->nr_metrics; i++) {
-		const struct pcp_metric *x = &c->metrics[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct pcp_metric *x = &list[i];
 		json_t *e = json_object();
 
 		if (!e) {
@@ -250,6 +260,20 @@ static json_t *json_metrics(const struct pcp_churn_results *c, int *ok)
 		put(e, "better", json_string(x->better ? x->better : "none"), ok);
 		put(m, x->name, e, ok);
 	}
+}
+
+/* The same rows as the database's metrics table: PCP first, then percpu. */
+static json_t *json_metrics(const struct pcp_analysis *a, int *ok)
+{
+	json_t *m = json_object();
+
+	if (!m) {
+		*ok = 0;
+		return NULL;
+	}
+	json_add_metrics(m, a->churn->metrics, a->churn->nr_metrics, ok);
+	if (a->percpu)
+		json_add_metrics(m, a->percpu->metrics, a->percpu->nr_metrics, ok);
 	return m;
 }
 
@@ -393,7 +417,7 @@ json_t *pcp_report_json(const struct pcp_analysis *a)
 	put(root, "schema_version", json_integer(PCP_JSON_SCHEMA_VERSION), &ok);
 	put(root, "kind", json_string("analysis"), &ok);
 	put(root, "trace", json_trace(a, &ok), &ok);
-	put(root, "metrics", json_metrics(c, &ok), &ok);
+	put(root, "metrics", json_metrics(a, &ok), &ok);
 	put(root, "cpu_flow", json_cpu_flow(c, &ok), &ok);
 	put(root, "pair_matrix", json_pair_matrix(c, &ok), &ok);
 	put(root, "zone_lock", json_zone_lock(c, &ok), &ok);

@@ -69,6 +69,23 @@ static void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
 
 /* ---- trace_info ---- */
 
+static int scalar_text(json_t *v, char *buf, size_t len, const char **out)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING: *out = json_string_value(v); return 1;
+	case JSON_INTEGER:
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL: snprintf(buf, len, "%.17g", json_real_value(v)); break;
+	case JSON_TRUE: snprintf(buf, len, "1"); break;
+	case JSON_FALSE: snprintf(buf, len, "0"); break;
+	default: return 0;
+	}
+	*out = buf;
+	return 1;
+}
+
+
 static int info_text(struct store *s, sqlite3_stmt *st, const char *key, const char *value)
 {
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
@@ -84,17 +101,21 @@ static int info_u64(struct store *s, sqlite3_stmt *st, const char *key, uint64_t
 	return info_text(s, st, key, buf);
 }
 
-/* An array of strings as one space-separated string; NULL if v holds anything else. */
-static char *join_strings(json_t *v)
+/* An array of strings or numbers as one space-separated string (a command line, a CPU list);
+ * NULL if v holds anything else. */
+static char *join_scalars(json_t *v)
 {
 	size_t i, len = 1;
 	json_t *e;
-	char *out;
+	char *out, num[32];
 
 	json_array_foreach(v, i, e) {
-		if (!json_is_string(e))
+		if (json_is_string(e))
+			len += json_string_length(e) + 1;
+		else if (json_is_integer(e))
+			len += sizeof(num);
+		else
 			return NULL;
-		len += json_string_length(e) + 1;
 	}
 	if (!(out = malloc(len)))
 		return NULL;
@@ -102,40 +123,43 @@ static char *join_strings(json_t *v)
 	json_array_foreach(v, i, e) {
 		if (i)
 			strcat(out, " ");
-		strcat(out, json_string_value(e));
+		if (json_is_string(e)) {
+			strcat(out, json_string_value(e));
+		} else {
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(e));
+			strcat(out, num);
+		}
 	}
 	return out;
 }
 
-/* meta.<key> for each top-level scalar of the recorder's meta JSON: a generic record of
- * host, kernel release, command line, times and exit status whatever their exact names. */
-static int info_meta_scalars(struct store *s, sqlite3_stmt *st, json_t *meta)
+/* meta.<key> rows for the recorder's meta JSON, read generically so its shape may grow:
+ * scalars as text, arrays of scalars joined by spaces, objects flattened (meta.a.b) two
+ * levels deep; "snapshots" go to their own tables. */
+static int info_meta(struct store *s, sqlite3_stmt *st, const char *prefix, json_t *obj, int depth)
 {
-	const char *key;
+	const char *key, *text;
 	json_t *v;
-	char name[256], num[64];
-	const char *text;
+	char name[512], num[64];
 	char *joined = NULL;
 	int err;
 
-	json_object_foreach(meta, key, v) {
-		switch (json_typeof(v)) {
-		case JSON_STRING: text = json_string_value(v); break;
-		case JSON_INTEGER:
-			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			text = num;
-			break;
-		case JSON_REAL: snprintf(num, sizeof(num), "%.17g", json_real_value(v)); text = num; break;
-		case JSON_TRUE: text = "1"; break;
-		case JSON_FALSE: text = "0"; break;
-		case JSON_ARRAY: /* e.g. the command line: words joined by spaces */
-			if (!(joined = join_strings(v)))
+	json_object_foreach(obj, key, v) {
+		snprintf(name, sizeof(name), "%s.%s", prefix, key);
+		if (json_is_object(v)) {
+			if (depth == 0 && strcmp(key, "snapshots") == 0)
 				continue;
-			text = joined;
-			break;
-		default: continue; /* objects: snapshots below; null: nothing to say */
+			if (depth < 2 && (err = info_meta(s, st, name, v, depth + 1)))
+				return err;
+			continue;
 		}
-		snprintf(name, sizeof(name), "meta.%s", key);
+		if (json_is_array(v)) {
+			if (!(joined = join_scalars(v)))
+				continue; /* arrays of objects (per-CPU stats): not a key/value */
+			text = joined;
+		} else if (!scalar_text(v, num, sizeof(num), &text)) {
+			continue; /* null: nothing to say */
+		}
 		err = info_text(s, st, name, text);
 		free(joined);
 		joined = NULL;
@@ -175,7 +199,7 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)))
 		goto out;
 	if (a->meta && json_is_object(a->meta))
-		err = info_meta_scalars(s, st, a->meta);
+		err = info_meta(s, st, "meta", a->meta, 0);
 out:
 	sqlite3_finalize(st);
 	return err;
@@ -376,22 +400,6 @@ struct snap_stmts {
 static int is_snapshot_name(const char *k)
 {
 	return strcmp(k, "before") == 0 || strcmp(k, "after") == 0;
-}
-
-static int scalar_text(json_t *v, char *buf, size_t len, const char **out)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING: *out = json_string_value(v); return 1;
-	case JSON_INTEGER:
-		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL: snprintf(buf, len, "%.17g", json_real_value(v)); break;
-	case JSON_TRUE: snprintf(buf, len, "1"); break;
-	case JSON_FALSE: snprintf(buf, len, "0"); break;
-	default: return 0;
-	}
-	*out = buf;
-	return 1;
 }
 
 static json_int_t member_int(json_t *o, const char *a, const char *b, json_int_t dflt)

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include "pcptrace/analyze.h"
 #include "pcptrace/churn.h"
+#include "pcptrace/percpu.h"
 
 #define FIX_DUP(arr, ...) do { \
 	static const __typeof__(*(arr)) fix_src_[] = { __VA_ARGS__ }; \
@@ -19,6 +20,8 @@
 static const char fixture_meta_json[] =
 	"{\"hostname\": \"box\", \"kernel_release\": \"6.18.0-test\", \"exit_status\": 0,"
 	" \"command\": [\"pcpload\", \"--pattern\", \"burst\"], \"lossless\": true,"
+	" \"recording\": {\"clock\": \"local\", \"recorded_cpus\": [0, 1],"
+	"   \"cpus\": [{\"cpu\": 0, \"overrun\": 0}], \"event_counts\": {\"kmem:mm_page_pcpu_drain\": 500}},"
 	" \"snapshots\": {"
 	"  \"before\": {\"time\": \"2026-01-01T00:00:00Z\", \"time_ns\": 123,"
 	"    \"percpu_stats\": {\"available\": false, \"reason\": \"no debugfs\"},"
@@ -132,6 +135,37 @@ static struct pcp_analysis *fixture_empty(void)
 	c->nr_cpus = 1;
 	c->cpu_flow = calloc(1, sizeof(*c->cpu_flow));
 	return a;
+}
+
+/* Attaches a small percpu result (two metrics, one call site) to a. */
+static void fixture_add_percpu(struct pcp_analysis *a)
+{
+	struct pcp_percpu_results *r = calloc(1, sizeof(*r));
+
+	r->allocs = 3;
+	r->frees = 1;
+	r->outstanding_allocs = 2;
+	r->outstanding_bytes = 128;
+	r->nr_callsites = 1;
+	r->callsites = calloc(1, sizeof(*r->callsites));
+	r->callsites[0] = (struct pcp_percpu_callsite){ 0xffffffff8135580fULL, strdup("mm_init+0x2bf"),
+		3, 1, 0, 192, 64, 2, 128, 0 };
+	r->nr_metrics = 2;
+	FIX_DUP(r->metrics,
+		{ "percpu_allocs", 3, "allocs", "none" },
+		{ "percpu_outstanding_bytes", 128, "bytes", "lower" });
+	a->percpu = r;
+}
+
+static void fixture_free_percpu(struct pcp_analysis *a)
+{
+	if (!a->percpu)
+		return;
+	free(a->percpu->callsites[0].symbol);
+	free(a->percpu->callsites);
+	free(a->percpu->metrics);
+	free(a->percpu);
+	a->percpu = NULL;
 }
 
 #endif

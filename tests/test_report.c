@@ -234,6 +234,51 @@ START_TEST(test_json_shape)
 }
 END_TEST
 
+START_TEST(test_json_percpu)
+{
+	struct pcp_analysis *a = fixture_analysis(0);
+	json_t *j, *m;
+	const char *key;
+	json_t *e;
+	int i = 0;
+
+	fixture_add_percpu(a);
+	j = pcp_report_json(a);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(json_is_object(json_object_get(j, "percpu")));
+	/* metrics holds the database's rows: PCP first, then percpu */
+	m = json_object_get(j, "metrics");
+	ck_assert_int_eq(json_object_size(m), 7);
+	json_object_foreach(m, key, e) {
+		if (i == 5)
+			ck_assert_str_eq(key, "percpu_allocs");
+		i++;
+	}
+	e = json_object_get(m, "percpu_outstanding_bytes");
+	ck_assert_double_eq(json_real_value(json_object_get(e, "value")), 128.0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "better")), "lower");
+	json_decref(j);
+	fixture_free_percpu(a);
+	fixture_free(a);
+}
+END_TEST
+
+START_TEST(test_text_ns_and_percpu)
+{
+	struct pcp_analysis *a = fixture_analysis(0);
+	char *t;
+
+	a->churn->metrics[2].value = 81788927;
+	fixture_add_percpu(a);
+	t = text_of(a);
+	ASSERT_HAS(t, "81,788,927  round_trip_p50_ns      ns  (81.8 ms)");
+	ASSERT_HAS(t, "mm_init+0x2bf");
+	free(t);
+	fixture_free_percpu(a);
+	fixture_free(a);
+}
+END_TEST
+
 START_TEST(test_json_empty_and_nonfinite)
 {
 	struct pcp_analysis *a = fixture_empty();
@@ -342,6 +387,8 @@ int main(void)
 	tcase_add_test(tc, test_text_lossy_warning);
 	tcase_add_test(tc, test_text_empty);
 	tcase_add_test(tc, test_json_shape);
+	tcase_add_test(tc, test_json_percpu);
+	tcase_add_test(tc, test_text_ns_and_percpu);
 	tcase_add_test(tc, test_json_empty_and_nonfinite);
 	tcase_add_test(tc, test_json_write_file);
 	tcase_add_test(tc, test_json_write_failure);
