@@ -245,6 +245,11 @@ static int parse_all(struct builder *b, const char *text, size_t len)
 	if (!pcp_percpu_stats_get(b->s, PCP_PSTATS_GLOBAL, -1, "nr_alloc", &v) ||
 	    !pcp_percpu_stats_get(b->s, PCP_PSTATS_GLOBAL, -1, "nr_dealloc", &v))
 		return PCP_ERR_BAD_META;
+	/* The kernel prints every chunk it counts (plus a reserved one it may not count) under
+	 * one lock: fewer listed chunks means the text was cut at a chunk boundary. */
+	if (pcp_percpu_stats_get(b->s, PCP_PSTATS_GLOBAL, -1, "nr_chunks", &v) &&
+	    (v < 0 || (uint64_t)v > b->s->nr_chunks))
+		return PCP_ERR_BAD_META;
 	return PCP_OK;
 }
 

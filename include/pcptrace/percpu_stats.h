@@ -34,8 +34,9 @@ struct pcp_percpu_stats {
  * Parses len bytes of text. PCP_ERR_BAD_META when the text is not a percpu_stats listing or is
  * damaged: missing title or section header, sections out of order, a line that is not
  * "key : integer", an integer out of range, a duplicate key in one section or chunk, a NUL
- * byte, no chunk, a chunk whose keys differ from the first chunk's (a text cut short), or a
- * global section lacking nr_alloc / nr_dealloc. Unknown keys are kept (newer kernels add some);
+ * byte, no chunk, a chunk whose keys differ from the first chunk's or fewer chunks than the
+ * global nr_chunks (a text cut short), or a global section lacking nr_alloc / nr_dealloc. A cut
+ * inside the digits of the very last value cannot be seen. Unknown keys are kept (newer kernels add some);
  * a missing final newline is fine when the last line is complete. PCP_ERR_NOMEM on allocation
  * failure.
  */
