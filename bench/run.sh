@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# pcpanalyze speed and memory, as ratios against baselines run in the same invocation.
+#   bench/run.sh [TRACE.dat]
+# Without a trace it records one (root + tracefs: pcprecord around pcpload), else synthesizes one.
+# Reports: pcpanalyze / bare tracecmd_iterate_events loop, trace-cmd report / pcpanalyze, and the
+# peak RSS of pcpanalyze on synthetic traces of N and 2N events over the same PFN pool (memory
+# must not grow with trace length beyond the live PFN table).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${PCP_BENCH_BUILD:-$top/build-bench}
+runs=${PCP_BENCH_RUNS:-3}
+work=$(mktemp -d /tmp/pcpbench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" >/dev/null
+
+# synth_script EVENTS PFNS: a refill/drain stream cycling over a fixed pool of PFNs on 2 CPUs.
+synth_script() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+n, pool = int(sys.argv[1]), int(sys.argv[2])
+out = sys.stdout
+out.write("cpus 2\n")
+ts = 1_000_000
+for i in range(n // 2):
+    pfn = 0x100000 + (i * 7919) % pool
+    ts += 50
+    out.write(f"{ts} {i & 1} kmem:mm_page_alloc_zone_locked pfn={pfn} order=0 migratetype=1 percpu_refill=1\n")
+    ts += 50
+    out.write(f"{ts} {(i >> 3) & 1} kmem:mm_page_pcpu_drain pfn={pfn} order=0 migratetype=1\n")
+PY
+}
+
+synth_trace() { # EVENTS PFNS OUT
+	synth_script "$1" "$2" >"$work/script.txt"
+	"$build/pcpsynth" -q -u -o "$3" --formats "$top/tests/fixtures/formats" "$work/script.txt"
+}
+
+trace=${1:-}
+if [ -z "$trace" ]; then
+	trace=$work/bench.dat
+	if [ "$(id -u)" = 0 ] && [ -d /sys/kernel/tracing/events/kmem ] &&
+		"$build/pcprecord" -q -b 262144 -o "$trace" -- "$build/pcpload" --pattern burst --threads 2 \
+			--duration "${PCP_BENCH_SECONDS:-8}" --size 512 >/dev/null 2>&1; then
+		echo "trace: recorded with pcprecord around pcpload --pattern burst"
+	else
+		echo "trace: synthetic (recording not possible here)"
+		synth_trace 4000000 200000 "$trace"
+	fi
+fi
+records=$("$build/bench_bare_iterate" "$trace")
+echo "trace: $trace, $records records, $(du -h "$trace" | cut -f1)"
+
+# measure LABEL CMD...: median wall seconds and max RSS (KB) over $runs runs.
+measure() {
+	local label=$1 i
+	shift
+	: >"$work/$label.times"
+	for ((i = 0; i < runs; i++)); do
+		/usr/bin/time -f '%e %M' -o "$work/$label.one" "$@" >/dev/null 2>&1
+		cat "$work/$label.one" >>"$work/$label.times"
+	done
+	sort -n "$work/$label.times" | awk -v n="$runs" 'NR == int((n + 1) / 2) { print $1, $2 }'
+}
+
+read -r bare_s bare_kb < <(measure bare "$build/bench_bare_iterate" "$trace")
+read -r pcp_s pcp_kb < <(measure pcpanalyze "$build/pcpanalyze" -q -o "$work/out.db" "$trace")
+read -r rep_s rep_kb < <(measure report trace-cmd report "$trace")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo
+echo "| run | median s | peak RSS MB |"
+echo "|---|---|---|"
+printf '| bare tracecmd_iterate_events | %s | %.1f |\n' "$bare_s" "$(ratio "$bare_kb" 1024)"
+printf '| pcpanalyze | %s | %.1f |\n' "$pcp_s" "$(ratio "$pcp_kb" 1024)"
+printf '| trace-cmd report | %s | %.1f |\n' "$rep_s" "$(ratio "$rep_kb" 1024)"
+echo
+echo "pcpanalyze / bare loop: $(ratio "$pcp_s" "$bare_s")x (target <= 1.0)"
+echo "trace-cmd report / pcpanalyze: $(ratio "$rep_s" "$pcp_s")x faster (target >= 10)"
+
+# Memory against trace length: same PFN pool, twice the events.
+synth_trace 1000000 100000 "$work/n.dat"
+synth_trace 2000000 100000 "$work/2n.dat"
+read -r _ n_kb < <(measure n "$build/pcpanalyze" -q -o "$work/n.db" "$work/n.dat")
+read -r _ n2_kb < <(measure n2 "$build/pcpanalyze" -q -o "$work/2n.db" "$work/2n.dat")
+echo "peak RSS, 2N events / N events over the same 100000 PFNs: $(ratio "$n2_kb" "$n_kb")x (target ~1.0)"

@@ -1,0 +1,456 @@
+/* Regression gate: metrics of several runs per side, medians against the base noise band. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "pcptrace/compare.h"
+#include "pcptrace/error.h"
+#include "pcptrace/store.h"
+#include "pcptrace/util.h"
+
+const char *pcp_verdict_name(enum pcp_verdict v)
+{
+	switch (v) {
+	case PCP_VERDICT_BETTER: return "better";
+	case PCP_VERDICT_WORSE: return "worse";
+	case PCP_VERDICT_REGRESSION: return "regression";
+	case PCP_VERDICT_CHANGED: return "changed";
+	default: return "same";
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+void pcp_side_stats_of(const double *values, size_t n, struct pcp_side_stats *out)
+{
+	double sorted[n ? n : 1];
+
+	memset(out, 0, sizeof(*out));
+	out->n = n;
+	if (!n)
+		return;
+	memcpy(sorted, values, n * sizeof(*values));
+	qsort(sorted, n, sizeof(*sorted), cmp_double);
+	out->min = sorted[0];
+	out->max = sorted[n - 1];
+	out->median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+}
+
+enum pcp_verdict pcp_verdict_for(const struct pcp_side_stats *base, const struct pcp_side_stats *new_,
+				 const char *better, double threshold_pct)
+{
+	double width = fabs(base->median) * threshold_pct / 100.0;
+	double lo = base->min - width, hi = base->max + width;
+	int higher_is_worse;
+
+	if (new_->median >= lo && new_->median <= hi)
+		return PCP_VERDICT_SAME;
+	if (!better || (strcmp(better, "lower") && strcmp(better, "higher")))
+		return PCP_VERDICT_CHANGED;
+	higher_is_worse = !strcmp(better, "lower");
+	if (higher_is_worse ? new_->median < lo : new_->median > hi)
+		return PCP_VERDICT_BETTER;
+	/* Worse beyond the threshold: a regression only when no new run overlaps the base range. */
+	if (higher_is_worse ? new_->min > base->max : new_->max < base->min)
+		return PCP_VERDICT_REGRESSION;
+	return PCP_VERDICT_WORSE;
+}
+
+/* Defaults where a metric is known to be noisier than the 10% general default. */
+static const struct {
+	const char *name;
+	double pct;
+} default_thresholds[] = {
+	{ "refill_locks_per_s", 15 }, { "drain_locks_per_s", 15 },
+	{ "refill_imbalance", 15 }, { "drain_imbalance", 15 },
+	{ "round_trip_p50_ns", 25 }, { "round_trip_p99_ns", 25 },
+	{ "events_lost", 0 }, { "percpu_fails", 0 },
+};
+
+double pcp_compare_default_threshold(const char *metric)
+{
+	for (size_t i = 0; i < sizeof(default_thresholds) / sizeof(default_thresholds[0]); i++)
+		if (!strcmp(default_thresholds[i].name, metric))
+			return default_thresholds[i].pct;
+	return 10.0;
+}
+
+void pcp_run_release(struct pcp_run *run)
+{
+	for (size_t i = 0; i < run->nr_metrics; i++) {
+		free(run->metrics[i].name);
+		free(run->metrics[i].unit);
+		free(run->metrics[i].better);
+	}
+	free(run->metrics);
+	free(run->source);
+	free(run->refill_source);
+	memset(run, 0, sizeof(*run));
+}
+
+static int set_error(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+static char *column_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return strdup(t ? (const char *)t : "");
+}
+
+static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, err = PCP_OK;
+	size_t cap = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		err = set_error(errbuf, errlen, PCP_ERR_DB, "cannot open database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT key, value FROM trace_info WHERE key IN "
+				   "('schema_version', 'refill_source')", -1, &st, NULL) != SQLITE_OK) {
+		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA, "not a pcptrace results database (%s)",
+				sqlite3_errmsg(db));
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		if (!strcmp(key, "schema_version"))
+			run->schema_version = sqlite3_column_int(st, 1);
+		else if (!run->refill_source)
+			run->refill_source = column_text(st, 1);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE) {
+		err = set_error(errbuf, errlen, PCP_ERR_DB, "cannot read trace_info: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (run->schema_version != PCP_SCHEMA_VERSION) {
+		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA, "schema version %d, this pcpanalyze reads %d",
+				run->schema_version, PCP_SCHEMA_VERSION);
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT name, value, unit, better FROM metrics ORDER BY name", -1,
+			       &st, NULL) != SQLITE_OK) {
+		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA, "no metrics table (%s)", sqlite3_errmsg(db));
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct pcp_run_metric *m;
+		if (run->nr_metrics == cap) {
+			size_t ncap = cap ? 2 * cap : 32;
+			void *p = realloc(run->metrics, ncap * sizeof(*run->metrics));
+			if (!p) {
+				err = PCP_ERR_NOMEM;
+				goto out;
+			}
+			run->metrics = p;
+			cap = ncap;
+		}
+		m = &run->metrics[run->nr_metrics++];
+		m->name = column_text(st, 0);
+		m->value = sqlite3_column_double(st, 1);
+		m->unit = column_text(st, 2);
+		m->better = column_text(st, 3);
+		if (!m->name || !m->unit || !m->better) {
+			err = PCP_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		err = set_error(errbuf, errlen, PCP_ERR_DB, "cannot read metrics: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return err;
+}
+
+int pcp_run_load(const char *path, const struct pcp_analyze_opts *opts, struct pcp_run *out,
+		 char *errbuf, size_t errlen)
+{
+	int kind, err;
+
+	memset(out, 0, sizeof(*out));
+	out->source = strdup(path);
+	if (!out->source)
+		return PCP_ERR_NOMEM;
+	kind = pcp_file_kind(path);
+	if (kind < 0) {
+		err = set_error(errbuf, errlen, PCP_ERR_NOFILE, "%s", strerror(-kind));
+	} else if (kind == PCP_FILE_SQLITE) {
+		err = read_run_db(path, out, errbuf, errlen);
+	} else if (kind == PCP_FILE_TRACE_DAT) {
+		/* Analyze into a private temporary database so both kinds share one reader. */
+		struct pcp_analysis *a = NULL;
+		char tmpdir[] = "/tmp/pcpcompare.XXXXXX", dbpath[sizeof(tmpdir) + 16];
+
+		err = pcp_analyze_file(path, opts, &a, errbuf, errlen);
+		if (!err && !mkdtemp(tmpdir))
+			err = set_error(errbuf, errlen, PCP_ERR_IO, "cannot create a temporary directory: %s",
+					strerror(errno));
+		if (!err) {
+			snprintf(dbpath, sizeof(dbpath), "%s/run.db", tmpdir);
+			err = pcp_store_write(dbpath, a, errbuf, errlen);
+			if (!err)
+				err = read_run_db(dbpath, out, errbuf, errlen);
+			unlink(dbpath);
+			rmdir(tmpdir);
+		}
+		pcp_analysis_free(a);
+	} else {
+		err = set_error(errbuf, errlen, PCP_ERR_NOT_TRACE,
+				"neither a results database nor a trace.dat file");
+	}
+	if (err) {
+		pcp_run_release(out);
+		return err;
+	}
+	return PCP_OK;
+}
+
+static int wanted(const struct pcp_compare_opts *opts, const char *name)
+{
+	if (!opts->only)
+		return 1;
+	for (size_t i = 0; i < opts->nr_only; i++)
+		if (!strcmp(opts->only[i], name))
+			return 1;
+	return 0;
+}
+
+static double threshold_for(const struct pcp_compare_opts *opts, const char *name)
+{
+	for (size_t i = 0; i < opts->nr_thresholds; i++)
+		if (!strcmp(opts->thresholds[i].name, name))
+			return opts->thresholds[i].pct;
+	return pcp_compare_default_threshold(name);
+}
+
+static const struct pcp_run_metric *find_metric(const struct pcp_run *run, const char *name)
+{
+	for (size_t i = 0; i < run->nr_metrics; i++)
+		if (!strcmp(run->metrics[i].name, name))
+			return &run->metrics[i];
+	return NULL;
+}
+
+/* A metric takes part only when every run of both sides has it. */
+static int collect(const struct pcp_run *runs, size_t n, const char *name, double *values)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct pcp_run_metric *m = find_metric(&runs[i], name);
+		if (!m)
+			return 0;
+		values[i] = m->value;
+	}
+	return 1;
+}
+
+static int verdict_rank(enum pcp_verdict v)
+{
+	static const int rank[] = {
+		[PCP_VERDICT_REGRESSION] = 0, [PCP_VERDICT_WORSE] = 1, [PCP_VERDICT_CHANGED] = 2,
+		[PCP_VERDICT_BETTER] = 3, [PCP_VERDICT_SAME] = 4,
+	};
+	return rank[v];
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct pcp_compare_row *x = a, *y = b;
+	int d = verdict_rank(x->verdict) - verdict_rank(y->verdict);
+	return d ? d : strcmp(x->name, y->name);
+}
+
+void pcp_compare_result_free(struct pcp_compare_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nr_rows; i++) {
+		free(r->rows[i].name);
+		free(r->rows[i].unit);
+		free(r->rows[i].better);
+	}
+	free(r->rows);
+	for (size_t i = 0; i < r->nr_base; i++)
+		free(r->base_sources[i]);
+	for (size_t i = 0; i < r->nr_new; i++)
+		free(r->new_sources[i]);
+	free(r->base_sources);
+	free(r->new_sources);
+	free(r->refill_source_base);
+	free(r->refill_source_new);
+	free(r);
+}
+
+static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts *opts,
+		     struct pcp_run *runs, char *errbuf, size_t errlen)
+{
+	char reason[512];
+
+	for (size_t i = 0; i < n; i++) {
+		int err = pcp_run_load(paths[i], &opts->analyze, &runs[i], reason, sizeof(reason));
+		if (err) {
+			set_error(errbuf, errlen, err, "%s: %s", paths[i], reason);
+			while (i--)
+				pcp_run_release(&runs[i]);
+			return err;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(runs[i].refill_source ? runs[i].refill_source : "",
+			   runs[0].refill_source ? runs[0].refill_source : "") && !opts->allow_mode_mismatch) {
+			int err = set_error(errbuf, errlen, PCP_ERR_MODE_MISMATCH,
+					    "%s: refill source %s, but %s has %s", paths[i],
+					    runs[i].refill_source, paths[0], runs[0].refill_source);
+			for (size_t j = 0; j < n; j++)
+				pcp_run_release(&runs[j]);
+			return err;
+		}
+	}
+	return PCP_OK;
+}
+
+static char **copy_paths(char *const *paths, size_t n)
+{
+	char **copy = calloc(n ? n : 1, sizeof(*copy));
+
+	for (size_t i = 0; copy && i < n; i++)
+		if (!(copy[i] = strdup(paths[i]))) {
+			while (i--)
+				free(copy[i]);
+			free(copy);
+			return NULL;
+		}
+	return copy;
+}
+
+int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_paths, size_t nr_new,
+		     const struct pcp_compare_opts *opts, struct pcp_compare_result **out,
+		     char *errbuf, size_t errlen)
+{
+	struct pcp_run *base = NULL, *new_ = NULL;
+	struct pcp_compare_result *r = NULL;
+	double *bv = NULL, *nv = NULL;
+	int err;
+
+	*out = NULL;
+	if (!nr_base || !nr_new)
+		return set_error(errbuf, errlen, PCP_ERR_USAGE, "need at least one run on each side");
+	base = calloc(nr_base, sizeof(*base));
+	new_ = calloc(nr_new, sizeof(*new_));
+	bv = calloc(nr_base, sizeof(*bv));
+	nv = calloc(nr_new, sizeof(*nv));
+	r = calloc(1, sizeof(*r));
+	if (!base || !new_ || !bv || !nv || !r) {
+		free(base);
+		free(new_);
+		free(bv);
+		free(nv);
+		free(r);
+		return PCP_ERR_NOMEM;
+	}
+	err = load_side(base_paths, nr_base, opts, base, errbuf, errlen);
+	if (err)
+		goto out_free;
+	err = load_side(new_paths, nr_new, opts, new_, errbuf, errlen);
+	if (err) {
+		for (size_t i = 0; i < nr_base; i++)
+			pcp_run_release(&base[i]);
+		goto out_free;
+	}
+	if (strcmp(base[0].refill_source ? base[0].refill_source : "",
+		   new_[0].refill_source ? new_[0].refill_source : "") && !opts->allow_mode_mismatch) {
+		err = set_error(errbuf, errlen, PCP_ERR_MODE_MISMATCH,
+				"base runs use refill source %s, new runs %s (use --allow-mode-mismatch to "
+				"compare anyway)", base[0].refill_source, new_[0].refill_source);
+		goto out_release;
+	}
+	r->rows = calloc(base[0].nr_metrics ? base[0].nr_metrics : 1, sizeof(*r->rows));
+	r->base_sources = copy_paths(base_paths, nr_base);
+	r->new_sources = copy_paths(new_paths, nr_new);
+	r->refill_source_base = strdup(base[0].refill_source ? base[0].refill_source : "");
+	r->refill_source_new = strdup(new_[0].refill_source ? new_[0].refill_source : "");
+	if (!r->rows || !r->base_sources || !r->new_sources || !r->refill_source_base ||
+	    !r->refill_source_new) {
+		err = PCP_ERR_NOMEM;
+		goto out_release;
+	}
+	r->nr_base = nr_base;
+	r->nr_new = nr_new;
+	for (size_t i = 0; i < base[0].nr_metrics; i++) {
+		const struct pcp_run_metric *m = &base[0].metrics[i];
+		struct pcp_compare_row *row;
+
+		if (!wanted(opts, m->name) || !collect(base, nr_base, m->name, bv) ||
+		    !collect(new_, nr_new, m->name, nv))
+			continue;
+		row = &r->rows[r->nr_rows];
+		row->name = strdup(m->name);
+		row->unit = strdup(m->unit);
+		row->better = strdup(m->better);
+		if (!row->name || !row->unit || !row->better) {
+			free(row->name);
+			free(row->unit);
+			free(row->better);
+			err = PCP_ERR_NOMEM;
+			goto out_release;
+		}
+		r->nr_rows++;
+		pcp_side_stats_of(bv, nr_base, &row->base);
+		pcp_side_stats_of(nv, nr_new, &row->new_);
+		row->change = row->new_.median - row->base.median;
+		row->relative_change = row->base.median != 0 ? row->change / fabs(row->base.median) : NAN;
+		row->threshold_pct = threshold_for(opts, m->name);
+		row->verdict = pcp_verdict_for(&row->base, &row->new_, m->better, row->threshold_pct);
+		r->counts[row->verdict]++;
+	}
+	for (size_t i = 0; i < opts->nr_only; i++) {
+		int found = 0;
+		for (size_t j = 0; j < r->nr_rows && !found; j++)
+			found = !strcmp(r->rows[j].name, opts->only[i]);
+		if (!found) {
+			err = set_error(errbuf, errlen, PCP_ERR_USAGE,
+					"metric %s is not present in every run", opts->only[i]);
+			goto out_release;
+		}
+	}
+	qsort(r->rows, r->nr_rows, sizeof(*r->rows), cmp_rows);
+	r->fail_on_worse = opts->fail_on_worse;
+	r->failed = r->counts[PCP_VERDICT_REGRESSION] > 0 ||
+		    (opts->fail_on_worse && r->counts[PCP_VERDICT_WORSE] > 0);
+	*out = r;
+	r = NULL;
+out_release:
+	for (size_t i = 0; i < nr_base; i++)
+		pcp_run_release(&base[i]);
+	for (size_t i = 0; i < nr_new; i++)
+		pcp_run_release(&new_[i]);
+out_free:
+	pcp_compare_result_free(r);
+	free(base);
+	free(new_);
+	free(bv);
+	free(nv);
+	return err;
+}

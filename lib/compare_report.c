@@ -1,0 +1,185 @@
+/* Output of a comparison: aligned text, JSON (shares the analysis JSON's metric shape), JUnit. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pcptrace/compare.h"
+#include "pcptrace/error.h"
+#include "pcptrace/report.h"
+#include "pcptrace/outfile.h"
+#include <unistd.h>
+
+static const char *verdict_colour(enum pcp_verdict v)
+{
+	switch (v) {
+	case PCP_VERDICT_REGRESSION: return "\033[1;31m";
+	case PCP_VERDICT_WORSE: return "\033[33m";
+	case PCP_VERDICT_BETTER: return "\033[32m";
+	default: return "";
+	}
+}
+
+/* %g keeps ratios readable and large counts exact enough for a table. */
+static void format_value(char *buf, size_t len, double v)
+{
+	if (v == floor(v) && fabs(v) < 1e15)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.4g", v);
+}
+
+static void format_side(char *buf, size_t len, const struct pcp_side_stats *s)
+{
+	char med[32], lo[32], hi[32];
+
+	format_value(med, sizeof(med), s->median);
+	if (s->n <= 1 || s->min == s->max) {
+		snprintf(buf, len, "%s", med);
+		return;
+	}
+	format_value(lo, sizeof(lo), s->min);
+	format_value(hi, sizeof(hi), s->max);
+	snprintf(buf, len, "%s [%s..%s]", med, lo, hi);
+}
+
+void pcp_compare_report_text(FILE *out, const struct pcp_compare_result *r, int colour)
+{
+	int name_w = 6;
+
+	for (size_t i = 0; i < r->nr_rows; i++)
+		if ((int)strlen(r->rows[i].name) > name_w)
+			name_w = (int)strlen(r->rows[i].name);
+	fprintf(out, "pcptrace compare: %zu base run%s, %zu new run%s (refill source %s)\n", r->nr_base,
+		r->nr_base == 1 ? "" : "s", r->nr_new, r->nr_new == 1 ? "" : "s", r->refill_source_base);
+	fprintf(out, "%-*s  %-28s  %-28s  %10s  %6s  %s\n", name_w, "metric", "base median [min..max]",
+		"new median [min..max]", "change", "thr%", "verdict");
+	for (size_t i = 0; i < r->nr_rows; i++) {
+		const struct pcp_compare_row *row = &r->rows[i];
+		char base[64], new_[64], change[32];
+
+		format_side(base, sizeof(base), &row->base);
+		format_side(new_, sizeof(new_), &row->new_);
+		if (isnan(row->relative_change))
+			snprintf(change, sizeof(change), row->change == 0 ? "0%%" : "new");
+		else
+			snprintf(change, sizeof(change), "%+.1f%%", 100.0 * row->relative_change);
+		fprintf(out, "%-*s  %-28s  %-28s  %10s  %6.1f  %s%s%s\n", name_w, row->name, base, new_,
+			change, row->threshold_pct, colour ? verdict_colour(row->verdict) : "",
+			pcp_verdict_name(row->verdict),
+			colour && *verdict_colour(row->verdict) ? "\033[0m" : "");
+	}
+	fprintf(out, "verdict: %zu regression, %zu worse, %zu better, %zu same, %zu changed -> %s\n",
+		r->counts[PCP_VERDICT_REGRESSION], r->counts[PCP_VERDICT_WORSE],
+		r->counts[PCP_VERDICT_BETTER], r->counts[PCP_VERDICT_SAME], r->counts[PCP_VERDICT_CHANGED],
+		r->failed ? "FAIL" : "PASS");
+}
+
+static json_t *side_json(const struct pcp_side_stats *s)
+{
+	return json_pack("{s:f, s:f, s:f, s:I}", "median", s->median, "min", s->min, "max", s->max,
+			 "runs", (json_int_t)s->n);
+}
+
+static json_t *sources_json(char *const *sources, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(sources[i]));
+	return a;
+}
+
+json_t *pcp_compare_report_json(const struct pcp_compare_result *r)
+{
+	json_t *root, *metrics, *summary;
+
+	metrics = json_object();
+	for (size_t i = 0; metrics && i < r->nr_rows; i++) {
+		const struct pcp_compare_row *row = &r->rows[i];
+		json_t *m = json_pack("{s:s, s:s, s:o, s:o, s:f, s:o, s:f, s:s}", "unit", row->unit,
+				      "better", row->better, "base", side_json(&row->base), "new",
+				      side_json(&row->new_), "change", row->change, "relative_change",
+				      isnan(row->relative_change) ? json_null()
+								  : json_real(row->relative_change),
+				      "threshold_pct", row->threshold_pct, "verdict",
+				      pcp_verdict_name(row->verdict));
+		/* "value" mirrors the analysis JSON's metric shape: the new median. */
+		if (m)
+			json_object_set_new(m, "value", json_real(row->new_.median));
+		json_object_set_new(metrics, row->name, m);
+	}
+	summary = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}",
+			    "regression", (json_int_t)r->counts[PCP_VERDICT_REGRESSION],
+			    "worse", (json_int_t)r->counts[PCP_VERDICT_WORSE],
+			    "better", (json_int_t)r->counts[PCP_VERDICT_BETTER],
+			    "same", (json_int_t)r->counts[PCP_VERDICT_SAME],
+			    "changed", (json_int_t)r->counts[PCP_VERDICT_CHANGED],
+			    "failed", r->failed);
+	root = json_pack("{s:i, s:s, s:{s:o, s:s}, s:{s:o, s:s}, s:o, s:o}",
+			 "schema_version", PCP_JSON_SCHEMA_VERSION, "kind", "compare",
+			 "base", "runs", sources_json(r->base_sources, r->nr_base), "refill_source",
+			 r->refill_source_base,
+			 "new", "runs", sources_json(r->new_sources, r->nr_new), "refill_source",
+			 r->refill_source_new,
+			 "metrics", metrics, "summary", summary);
+	return root;
+}
+
+static void xml_escaped(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+int pcp_compare_write_junit(const char *path, const struct pcp_compare_result *r)
+{
+	struct pcp_outfile of;
+	char reason[256];
+	size_t failures = r->counts[PCP_VERDICT_REGRESSION] +
+			  (r->fail_on_worse ? r->counts[PCP_VERDICT_WORSE] : 0);
+	FILE *out;
+	int err;
+
+	err = pcp_outfile_open(&of, path, reason, sizeof(reason));
+	if (err)
+		return err;
+	out = fdopen(dup(of.fd), "w");
+	if (!out) {
+		pcp_outfile_abort(&of);
+		return PCP_ERR_IO;
+	}
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(out, "<testsuites name=\"pcptrace\">\n");
+	fprintf(out, "  <testsuite name=\"pcptrace.compare\" tests=\"%zu\" failures=\"%zu\">\n",
+		r->nr_rows, failures);
+	for (size_t i = 0; i < r->nr_rows; i++) {
+		const struct pcp_compare_row *row = &r->rows[i];
+		int is_failure = row->verdict == PCP_VERDICT_REGRESSION ||
+				 (row->verdict == PCP_VERDICT_WORSE && r->fail_on_worse);
+
+		fprintf(out, "    <testcase classname=\"pcptrace.metrics\" name=\"");
+		xml_escaped(out, row->name);
+		fprintf(out, "\">");
+		if (is_failure) {
+			fprintf(out, "\n      <failure type=\"%s\" message=\"", pcp_verdict_name(row->verdict));
+			xml_escaped(out, row->name);
+			fprintf(out, " %s: base median %g, new median %g (threshold %.1f%%, better %s)\"/>\n    ",
+				pcp_verdict_name(row->verdict), row->base.median, row->new_.median,
+				row->threshold_pct, row->better);
+		}
+		fprintf(out, "</testcase>\n");
+	}
+	fprintf(out, "  </testsuite>\n</testsuites>\n");
+	if (fclose(out) != 0) {
+		pcp_outfile_abort(&of);
+		return PCP_ERR_IO;
+	}
+	return pcp_outfile_commit(&of, reason, sizeof(reason));
+}

@@ -1,0 +1,28 @@
+/* Shared helpers: file kind sniffing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pcptrace/error.h"
+#include "pcptrace/util.h"
+
+int pcp_file_kind(const char *path)
+{
+	static const char trace_magic[] = "\x17\x08\x44tracing";
+	static const char sqlite_magic[] = "SQLite format 3";
+	char head[16] = { 0 };
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n >= 10 && !memcmp(head, trace_magic, 10))
+		return PCP_FILE_TRACE_DAT;
+	if (n == 16 && !memcmp(head, sqlite_magic, 16)) /* includes the terminating NUL */
+		return PCP_FILE_SQLITE;
+	return PCP_FILE_OTHER;
+}

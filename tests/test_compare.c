@@ -1,0 +1,301 @@
+/* Verdict logic, run loading, JUnit/JSON output and merge of compare (issue 5). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "pcptrace/compare.h"
+#include "pcptrace/error.h"
+#include "pcptrace/store.h"
+
+static struct pcp_side_stats side(double median, double min, double max, size_t n)
+{
+	struct pcp_side_stats s = { median, min, max, n };
+	return s;
+}
+
+START_TEST(test_side_stats)
+{
+	double odd[] = { 5, 1, 3 }, even[] = { 4, 1, 3, 2 };
+	struct pcp_side_stats s;
+
+	pcp_side_stats_of(odd, 3, &s);
+	ck_assert_double_eq(s.median, 3);
+	ck_assert_double_eq(s.min, 1);
+	ck_assert_double_eq(s.max, 5);
+	pcp_side_stats_of(even, 4, &s);
+	ck_assert_double_eq(s.median, 2.5); /* (2 + 3) / 2 */
+	ck_assert_uint_eq(s.n, 4);
+}
+END_TEST
+
+START_TEST(test_verdict_band)
+{
+	/* base 100 [90..110], threshold 10% of 100 = 10: band [80, 120]. */
+	struct pcp_side_stats base = side(100, 90, 110, 3);
+	struct pcp_side_stats n;
+
+	n = side(119, 119, 119, 1);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_SAME);
+	n = side(80, 80, 80, 1);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_SAME);
+	n = side(121, 121, 121, 1);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_REGRESSION);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "higher", 10), PCP_VERDICT_BETTER);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "none", 10), PCP_VERDICT_CHANGED);
+	n = side(79, 79, 79, 1);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_BETTER);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "higher", 10), PCP_VERDICT_REGRESSION);
+	/* A wider threshold absorbs the same change: 30% of 100 -> band [60, 140]. */
+	n = side(121, 121, 121, 1);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 30), PCP_VERDICT_SAME);
+}
+END_TEST
+
+START_TEST(test_verdict_worse_overlap)
+{
+	/* New median 130 is beyond the band [80, 120], but one new run (105) lies inside the base
+	 * range [90, 110]: worse, not a regression. */
+	struct pcp_side_stats base = side(100, 90, 110, 3);
+	struct pcp_side_stats n = side(130, 105, 140, 3);
+
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_WORSE);
+	/* All new runs above 110: regression. */
+	n = side(130, 111, 140, 3);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_REGRESSION);
+}
+END_TEST
+
+START_TEST(test_verdict_zero_base)
+{
+	/* Base median 0: the band is the base range itself (0 width), so any rise is beyond it. */
+	struct pcp_side_stats base = side(0, 0, 0, 2);
+	struct pcp_side_stats n = side(0, 0, 0, 2);
+
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_SAME);
+	n = side(3, 3, 3, 1);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_REGRESSION);
+}
+END_TEST
+
+START_TEST(test_default_thresholds)
+{
+	ck_assert_double_eq(pcp_compare_default_threshold("churn_ratio"), 10);
+	ck_assert_double_eq(pcp_compare_default_threshold("refill_locks_per_s"), 15);
+	ck_assert_double_eq(pcp_compare_default_threshold("events_lost"), 0);
+}
+END_TEST
+
+/* A minimal results database: what compare reads (trace_info, metrics, user_version). */
+static void make_db(const char *path, const char *refill_source, double churn, double locks,
+		    int version)
+{
+	sqlite3 *db;
+	char *sql;
+
+	unlink(path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sql = sqlite3_mprintf(
+		"CREATE TABLE trace_info(key TEXT PRIMARY KEY, value TEXT);"
+		"CREATE TABLE metrics(name TEXT PRIMARY KEY, value REAL, unit TEXT, better TEXT);"
+		"CREATE TABLE cpu_flow(cpu INTEGER PRIMARY KEY, refill_pages INTEGER);"
+		"INSERT INTO trace_info VALUES ('schema_version', '%d'), ('refill_source', %Q),"
+		" ('trace_file', 'x.dat'), ('meta.hostname', 'h1');"
+		"INSERT INTO metrics VALUES ('churn_ratio', %.17g, 'ratio', 'lower'),"
+		" ('refill_locks_per_s', %.17g, '1/s', 'lower'), ('unmatched_drains', 5, 'drains', 'none');"
+		"INSERT INTO cpu_flow VALUES (0, 10), (1, 20);"
+		"PRAGMA user_version = %d;",
+		version, refill_source, churn, locks, version);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+}
+
+static char dir[] = "/tmp/pcp-test-compare.XXXXXX";
+
+/* One scratch directory per process (per test with CK_FORK=yes). */
+static void setup(void)
+{
+	static int made;
+	if (!made++)
+		ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static char *path_in(const char *name)
+{
+	static char buf[4][256];
+	static int i;
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+	return buf[i];
+}
+
+START_TEST(test_compare_runs)
+{
+	setup();
+	char *base[] = { strdup(path_in("b1.db")), strdup(path_in("b2.db")) };
+	char *new_[] = { strdup(path_in("n1.db")) };
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	char err[256] = "";
+
+	make_db(base[0], "fallback", 0.50, 100, PCP_SCHEMA_VERSION);
+	make_db(base[1], "fallback", 0.52, 110, PCP_SCHEMA_VERSION);
+	make_db(new_[0], "fallback", 0.80, 104, PCP_SCHEMA_VERSION);
+	pcp_analyze_opts_default(&opts.analyze);
+	ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+	ck_assert_uint_eq(r->nr_rows, 3);
+	/* churn 0.80 vs median 0.51, band [0.50 - 0.051, 0.52 + 0.051]: regression, sorted first. */
+	ck_assert_str_eq(r->rows[0].name, "churn_ratio");
+	ck_assert_int_eq(r->rows[0].verdict, PCP_VERDICT_REGRESSION);
+	ck_assert_double_eq_tol(r->rows[0].base.median, 0.51, 1e-12);
+	ck_assert_double_eq_tol(r->rows[0].relative_change, (0.80 - 0.51) / 0.51, 1e-12);
+	ck_assert_int_eq(r->failed, 1);
+	ck_assert_uint_eq(r->counts[PCP_VERDICT_REGRESSION], 1);
+	ck_assert_uint_eq(r->counts[PCP_VERDICT_SAME], 2);
+
+	/* JUnit output names the failing metric. */
+	ck_assert_int_eq(pcp_compare_write_junit(path_in("junit.xml"), r), PCP_OK);
+	{
+		FILE *f = fopen(path_in("junit.xml"), "r");
+		char text[4096] = "";
+		size_t n = fread(text, 1, sizeof(text) - 1, f);
+		text[n] = 0;
+		fclose(f);
+		ck_assert_ptr_nonnull(strstr(text, "tests=\"3\" failures=\"1\""));
+		ck_assert_ptr_nonnull(strstr(text, "<failure type=\"regression\" message=\"churn_ratio"));
+	}
+	{
+		json_t *j = pcp_compare_report_json(r);
+		json_t *m = json_object_get(json_object_get(j, "metrics"), "churn_ratio");
+		ck_assert_str_eq(json_string_value(json_object_get(m, "verdict")), "regression");
+		ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(m, "base"), "median")),
+					0.51, 1e-12);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "schema_version")), 1);
+		json_decref(j);
+	}
+	pcp_compare_result_free(r);
+
+	/* --only restricts; an unknown name is an error. */
+	{
+		char *only[] = { "refill_locks_per_s" }, *bad[] = { "nonexistent" };
+		opts.only = only;
+		opts.nr_only = 1;
+		ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+		ck_assert_uint_eq(r->nr_rows, 1);
+		ck_assert_int_eq(r->failed, 0);
+		pcp_compare_result_free(r);
+		opts.only = bad;
+		ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_USAGE);
+		opts.only = NULL;
+		opts.nr_only = 0;
+	}
+	/* A threshold override turns the regression into same: 100% of 0.51 widens to [0, 1.03]. */
+	{
+		struct pcp_compare_threshold t = { "churn_ratio", 100 };
+		opts.thresholds = &t;
+		opts.nr_thresholds = 1;
+		ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+		ck_assert_int_eq(r->failed, 0);
+		pcp_compare_result_free(r);
+		opts.thresholds = NULL;
+		opts.nr_thresholds = 0;
+	}
+	/* Mode mismatch and schema mismatch: not comparable. */
+	make_db(new_[0], "native", 0.80, 104, PCP_SCHEMA_VERSION);
+	ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)),
+			 PCP_ERR_MODE_MISMATCH);
+	opts.allow_mode_mismatch = 1;
+	ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+	pcp_compare_result_free(r);
+	make_db(new_[0], "fallback", 0.80, 104, PCP_SCHEMA_VERSION + 1);
+	ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_SCHEMA);
+	ck_assert_msg(strstr(err, "n1.db") != NULL, "error names the input: %s", err);
+	/* A missing file. */
+	unlink(new_[0]);
+	ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_NOFILE);
+	free(base[0]);
+	free(base[1]);
+	free(new_[0]);
+}
+END_TEST
+
+static long long query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+START_TEST(test_merge)
+{
+	setup();
+	char *inputs[] = { strdup(path_in("m1.db")), strdup(path_in("m2.db")) };
+	char *merged_in[] = { strdup(path_in("all.db")), strdup(path_in("m1.db")) };
+	struct pcp_merge_label labels[] = { { "kernel", "6.18" }, { "tuning", "a" } };
+	char err[256] = "";
+	sqlite3 *db;
+
+	make_db(inputs[0], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	make_db(inputs[1], "fallback", 0.7, 120, PCP_SCHEMA_VERSION);
+	ck_assert_int_eq(pcp_merge_databases(path_in("all.db"), inputs, 2, labels, 2, err, sizeof(err)),
+			 PCP_OK);
+	ck_assert_int_eq(sqlite3_open(path_in("all.db"), &db), SQLITE_OK);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM run"), 2);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM run_label WHERE key = 'tuning'"), 2);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM cpu_flow WHERE run = 2"), 2);
+	ck_assert_int_eq(query_int(db, "SELECT CAST(ROUND(value * 10) AS INTEGER) FROM v_run_metrics WHERE run = 2 "
+				       "AND name = 'churn_ratio'"), 7);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM run WHERE host = 'h1'"), 2);
+	sqlite3_close(db);
+
+	/* A merged database merges again: its runs keep their labels and get new ids. */
+	ck_assert_int_eq(pcp_merge_databases(path_in("all2.db"), merged_in, 2, NULL, 0, err, sizeof(err)),
+			 PCP_OK);
+	ck_assert_int_eq(sqlite3_open(path_in("all2.db"), &db), SQLITE_OK);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM run"), 3);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM metrics"), 9);
+	ck_assert_int_eq(query_int(db, "SELECT COUNT(*) FROM run_label"), 4);
+	sqlite3_close(db);
+
+	/* A bad input leaves no output behind. */
+	make_db(inputs[1], "fallback", 0.7, 120, PCP_SCHEMA_VERSION + 1);
+	unlink(path_in("bad.db"));
+	ck_assert_int_eq(pcp_merge_databases(path_in("bad.db"), inputs, 2, NULL, 0, err, sizeof(err)),
+			 PCP_ERR_SCHEMA);
+	ck_assert_int_ne(access(path_in("bad.db"), F_OK), 0);
+	for (int i = 0; i < 2; i++) {
+		free(inputs[i]);
+		free(merged_in[i]);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("compare");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_side_stats);
+	tcase_add_test(tc, test_verdict_band);
+	tcase_add_test(tc, test_verdict_worse_overlap);
+	tcase_add_test(tc, test_verdict_zero_base);
+	tcase_add_test(tc, test_default_thresholds);
+	tcase_add_test(tc, test_compare_runs);
+	tcase_add_test(tc, test_merge);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
