@@ -290,7 +290,13 @@ static void on_free(struct pcp_percpu_model *m, const struct pcp_event *ev)
 		c->frees++;
 	struct open_alloc *slot = open_find(m, op->ptr);
 	if (!slot) {
+		/* Allocated before the trace (or its alloc was lost): call site 0 takes it. */
+		uint32_t row;
 		m->unmatched_frees++;
+		if (site_row(m, 0, &row))
+			m->oom = 1;
+		else
+			m->sites[row].frees++;
 		return;
 	}
 	struct pcp_percpu_callsite *site = &m->sites[slot->site];
@@ -364,19 +370,21 @@ void pcp_percpu_model_event(struct pcp_percpu_model *m, const struct pcp_event *
 
 /* ---- finish ---- */
 
-static char *symbolize(struct tep_handle *tep, uint64_t addr)
+/* "function+0xoff" as trace-cmd report prints %pS; *out = NULL when kallsyms has no symbol
+ * for addr (and for call site 0). -1 on allocation failure. */
+static int symbolize(struct tep_handle *tep, uint64_t addr, char **out)
 {
-	char *s = NULL;
-	const char *fn = tep ? tep_find_function(tep, addr) : NULL;
+	const char *fn = tep && addr ? tep_find_function(tep, addr) : NULL;
 
-	if (fn) {
-		unsigned long long start = tep_find_function_address(tep, addr);
-		if (asprintf(&s, "%s+0x%llx", fn, (unsigned long long)addr - start) < 0)
-			s = NULL;
-	} else if (asprintf(&s, "0x%llx", (unsigned long long)addr) < 0) {
-		s = NULL;
+	*out = NULL;
+	if (!fn)
+		return 0;
+	unsigned long long start = tep_find_function_address(tep, addr);
+	if (asprintf(out, "%s+0x%llx", fn, (unsigned long long)addr - start) < 0) {
+		*out = NULL;
+		return -1;
 	}
-	return s;
+	return 0;
 }
 
 static int cmp_site(const void *a, const void *b)
@@ -396,8 +404,6 @@ static int cmp_outstanding(const void *a, const void *b)
 	const struct pcp_percpu_outstanding *x = a, *y = b;
 	if (x->bytes_alloc != y->bytes_alloc)
 		return x->bytes_alloc > y->bytes_alloc ? -1 : 1;
-	if (x->size != y->size)
-		return x->size > y->size ? -1 : 1;
 	if (x->ts_ns != y->ts_ns)
 		return x->ts_ns < y->ts_ns ? -1 : 1;
 	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
@@ -441,9 +447,9 @@ int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 			goto nomem;
 		for (size_t i = 0; i < m->nr_sites; i++) {
 			r->callsites[i] = m->sites[i];
-			r->callsites[i].symbol = symbolize(tep, m->sites[i].call_site);
+			r->callsites[i].symbol = NULL;
 			r->nr_callsites++;
-			if (!r->callsites[i].symbol)
+			if (symbolize(tep, m->sites[i].call_site, &r->callsites[i].symbol))
 				goto nomem;
 		}
 	}
@@ -508,13 +514,13 @@ int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 	r->metrics = calloc(NR_PERCPU_METRICS, sizeof(*r->metrics));
 	if (!r->metrics)
 		goto nomem;
-	add_metric(r, "percpu_allocs", (double)r->allocs, "allocs", "lower");
-	add_metric(r, "percpu_frees", (double)r->frees, "frees", "lower");
+	add_metric(r, "percpu_allocs", (double)r->allocs, "allocs", "none");
+	add_metric(r, "percpu_frees", (double)r->frees, "frees", "none");
 	add_metric(r, "percpu_fails", (double)r->fails, "fails", "lower");
 	add_metric(r, "percpu_outstanding_allocs", (double)r->outstanding_allocs, "allocs", "lower");
 	add_metric(r, "percpu_outstanding_bytes", (double)r->outstanding_bytes, "bytes", "lower");
-	add_metric(r, "percpu_chunks_created", (double)r->chunks_created, "chunks", "lower");
-	add_metric(r, "percpu_chunks_destroyed", (double)r->chunks_destroyed, "chunks", "lower");
+	add_metric(r, "percpu_chunks_created", (double)r->chunks_created, "chunks", "none");
+	add_metric(r, "percpu_chunks_destroyed", (double)r->chunks_destroyed, "chunks", "none");
 	add_metric(r, "percpu_unmatched_frees", (double)r->unmatched_frees, "frees", "none");
 	add_metric(r, "percpu_replaced_allocs", (double)r->replaced_allocs, "allocs", "none");
 

@@ -41,9 +41,12 @@ void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r)
 			"fails", "call site");
 		for (size_t i = 0; i < r->nr_callsites && i < TEXT_TOP_SITES; i++) {
 			const struct pcp_percpu_callsite *c = &r->callsites[i];
+			char addr[24];
+			snprintf(addr, sizeof(addr), "0x%" PRIx64, c->call_site);
 			fprintf(out, "    %12" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64
 				"  %s\n", c->outstanding_bytes, c->outstanding_allocs, c->allocs,
-				c->frees, c->fails, c->symbol);
+				c->frees, c->fails, c->call_site == 0 ? "(unknown)" :
+				c->symbol ? c->symbol : addr);
 		}
 	}
 	if (r->nr_failures) {
@@ -115,7 +118,7 @@ int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r)
 		const struct pcp_percpu_callsite *c = &r->callsites[i];
 		json_t *o = json_object();
 		put(o, "call_site", jaddr(c->call_site), &ok);
-		put(o, "symbol", json_string(c->symbol), &ok);
+		put(o, "symbol", c->symbol ? json_string(c->symbol) : json_null(), &ok);
 		put(o, "allocs", ju(c->allocs), &ok);
 		put(o, "frees", ju(c->frees), &ok);
 		put(o, "fails", ju(c->fails), &ok);

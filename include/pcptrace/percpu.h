@@ -29,8 +29,8 @@ int pcp_percpu_decode(const struct pcp_percpu_parser *p, struct tep_record *rec,
 
 /* Results (definitions: docs/METRICS.md, "Percpu"). Addresses are raw 64-bit values. */
 struct pcp_percpu_callsite {
-	uint64_t call_site;                 /* 0: unknown (fails, kernels without call_site) */
-	char *symbol;                       /* "function+0xoff" as trace-cmd prints, else "0x..." */
+	uint64_t call_site;                 /* 0: unknown (fails, unmatched frees, old kernels) */
+	char *symbol;                       /* "function+0xoff" as trace-cmd prints; NULL if none */
 	uint64_t allocs, frees, fails;
 	uint64_t bytes_alloc, bytes_freed;
 	uint64_t outstanding_allocs, outstanding_bytes;
