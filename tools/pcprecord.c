@@ -300,13 +300,25 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cmd) {
+		sigset_t block, old;
+
+		/* a signal between fork and child_pid must still reach the held child */
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGHUP);
+		sigprocmask(SIG_BLOCK, &block, &old);
 		pid = spawn_held(cmd, &go_fd, &err_fd);
+		if (pid > 0)
+			child_pid = pid;
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (pid < 0) {
 			fprintf(stderr, "pcprecord: cannot start %s: %s\n", cmd[0], strerror(errno));
 			err = PCP_ERR_EXEC;
 			goto out;
 		}
-		child_pid = pid;
+		if (stop_signal)
+			goto interrupted_before_start;
 	}
 	clock_gettime(CLOCK_REALTIME, &t_start);
 	clock_gettime(CLOCK_MONOTONIC, &m_start);
