@@ -76,7 +76,11 @@ static int scalar_text(json_t *v, char *buf, size_t len, const char **out)
 	case JSON_INTEGER:
 		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		break;
-	case JSON_REAL: snprintf(buf, len, "%.17g", json_real_value(v)); break;
+	case JSON_REAL: /* shortest text that reads back to the same double */
+		snprintf(buf, len, "%.15g", json_real_value(v));
+		if (strtod(buf, NULL) != json_real_value(v))
+			snprintf(buf, len, "%.17g", json_real_value(v));
+		break;
 	case JSON_TRUE: snprintf(buf, len, "1"); break;
 	case JSON_FALSE: snprintf(buf, len, "0"); break;
 	default: return 0;
