@@ -15,11 +15,13 @@ Decisions where issue 4 is silent (also in docs/METRICS.md, section "Percpu"):
     longer outstanding (its free was not traced) and is not counted as a free.
  3. percpu_alloc_percpu_fail has no call_site field: every failure is counted in the `fails`
     of call_site 0.
- 4. call_site 0 (the "unknown" row) exists only if it has a free or a fail. Its symbol is NULL.
-    A call site that the trace's kallsyms cannot resolve (trace-cmd prints it in hex) has a
-    NULL symbol; otherwise the symbol is exactly what trace-cmd report prints
-    (`function+0xoffset`).
- 5. Missing fields (older kernels): call_site -> 0, bytes_alloc -> 0, is_atomic/reserved -> 0.
+ 4. call_site 0 (the "unknown" row) exists only if it has a free or a fail; its symbol is NULL.
+    Any other call site's symbol is exactly the text trace-cmd report prints for call_site:
+    `function+0xoffset` when the trace's kallsyms resolves it, else the address in hex
+    (`0xffffffff8135580f`).
+ 5. Missing fields (older kernels; METRICS.md "Percpu: further decisions"): when the alloc or
+    the free format lacks ptr, both use ptr = base_addr + off; a missing bytes_alloc means
+    bytes = size; a missing call_site is 0; missing is_atomic/reserved are 0.
  6. percpu_size_hist: successful allocations only, log2 buckets over `size`: size s is in
     [lo, 2*lo) with lo = 2^floor(log2 s); size 0 is in [0, 1).
  7. percpu_outstanding: every allocation made during the trace and still open at the end,
@@ -29,12 +31,15 @@ Decisions where issue 4 is silent (also in docs/METRICS.md, section "Percpu"):
     created_ns NULL when base has no current row; after a destroy, base has no current row.
     Alloc and free events count (allocs, frees) in the current row of their base_addr; with no
     current row they start one with created_ns = destroyed_ns = NULL (a chunk that existed
-    before the trace, e.g. the first chunk).
+    before the trace, e.g. the first chunk). base_addr 0 is never a chunk: no row.
  9. percpu_fail: one row per failure event, in trace order.
-10. Metrics: percpu_allocs (allocs, none), percpu_frees (frees, none), percpu_fails (fails,
-    lower), percpu_outstanding_allocs (allocs, lower), percpu_outstanding_bytes (bytes, lower;
-    sum of bytes_alloc), percpu_chunks_created (chunks, none), percpu_chunks_destroyed
-    (chunks, none).
+10. Metrics (all "lower is better": activity volumes, as refill_pages is): percpu_allocs
+    (allocs), percpu_frees (frees), percpu_fails (fails), percpu_outstanding_allocs (allocs),
+    percpu_outstanding_bytes (bytes; sum of bytes_alloc), percpu_chunks_created (chunks),
+    percpu_chunks_destroyed (chunks); plus the C model's two extras (METRICS.md):
+    percpu_unmatched_frees (frees whose ptr was not open; frees, none) and
+    percpu_replaced_allocs (allocs whose ptr was still open; allocs, none). They exist only when the trace carries at least one
+    percpu:* event format (a trace recorded without percpu events measured nothing there).
 
 call_site: trace-cmd prints a symbol, not the address. The address is recovered as
 kallsyms(function) + offset from the trace's own kallsyms (`trace-cmd report -f`); when the
@@ -60,13 +65,15 @@ DESTROY = "percpu:percpu_destroy_chunk"
 SYM_RE = re.compile(r"^(?P<name>[^+\s]+?)(?:\+0x(?P<off>[0-9a-fA-F]+))?(?:/0x[0-9a-fA-F]+)?$")
 
 METRIC_SPECS = [
-    ("percpu_allocs", "allocs", "none"),
-    ("percpu_frees", "frees", "none"),
+    ("percpu_allocs", "allocs", "lower"),
+    ("percpu_frees", "frees", "lower"),
     ("percpu_fails", "fails", "lower"),
     ("percpu_outstanding_allocs", "allocs", "lower"),
     ("percpu_outstanding_bytes", "bytes", "lower"),
-    ("percpu_chunks_created", "chunks", "none"),
-    ("percpu_chunks_destroyed", "chunks", "none"),
+    ("percpu_chunks_created", "chunks", "lower"),
+    ("percpu_chunks_destroyed", "chunks", "lower"),
+    ("percpu_unmatched_frees", "frees", "none"),
+    ("percpu_replaced_allocs", "allocs", "none"),
 ]
 
 
@@ -76,7 +83,7 @@ def resolve_call_site(trace, text):
         return 0, [0], None
     if re.match(r"^(0x[0-9a-fA-F]+|\d+)$", text):
         v = int(text, 0)
-        return v, [v], None
+        return v, [v], text
     m = SYM_RE.match(text)
     if not m:
         raise trace_report.ReportError("cannot parse call_site %r" % text)
@@ -101,7 +108,14 @@ def analyze(trace):
     chunks = []         # rows in order of creation
     current = {}        # base_addr -> chunk row
     fails = []
-    n = dict(allocs=0, frees=0, fails=0, created=0, destroyed=0)
+    n = dict(allocs=0, frees=0, fails=0, created=0, destroyed=0, unmatched=0, replaced=0)
+    # -R prints every field of a record's format: a format without ptr shows in its records
+    ptr_by_offset = any("ptr" not in r.fields for r in trace.records if r.event in (ALLOC, FREE))
+
+    def ptr_of(r):
+        if ptr_by_offset:
+            return r.num("base_addr", 0) + r.num("off", 0)
+        return r.num("ptr")
     resolved = {}       # printed call_site text -> resolution (cache)
 
     def site_row(cs, cands, sym):
@@ -113,7 +127,9 @@ def analyze(trace):
                                     outstanding_allocs=0, outstanding_bytes=0, atomic_allocs=0)
         return row
 
-    def chunk_row(base, ts=None):
+    def chunk_row(base):
+        if base == 0:  # never a real chunk: counts nowhere
+            return dict(allocs=0, frees=0)
         row = current.get(base)
         if row is None:
             row = dict(base_addr=base, created_ns=None, destroyed_ns=None, allocs=0, frees=0)
@@ -131,19 +147,22 @@ def analyze(trace):
             cs, cands, sym = resolved[text]
             row = site_row(cs, cands, sym)
             size = r.num("size", 0)
-            nbytes = r.num("bytes_alloc", 0)
+            nbytes = r.num("bytes_alloc", size)
             row["allocs"] += 1
             row["bytes_alloc"] += nbytes
             row["atomic_allocs"] += 1 if r.num("is_atomic", 0) else 0
             b = log2_bucket(size)
             size_hist[b] = size_hist.get(b, 0) + 1
-            ptr = r.num("ptr")
+            ptr = ptr_of(r)
+            if ptr in open_ptr:
+                n["replaced"] += 1
             open_ptr[ptr] = dict(ptr=ptr, row=row, size=size, bytes_alloc=nbytes, ts_ns=r.ts)
             chunk_row(r.num("base_addr"))["allocs"] += 1
         elif e == FREE:
             n["frees"] += 1
-            a = open_ptr.pop(r.num("ptr"), None)
+            a = open_ptr.pop(ptr_of(r), None)
             if a is None:
+                n["unmatched"] += 1
                 site_row(0, [0], None)["frees"] += 1
             else:
                 a["row"]["frees"] += 1
@@ -157,12 +176,16 @@ def analyze(trace):
         elif e == CREATE:
             n["created"] += 1
             base = r.num("base_addr")
+            if base == 0:
+                continue
             row = dict(base_addr=base, created_ns=r.ts, destroyed_ns=None, allocs=0, frees=0)
             chunks.append(row)
             current[base] = row
         elif e == DESTROY:
             n["destroyed"] += 1
             base = r.num("base_addr")
+            if base == 0:
+                continue
             row = current.pop(base, None)
             if row is None:
                 row = dict(base_addr=base, created_ns=None, destroyed_ns=None, allocs=0, frees=0)
@@ -182,7 +205,8 @@ def analyze(trace):
     values = dict(percpu_allocs=n["allocs"], percpu_frees=n["frees"], percpu_fails=n["fails"],
                   percpu_outstanding_allocs=len(outstanding),
                   percpu_outstanding_bytes=sum(o["bytes_alloc"] for o in outstanding),
-                  percpu_chunks_created=n["created"], percpu_chunks_destroyed=n["destroyed"])
+                  percpu_chunks_created=n["created"], percpu_chunks_destroyed=n["destroyed"],
+                  percpu_unmatched_frees=n["unmatched"], percpu_replaced_allocs=n["replaced"])
     callsite_rows = sorted(sites.values(),
                            key=lambda s: (-s["outstanding_bytes"], -s["allocs"],
                                           s["symbol"] or "", s["call_site"] or 0))
@@ -196,7 +220,8 @@ def analyze(trace):
         percpu_chunk=chunks,
         percpu_fail=fails,
         metrics={name: dict(value=values[name], unit=unit, better=better)
-                 for name, unit, better in METRIC_SPECS},
+                 for name, unit, better in METRIC_SPECS
+                 if any(f.startswith("percpu:") for f in trace.formats)},
     )
 
 
