@@ -141,6 +141,8 @@ static int skip_blob(struct ck *c, uint64_t *off, int n, const char *what)
 	if (err)
 		return err;
 	*off += (uint64_t)n;
+	if (len > (1ULL << 40))
+		return fail(c, PCP_ERR_CORRUPT, "the %s declares an implausible size", what);
 	if (len > c->size - *off)
 		return fail(c, PCP_ERR_TRUNCATED, "file ends inside the %s (declared %llu bytes at %llu, file has %llu)",
 			    what, (unsigned long long)len, (unsigned long long)*off, (unsigned long long)c->size);
@@ -160,6 +162,30 @@ static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64
 			    "CPU %llu data of buffer '%s' is declared at bytes %llu..%llu, the file has %llu",
 			    (unsigned long long)cpu, buffer, (unsigned long long)off,
 			    (unsigned long long)(off + size), (unsigned long long)c->size);
+	if (size && l->file_version == 7 && l->compression[0] && strcmp(l->compression, "none")) {
+		/* Compressed CPU data: a chunk table (count, then size/uncompressed size + data per
+		 * chunk). libtracecmd 3.1.6 crashes (tracecmd_close on a half-built handle) when it
+		 * cannot load this table, so it must be whole before libtracecmd sees it. */
+		/* the declared size counts the chunks, not the 4-byte count before them */
+		uint64_t count, p = off + 4, end = off + 4 + size;
+		int err = rd_num(c, off, 4, &count, "compressed CPU data");
+		if (err)
+			return err;
+		if (count > size / 8)
+			return fail(c, PCP_ERR_CORRUPT, "CPU %llu data of buffer '%s': damaged chunk table",
+				    (unsigned long long)cpu, buffer);
+		for (uint64_t i = 0; i < count; i++) {
+			uint64_t csize = 0, usize = 0;
+			if (p + 8 > end || (err = rd_num(c, p, 4, &csize, "compressed CPU data")) ||
+			    (err = rd_num(c, p + 4, 4, &usize, "compressed CPU data")) ||
+			    csize > end - p - 8 || usize == 0 || usize > (1u << 30))
+				/* a chunk running past the file is a cut, anywhere else damage */
+				return err ? err : fail(c, p + 8 + csize > c->size ? PCP_ERR_TRUNCATED : PCP_ERR_CORRUPT,
+							"CPU %llu data of buffer '%s': damaged or cut chunk %llu",
+							(unsigned long long)cpu, buffer, (unsigned long long)i);
+			p += 8 + csize;
+		}
+	}
 	if (cpu + 1 > l->nr_cpus)
 		l->nr_cpus = (uint32_t)(cpu + 1);
 	l->nr_cpu_sections++;
@@ -331,6 +357,9 @@ static int v7_section(struct ck *c, uint64_t off, const char *what, uint64_t *id
 	*id = decode(c, h, 2);
 	*flags = decode(c, h + 2, 2);
 	*size = decode(c, h + 8, 8);
+	if (*size > (1ULL << 40))
+		return fail(c, PCP_ERR_CORRUPT, "the %s at %llu declares an implausible size", what,
+			    (unsigned long long)off);
 	if (*size > c->size - off - 16)
 		return fail(c, PCP_ERR_TRUNCATED, "file ends inside the %s (declared %llu bytes at %llu, file has %llu)",
 			    what, (unsigned long long)*size, (unsigned long long)(off + 16),
@@ -415,6 +444,15 @@ static int check_v7(struct ck *c, uint64_t off)
 		p = next + 16;
 		end = p + size;
 		next = 0;
+		/* trace-cmd writes a STRINGS section (id 15) right after an options section; it is
+		 * not referenced by any option, so check it here (a cut at the file's end lands in it). */
+		if (end < c->size) {
+			uint64_t sid, sflags, ssize;
+			if ((err = rd_num(c, end, 2, &sid, "strings section")))
+				return err;
+			if (sid == 15 && (err = v7_section(c, end, "strings section", &sid, &sflags, &ssize)))
+				return err;
+		}
 		while (p < end) {
 			uint64_t oid, osize;
 			if (end - p < 6)

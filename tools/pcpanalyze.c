@@ -47,7 +47,7 @@ static void err_line(const char *file, const char *problem)
 
 static int usage_error(const char *what, const char *problem)
 {
-	fprintf(stderr, "pcpanalyze: %s: %s\n(try pcpanalyze --help)\n", what, problem);
+	fprintf(stderr, "pcpanalyze: %s: %s (see pcpanalyze --help)\n", what, problem);
 	return pcp_exit_code(PCP_ERR_USAGE);
 }
 

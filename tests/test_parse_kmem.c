@@ -1,0 +1,271 @@
+/* parse_kmem on teps built from real (6.18) and seed-patch event formats. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event-parse.h>
+#include "pcptrace/error.h"
+#include "pcptrace/parse_kmem.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+	char path[1024];
+	const char *src = getenv("PCP_SOURCE_DIR");
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/formats/%s", src ? src : ".", name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void add_format_text(struct tep_handle *tep, const char *text, size_t len)
+{
+	ck_assert_int_eq(tep_parse_event(tep, text, len, "kmem"), 0);
+}
+
+static void add_format(struct tep_handle *tep, const char *name)
+{
+	size_t len;
+	char *text = slurp(name, &len);
+	add_format_text(tep, text, len);
+	free(text);
+}
+
+static struct tep_handle *new_tep(int patched)
+{
+	struct tep_handle *tep = tep_alloc();
+	tep_set_file_bigendian(tep, TEP_LITTLE_ENDIAN);
+	tep_set_local_bigendian(tep, TEP_LITTLE_ENDIAN);
+	tep_set_long_size(tep, 8);
+	add_format(tep, "kmem.mm_page_pcpu_drain.format");
+	add_format(tep, "kmem.mm_page_alloc_zone_locked.format");
+	add_format(tep, "kmem.mm_page_alloc.format");
+	if (patched) {
+		add_format(tep, "kmem.mm_page_pcpu_refill.format");
+		add_format(tep, "kmem.mm_page_pcpu_refill_zone_locked.format");
+		add_format(tep, "kmem.mm_page_pcpu_drain_zone_locked.format");
+	}
+	return tep;
+}
+
+static int event_id(struct tep_handle *tep, const char *name)
+{
+	struct tep_event *ev = tep_find_event_by_name(tep, "kmem", name);
+	ck_assert_msg(ev != NULL, "no %s", name);
+	return ev->id;
+}
+
+/* A record payload built with the fields' real offsets (looked up here independently). */
+struct fake {
+	unsigned char data[64];
+	struct tep_record rec;
+};
+
+static void put(struct tep_handle *tep, struct fake *f, const char *event, const char *field, uint64_t v)
+{
+	struct tep_event *ev = tep_find_event_by_name(tep, "kmem", event);
+	struct tep_format_field *fl = tep_find_field(ev, field);
+	ck_assert_ptr_nonnull(fl);
+	memcpy(f->data + fl->offset, &v, (size_t)fl->size); /* little-endian host */
+}
+
+static void fake_init(struct tep_handle *tep, struct fake *f, const char *event)
+{
+	uint16_t id = (uint16_t)event_id(tep, event);
+	memset(f, 0, sizeof(*f));
+	memcpy(f->data, &id, 2);
+	f->rec.data = f->data;
+	f->rec.size = sizeof(f->data);
+}
+
+START_TEST(fallback_auto_on_real_formats)
+{
+	struct tep_handle *tep = new_tep(0);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_refill_source(p), PCP_REFILL_FALLBACK);
+	ck_assert_int_eq(pcp_kmem_native_locks(p), 0);
+
+	fake_init(tep, &f, "mm_page_alloc_zone_locked");
+	put(tep, &f, "mm_page_alloc_zone_locked", "pfn", 0x12345);
+	put(tep, &f, "mm_page_alloc_zone_locked", "order", 3);
+	put(tep, &f, "mm_page_alloc_zone_locked", "migratetype", 1);
+	put(tep, &f, "mm_page_alloc_zone_locked", "percpu_refill", 1);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_alloc_zone_locked"), &ev), PCP_EV_REFILL);
+	ck_assert_int_eq(ev.kind, PCP_EV_REFILL);
+	ck_assert_uint_eq(ev.block.pfn, 0x12345);
+	ck_assert_uint_eq(ev.block.order, 3);
+	ck_assert_int_eq(ev.block.migratetype, 1);
+
+	put(tep, &f, "mm_page_alloc_zone_locked", "percpu_refill", 0);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_alloc_zone_locked"), &ev), PCP_EV_OTHER);
+
+	fake_init(tep, &f, "mm_page_pcpu_drain");
+	put(tep, &f, "mm_page_pcpu_drain", "pfn", 0xabcdef);
+	put(tep, &f, "mm_page_pcpu_drain", "order", 0);
+	put(tep, &f, "mm_page_pcpu_drain", "migratetype", (uint32_t)-1);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_drain"), &ev), PCP_EV_DRAIN);
+	ck_assert_uint_eq(ev.block.pfn, 0xabcdef);
+	ck_assert_int_eq(ev.block.migratetype, -1);   /* sign-extended */
+
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_alloc"), &ev), PCP_EV_OTHER);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+START_TEST(native_auto_on_patch_formats)
+{
+	struct tep_handle *tep = new_tep(1);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_refill_source(p), PCP_REFILL_NATIVE);
+	ck_assert_int_eq(pcp_kmem_native_locks(p), 1);
+
+	fake_init(tep, &f, "mm_page_pcpu_refill");
+	put(tep, &f, "mm_page_pcpu_refill", "pfn", 777);
+	put(tep, &f, "mm_page_pcpu_refill", "order", 2);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_refill"), &ev), PCP_EV_REFILL);
+	ck_assert_uint_eq(ev.block.pfn, 777);
+	ck_assert_uint_eq(ev.block.order, 2);
+
+	fake_init(tep, &f, "mm_page_pcpu_refill_zone_locked");
+	put(tep, &f, "mm_page_pcpu_refill_zone_locked", "nid", 1);
+	put(tep, &f, "mm_page_pcpu_refill_zone_locked", "zid", 2);
+	put(tep, &f, "mm_page_pcpu_refill_zone_locked", "nr_pages", 31);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_refill_zone_locked"), &ev),
+			 PCP_EV_REFILL_LOCK);
+	ck_assert_int_eq(ev.lock.nid, 1);
+	ck_assert_int_eq(ev.lock.zid, 2);
+	ck_assert_uint_eq(ev.lock.nr_pages, 31);
+
+	fake_init(tep, &f, "mm_page_pcpu_drain_zone_locked");
+	put(tep, &f, "mm_page_pcpu_drain_zone_locked", "nr_pages", 5);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_drain_zone_locked"), &ev),
+			 PCP_EV_DRAIN_LOCK);
+	ck_assert_uint_eq(ev.lock.nr_pages, 5);
+
+	/* native mode: a percpu_refill alloc is just another event */
+	fake_init(tep, &f, "mm_page_alloc_zone_locked");
+	put(tep, &f, "mm_page_alloc_zone_locked", "percpu_refill", 1);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_alloc_zone_locked"), &ev), PCP_EV_OTHER);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+START_TEST(forced_fallback_ignores_patch_events)
+{
+	struct tep_handle *tep = new_tep(1);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_FALLBACK, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_refill_source(p), PCP_REFILL_FALLBACK);
+	ck_assert_int_eq(pcp_kmem_native_locks(p), 0);
+	fake_init(tep, &f, "mm_page_pcpu_refill");
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_refill"), &ev), PCP_EV_IGNORED);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_refill_zone_locked"), &ev), PCP_EV_IGNORED);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_drain_zone_locked"), &ev), PCP_EV_IGNORED);
+	fake_init(tep, &f, "mm_page_alloc_zone_locked");
+	put(tep, &f, "mm_page_alloc_zone_locked", "percpu_refill", 1);
+	put(tep, &f, "mm_page_alloc_zone_locked", "pfn", 42);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_alloc_zone_locked"), &ev), PCP_EV_REFILL);
+	ck_assert_uint_eq(ev.block.pfn, 42);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+START_TEST(forced_native_without_event_is_mode_error)
+{
+	struct tep_handle *tep = new_tep(0);
+	struct pcp_kmem_parser *p = (void *)1;
+	char err[256] = "";
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_NATIVE, &p, err, sizeof(err)), PCP_ERR_MODE);
+	ck_assert_ptr_null(p);
+	ck_assert_msg(strstr(err, "mm_page_pcpu_refill") != NULL, "message: %s", err);
+	tep_free(tep);
+}
+END_TEST
+
+START_TEST(missing_field_is_clear_error)
+{
+	struct tep_handle *tep = tep_alloc();
+	struct pcp_kmem_parser *p = (void *)1;
+	size_t len;
+	char err[256] = "";
+	char *text = slurp("kmem.mm_page_alloc_zone_locked.format", &len);
+	char *line = strstr(text, "\tfield:int percpu_refill;");
+
+	ck_assert_ptr_nonnull(line);
+	/* rename the field: the format is still valid, the field we need is gone */
+	memcpy(strstr(line, "percpu_refill"), "percpu_xxxxxx", 13);
+	add_format_text(tep, text, len);
+	free(text);
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_ERR_CORRUPT);
+	ck_assert_ptr_null(p);
+	ck_assert_msg(strstr(err, "percpu_refill") && strstr(err, "mm_page_alloc_zone_locked"), "message: %s", err);
+	tep_free(tep);
+}
+END_TEST
+
+START_TEST(short_record_is_not_decoded)
+{
+	struct tep_handle *tep = new_tep(0);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	fake_init(tep, &f, "mm_page_pcpu_drain");
+	f.rec.size = 12;   /* pfn fits, order does not */
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_drain"), &ev), PCP_EV_OTHER);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("parse_kmem");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, fallback_auto_on_real_formats);
+	tcase_add_test(tc, native_auto_on_patch_formats);
+	tcase_add_test(tc, forced_fallback_ignores_patch_events);
+	tcase_add_test(tc, forced_native_without_event_is_mode_error);
+	tcase_add_test(tc, missing_field_is_clear_error);
+	tcase_add_test(tc, short_record_is_not_decoded);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
