@@ -421,9 +421,9 @@ int main(int argc, char **argv)
 		char t0[40], t1[40];
 		double secs = (double)(m_stop.tv_sec - m_start.tv_sec) +
 			      (double)(m_stop.tv_nsec - m_start.tv_nsec) / 1e9;
-		const char *reason = have_status ? "command exited"
-				     : deadline_hit ? "duration elapsed"
-						    : "signal";
+		const char *reason = deadline_hit ? "duration elapsed"
+				     : stop_signal ? "signal"
+						   : "command exited";
 
 		iso_time(&t_start, t0, sizeof(t0));
 		iso_time(&t_stop, t1, sizeof(t1));
