@@ -370,17 +370,22 @@ void pcp_percpu_model_event(struct pcp_percpu_model *m, const struct pcp_event *
 
 /* ---- finish ---- */
 
-/* "function+0xoff" as trace-cmd report prints %pS; *out = NULL when kallsyms has no symbol
- * for addr (and for call site 0). -1 on allocation failure. */
+/* What trace-cmd report prints for %pS: "function+0xoff" through the trace's kallsyms, else
+ * the address in hex. Call site 0 (unknown) has none: *out = NULL. -1 on allocation failure. */
 static int symbolize(struct tep_handle *tep, uint64_t addr, char **out)
 {
 	const char *fn = tep && addr ? tep_find_function(tep, addr) : NULL;
+	int n;
 
 	*out = NULL;
-	if (!fn)
+	if (!addr)
 		return 0;
-	unsigned long long start = tep_find_function_address(tep, addr);
-	if (asprintf(out, "%s+0x%llx", fn, (unsigned long long)addr - start) < 0) {
+	if (fn)
+		n = asprintf(out, "%s+0x%llx", fn,
+			     (unsigned long long)addr - tep_find_function_address(tep, addr));
+	else
+		n = asprintf(out, "0x%llx", (unsigned long long)addr);
+	if (n < 0) {
 		*out = NULL;
 		return -1;
 	}
@@ -514,13 +519,13 @@ int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 	r->metrics = calloc(NR_PERCPU_METRICS, sizeof(*r->metrics));
 	if (!r->metrics)
 		goto nomem;
-	add_metric(r, "percpu_allocs", (double)r->allocs, "allocs", "none");
-	add_metric(r, "percpu_frees", (double)r->frees, "frees", "none");
+	add_metric(r, "percpu_allocs", (double)r->allocs, "allocs", "lower");
+	add_metric(r, "percpu_frees", (double)r->frees, "frees", "lower");
 	add_metric(r, "percpu_fails", (double)r->fails, "fails", "lower");
 	add_metric(r, "percpu_outstanding_allocs", (double)r->outstanding_allocs, "allocs", "lower");
 	add_metric(r, "percpu_outstanding_bytes", (double)r->outstanding_bytes, "bytes", "lower");
-	add_metric(r, "percpu_chunks_created", (double)r->chunks_created, "chunks", "none");
-	add_metric(r, "percpu_chunks_destroyed", (double)r->chunks_destroyed, "chunks", "none");
+	add_metric(r, "percpu_chunks_created", (double)r->chunks_created, "chunks", "lower");
+	add_metric(r, "percpu_chunks_destroyed", (double)r->chunks_destroyed, "chunks", "lower");
 	add_metric(r, "percpu_unmatched_frees", (double)r->unmatched_frees, "frees", "none");
 	add_metric(r, "percpu_replaced_allocs", (double)r->replaced_allocs, "allocs", "none");
 

@@ -41,12 +41,9 @@ void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r)
 			"fails", "call site");
 		for (size_t i = 0; i < r->nr_callsites && i < TEXT_TOP_SITES; i++) {
 			const struct pcp_percpu_callsite *c = &r->callsites[i];
-			char addr[24];
-			snprintf(addr, sizeof(addr), "0x%" PRIx64, c->call_site);
 			fprintf(out, "    %12" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %6" PRIu64
 				"  %s\n", c->outstanding_bytes, c->outstanding_allocs, c->allocs,
-				c->frees, c->fails, c->call_site == 0 ? "(unknown)" :
-				c->symbol ? c->symbol : addr);
+				c->frees, c->fails, c->symbol ? c->symbol : "(unknown)");
 		}
 	}
 	if (r->nr_failures) {

@@ -30,7 +30,8 @@ int pcp_percpu_decode(const struct pcp_percpu_parser *p, struct tep_record *rec,
 /* Results (definitions: docs/METRICS.md, "Percpu"). Addresses are raw 64-bit values. */
 struct pcp_percpu_callsite {
 	uint64_t call_site;                 /* 0: unknown (fails, unmatched frees, old kernels) */
-	char *symbol;                       /* "function+0xoff" as trace-cmd prints; NULL if none */
+	char *symbol;                       /* as trace-cmd prints: "function+0xoff" or "0x..."
+					       (unresolved); NULL for call site 0 */
 	uint64_t allocs, frees, fails;
 	uint64_t bytes_alloc, bytes_freed;
 	uint64_t outstanding_allocs, outstanding_bytes;
