@@ -140,6 +140,13 @@ for when in ("before", "after"):
     s = m["snapshots"][when]
     assert "percpu_stats" in s and ("zoneinfo" in s or "zoneinfo_error" in s) and "vmstat" in s
 EOF
+python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["recording"]
+streamed = sum(c["bytes"] for c in r["cpus"])
+ring = r["buffer_kb"] * 1024 * len(r["recorded_cpus"])
+print("info: streamed %d bytes through %d bytes of ring buffer, lost %d events" % (streamed, ring, r["lost_events"]))
+' t.dat.meta.json
 [ "$(top_state)" = "$before" ] || fail "top-level tracing state changed: $(diff <(echo "$before") <(top_state))"
 echo "ok: top-level buffer untouched, instance removed"
 
