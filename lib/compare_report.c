@@ -55,7 +55,7 @@ void pcp_compare_report_text(FILE *out, const struct pcp_compare_result *r, int 
 		"new median [min..max]", "change", "thr%", "verdict");
 	for (size_t i = 0; i < r->nr_rows; i++) {
 		const struct pcp_compare_row *row = &r->rows[i];
-		char base[64], new_[64], change[32];
+		char base[112], new_[112], change[32];
 
 		format_side(base, sizeof(base), &row->base);
 		format_side(new_, sizeof(new_), &row->new_);
