@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pcptrace/analyze.h"
+#include "pcptrace/compare.h"
 #include "pcptrace/error.h"
 #include "pcptrace/report.h"
 #include "pcptrace/store.h"
@@ -67,21 +68,265 @@ static int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
-/* TODO(compare/merge owner): replace these stubs with calls into lib/compare.c and lib/merge.c
- * (pcp_compare_runs, pcp_merge_databases) and their own option parsing; main() already
- * dispatches here when the first argument is `compare` or `merge`. */
+/* Applies one of the analysis options shared by `pcpanalyze` and `pcpanalyze compare`
+ * (compare analyzes trace.dat inputs on the fly with the same options). 0 = handled. */
+static int analysis_option(const char *name, const char *arg, struct pcp_analyze_opts *opts)
+{
+	uint64_t v;
+
+	if (!strcmp(name, "churn-window")) {
+		if (parse_u64(arg, &v))
+			return usage_error("--churn-window", "expects a number of nanoseconds");
+		opts->churn_window_ns = v;
+	} else if (!strcmp(name, "bucket")) {
+		if (parse_u64(arg, &v) || v == 0)
+			return usage_error("--bucket", "expects a positive number of nanoseconds");
+		opts->bucket_ns = v;
+	} else if (!strcmp(name, "top")) {
+		if (parse_u64(arg, &v) || v > 100000000)
+			return usage_error("--top", "expects a count");
+		opts->top_n = (unsigned)v;
+	} else if (!strcmp(name, "refill-source")) {
+		if (!strcmp(arg, "native"))
+			opts->refill_source = PCP_REFILL_NATIVE;
+		else if (!strcmp(arg, "fallback"))
+			opts->refill_source = PCP_REFILL_FALLBACK;
+		else
+			return usage_error("--refill-source", "expects native or fallback");
+	}
+	return 0;
+}
+
+static const char compare_usage_text[] =
+	"usage: pcpanalyze compare [options] BASE... -- NEW...\n"
+	"       pcpanalyze compare [options] BASE NEW\n"
+	"\n"
+	"Compares the metrics of base and new runs (results databases or trace.dat files, the\n"
+	"latter analyzed on the fly) and gives a verdict per metric: better, worse, same,\n"
+	"regression (or changed, for metrics without a direction).\n"
+	"\n"
+	"      --threshold NAME=PCT  noise threshold for one metric, in percent (repeatable)\n"
+	"      --only NAME[,NAME...] compare only these metrics\n"
+	"      --fail-on WHAT        regression (default) or worse: what makes the exit status 1\n"
+	"      --allow-mode-mismatch compare runs with different refill sources anyway\n"
+	"      --json FILE|-         write the comparison as JSON (- = stdout, no text table)\n"
+	"      --junit FILE          write JUnit XML: one test case per metric\n"
+	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC\n"
+	"                            analysis options for trace.dat inputs (see pcpanalyze --help)\n"
+	"  -q, --quiet               no text table\n"
+	"  -h, --help                this help\n"
+	"\n"
+	"Exit status: 0 no regression, 1 at least one regression (or worse with --fail-on worse),\n"
+	"2 the inputs could not be compared.\n";
+
+static int compare_usage_error(const char *what, const char *problem)
+{
+	fprintf(stderr, "pcpanalyze compare: %s: %s (see pcpanalyze compare --help)\n", what, problem);
+	return 2;
+}
+
+/* Comma-separated list into a NULL-terminated array of pointers into s (modified). */
+static char **split_commas(char *s, size_t *n)
+{
+	size_t cap = 1;
+	char **list, *tok, *save = NULL;
+
+	for (const char *p = s; *p; p++)
+		cap += *p == ',';
+	list = calloc(cap + 1, sizeof(*list));
+	*n = 0;
+	for (tok = list ? strtok_r(s, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save))
+		list[(*n)++] = tok;
+	return list;
+}
+
+enum { OPT_C_THRESHOLD = 300, OPT_C_ONLY, OPT_C_FAIL_ON, OPT_C_ALLOW_MISMATCH, OPT_C_JSON,
+       OPT_C_JUNIT, OPT_C_ANALYSIS };
+
 static int cmd_compare(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "pcpanalyze: compare: not built yet\n");
-	return pcp_exit_code(PCP_ERR_USAGE);
+	static const struct option longopts[] = {
+		{ "threshold", required_argument, NULL, OPT_C_THRESHOLD },
+		{ "only", required_argument, NULL, OPT_C_ONLY },
+		{ "fail-on", required_argument, NULL, OPT_C_FAIL_ON },
+		{ "allow-mode-mismatch", no_argument, NULL, OPT_C_ALLOW_MISMATCH },
+		{ "json", required_argument, NULL, OPT_C_JSON },
+		{ "junit", required_argument, NULL, OPT_C_JUNIT },
+		{ "churn-window", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "bucket", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "top", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "refill-source", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	const char *json_path = NULL, *junit_path = NULL;
+	char **base, **new_, errbuf[1024] = "";
+	size_t nr_base, nr_new;
+	int quiet = 0, c, idx, sep, status = 2, err;
+
+	pcp_analyze_opts_default(&opts.analyze);
+	/* Options end at "--"; what follows it are the new runs. */
+	for (sep = 1; sep < argc && strcmp(argv[sep], "--"); sep++)
+		;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(sep, argv, ":qh", longopts, &idx)) != -1) {
+		switch (c) {
+		case OPT_C_THRESHOLD: {
+			char *eq = strchr(optarg, '='), *end;
+			double pct;
+			void *grown;
+			if (!eq || eq == optarg)
+				return compare_usage_error("--threshold", "expects NAME=PCT");
+			pct = strtod(eq + 1, &end);
+			if (end == eq + 1 || *end || pct < 0)
+				return compare_usage_error("--threshold", "expects a non-negative percentage");
+			grown = realloc(opts.thresholds, (opts.nr_thresholds + 1) * sizeof(*opts.thresholds));
+			if (!grown)
+				return 2;
+			opts.thresholds = grown;
+			*eq = '\0';
+			opts.thresholds[opts.nr_thresholds].name = optarg;
+			opts.thresholds[opts.nr_thresholds++].pct = pct;
+			break;
+		}
+		case OPT_C_ONLY:
+			free(opts.only);
+			opts.only = split_commas(optarg, &opts.nr_only);
+			if (!opts.only || !opts.nr_only)
+				return compare_usage_error("--only", "expects metric names");
+			break;
+		case OPT_C_FAIL_ON:
+			if (!strcmp(optarg, "worse"))
+				opts.fail_on_worse = 1;
+			else if (!strcmp(optarg, "regression"))
+				opts.fail_on_worse = 0;
+			else
+				return compare_usage_error("--fail-on", "expects worse or regression");
+			break;
+		case OPT_C_ALLOW_MISMATCH: opts.allow_mode_mismatch = 1; break;
+		case OPT_C_JSON: json_path = optarg; break;
+		case OPT_C_JUNIT: junit_path = optarg; break;
+		case OPT_C_ANALYSIS:
+			if (analysis_option(longopts[idx].name, optarg, &opts.analyze))
+				return 2;
+			break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(compare_usage_text, stdout); return 0;
+		case ':': return compare_usage_error(argv[optind - 1], "needs an argument");
+		default: return compare_usage_error(argv[optind - 1], "unknown option");
+		}
+	}
+	/* getopt permuted the operands before "--" to the end of argv[0..sep). */
+	if (sep < argc) {
+		base = argv + optind;
+		nr_base = (size_t)(sep - optind);
+		new_ = argv + sep + 1;
+		nr_new = (size_t)(argc - sep - 1);
+	} else if (argc - optind == 2) {
+		base = argv + optind;
+		new_ = argv + optind + 1;
+		nr_base = nr_new = 1;
+	} else {
+		return compare_usage_error("arguments", "expects BASE NEW or BASE... -- NEW...");
+	}
+	if (!nr_base || !nr_new)
+		return compare_usage_error("arguments", "needs at least one base and one new run");
+
+	err = pcp_compare_runs(base, nr_base, new_, nr_new, &opts, &r, errbuf, sizeof(errbuf));
+	if (err) {
+		fprintf(stderr, "pcpanalyze compare: %s\n", errbuf[0] ? errbuf : pcp_strerror(err));
+		goto out;
+	}
+	if (!quiet && !(json_path && !strcmp(json_path, "-")))
+		pcp_compare_report_text(stdout, r, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+	if (json_path) {
+		json_t *j = pcp_compare_report_json(r);
+		int failed = !j || (strcmp(json_path, "-")
+					    ? json_dump_file(j, json_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+					    : json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER));
+		if (!strcmp(json_path, "-"))
+			putchar('\n');
+		json_decref(j);
+		if (failed) {
+			fprintf(stderr, "pcpanalyze compare: %s: cannot write JSON\n", json_path);
+			goto out;
+		}
+	}
+	if (junit_path && pcp_compare_write_junit(junit_path, r)) {
+		fprintf(stderr, "pcpanalyze compare: %s: cannot write JUnit XML\n", junit_path);
+		goto out;
+	}
+	status = r->failed ? 1 : 0;
+out:
+	pcp_compare_result_free(r);
+	free(opts.thresholds);
+	free(opts.only);
+	return status;
 }
+
+static const char merge_usage_text[] =
+	"usage: pcpanalyze merge -o OUT.db [--label KEY=VALUE]... RESULTS.db...\n"
+	"\n"
+	"Copies several results databases (or merged ones) into one: a run table (run, source,\n"
+	"trace_file, host, kernel_release, recorded_at, refill_source, labels) and a run column\n"
+	"in every table, for SQL across runs. Labels apply to the runs of this invocation.\n";
 
 static int cmd_merge(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "pcpanalyze: merge: not built yet\n");
-	return pcp_exit_code(PCP_ERR_USAGE);
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pcp_merge_label *labels = NULL;
+	size_t nr_labels = 0;
+	const char *out_path = NULL;
+	char errbuf[1024] = "";
+	int c, err;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":o:l:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out_path = optarg; break;
+		case 'l': {
+			char *eq = strchr(optarg, '=');
+			void *grown;
+			if (!eq || eq == optarg) {
+				free(labels);
+				return usage_error("--label", "expects KEY=VALUE");
+			}
+			grown = realloc(labels, (nr_labels + 1) * sizeof(*labels));
+			if (!grown) {
+				free(labels);
+				return pcp_exit_code(PCP_ERR_NOMEM);
+			}
+			labels = grown;
+			*eq = '\0';
+			labels[nr_labels].key = optarg;
+			labels[nr_labels++].value = eq + 1;
+			break;
+		}
+		case 'h': fputs(merge_usage_text, stdout); free(labels); return 0;
+		case ':': free(labels); return usage_error(argv[optind - 1], "needs an argument");
+		default: free(labels); return usage_error(argv[optind - 1], "unknown option");
+		}
+	}
+	if (!out_path || optind >= argc) {
+		free(labels);
+		return usage_error("merge", "expects -o OUT.db and at least one results database");
+	}
+	err = pcp_merge_databases(out_path, argv + optind, (size_t)(argc - optind), labels, nr_labels,
+				  errbuf, sizeof(errbuf));
+	if (err)
+		fprintf(stderr, "pcpanalyze merge: %s\n", errbuf[0] ? errbuf : pcp_strerror(err));
+	free(labels);
+	return pcp_exit_code(err);
 }
 
 /* trace.dat -> trace.db; x -> x.db */
