@@ -4,6 +4,7 @@
 #   PCP_SKIP_LAB=1 scripts/test.sh    everything but the kernel lab (it says it skipped)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+top=$PWD
 bash scripts/setup.sh
 jobs=$(nproc)
 
@@ -17,4 +18,4 @@ echo "== build (ASan/UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPCP_SANITIZE=ON -DPCP_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== tests under ASan/UBSan (the kernel lab and live recording run once, above)"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" ctest --output-on-failure -j"$jobs" -E 'integration\.(lab|pcprecord)')
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0" ctest --output-on-failure -j"$jobs" -E 'integration\.(lab|pcprecord)')
