@@ -177,6 +177,39 @@ START_TEST(growth_million_pfns)
 }
 END_TEST
 
+/* Aligned higher-order blocks (PFN strides 8 and 1024) share one home slot in 8 of the
+ * grouped hash: every PFN must still be found, with its own statistics. */
+START_TEST(aligned_strides)
+{
+	static const uint64_t strides[] = { 8, 1024 };
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct pcp_pair_table t;
+		struct pcp_pair p;
+		const uint64_t n = 100000;
+		uint64_t bad = 0;
+
+		ck_assert_int_eq(pcp_pair_table_init(&t, 0), PCP_OK);
+		for (uint64_t i = 0; i < n; i++)
+			bad += pcp_pair_refill(&t, i * strides[k], 3, 0, i) != PCP_OK;
+		/* drain the first half at ts n + i: rt = n */
+		for (uint64_t i = 0; i < n / 2; i++)
+			bad += pcp_pair_drain(&t, i * strides[k], 1, n + i, &p) != 1 ||
+			       p.round_trip_ns != n;
+		for (uint64_t i = 0; i < n; i++) {
+			const struct pcp_pfn_entry *e = pcp_pair_find(&t, i * strides[k]);
+
+			bad += !e || e->pfn != i * strides[k] || e->cycles != (i < n / 2);
+		}
+		ck_assert_uint_eq(bad, 0);
+		ck_assert_uint_eq(t.used, n);
+		ck_assert_uint_eq(t.nr_open, n / 2);
+		ck_assert_uint_eq(t.pairs, n / 2);
+		pcp_pair_table_destroy(&t);
+	}
+}
+END_TEST
+
 START_TEST(init_hint_sizes_table)
 {
 	struct pcp_pair_table t;
@@ -198,6 +231,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, cycle_stats_min_max);
 	tcase_add_test(tc, top_cycles_order_and_ties);
 	tcase_add_test(tc, growth_million_pfns);
+	tcase_add_test(tc, aligned_strides);
 	tcase_add_test(tc, init_hint_sizes_table);
 	suite_add_tcase(s, tc);
 	return s;
