@@ -150,6 +150,17 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 				run->schema_version, PCP_SCHEMA_VERSION);
 		goto out;
 	}
+	/* A merged database holds many runs in one metrics table: reading it as one run would
+	 * silently compare its first run only. */
+	if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM run", -1, &st, NULL) == SQLITE_OK) {
+		long long runs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA,
+				"a merged database (%lld runs): compare the single-run databases or "
+				"traces it was made from", runs);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	if (sqlite3_prepare_v2(db, "SELECT name, value, unit, better FROM metrics ORDER BY name", -1,
 			       &st, NULL) != SQLITE_OK) {
 		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA, "no metrics table (%s)", sqlite3_errmsg(db));

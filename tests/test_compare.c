@@ -278,6 +278,31 @@ START_TEST(test_merge)
 }
 END_TEST
 
+/* A merged database holds several runs in one metrics table: compare used to read it as one
+ * run (silently its first); it must refuse it and say why. */
+START_TEST(test_compare_rejects_merged)
+{
+	setup();
+	char *inputs[] = { strdup(path_in("r1.db")), strdup(path_in("r2.db")) };
+	char *base[] = { inputs[0] }, *new_[] = { strdup(path_in("merged.db")) };
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	char err[256] = "";
+
+	make_db(inputs[0], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	make_db(inputs[1], "fallback", 0.9, 300, PCP_SCHEMA_VERSION);
+	ck_assert_int_eq(pcp_merge_databases(new_[0], inputs, 2, NULL, 0, err, sizeof(err)), PCP_OK);
+	pcp_analyze_opts_default(&opts.analyze);
+	ck_assert_int_eq(pcp_compare_runs(base, 1, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_SCHEMA);
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(err, "merged.db") && strstr(err, "merged database (2 runs)"),
+		      "error names the input and the reason: %s", err);
+	free(inputs[0]);
+	free(inputs[1]);
+	free(new_[0]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compare");
@@ -292,6 +317,7 @@ int main(void)
 	tcase_add_test(tc, test_default_thresholds);
 	tcase_add_test(tc, test_compare_runs);
 	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_compare_rejects_merged);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
