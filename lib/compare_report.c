@@ -19,10 +19,11 @@ static const char *verdict_colour(enum pcp_verdict v)
 	}
 }
 
-/* %g keeps ratios readable and large counts exact enough for a table. */
+/* Integers and values from 1000 up as whole numbers (no exponent next to a plain count),
+ * smaller fractions with 4 significant digits; the JSON has the exact values. */
 static void format_value(char *buf, size_t len, double v)
 {
-	if (v == floor(v) && fabs(v) < 1e15)
+	if ((v == floor(v) || fabs(v) >= 1000) && fabs(v) < 1e15)
 		snprintf(buf, len, "%.0f", v);
 	else
 		snprintf(buf, len, "%.4g", v);
@@ -42,20 +43,33 @@ static void format_side(char *buf, size_t len, const struct pcp_side_stats *s)
 	snprintf(buf, len, "%s [%s..%s]", med, lo, hi);
 }
 
+#define BASE_HEADING "base median [min..max]"
+#define NEW_HEADING "new median [min..max]"
+
 void pcp_compare_report_text(FILE *out, const struct pcp_compare_result *r, int colour)
 {
-	int name_w = 6;
+	int name_w = 6, base_w = (int)strlen(BASE_HEADING), new_w = (int)strlen(NEW_HEADING);
+	char base[112], new_[112], change[32];
 
-	for (size_t i = 0; i < r->nr_rows; i++)
-		if ((int)strlen(r->rows[i].name) > name_w)
-			name_w = (int)strlen(r->rows[i].name);
-	fprintf(out, "pcptrace compare: %zu base run%s, %zu new run%s (refill source %s)\n", r->nr_base,
-		r->nr_base == 1 ? "" : "s", r->nr_new, r->nr_new == 1 ? "" : "s", r->refill_source_base);
-	fprintf(out, "%-*s  %-28s  %-28s  %10s  %6s  %s\n", name_w, "metric", "base median [min..max]",
-		"new median [min..max]", "change", "thr%", "verdict");
+	/* Columns as wide as their widest cell, so large counts and ranges stay aligned. */
 	for (size_t i = 0; i < r->nr_rows; i++) {
 		const struct pcp_compare_row *row = &r->rows[i];
-		char base[112], new_[112], change[32];
+
+		if ((int)strlen(row->name) > name_w)
+			name_w = (int)strlen(row->name);
+		format_side(base, sizeof(base), &row->base);
+		format_side(new_, sizeof(new_), &row->new_);
+		if ((int)strlen(base) > base_w)
+			base_w = (int)strlen(base);
+		if ((int)strlen(new_) > new_w)
+			new_w = (int)strlen(new_);
+	}
+	fprintf(out, "pcptrace compare: %zu base run%s, %zu new run%s (refill source %s)\n", r->nr_base,
+		r->nr_base == 1 ? "" : "s", r->nr_new, r->nr_new == 1 ? "" : "s", r->refill_source_base);
+	fprintf(out, "%-*s  %-*s  %-*s  %10s  %6s  %s\n", name_w, "metric", base_w, BASE_HEADING, new_w,
+		NEW_HEADING, "change", "thr%", "verdict");
+	for (size_t i = 0; i < r->nr_rows; i++) {
+		const struct pcp_compare_row *row = &r->rows[i];
 
 		format_side(base, sizeof(base), &row->base);
 		format_side(new_, sizeof(new_), &row->new_);
@@ -63,8 +77,8 @@ void pcp_compare_report_text(FILE *out, const struct pcp_compare_result *r, int 
 			snprintf(change, sizeof(change), row->change == 0 ? "0%%" : "new");
 		else
 			snprintf(change, sizeof(change), "%+.1f%%", 100.0 * row->relative_change);
-		fprintf(out, "%-*s  %-28s  %-28s  %10s  %6.1f  %s%s%s\n", name_w, row->name, base, new_,
-			change, row->threshold_pct, colour ? verdict_colour(row->verdict) : "",
+		fprintf(out, "%-*s  %-*s  %-*s  %10s  %6.1f  %s%s%s\n", name_w, row->name, base_w, base,
+			new_w, new_, change, row->threshold_pct, colour ? verdict_colour(row->verdict) : "",
 			pcp_verdict_name(row->verdict),
 			colour && *verdict_colour(row->verdict) ? "\033[0m" : "");
 	}

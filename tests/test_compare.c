@@ -303,6 +303,65 @@ START_TEST(test_compare_rejects_merged)
 }
 END_TEST
 
+/* Column of the last word of a line (the verdict), -1 if none. */
+static int last_word_at(const char *line, size_t len)
+{
+	size_t end = len;
+
+	while (end && line[end - 1] == ' ')
+		end--;
+	for (size_t i = end; i > 0; i--)
+		if (line[i - 1] == ' ')
+			return (int)i;
+	return -1;
+}
+
+/* The text table used fixed 28-character cells: wide ranges pushed the later columns right.
+ * Every row's verdict must start under the heading's "verdict"; no exponent in the cells. */
+START_TEST(test_text_table_aligned)
+{
+	setup();
+	char *base[] = { strdup(path_in("w1.db")), strdup(path_in("w2.db")) };
+	char *new_[] = { strdup(path_in("w3.db")) };
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	char err[256] = "", *text = NULL;
+	size_t size = 0;
+	FILE *mem;
+	const char *line, *next;
+	int heading_at = -1, rows = 0;
+
+	make_db(base[0], "fallback", 0.5, 123456789.25, PCP_SCHEMA_VERSION);
+	make_db(base[1], "fallback", 0.5, 223456789.75, PCP_SCHEMA_VERSION);
+	make_db(new_[0], "fallback", 0.5, 10040.5, PCP_SCHEMA_VERSION);
+	pcp_analyze_opts_default(&opts.analyze);
+	ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+	mem = open_memstream(&text, &size);
+	pcp_compare_report_text(mem, r, 0);
+	fclose(mem);
+	ck_assert_ptr_null(strstr(text, "e+"));
+	ck_assert_ptr_nonnull(strstr(text, "173456790 [123456789..223456790]"));
+	for (line = strchr(text, '\n') + 1; *line; line = next + 1) {
+		next = strchr(line, '\n');
+		if (!strncmp(line, "verdict:", 8))
+			break;
+		if (heading_at < 0) {
+			heading_at = (int)(strstr(line, "verdict") - line);
+			continue;
+		}
+		ck_assert_msg(last_word_at(line, (size_t)(next - line)) == heading_at,
+			      "misaligned row: %.*s", (int)(next - line), line);
+		rows++;
+	}
+	ck_assert_int_eq(rows, 3);
+	free(text);
+	pcp_compare_result_free(r);
+	free(base[0]);
+	free(base[1]);
+	free(new_[0]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compare");
@@ -318,6 +377,7 @@ int main(void)
 	tcase_add_test(tc, test_compare_runs);
 	tcase_add_test(tc, test_merge);
 	tcase_add_test(tc, test_compare_rejects_merged);
+	tcase_add_test(tc, test_text_table_aligned);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
