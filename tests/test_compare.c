@@ -362,6 +362,45 @@ START_TEST(test_text_table_aligned)
 }
 END_TEST
 
+/* --json FILE went through json_dump_file, which truncates the target and writes in place. */
+START_TEST(test_json_written_atomically)
+{
+	setup();
+	char *base[] = { strdup(path_in("j1.db")) }, *new_[] = { strdup(path_in("j2.db")) };
+	char *target = strdup(path_in("cmp.json")), *nowhere = strdup(path_in("missing/cmp.json"));
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	char err[256] = "";
+	json_error_t jerr;
+	json_t *j;
+	FILE *f;
+
+	make_db(base[0], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	make_db(new_[0], "fallback", 0.9, 100, PCP_SCHEMA_VERSION);
+	pcp_analyze_opts_default(&opts.analyze);
+	ck_assert_int_eq(pcp_compare_runs(base, 1, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+	f = fopen(target, "w");
+	fputs("old", f);
+	fclose(f);
+	ck_assert_int_eq(pcp_compare_write_json(target, r), PCP_OK);
+	j = json_load_file(target, 0, &jerr);
+	ck_assert_msg(j != NULL, "JSON parses: %s", jerr.text);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "kind")), "compare");
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(json_object_get(j, "metrics"), "churn_ratio"), "verdict")),
+			 "regression");
+	json_decref(j);
+	/* No directory to put the temp file in: an error, and nothing is created. */
+	ck_assert_int_eq(pcp_compare_write_json(nowhere, r), PCP_ERR_IO);
+	ck_assert_int_ne(access(nowhere, F_OK), 0);
+	pcp_compare_result_free(r);
+	free(base[0]);
+	free(new_[0]);
+	free(target);
+	free(nowhere);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compare");
@@ -378,6 +417,7 @@ int main(void)
 	tcase_add_test(tc, test_merge);
 	tcase_add_test(tc, test_compare_rejects_merged);
 	tcase_add_test(tc, test_text_table_aligned);
+	tcase_add_test(tc, test_json_written_atomically);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -243,18 +243,10 @@ static int cmd_compare(int argc, char **argv)
 	}
 	if (!quiet && !(json_path && !strcmp(json_path, "-")))
 		pcp_compare_report_text(stdout, r, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-	if (json_path) {
-		json_t *j = pcp_compare_report_json(r);
-		int failed = !j || (strcmp(json_path, "-")
-					    ? json_dump_file(j, json_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
-					    : json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER));
-		if (!strcmp(json_path, "-"))
-			putchar('\n');
-		json_decref(j);
-		if (failed) {
-			fprintf(stderr, "pcpanalyze compare: %s: cannot write JSON\n", json_path);
-			goto out;
-		}
+	if (json_path && (err = pcp_compare_write_json(json_path, r))) {
+		fprintf(stderr, "pcpanalyze compare: %s: cannot write JSON: %s\n",
+			strcmp(json_path, "-") ? json_path : "stdout", pcp_strerror(err));
+		goto out;
 	}
 	if (junit_path && pcp_compare_write_junit(junit_path, r)) {
 		fprintf(stderr, "pcpanalyze compare: %s: cannot write JUnit XML\n", junit_path);

@@ -101,6 +101,8 @@ void pcp_compare_result_free(struct pcp_compare_result *r);
 
 void pcp_compare_report_text(FILE *out, const struct pcp_compare_result *r, int colour);
 json_t *pcp_compare_report_json(const struct pcp_compare_result *r);
+/* Writes that JSON to path ("-" = stdout) atomically; PCP_ERR_IO / PCP_ERR_NOMEM. */
+int pcp_compare_write_json(const char *path, const struct pcp_compare_result *r);
 /* JUnit XML: one test case per metric, a failure for each regression (and worse with
  * --fail-on worse). Written atomically. */
 int pcp_compare_write_junit(const char *path, const struct pcp_compare_result *r);
