@@ -295,6 +295,13 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 			return fail(errbuf, errlen, PCP_ERR_SCHEMA,
 				    "%s: not a results database (analyze traces first)", inputs[i]);
 	}
+	/* run_label has one value per (run, key): a repeated key would fail half-way as an SQL
+	 * constraint error (and labels_json would keep only the last value). */
+	for (size_t i = 0; i < nr_labels; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(labels[i].key, labels[j].key))
+				return fail(errbuf, errlen, PCP_ERR_USAGE, "label %s given twice",
+					    labels[i].key);
 	labels_text = labels_json(labels, nr_labels);
 	if (!labels_text)
 		return PCP_ERR_NOMEM;

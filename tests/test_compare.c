@@ -401,6 +401,26 @@ START_TEST(test_json_written_atomically)
 }
 END_TEST
 
+/* A repeated --label key failed as an SQL UNIQUE constraint error (exit 10, no file named). */
+START_TEST(test_merge_repeated_label)
+{
+	setup();
+	char *inputs[] = { strdup(path_in("l1.db")) };
+	struct pcp_merge_label labels[] = { { "kernel", "a" }, { "tuning", "x" }, { "kernel", "b" } };
+	char err[256] = "";
+
+	make_db(inputs[0], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	unlink(path_in("l.db"));
+	ck_assert_int_eq(pcp_merge_databases(path_in("l.db"), inputs, 1, labels, 3, err, sizeof(err)),
+			 PCP_ERR_USAGE);
+	ck_assert_str_eq(err, "label kernel given twice");
+	ck_assert_int_ne(access(path_in("l.db"), F_OK), 0);
+	ck_assert_int_eq(pcp_merge_databases(path_in("l.db"), inputs, 1, labels, 2, err, sizeof(err)),
+			 PCP_OK);
+	free(inputs[0]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compare");
@@ -418,6 +438,7 @@ int main(void)
 	tcase_add_test(tc, test_compare_rejects_merged);
 	tcase_add_test(tc, test_text_table_aligned);
 	tcase_add_test(tc, test_json_written_atomically);
+	tcase_add_test(tc, test_merge_repeated_label);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
