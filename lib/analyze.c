@@ -21,6 +21,7 @@ void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 	o->churn_window_ns = 1000000;
 	o->bucket_ns = 10000000;
 	o->top_n = 100;
+	o->infer_gap_ns = 2000;
 	o->refill_source = PCP_REFILL_AUTO;
 }
 
@@ -134,6 +135,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	copts.churn_window_ns = opts.churn_window_ns;
 	copts.bucket_ns = opts.bucket_ns;
 	copts.top_n = opts.top_n;
+	copts.infer_gap_ns = opts.infer_gap_ns;
 	/* Inferred is decided before we know whether any refill/drain comes; corrected to none
 	 * after the pass if none came (the inference then has nothing to produce anyway). */
 	copts.lock_source = pcp_kmem_native_locks(kmem) ? PCP_LOCK_NATIVE : PCP_LOCK_INFERRED;
@@ -209,6 +211,13 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	}
 	if ((err = pcp_meta_load(path, &a->meta))) {
 		snprintf(msg, sizeof(msg), "%s.meta.json is not a valid JSON object", path);
+		set_err(errbuf, errlen, err, msg);
+		goto fail;
+	}
+	/* The percpu_stats before/after check needs the snapshots: keep it with the results so
+	 * the text and JSON reports show it, not only the database. */
+	if (a->percpu && (err = pcp_percpu_attach_meta(a->percpu, a->meta, a->churn->lossy))) {
+		snprintf(msg, sizeof(msg), "%s.meta.json: damaged percpu_stats snapshot", path);
 		set_err(errbuf, errlen, err, msg);
 		goto fail;
 	}

@@ -28,6 +28,7 @@ struct cpu_state {
 	struct pcp_cpu_flow flow;
 	int32_t lock_row[2];            /* native: row of the latest acquisition per kind, -1 none */
 	uint8_t run;                    /* inferred: RUN_* of the previous record on this CPU */
+	uint64_t run_last_ts;           /* inferred: timestamp of that record */
 	uint8_t tl_dirty;               /* has values in the current timeline bucket */
 	uint64_t tl_refill_pages, tl_drain_pages, tl_refill_locks, tl_drain_locks;
 };
@@ -84,6 +85,7 @@ void pcp_churn_opts_default(struct pcp_churn_opts *o)
 	o->churn_window_ns = 1000000;
 	o->bucket_ns = 10000000;
 	o->top_n = 100;
+	o->infer_gap_ns = 2000;
 	o->lock_source = PCP_LOCK_NONE;
 }
 
@@ -375,12 +377,16 @@ static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_e
 		if (idx < 0)
 			idx = m->inferred_row[kind] = zone_row_index(m, -1, -1, kind);
 		if (idx >= 0) {
-			if (cs->run != run)
+			/* A pause inside one bulk operation (zone->lock held, IRQs off) is short; a
+			 * longer one means the list was refilled/drained again. */
+			if (cs->run != run ||
+			    (m->opts.infer_gap_ns && ev->ts_ns > cs->run_last_ts + m->opts.infer_gap_ns))
 				zone_acquire(m, idx, cpu, kind);
 			m->zones[idx].row.target_pages += pages;
 			m->zones[idx].row.moved_pages += pages;
 		}
 		cs->run = run;
+		cs->run_last_ts = ev->ts_ns;
 	}
 
 	if (kind == PCP_LOCK_KIND_REFILL) {

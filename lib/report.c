@@ -241,6 +241,7 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "churn_window_ns", jint(a->opts.churn_window_ns), ok);
 	put(t, "bucket_ns", jint(a->opts.bucket_ns), ok);
 	put(t, "top_n", jint(a->opts.top_n), ok);
+	put(t, "infer_gap_ns", jint(a->opts.infer_gap_ns), ok);
 	put(t, "pcptrace_version", json_string(PCPTRACE_VERSION), ok);
 	return t;
 }

@@ -200,6 +200,7 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	    (err = info_u64(s, st, "churn_window_ns", a->opts.churn_window_ns)) ||
 	    (err = info_u64(s, st, "bucket_ns", a->opts.bucket_ns)) ||
 	    (err = info_u64(s, st, "top_n", a->opts.top_n)) ||
+	    (err = info_u64(s, st, "infer_gap_ns", a->opts.infer_gap_ns)) ||
 	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)))
 		goto out;
 	if (a->meta && json_is_object(a->meta))

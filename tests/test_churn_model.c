@@ -466,6 +466,30 @@ START_TEST(inferred_runs)
 }
 END_TEST
 
+START_TEST(inferred_gap_splits_runs)
+{
+	struct pcp_churn_model *m = model(1, PCP_LOCK_INFERRED, 0, 0, 0);
+	struct pcp_churn_results *r;
+	const struct pcp_zone_lock_row *z;
+
+	/* Default infer gap 2000 ns: a pause of more than 2000 ns between two refills of one run
+	 * starts a new acquisition; exactly 2000 ns does not. */
+	R(m, 1000, 0, 1, 0);                   /* acq 1 */
+	R(m, 1500, 0, 2, 0);                   /* +500: same */
+	R(m, 3500, 0, 3, 0);                   /* +2000: same */
+	R(m, 5501, 0, 4, 0);                   /* +2001: acq 2 */
+	D(m, 5600, 0, 1, 0);                   /* drain acq 1 */
+	D(m, 9000, 0, 2, 0);                   /* +3400: drain acq 2 */
+	r = finish(m);
+	z = zone(r, -1, -1, PCP_LOCK_KIND_REFILL);
+	ck_assert_uint_eq(z->acquisitions, 2);
+	ck_assert_uint_eq(z->moved_pages, 4);
+	z = zone(r, -1, -1, PCP_LOCK_KIND_DRAIN);
+	ck_assert_uint_eq(z->acquisitions, 2);
+	pcp_churn_results_free(r);
+}
+END_TEST
+
 START_TEST(peak_and_timeline_buckets)
 {
 	/* bucket 1000 ns, origin = first event = 5000; bucket k = (ts - 5000) / 1000 */
@@ -752,6 +776,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, metric_table);
 	tcase_add_test(tc, native_zone_lock_two_nids);
 	tcase_add_test(tc, inferred_runs);
+	tcase_add_test(tc, inferred_gap_splits_runs);
 	tcase_add_test(tc, peak_and_timeline_buckets);
 	tcase_add_test(tc, timeline_cpu_order);
 	tcase_add_test(tc, percentiles_known_distribution);

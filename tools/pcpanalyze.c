@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"      --top N               PFNs kept in pfn_cycles (default 100)\n"
 	"      --refill-source SRC   native|fallback (default: native if the trace has\n"
 	"                            kmem:mm_page_pcpu_refill, else fallback)\n"
+	"      --infer-gap NS        inferred zone locks: a pause longer than NS between two\n"
+	"                            blocks starts a new bulk operation (default 2000, 0 = off)\n"
 	"  -q, --quiet               no text summary\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             version\n"
@@ -86,6 +88,10 @@ static int analysis_option(const char *name, const char *arg, struct pcp_analyze
 		if (parse_u64(arg, &v) || v > 100000000)
 			return usage_error("--top", "expects a count");
 		opts->top_n = (unsigned)v;
+	} else if (!strcmp(name, "infer-gap")) {
+		if (parse_u64(arg, &v))
+			return usage_error("--infer-gap", "expects a number of nanoseconds (0 = off)");
+		opts->infer_gap_ns = v;
 	} else if (!strcmp(name, "refill-source")) {
 		if (!strcmp(arg, "native"))
 			opts->refill_source = PCP_REFILL_NATIVE;
@@ -111,7 +117,7 @@ static const char compare_usage_text[] =
 	"      --allow-mode-mismatch compare runs with different refill sources anyway\n"
 	"      --json FILE|-         write the comparison as JSON (- = stdout, no text table)\n"
 	"      --junit FILE          write JUnit XML: one test case per metric\n"
-	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC\n"
+	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap NS\n"
 	"                            analysis options for trace.dat inputs (see pcpanalyze --help)\n"
 	"  -q, --quiet               no text table\n"
 	"  -h, --help                this help\n"
@@ -156,6 +162,7 @@ static int cmd_compare(int argc, char **argv)
 		{ "bucket", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "top", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "refill-source", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "infer-gap", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -337,17 +344,18 @@ static char *default_db_path(const char *trace)
 	return out;
 }
 
-enum { OPT_JSON = 256, OPT_CHURN_WINDOW, OPT_BUCKET, OPT_TOP, OPT_REFILL_SOURCE };
+enum { OPT_JSON = 256, OPT_ANALYSIS };
 
 static int cmd_analyze(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", required_argument, NULL, OPT_JSON },
-		{ "churn-window", required_argument, NULL, OPT_CHURN_WINDOW },
-		{ "bucket", required_argument, NULL, OPT_BUCKET },
-		{ "top", required_argument, NULL, OPT_TOP },
-		{ "refill-source", required_argument, NULL, OPT_REFILL_SOURCE },
+		{ "churn-window", required_argument, NULL, OPT_ANALYSIS },
+		{ "bucket", required_argument, NULL, OPT_ANALYSIS },
+		{ "top", required_argument, NULL, OPT_ANALYSIS },
+		{ "refill-source", required_argument, NULL, OPT_ANALYSIS },
+		{ "infer-gap", required_argument, NULL, OPT_ANALYSIS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -358,37 +366,17 @@ static int cmd_analyze(int argc, char **argv)
 	const char *db_opt = NULL, *json_path = NULL, *trace;
 	char *db_path = NULL;
 	char errbuf[512];
-	uint64_t v;
-	int quiet = 0, c, err;
+	int quiet = 0, c, idx, err;
 
 	pcp_analyze_opts_default(&opts);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:qhV", longopts, &idx)) != -1) {
 		switch (c) {
 		case 'o': db_opt = optarg; break;
 		case OPT_JSON: json_path = optarg; break;
-		case OPT_CHURN_WINDOW:
-			if (parse_u64(optarg, &v))
-				return usage_error("--churn-window", "expects a number of nanoseconds");
-			opts.churn_window_ns = v;
-			break;
-		case OPT_BUCKET:
-			if (parse_u64(optarg, &v) || v == 0)
-				return usage_error("--bucket", "expects a positive number of nanoseconds");
-			opts.bucket_ns = v;
-			break;
-		case OPT_TOP:
-			if (parse_u64(optarg, &v) || v > 100000000)
-				return usage_error("--top", "expects a count");
-			opts.top_n = (unsigned)v;
-			break;
-		case OPT_REFILL_SOURCE:
-			if (!strcmp(optarg, "native"))
-				opts.refill_source = PCP_REFILL_NATIVE;
-			else if (!strcmp(optarg, "fallback"))
-				opts.refill_source = PCP_REFILL_FALLBACK;
-			else
-				return usage_error("--refill-source", "expects native or fallback");
+		case OPT_ANALYSIS:
+			if (analysis_option(longopts[idx].name, optarg, &opts))
+				return pcp_exit_code(PCP_ERR_USAGE);
 			break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;

@@ -14,6 +14,7 @@ struct pcp_analyze_opts {
 	uint64_t churn_window_ns;                 /* default 1 ms */
 	uint64_t bucket_ns;                       /* default 10 ms */
 	unsigned top_n;                           /* default 100 */
+	uint64_t infer_gap_ns;                    /* inferred zone locks: default 2000, 0 = off */
 	enum pcp_refill_source refill_source;     /* AUTO by default */
 };
 

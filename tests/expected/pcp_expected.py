@@ -99,7 +99,8 @@ def classify(trace, forced):
     return "fallback"
 
 
-def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source=None):
+def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source=None,
+            infer_gap=2000):
     mode = classify(trace, refill_source)
     recs = trace.records
     nr_cpus = trace.nr_cpus
@@ -167,6 +168,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     zone = {}                 # (nid, zid, kind) -> row dict + 'ts' list of acquisitions
     latest_acq = {}           # (cpu, kind) -> zone key (native attribution)
     run_prev = {}             # cpu -> kind of previous considered record (inferred)
+    prev_ts = {}              # cpu -> timestamp of previous considered record (inferred)
     run_acq = {}              # cpu -> zone key of the current inferred run
     mark_since = {}           # cpu -> a missed-events mark since the previous considered record
     timeline = {}             # (bucket_index, cpu) -> [refill_pages, drain_pages, rl, dl]
@@ -223,7 +225,8 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                 if key is not None:
                     zone[key]["moved_pages"] += pages
             elif lock_source == "inferred":
-                if run_prev.get(cpu) != k or mark_since.get(cpu):
+                gap = r.ts - prev_ts.get(cpu, r.ts)
+                if run_prev.get(cpu) != k or mark_since.get(cpu) or (infer_gap and gap > infer_gap):
                     key = (-1, -1, k)
                     acquire(key, r.ts, cpu, 0)
                     run_acq[cpu] = key
@@ -236,6 +239,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
             acquire(key, r.ts, cpu, r.num("nr_pages"))
             latest_acq[(cpu, kind)] = key
         run_prev[cpu] = k
+        prev_ts[cpu] = r.ts
         mark_since[cpu] = False
 
     for f in flow.values():
@@ -312,7 +316,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     return dict(
         checker="pcp_expected.py",
         options=dict(churn_window_ns=churn_window, bucket_ns=bucket, top=top,
-                     refill_source=refill_source),
+                     refill_source=refill_source, infer_gap_ns=infer_gap),
         trace_info=dict(trace_file=os.path.basename(trace.path), nr_cpus=nr_cpus,
                         first_ts_ns=first_ts, last_ts_ns=last_ts, duration_ns=duration,
                         refill_source=mode, lock_source=lock_source, events_total=len(recs),
@@ -347,13 +351,14 @@ def main(argv=None):
     ap.add_argument("--churn-window", type=positive_int, default=1000000)
     ap.add_argument("--bucket", type=positive_int, default=10000000)
     ap.add_argument("--top", type=positive_int, default=100)
+    ap.add_argument("--infer-gap", type=int, default=2000)
     ap.add_argument("--refill-source", choices=("native", "fallback"))
     ap.add_argument("--trace-cmd", default="trace-cmd")
     ap.add_argument("-o", "--output", default="-")
     a = ap.parse_args(argv)
     try:
         trace = trace_report.load(a.trace, a.trace_cmd)
-        doc = analyze(trace, a.churn_window, a.bucket, a.top, a.refill_source)
+        doc = analyze(trace, a.churn_window, a.bucket, a.top, a.refill_source, a.infer_gap)
     except trace_report.ReportError as e:
         trace_report.die("pcp_expected: %s" % e, 2)
     except AnalyzeError as e:

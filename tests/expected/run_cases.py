@@ -52,7 +52,7 @@ def checker_options(opts):
     """pcpanalyze-style options -> pcp_expected.analyze keyword arguments."""
     kw = {}
     names = {"--churn-window": "churn_window", "--bucket": "bucket", "--top": "top",
-             "--refill-source": "refill_source"}
+             "--refill-source": "refill_source", "--infer-gap": "infer_gap"}
     it = iter(opts)
     for o in it:
         if o not in names:

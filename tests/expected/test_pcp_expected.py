@@ -80,11 +80,25 @@ def make_trace(text, formats, ksyms=()):
     return trace_report.Trace("hand.dat", nr_cpus, recs, formats, lambda: list(ksyms))
 
 
+class InferGap(unittest.TestCase):
+    def test_gap_splits_runs(self):
+        # Default gap 2000 ns. CPU 1 drains: R6 (+1000), R7 (+2000: gap 1000, same run),
+        # R8 (mark: new), R13 (+30 ms after R8, R12 ignored in fallback: new by the gap) = 3.
+        # CPU 0 refills: R1 R2 R3 (gaps 100) one run, R5 after R4 (OTHER) a second = 2.
+        # CPU 0 drains: R9 (first drain), R11 (after R10 OTHER and a mark) = 2.
+        d = pcp_expected.analyze(make_trace(PCP_REPORT, PCP_FORMATS), refill_source="fallback")
+        z = {(r["kind"]): r["acquisitions"] for r in d["zone_lock"]}
+        self.assertEqual(z, {"refill": 2, "drain": 5})
+        self.assertEqual(d["cpu_flow"][1]["drain_locks"], 3)
+        self.assertEqual(d["options"]["infer_gap_ns"], 2000)
+
+
 class PcpFallback(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # The hand-computed lock numbers below are for the run rule alone: gap rule off.
         cls.d = pcp_expected.analyze(make_trace(PCP_REPORT, PCP_FORMATS), top=2,
-                                     refill_source="fallback")
+                                     refill_source="fallback", infer_gap=0)
         cls.m = {k: v["value"] for k, v in cls.d["metrics"].items()}
 
     def test_trace_info(self):
