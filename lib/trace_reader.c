@@ -315,7 +315,7 @@ static int check_v6(struct ck *c, uint64_t off)
 				if ((err = rd_num(c, off, 8, &buffer_offsets[nr_bufopts], "buffer option")) ||
 				    (err = rd_str(c, off + 8, name, sizeof(name), &len, "buffer name")))
 					return err;
-				snprintf(buffer_names[nr_bufopts], sizeof(buffer_names[0]), "%s", name);
+				snprintf(buffer_names[nr_bufopts], sizeof(buffer_names[0]), "%.63s", name); /* names are for messages only */
 				nr_bufopts++;
 			} else if (id == 4 && size > 0 && size < sizeof(name)) {   /* TRACECLOCK */
 				if ((err = rd_at(c, off, name, size, "trace clock option")))
