@@ -1,0 +1,438 @@
+#!/usr/bin/env bash
+# pcpanalyze compare / merge end to end on real recordings (issue 5). Needs root and tracefs;
+# otherwise skips (77).
+#
+# Two settings of the bundled workload whose direction is known by construction:
+#   same:  pcpload --pattern burst --cpus 0 --threads 1 --size S: one thread pinned on CPU 0
+#          allocates S MB and frees it all at once. S is 1.5x the largest PCP high_max of
+#          /proc/zoneinfo, so every burst overflows CPU 0's list even after the kernel's
+#          auto-tuning raised its high mark: the same pages are refilled and drained on CPU 0.
+#          (Below high_max, the list absorbs whole bursts and some runs have no pair at all.)
+#   cross: pcpload --pattern cross --cpus 0,1 --size 16: allocate on CPU 0, free on CPU 1.
+# So cross_cpu_ratio (better = lower) is near 0 for "same" and near 1 for "cross", with 10^5
+# pairs or more per one-second run on either side, which drowns the rest of the machine (the
+# recording is system-wide). Three runs per side. Then: exit statuses, verdicts, the JSON shape
+# and its numbers (medians, ranges, relative change, default thresholds and verdicts recomputed
+# in python from the single-run databases and the documented rule), JUnit XML, trace.dat inputs
+# vs databases, --threshold, --fail-on, not comparable inputs, and merge + SQL across runs.
+set -u
+BUILD=$(cd "${1:?usage: compare_e2e.sh BUILD_DIR}" && pwd)
+PCPRECORD=$BUILD/pcprecord
+PCPLOAD=$BUILD/pcpload
+PCPANALYZE=$BUILD/pcpanalyze
+TRACEFS=/sys/kernel/tracing
+RUNS=3
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || skip "not root (recording kernel events needs root)"
+if [ ! -d $TRACEFS/instances ]; then
+	mount -t tracefs nodev $TRACEFS 2>/dev/null || skip "no tracefs at $TRACEFS and cannot mount it"
+fi
+[ -d $TRACEFS/instances ] || skip "tracefs has no instances directory"
+[ -e $TRACEFS/events/kmem/mm_page_pcpu_drain ] || skip "kernel has no kmem:mm_page_pcpu_drain event"
+[ -e $TRACEFS/events/kmem/mm_page_pcpu_refill ] || [ -e $TRACEFS/events/kmem/mm_page_alloc_zone_locked ] ||
+	skip "kernel has no PCP refill event"
+grep -qw 1 <(cut -d, -f1 /sys/devices/system/cpu/online | tr '-' ' ') 2>/dev/null ||
+	[ "$(nproc --all)" -ge 2 ] || skip "needs CPUs 0 and 1"
+command -v python3 >/dev/null || skip "python3 is not installed"
+[ -x "$PCPRECORD" ] && [ -x "$PCPLOAD" ] && [ -x "$PCPANALYZE" ] || fail "tools not built in $BUILD"
+
+# Burst size: 1.5 x the largest high_max (pages) of any PCP list, at least 256 MB.
+SIZE_MB=$(awk '/high_max:/ { if ($2 > m) m = $2 } END { s = int(m * 4096 * 1.5 / 1048576) + 1;
+	print (s < 256 ? 256 : s) }' /proc/zoneinfo)
+AVAIL_MB=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+[ "$AVAIL_MB" -gt $((SIZE_MB * 2)) ] || skip "needs $((SIZE_MB * 2)) MB available for $SIZE_MB MB bursts"
+
+WORK=$(mktemp -d)
+[ -n "${KEEP_WORK:-}" ] && echo "work dir: $WORK" || trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+
+# record NAME PCPLOAD-ARGS...: NAME.dat (+ meta) and NAME.db
+record() {
+	local name=$1
+	shift
+	"$PCPRECORD" -q -o "$name.dat" -- "$PCPLOAD" -q --duration 1 "$@" > "$name.rec.log" 2>&1 ||
+		fail "pcprecord $name failed: $(tail -3 "$name.rec.log")"
+	"$PCPANALYZE" -q -o "$name.db" "$name.dat" > "$name.ana.log" 2>&1 ||
+		fail "pcpanalyze $name.dat failed: $(tail -3 "$name.ana.log")"
+}
+
+SAME=() CROSS=()
+for i in $(seq $RUNS); do
+	record same$i --pattern burst --cpus 0 --threads 1 --size "$SIZE_MB"
+	record cross$i --pattern cross --cpus 0,1 --threads 2 --size 16
+	SAME+=(same$i.db) CROSS+=(cross$i.db)
+done
+
+# One metric of every single-run database, for the messages below.
+figures() {
+	python3 - "$1" "${@:2}" <<'EOF'
+import sqlite3, sys
+name = sys.argv[1]
+print(" ".join("%s=%.4f" % (db, sqlite3.connect(db).execute(
+    "SELECT value FROM metrics WHERE name = ?", (name,)).fetchone()[0]) for db in sys.argv[2:]))
+EOF
+}
+echo "bursts of $SIZE_MB MB"
+echo "cross_cpu_ratio: $(figures cross_cpu_ratio "${SAME[@]}" "${CROSS[@]}")"
+echo "pairs:           $(figures pairs "${SAME[@]}" "${CROSS[@]}")"
+
+# run EXPECTED_STATUS CMD...: runs CMD with stdout in out.txt, stderr in err.txt.
+run() {
+	local want=$1 got
+	shift
+	"$@" > out.txt 2> err.txt
+	got=$?
+	[ "$got" = "$want" ] || fail "exit $got, expected $want: $*
+stdout: $(head -40 out.txt)
+stderr: $(cat err.txt)"
+}
+
+# --- 1. same -> cross: cross_cpu_ratio is a regression, exit 1 ------------------------------
+run 1 "$PCPANALYZE" compare --junit forward.xml "${SAME[@]}" -- "${CROSS[@]}"
+cp out.txt forward.txt
+grep -Eq '^cross_cpu_ratio +.* regression$' forward.txt ||
+	fail "text table does not report cross_cpu_ratio as regression: $(cat forward.txt)"
+grep -q '^verdict: .* -> FAIL$' forward.txt || fail "no FAIL summary line: $(tail -1 forward.txt)"
+run 1 "$PCPANALYZE" compare --json - "${SAME[@]}" -- "${CROSS[@]}"
+cp out.txt forward.json
+
+# The JSON: shape, and every number recomputed from the single-run databases with the rule of
+# pcpanalyze(1) (COMPARE: verdicts, default thresholds).
+check_json() { # json base_dbs(a,b) new_dbs(a,b) fail_on [thresholds(name=pct,...) [only(a,b)]]
+	python3 - "$1" "$2" "$3" "$4" "${5:-}" "${6:-}" <<'EOF' || exit 1
+import json, math, sqlite3, sys
+path, base_dbs, new_dbs, fail_on = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(","), sys.argv[4]
+overrides = dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in sys.argv[5].split(",") if kv)
+only = [n for n in sys.argv[6].split(",") if n]
+doc = json.load(open(path))
+
+def die(msg):
+    print("FAIL: %s: %s" % (path, msg))
+    sys.exit(1)
+
+def metrics(db):
+    return {n: (v, u, b) for n, v, u, b in
+            sqlite3.connect(db).execute("SELECT name, value, unit, better FROM metrics")}
+
+def stats(values):
+    s = sorted(values)
+    n = len(s)
+    med = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+    return {"median": med, "min": s[0], "max": s[-1], "runs": n}
+
+DEFAULTS = {"refill_locks_per_s": 15, "drain_locks_per_s": 15, "refill_imbalance": 15,
+            "drain_imbalance": 15, "round_trip_p50_ns": 25, "round_trip_p99_ns": 25,
+            "events_lost": 0, "percpu_fails": 0}
+
+def verdict(base, new, better, pct):
+    width = abs(base["median"]) * pct / 100
+    lo, hi = base["min"] - width, base["max"] + width
+    if lo <= new["median"] <= hi:
+        return "same"
+    if better not in ("lower", "higher"):
+        return "changed"
+    if (new["median"] < lo) if better == "lower" else (new["median"] > hi):
+        return "better"
+    if (new["min"] > base["max"]) if better == "lower" else (new["max"] < base["min"]):
+        return "regression"
+    return "worse"
+
+def close(a, b):
+    return a == b or (a is not None and b is not None and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12))
+
+if doc.get("schema_version") != 1 or doc.get("kind") != "compare":
+    die("schema_version/kind: %r %r" % (doc.get("schema_version"), doc.get("kind")))
+for side, dbs in (("base", base_dbs), ("new", new_dbs)):
+    if doc[side]["runs"] != dbs or not isinstance(doc[side]["refill_source"], str):
+        die("%s: %r" % (side, doc[side]))
+bm = [metrics(db) for db in base_dbs]
+nm = [metrics(db) for db in new_dbs]
+names = sorted(set.intersection(*(set(m) for m in bm + nm)))
+if only:
+    names = [n for n in names if n in only]
+if sorted(doc["metrics"]) != names:
+    die("metric names %s, expected %s" % (sorted(doc["metrics"]), names))
+keys = {"value", "unit", "better", "base", "new", "change", "relative_change", "threshold_pct", "verdict"}
+counts = dict.fromkeys(("regression", "worse", "better", "same", "changed"), 0)
+for name in names:
+    m = doc["metrics"][name]
+    if set(m) != keys:
+        die("%s: members %s" % (name, sorted(m)))
+    base = stats([r[name][0] for r in bm])
+    new = stats([r[name][0] for r in nm])
+    unit, better = bm[0][name][1], bm[0][name][2]
+    for side, want in (("base", base), ("new", new)):
+        if set(m[side]) != set(want) or not all(close(m[side][k], want[k]) for k in want):
+            die("%s.%s = %r, expected %r" % (name, side, m[side], want))
+    change = new["median"] - base["median"]
+    rel = change / abs(base["median"]) if base["median"] != 0 else None
+    pct = overrides.get(name, DEFAULTS.get(name, 10))
+    v = verdict(base, new, better, pct)
+    if (m["unit"], m["better"]) != (unit, better) or not close(m["value"], new["median"]) or \
+       not close(m["change"], change) or not close(m["relative_change"], rel) or \
+       m["threshold_pct"] != pct or m["verdict"] != v:
+        die("%s = %r; expected unit %s better %s value %r change %r relative %r threshold %r verdict %s"
+            % (name, m, unit, better, new["median"], change, rel, pct, v))
+    counts[v] += 1
+failed = counts["regression"] > 0 or (fail_on == "worse" and counts["worse"] > 0)
+if doc["summary"] != dict(counts, failed=failed):
+    die("summary %r, expected %r" % (doc["summary"], dict(counts, failed=failed)))
+EOF
+}
+join() { local IFS=,; echo "$*"; }
+check_json forward.json "$(join "${SAME[@]}")" "$(join "${CROSS[@]}")" regression
+python3 - forward.json <<'EOF' || exit 1
+import json, sys
+m = json.load(open(sys.argv[1]))["metrics"]["cross_cpu_ratio"]
+if m["verdict"] != "regression" or not m["new"]["min"] > m["base"]["max"]:
+    print("FAIL: cross_cpu_ratio: %r" % m)
+    sys.exit(1)
+print("cross_cpu_ratio: same median %.4f [%.4f..%.4f], cross median %.4f [%.4f..%.4f]: %s" % (
+    m["base"]["median"], m["base"]["min"], m["base"]["max"],
+    m["new"]["median"], m["new"]["min"], m["new"]["max"], m["verdict"]))
+EOF
+
+# JUnit: parses, one test case per metric of the JSON, a <failure> exactly for the regressions.
+check_junit() { # xml json fail_on
+	python3 - "$@" <<'EOF' || exit 1
+import json, sys
+import xml.etree.ElementTree as ET
+xml, js, fail_on = sys.argv[1:4]
+metrics = json.load(open(js))["metrics"]
+failing = {"regression", "worse"} if fail_on == "worse" else {"regression"}
+root = ET.parse(xml).getroot()
+suites = root.findall("testsuite")
+cases = root.findall("./testsuite/testcase")
+names = [c.get("name") for c in cases]
+fails = {c.get("name"): c.find("failure") for c in cases}
+want_fail = sorted(n for n, m in metrics.items() if m["verdict"] in failing)
+got_fail = sorted(n for n, f in fails.items() if f is not None)
+if root.tag != "testsuites" or len(suites) != 1 or sorted(names) != sorted(metrics) or \
+   len(names) != len(set(names)) or got_fail != want_fail or \
+   int(suites[0].get("tests")) != len(metrics) or int(suites[0].get("failures")) != len(want_fail):
+    print("FAIL: %s: testcases %s, failures %s; expected %s, %s" % (xml, names, got_fail, sorted(metrics), want_fail))
+    sys.exit(1)
+for n in got_fail:
+    if fails[n].get("type") != metrics[n]["verdict"] or n not in fails[n].get("message", ""):
+        print("FAIL: %s: failure of %s: %r" % (xml, n, fails[n].attrib))
+        sys.exit(1)
+EOF
+}
+check_junit forward.xml forward.json regression
+
+# --- 2. the other way round: better, exit 0 with --only -------------------------------------
+run 0 "$PCPANALYZE" compare --only cross_cpu_ratio --json back.json "${CROSS[@]}" -- "${SAME[@]}"
+grep -Eq '^cross_cpu_ratio +.* better$' out.txt || fail "swapped: not better: $(cat out.txt)"
+check_json back.json "$(join "${CROSS[@]}")" "$(join "${SAME[@]}")" regression "" cross_cpu_ratio
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"]["cross_cpu_ratio"]["verdict"])' back.json)" = better ] ||
+	fail "swapped: cross_cpu_ratio verdict is not better"
+
+# --- 3. a run against itself: all same, exit 0 ----------------------------------------------
+run 0 "$PCPANALYZE" compare --json self.json --junit self.xml "${SAME[0]}" "${SAME[0]}"
+python3 - self.json <<'EOF' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = {n: m["verdict"] for n, m in d["metrics"].items() if m["verdict"] != "same"}
+if bad or not d["metrics"] or d["summary"]["same"] != len(d["metrics"]) or d["summary"]["failed"]:
+    print("FAIL: compare X X: %r %r" % (bad, d["summary"]))
+    sys.exit(1)
+EOF
+check_junit self.xml self.json regression
+check_json self.json "${SAME[0]}" "${SAME[0]}" regression
+
+# --- 4. trace.dat inputs, analyzed on the fly, give the same result as their databases ------
+run 1 "$PCPANALYZE" compare --json dat.json "${SAME[@]/.db/.dat}" -- "${CROSS[@]/.db/.dat}"
+python3 - forward.json dat.json <<'EOF' || exit 1
+import json, sys
+a, b = (json.load(open(p))["metrics"] for p in sys.argv[1:3])
+if a != b:
+    diff = [n for n in set(a) | set(b) if a.get(n) != b.get(n)]
+    print("FAIL: trace.dat inputs differ from their databases in %s" % diff)
+    sys.exit(1)
+EOF
+
+# --- 5. thresholds ---------------------------------------------------------------------------
+# The band is widened by PCT percent of |base median|: from a non-zero base a large threshold
+# turns a regression into same; from a base median near 0 it stays narrow.
+run 0 "$PCPANALYZE" compare --only churn_ratio --threshold churn_ratio=1000 --json thr.json \
+	"${SAME[@]}" -- "${CROSS[@]}"
+grep -Eq '^churn_ratio +.* same$' out.txt || fail "--threshold churn_ratio=1000: $(cat out.txt)"
+check_json thr.json "$(join "${SAME[@]}")" "$(join "${CROSS[@]}")" regression churn_ratio=1000 churn_ratio
+# From the cross side (median near 1), 1000% covers the fall to the same-CPU runs: better -> same.
+run 0 "$PCPANALYZE" compare --only cross_cpu_ratio --threshold cross_cpu_ratio=1000 \
+	--json thr2.json "${CROSS[@]}" -- "${SAME[@]}"
+grep -Eq '^cross_cpu_ratio +.* same$' out.txt || fail "--threshold cross_cpu_ratio=1000: $(cat out.txt)"
+check_json thr2.json "$(join "${CROSS[@]}")" "$(join "${SAME[@]}")" regression cross_cpu_ratio=1000 cross_cpu_ratio
+# Same-CPU side to cross side: 1000% of a base median near 0 is still a narrow band.
+run 1 "$PCPANALYZE" compare --only cross_cpu_ratio --threshold cross_cpu_ratio=1000 --json thr3.json \
+	"${SAME[@]}" -- "${CROSS[@]}"
+check_json thr3.json "$(join "${SAME[@]}")" "$(join "${CROSS[@]}")" regression cross_cpu_ratio=1000 cross_cpu_ratio
+run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio "${SAME[0]}" "${CROSS[0]}"
+run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio=-1 "${SAME[0]}" "${CROSS[0]}"
+run 2 "$PCPANALYZE" compare --only no_such_metric "${SAME[0]}" "${CROSS[0]}"
+
+# --- 6. --fail-on worse ------------------------------------------------------------------------
+# New = {a same run, a cross run}: the new median (~0.5) is far outside the band but one new run
+# lies inside the base range, so the verdict is worse: exit 0 by default, 1 with --fail-on worse.
+run 0 "$PCPANALYZE" compare --only cross_cpu_ratio --json worse.json --junit worse0.xml \
+	"${SAME[0]}" "${SAME[1]}" -- "${SAME[0]}" "${CROSS[0]}"
+grep -Eq '^cross_cpu_ratio +.* worse$' out.txt || fail "expected worse: $(cat out.txt)"
+check_json worse.json "${SAME[0]},${SAME[1]}" "${SAME[0]},${CROSS[0]}" regression "" cross_cpu_ratio
+check_junit worse0.xml worse.json regression
+run 1 "$PCPANALYZE" compare --fail-on worse --only cross_cpu_ratio --json worse1.json \
+	--junit worse1.xml "${SAME[0]}" "${SAME[1]}" -- "${SAME[0]}" "${CROSS[0]}"
+grep -q -- '-> FAIL$' out.txt || fail "--fail-on worse: no FAIL line: $(cat out.txt)"
+check_json worse1.json "${SAME[0]},${SAME[1]}" "${SAME[0]},${CROSS[0]}" worse "" cross_cpu_ratio
+check_junit worse1.xml worse1.json worse
+run 0 "$PCPANALYZE" compare --fail-on regression --only cross_cpu_ratio -q \
+	"${SAME[0]}" "${SAME[1]}" -- "${SAME[0]}" "${CROSS[0]}"
+[ -s out.txt ] && fail "-q printed: $(cat out.txt)"
+run 2 "$PCPANALYZE" compare --fail-on never "${SAME[0]}" "${CROSS[0]}"
+
+# --- 7. not comparable: exit 2, one line naming the input -------------------------------------
+expect_not_comparable() { # what-stderr-names CMD...
+	local names=$1
+	shift
+	run 2 "$PCPANALYZE" compare "$@"
+	[ "$(wc -l < err.txt)" = 1 ] && grep -q -- "$names" err.txt ||
+		fail "compare $*: stderr should be one line naming $names: $(cat err.txt)"
+	[ -s out.txt ] && fail "compare $*: printed a result: $(cat out.txt)"
+	return 0
+}
+expect_not_comparable missing.db "${SAME[0]}" missing.db
+expect_not_comparable missing.dat missing.dat -- "${CROSS[@]}"
+echo "not a trace" > notes.txt
+expect_not_comparable notes.txt "${SAME[0]}" notes.txt
+head -c 100000 "same1.dat" > short.dat
+expect_not_comparable short.dat "${SAME[0]}" short.dat
+python3 - "${SAME[0]}" v2.db native.db <<'EOF'
+import shutil, sqlite3, sys
+src, v2, native = sys.argv[1:4]
+shutil.copy(src, v2)
+db = sqlite3.connect(v2)
+db.execute("UPDATE trace_info SET value = '2' WHERE key = 'schema_version'")
+db.execute("PRAGMA user_version = 2")
+db.commit()
+shutil.copy(src, native)
+db = sqlite3.connect(native)
+db.execute("UPDATE trace_info SET value = 'native' WHERE key = 'refill_source'")
+db.commit()
+EOF
+expect_not_comparable v2.db "${SAME[0]}" v2.db
+expect_not_comparable "schema version 2" v2.db "${CROSS[0]}"
+expect_not_comparable "refill source" "${SAME[0]}" -- native.db
+expect_not_comparable "refill source" "${SAME[0]}" native.db -- "${CROSS[0]}"
+run 0 "$PCPANALYZE" compare --allow-mode-mismatch --json mm.json "${SAME[0]}" native.db
+grep -q '"same"' mm.json || fail "--allow-mode-mismatch: no result"
+run 2 "$PCPANALYZE" compare "${SAME[0]}"
+run 2 "$PCPANALYZE" compare "${SAME[0]}" "${SAME[1]}" "${CROSS[0]}"
+run 2 "$PCPANALYZE" compare "${SAME[0]}" --
+run 2 "$PCPANALYZE" compare --no-such-option "${SAME[0]}" "${CROSS[0]}"
+run 0 "$PCPANALYZE" compare --help
+grep -q 'BASE... -- NEW...' out.txt || fail "compare --help: $(cat out.txt)"
+# An output that cannot be written: exit 2, and no JSON or JUnit file left.
+run 2 "$PCPANALYZE" compare --json nodir/c.json "${SAME[0]}" "${CROSS[0]}"
+run 2 "$PCPANALYZE" compare --junit nodir/c.xml "${SAME[0]}" "${CROSS[0]}"
+[ -e nodir ] && fail "an output directory appeared"
+
+# --- 8. merge and SQL across runs ---------------------------------------------------------------
+run 0 "$PCPANALYZE" merge -o same-all.db --label kernel=x --label workload=same "${SAME[@]}"
+run 0 "$PCPANALYZE" merge -o cross-all.db --label kernel=y --label workload=cross "${CROSS[@]}"
+run 0 "$PCPANALYZE" merge -o all.db same-all.db cross-all.db
+run 0 "$PCPANALYZE" merge -o pair.db --label kernel=x "${SAME[0]}" "${CROSS[0]}"
+python3 - all.db pair.db "$(uname -r)" "${SAME[@]}" "${CROSS[@]}" <<'EOF' || exit 1
+import json, sqlite3, sys
+all_db, pair_db, release, singles = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+n = len(singles) // 2
+
+def die(msg):
+    print("FAIL: merge: %s" % msg)
+    sys.exit(1)
+
+db = sqlite3.connect(all_db)
+runs = db.execute("SELECT run, source, trace_file, host, kernel_release, recorded_at, refill_source,"
+                  " labels FROM run ORDER BY run").fetchall()
+if [r[0] for r in runs] != list(range(1, 2 * n + 1)) or [r[1] for r in runs] != singles:
+    die("run table %r" % runs)
+for (run, source, trace_file, host, kernel, when, refill, labels), src in zip(runs, singles):
+    info = dict(sqlite3.connect(src).execute("SELECT key, value FROM trace_info"))
+    want_labels = {"kernel": "x" if run <= n else "y", "workload": "same" if run <= n else "cross"}
+    if (trace_file, host, kernel, when, refill) != (info["trace_file"], info["meta.hostname"],
+            info["meta.kernel_release"], info["meta.start_time"], info["refill_source"]) or \
+       json.loads(labels) != want_labels or kernel != release:
+        die("run %d: %r vs %s" % (run, (trace_file, host, kernel, when, refill, labels), src))
+    got = dict(db.execute("SELECT key, value FROM run_label WHERE run = ?", (run,)))
+    if got != want_labels:
+        die("run_label of run %d: %r" % (run, got))
+
+# Every table of every single-run database is in the merged one, row for row, under its run.
+for run, src in enumerate(singles, 1):
+    s = sqlite3.connect(src)
+    for (table,) in s.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        cols = [c[1] for c in s.execute("SELECT * FROM pragma_table_info(?)", (table,))]
+        q = ", ".join('"%s"' % c for c in cols)
+        want = sorted(map(repr, s.execute("SELECT %s FROM \"%s\"" % (q, table))))
+        got = sorted(map(repr, db.execute("SELECT %s FROM \"%s\" WHERE run = ?" % (q, table), (run,))))
+        if got != want:
+            die("table %s of run %d (%s): %d rows, expected %d" % (table, run, src, len(got), len(want)))
+
+def value(src, name):
+    return sqlite3.connect(src).execute("SELECT value FROM metrics WHERE name = ?", (name,)).fetchone()[0]
+
+# Query 1 (README style): churn_ratio per run with its kernel label.
+q1 = db.execute("""SELECT r.run, l.value AS kernel, r.source, m.value AS churn_ratio
+                   FROM run r
+                   JOIN run_label l ON l.run = r.run AND l.key = 'kernel'
+                   JOIN metrics m ON m.run = r.run AND m.name = 'churn_ratio'
+                   ORDER BY r.run""").fetchall()
+if len(q1) != 2 * n or any(row[3] != value(row[2], "churn_ratio") or
+                           row[1] != ("x" if row[0] <= n else "y") for row in q1):
+    die("churn_ratio per run: %r" % q1)
+
+# Query 2: cross_cpu_ratio per kernel release through the run table (v_run_metrics); one
+# release on this machine, all runs in it.
+q2 = db.execute("""SELECT kernel_release, COUNT(*) AS runs, AVG(value), MIN(value), MAX(value)
+                   FROM v_run_metrics WHERE name = 'cross_cpu_ratio'
+                   GROUP BY kernel_release""").fetchall()
+vals = [value(s, "cross_cpu_ratio") for s in singles]
+if len(q2) != 1 or q2[0][0] != release or q2[0][1] != 2 * n or \
+   abs(q2[0][2] - sum(vals) / len(vals)) > 1e-12 or q2[0][3] != min(vals) or q2[0][4] != max(vals):
+    die("cross_cpu_ratio per kernel release: %r, values %r" % (q2, vals))
+
+# The same per label: the two workloads apart.
+q3 = dict((k, (c, lo, hi)) for k, c, lo, hi in db.execute(
+    """SELECT l.value, COUNT(*), MIN(m.value), MAX(m.value) FROM run_label l
+       JOIN metrics m ON m.run = l.run AND m.name = 'cross_cpu_ratio'
+       WHERE l.key = 'workload' GROUP BY l.value"""))
+want = {"same": (n, min(vals[:n]), max(vals[:n])), "cross": (n, min(vals[n:]), max(vals[n:]))}
+if q3 != want:
+    die("cross_cpu_ratio per workload label: %r, expected %r" % (q3, want))
+
+p = sqlite3.connect(pair_db)
+if p.execute("SELECT COUNT(*) FROM run").fetchone()[0] != 2 or \
+   p.execute("SELECT COUNT(*) FROM run_label WHERE key = 'kernel' AND value = 'x'").fetchone()[0] != 2 or \
+   p.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] != \
+       sum(sqlite3.connect(s).execute("SELECT COUNT(*) FROM metrics").fetchone()[0] for s in (singles[0], singles[n])):
+    die("pair.db: wrong run/label/metrics counts")
+for run, src in ((1, singles[0]), (2, singles[n])):
+    got = p.execute("SELECT value FROM v_run_metrics WHERE run = ? AND name = 'churn_ratio'", (run,)).fetchone()[0]
+    if got != value(src, "churn_ratio"):
+        die("pair.db run %d churn_ratio %r" % (run, got))
+EOF
+# A merged database is not one run: compare refuses it.
+expect_not_comparable "merged database" "${SAME[0]}" same-all.db
+# Inputs merge refuses, leaving no output.
+run 3 "$PCPANALYZE" merge -o bad.db "${SAME[0]}" missing.db
+run 12 "$PCPANALYZE" merge -o bad.db "${SAME[0]}" v2.db
+run 12 "$PCPANALYZE" merge -o bad.db "${SAME[0]}" same1.dat
+run 2 "$PCPANALYZE" merge -o bad.db --label k=a --label k=b "${SAME[0]}"
+run 2 "$PCPANALYZE" merge -o bad.db --label =a "${SAME[0]}"
+run 2 "$PCPANALYZE" merge "${SAME[0]}"
+[ -e bad.db ] && fail "a failed merge left bad.db"
+ls -a | grep -q '^\.bad\.db\.' && fail "a failed merge left a temporary file"
+
+echo "PASS: compare/merge end to end ($RUNS same-CPU and $RUNS cross-CPU recordings)"
+exit 0
