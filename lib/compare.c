@@ -368,6 +368,13 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 	*out = NULL;
 	if (!nr_base || !nr_new)
 		return set_error(errbuf, errlen, PCP_ERR_USAGE, "need at least one run on each side");
+	/* A NaN or infinite threshold makes the band NaN: every comparison with it is false, so
+	 * identical runs would come out "worse". */
+	for (size_t i = 0; i < opts->nr_thresholds; i++)
+		if (!isfinite(opts->thresholds[i].pct) || opts->thresholds[i].pct < 0)
+			return set_error(errbuf, errlen, PCP_ERR_USAGE,
+					 "--threshold %s: expects a finite non-negative percentage",
+					 opts->thresholds[i].name);
 	base = calloc(nr_base, sizeof(*base));
 	new_ = calloc(nr_new, sizeof(*new_));
 	bv = calloc(nr_base, sizeof(*bv));

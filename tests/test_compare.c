@@ -421,6 +421,39 @@ START_TEST(test_merge_repeated_label)
 }
 END_TEST
 
+/* strtod accepts "nan" and "inf": a NaN band made identical runs "worse", an infinite one over
+ * a zero median (0 * inf = NaN) a "regression". Such thresholds are a usage error. */
+START_TEST(test_threshold_must_be_finite)
+{
+	setup();
+	char *base[] = { strdup(path_in("t1.db")) }, *new_[] = { strdup(path_in("t2.db")) };
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	struct pcp_compare_threshold t = { "churn_ratio", NAN };
+	char err[256] = "";
+
+	make_db(base[0], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	make_db(new_[0], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	pcp_analyze_opts_default(&opts.analyze);
+	opts.thresholds = &t;
+	opts.nr_thresholds = 1;
+	ck_assert_int_eq(pcp_compare_runs(base, 1, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_USAGE);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(err, "churn_ratio"));
+	t.pct = INFINITY;
+	ck_assert_int_eq(pcp_compare_runs(base, 1, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_USAGE);
+	t.pct = -1;
+	ck_assert_int_eq(pcp_compare_runs(base, 1, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_USAGE);
+	/* A finite threshold: identical runs are the same. */
+	t.pct = 0;
+	ck_assert_int_eq(pcp_compare_runs(base, 1, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+	ck_assert_uint_eq(r->counts[PCP_VERDICT_SAME], r->nr_rows);
+	pcp_compare_result_free(r);
+	free(base[0]);
+	free(new_[0]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compare");
@@ -439,6 +472,7 @@ int main(void)
 	tcase_add_test(tc, test_text_table_aligned);
 	tcase_add_test(tc, test_json_written_atomically);
 	tcase_add_test(tc, test_merge_repeated_label);
+	tcase_add_test(tc, test_threshold_must_be_finite);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -272,6 +272,8 @@ run 1 "$PCPANALYZE" compare --only cross_cpu_ratio --threshold cross_cpu_ratio=1
 check_json thr3.json "$(join "${SAME[@]}")" "$(join "${CROSS[@]}")" regression cross_cpu_ratio=1000 cross_cpu_ratio
 run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio "${SAME[0]}" "${CROSS[0]}"
 run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio=-1 "${SAME[0]}" "${CROSS[0]}"
+run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio=nan "${SAME[0]}" "${SAME[0]}"
+run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio=inf "${SAME[0]}" "${CROSS[0]}"
 run 2 "$PCPANALYZE" compare --only no_such_metric "${SAME[0]}" "${CROSS[0]}"
 
 # --- 6. --fail-on worse ------------------------------------------------------------------------
