@@ -46,9 +46,9 @@ void pcp_side_stats_of(const double *values, size_t n, struct pcp_side_stats *ou
 }
 
 enum pcp_verdict pcp_verdict_for(const struct pcp_side_stats *base, const struct pcp_side_stats *new_,
-				 const char *better, double threshold_pct)
+				 const char *better, double threshold_pct, double abs_floor)
 {
-	double width = fabs(base->median) * threshold_pct / 100.0;
+	double width = fmax(fabs(base->median) * threshold_pct / 100.0, abs_floor);
 	double lo = base->min - width, hi = base->max + width;
 	int higher_is_worse;
 
@@ -75,6 +75,13 @@ static const struct {
 	{ "round_trip_p50_ns", 25 }, { "round_trip_p99_ns", 25 },
 	{ "events_lost", 0 }, { "percpu_fails", 0 },
 };
+
+double pcp_compare_abs_floor(const char *unit)
+{
+	/* A ratio whose base is 0 (e.g. no cross-CPU pair at all) would otherwise turn any tiny
+	 * rise into a regression: one percentage point is below what these runs can resolve. */
+	return unit && !strcmp(unit, "ratio") ? 0.01 : 0.0;
+}
 
 double pcp_compare_default_threshold(const char *metric)
 {
@@ -440,7 +447,9 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		row->change = row->new_.median - row->base.median;
 		row->relative_change = row->base.median != 0 ? row->change / fabs(row->base.median) : NAN;
 		row->threshold_pct = threshold_for(opts, m->name);
-		row->verdict = pcp_verdict_for(&row->base, &row->new_, m->better, row->threshold_pct);
+		row->abs_floor = pcp_compare_abs_floor(m->unit);
+		row->verdict = pcp_verdict_for(&row->base, &row->new_, m->better, row->threshold_pct,
+					       row->abs_floor);
 		r->counts[row->verdict]++;
 	}
 	for (size_t i = 0; i < opts->nr_only; i++) {
@@ -450,6 +459,18 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		if (!found) {
 			err = set_error(errbuf, errlen, PCP_ERR_USAGE,
 					"metric %s is not present in every run", opts->only[i]);
+			goto out_release;
+		}
+	}
+	/* A misspelt --threshold in a CI configuration must not pass silently. */
+	for (size_t i = 0; i < opts->nr_thresholds; i++) {
+		int found = 0;
+		for (size_t j = 0; j < base[0].nr_metrics && !found; j++)
+			found = !strcmp(base[0].metrics[j].name, opts->thresholds[i].name);
+		if (!found) {
+			err = set_error(errbuf, errlen, PCP_ERR_USAGE,
+					"--threshold names %s, which is not a metric of %s",
+					opts->thresholds[i].name, base_paths[0]);
 			goto out_release;
 		}
 	}

@@ -118,8 +118,10 @@ json_t *pcp_compare_report_json(const struct pcp_compare_result *r)
 				      "threshold_pct", row->threshold_pct, "verdict",
 				      pcp_verdict_name(row->verdict));
 		/* "value" mirrors the analysis JSON's metric shape: the new median. */
-		if (m)
+		if (m) {
 			json_object_set_new(m, "value", json_real(row->new_.median));
+			json_object_set_new(m, "abs_floor", json_real(row->abs_floor));
+		}
 		json_object_set_new(metrics, row->name, m);
 	}
 	summary = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}",

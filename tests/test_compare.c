@@ -38,19 +38,19 @@ START_TEST(test_verdict_band)
 	struct pcp_side_stats n;
 
 	n = side(119, 119, 119, 1);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_SAME);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0), PCP_VERDICT_SAME);
 	n = side(80, 80, 80, 1);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_SAME);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0), PCP_VERDICT_SAME);
 	n = side(121, 121, 121, 1);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_REGRESSION);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "higher", 10), PCP_VERDICT_BETTER);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "none", 10), PCP_VERDICT_CHANGED);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0), PCP_VERDICT_REGRESSION);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "higher", 10, 0), PCP_VERDICT_BETTER);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "none", 10, 0), PCP_VERDICT_CHANGED);
 	n = side(79, 79, 79, 1);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_BETTER);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "higher", 10), PCP_VERDICT_REGRESSION);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0), PCP_VERDICT_BETTER);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "higher", 10, 0), PCP_VERDICT_REGRESSION);
 	/* A wider threshold absorbs the same change: 30% of 100 -> band [60, 140]. */
 	n = side(121, 121, 121, 1);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 30), PCP_VERDICT_SAME);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 30, 0), PCP_VERDICT_SAME);
 }
 END_TEST
 
@@ -61,10 +61,10 @@ START_TEST(test_verdict_worse_overlap)
 	struct pcp_side_stats base = side(100, 90, 110, 3);
 	struct pcp_side_stats n = side(130, 105, 140, 3);
 
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_WORSE);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0), PCP_VERDICT_WORSE);
 	/* All new runs above 110: regression. */
 	n = side(130, 111, 140, 3);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_REGRESSION);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0), PCP_VERDICT_REGRESSION);
 }
 END_TEST
 
@@ -74,9 +74,24 @@ START_TEST(test_verdict_zero_base)
 	struct pcp_side_stats base = side(0, 0, 0, 2);
 	struct pcp_side_stats n = side(0, 0, 0, 2);
 
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_SAME);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0), PCP_VERDICT_SAME);
 	n = side(3, 3, 3, 1);
-	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10), PCP_VERDICT_REGRESSION);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0), PCP_VERDICT_REGRESSION);
+}
+END_TEST
+
+START_TEST(test_verdict_abs_floor)
+{
+	/* A ratio with base 0 [0..0] and new 0.005: the 1-point floor keeps it the same; 0.02 is
+	 * beyond it. */
+	struct pcp_side_stats base = side(0, 0, 0, 3);
+	struct pcp_side_stats n = side(0.005, 0.0, 0.009, 3);
+
+	ck_assert_double_eq(pcp_compare_abs_floor("ratio"), 0.01);
+	ck_assert_double_eq(pcp_compare_abs_floor("pages"), 0);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0.01), PCP_VERDICT_SAME);
+	n = side(0.02, 0.015, 0.03, 3);
+	ck_assert_int_eq(pcp_verdict_for(&base, &n, "lower", 10, 0.01), PCP_VERDICT_REGRESSION);
 }
 END_TEST
 
@@ -191,6 +206,16 @@ START_TEST(test_compare_runs)
 		ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_USAGE);
 		opts.only = NULL;
 		opts.nr_only = 0;
+	}
+	/* An unknown --threshold name is an error, not silently ignored. */
+	{
+		struct pcp_compare_threshold t = { "churn_ration", 5 };
+		opts.thresholds = &t;
+		opts.nr_thresholds = 1;
+		ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_USAGE);
+		ck_assert_ptr_nonnull(strstr(err, "churn_ration"));
+		opts.thresholds = NULL;
+		opts.nr_thresholds = 0;
 	}
 	/* A threshold override turns the regression into same: 100% of 0.51 widens to [0, 1.03]. */
 	{
@@ -465,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, test_verdict_band);
 	tcase_add_test(tc, test_verdict_worse_overlap);
 	tcase_add_test(tc, test_verdict_zero_base);
+	tcase_add_test(tc, test_verdict_abs_floor);
 	tcase_add_test(tc, test_default_thresholds);
 	tcase_add_test(tc, test_compare_runs);
 	tcase_add_test(tc, test_merge);

@@ -50,7 +50,7 @@ struct pcp_side_stats {
 /* Pure verdict logic: exposed for unit tests. threshold_pct widens the base range by
  * threshold_pct percent of |base median| on each side. */
 enum pcp_verdict pcp_verdict_for(const struct pcp_side_stats *base, const struct pcp_side_stats *new_,
-				 const char *better, double threshold_pct);
+				 const char *better, double threshold_pct, double abs_floor);
 void pcp_side_stats_of(const double *values, size_t n, struct pcp_side_stats *out);
 
 struct pcp_compare_threshold {
@@ -68,6 +68,10 @@ struct pcp_compare_opts {
 	int allow_mode_mismatch;
 };
 
+/* The band never gets narrower than this on each side, whatever the base median (0.01 for
+ * ratios, 0 otherwise). */
+double pcp_compare_abs_floor(const char *unit);
+
 /* Default threshold for a metric, in percent. */
 double pcp_compare_default_threshold(const char *metric);
 
@@ -78,6 +82,7 @@ struct pcp_compare_row {
 	struct pcp_side_stats base, new_;
 	double change, relative_change;           /* relative_change NAN when base median is 0 */
 	double threshold_pct;
+	double abs_floor;
 	enum pcp_verdict verdict;
 };
 

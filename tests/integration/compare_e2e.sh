@@ -127,8 +127,8 @@ DEFAULTS = {"refill_locks_per_s": 15, "drain_locks_per_s": 15, "refill_imbalance
             "drain_imbalance": 15, "round_trip_p50_ns": 25, "round_trip_p99_ns": 25,
             "events_lost": 0, "percpu_fails": 0}
 
-def verdict(base, new, better, pct):
-    width = abs(base["median"]) * pct / 100
+def verdict(base, new, better, pct, unit):
+    width = max(abs(base["median"]) * pct / 100, 0.01 if unit == "ratio" else 0.0)
     lo, hi = base["min"] - width, base["max"] + width
     if lo <= new["median"] <= hi:
         return "same"
@@ -155,7 +155,8 @@ if only:
     names = [n for n in names if n in only]
 if sorted(doc["metrics"]) != names:
     die("metric names %s, expected %s" % (sorted(doc["metrics"]), names))
-keys = {"value", "unit", "better", "base", "new", "change", "relative_change", "threshold_pct", "verdict"}
+keys = {"value", "unit", "better", "base", "new", "change", "relative_change", "threshold_pct",
+        "abs_floor", "verdict"}
 counts = dict.fromkeys(("regression", "worse", "better", "same", "changed"), 0)
 for name in names:
     m = doc["metrics"][name]
@@ -170,10 +171,11 @@ for name in names:
     change = new["median"] - base["median"]
     rel = change / abs(base["median"]) if base["median"] != 0 else None
     pct = overrides.get(name, DEFAULTS.get(name, 10))
-    v = verdict(base, new, better, pct)
+    v = verdict(base, new, better, pct, unit)
+    floor = 0.01 if unit == "ratio" else 0.0
     if (m["unit"], m["better"]) != (unit, better) or not close(m["value"], new["median"]) or \
        not close(m["change"], change) or not close(m["relative_change"], rel) or \
-       m["threshold_pct"] != pct or m["verdict"] != v:
+       m["threshold_pct"] != pct or m["verdict"] != v or not close(m["abs_floor"], floor):
         die("%s = %r; expected unit %s better %s value %r change %r relative %r threshold %r verdict %s"
             % (name, m, unit, better, new["median"], change, rel, pct, v))
     counts[v] += 1
@@ -271,6 +273,7 @@ run 1 "$PCPANALYZE" compare --only cross_cpu_ratio --threshold cross_cpu_ratio=1
 	"${SAME[@]}" -- "${CROSS[@]}"
 check_json thr3.json "$(join "${SAME[@]}")" "$(join "${CROSS[@]}")" regression cross_cpu_ratio=1000 cross_cpu_ratio
 run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio "${SAME[0]}" "${CROSS[0]}"
+run 2 "$PCPANALYZE" compare --threshold cross_cpu_ration=5 "${SAME[0]}" "${CROSS[0]}"
 run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio=-1 "${SAME[0]}" "${CROSS[0]}"
 run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio=nan "${SAME[0]}" "${SAME[0]}"
 run 2 "$PCPANALYZE" compare --threshold cross_cpu_ratio=inf "${SAME[0]}" "${CROSS[0]}"
