@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,22 @@ static void print_summary(const struct pcp_record *rec, double secs, int quiet)
 	}
 }
 
+static void *noop_thread(void *arg)
+{
+	return arg;
+}
+
+/* The kernel allocates a process's private futex hash (percpu memory) when the process starts
+ * its first thread. Our reader threads start between the "before" snapshot and tracing on, so
+ * that one allocation would be counted in percpu_stats but never traced: start a thread now. */
+static void allocate_thread_state_early(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, noop_thread, NULL) == 0)
+		pthread_join(t, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -294,11 +311,6 @@ int main(int argc, char **argv)
 	if (stop_signal)
 		goto interrupted_before_start;
 
-	err = pcp_snapshot_take(&before);
-	if (err != PCP_OK) {
-		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
-		goto out;
-	}
 	if (cmd) {
 		sigset_t block, old;
 
@@ -319,6 +331,15 @@ int main(int argc, char **argv)
 		}
 		if (stop_signal)
 			goto interrupted_before_start;
+	}
+	allocate_thread_state_early();
+	/* Snapshots hug the traced window (after the instance exists and the workload is forked,
+	 * before the instance goes): percpu_stats deltas then count the traced allocations only,
+	 * and pcpanalyze's consistency check can hold. */
+	err = pcp_snapshot_take(&before);
+	if (err != PCP_OK) {
+		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+		goto out;
 	}
 	clock_gettime(CLOCK_REALTIME, &t_start);
 	clock_gettime(CLOCK_MONOTONIC, &m_start);
@@ -404,14 +425,11 @@ int main(int argc, char **argv)
 				err = stop_err;
 		}
 	}
+	if (err == PCP_OK && (err = pcp_snapshot_take(&after)) != PCP_OK)
+		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
 	pcp_record_remove_instance(rec);
 	if (err != PCP_OK)
 		goto out;
-	err = pcp_snapshot_take(&after);
-	if (err != PCP_OK) {
-		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
-		goto out;
-	}
 	err = pcp_record_write_trace(rec, output, errbuf, sizeof(errbuf));
 	if (err != PCP_OK) {
 		fprintf(stderr, "pcprecord: %s: %s\n", output, errbuf);
