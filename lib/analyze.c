@@ -1,8 +1,8 @@
 /* One trace.dat in, one analysis out: trace reader -> parse_kmem / parse_percpu -> churn and
  * percpu models. Never a partial analysis: any failure frees everything and returns an error.
  *
- * Iteration: the reader's own merge over tracecmd_peek_data/tracecmd_read_data (see
- * lib/trace_reader.c for why and the measured cost). Per record here: one tep_data_type()
+ * Iteration: the reader's direct ring-buffer path (lib/ringbuf_decode.c) or its merge over
+ * tracecmd_read_data (see lib/trace_reader.c). Per record here: one tep_data_type()
  * (type field read), an array increment for event_counts, a few integer compares in
  * pcp_kmem_decode, and the model calls; no allocation, no string compare. */
 #include <stdio.h>
@@ -182,6 +182,10 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		}
 		ev.kind = (uint8_t)kind;
 		pcp_churn_event(churn, &ev);
+	}
+	if ((err = pcp_reader_status(reader, msg, sizeof(msg)))) {
+		set_err(errbuf, errlen, err, msg);
+		goto fail;
 	}
 	a->events_total = pcp_reader_records(reader);
 

@@ -1,21 +1,22 @@
 /* Trace reader: checks a trace.dat's declared layout against the file, then merges the
- * records of all CPUs (of every buffer with data) in timestamp order through libtracecmd.
+ * records of all CPUs (of every buffer with data) in timestamp order.
  *
  * Why our own layout walk: libtracecmd 3.1.6 reads a truncated file without complaint
  * (trace-cmd report prints nothing), and mmap()ing a v6 CPU section past EOF would SIGBUS.
  * So before libtracecmd touches the file we walk the headers (man 5 trace-cmd.dat.v6 / v7)
- * and check that every declared section and per-CPU data block lies inside the file.
+ * and check that every declared section and per-CPU data block lies inside the file. The walk
+ * also collects the CPU sections for the direct path.
  *
- * Iteration method: our own merge over tracecmd_read_data() per CPU (one record read ahead per
- * CPU; the primitive tracecmd_iterate_events() also uses, public API only), as a pull API so the analyzer's per-record work
- * is inlined in its loop instead of behind a callback, and so several buffers (the top one
- * and `trace-cmd extract -B` instances) merge in one pass. Measured (min CPU time of 7 runs,
- * 2,366,279 kmem records on 2 CPUs, this 2-core machine under load): v6 uncompressed: bare
- * tracecmd_iterate_events counting loop 0.27 s (114 ns/record), this merge counting only
- * 0.23-0.26 s (97-110 ns/record), + parse_kmem decode 0.31 s (+~20 ns/record); v7 zstd: bare
- * 0.50 s (211 ns/record), this merge 0.51 s. Nearly all of it is libtracecmd's own per-record
- * work (decompression, kbuffer parse, one malloc/free per record inside the
- * library); the merge adds a linear scan over the CPUs with data. */
+ * Two iteration paths, the same records (tests/test_fast_reader.c):
+ * - direct (lib/ringbuf_decode.c): kbuffer over the mapped or decompressed pages, no
+ *   allocation per record; used whenever the file has nothing only libtracecmd reproduces
+ *   (timestamp-shifting options, latency buffers, compressed options, partial pages).
+ *   libtracecmd then only reads the headers (tracecmd_open_head): for a v7 compressed file it
+ *   would otherwise decompress every CPU into a temporary file at open.
+ * - libtracecmd: our merge over tracecmd_read_data() per CPU (one record read ahead per CPU;
+ *   one malloc/free per record inside the library); a linear scan over the CPUs with data.
+ *   Measured before the direct path (2,366,279 records, 2 CPUs): v6 0.23-0.26 s, v7 zstd
+ *   0.51 s, about the bare tracecmd_iterate_events loop; bench/RESULTS.md has the direct path. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 #include <trace-cmd/trace-cmd.h>
 #include "pcptrace/error.h"
+#include "pcptrace/ringbuf_decode.h"
 #include "pcptrace/trace_reader.h"
 
 #define MAX_SECTIONS 4096     /* guards a cyclic v7 options chain */
@@ -36,6 +38,23 @@ static const unsigned char tracedat_magic[10] = { 0x17, 0x08, 0x44, 't', 'r', 'a
 
 /* ---- layout check ---- */
 
+/* One CPU's data as the layout walk found it, for the direct reader. */
+struct cpu_sec {
+	uint32_t rank;             /* 0: top buffer, 1 + i: instance i (libtracecmd's order) */
+	uint32_t cpu;
+	uint64_t offset, size;
+};
+
+/* What the direct reader needs beyond the public layout. */
+struct walk {
+	struct cpu_sec *secs;
+	size_t nr, cap;
+	uint32_t page_size;        /* the file header's */
+	uint32_t nr_instances;     /* named buffers seen so far */
+	uint32_t rank;             /* of the buffer being walked */
+	const char *no_direct;     /* why only libtracecmd reproduces this file, NULL if not */
+};
+
 struct ck {
 	int fd;
 	uint64_t size;
@@ -43,7 +62,26 @@ struct ck {
 	char *errbuf;
 	size_t errlen;
 	struct pcp_tracedat_layout *lay;
+	struct walk *w;            /* NULL: layout check only */
 };
+
+/* Options after which libtracecmd shifts or scales timestamps (DATE, OFFSET, TIME_SHIFT,
+ * TSC2NSEC) or reads a latency buffer (BUFFER_TEXT): the direct reader leaves those files to it. */
+static void note_option(struct ck *c, uint64_t id)
+{
+	if (!c->w)
+		return;
+	if (id == 1 || id == 7 || id == 12 || id == 14)
+		c->w->no_direct = "its options shift or scale timestamps";
+	else if (id == 22)
+		c->w->no_direct = "it has a latency buffer";
+}
+
+static void begin_buffer(struct ck *c, const char *name)
+{
+	if (c->w)
+		c->w->rank = name[0] ? ++c->w->nr_instances : 0;
+}
 
 static int fail(struct ck *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct ck *c, int err, const char *fmt, ...)
@@ -186,6 +224,18 @@ static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64
 			p += 8 + csize;
 		}
 	}
+	if (c->w && size) {
+		struct walk *w = c->w;
+		if (w->nr == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 16;
+			struct cpu_sec *n = realloc(w->secs, cap * sizeof(*n));
+			if (!n)
+				return fail(c, PCP_ERR_NOMEM, "out of memory");
+			w->secs = n;
+			w->cap = cap;
+		}
+		w->secs[w->nr++] = (struct cpu_sec){ .rank = w->rank, .cpu = (uint32_t)cpu, .offset = off, .size = size };
+	}
 	if (cpu + 1 > l->nr_cpus)
 		l->nr_cpus = (uint32_t)(cpu + 1);
 	l->nr_cpu_sections++;
@@ -220,13 +270,17 @@ static int v6_flyrecord(struct ck *c, uint64_t off, uint32_t cpus, const char *b
 		err = rd_at(c, off, tag, sizeof(tag), "buffer header");
 		if (err)
 			return err;
-		if (!memcmp(tag, "latency  \0", 10))
+		if (!memcmp(tag, "latency  \0", 10)) {
+			if (c->w)
+				c->w->no_direct = "it has a latency buffer";
 			return PCP_OK;
+		}
 		if (memcmp(tag, "flyrecord\0", 10))
 			return fail(c, PCP_ERR_CORRUPT, "buffer '%s' has no flyrecord header", buffer);
 		off += 10;
 	}
 	c->lay->nr_buffers++;
+	begin_buffer(c, buffer);
 	for (uint32_t cpu = 0; cpu < cpus; cpu++) {
 		uint64_t doff, dsize;
 		if ((err = rd_num(c, off, 8, &doff, "CPU data table")) ||
@@ -310,6 +364,7 @@ static int check_v6(struct ck *c, uint64_t off)
 			off += 4;
 			if (size > c->size - off)
 				return fail(c, PCP_ERR_TRUNCATED, "file ends inside the options");
+			note_option(c, id);
 			if (id == 3 && size >= 9 && nr_bufopts < 256) {   /* BUFFER: offset, name */
 				size_t len;
 				if ((err = rd_num(c, off, 8, &buffer_offsets[nr_bufopts], "buffer option")) ||
@@ -340,6 +395,8 @@ static int check_v6(struct ck *c, uint64_t off)
 			return err;
 	} else if (memcmp(tag, "latency  \0", 10)) {
 		return fail(c, PCP_ERR_CORRUPT, "unknown data section type");
+	} else if (c->w) {
+		c->w->no_direct = "it is a latency trace";
 	}
 	for (unsigned i = 0; i < nr_bufopts; i++)
 		if ((err = v6_flyrecord(c, buffer_offsets[i], (uint32_t)cpus, buffer_names[i], 0)))
@@ -391,6 +448,13 @@ static int v7_buffer_option(struct ck *c, uint64_t off, uint64_t size)
 		return fail(c, PCP_ERR_CORRUPT, "buffer option too short");
 	if ((err = rd_num(c, off + 4, 4, &cnt, "buffer option")))
 		return err;
+	if (c->w) {
+		uint64_t bpage;
+		if ((err = rd_num(c, off, 4, &bpage, "buffer option")))
+			return err;
+		if (bpage != c->w->page_size)
+			c->w->no_direct = "a buffer's page size differs from the file's";
+	}
 	off += 8;
 	if (cnt > MAX_CPUS || off + cnt * 20 > end)
 		return fail(c, PCP_ERR_CORRUPT, "buffer '%s' declares %llu CPUs in a %llu-byte option",
@@ -398,6 +462,7 @@ static int v7_buffer_option(struct ck *c, uint64_t off, uint64_t size)
 	if ((err = v7_section(c, boff, "flyrecord section", &id, &flags, &ssize)))
 		return err;
 	c->lay->nr_buffers++;
+	begin_buffer(c, name);
 	for (uint64_t i = 0; i < cnt; i++, off += 20) {
 		uint64_t cpu, doff, dsize;
 		if ((err = rd_num(c, off, 4, &cpu, "buffer option")) ||
@@ -439,6 +504,8 @@ static int check_v7(struct ck *c, uint64_t off)
 				    (unsigned long long)next);
 		if (flags & 1) {   /* compressed: libtracecmd will check the rest */
 			c->lay->options_compressed = 1;
+			if (c->w)
+				c->w->no_direct = "its options are compressed";
 			break;
 		}
 		p = next + 16;
@@ -462,6 +529,7 @@ static int check_v7(struct ck *c, uint64_t off)
 			p += 6;
 			if (osize > end - p)
 				return fail(c, PCP_ERR_CORRUPT, "option %llu overruns its section", (unsigned long long)oid);
+			note_option(c, oid);
 			if (oid == 0) {   /* DONE: offset of the next options section */
 				if (osize < 8)
 					return fail(c, PCP_ERR_CORRUPT, "short DONE option");
@@ -500,10 +568,11 @@ static int check_v7(struct ck *c, uint64_t off)
 	return PCP_OK;
 }
 
-int pcp_tracedat_check(const char *path, struct pcp_tracedat_layout *out, char *errbuf, size_t errlen)
+static int check_file(const char *path, struct pcp_tracedat_layout *out, struct walk *w,
+		      char *errbuf, size_t errlen)
 {
 	struct pcp_tracedat_layout lay;
-	struct ck c = { .fd = -1, .errbuf = errbuf, .errlen = errlen, .lay = &lay };
+	struct ck c = { .fd = -1, .errbuf = errbuf, .errlen = errlen, .lay = &lay, .w = w };
 	unsigned char head[10], b[2];
 	char ver[16];
 	size_t len;
@@ -564,6 +633,8 @@ int pcp_tracedat_check(const char *path, struct pcp_tracedat_layout *out, char *
 		err = fail(&c, PCP_ERR_CORRUPT, "implausible page size %llu", (unsigned long long)page_size);
 		goto out;
 	}
+	if (w)
+		w->page_size = (uint32_t)page_size;
 	off += 4;
 	err = lay.file_version == 6 ? check_v6(&c, off) : check_v7(&c, off);
 out:
@@ -572,6 +643,11 @@ out:
 	if (!err && out)
 		*out = lay;
 	return err;
+}
+
+int pcp_tracedat_check(const char *path, struct pcp_tracedat_layout *out, char *errbuf, size_t errlen)
+{
+	return check_file(path, out, NULL, errbuf, errlen);
 }
 
 /* ---- reader ---- */
@@ -585,6 +661,10 @@ struct stream {
 struct pcp_reader {
 	struct pcp_tracedat_layout layout;
 	struct tracecmd_input *top;
+	/* direct path (ringbuf_decode) */
+	struct pcp_rbdec *direct;
+	int fd;
+	/* libtracecmd path */
 	struct tracecmd_input **instances;
 	int nr_instances;
 	struct stream *streams;
@@ -601,7 +681,7 @@ static int reader_fail(char *errbuf, size_t errlen, int err, const char *msg)
 	return err;
 }
 
-static int add_streams(struct pcp_reader *r, struct tracecmd_input *h)
+static void add_streams(struct pcp_reader *r, struct tracecmd_input *h)
 {
 	/* read_data returns NULL for an index past the handle's CPUs or a CPU without data */
 	for (uint32_t i = 0; i < r->layout.nr_cpus; i++) {
@@ -610,25 +690,95 @@ static int add_streams(struct pcp_reader *r, struct tracecmd_input *h)
 			continue;
 		r->streams[r->nr_streams++] = (struct stream){ .handle = h, .index = (int)i, .head = rec };
 	}
-	return PCP_OK;
 }
 
-int pcp_reader_open(const char *path, struct pcp_reader **out, char *errbuf, size_t errlen)
+static int sec_order(const void *pa, const void *pb)
+{
+	const struct cpu_sec *a = pa, *b = pb;
+
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	return a->cpu < b->cpu ? -1 : a->cpu > b->cpu;
+}
+
+/* The direct path, if it reproduces libtracecmd for this file. PCP_ERR_MODE (why in errbuf):
+ * use libtracecmd; other errors: the data is damaged. */
+static int open_direct(struct pcp_reader *r, const char *path, struct walk *w, char *errbuf, size_t errlen)
+{
+	struct tep_handle *tep = tracecmd_get_tep(r->top);
+	struct pcp_rbdec_params p = { 0 };
+	struct pcp_rbdec_section *secs;
+	int err;
+
+	if (w->no_direct)
+		return reader_fail(errbuf, errlen, PCP_ERR_MODE, w->no_direct);
+	if (tep_get_header_timestamp_size(tep) != 8)
+		return reader_fail(errbuf, errlen, PCP_ERR_MODE, "its page timestamps are not 8 bytes");
+	qsort(w->secs, w->nr, sizeof(*w->secs), sec_order);
+	for (size_t i = 1; i < w->nr; i++)
+		if (!sec_order(&w->secs[i - 1], &w->secs[i]))
+			return reader_fail(errbuf, errlen, PCP_ERR_MODE, "a buffer declares a CPU twice");
+	secs = calloc(w->nr ? w->nr : 1, sizeof(*secs));
+	if (!secs)
+		return reader_fail(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < w->nr; i++)
+		secs[i] = (struct pcp_rbdec_section){ .cpu = w->secs[i].cpu, .offset = w->secs[i].offset,
+						       .size = w->secs[i].size };
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		free(secs);
+		return reader_fail(errbuf, errlen, PCP_ERR_NOFILE, strerror(errno));
+	}
+	p.fd = r->fd;
+	p.file_size = r->layout.file_size;
+	p.page_size = w->page_size;
+	p.long_size = tep_get_header_page_size(tep);   /* libtracecmd's long_size */
+	p.big_endian = tep_is_file_bigendian(tep);
+	p.old_format = tep_is_old_format(tep);
+	p.compression = r->layout.file_version == 7 ? r->layout.compression : NULL;
+	err = pcp_rbdec_open(&p, secs, w->nr, &r->direct, errbuf, errlen);
+	free(secs);
+	return err;
+}
+
+int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_reader **out,
+			 char *errbuf, size_t errlen)
 {
 	struct pcp_reader *r;
+	struct walk w = { 0 };
 	int err;
 
 	*out = NULL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return reader_fail(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
-	err = pcp_tracedat_check(path, &r->layout, errbuf, errlen);
+	r->fd = -1;
+	err = check_file(path, &r->layout, &w, errbuf, errlen);
 	if (err)
 		goto fail;
 
 	tracecmd_set_loglevel(TEP_LOG_NONE);
-	r->top = tracecmd_open(path, TRACECMD_FL_LOAD_NO_PLUGINS | TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
-	if (!r->top) {
+	/* Headers only (formats, kallsyms, cmdlines): the CPU data is opened below, by one path. */
+	r->top = tracecmd_open_head(path, TRACECMD_FL_LOAD_NO_PLUGINS | TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
+	r->missed_known = calloc(r->layout.nr_cpus + 1, sizeof(uint64_t));
+	r->missed_unknown = calloc(r->layout.nr_cpus + 1, sizeof(uint64_t));
+	if (!r->missed_known || !r->missed_unknown) {
+		err = reader_fail(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (r->top && how != PCP_READER_LIBTRACECMD) {
+		char why[200] = "";
+
+		err = open_direct(r, path, &w, why, sizeof(why));
+		if (!err)
+			goto done;
+		if (err != PCP_ERR_MODE || how == PCP_READER_DIRECT) {
+			reader_fail(errbuf, errlen, err, why);
+			goto fail;
+		}
+		err = PCP_OK;
+	}
+	if (!r->top || tracecmd_init_data(r->top) < 0) {
 		char msg[160];
 		if (r->layout.compression[0] && strcmp(r->layout.compression, "none"))
 			snprintf(msg, sizeof(msg), "libtracecmd cannot read it (%s compression; supported: see trace-cmd list -c)",
@@ -643,9 +793,7 @@ int pcp_reader_open(const char *path, struct pcp_reader **out, char *errbuf, siz
 		r->nr_instances = 0;
 	r->instances = calloc((size_t)r->nr_instances + 1, sizeof(*r->instances));
 	r->streams = calloc(((size_t)r->nr_instances + 1) * (r->layout.nr_cpus + 1), sizeof(*r->streams));
-	r->missed_known = calloc(r->layout.nr_cpus + 1, sizeof(uint64_t));
-	r->missed_unknown = calloc(r->layout.nr_cpus + 1, sizeof(uint64_t));
-	if (!r->instances || !r->streams || !r->missed_known || !r->missed_unknown) {
+	if (!r->instances || !r->streams) {
 		err = reader_fail(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -658,17 +806,28 @@ int pcp_reader_open(const char *path, struct pcp_reader **out, char *errbuf, siz
 		}
 		add_streams(r, r->instances[i]);
 	}
+done:
+	free(w.secs);
 	*out = r;
 	return PCP_OK;
 fail:
+	free(w.secs);
 	pcp_reader_close(r);
 	return err;
+}
+
+int pcp_reader_open(const char *path, struct pcp_reader **out, char *errbuf, size_t errlen)
+{
+	return pcp_reader_open_path(path, PCP_READER_AUTO, out, errbuf, errlen);
 }
 
 void pcp_reader_close(struct pcp_reader *r)
 {
 	if (!r)
 		return;
+	pcp_rbdec_close(r->direct);
+	if (r->fd >= 0)
+		close(r->fd);
 	if (r->current)
 		tracecmd_free_record(r->current);
 	for (int i = 0; r->streams && i < r->nr_streams; i++)
@@ -697,7 +856,17 @@ const struct pcp_tracedat_layout *pcp_reader_layout(const struct pcp_reader *r)
 	return &r->layout;
 }
 
-struct tep_record *pcp_reader_next(struct pcp_reader *r)
+int pcp_reader_direct(const struct pcp_reader *r)
+{
+	return r->direct != NULL;
+}
+
+int pcp_reader_status(const struct pcp_reader *r, char *errbuf, size_t errlen)
+{
+	return r->direct ? pcp_rbdec_status(r->direct, errbuf, errlen) : PCP_OK;
+}
+
+static struct tep_record *libtracecmd_next(struct pcp_reader *r)
 {
 	struct stream *s, *best = NULL;
 	struct tep_record *rec;
@@ -715,6 +884,15 @@ struct tep_record *pcp_reader_next(struct pcp_reader *r)
 	rec = best->head;
 	best->head = tracecmd_read_data(best->handle, best->index);
 	r->current = rec;
+	return rec;
+}
+
+struct tep_record *pcp_reader_next(struct pcp_reader *r)
+{
+	struct tep_record *rec = r->direct ? pcp_rbdec_next(r->direct) : libtracecmd_next(r);
+
+	if (!rec)
+		return NULL;
 	r->records++;
 	if (rec->missed_events && rec->cpu >= 0 && (uint32_t)rec->cpu < r->layout.nr_cpus) {
 		if (rec->missed_events > 0)

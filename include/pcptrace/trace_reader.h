@@ -1,6 +1,9 @@
 /* The trace reader: validates a trace.dat (v6, v7; compressed or not) against its own
- * declared layout, opens it with libtracecmd and hands out every record of every CPU of every
- * buffer that carries data, in timestamp order (ties: lower CPU first, as libtracecmd does). */
+ * declared layout, opens it with libtracecmd (event formats, kallsyms, cmdlines) and hands out
+ * every record of every CPU of every buffer that carries data, in timestamp order (ties: lower
+ * CPU first, as libtracecmd does; the top buffer before instances). Two paths give the same
+ * records: the direct ring-buffer reader (ringbuf_decode.h, the fast one) where it reproduces
+ * libtracecmd exactly, else libtracecmd's own per-CPU reads. */
 #ifndef PCPTRACE_TRACE_READER_H
 #define PCPTRACE_TRACE_READER_H
 
@@ -31,8 +34,19 @@ int pcp_tracedat_check(const char *path, struct pcp_tracedat_layout *out, char *
 
 struct pcp_reader;
 
-/* Validates (pcp_tracedat_check) and opens. On error *out is NULL. */
+enum pcp_reader_path {
+	PCP_READER_AUTO,          /* direct when it can reproduce libtracecmd, else libtracecmd */
+	PCP_READER_LIBTRACECMD,   /* libtracecmd's tracecmd_read_data per CPU */
+	PCP_READER_DIRECT,        /* direct only: PCP_ERR_MODE (errbuf says why) if it cannot */
+};
+
+/* Validates (pcp_tracedat_check) and opens. On error *out is NULL. Damaged ring-buffer data
+ * found while opening the direct path is PCP_ERR_CORRUPT. */
 int pcp_reader_open(const char *path, struct pcp_reader **out, char *errbuf, size_t errlen);
+int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_reader **out,
+			 char *errbuf, size_t errlen);
+/* 1 when the direct path reads the records. */
+int pcp_reader_direct(const struct pcp_reader *r);
 void pcp_reader_close(struct pcp_reader *r);
 
 /* The event parser handle: one per trace, shared by all buffers. */
@@ -44,6 +58,11 @@ const struct pcp_tracedat_layout *pcp_reader_layout(const struct pcp_reader *r);
  * is > 0 (known count), < 0 (lost, count unknown) or 0, as libtracecmd reports it; the reader
  * also sums them per CPU (pcp_reader_missed). */
 struct tep_record *pcp_reader_next(struct pcp_reader *r);
+
+/* After pcp_reader_next() returned NULL: PCP_OK at the true end, else the error that ended
+ * the records early (PCP_ERR_CORRUPT for damaged pages or compressed chunks, PCP_ERR_IO);
+ * errbuf gets a one-line reason. The libtracecmd path always says PCP_OK (it cannot tell). */
+int pcp_reader_status(const struct pcp_reader *r, char *errbuf, size_t errlen);
 
 /* Records handed out so far, and the missed-event marks seen per CPU. */
 uint64_t pcp_reader_records(const struct pcp_reader *r);

@@ -1,0 +1,55 @@
+/*
+ * Direct reader of a trace.dat's per-CPU ring-buffer data: the reader's fast path.
+ *
+ * Walks each CPU section's sub-buffer pages with libtraceevent's kbuffer (windowed mmap of the
+ * file for uncompressed data; one chunk at a time, decompressed with libzstd / zlib, for v7
+ * compressed data) and merges the CPUs with a small heap, ties to the lower section index. No
+ * allocation per record: the record handed out lives in the decoder and stays valid until the
+ * next call. Records, their order, timestamps and missed-event marks are those libtracecmd
+ * gives for the same file (tests/test_fast_reader.c compares both record by record); what it
+ * cannot reproduce exactly it refuses at open (PCP_ERR_MODE), and the caller falls back to
+ * libtracecmd. Unlike libtracecmd, damaged data is an error (PCP_ERR_CORRUPT), never an early
+ * end. Memory: a window or a chunk per CPU section, whatever the trace's length.
+ */
+#ifndef PCPTRACE_RINGBUF_DECODE_H
+#define PCPTRACE_RINGBUF_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tep_record;
+
+/* One CPU's data, in merge order (ties between equal timestamps go to the earlier section). */
+struct pcp_rbdec_section {
+	uint32_t cpu;               /* the CPU id records carry */
+	uint64_t offset;            /* file offset of the pages, or of the chunk table if compressed */
+	uint64_t size;              /* bytes as declared by the file (compressed: the chunks) */
+};
+
+struct pcp_rbdec_params {
+	int fd;                     /* the trace.dat, open for reading (not closed by the decoder) */
+	uint64_t file_size;
+	uint32_t page_size;         /* sub-buffer size from the file header */
+	int long_size;              /* 4 or 8: the header page's commit field */
+	int big_endian;             /* the file's byte order */
+	int old_format;             /* tep_is_old_format() */
+	const char *compression;    /* NULL, "" or "none"; "zstd"; "zlib" */
+};
+
+struct pcp_rbdec;
+
+/* PCP_OK; PCP_ERR_MODE when the data is laid out in a way only libtracecmd reproduces
+ * (errbuf says why: fall back); PCP_ERR_CORRUPT, PCP_ERR_IO, PCP_ERR_NOMEM. */
+int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_section *secs, size_t n,
+		   struct pcp_rbdec **out, char *errbuf, size_t errlen);
+void pcp_rbdec_close(struct pcp_rbdec *d);
+
+/* Hot path. The next record in timestamp order, NULL at the end or on error (see status).
+ * data/size/ts/cpu/missed_events/record_size are set; offset is the record's page-relative
+ * offset. Valid until the next call. */
+struct tep_record *pcp_rbdec_next(struct pcp_rbdec *d);
+
+/* PCP_OK, or the error that ended the records early (errbuf gets a one-line reason). */
+int pcp_rbdec_status(const struct pcp_rbdec *d, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,434 @@
+/* Direct ring-buffer reader (include/pcptrace/ringbuf_decode.h).
+ *
+ * Why: libtracecmd allocates (and frees) a tep_record per event, keeps page reference lists,
+ * and for v7 compressed files decompresses every CPU into a temporary file at open. Here the
+ * same kbuffer calls libtracecmd makes per event (read_event, event_size, missed_events,
+ * next_event) run over pages we map or decompress ourselves, and the merge is a heap of
+ * streams whose head record is refreshed in place.
+ *
+ * Sameness with libtracecmd 3.1.x (lib/trace-cmd/trace-input.c): pages start at the section
+ * offset and follow every page_size bytes; a page whose commit exceeds the page is an error
+ * there too (it stops the CPU silently; here it is PCP_ERR_CORRUPT); the timestamp is the
+ * kbuffer one (the caller refuses files whose options make libtracecmd shift or scale it);
+ * compressed data is the concatenation of its chunks' uncompressed bytes. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+#include <event-parse.h>
+#include <kbuffer.h>
+#include "pcptrace/error.h"
+#include "pcptrace/ringbuf_decode.h"
+
+#define MAP_WINDOW (4u << 20)   /* bytes of uncompressed data mapped per stream at a time */
+
+enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
+
+struct stream {
+	struct tep_record rec;      /* the head record, handed out as is */
+	struct kbuffer *kbuf;
+	struct pcp_rbdec *d;
+	uint32_t index;             /* section index: the tie-break */
+	uint32_t cpu;
+	const char *page;           /* the page loaded in kbuf */
+	const char *buf;            /* pages of the current window or chunk */
+	size_t buf_len, buf_pos;
+	/* uncompressed: file range still to map, the current mapping */
+	uint64_t next_off, end_off;
+	void *map;
+	size_t map_len;
+	/* compressed: the next chunk header, chunks left, the chunk's uncompressed bytes */
+	uint64_t chunk_off;
+	uint32_t chunks_left;
+	char *ubuf;
+	size_t ubuf_cap;
+};
+
+struct pcp_rbdec {
+	struct pcp_rbdec_params p;
+	int comp;
+	size_t sys_page;
+	struct stream *streams;
+	size_t nr_streams, nr_alloc;
+	struct stream **heap;       /* min-heap on (rec.ts, index) */
+	size_t heap_n;
+	int pending;                /* heap[0]'s record was handed out: advance it first */
+	int err;
+	char msg[200];
+	char *zbuf;                 /* one compressed chunk, shared by all streams */
+	size_t zbuf_cap;
+	ZSTD_DCtx *zctx;
+};
+
+static int set_msg(char *buf, size_t len, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int set_msg(char *buf, size_t len, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf && len) {
+		va_start(ap, fmt);
+		vsnprintf(buf, len, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+static uint64_t get_num(const struct pcp_rbdec *d, const unsigned char *b, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v |= (uint64_t)b[d->p.big_endian ? n - 1 - i : i] << (8 * i);
+	return v;
+}
+
+static int pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t got = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return PCP_ERR_IO;
+		}
+		if (got == 0)
+			return PCP_ERR_TRUNCATED;
+		done += (size_t)got;
+	}
+	return PCP_OK;
+}
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+	char *n;
+
+	if (need <= *cap)
+		return PCP_OK;
+	n = realloc(*buf, need);
+	if (!n)
+		return PCP_ERR_NOMEM;
+	*buf = n;
+	*cap = need;
+	return PCP_OK;
+}
+
+/* Next window (uncompressed) or chunk (compressed) of s into s->buf. 1 loaded, 0 end, < 0 error. */
+static int next_block(struct stream *s)
+{
+	struct pcp_rbdec *d = s->d;
+
+	if (d->comp == COMP_NONE) {
+		uint64_t moff, len;
+		size_t delta;
+
+		if (s->map) {
+			munmap(s->map, s->map_len);
+			s->map = NULL;
+		}
+		if (s->next_off >= s->end_off)
+			return 0;
+		len = s->end_off - s->next_off;
+		if (len > MAP_WINDOW)
+			len = MAP_WINDOW;
+		moff = s->next_off & ~(uint64_t)(d->sys_page - 1);
+		delta = (size_t)(s->next_off - moff);
+		s->map = mmap(NULL, delta + len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, d->p.fd, (off_t)moff);
+		if (s->map == MAP_FAILED) {
+			s->map = NULL;
+			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_IO, "cannot map CPU %u data: %s",
+					 s->cpu, strerror(errno));
+			return -1;
+		}
+		s->map_len = delta + len;
+		s->buf = (const char *)s->map + delta;
+		s->buf_len = (size_t)len;
+		s->buf_pos = 0;
+		s->next_off += len;
+		return 1;
+	} else {
+		unsigned char h[8];
+		uint64_t csize, usize;
+		int err;
+
+		if (!s->chunks_left)
+			return 0;
+		if ((err = pread_all(d->p.fd, h, 8, s->chunk_off))) {
+			d->err = set_msg(d->msg, sizeof(d->msg), err, "cannot read a chunk header of CPU %u", s->cpu);
+			return -1;
+		}
+		csize = get_num(d, h, 4);
+		usize = get_num(d, h + 4, 4);
+		if (!usize || usize % d->p.page_size || csize > d->p.file_size - s->chunk_off - 8) {
+			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
+					 "CPU %u: damaged chunk header at byte %llu", s->cpu,
+					 (unsigned long long)s->chunk_off);
+			return -1;
+		}
+		if (grow(&d->zbuf, &d->zbuf_cap, (size_t)csize) || grow(&s->ubuf, &s->ubuf_cap, (size_t)usize)) {
+			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_NOMEM, "out of memory");
+			return -1;
+		}
+		if ((err = pread_all(d->p.fd, d->zbuf, (size_t)csize, s->chunk_off + 8))) {
+			d->err = set_msg(d->msg, sizeof(d->msg), err, "cannot read a chunk of CPU %u", s->cpu);
+			return -1;
+		}
+		if (d->comp == COMP_ZSTD) {
+			size_t got = ZSTD_decompressDCtx(d->zctx, s->ubuf, (size_t)usize, d->zbuf, (size_t)csize);
+			err = ZSTD_isError(got) || got != usize;
+		} else {
+			uLongf got = (uLongf)usize;
+			err = uncompress((Bytef *)s->ubuf, &got, (const Bytef *)d->zbuf, (uLong)csize) != Z_OK ||
+			      got != usize;
+		}
+		if (err) {
+			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
+					 "CPU %u: compressed chunk at byte %llu does not decompress to its %llu declared bytes",
+					 s->cpu, (unsigned long long)s->chunk_off, (unsigned long long)usize);
+			return -1;
+		}
+		s->chunk_off += 8 + csize;
+		s->chunks_left--;
+		s->buf = s->ubuf;
+		s->buf_len = (size_t)usize;
+		s->buf_pos = 0;
+		return 1;
+	}
+}
+
+/* Makes s->rec the stream's next record. 1 done, 0 end of stream, < 0 error (d->err). */
+static int advance(struct stream *s)
+{
+	struct pcp_rbdec *d = s->d;
+	unsigned long long ts;
+	void *data;
+
+	for (;;) {
+		if (s->page && (data = kbuffer_read_event(s->kbuf, &ts))) {
+			size_t at = (size_t)((const char *)data - s->page);
+			int size = kbuffer_event_size(s->kbuf);
+
+			if (size < 0 || at + (size_t)size > d->p.page_size) {
+				d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
+						 "CPU %u: an event runs past its ring-buffer page", s->cpu);
+				return -1;
+			}
+			s->rec.ts = ts;
+			s->rec.data = data;
+			s->rec.size = size;
+			s->rec.offset = at;
+			s->rec.record_size = kbuffer_curr_size(s->kbuf);
+			s->rec.missed_events = kbuffer_missed_events(s->kbuf);
+			kbuffer_next_event(s->kbuf, NULL);
+			return 1;
+		}
+		if (s->buf_pos >= s->buf_len) {
+			int r = next_block(s);
+			if (r <= 0) {
+				s->page = NULL;
+				return r;
+			}
+		}
+		s->page = s->buf + s->buf_pos;
+		s->buf_pos += d->p.page_size;
+		/* The kbuffer reads the header first; the commit must leave the page whole. */
+		kbuffer_load_subbuffer(s->kbuf, (void *)s->page);
+		if ((unsigned)kbuffer_subbuffer_size(s->kbuf) + (unsigned)kbuffer_start_of_data(s->kbuf) > d->p.page_size) {
+			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
+					 "CPU %u: a ring-buffer page declares %d data bytes (page size %u)", s->cpu,
+					 kbuffer_subbuffer_size(s->kbuf), d->p.page_size);
+			s->page = NULL;
+			return -1;
+		}
+	}
+}
+
+static inline int before(const struct stream *a, const struct stream *b)
+{
+	return a->rec.ts < b->rec.ts || (a->rec.ts == b->rec.ts && a->index < b->index);
+}
+
+static void sift_down(struct pcp_rbdec *d, size_t i)
+{
+	struct stream **h = d->heap, *x = h[i];
+	size_t n = d->heap_n;
+
+	for (;;) {
+		size_t l = 2 * i + 1, m;
+		if (l >= n)
+			break;
+		m = l + 1 < n && before(h[l + 1], h[l]) ? l + 1 : l;
+		if (!before(h[m], x))
+			break;
+		h[i] = h[m];
+		i = m;
+	}
+	h[i] = x;
+}
+
+int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_section *secs, size_t n,
+		   struct pcp_rbdec **out, char *errbuf, size_t errlen)
+{
+	struct pcp_rbdec *d;
+	enum kbuffer_long_size ls;
+	int err = PCP_OK;
+
+	*out = NULL;
+	if (p->page_size < 64 || (p->page_size & (p->page_size - 1)))
+		return set_msg(errbuf, errlen, PCP_ERR_MODE, "page size %u", p->page_size);
+	if (p->long_size != 4 && p->long_size != 8)
+		return set_msg(errbuf, errlen, PCP_ERR_MODE, "long size %d", p->long_size);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return set_msg(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+	d->p = *p;
+	d->p.compression = NULL;
+	d->sys_page = (size_t)sysconf(_SC_PAGESIZE);
+	if (!p->compression || !p->compression[0] || !strcmp(p->compression, "none"))
+		d->comp = COMP_NONE;
+	else if (!strcmp(p->compression, "zstd"))
+		d->comp = COMP_ZSTD;
+	else if (!strcmp(p->compression, "zlib"))
+		d->comp = COMP_ZLIB;
+	else {
+		err = set_msg(errbuf, errlen, PCP_ERR_MODE, "%s compression", p->compression);
+		goto fail;
+	}
+	if (d->comp == COMP_ZSTD && !(d->zctx = ZSTD_createDCtx())) {
+		err = set_msg(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	d->streams = calloc(n ? n : 1, sizeof(*d->streams));
+	d->heap = calloc(n ? n : 1, sizeof(*d->heap));
+	d->nr_alloc = n;
+	if (!d->streams || !d->heap) {
+		err = set_msg(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	ls = p->long_size == 8 ? KBUFFER_LSIZE_8 : KBUFFER_LSIZE_4;
+	for (size_t i = 0; i < n; i++) {
+		struct stream *s = &d->streams[d->nr_streams];
+
+		if (!secs[i].size)
+			continue;
+		s->d = d;
+		s->index = (uint32_t)i;
+		s->cpu = secs[i].cpu;
+		s->rec.cpu = (int)secs[i].cpu;
+		s->rec.ref_count = 1;
+		if (d->comp == COMP_NONE) {
+			/* libtracecmd refuses unaligned pages and reads a partial last page past the
+			 * section: leave both to it. */
+			if (secs[i].offset % p->page_size || secs[i].size % p->page_size) {
+				err = set_msg(errbuf, errlen, PCP_ERR_MODE, "CPU %u data is not whole aligned pages",
+					      secs[i].cpu);
+				goto fail;
+			}
+			s->next_off = secs[i].offset;
+			s->end_off = secs[i].offset + secs[i].size;
+		} else {
+			/* Every chunk must hold whole pages (trace-cmd writes them so); the layout check
+			 * has verified that the table lies in the file. */
+			unsigned char h[8];
+			uint64_t off = secs[i].offset + 4, count;
+
+			if ((err = pread_all(p->fd, h, 4, secs[i].offset))) {
+				set_msg(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
+				goto fail;
+			}
+			count = get_num(d, h, 4);
+			s->chunk_off = off;
+			s->chunks_left = (uint32_t)count;
+			for (uint64_t c = 0; c < count; c++) {
+				if ((err = pread_all(p->fd, h, 8, off))) {
+					set_msg(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
+					goto fail;
+				}
+				if (get_num(d, h + 4, 4) % p->page_size) {
+					err = set_msg(errbuf, errlen, PCP_ERR_MODE, "CPU %u: a chunk of partial pages",
+						      secs[i].cpu);
+					goto fail;
+				}
+				off += 8 + get_num(d, h, 4);
+			}
+		}
+		if (!(s->kbuf = kbuffer_alloc(ls, p->big_endian ? KBUFFER_ENDIAN_BIG : KBUFFER_ENDIAN_LITTLE))) {
+			err = set_msg(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		if (p->old_format)
+			kbuffer_set_old_format(s->kbuf);
+		d->nr_streams++;
+	}
+	for (size_t i = 0; i < d->nr_streams; i++) {
+		int r = advance(&d->streams[i]);
+		if (r < 0) {
+			err = set_msg(errbuf, errlen, d->err, "%s", d->msg);
+			goto fail;
+		}
+		if (r > 0)
+			d->heap[d->heap_n++] = &d->streams[i];
+	}
+	for (size_t i = d->heap_n / 2; i-- > 0;)
+		sift_down(d, i);
+	*out = d;
+	return PCP_OK;
+fail:
+	pcp_rbdec_close(d);
+	return err;
+}
+
+void pcp_rbdec_close(struct pcp_rbdec *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; d->streams && i < d->nr_alloc; i++) {
+		struct stream *s = &d->streams[i];
+		if (!s->d)
+			break;
+		if (s->map)
+			munmap(s->map, s->map_len);
+		if (s->kbuf)
+			kbuffer_free(s->kbuf);
+		free(s->ubuf);
+	}
+	ZSTD_freeDCtx(d->zctx);
+	free(d->zbuf);
+	free(d->streams);
+	free(d->heap);
+	free(d);
+}
+
+struct tep_record *pcp_rbdec_next(struct pcp_rbdec *d)
+{
+	if (d->pending) {
+		int r = advance(d->heap[0]);
+
+		d->pending = 0;
+		if (r < 0) {
+			d->heap_n = 0;
+			return NULL;
+		}
+		if (r == 0)
+			d->heap[0] = d->heap[--d->heap_n];
+		if (d->heap_n > 1)
+			sift_down(d, 0);
+	}
+	if (!d->heap_n)
+		return NULL;
+	d->pending = 1;
+	return &d->heap[0]->rec;
+}
+
+int pcp_rbdec_status(const struct pcp_rbdec *d, char *errbuf, size_t errlen)
+{
+	if (d->err)
+		return set_msg(errbuf, errlen, d->err, "%s", d->msg);
+	return PCP_OK;
+}
