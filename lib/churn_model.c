@@ -445,6 +445,11 @@ void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev)
 	}
 }
 
+void pcp_churn_prefetch(const struct pcp_churn_model *m, uint64_t pfn)
+{
+	pcp_pair_prefetch(&m->pairs, pfn);
+}
+
 void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count)
 {
 	if (cpu >= m->nr_cpus) {

@@ -23,6 +23,7 @@ enum { F_NID = 0, F_ZID, F_NR_PAGES };
 
 struct pcp_kmem_parser {
 	struct tep_handle *tep;
+	int host_order;                /* the file's byte order is the host's */
 	enum pcp_refill_source source;
 	int native_locks;
 	struct kevent drain;           /* mm_page_pcpu_drain */
@@ -73,6 +74,7 @@ int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested
 	if (!p)
 		return PCP_ERR_NOMEM;
 	p->tep = tep;
+	p->host_order = tep_is_file_bigendian(tep) == tep_is_local_bigendian(tep);
 	if ((err = resolve(tep, "mm_page_pcpu_drain", block, 3, &p->drain, errbuf, errlen)) ||
 	    (err = resolve(tep, "mm_page_pcpu_refill", block, 3, &p->refill, errbuf, errlen)) ||
 	    (err = resolve(tep, "mm_page_pcpu_refill_zone_locked", lock, 3, &p->refill_lock, errbuf, errlen)) ||
@@ -130,7 +132,19 @@ int pcp_kmem_native_locks(const struct pcp_kmem_parser *p)
 
 static inline uint64_t field(const struct pcp_kmem_parser *p, const struct tep_record *rec, const struct kfield *f)
 {
-	return tep_read_number(p->tep, (const char *)rec->data + f->offset, f->size);
+	const char *at = (const char *)rec->data + f->offset;
+
+	/* A file in the host's byte order (every local recording): a plain load, inlined. Else
+	 * tep_read_number swaps. Sizes are 1, 2, 4 or 8 (checked at resolve). */
+	if (p->host_order) {
+		switch (f->size) {
+		case 8: { uint64_t v; memcpy(&v, at, 8); return v; }
+		case 4: { uint32_t v; memcpy(&v, at, 4); return v; }
+		case 2: { uint16_t v; memcpy(&v, at, 2); return v; }
+		default: return *(const uint8_t *)at;
+		}
+	}
+	return tep_read_number(p->tep, at, f->size);
 }
 
 static inline int32_t field_s32(const struct pcp_kmem_parser *p, const struct tep_record *rec, const struct kfield *f)

@@ -33,9 +33,15 @@ struct stream {
 	struct tep_record rec;      /* the head record, handed out as is */
 	struct kbuffer *kbuf;
 	struct pcp_rbdec *d;
-	uint32_t index;             /* section index: the tie-break */
+	uint32_t order;             /* section index: the tie-break */
 	uint32_t cpu;
 	const char *page;           /* the page loaded in kbuf */
+	const char *data;           /* page + header: where event offsets count from */
+	/* the page walk, as struct kbuffer keeps it: offsets from data */
+	uint32_t curr, index, next, size;
+	unsigned long long ts;
+	int lost;                   /* the page's missed-events mark */
+	int use_kbuffer;            /* the kbuffer walks the rest of this page */
 	const char *buf;            /* pages of the current window or chunk */
 	size_t buf_len, buf_pos;
 	/* uncompressed: file range still to map, the current mapping */
@@ -52,10 +58,13 @@ struct stream {
 struct pcp_rbdec {
 	struct pcp_rbdec_params p;
 	int comp;
+	int swap;                   /* byte order not the host's, or the pre-2.6.31 page format:
+				     * the kbuffer walks every page */
+	uint32_t header_len;        /* page header: u64 timestamp + long commit */
 	size_t sys_page;
 	struct stream *streams;
 	size_t nr_streams, nr_alloc;
-	struct stream **heap;       /* min-heap on (rec.ts, index) */
+	struct stream **heap;       /* min-heap on (rec.ts, order) */
 	size_t heap_n;
 	int pending;                /* heap[0]'s record was handed out: advance it first */
 	int err;
@@ -202,32 +211,33 @@ static int next_block(struct stream *s)
 	}
 }
 
-/* Makes s->rec the stream's next record. 1 done, 0 end of stream, < 0 error (d->err). */
-static int advance(struct stream *s)
+static int corrupt_page(struct stream *s, const char *what)
+{
+	s->d->err = set_msg(s->d->msg, sizeof(s->d->msg), PCP_ERR_CORRUPT, "CPU %u: %s", s->cpu, what);
+	s->page = NULL;
+	return -1;
+}
+
+/* The current event of the kbuffer (the one kbuffer_read_event returns) into s->rec and the
+ * walker's state. */
+static int take_kbuffer_event(struct stream *s, void *data, unsigned long long ts)
+{
+	s->curr = (uint32_t)kbuffer_curr_index(s->kbuf);
+	s->index = (uint32_t)((const char *)data - s->data);
+	s->next = s->index + (uint32_t)kbuffer_event_size(s->kbuf);
+	s->ts = ts;
+	return 1;
+}
+
+/* Loads the stream's next page into the kbuffer and onto its first event. 1 an event, 0 the
+ * stream ended, < 0 error. */
+static int next_page(struct stream *s)
 {
 	struct pcp_rbdec *d = s->d;
 	unsigned long long ts;
 	void *data;
 
 	for (;;) {
-		if (s->page && (data = kbuffer_read_event(s->kbuf, &ts))) {
-			size_t at = (size_t)((const char *)data - s->page);
-			int size = kbuffer_event_size(s->kbuf);
-
-			if (size < 0 || at + (size_t)size > d->p.page_size) {
-				d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
-						 "CPU %u: an event runs past its ring-buffer page", s->cpu);
-				return -1;
-			}
-			s->rec.ts = ts;
-			s->rec.data = data;
-			s->rec.size = size;
-			s->rec.offset = at;
-			s->rec.record_size = kbuffer_curr_size(s->kbuf);
-			s->rec.missed_events = kbuffer_missed_events(s->kbuf);
-			kbuffer_next_event(s->kbuf, NULL);
-			return 1;
-		}
 		if (s->buf_pos >= s->buf_len) {
 			int r = next_block(s);
 			if (r <= 0) {
@@ -237,21 +247,107 @@ static int advance(struct stream *s)
 		}
 		s->page = s->buf + s->buf_pos;
 		s->buf_pos += d->p.page_size;
-		/* The kbuffer reads the header first; the commit must leave the page whole. */
+		s->data = s->page + d->header_len;
+		/* The kbuffer reads the page header (timestamp, commit, lost events) and finds the
+		 * first event; the commit must leave the page whole. */
 		kbuffer_load_subbuffer(s->kbuf, (void *)s->page);
-		if ((unsigned)kbuffer_subbuffer_size(s->kbuf) + (unsigned)kbuffer_start_of_data(s->kbuf) > d->p.page_size) {
-			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
-					 "CPU %u: a ring-buffer page declares %d data bytes (page size %u)", s->cpu,
-					 kbuffer_subbuffer_size(s->kbuf), d->p.page_size);
-			s->page = NULL;
-			return -1;
+		s->size = (uint32_t)kbuffer_subbuffer_size(s->kbuf);
+		if (s->size > d->p.page_size - d->header_len)
+			return corrupt_page(s, "a ring-buffer page declares more data than the page holds");
+		s->lost = kbuffer_missed_events(s->kbuf);   /* valid while curr is 0 */
+		s->use_kbuffer = d->swap;
+		if ((data = kbuffer_read_event(s->kbuf, &ts)))
+			return take_kbuffer_event(s, data, ts);
+	}
+}
+
+/* Steps to the next data event of the page, as libtraceevent's __next_event/update_pointers
+ * do (kbuffer-parse.c) for the entries a kernel writes: data (type_len 0..28), padding (29),
+ * time extend (30). An absolute time stamp (31) or a byte-swapped file: the kbuffer takes the
+ * rest of the page. 1 an event, 0 the page ended, < 0 error. */
+static int next_in_page(struct stream *s)
+{
+	const uint32_t room = s->d->p.page_size - s->d->header_len;
+
+	if (s->use_kbuffer) {
+		unsigned long long ts;
+		void *data = kbuffer_next_event(s->kbuf, &ts);
+
+		return data ? take_kbuffer_event(s, data, ts) : 0;
+	}
+	for (;;) {
+		const char *p;
+		uint32_t tlt, type_len, w;
+
+		s->curr = s->next;
+		if (s->next >= s->size)
+			return 0;
+		if (s->curr + 8 > room)
+			return corrupt_page(s, "a ring-buffer event header runs past its page");
+		p = s->data + s->curr;
+		memcpy(&tlt, p, 4);
+		type_len = tlt & 31;
+		switch (type_len) {
+		case KBUFFER_TYPE_PADDING:
+			memcpy(&w, p + 4, 4);
+			s->ts += tlt >> 5;
+			s->index = s->curr + 4;
+			s->next = s->index + w;
+			continue;
+		case KBUFFER_TYPE_TIME_EXTEND:
+			memcpy(&w, p + 4, 4);
+			s->ts += ((unsigned long long)w << TS_SHIFT) + (tlt >> 5);
+			s->index = s->next = s->curr + 8;
+			continue;
+		case KBUFFER_TYPE_TIME_STAMP: {
+			/* Sync the kbuffer on the event after this entry and let it go on. */
+			unsigned long long ts;
+			void *data = kbuffer_read_at_offset(s->kbuf, (int)(s->curr + s->d->header_len + 1), &ts);
+
+			s->use_kbuffer = 1;
+			return data ? take_kbuffer_event(s, data, ts) : 0;
+		}
+		case 0:
+			memcpy(&w, p + 4, 4);
+			s->ts += tlt >> 5;
+			s->index = s->curr + 8;
+			s->next = s->index + (((w - 4) + 3) & ~3u);
+			return 1;
+		default:
+			s->ts += tlt >> 5;
+			s->index = s->curr + 4;
+			s->next = s->index + type_len * 4;
+			return 1;
 		}
 	}
 }
 
+/* Makes s->rec the stream's next record. 1 done, 0 end of stream, < 0 error (d->err). */
+static int advance(struct stream *s)
+{
+	int r = s->page ? next_in_page(s) : 0;
+
+	while (r == 0) {
+		r = next_page(s);
+		if (r <= 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	if (s->next > s->d->p.page_size - s->d->header_len || s->next < s->index)
+		return corrupt_page(s, "an event runs past its ring-buffer page");
+	s->rec.ts = s->ts;
+	s->rec.data = (void *)(s->data + s->index);
+	s->rec.size = (int)(s->next - s->index);
+	s->rec.offset = s->curr;
+	s->rec.record_size = (int)(s->next - s->curr);
+	s->rec.missed_events = s->curr ? 0 : s->lost;
+	return 1;
+}
+
 static inline int before(const struct stream *a, const struct stream *b)
 {
-	return a->rec.ts < b->rec.ts || (a->rec.ts == b->rec.ts && a->index < b->index);
+	return a->rec.ts < b->rec.ts || (a->rec.ts == b->rec.ts && a->order < b->order);
 }
 
 static void sift_down(struct pcp_rbdec *d, size_t i)
@@ -290,6 +386,8 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 	d->p = *p;
 	d->p.compression = NULL;
 	d->sys_page = (size_t)sysconf(_SC_PAGESIZE);
+	d->header_len = 8 + (uint32_t)p->long_size;
+	d->swap = (!p->big_endian) != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || p->old_format;
 	if (!p->compression || !p->compression[0] || !strcmp(p->compression, "none"))
 		d->comp = COMP_NONE;
 	else if (!strcmp(p->compression, "zstd"))
@@ -318,7 +416,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 		if (!secs[i].size)
 			continue;
 		s->d = d;
-		s->index = (uint32_t)i;
+		s->order = (uint32_t)i;
 		s->cpu = secs[i].cpu;
 		s->rec.cpu = (int)secs[i].cpu;
 		s->rec.ref_count = 1;
@@ -408,7 +506,8 @@ void pcp_rbdec_close(struct pcp_rbdec *d)
 struct tep_record *pcp_rbdec_next(struct pcp_rbdec *d)
 {
 	if (d->pending) {
-		int r = advance(d->heap[0]);
+		struct stream **h = d->heap;
+		int r = advance(h[0]);
 
 		d->pending = 0;
 		if (r < 0) {
@@ -416,8 +515,9 @@ struct tep_record *pcp_rbdec_next(struct pcp_rbdec *d)
 			return NULL;
 		}
 		if (r == 0)
-			d->heap[0] = d->heap[--d->heap_n];
-		if (d->heap_n > 1)
+			h[0] = h[--d->heap_n];
+		/* Mostly the same CPU stays first for a while: one compare with each child. */
+		if (d->heap_n > 1 && (before(h[1], h[0]) || (d->heap_n > 2 && before(h[2], h[0]))))
 			sift_down(d, 0);
 	}
 	if (!d->heap_n)
