@@ -12,6 +12,7 @@
 #include "pcptrace/analyze.h"
 #include "pcptrace/error.h"
 #include "pcptrace/meta.h"
+#include "pcptrace/pair_events.h"
 #include "pcptrace/parse_kmem.h"
 #include "pcptrace/percpu.h"
 #include "pcptrace/trace_reader.h"
@@ -66,13 +67,30 @@ static int build_counts(struct tep_handle *tep, const uint64_t *counts, int nr_i
 /* Records reach the churn model CHURN_PIPE inputs after they are decoded, in the same order:
  * meanwhile the prefetch of their PFN slot is on its way (the table outgrows the caches on long
  * traces; -45% of the model's time measured on a 287k-PFN recording). */
-#define CHURN_PIPE 16
+#define CHURN_PIPE 8
 
 struct churn_input {
 	struct pcp_event ev;
 	int64_t missed;                 /* the record's missed-events mark (0: none) */
 	int has_event;                  /* 0: the mark only (an IGNORED record) */
 };
+
+/* common_type, read in place for a host-order file (tep_data_type otherwise). A record too
+ * short to hold it gets -1: damaged data. */
+static inline int event_id(const struct tep_record *rec, int off, int size)
+{
+	uint16_t v16;
+	uint32_t v32;
+
+	if (rec->size < off + size)
+		return -1;
+	if (size == 2) {
+		memcpy(&v16, (const char *)rec->data + off, 2);
+		return v16;
+	}
+	memcpy(&v32, (const char *)rec->data + off, 4);
+	return (int)v32;
+}
 
 static inline void churn_feed(struct pcp_churn_model *churn, const struct churn_input *in)
 {
@@ -97,11 +115,13 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	struct tep_event **events;
 	struct tep_record *rec;
 	struct churn_input pipe[CHURN_PIPE];
+	const struct pcp_pair_table *pairs;
 	uint64_t nr_in = 0;
 	uint64_t *counts = NULL;
 	uint64_t analyzable = 0, pcp_blocks = 0;
 	uint32_t nr_cpus;
 	int nr_ids = 0, percpu_present, err;
+	int type_host = 0, type_off = 0, type_size = 0;   /* see event_id() */
 	char msg[256];
 
 	*out = NULL;
@@ -143,6 +163,15 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 
 	/* Dense per-id counters: event ids are small kernel-assigned integers. */
 	events = tep_list_events(tep, TEP_EVENT_SORT_ID);
+	if (events && events[0]) {
+		struct tep_format_field *f = tep_find_common_field(events[0], "common_type");
+		if (f && (f->size == 2 || f->size == 4) &&
+		    tep_is_file_bigendian(tep) == tep_is_local_bigendian(tep)) {
+			type_host = 1;
+			type_off = f->offset;
+			type_size = f->size;
+		}
+	}
 	for (int i = 0; events && events[i]; i++)
 		if (events[i]->id + 1 > nr_ids)
 			nr_ids = events[i]->id + 1;
@@ -164,6 +193,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		set_err(errbuf, errlen, err, "cannot create the churn model");
 		goto fail;
 	}
+	pairs = pcp_churn_pair_table(churn);
 	if (percpu_present && (err = pcp_percpu_model_new(&pmodel))) {
 		set_err(errbuf, errlen, err, "cannot create the percpu model");
 		goto fail;
@@ -171,7 +201,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 
 	while ((rec = pcp_reader_next(reader))) {
 		struct churn_input *in = &pipe[nr_in & (CHURN_PIPE - 1)];
-		int id = tep_data_type(tep, rec);
+		int id = type_host ? event_id(rec, type_off, type_size) : tep_data_type(tep, rec);
 		int kind;
 
 		if (id < 0 || id >= nr_ids || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus) {
@@ -205,7 +235,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 			analyzable++;
 			if (kind == PCP_EV_REFILL || kind == PCP_EV_DRAIN) {
 				pcp_blocks++;
-				pcp_churn_prefetch(churn, in->ev.block.pfn);
+				pcp_pair_prefetch(pairs, in->ev.block.pfn);
 			}
 		}
 		in->ev.kind = (uint8_t)kind;

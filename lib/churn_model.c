@@ -445,9 +445,9 @@ void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev)
 	}
 }
 
-void pcp_churn_prefetch(const struct pcp_churn_model *m, uint64_t pfn)
+const struct pcp_pair_table *pcp_churn_pair_table(const struct pcp_churn_model *m)
 {
-	pcp_pair_prefetch(&m->pairs, pfn);
+	return &m->pairs;
 }
 
 void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count)

@@ -102,9 +102,11 @@ int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pc
  * not break inferred runs). *_LOCK events in inferred mode act as OTHER. Allocation failure
  * (table growth) is reported by pcp_churn_finish. */
 void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev);
-/* Hot path helper: the caller will soon pass a refill/drain of pfn; start loading its PFN
- * table slot (memory latency, not work, dominates large tables). No effect on results. */
-void pcp_churn_prefetch(const struct pcp_churn_model *m, uint64_t pfn);
+/* The model's PFN table, for pcp_pair_prefetch() (pair_events.h): a caller that knows the
+ * refills/drains coming next starts loading their slots (memory latency, not work, dominates
+ * large tables). Prefetching has no effect on results. */
+struct pcp_pair_table;
+const struct pcp_pair_table *pcp_churn_pair_table(const struct pcp_churn_model *m);
 /* A missed-events mark on cpu before its next record: count > 0 known, < 0 unknown. */
 void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count);
 int pcp_churn_finish(struct pcp_churn_model *m, struct pcp_churn_results **out);
