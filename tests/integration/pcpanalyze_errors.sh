@@ -60,6 +60,23 @@ opt = struct.unpack_from('<Q', d, p)[0]       # first options section
 struct.pack_into('<H', d, opt, 0x7777)
 open(path, 'wb').write(d)
 PY
+# a compressed CPU data chunk that does not decompress (libtracecmd would end early, silently):
+# the last zstd frame right after a chunk header (compressed size, uncompressed whole pages)
+cp "$fixture" "$tmp/chunk.dat"
+python3 - "$tmp/chunk.dat" <<'PY'
+import struct, sys
+path = sys.argv[1]
+d = bytearray(open(path, 'rb').read())
+at, i = -1, d.find(b'\x28\xb5\x2f\xfd', 8)
+while i >= 0:
+    csize, usize = struct.unpack_from('<II', d, i - 8)
+    if usize and usize % 4096 == 0 and 8 < csize <= len(d) - i:
+        at = i
+    i = d.find(b'\x28\xb5\x2f\xfd', i + 1)
+assert at > 0, "no compressed CPU chunk"
+d[at + 4] = 0xff                             # frame header descriptor: reserved bit set
+open(path, 'wb').write(d)
+PY
 
 expect missing 3 "$tmp/missing.dat"
 expect empty 4 "$tmp/empty.dat"
@@ -70,6 +87,7 @@ expect truncated-half 6 "$tmp/half.dat"
 expect truncated-last-byte 6 "$tmp/last-byte.dat"
 expect corrupt-version 7 "$tmp/version.dat"
 expect corrupt-section 7 "$tmp/section.dat"
+expect corrupt-chunk 7 "$tmp/chunk.dat"
 expect forced-native 9 "$tmp/good.dat" --refill-source native
 expect bad-option 2 "$tmp/good.dat" --bucket 0
 
