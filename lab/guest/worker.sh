@@ -4,7 +4,7 @@ c=$1 n=$2 end=$3
 next=$(( (c + 1) % n ))
 i=0
 while [ "$(date +%s)" -lt $end ]; do
-	dd if=/dev/zero of=/work/c$c/f$i bs=4k count=64 2>/dev/null
+	dd if=/dev/zero of=/work/c$c/f$i  bs=4k count=512 2>/dev/null
 	rm -f /work/c$c/f$((i - 4))
 	rm -f /work/c$next/f$((i - 2))
 	( cat /proc/self/stat > /dev/null )
