@@ -8,7 +8,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${PCP_BENCH_BUILD:-$top/build-bench}
-runs=${PCP_BENCH_RUNS:-3}
+runs=${PCP_BENCH_RUNS:-5}
 work=$(mktemp -d /tmp/pcpbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -51,6 +51,14 @@ if [ -z "$trace" ]; then
 fi
 records=$("$build/bench_bare_iterate" "$trace")
 echo "trace: $trace, $records records, $(du -h "$trace" | cut -f1)"
+# Both must count the same records (every buffer instance), or the ratio compares different work.
+"$build/pcpanalyze" -q -o "$work/check.db" "$trace" >/dev/null
+analyzed=$(sqlite3 "$work/check.db" "SELECT value FROM trace_info WHERE key = 'events_total'")
+if [ "$analyzed" != "$records" ]; then
+	echo "bench: pcpanalyze events_total $analyzed != bare loop's $records records" >&2
+	exit 1
+fi
+echo "events_total: $analyzed (same as the bare loop)"
 
 # measure LABEL CMD...: median wall seconds and max RSS (KB) over $runs runs.
 measure() {
@@ -83,4 +91,5 @@ synth_trace 1000000 100000 "$work/n.dat"
 synth_trace 2000000 100000 "$work/2n.dat"
 read -r _ n_kb < <(measure n "$build/pcpanalyze" -q -o "$work/n.db" "$work/n.dat")
 read -r _ n2_kb < <(measure n2 "$build/pcpanalyze" -q -o "$work/2n.db" "$work/2n.dat")
-echo "peak RSS, 2N events / N events over the same 100000 PFNs: $(ratio "$n2_kb" "$n_kb")x (target ~1.0)"
+printf 'peak RSS, N=1M events: %.1f MB, 2N: %.1f MB over the same 100000 PFNs: %sx (target ~1.0)\n' \
+	"$(ratio "$n_kb" 1024)" "$(ratio "$n2_kb" 1024)" "$(ratio "$n2_kb" "$n_kb")"

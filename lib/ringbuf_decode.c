@@ -2,8 +2,10 @@
  *
  * Why: libtracecmd allocates (and frees) a tep_record per event, keeps page reference lists,
  * and for v7 compressed files decompresses every CPU into a temporary file at open. Here the
- * same kbuffer calls libtracecmd makes per event (read_event, event_size, missed_events,
- * next_event) run over pages we map or decompress ourselves, and the merge is a heap of
+ * pages are mapped or decompressed by us, the kbuffer reads each page header (timestamp,
+ * commit, missed events, first event), the entries after it are walked inline exactly as
+ * kbuffer's __next_event does (the five kbuffer calls per event through the PLT and its
+ * function-pointer byte readers were 40% of the reading time), and the merge is a heap of
  * streams whose head record is refreshed in place.
  *
  * Sameness with libtracecmd 3.1.x (lib/trace-cmd/trace-input.c): pages start at the section

@@ -1,15 +1,16 @@
 /*
  * Direct reader of a trace.dat's per-CPU ring-buffer data: the reader's fast path.
  *
- * Walks each CPU section's sub-buffer pages with libtraceevent's kbuffer (windowed mmap of the
- * file for uncompressed data; one chunk at a time, decompressed with libzstd / zlib, for v7
- * compressed data) and merges the CPUs with a small heap, ties to the lower section index. No
- * allocation per record: the record handed out lives in the decoder and stays valid until the
- * next call. Records, their order, timestamps and missed-event marks are those libtracecmd
- * gives for the same file (tests/test_fast_reader.c compares both record by record); what it
- * cannot reproduce exactly it refuses at open (PCP_ERR_MODE), and the caller falls back to
- * libtracecmd. Unlike libtracecmd, damaged data is an error (PCP_ERR_CORRUPT), never an early
- * end. Memory: a window or a chunk per CPU section, whatever the trace's length.
+ * Walks each CPU section's sub-buffer pages (windowed mmap of the file for uncompressed data;
+ * one chunk at a time, decompressed with libzstd / zlib, for v7 compressed data): page headers
+ * through libtraceevent's kbuffer, events inline as kbuffer walks them; merges the CPUs with a
+ * small heap, ties to the lower section index. No allocation per record: the record handed
+ * out lives in the decoder and stays valid until the next call. Records, their order,
+ * timestamps and missed-event marks are those libtracecmd gives for the same file
+ * (tests/test_fast_reader.c compares both record by record); what it cannot reproduce exactly
+ * it refuses at open (PCP_ERR_MODE), and the caller falls back to libtracecmd. Unlike
+ * libtracecmd, damaged data is an error (PCP_ERR_CORRUPT), never an early end. Memory: a
+ * window or a chunk per CPU section, whatever the trace's length.
  */
 #ifndef PCPTRACE_RINGBUF_DECODE_H
 #define PCPTRACE_RINGBUF_DECODE_H
