@@ -11,6 +11,7 @@
 #include <event-parse.h>
 #include "pcptrace/analyze.h"
 #include "pcptrace/error.h"
+#include "pcptrace/infer_gap.h"
 #include "pcptrace/meta.h"
 #include "pcptrace/pair_events.h"
 #include "pcptrace/parse_kmem.h"
@@ -22,7 +23,7 @@ void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 	o->churn_window_ns = 1000000;
 	o->bucket_ns = 10000000;
 	o->top_n = 100;
-	o->infer_gap_ns = 2000;
+	o->infer_gap_ns = PCP_INFER_GAP_AUTO;
 	o->refill_source = PCP_REFILL_AUTO;
 }
 
@@ -98,6 +99,48 @@ static inline void churn_feed(struct pcp_churn_model *churn, const struct churn_
 		pcp_churn_missed(churn, in->ev.cpu, in->missed);
 	if (in->has_event)
 		pcp_churn_event(churn, &in->ev);
+}
+
+/* --infer-gap auto: a first pass over the start of the trace, until each kind has its samples
+ * (or the trace ends), learns the gaps (lib/infer_gap.c). Only when locks are inferred. */
+static int learn_infer_gaps(const char *path, enum pcp_refill_source refill_source, uint32_t nr_cpus,
+			    uint64_t gaps[2], char *errbuf, size_t errlen)
+{
+	struct pcp_reader *reader = NULL;
+	struct pcp_kmem_parser *kmem = NULL;
+	struct pcp_gap_sampler sampler;
+	struct tep_record *rec;
+	struct tep_handle *tep;
+	int err;
+
+	if ((err = pcp_gap_sampler_init(&sampler, nr_cpus)))
+		return set_err(errbuf, errlen, err, "out of memory");
+	if ((err = pcp_reader_open(path, &reader, errbuf, errlen)))
+		goto out;
+	tep = pcp_reader_tep(reader);
+	if ((err = pcp_kmem_parser_new(tep, refill_source, &kmem, errbuf, errlen)))
+		goto out;
+	while (!pcp_gap_sampler_full(&sampler) && (rec = pcp_reader_next(reader))) {
+		struct pcp_event ev;
+		int id = tep_data_type(tep, rec), kind;
+
+		if (rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
+			continue;   /* the main pass reports damaged data */
+		kind = pcp_kmem_decode(kmem, rec, id, &ev);
+		if (kind == PCP_EV_IGNORED) {
+			if (rec->missed_events)
+				pcp_gap_sampler_mark(&sampler, (uint32_t)rec->cpu);
+			continue;
+		}
+		pcp_gap_sampler_feed(&sampler, (uint32_t)rec->cpu, kind, rec->ts, rec->missed_events);
+	}
+	gaps[PCP_LOCK_KIND_REFILL] = pcp_gap_sampler_choose(&sampler, PCP_LOCK_KIND_REFILL);
+	gaps[PCP_LOCK_KIND_DRAIN] = pcp_gap_sampler_choose(&sampler, PCP_LOCK_KIND_DRAIN);
+out:
+	pcp_kmem_parser_free(kmem);
+	pcp_reader_close(reader);
+	pcp_gap_sampler_release(&sampler);
+	return err;
 }
 
 int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
@@ -185,10 +228,18 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	copts.churn_window_ns = opts.churn_window_ns;
 	copts.bucket_ns = opts.bucket_ns;
 	copts.top_n = opts.top_n;
-	copts.infer_gap_ns = opts.infer_gap_ns;
 	/* Inferred is decided before we know whether any refill/drain comes; corrected to none
 	 * after the pass if none came (the inference then has nothing to produce anyway). */
 	copts.lock_source = pcp_kmem_native_locks(kmem) ? PCP_LOCK_NATIVE : PCP_LOCK_INFERRED;
+	if (copts.lock_source == PCP_LOCK_INFERRED) {
+		if (opts.infer_gap_ns != PCP_INFER_GAP_AUTO)
+			copts.infer_gap_ns[0] = copts.infer_gap_ns[1] = opts.infer_gap_ns;
+		else if ((err = learn_infer_gaps(path, opts.refill_source, nr_cpus, copts.infer_gap_ns,
+						 errbuf, errlen)))
+			goto fail;
+		a->infer_gap_ns[0] = copts.infer_gap_ns[0];
+		a->infer_gap_ns[1] = copts.infer_gap_ns[1];
+	}
 	if ((err = pcp_churn_new(nr_cpus, &copts, &churn))) {
 		set_err(errbuf, errlen, err, "cannot create the churn model");
 		goto fail;

@@ -85,7 +85,7 @@ void pcp_churn_opts_default(struct pcp_churn_opts *o)
 	o->churn_window_ns = 1000000;
 	o->bucket_ns = 10000000;
 	o->top_n = 100;
-	o->infer_gap_ns = 2000;
+	o->infer_gap_ns[PCP_LOCK_KIND_REFILL] = o->infer_gap_ns[PCP_LOCK_KIND_DRAIN] = 2000;
 	o->lock_source = PCP_LOCK_NONE;
 }
 
@@ -380,7 +380,7 @@ static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_e
 			/* A pause inside one bulk operation (zone->lock held, IRQs off) is short; a
 			 * longer one means the list was refilled/drained again. */
 			if (cs->run != run ||
-			    (m->opts.infer_gap_ns && ev->ts_ns > cs->run_last_ts + m->opts.infer_gap_ns))
+			    (m->opts.infer_gap_ns[kind] && ev->ts_ns > cs->run_last_ts + m->opts.infer_gap_ns[kind]))
 				zone_acquire(m, idx, cpu, kind);
 			m->zones[idx].row.target_pages += pages;
 			m->zones[idx].row.moved_pages += pages;

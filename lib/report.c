@@ -159,8 +159,12 @@ static void text_zones(FILE *out, const struct pcp_analysis *a)
 
 	if (!c->nr_zone_lock)
 		return;
-	fprintf(out, "\n Zone lock (%s%s)\n", pcp_lock_source_name(a->lock_source),
-		a->lock_source == PCP_LOCK_INFERRED ? ": runs of refills/drains, zone unknown" : "");
+	if (a->lock_source == PCP_LOCK_INFERRED)
+		fprintf(out, "\n Zone lock (inferred: runs of refills/drains split by gaps > %llu / %llu ns, "
+			"zone unknown)\n", (unsigned long long)a->infer_gap_ns[PCP_LOCK_KIND_REFILL],
+			(unsigned long long)a->infer_gap_ns[PCP_LOCK_KIND_DRAIN]);
+	else
+		fprintf(out, "\n Zone lock (%s)\n", pcp_lock_source_name(a->lock_source));
 	fprintf(out, "  %-9s %-6s %14s %12s %12s %10s\n", "nid:zid", "kind", "acquisitions",
 		"per s", "peak per s", "pages/acq");
 	for (size_t i = 0; i < c->nr_zone_lock; i++) {
@@ -241,7 +245,12 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "churn_window_ns", jint(a->opts.churn_window_ns), ok);
 	put(t, "bucket_ns", jint(a->opts.bucket_ns), ok);
 	put(t, "top_n", jint(a->opts.top_n), ok);
-	put(t, "infer_gap_ns", jint(a->opts.infer_gap_ns), ok);
+	put(t, "infer_gap_ns", a->opts.infer_gap_ns == PCP_INFER_GAP_AUTO ? json_string("auto")
+							       : jint(a->opts.infer_gap_ns), ok);
+	if (a->lock_source == PCP_LOCK_INFERRED) {
+		put(t, "infer_gap_refill_ns", jint(a->infer_gap_ns[PCP_LOCK_KIND_REFILL]), ok);
+		put(t, "infer_gap_drain_ns", jint(a->infer_gap_ns[PCP_LOCK_KIND_DRAIN]), ok);
+	}
 	put(t, "pcptrace_version", json_string(PCPTRACE_VERSION), ok);
 	return t;
 }

@@ -200,7 +200,12 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	    (err = info_u64(s, st, "churn_window_ns", a->opts.churn_window_ns)) ||
 	    (err = info_u64(s, st, "bucket_ns", a->opts.bucket_ns)) ||
 	    (err = info_u64(s, st, "top_n", a->opts.top_n)) ||
-	    (err = info_u64(s, st, "infer_gap_ns", a->opts.infer_gap_ns)) ||
+	    (err = (a->opts.infer_gap_ns == PCP_INFER_GAP_AUTO
+			    ? info_text(s, st, "infer_gap_ns", "auto")
+			    : info_u64(s, st, "infer_gap_ns", a->opts.infer_gap_ns))) ||
+	    (a->lock_source == PCP_LOCK_INFERRED &&
+	     ((err = info_u64(s, st, "infer_gap_refill_ns", a->infer_gap_ns[PCP_LOCK_KIND_REFILL])) ||
+	      (err = info_u64(s, st, "infer_gap_drain_ns", a->infer_gap_ns[PCP_LOCK_KIND_DRAIN])))) ||
 	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)))
 		goto out;
 	if (a->meta && json_is_object(a->meta))

@@ -33,8 +33,9 @@ static const char usage_text[] =
 	"      --top N               PFNs kept in pfn_cycles (default 100)\n"
 	"      --refill-source SRC   native|fallback (default: native if the trace has\n"
 	"                            kmem:mm_page_pcpu_refill, else fallback)\n"
-	"      --infer-gap NS        inferred zone locks: a pause longer than NS between two\n"
-	"                            blocks starts a new bulk operation (default 2000, 0 = off)\n"
+	"      --infer-gap auto|NS   inferred zone locks: a pause longer than NS between two\n"
+	"                            blocks starts a new bulk operation (0 = off; default auto:\n"
+	"                            learnt per kind from the trace)\n"
 	"  -q, --quiet               no text summary\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             version\n"
@@ -89,9 +90,12 @@ static int analysis_option(const char *name, const char *arg, struct pcp_analyze
 			return usage_error("--top", "expects a count");
 		opts->top_n = (unsigned)v;
 	} else if (!strcmp(name, "infer-gap")) {
-		if (parse_u64(arg, &v))
-			return usage_error("--infer-gap", "expects a number of nanoseconds (0 = off)");
-		opts->infer_gap_ns = v;
+		if (!strcmp(arg, "auto"))
+			opts->infer_gap_ns = PCP_INFER_GAP_AUTO;
+		else if (parse_u64(arg, &v) || v == PCP_INFER_GAP_AUTO)
+			return usage_error("--infer-gap", "expects auto or a number of nanoseconds (0 = off)");
+		else
+			opts->infer_gap_ns = v;
 	} else if (!strcmp(name, "refill-source")) {
 		if (!strcmp(arg, "native"))
 			opts->refill_source = PCP_REFILL_NATIVE;

@@ -10,11 +10,15 @@
 
 struct pcp_percpu_results;
 
+#define PCP_INFER_GAP_AUTO UINT64_MAX
+
 struct pcp_analyze_opts {
 	uint64_t churn_window_ns;                 /* default 1 ms */
 	uint64_t bucket_ns;                       /* default 10 ms */
 	unsigned top_n;                           /* default 100 */
-	uint64_t infer_gap_ns;                    /* inferred zone locks: default 2000, 0 = off */
+	uint64_t infer_gap_ns;                    /* inferred zone locks: PCP_INFER_GAP_AUTO
+						   * (default: learnt from the trace), or ns,
+						   * 0 = off */
 	enum pcp_refill_source refill_source;     /* AUTO by default */
 };
 
@@ -33,6 +37,7 @@ struct pcp_analysis {
 	uint64_t events_total;
 	enum pcp_refill_source refill_source;     /* NATIVE or FALLBACK */
 	enum pcp_lock_source lock_source;
+	uint64_t infer_gap_ns[2];                 /* the gaps used per pcp_lock_kind (inferred) */
 	struct pcp_event_count *event_counts;     /* sorted by name */
 	size_t nr_event_counts;
 	struct pcp_churn_results *churn;          /* never NULL on success */

@@ -12,8 +12,9 @@ struct pcp_churn_opts {
 	uint64_t churn_window_ns;           /* default 1000000 */
 	uint64_t bucket_ns;                 /* default 10000000 */
 	unsigned top_n;                     /* default 100 */
-	uint64_t infer_gap_ns;              /* inferred runs: a longer pause between two blocks
-					     * starts a new acquisition; 0 = off; default 2000 */
+	uint64_t infer_gap_ns[2];           /* inferred runs, per pcp_lock_kind: a longer pause
+					     * between two blocks starts a new acquisition; 0 = off;
+					     * default 2000 (pcpanalyze picks them: infer_gap.h) */
 	enum pcp_lock_source lock_source;   /* NATIVE: use *_LOCK events; INFERRED: infer runs.
 					     * NONE behaves as INFERRED: the results say INFERRED
 					     * if any refill or drain was seen, else NONE. */

@@ -187,6 +187,12 @@ def check_trace_info(db, diff, want):
     for k in ("refill_source", "lock_source"):
         if ti.get(k) != want["trace_info"][k]:
             diff.add("trace_info", "%s is %r, expected %r" % (k, ti.get(k), want["trace_info"][k]))
+    # the automatic infer gaps (present only when locks are inferred)
+    for k in ("infer_gap_refill_ns", "infer_gap_drain_ns"):
+        w = want["trace_info"].get(k)
+        got = ti.get(k)
+        if (w is None) != (got is None) or (w is not None and int(got) != w):
+            diff.add("trace_info", "%s is %r, expected %r" % (k, got, w))
 
 
 def check_percpu(db, diff, want):

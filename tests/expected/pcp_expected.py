@@ -99,8 +99,41 @@ def classify(trace, forced):
     return "fallback"
 
 
+AUTO_GAP_SAMPLES = 65536
+AUTO_GAP_MIN_SAMPLES = 1000
+AUTO_GAP_DEFAULT = 2000
+
+
+def auto_gap(recs, kinds, kind):
+    """docs/METRICS.md, --infer-gap auto: the valley after the main mode of the log2 histogram of
+    gaps between consecutive same-CPU blocks of one kind (ignored records invisible, a missed
+    mark breaks the pair)."""
+    prev = {}                 # cpu -> (kind, ts) of the previous considered record
+    hist = {}
+    n = 0
+    for r, k in zip(recs, kinds):
+        if r.missed:
+            prev.pop(r.cpu, None)
+        if k is None:
+            continue
+        p = prev.get(r.cpu)
+        if k == kind and p is not None and p[0] == kind and n < AUTO_GAP_SAMPLES:
+            g = r.ts - p[1]
+            b = 0 if g < 2 else g.bit_length() - 1
+            hist[b] = hist.get(b, 0) + 1
+            n += 1
+        prev[r.cpu] = (k, r.ts)
+    if n < AUTO_GAP_MIN_SAMPLES:
+        return AUTO_GAP_DEFAULT
+    mode = min(hist, key=lambda b: (-hist[b], b))
+    for b in range(mode + 1, 64):
+        if 128 * hist.get(b, 0) < hist[mode]:
+            return 1 << b
+    return AUTO_GAP_DEFAULT
+
+
 def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source=None,
-            infer_gap=2000):
+            infer_gap="auto"):
     mode = classify(trace, refill_source)
     recs = trace.records
     nr_cpus = trace.nr_cpus
@@ -155,6 +188,12 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         lock_source = "inferred"
     else:
         lock_source = "none"
+
+    if lock_source == "inferred":
+        gaps = {k: (auto_gap(recs, kinds, k) if infer_gap == "auto" else int(infer_gap))
+                for k in ("refill", "drain")}
+    else:
+        gaps = {}
 
     # --- per-CPU flow, pairing, zone lock, timeline in one ordered pass ---
     flow = {c: dict(cpu=c, refill_blocks=0, refill_pages=0, drain_blocks=0, drain_pages=0,
@@ -226,7 +265,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                     zone[key]["moved_pages"] += pages
             elif lock_source == "inferred":
                 gap = r.ts - prev_ts.get(cpu, r.ts)
-                if run_prev.get(cpu) != k or mark_since.get(cpu) or (infer_gap and gap > infer_gap):
+                if run_prev.get(cpu) != k or mark_since.get(cpu) or (gaps[k] and gap > gaps[k]):
                     key = (-1, -1, k)
                     acquire(key, r.ts, cpu, 0)
                     run_acq[cpu] = key
@@ -316,11 +355,12 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     return dict(
         checker="pcp_expected.py",
         options=dict(churn_window_ns=churn_window, bucket_ns=bucket, top=top,
-                     refill_source=refill_source, infer_gap_ns=infer_gap),
+                     refill_source=refill_source, infer_gap=infer_gap),
         trace_info=dict(trace_file=os.path.basename(trace.path), nr_cpus=nr_cpus,
                         first_ts_ns=first_ts, last_ts_ns=last_ts, duration_ns=duration,
                         refill_source=mode, lock_source=lock_source, events_total=len(recs),
-                        events_lost=events_lost, events_lost_unknown=lost_unknown, lossy=lossy),
+                        events_lost=events_lost, events_lost_unknown=lost_unknown, lossy=lossy,
+                        **{"infer_gap_%s_ns" % k: v for k, v in gaps.items()}),
         event_counts=dict(sorted(event_counts.items())),
         cpu_flow=[flow[c] for c in range(nr_cpus)],
         pair_matrix=[dict(refill_cpu=k[0], drain_cpu=k[1], pairs=v[0], pages=v[1])
@@ -351,7 +391,7 @@ def main(argv=None):
     ap.add_argument("--churn-window", type=positive_int, default=1000000)
     ap.add_argument("--bucket", type=positive_int, default=10000000)
     ap.add_argument("--top", type=positive_int, default=100)
-    ap.add_argument("--infer-gap", type=int, default=2000)
+    ap.add_argument("--infer-gap", default="auto", type=lambda v: v if v == "auto" else int(v))
     ap.add_argument("--refill-source", choices=("native", "fallback"))
     ap.add_argument("--trace-cmd", default="trace-cmd")
     ap.add_argument("-o", "--output", default="-")

@@ -90,7 +90,27 @@ class InferGap(unittest.TestCase):
         z = {(r["kind"]): r["acquisitions"] for r in d["zone_lock"]}
         self.assertEqual(z, {"refill": 2, "drain": 5})
         self.assertEqual(d["cpu_flow"][1]["drain_locks"], 3)
-        self.assertEqual(d["options"]["infer_gap_ns"], 2000)
+        # auto with fewer than 1000 samples: the 2000 ns default
+        self.assertEqual(d["trace_info"]["infer_gap_refill_ns"], 2000)
+        self.assertEqual(d["trace_info"]["infer_gap_drain_ns"], 2000)
+
+    def test_auto_gap_valley(self):
+        # CPU 0 refills spaced: 3000 gaps of 300 ns (bucket 8, the mode), 200 of 600 ns
+        # (bucket 9: 128*200 = 25600 >= 3000, not a valley), 100 of 1100 ns (bucket 10: 12800,
+        # not a valley), none in bucket 11 (0 < 3000: the first valley above the mode), 20 of
+        # 5000 ns (bucket 12) -> gap 2^11 = 2048.
+        class R:
+            def __init__(self, ts, cpu=0, missed=0):
+                self.ts, self.cpu, self.missed = ts, cpu, missed
+        ts, recs = 0, []
+        for g in [300] * 3000 + [600] * 200 + [1100] * 100 + [5000] * 20:
+            ts += g
+            recs.append(R(ts))
+        kinds = ["refill"] * len(recs)
+        self.assertEqual(pcp_expected.auto_gap(recs, kinds, "refill"), 2048)
+        # a missed mark breaks a pair; other kinds are not sampled; < 1000 samples -> 2000
+        self.assertEqual(pcp_expected.auto_gap(recs[:900], kinds[:900], "refill"), 2000)
+        self.assertEqual(pcp_expected.auto_gap(recs, kinds, "drain"), 2000)
 
 
 class PcpFallback(unittest.TestCase):
