@@ -271,10 +271,8 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		in->ev.cpu = (uint32_t)rec->cpu;
 		in->ev.kind = PCP_EV_OTHER;
 		kind = pcp_kmem_decode(kmem, rec, id, &in->ev);
-		if (kind == PCP_EV_IGNORED) {
-			nr_in += in->missed != 0;
-			continue;
-		}
+		/* IGNORED records still go to the model: first/last timestamps are over all records
+		 * (docs/METRICS.md); the model does not let them break inferred runs. */
 		if (kind == PCP_EV_OTHER && percpu_present) {
 			kind = pcp_percpu_decode(percpu, rec, id, &in->ev);
 			if (kind != PCP_EV_OTHER) {
