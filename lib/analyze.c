@@ -103,23 +103,16 @@ static inline void churn_feed(struct pcp_churn_model *churn, const struct churn_
 
 /* --infer-gap auto: a first pass over the start of the trace, until each kind has its samples
  * (or the trace ends), learns the gaps (lib/infer_gap.c). Only when locks are inferred. */
-static int learn_infer_gaps(const char *path, enum pcp_refill_source refill_source, uint32_t nr_cpus,
-			    uint64_t gaps[2], char *errbuf, size_t errlen)
+static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_parser *kmem,
+			    uint32_t nr_cpus, uint64_t gaps[2], char *errbuf, size_t errlen)
 {
-	struct pcp_reader *reader = NULL;
-	struct pcp_kmem_parser *kmem = NULL;
+	struct tep_handle *tep = pcp_reader_tep(reader);
 	struct pcp_gap_sampler sampler;
 	struct tep_record *rec;
-	struct tep_handle *tep;
 	int err;
 
 	if ((err = pcp_gap_sampler_init(&sampler, nr_cpus)))
 		return set_err(errbuf, errlen, err, "out of memory");
-	if ((err = pcp_reader_open(path, &reader, errbuf, errlen)))
-		goto out;
-	tep = pcp_reader_tep(reader);
-	if ((err = pcp_kmem_parser_new(tep, refill_source, &kmem, errbuf, errlen)))
-		goto out;
 	while (!pcp_gap_sampler_full(&sampler) && (rec = pcp_reader_next(reader))) {
 		struct pcp_event ev;
 		int id = tep_data_type(tep, rec), kind;
@@ -136,11 +129,8 @@ static int learn_infer_gaps(const char *path, enum pcp_refill_source refill_sour
 	}
 	gaps[PCP_LOCK_KIND_REFILL] = pcp_gap_sampler_choose(&sampler, PCP_LOCK_KIND_REFILL);
 	gaps[PCP_LOCK_KIND_DRAIN] = pcp_gap_sampler_choose(&sampler, PCP_LOCK_KIND_DRAIN);
-out:
-	pcp_kmem_parser_free(kmem);
-	pcp_reader_close(reader);
 	pcp_gap_sampler_release(&sampler);
-	return err;
+	return PCP_OK;
 }
 
 int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
@@ -197,6 +187,30 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 
 	if ((err = pcp_kmem_parser_new(tep, opts.refill_source, &kmem, errbuf, errlen)))
 		goto fail;
+	/* Learn the infer gaps first, then start over: the direct path rewinds in place; the
+	 * libtracecmd path cannot, so the file is opened again. */
+	if (!pcp_kmem_native_locks(kmem)) {
+		if (opts.infer_gap_ns != PCP_INFER_GAP_AUTO) {
+			a->infer_gap_ns[0] = a->infer_gap_ns[1] = opts.infer_gap_ns;
+		} else {
+			if ((err = learn_infer_gaps(reader, kmem, nr_cpus, a->infer_gap_ns, errbuf, errlen)))
+				goto fail;
+			err = pcp_reader_rewind(reader, errbuf, errlen);
+			if (err == PCP_ERR_MODE) {
+				pcp_kmem_parser_free(kmem);
+				kmem = NULL;
+				pcp_reader_close(reader);
+				reader = NULL;
+				if ((err = pcp_reader_open(path, &reader, errbuf, errlen)))
+					goto fail;
+				tep = pcp_reader_tep(reader);
+				if ((err = pcp_kmem_parser_new(tep, opts.refill_source, &kmem, errbuf, errlen)))
+					goto fail;
+			} else if (err) {
+				goto fail;
+			}
+		}
+	}
 	if ((err = pcp_percpu_parser_new(tep, &percpu))) {
 		set_err(errbuf, errlen, err, "cannot resolve the percpu events");
 		goto fail;
@@ -232,13 +246,8 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	 * after the pass if none came (the inference then has nothing to produce anyway). */
 	copts.lock_source = pcp_kmem_native_locks(kmem) ? PCP_LOCK_NATIVE : PCP_LOCK_INFERRED;
 	if (copts.lock_source == PCP_LOCK_INFERRED) {
-		if (opts.infer_gap_ns != PCP_INFER_GAP_AUTO)
-			copts.infer_gap_ns[0] = copts.infer_gap_ns[1] = opts.infer_gap_ns;
-		else if ((err = learn_infer_gaps(path, opts.refill_source, nr_cpus, copts.infer_gap_ns,
-						 errbuf, errlen)))
-			goto fail;
-		a->infer_gap_ns[0] = copts.infer_gap_ns[0];
-		a->infer_gap_ns[1] = copts.infer_gap_ns[1];
+		copts.infer_gap_ns[0] = a->infer_gap_ns[0];
+		copts.infer_gap_ns[1] = a->infer_gap_ns[1];
 	}
 	if ((err = pcp_churn_new(nr_cpus, &copts, &churn))) {
 		set_err(errbuf, errlen, err, "cannot create the churn model");

@@ -661,8 +661,11 @@ struct stream {
 struct pcp_reader {
 	struct pcp_tracedat_layout layout;
 	struct tracecmd_input *top;
-	/* direct path (ringbuf_decode) */
+	/* direct path (ringbuf_decode); params and sections kept for pcp_reader_rewind() */
 	struct pcp_rbdec *direct;
+	struct pcp_rbdec_params direct_params;
+	struct pcp_rbdec_section *direct_secs;
+	size_t nr_direct_secs;
 	int fd;
 	/* libtracecmd path */
 	struct tracecmd_input **instances;
@@ -737,8 +740,32 @@ static int open_direct(struct pcp_reader *r, const char *path, struct walk *w, c
 	p.old_format = tep_is_old_format(tep);
 	p.compression = r->layout.file_version == 7 ? r->layout.compression : NULL;
 	err = pcp_rbdec_open(&p, secs, w->nr, &r->direct, errbuf, errlen);
-	free(secs);
-	return err;
+	if (err) {
+		free(secs);
+		return err;
+	}
+	r->direct_params = p;
+	r->direct_secs = secs;
+	r->nr_direct_secs = w->nr;
+	return PCP_OK;
+}
+
+int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen)
+{
+	int err;
+
+	if (!r->direct)
+		return reader_fail(errbuf, errlen, PCP_ERR_MODE, "only the direct path rewinds");
+	pcp_rbdec_close(r->direct);
+	r->direct = NULL;
+	err = pcp_rbdec_open(&r->direct_params, r->direct_secs, r->nr_direct_secs, &r->direct, errbuf,
+			     errlen);
+	if (err)
+		return err;
+	r->records = 0;
+	memset(r->missed_known, 0, (r->layout.nr_cpus + 1) * sizeof(uint64_t));
+	memset(r->missed_unknown, 0, (r->layout.nr_cpus + 1) * sizeof(uint64_t));
+	return PCP_OK;
 }
 
 int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_reader **out,
@@ -826,6 +853,7 @@ void pcp_reader_close(struct pcp_reader *r)
 	if (!r)
 		return;
 	pcp_rbdec_close(r->direct);
+	free(r->direct_secs);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->current)

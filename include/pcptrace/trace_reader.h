@@ -47,6 +47,9 @@ int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_
 			 char *errbuf, size_t errlen);
 /* 1 when the direct path reads the records. */
 int pcp_reader_direct(const struct pcp_reader *r);
+/* Back to the first record (direct path only: PCP_ERR_MODE on the libtracecmd path, where the
+ * caller opens the file again). Record and missed-event counts restart from 0. */
+int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen);
 void pcp_reader_close(struct pcp_reader *r);
 
 /* The event parser handle: one per trace, shared by all buffers. */
