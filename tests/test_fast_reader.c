@@ -158,6 +158,47 @@ static void damage_last_chunk(const char *path)
 	free(buf);
 }
 
+/* Rewind: the second pass gives the same records (count, first and last timestamp, lost
+ * events) as the first; the libtracecmd path says it cannot rewind. */
+START_TEST(rewind_restarts)
+{
+	struct pcp_reader *r;
+	struct tep_record *rec;
+	char err[256];
+	unsigned long long n[2] = { 0, 0 }, first[2] = { 0, 0 }, last[2] = { 0, 0 };
+	uint64_t k, u, lost[2] = { 0, 0 };
+
+	ck_assert_int_eq(pcp_reader_open_path(fixture("overrun.dat"), PCP_READER_DIRECT, &r, err,
+					      sizeof(err)), PCP_OK);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass)
+			ck_assert_int_eq(pcp_reader_rewind(r, err, sizeof(err)), PCP_OK);
+		while ((rec = pcp_reader_next(r))) {
+			if (!n[pass]++)
+				first[pass] = rec->ts;
+			last[pass] = rec->ts;
+		}
+		for (uint32_t c = 0; c < pcp_reader_layout(r)->nr_cpus; c++) {
+			pcp_reader_missed(r, c, &k, &u);
+			lost[pass] += k;
+		}
+		ck_assert_uint_eq(pcp_reader_records(r), n[pass]);
+	}
+	ck_assert_uint_gt(n[0], 100);
+	ck_assert_uint_eq(n[0], n[1]);
+	ck_assert_uint_eq(first[0], first[1]);
+	ck_assert_uint_eq(last[0], last[1]);
+	ck_assert_uint_gt(lost[0], 0);
+	ck_assert_uint_eq(lost[0], lost[1]);
+	pcp_reader_close(r);
+
+	ck_assert_int_eq(pcp_reader_open_path(fixture("overrun.dat"), PCP_READER_LIBTRACECMD, &r, err,
+					      sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_reader_rewind(r, err, sizeof(err)), PCP_ERR_MODE);
+	pcp_reader_close(r);
+}
+END_TEST
+
 START_TEST(damaged_chunk_is_corrupt)
 {
 	struct pcp_reader *r;
@@ -197,6 +238,7 @@ int main(void)
 	tcase_add_test(tc, same_overrun);
 	tcase_add_test(tc, same_percpu_fork);
 	tcase_add_test(tc, same_synthetic);
+	tcase_add_test(tc, rewind_restarts);
 	tcase_add_test(tc, damaged_chunk_is_corrupt);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
