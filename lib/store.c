@@ -482,7 +482,9 @@ static int snap_kv(struct store *s, struct snap_stmts *ss, const char *snap, con
 	int err;
 
 	json_object_foreach(obj, k, v) {
-		snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", k);
+		/* A key this long is not a snapshot value of ours: skip it rather than cut it. */
+		if ((size_t)snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", k) >= sizeof(key))
+			continue;
 		if (json_is_object(v)) {
 			if (depth < 4 && (err = snap_kv(s, ss, snap, source, key, v, depth + 1)))
 				return err;
