@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "pcptrace/churn.h"
 #include "pcptrace/error.h"
+#include "check_helpers.h"
 
 static struct pcp_churn_model *model(uint32_t nr_cpus, enum pcp_lock_source ls, uint64_t bucket_ns,
 				     unsigned top_n, uint64_t churn_window_ns)
@@ -790,11 +791,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(suite());
 }

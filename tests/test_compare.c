@@ -9,6 +9,7 @@
 #include "pcptrace/compare.h"
 #include "pcptrace/error.h"
 #include "pcptrace/store.h"
+#include "check_helpers.h"
 
 static struct pcp_side_stats side(double median, double min, double max, size_t n)
 {
@@ -483,8 +484,6 @@ int main(void)
 {
 	Suite *s = suite_create("compare");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_side_stats);
 	tcase_add_test(tc, test_verdict_band);
@@ -500,9 +499,5 @@ int main(void)
 	tcase_add_test(tc, test_merge_repeated_label);
 	tcase_add_test(tc, test_threshold_must_be_finite);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -9,20 +9,18 @@
 #include <event-parse.h>
 #include "pcptrace/error.h"
 #include "pcptrace/trace_reader.h"
+#include "check_helpers.h"
 
 static char tmpdir[] = "/tmp/pcp_fast_reader_test.XXXXXX";
 
 static const char *src_dir(void)
 {
-	const char *s = getenv("PCP_SOURCE_DIR");
-	return s ? s : ".";
+	return check_source_dir(".");
 }
 
 static const char *fixture(const char *name)
 {
-	static char path[1024];
-	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", src_dir(), name);
-	return path;
+	return check_fixture_path(".", NULL, name);
 }
 
 /* Both paths over path; returns the number of records. */
@@ -226,9 +224,7 @@ int main(void)
 {
 	Suite *s = suite_create("fast_reader");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-	char cmd[200];
+	int status;
 
 	if (!mkdtemp(tmpdir))
 		return EXIT_FAILURE;
@@ -241,12 +237,7 @@ int main(void)
 	tcase_add_test(tc, rewind_restarts);
 	tcase_add_test(tc, damaged_chunk_is_corrupt);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	status = check_run_suite(s);
+	check_remove_tree(tmpdir);
+	return status;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include "pcptrace/error.h"
 #include "pcptrace/infer_gap.h"
+#include "check_helpers.h"
 
 static uint64_t feed_gaps(struct pcp_gap_sampler *s, uint64_t ts, uint64_t gap, int n, int kind)
 {
@@ -84,16 +85,10 @@ int main(void)
 {
 	Suite *s = suite_create("infer_gap");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, valley_after_mode);
 	tcase_add_test(tc, what_breaks_a_pair);
 	tcase_add_test(tc, sample_cap_and_full);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

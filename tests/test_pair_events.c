@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "pcptrace/error.h"
 #include "pcptrace/pair_events.h"
+#include "check_helpers.h"
 
 START_TEST(overwrite_unmatched_pair)
 {
@@ -239,11 +240,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(suite());
 }

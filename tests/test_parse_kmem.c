@@ -6,27 +6,11 @@
 #include <event-parse.h>
 #include "pcptrace/error.h"
 #include "pcptrace/parse_kmem.h"
+#include "check_helpers.h"
 
 static char *slurp(const char *name, size_t *len)
 {
-	char path[1024];
-	const char *src = getenv("PCP_SOURCE_DIR");
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/formats/%s", src ? src : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return check_read_fixture(".", "formats", name, len);
 }
 
 static void add_format_text(struct tep_handle *tep, const char *text, size_t len)
@@ -253,8 +237,6 @@ int main(void)
 {
 	Suite *s = suite_create("parse_kmem");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, fallback_auto_on_real_formats);
 	tcase_add_test(tc, native_auto_on_patch_formats);
@@ -263,9 +245,5 @@ int main(void)
 	tcase_add_test(tc, missing_field_is_clear_error);
 	tcase_add_test(tc, short_record_is_not_decoded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -8,27 +8,11 @@
 #include <traceevent/event-parse.h>
 #include "pcptrace/error.h"
 #include "pcptrace/percpu.h"
+#include "check_helpers.h"
 
 static char *slurp(const char *rel, size_t *len)
 {
-	const char *src = getenv("PCP_SOURCE_DIR");
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/formats/%s", src ? src : "..", rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return check_read_fixture("..", "formats", rel, len);
 }
 
 static void load(struct tep_handle *tep, const char *rel)
@@ -301,8 +285,6 @@ int main(void)
 {
 	Suite *s = suite_create("parse_percpu");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, alloc_6_18);
 	tcase_add_test(tc, free_fail_chunks_6_18);
@@ -312,9 +294,5 @@ int main(void)
 	tcase_add_test(tc, no_percpu_formats);
 	tcase_add_test(tc, only_chunk_formats);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include "pcptrace/error.h"
 #include "pcptrace/percpu.h"
 #include "pcptrace/store.h"
+#include "check_helpers.h"
 
 #define MM_INIT 0xffffffff81000000ULL       /* symbol addresses for the tep tests */
 #define COUNTER_INIT 0xffffffff81001000ULL
@@ -729,23 +730,7 @@ const char *__lsan_default_suppressions(void)
 
 static char *slurp_fixture(const char *name)
 {
-	const char *src = getenv("PCP_SOURCE_DIR");
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", src ? src : "..", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
+	return check_read_fixture("..", NULL, name, NULL);
 }
 
 /* The real fork/exit trace with the snapshots taken around its recording: nr_alloc
@@ -783,8 +768,6 @@ int main(void)
 {
 	Suite *s = suite_create("percpu_model");
 	TCase *tc = tcase_create("model");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, pairing_and_callsites);
 	tcase_add_test(tc, symbols_from_kallsyms);
@@ -805,9 +788,5 @@ int main(void)
 	tcase_add_test(tc, report_text_and_json);
 	tcase_add_test(tc, real_fixture_check);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

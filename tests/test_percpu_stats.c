@@ -6,27 +6,11 @@
 #include <string.h>
 #include "pcptrace/error.h"
 #include "pcptrace/percpu_stats.h"
+#include "check_helpers.h"
 
 static char *slurp(const char *name, size_t *len)
 {
-	const char *src = getenv("PCP_SOURCE_DIR");
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/snapshots/%s", src ? src : "..", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return check_read_fixture("..", "snapshots", name, len);
 }
 
 static int64_t get(const struct pcp_percpu_stats *s, enum pcp_percpu_stats_section sec,
@@ -219,8 +203,6 @@ int main(void)
 {
 	Suite *s = suite_create("percpu_stats");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, real_snapshot);
 	tcase_add_test(tc, damaged_fixture);
@@ -229,9 +211,5 @@ int main(void)
 	tcase_add_test(tc, every_truncation);
 	tcase_add_test(tc, no_final_newline);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -9,27 +9,11 @@
 #include "pcptrace/error.h"
 #include "pcptrace/meta.h"
 #include "pcptrace/snapshot.h"
+#include "check_helpers.h"
 
 static char *fixture(const char *name)
 {
-	const char *src = getenv("PCP_SOURCE_DIR");
-	char path[4096];
-	FILE *f;
-	long len;
-	char *buf;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/snapshots/%s", src ? src : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)len + 1);
-	ck_assert(buf != NULL);
-	ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
+	return check_read_fixture(".", "snapshots", name, NULL);
 }
 
 static json_int_t get_int(json_t *o, const char *key)
@@ -208,8 +192,6 @@ int main(void)
 {
 	Suite *s = suite_create("snapshot");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, zoneinfo_real);
 	tcase_add_test(tc, zoneinfo_truncated);
@@ -220,9 +202,5 @@ int main(void)
 	tcase_add_test(tc, live_snapshot_shape);
 	tcase_add_test(tc, meta_roundtrip);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

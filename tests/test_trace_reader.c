@@ -8,15 +8,13 @@
 #include <event-parse.h>
 #include "pcptrace/error.h"
 #include "pcptrace/trace_reader.h"
+#include "check_helpers.h"
 
 static char tmpdir[] = "/tmp/pcp_reader_test.XXXXXX";
 
 static const char *fixture(const char *name)
 {
-	static char path[1024];
-	const char *src = getenv("PCP_SOURCE_DIR");
-	snprintf(path, sizeof(path), "%s/tests/fixtures/%s", src ? src : ".", name);
-	return path;
+	return check_fixture_path(".", NULL, name);
 }
 
 static unsigned long long sh_count(const char *cmd)
@@ -175,9 +173,7 @@ int main(void)
 {
 	Suite *s = suite_create("trace_reader");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-	char cmd[200];
+	int status;
 
 	if (!mkdtemp(tmpdir))
 		return EXIT_FAILURE;
@@ -187,12 +183,7 @@ int main(void)
 	tcase_add_test(tc, counts_missed_events);
 	tcase_add_test(tc, error_kinds);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	status = check_run_suite(s);
+	check_remove_tree(tmpdir);
+	return status;
 }

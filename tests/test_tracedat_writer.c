@@ -21,6 +21,7 @@
 #include "pcptrace/ringbuf_encode.h"
 #include "pcptrace/synth.h"
 #include "pcptrace/tracedat.h"
+#include "check_helpers.h"
 
 #define PAGE 4096
 
@@ -62,16 +63,7 @@ static void make_tmpdir(void)
 /* Number of entries in tmpdir (to prove nothing is left behind). */
 static int dir_entries(void)
 {
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	return check_dir_entries(tmpdir);
 }
 
 static void remove_tmpdir(void)
@@ -94,25 +86,7 @@ static void remove_tmpdir(void)
 
 static char *read_fixture(const char *name, size_t *len)
 {
-	const char *src = getenv("PCP_SOURCE_DIR");
-	char path[1024];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/formats/%s", src ? src : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s (set PCP_SOURCE_DIR)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	return check_read_fixture(".", "formats", name, len);
 }
 
 /* A record of kmem:mm_page_pcpu_drain (id 651) / refill (3001): pfn@8, order@16, mt@20. */
@@ -555,11 +529,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(suite());
 }
