@@ -24,7 +24,6 @@ Choices where METRICS.md is silent (flagged so the C side can agree or object):
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -403,14 +402,7 @@ def main(argv=None):
         trace_report.die("pcp_expected: %s" % e, 2)
     except AnalyzeError as e:
         trace_report.die("pcp_expected: %s" % e, e.code)
-    text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
-    if a.output == "-":
-        sys.stdout.write(text)
-    else:
-        tmp = a.output + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, a.output)
+    trace_report.write_json(doc, a.output)
     return 0
 
 

@@ -48,7 +48,6 @@ lists every possible address (compare_db.py then matches the row by symbol).
 """
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -236,14 +235,7 @@ def main(argv=None):
         doc = analyze(trace)
     except trace_report.ReportError as e:
         trace_report.die("percpu_expected: %s" % e, 2)
-    text = json.dumps(doc, indent=1) + "\n"
-    if a.output == "-":
-        sys.stdout.write(text)
-    else:
-        tmp = a.output + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, a.output)
+    trace_report.write_json(doc, a.output)
     return 0
 
 

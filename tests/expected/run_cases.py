@@ -96,10 +96,7 @@ def json_paths(name):
 
 
 def write_json(path, doc):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(json.dumps(doc, indent=1) + "\n")
-    os.replace(tmp, path)
+    trace_report.write_json(doc, path)
 
 
 def main(argv):

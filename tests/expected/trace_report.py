@@ -20,6 +20,7 @@ A file with several buffers holding data would have all of them merged here; the
 (trace-cmd extract -B X) have one named buffer with data and an empty top-level one.
 """
 
+import json
 import lzma
 import os
 import re
@@ -169,3 +170,15 @@ def load(path, trace_cmd="trace-cmd", kallsyms=False):
 def die(msg, code=2):
     sys.stderr.write(msg + "\n")
     sys.exit(code)
+
+
+def write_json(doc, output):
+    """doc as indented JSON to output ("-" = stdout), else via output.tmp renamed over it."""
+    text = json.dumps(doc, indent=1) + "\n"
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    tmp = output + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, output)
