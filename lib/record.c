@@ -58,6 +58,8 @@ struct cpu_reader {
 
 struct pcp_record {
 	struct tracefs_instance *inst;
+	pcp_record_hook before_on, after_off;   /* around tracing on/off, see record.h */
+	void *hook_ctx;
 	char name[64];
 	int nr_cpus;
 	unsigned char *selected;
@@ -611,6 +613,8 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 		c->thread_started = 1;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r->before_on)
+		r->before_on(r->hook_ctx);
 	if (tracefs_trace_on(r->inst) < 0)
 		return set_err(errbuf, errlen, PCP_ERR_TRACEFS, "cannot turn tracing on in %s: %s",
 			       r->name, strerror(errno));
@@ -845,6 +849,14 @@ out:
 	return err;
 }
 
+void pcp_record_set_hooks(struct pcp_record *r, pcp_record_hook before_on, pcp_record_hook after_off,
+			  void *ctx)
+{
+	r->before_on = before_on;
+	r->after_off = after_off;
+	r->hook_ctx = ctx;
+}
+
 int pcp_record_stop(struct pcp_record *r, char *errbuf, size_t errlen)
 {
 	int i, err = PCP_OK;
@@ -853,6 +865,8 @@ int pcp_record_stop(struct pcp_record *r, char *errbuf, size_t errlen)
 		return PCP_OK;
 	r->stopped = 1;
 	tracefs_trace_off(r->inst);
+	if (r->after_off)
+		r->after_off(r->hook_ctx);
 	join_readers(r);
 	for (i = 0; i < r->nr_cpus; i++) {
 		struct cpu_reader *c = &r->readers[i];

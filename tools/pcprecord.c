@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
-#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,20 +165,48 @@ static void print_summary(const struct pcp_record *rec, double secs, int quiet)
 	}
 }
 
-static void *noop_thread(void *arg)
+/* An exited process's mm, with its percpu counters, is freed only when the last CPU that ran
+ * it switches to another mm, which an idle CPU may not do for a long time. Running briefly on
+ * every CPU makes that happen while tracing is still on, so those frees are traced too. */
+static void visit_every_cpu(void)
 {
-	return arg;
+	cpu_set_t allowed, one;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+		return;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) == 0)
+			sched_yield();
+	}
+	sched_setaffinity(0, sizeof(allowed), &allowed);
 }
 
-/* The kernel allocates a process's private futex hash (percpu memory) when the process starts
- * its first thread. Our reader threads start between the "before" snapshot and tracing on, so
- * that one allocation would be counted in percpu_stats but never traced: start a thread now. */
-static void allocate_thread_state_early(void)
-{
-	pthread_t t;
+/* The snapshots around the traced window (see pcp_record_set_hooks). */
+struct window_snapshots {
+	json_t *before, *after;
+	int err;
+};
 
-	if (pthread_create(&t, NULL, noop_thread, NULL) == 0)
-		pthread_join(t, NULL);
+static void take_before(void *ctx)
+{
+	struct window_snapshots *w = ctx;
+	int err = pcp_snapshot_take(&w->before);
+
+	if (err && !w->err)
+		w->err = err;
+}
+
+static void take_after(void *ctx)
+{
+	struct window_snapshots *w = ctx;
+	int err = pcp_snapshot_take(&w->after);
+
+	if (err && !w->err)
+		w->err = err;
 }
 
 int main(int argc, char **argv)
@@ -204,6 +232,7 @@ int main(int argc, char **argv)
 	char errbuf[512], *outdup;
 	struct pcp_record *rec = NULL;
 	json_t *before = NULL, *after = NULL, *meta = NULL, *desc;
+	struct window_snapshots snaps = { NULL, NULL, PCP_OK };
 	struct timespec t_start, t_stop, m_start, m_stop;
 	struct sigaction sa;
 	char **cmd = NULL;
@@ -332,15 +361,11 @@ int main(int argc, char **argv)
 		if (stop_signal)
 			goto interrupted_before_start;
 	}
-	allocate_thread_state_early();
-	/* Snapshots hug the traced window (after the instance exists and the workload is forked,
-	 * before the instance goes): percpu_stats deltas then count the traced allocations only,
-	 * and pcpanalyze's consistency check can hold. */
-	err = pcp_snapshot_take(&before);
-	if (err != PCP_OK) {
-		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
-		goto out;
-	}
+	/* Snapshots hug the traced window: taken by the recorder right before tracing goes on and
+	 * right after it goes off (after the workload is forked and the reader threads run), so
+	 * percpu_stats deltas count the traced allocations only and pcpanalyze's consistency check
+	 * can hold. Only other processes' activity in those few microseconds can still differ. */
+	pcp_record_set_hooks(rec, take_before, take_after, &snaps);
 	clock_gettime(CLOCK_REALTIME, &t_start);
 	clock_gettime(CLOCK_MONOTONIC, &m_start);
 	err = pcp_record_start(rec, errbuf, sizeof(errbuf));
@@ -416,6 +441,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_REALTIME, &t_stop);
 	clock_gettime(CLOCK_MONOTONIC, &m_stop);
+	visit_every_cpu();
 	{
 		int stop_err = pcp_record_stop(rec, errbuf, sizeof(errbuf));
 
@@ -425,8 +451,11 @@ int main(int argc, char **argv)
 				err = stop_err;
 		}
 	}
-	if (err == PCP_OK && (err = pcp_snapshot_take(&after)) != PCP_OK)
+	if (err == PCP_OK && (err = snaps.err) != PCP_OK)
 		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+	before = snaps.before;
+	after = snaps.after;
+	snaps.before = snaps.after = NULL;
 	pcp_record_remove_instance(rec);
 	if (err != PCP_OK)
 		goto out;
@@ -492,6 +521,8 @@ out:
 	pcp_record_destroy(rec); /* removes the instance if an error left it */
 	json_decref(before);
 	json_decref(after);
+	json_decref(snaps.before);
+	json_decref(snaps.after);
 	json_decref(meta);
 	free(extra);
 	free(outdup);

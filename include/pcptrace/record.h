@@ -74,6 +74,12 @@ const char *pcp_record_refill_source(const struct pcp_record *r);
 
 /* Opens the spool files and per-CPU readers, starts one reader thread per CPU, turns tracing
  * on. Threads are created with all signals blocked. */
+/* Called right before tracing is switched on and right after it is switched off, so that a
+ * caller's snapshots bracket the traced window as tightly as possible (percpu_stats deltas then
+ * match the traced events). Either may be NULL. */
+typedef void (*pcp_record_hook)(void *ctx);
+void pcp_record_set_hooks(struct pcp_record *r, pcp_record_hook before_on, pcp_record_hook after_off,
+			  void *ctx);
 int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen);
 
 /* Turns tracing off, stops the readers, reads what is left in the buffers, reads the per-CPU
