@@ -17,5 +17,5 @@ echo "== tests"
 echo "== build (ASan/UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPCP_SANITIZE=ON -DPCP_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-echo "== tests under ASan/UBSan (the kernel lab and live recording run once, above)"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0" ctest --output-on-failure -j"$jobs" -E 'integration\.(lab|pcprecord)')
+echo "== tests under ASan/UBSan (the kernel lab and the tests that record live run once, above: libtracefs's own leaks)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0" ctest --output-on-failure -j"$jobs" -E 'integration\.(lab|pcprecord|compare_e2e)')
