@@ -72,6 +72,8 @@ struct pcp_record {
 	size_t nr_missing;
 	int native_refill;
 	char *spool_dir;
+	int file_version;           /* of the trace.dat (tracedat.h) */
+	const char *compression;    /* "zstd" or NULL (none) */
 	struct cpu_reader *readers; /* nr_cpus entries */
 	struct pcp_record_cpu *cpus;
 	struct pcp_record_event_count *counts;
@@ -336,6 +338,12 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	int err, i;
 
 	*out = NULL;
+	/* The trace.dat format is checked now, not after a recording it could not be written for. */
+	if ((o->file_version && o->file_version != 6 && o->file_version != 7) ||
+	    (o->compression && strcmp(o->compression, "none") &&
+	     (o->file_version != 7 || strcmp(o->compression, "zstd"))))
+		return set_err(errbuf, errlen, PCP_ERR_USAGE, "trace.dat version %d with %s compression is not supported",
+			       o->file_version ? o->file_version : 6, o->compression ? o->compression : "no");
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return set_err(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
@@ -346,6 +354,8 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	r->readers = calloc((size_t)r->nr_cpus, sizeof(*r->readers));
 	r->cpus = calloc((size_t)r->nr_cpus, sizeof(*r->cpus));
 	r->spool_dir = strdup(o->spool_dir ? o->spool_dir : ".");
+	r->file_version = o->file_version;
+	r->compression = o->compression && !strcmp(o->compression, "zstd") ? "zstd" : NULL;
 	if (!r->selected || !r->readers || !r->cpus || !r->spool_dir) {
 		err = set_err(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
 		goto fail;
@@ -1090,7 +1100,8 @@ static int add_formats(struct pcp_record *r, struct pcp_tdw *w)
 
 int pcp_record_write_trace(struct pcp_record *r, const char *path, char *errbuf, size_t errlen)
 {
-	struct pcp_tdw_params p = { .nr_cpus = r->nr_cpus, .page_size = r->subbuf_size };
+	struct pcp_tdw_params p = { .nr_cpus = r->nr_cpus, .page_size = r->subbuf_size,
+				    .file_version = r->file_version, .compression = r->compression };
 	struct pcp_tdw *w = NULL;
 	struct utsname u;
 	char uname_text[512];

@@ -670,6 +670,8 @@ int pcp_synth_build(const struct pcp_synth_opts *o, struct pcp_synth_stats *stat
 	params.nr_cpus = s.nr_cpus;
 	params.page_size = s.page_size;
 	params.long_size = s.long_size;
+	params.file_version = o->file_version;
+	params.compression = o->compression;
 	err = pcp_tdw_create(o->out_path, &params, &w);
 	if (err) {
 		err = fail(&s, err, "%s: cannot create: %s", o->out_path, strerror(errno));

@@ -1,4 +1,5 @@
-/* trace.dat version 6 writer (layout: man 5 trace-cmd.dat.v6); see tracedat.h. */
+/* trace.dat writer, version 6 (man 5 trace-cmd.dat.v6) or 7 (man 5 trace-cmd.dat.v7, optionally
+ * zstd-compressed); see tracedat.h. */
 #include "pcptrace/tracedat.h"
 
 #include <errno.h>
@@ -9,11 +10,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "pcptrace/error.h"
 
 #define TDW_MAX_CPUS 4096
 #define TDW_OUT_BUF (64 * 1024)
+#define TDW_CHUNK_PAGES 10 /* pages per compressed CPU data chunk, as trace-cmd 3.1.6 */
 
 struct tdw_blob {
 	char *data;
@@ -51,6 +54,8 @@ struct pcp_tdw {
 	unsigned int page_size;
 	int long_size;
 	int nr_cpus;
+	int file_version;
+	int zstd;            /* version 7 with zstd compression */
 
 	struct tdw_blob header_page, header_event, kallsyms, printk, cmdlines;
 	struct tdw_blobs ftrace;
@@ -223,6 +228,14 @@ int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_
 	w->nr_cpus = p->nr_cpus;
 	w->page_size = p->page_size ? p->page_size : (unsigned int)(host_page > 0 ? host_page : 4096);
 	w->long_size = p->long_size ? p->long_size : (int)sizeof(long);
+	w->file_version = p->file_version ? p->file_version : 6;
+	if ((w->file_version != 6 && w->file_version != 7) ||
+	    (p->compression && strcmp(p->compression, "none") &&
+	     (w->file_version != 7 || strcmp(p->compression, "zstd")))) {
+		err = PCP_ERR_USAGE;
+		goto fail;
+	}
+	w->zstd = p->compression && !strcmp(p->compression, "zstd");
 	if (w->page_size < 64 || w->page_size > (1u << 27)) {
 		err = PCP_ERR_USAGE;
 		goto fail;
@@ -259,6 +272,25 @@ fail:
 		errno = saved;
 	}
 	return err;
+}
+
+int pcp_tdw_parse_format(const char *name, struct pcp_tdw_params *p)
+{
+	if (!name || !p)
+		return PCP_ERR_USAGE;
+	if (!strcmp(name, "v6")) {
+		p->file_version = 6;
+		p->compression = NULL;
+	} else if (!strcmp(name, "v7")) {
+		p->file_version = 7;
+		p->compression = "none";
+	} else if (!strcmp(name, "v7-zstd")) {
+		p->file_version = 7;
+		p->compression = "zstd";
+	} else {
+		return PCP_ERR_USAGE;
+	}
+	return PCP_OK;
 }
 
 int pcp_tdw_set_header_page(struct pcp_tdw *w, const char *text, size_t len)
@@ -508,7 +540,7 @@ static void write_blob32(struct tdw_out *o, const struct tdw_blob *b)
 	out_bytes(o, b->data, b->len);
 }
 
-static int write_file(struct pcp_tdw *w)
+static int write_v6(struct pcp_tdw *w)
 {
 	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
 					       '6', 0 };
@@ -602,6 +634,431 @@ static int write_file(struct pcp_tdw *w)
 	return PCP_OK;
 }
 
+/* ---- version 7 ---- */
+
+enum {
+	V7_SEC_OPTIONS = 0,
+	V7_SEC_FLYRECORD = 3,
+	V7_SEC_STRINGS = 15,
+	V7_SEC_HEADER_INFO = 16, /* then ftrace events, event formats, kallsyms, printk, cmdlines */
+	V7_SEC_CMDLINES = 21,
+	V7_OPT_BUFFER = 3,
+	V7_OPT_CPUCOUNT = 8,
+	V7_FLAG_COMPRESSED = 1,
+};
+
+/* Section descriptions: the strings section is this text, an id is an offset into it. */
+static const char v7_strings[] = "headers\0ftrace events\0events format\0kallsyms\0printk\0"
+				 "command lines\0options\0buffer flyrecord \0strings";
+enum {
+	V7_STR_HEADERS = 0, V7_STR_FTRACE = 8, V7_STR_EVENTS = 22, V7_STR_KALLSYMS = 36,
+	V7_STR_PRINTK = 45, V7_STR_CMDLINES = 52, V7_STR_OPTIONS = 66, V7_STR_FLYRECORD = 74,
+	V7_STR_STRINGS = 92,
+};
+
+/* A growing memory buffer that remembers running out of memory. */
+struct tdw_mem {
+	unsigned char *p;
+	size_t n, cap;
+	int err;
+};
+
+static void mem_bytes(struct tdw_mem *m, const void *data, size_t len)
+{
+	if (m->err || !len)
+		return;
+	if (m->n + len > m->cap) {
+		size_t cap = m->cap ? m->cap : 4096;
+		unsigned char *p;
+		while (cap < m->n + len)
+			cap *= 2;
+		p = realloc(m->p, cap);
+		if (!p) {
+			m->err = PCP_ERR_NOMEM;
+			return;
+		}
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->n, data, len);
+	m->n += len;
+}
+
+static void mem_u32(struct tdw_mem *m, uint32_t v) { mem_bytes(m, &v, 4); }
+static void mem_u64(struct tdw_mem *m, uint64_t v) { mem_bytes(m, &v, 8); }
+
+static void mem_blob64(struct tdw_mem *m, const struct tdw_blob *b)
+{
+	mem_u64(m, b->len);
+	mem_bytes(m, b->data, b->len);
+}
+
+static void mem_blob32(struct tdw_mem *m, const struct tdw_blob *b)
+{
+	mem_u32(m, (uint32_t)b->len);
+	mem_bytes(m, b->data, b->len);
+}
+
+static void out_section_header(struct tdw_out *o, uint16_t id, uint16_t flags, uint32_t str,
+			       uint64_t size)
+{
+	out_u16(o, id);
+	out_u16(o, flags);
+	out_u32(o, str);
+	out_u64(o, size);
+}
+
+/* One section holding m's bytes; compressed as one block (as trace-cmd does) when w->zstd. */
+static int out_section(struct pcp_tdw *w, struct tdw_out *o, uint16_t id, uint32_t str,
+		       const struct tdw_mem *m)
+{
+	size_t bound, csize;
+	void *z;
+
+	if (m->err)
+		return m->err;
+	if (!w->zstd) {
+		out_section_header(o, id, 0, str, m->n);
+		out_bytes(o, m->p, m->n);
+		return PCP_OK;
+	}
+	if (m->n > UINT32_MAX)
+		return PCP_ERR_USAGE;
+	bound = ZSTD_compressBound(m->n);
+	z = malloc(bound);
+	if (!z)
+		return PCP_ERR_NOMEM;
+	csize = ZSTD_compress(z, bound, m->p, m->n, ZSTD_CLEVEL_DEFAULT);
+	if (ZSTD_isError(csize) || csize > UINT32_MAX) {
+		free(z);
+		return PCP_ERR_NOMEM; /* zstd only fails for lack of memory with a bound-sized buffer */
+	}
+	out_section_header(o, id, V7_FLAG_COMPRESSED, str, 8 + (uint64_t)csize);
+	out_u32(o, (uint32_t)csize);
+	out_u32(o, (uint32_t)m->n);
+	out_bytes(o, z, csize);
+	free(z);
+	return PCP_OK;
+}
+
+static int pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+{
+	const unsigned char *p = data;
+
+	while (len) {
+		ssize_t r = pwrite(fd, p, len, (off_t)off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return PCP_ERR_IO;
+		}
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return PCP_OK;
+}
+
+static int pread_all(int fd, void *data, size_t len, uint64_t off)
+{
+	unsigned char *p = data;
+
+	while (len) {
+		ssize_t r = pread(fd, p, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO; /* the CPU file shrank while we read it */
+			return PCP_ERR_IO;
+		}
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return PCP_OK;
+}
+
+/*
+ * Compresses len bytes of src (from offset 0) to dst at dst_off: a chunk count, then per chunk
+ * of up to TDW_CHUNK_PAGES pages its compressed size, uncompressed size and zstd frame.
+ * *out_len gets the bytes after the count (what the BUFFER option declares).
+ */
+static int compress_cpu(struct pcp_tdw *w, ZSTD_CCtx *cctx, int src, int dst, uint64_t dst_off,
+			uint64_t len, uint64_t *out_len)
+{
+	size_t chunk_max = (size_t)w->page_size * TDW_CHUNK_PAGES;
+	size_t bound = ZSTD_compressBound(chunk_max);
+	unsigned char *in = malloc(chunk_max), *z = malloc(8 + bound);
+	uint64_t in_off = 0, pos = dst_off + 4;
+	uint32_t count = 0, v;
+	int err = PCP_OK;
+
+	if (!in || !z)
+		err = PCP_ERR_NOMEM;
+	while (!err && in_off < len) {
+		size_t n = len - in_off < chunk_max ? (size_t)(len - in_off) : chunk_max;
+		size_t csize;
+
+		if ((err = pread_all(src, in, n, in_off)))
+			break;
+		csize = ZSTD_compressCCtx(cctx, z + 8, bound, in, n, ZSTD_CLEVEL_DEFAULT);
+		if (ZSTD_isError(csize)) {
+			err = PCP_ERR_NOMEM;
+			break;
+		}
+		v = (uint32_t)csize;
+		memcpy(z, &v, 4);
+		v = (uint32_t)n;
+		memcpy(z + 4, &v, 4);
+		if ((err = pwrite_all(dst, z, 8 + csize, pos)))
+			break;
+		pos += 8 + csize;
+		in_off += n;
+		count++;
+	}
+	if (!err)
+		err = pwrite_all(dst, &count, 4, dst_off);
+	free(in);
+	free(z);
+	*out_len = pos - dst_off - 4;
+	return err;
+}
+
+/* The selected clock of the TRACECLOCK option ("[local] global" -> "local"); "local" if none. */
+static int selected_clock(const struct pcp_tdw *w, char *buf, size_t len)
+{
+	snprintf(buf, len, "local");
+	for (size_t i = 0; i < w->nr_options; i++) {
+		const struct tdw_option *opt = &w->options[i];
+		const char *open, *close;
+		if (opt->id != PCP_TDW_OPT_TRACECLOCK || !opt->data.len)
+			continue;
+		open = memchr(opt->data.data, '[', opt->data.len);
+		close = open ? memchr(open, ']', opt->data.len - (size_t)(open - opt->data.data)) : NULL;
+		if (!open || !close || close == open + 1 || (size_t)(close - open) >= len)
+			return PCP_ERR_USAGE;
+		memcpy(buf, open + 1, (size_t)(close - open - 1));
+		buf[close - open - 1] = 0;
+	}
+	return PCP_OK;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+static int write_v7(struct pcp_tdw *w)
+{
+	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
+					       '7', 0 };
+	struct tdw_out *o;
+	struct tdw_mem m = { 0 };
+	ZSTD_CCtx *cctx = NULL;
+	uint64_t options_pos, sec_off[6], opt1_off, opt2_done_pos, fly_off, cur, opt3_off;
+	uint32_t nr_with_data = 0;
+	char clock[64];
+	int err;
+
+	if ((err = selected_clock(w, clock, sizeof(clock))))
+		return err;
+	o = malloc(sizeof(*o));
+	if (!o)
+		return PCP_ERR_NOMEM;
+	o->fd = w->fd;
+	o->err = PCP_OK;
+	o->offset = 0;
+	o->n = 0;
+
+	/* Initial format, compression header, offset of the first options section (patched). */
+	out_bytes(o, magic, sizeof(magic));
+	{
+		unsigned char endian_long[2];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		endian_long[0] = 1;
+#else
+		endian_long[0] = 0;
+#endif
+		endian_long[1] = (unsigned char)w->long_size;
+		out_bytes(o, endian_long, 2);
+	}
+	out_u32(o, w->page_size);
+	if (w->zstd) {
+		const char *ver = ZSTD_versionString();
+		out_bytes(o, "zstd", 5);
+		out_bytes(o, ver, strlen(ver) + 1);
+	} else {
+		out_bytes(o, "none\0", 6);
+	}
+	options_pos = o->offset;
+	out_u64(o, 0);
+
+	/* Header info, ftrace formats, event formats, kallsyms, printk formats, cmdlines. */
+	for (int id = V7_SEC_HEADER_INFO; id <= V7_SEC_CMDLINES && !err; id++) {
+		static const uint32_t strs[] = { V7_STR_HEADERS, V7_STR_FTRACE, V7_STR_EVENTS,
+						 V7_STR_KALLSYMS, V7_STR_PRINTK, V7_STR_CMDLINES };
+		m.n = 0;
+		switch (id) {
+		case V7_SEC_HEADER_INFO:
+			mem_bytes(&m, "header_page", 12);
+			mem_blob64(&m, &w->header_page);
+			mem_bytes(&m, "header_event", 13);
+			mem_blob64(&m, &w->header_event);
+			break;
+		case V7_SEC_HEADER_INFO + 1:
+			mem_u32(&m, (uint32_t)w->ftrace.nr);
+			for (size_t i = 0; i < w->ftrace.nr; i++)
+				mem_blob64(&m, &w->ftrace.v[i]);
+			break;
+		case V7_SEC_HEADER_INFO + 2:
+			mem_u32(&m, (uint32_t)w->nr_systems);
+			for (size_t i = 0; i < w->nr_systems; i++) {
+				const struct tdw_system *s = &w->systems[i];
+				mem_bytes(&m, s->name, strlen(s->name) + 1);
+				mem_u32(&m, (uint32_t)s->formats.nr);
+				for (size_t j = 0; j < s->formats.nr; j++)
+					mem_blob64(&m, &s->formats.v[j]);
+			}
+			break;
+		case V7_SEC_HEADER_INFO + 3:
+			mem_blob32(&m, &w->kallsyms);
+			break;
+		case V7_SEC_HEADER_INFO + 4:
+			mem_blob32(&m, &w->printk);
+			break;
+		default:
+			mem_blob64(&m, &w->cmdlines);
+			break;
+		}
+		sec_off[id - V7_SEC_HEADER_INFO] = o->offset;
+		err = out_section(w, o, (uint16_t)id, strs[id - V7_SEC_HEADER_INFO], &m);
+	}
+	if (err)
+		goto out;
+
+	/* Options section 1: the added options, in order; DONE points to section 2 right after. */
+	{
+		uint64_t size = 14;
+		for (size_t i = 0; i < w->nr_options; i++)
+			size += 6 + w->options[i].data.len;
+		opt1_off = o->offset;
+		out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, size);
+		for (size_t i = 0; i < w->nr_options; i++) {
+			out_u16(o, w->options[i].id);
+			out_u32(o, (uint32_t)w->options[i].data.len);
+			out_bytes(o, w->options[i].data.data, w->options[i].data.len);
+		}
+		out_u16(o, 0);
+		out_u32(o, 8);
+		out_u64(o, o->offset + 8);
+	}
+
+	/* Options section 2: where the metadata sections are, the CPU count; DONE patched below. */
+	out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 * 14 + 10 + 14);
+	for (int i = 0; i < 6; i++) {
+		out_u16(o, (uint16_t)(V7_SEC_HEADER_INFO + i));
+		out_u32(o, 8);
+		out_u64(o, sec_off[i]);
+	}
+	out_u16(o, V7_OPT_CPUCOUNT);
+	out_u32(o, 4);
+	out_u32(o, (uint32_t)w->nr_cpus);
+	out_u16(o, 0);
+	out_u32(o, 8);
+	opt2_done_pos = o->offset;
+	out_u64(o, 0);
+
+	/* Flyrecord section of the top buffer: size patched below; CPU data page aligned. */
+	fly_off = o->offset;
+	out_section_header(o, V7_SEC_FLYRECORD, w->zstd ? V7_FLAG_COMPRESSED : 0, V7_STR_FLYRECORD, 0);
+	out_zeros(o, align_up(o->offset, w->page_size) - o->offset);
+	out_flush(o);
+	if ((err = o->err))
+		goto out;
+	cur = o->offset;
+	if (w->zstd && !(cctx = ZSTD_createCCtx())) {
+		err = PCP_ERR_NOMEM;
+		goto out;
+	}
+	for (int c = 0; c < w->nr_cpus && !err; c++) {
+		struct tdw_cpu *cpu = &w->cpus[c];
+		int src = cpu->ext_fd >= 0 ? cpu->ext_fd : cpu->own_fd;
+		if (!cpu->size)
+			continue;
+		nr_with_data++;
+		cpu->file_offset = align_up(cur, w->page_size);
+		while (!err && cur < cpu->file_offset) { /* explicit zeros, not a hole */
+			static const unsigned char zeros[4096];
+			uint64_t n = cpu->file_offset - cur < sizeof(zeros) ? cpu->file_offset - cur
+									: sizeof(zeros);
+			err = pwrite_all(w->fd, zeros, (size_t)n, cur);
+			cur += n;
+		}
+		if (!err && w->zstd) {
+			uint64_t len = cpu->size;
+			err = compress_cpu(w, cctx, src, w->fd, cpu->file_offset, len, &cpu->size);
+			cur = cpu->file_offset + 4 + cpu->size;
+		} else if (!err) {
+			err = copy_range(src, w->fd, cpu->file_offset, cpu->size);
+			cur = cpu->file_offset + cpu->size;
+		}
+	}
+	if (err)
+		goto out;
+
+	/* Options section 3: the BUFFER option of the top buffer ("" name); then the strings. */
+	if (lseek(w->fd, (off_t)cur, SEEK_SET) < 0) {
+		err = PCP_ERR_IO;
+		goto out;
+	}
+	o->offset = cur;
+	opt3_off = cur;
+	{
+		uint32_t blen = 8 + 1 + (uint32_t)strlen(clock) + 1 + 4 + 4 + 20 * nr_with_data;
+		out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 + blen + 14);
+		out_u16(o, V7_OPT_BUFFER);
+		out_u32(o, blen);
+		out_u64(o, fly_off);
+		out_bytes(o, "", 1);
+		out_bytes(o, clock, strlen(clock) + 1);
+		out_u32(o, w->page_size);
+		out_u32(o, nr_with_data);
+		for (int c = 0; c < w->nr_cpus; c++) {
+			if (!w->cpus[c].size)
+				continue;
+			out_u32(o, (uint32_t)c);
+			out_u64(o, w->cpus[c].file_offset);
+			out_u64(o, w->cpus[c].size);
+		}
+		out_u16(o, 0);
+		out_u32(o, 8);
+		out_u64(o, 0);
+	}
+	m.n = 0;
+	mem_bytes(&m, v7_strings, sizeof(v7_strings));
+	if ((err = out_section(w, o, V7_SEC_STRINGS, V7_STR_STRINGS, &m)))
+		goto out;
+	out_flush(o);
+	if ((err = o->err))
+		goto out;
+
+	/* The offsets known only now. */
+	{
+		uint64_t fly_size = cur - (fly_off + 16);
+		err = pwrite_all(w->fd, &opt1_off, 8, options_pos);
+		if (!err)
+			err = pwrite_all(w->fd, &opt3_off, 8, opt2_done_pos);
+		if (!err)
+			err = pwrite_all(w->fd, &fly_size, 8, fly_off + 8);
+	}
+out:
+	ZSTD_freeCCtx(cctx);
+	free(m.p);
+	free(o);
+	return err;
+}
+
 static int measure_cpus(struct pcp_tdw *w)
 {
 	for (int c = 0; c < w->nr_cpus; c++) {
@@ -642,7 +1099,7 @@ int pcp_tdw_commit(struct pcp_tdw *w)
 	}
 	err = measure_cpus(w);
 	if (!err)
-		err = write_file(w);
+		err = w->file_version == 7 ? write_v7(w) : write_v6(w);
 	if (!err && fsync(w->fd) < 0)
 		err = PCP_ERR_IO;
 	if (!err) {

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include "pcptrace/error.h"
 #include "pcptrace/record.h"
+#include "pcptrace/tracedat.h"
 #include "pcptrace/snapshot.h"
 
 #define PCPRECORD_VERSION "0.1.0"
@@ -51,8 +52,10 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pcprecord [-o FILE] [-b KB] [-C CPULIST] [--duration SECONDS] [--clock CLOCK]\n"
-		"                 [--lifecycle] [-e SYSTEM:EVENT]... [-q] [-- COMMAND [ARG]...]\n"
+		"                 [--lifecycle] [-e SYSTEM:EVENT]... [--format FMT] [-q]\n"
+		"                 [-- COMMAND [ARG]...]\n"
 		"  -o FILE          trace.dat to write (default trace.dat) and FILE.meta.json\n"
+		"  --format FMT     trace.dat format: v6 (default), v7, or v7-zstd (zstd-compressed)\n"
 		"  -b KB            ring buffer size per CPU (default: the kernel's)\n"
 		"  -C CPULIST       record only these CPUs, e.g. 0-3,6\n"
 		"  --duration S     stop after S seconds (the command, if any, gets SIGINT)\n"
@@ -219,6 +222,7 @@ int main(int argc, char **argv)
 		{ "clock", required_argument, NULL, 'k' },
 		{ "lifecycle", no_argument, NULL, 'l' },
 		{ "event", required_argument, NULL, 'e' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -255,6 +259,17 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'C': ro.cpulist = optarg; break;
+		case 'F': {
+			struct pcp_tdw_params p = { 0 };
+
+			if (pcp_tdw_parse_format(optarg, &p) != PCP_OK) {
+				fprintf(stderr, "pcprecord: --format %s: expected v6, v7 or v7-zstd\n", optarg);
+				return pcp_exit_code(PCP_ERR_USAGE);
+			}
+			ro.file_version = p.file_version;
+			ro.compression = p.compression;
+			break;
+		}
 		case 'd':
 			duration = strtod(optarg, &end);
 			if (*end || !(duration > 0) || duration > 1e7) {

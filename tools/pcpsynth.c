@@ -7,14 +7,16 @@
 
 #include "pcptrace/error.h"
 #include "pcptrace/synth.h"
+#include "pcptrace/tracedat.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pcpsynth -o OUT.dat --formats DIR [--only-used] [-q] SCRIPT\n"
+		"usage: pcpsynth -o OUT.dat --formats DIR [--only-used] [--format FMT] [-q] SCRIPT\n"
 		"  -o, --output FILE   trace.dat to write (required)\n"
 		"  -f, --formats DIR   header_page, header_event and <system>.<event>.format files\n"
 		"  -u, --only-used     store only the formats of events the script uses\n"
+		"  -F, --format FMT    trace.dat format: v6 (default), v7, v7-zstd\n"
 		"  -q, --quiet         no summary line\n"
 		"  -h, --help          this help\n"
 		"See pcpsynth(1) for the script language.\n");
@@ -26,6 +28,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "formats", required_argument, NULL, 'f' },
 		{ "only-used", no_argument, NULL, 'u' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -35,11 +38,21 @@ int main(int argc, char **argv)
 	char msg[1024];
 	int quiet = 0, c, err;
 
-	while ((c = getopt_long(argc, argv, "o:f:uqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:f:uF:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.out_path = optarg; break;
 		case 'f': o.formats_dir = optarg; break;
 		case 'u': o.only_used_formats = 1; break;
+		case 'F': {
+			struct pcp_tdw_params p = { 0 };
+			if (pcp_tdw_parse_format(optarg, &p)) {
+				fprintf(stderr, "pcpsynth: --format %s: use v6, v7 or v7-zstd\n", optarg);
+				return pcp_exit_code(PCP_ERR_USAGE);
+			}
+			o.file_version = p.file_version;
+			o.compression = p.compression;
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return pcp_exit_code(PCP_ERR_USAGE);

@@ -24,6 +24,8 @@ struct pcp_record_opts {
 	const char *const *extra_events; /* "system:event" or "system:*" (-e) */
 	size_t nr_extra_events;
 	const char *spool_dir;         /* directory for the per-CPU spool files; NULL = "." */
+	int file_version;              /* trace.dat version, 6 or 7; 0 = 6 */
+	const char *compression;       /* version 7: "none" or "zstd"; NULL = "none" */
 };
 
 /* Per-CPU result of a recording. The kernel's counters come from the instance's

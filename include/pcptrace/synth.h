@@ -33,6 +33,8 @@ struct pcp_synth_opts {
 	const char *script_path;  /* must be a regular (seekable) file: it is read twice */
 	const char *out_path;
 	int only_used_formats;    /* like "formats used" in the script */
+	int file_version;         /* trace.dat version, 6 or 7; 0 = 6 */
+	const char *compression;  /* version 7: "none" or "zstd"; NULL = "none" */
 };
 
 struct pcp_synth_stats {

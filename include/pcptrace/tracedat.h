@@ -1,7 +1,15 @@
 /*
- * trace.dat writer: produces a standard trace-cmd file, version 6 (man 5 trace-cmd.dat.v6), that
- * trace-cmd report and libtracecmd read. Byte order and long size of the file are the host's
- * (the recorder and the synthesizer both run on the traced machine).
+ * trace.dat writer: produces a standard trace-cmd file that trace-cmd report and libtracecmd
+ * read, version 6 (man 5 trace-cmd.dat.v6, the default) or version 7 (man 5 trace-cmd.dat.v7),
+ * the latter uncompressed or zstd-compressed. Byte order and long size of the file are the
+ * host's (the recorder and the synthesizer both run on the traced machine).
+ *
+ * Version 7 is laid out as trace-cmd 3.1.6 writes it: the header, kallsyms, printk and cmdlines
+ * sections (each one compressed block when compressing), an options section with the added
+ * options, one with the section offsets and CPUCOUNT, the flyrecord section of the top buffer
+ * (each CPU's data page aligned; compressed: a chunk count, then chunks of up to 10 pages, each
+ * "compressed size, uncompressed size, zstd frame"), an options section with the BUFFER
+ * option (CPUs without data are left out, as trace-cmd does), and the strings section.
  *
  * Usage: pcp_tdw_create(), set the header texts and formats, hand over each CPU's raw ring-buffer
  * pages (a file descriptor of whole pages, or page by page), then pcp_tdw_commit(). Everything
@@ -26,7 +34,13 @@ struct pcp_tdw_params {
 	int nr_cpus;            /* CPUs the file declares (1 .. 4096) */
 	unsigned int page_size; /* ring-buffer sub-buffer size in bytes; 0 = the host page size */
 	int long_size;          /* kernel long size, 4 or 8; 0 = sizeof(long) */
+	int file_version;       /* 6 or 7; 0 = 6 */
+	const char *compression; /* "none" or "zstd" (version 7 only); NULL = "none" */
 };
+
+/* Reads a file format name as the tools take it ("v6", "v7", "v7-zstd") into p's file_version
+ * and compression (a static string). PCP_ERR_USAGE for anything else. */
+int pcp_tdw_parse_format(const char *name, struct pcp_tdw_params *p);
 
 /* trace.dat option ids (man 5 trace-cmd.dat.v7, "OPTIONS SECTION"). */
 enum pcp_tdw_option {

@@ -122,6 +122,21 @@ sqlite3 t.db 'select event, count from event_counts order by event' | tr '|' ' '
 diff report.counts analyze.counts > /dev/null ||
 	fail "report counts differ from pcpanalyze event_counts: $(diff report.counts analyze.counts | head -5)"
 echo "ok: report counts == pcpanalyze event_counts == recorder counts ($total events)"
+
+# 1b. The same with --format v7-zstd: trace-cmd reads the compressed v7 file to the same counts.
+"$PCPRECORD" -q --format v7-zstd -o z.dat -- "$PCPLOAD" --pattern mix --duration 2 > /dev/null 2> zrec.err
+rc=$?
+[ $rc = 0 ] || fail "pcprecord --format v7-zstd exited $rc: $(head -3 zrec.err)"
+trace-cmd dump --summary z.dat 2>&1 | grep -q 'zstd.*Compression algorithm' || fail "z.dat is not a zstd-compressed trace.dat"
+count_report z.dat z.dat.meta.json zreport.counts zreport.lost
+meta_counts z.dat.meta.json zrecord.counts
+"$PCPANALYZE" -q -o z.db z.dat > zanalyze.out 2>&1 || fail "pcpanalyze z.dat: $(head -1 zanalyze.out)"
+sqlite3 z.db 'select event, count from event_counts order by event' | tr '|' ' ' > zanalyze.counts
+ztotal=$(awk '{s += $2} END {print s + 0}' zreport.counts)
+[ "$ztotal" -gt 1000 ] || fail "only $ztotal events in the v7-zstd report"
+diff zreport.counts zrecord.counts > /dev/null && diff zreport.counts zanalyze.counts > /dev/null ||
+	fail "v7-zstd: report/recorder/pcpanalyze counts differ: $(diff zreport.counts zanalyze.counts | head -5)"
+echo "ok: v7-zstd: report counts == pcpanalyze event_counts == recorder counts ($ztotal events, $(stat -c %s z.dat) bytes)"
 # The percpu_stats snapshots hug the traced window: with nothing lost, the kernel's nr_alloc /
 # nr_dealloc deltas equal the traced percpu alloc / free events.
 check=$(sqlite3 t.db "select group_concat(key || '=' || value, ' ') from trace_info where key like 'percpu_%'")
