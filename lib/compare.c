@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,18 +103,6 @@ void pcp_run_release(struct pcp_run *run)
 	memset(run, 0, sizeof(*run));
 }
 
-static int set_error(char *errbuf, size_t errlen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 static char *column_text(sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -130,12 +117,12 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 	size_t cap = 0;
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		err = set_error(errbuf, errlen, PCP_ERR_DB, "cannot open database: %s", sqlite3_errmsg(db));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "cannot open database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM trace_info WHERE key IN "
 				   "('schema_version', 'refill_source')", -1, &st, NULL) != SQLITE_OK) {
-		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA, "not a pcptrace results database (%s)",
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "not a pcptrace results database (%s)",
 				sqlite3_errmsg(db));
 		goto out;
 	}
@@ -149,11 +136,11 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != SQLITE_DONE) {
-		err = set_error(errbuf, errlen, PCP_ERR_DB, "cannot read trace_info: %s", sqlite3_errmsg(db));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "cannot read trace_info: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (run->schema_version != PCP_SCHEMA_VERSION) {
-		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA, "schema version %d, this pcpanalyze reads %d",
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "schema version %d, this pcpanalyze reads %d",
 				run->schema_version, PCP_SCHEMA_VERSION);
 		goto out;
 	}
@@ -161,7 +148,7 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 	 * silently compare its first run only. */
 	if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM run", -1, &st, NULL) == SQLITE_OK) {
 		long long runs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA,
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA,
 				"a merged database (%lld runs): compare the single-run databases or "
 				"traces it was made from", runs);
 		goto out;
@@ -170,7 +157,7 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 	st = NULL;
 	if (sqlite3_prepare_v2(db, "SELECT name, value, unit, better FROM metrics ORDER BY name", -1,
 			       &st, NULL) != SQLITE_OK) {
-		err = set_error(errbuf, errlen, PCP_ERR_SCHEMA, "no metrics table (%s)", sqlite3_errmsg(db));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "no metrics table (%s)", sqlite3_errmsg(db));
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -196,7 +183,7 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 		}
 	}
 	if (rc != SQLITE_DONE)
-		err = set_error(errbuf, errlen, PCP_ERR_DB, "cannot read metrics: %s", sqlite3_errmsg(db));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "cannot read metrics: %s", sqlite3_errmsg(db));
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -214,7 +201,7 @@ int pcp_run_load(const char *path, const struct pcp_analyze_opts *opts, struct p
 		return PCP_ERR_NOMEM;
 	kind = pcp_file_kind(path);
 	if (kind < 0) {
-		err = set_error(errbuf, errlen, PCP_ERR_NOFILE, "%s", strerror(-kind));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOFILE, "%s", strerror(-kind));
 	} else if (kind == PCP_FILE_SQLITE) {
 		err = read_run_db(path, out, errbuf, errlen);
 	} else if (kind == PCP_FILE_TRACE_DAT) {
@@ -224,7 +211,7 @@ int pcp_run_load(const char *path, const struct pcp_analyze_opts *opts, struct p
 
 		err = pcp_analyze_file(path, opts, &a, errbuf, errlen);
 		if (!err && !mkdtemp(tmpdir))
-			err = set_error(errbuf, errlen, PCP_ERR_IO, "cannot create a temporary directory: %s",
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot create a temporary directory: %s",
 					strerror(errno));
 		if (!err) {
 			snprintf(dbpath, sizeof(dbpath), "%s/run.db", tmpdir);
@@ -236,7 +223,7 @@ int pcp_run_load(const char *path, const struct pcp_analyze_opts *opts, struct p
 		}
 		pcp_analysis_free(a);
 	} else {
-		err = set_error(errbuf, errlen, PCP_ERR_NOT_TRACE,
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOT_TRACE,
 				"neither a results database nor a trace.dat file");
 	}
 	if (err) {
@@ -329,7 +316,7 @@ static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts
 	for (size_t i = 0; i < n; i++) {
 		int err = pcp_run_load(paths[i], &opts->analyze, &runs[i], reason, sizeof(reason));
 		if (err) {
-			set_error(errbuf, errlen, err, "%s: %s", paths[i], reason);
+			pcp_errorf(errbuf, errlen, err, "%s: %s", paths[i], reason);
 			while (i--)
 				pcp_run_release(&runs[i]);
 			return err;
@@ -338,7 +325,7 @@ static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts
 	for (size_t i = 1; i < n; i++) {
 		if (strcmp(runs[i].refill_source ? runs[i].refill_source : "",
 			   runs[0].refill_source ? runs[0].refill_source : "") && !opts->allow_mode_mismatch) {
-			int err = set_error(errbuf, errlen, PCP_ERR_MODE_MISMATCH,
+			int err = pcp_errorf(errbuf, errlen, PCP_ERR_MODE_MISMATCH,
 					    "%s: refill source %s, but %s has %s", paths[i],
 					    runs[i].refill_source, paths[0], runs[0].refill_source);
 			for (size_t j = 0; j < n; j++)
@@ -374,12 +361,12 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 
 	*out = NULL;
 	if (!nr_base || !nr_new)
-		return set_error(errbuf, errlen, PCP_ERR_USAGE, "need at least one run on each side");
+		return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE, "need at least one run on each side");
 	/* A NaN or infinite threshold makes the band NaN: every comparison with it is false, so
 	 * identical runs would come out "worse". */
 	for (size_t i = 0; i < opts->nr_thresholds; i++)
 		if (!isfinite(opts->thresholds[i].pct) || opts->thresholds[i].pct < 0)
-			return set_error(errbuf, errlen, PCP_ERR_USAGE,
+			return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
 					 "--threshold %s: expects a finite non-negative percentage",
 					 opts->thresholds[i].name);
 	base = calloc(nr_base, sizeof(*base));
@@ -406,7 +393,7 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 	}
 	if (strcmp(base[0].refill_source ? base[0].refill_source : "",
 		   new_[0].refill_source ? new_[0].refill_source : "") && !opts->allow_mode_mismatch) {
-		err = set_error(errbuf, errlen, PCP_ERR_MODE_MISMATCH,
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_MODE_MISMATCH,
 				"base runs use refill source %s, new runs %s (use --allow-mode-mismatch to "
 				"compare anyway)", base[0].refill_source, new_[0].refill_source);
 		goto out_release;
@@ -457,7 +444,7 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		for (size_t j = 0; j < r->nr_rows && !found; j++)
 			found = !strcmp(r->rows[j].name, opts->only[i]);
 		if (!found) {
-			err = set_error(errbuf, errlen, PCP_ERR_USAGE,
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
 					"metric %s is not present in every run", opts->only[i]);
 			goto out_release;
 		}
@@ -468,7 +455,7 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		for (size_t j = 0; j < base[0].nr_metrics && !found; j++)
 			found = !strcmp(base[0].metrics[j].name, opts->thresholds[i].name);
 		if (!found) {
-			err = set_error(errbuf, errlen, PCP_ERR_USAGE,
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
 					"--threshold names %s, which is not a metric of %s",
 					opts->thresholds[i].name, base_paths[0]);
 			goto out_release;

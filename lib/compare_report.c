@@ -143,45 +143,14 @@ json_t *pcp_compare_report_json(const struct pcp_compare_result *r)
 
 int pcp_compare_write_json(const char *path, const struct pcp_compare_result *r)
 {
-	const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
-	struct pcp_outfile of;
-	char reason[256];
 	json_t *root = pcp_compare_report_json(r);
-	FILE *fp;
-	int err = PCP_OK;
+	int err;
 
 	if (!root)
 		return PCP_ERR_NOMEM;
-	if (!strcmp(path, "-")) {
-		if (json_dumpf(root, stdout, flags) != 0 || fputc('\n', stdout) == EOF ||
-		    fflush(stdout) != 0)
-			err = PCP_ERR_IO;
-		json_decref(root);
-		return err;
-	}
-	/* Temp file beside the target, renamed when complete: never a half-written JSON. */
-	err = pcp_outfile_open(&of, path, reason, sizeof(reason));
-	if (err) {
-		json_decref(root);
-		return err;
-	}
-	fp = fdopen(of.fd, "w");
-	if (!fp) {
-		json_decref(root);
-		pcp_outfile_abort(&of);
-		return PCP_ERR_IO;
-	}
-	of.fd = -1; /* owned by fp now */
-	if (json_dumpf(root, fp, flags) != 0 || fputc('\n', fp) == EOF)
-		err = PCP_ERR_IO;
-	if (fclose(fp) != 0 && !err)
-		err = PCP_ERR_IO;
+	err = pcp_json_write(path, root);
 	json_decref(root);
-	if (err) {
-		pcp_outfile_abort(&of);
-		return err;
-	}
-	return pcp_outfile_commit(&of, reason, sizeof(reason));
+	return err;
 }
 
 static void xml_escaped(FILE *out, const char *s)

@@ -1,4 +1,6 @@
 /* The library's single error table: message and exit status per code. */
+#include <stdarg.h>
+#include <stdio.h>
 #include "pcptrace/error.h"
 
 static const struct {
@@ -41,4 +43,16 @@ int pcp_exit_code(int err)
 	if (err < 0 || err >= PCP_ERR__COUNT)
 		return 125;
 	return pcp_error_table[err].exit_code;
+}
+
+int pcp_errorf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
 }

@@ -1,5 +1,4 @@
 /* merge: several results databases into one, every row tagged with its run, for SQL across runs. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +27,6 @@ static const char *const host_keys[] = { "meta.hostname", "hostname", NULL };
 static const char *const kernel_keys[] = { "meta.kernel_release", "meta.release", "kernel_release", NULL };
 static const char *const time_keys[] = { "meta.start_time", "meta.started_at", "meta.start", NULL };
 
-static int fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 static char *info_value(sqlite3 *db, const char *table, const char *const *keys)
 {
 	char *sql = sqlite3_mprintf("SELECT value FROM src.%s WHERE key = ?", table);
@@ -66,7 +53,7 @@ static int exec(sqlite3 *db, const char *sql, char *errbuf, size_t errlen)
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fail(errbuf, errlen, PCP_ERR_DB, "%s", msg ? msg : sqlite3_errmsg(db));
+		pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return PCP_ERR_DB;
 	}
@@ -128,7 +115,7 @@ static int copy_tables(sqlite3 *db, int merged_input, long long run_id, long lon
 	if (sqlite3_prepare_v2(db, "SELECT name FROM src.sqlite_master WHERE type = 'table' AND name NOT "
 				   "LIKE 'sqlite_%' AND name NOT IN ('run', 'run_label') ORDER BY name",
 			       -1, &st, NULL) != SQLITE_OK)
-		return fail(errbuf, errlen, PCP_ERR_DB, "%s: %s", input, sqlite3_errmsg(db));
+		return pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s: %s", input, sqlite3_errmsg(db));
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
 		char *table = strdup((const char *)sqlite3_column_text(st, 0));
 		char *src_cols = table ? column_list(db, "src", table, 0) : NULL;
@@ -148,7 +135,7 @@ static int copy_tables(sqlite3 *db, int merged_input, long long run_id, long lon
 		} else {
 			char *main_cols = column_list(db, "main", table, 0);
 			if (!main_cols || strcmp(main_cols, src_cols))
-				err = fail(errbuf, errlen, PCP_ERR_SCHEMA,
+				err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA,
 					   "%s: table %s has other columns than the runs before it", input,
 					   table);
 			sqlite3_free(main_cols);
@@ -195,7 +182,7 @@ static int add_single_run(sqlite3 *db, long long run_id, const char *input, cons
 
 	if (sqlite3_prepare_v2(db, "INSERT INTO main.run VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
 			       NULL) != SQLITE_OK) {
-		err = fail(errbuf, errlen, PCP_ERR_DB, "%s", sqlite3_errmsg(db));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s", sqlite3_errmsg(db));
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, run_id);
@@ -207,20 +194,20 @@ static int add_single_run(sqlite3 *db, long long run_id, const char *input, cons
 	sqlite3_bind_text(st, 7, refill, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, labels_text, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		err = fail(errbuf, errlen, PCP_ERR_DB, "%s", sqlite3_errmsg(db));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	st = NULL;
 	for (size_t i = 0; !err && i < nr_labels; i++) {
 		if (sqlite3_prepare_v2(db, "INSERT INTO main.run_label VALUES (?, ?, ?)", -1, &st, NULL) !=
 		    SQLITE_OK) {
-			err = fail(errbuf, errlen, PCP_ERR_DB, "%s", sqlite3_errmsg(db));
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s", sqlite3_errmsg(db));
 			break;
 		}
 		sqlite3_bind_int64(st, 1, run_id);
 		sqlite3_bind_text(st, 2, labels[i].key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, labels[i].value, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			err = fail(errbuf, errlen, PCP_ERR_DB, "%s", sqlite3_errmsg(db));
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s", sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		st = NULL;
 	}
@@ -270,7 +257,7 @@ static int check_version(sqlite3 *db, const char *input, char *errbuf, size_t er
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (version != PCP_SCHEMA_VERSION || !table_exists(db, "src", "metrics"))
-		return fail(errbuf, errlen, PCP_ERR_SCHEMA,
+		return pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA,
 			    "%s: not a pcptrace results database of schema version %d", input,
 			    PCP_SCHEMA_VERSION);
 	return PCP_OK;
@@ -286,13 +273,13 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 	int err = PCP_OK;
 
 	if (!nr_inputs)
-		return fail(errbuf, errlen, PCP_ERR_USAGE, "no input database");
+		return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE, "no input database");
 	for (size_t i = 0; i < nr_inputs; i++) {
 		int kind = pcp_file_kind(inputs[i]);
 		if (kind < 0)
-			return fail(errbuf, errlen, PCP_ERR_NOFILE, "%s: %s", inputs[i], strerror(-kind));
+			return pcp_errorf(errbuf, errlen, PCP_ERR_NOFILE, "%s: %s", inputs[i], strerror(-kind));
 		if (kind != PCP_FILE_SQLITE)
-			return fail(errbuf, errlen, PCP_ERR_SCHEMA,
+			return pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA,
 				    "%s: not a results database (analyze traces first)", inputs[i]);
 	}
 	/* run_label has one value per (run, key): a repeated key would fail half-way as an SQL
@@ -300,7 +287,7 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 	for (size_t i = 0; i < nr_labels; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(labels[i].key, labels[j].key))
-				return fail(errbuf, errlen, PCP_ERR_USAGE, "label %s given twice",
+				return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE, "label %s given twice",
 					    labels[i].key);
 	labels_text = labels_json(labels, nr_labels);
 	if (!labels_text)
@@ -308,12 +295,12 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 	err = pcp_outfile_open(&of, out_path, reason, sizeof(reason));
 	if (err) {
 		free(labels_text);
-		return fail(errbuf, errlen, err, "%s: %s", out_path, reason);
+		return pcp_errorf(errbuf, errlen, err, "%s: %s", out_path, reason);
 	}
 	close(of.fd); /* SQLite opens the temp file by name */
 	of.fd = -1;
 	if (sqlite3_open(of.tmp_path, &db) != SQLITE_OK) {
-		err = fail(errbuf, errlen, PCP_ERR_DB, "%s: %s", out_path, sqlite3_errmsg(db));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s: %s", out_path, sqlite3_errmsg(db));
 		goto out;
 	}
 	err = exec(db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;", errbuf, errlen);
@@ -351,9 +338,9 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 		err = exec(db, "COMMIT;", errbuf, errlen);
 out:
 	if (sqlite3_close(db) != SQLITE_OK && !err)
-		err = fail(errbuf, errlen, PCP_ERR_DB, "%s: cannot close the database", out_path);
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s: cannot close the database", out_path);
 	if (!err && (err = pcp_outfile_commit(&of, reason, sizeof(reason))))
-		fail(errbuf, errlen, err, "%s: %s", out_path, reason);
+		pcp_errorf(errbuf, errlen, err, "%s: %s", out_path, reason);
 	if (err)
 		pcp_outfile_abort(&of);
 	free(labels_text);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "pcptrace/error.h"
+#include <jansson.h>
 #include "pcptrace/outfile.h"
 
 static void outfile_release(struct pcp_outfile *f)
@@ -112,4 +113,36 @@ void pcp_outfile_abort(struct pcp_outfile *f)
 		unlink(f->tmp_path);
 	}
 	outfile_release(f);
+}
+
+int pcp_json_write(const char *path, json_t *root)
+{
+	const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
+	struct pcp_outfile out;
+	char reason[256];
+	FILE *fp;
+	int err = PCP_OK;
+
+	if (!strcmp(path, "-")) {
+		if (json_dumpf(root, stdout, flags) != 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+			return PCP_ERR_IO;
+		return PCP_OK;
+	}
+	if ((err = pcp_outfile_open(&out, path, reason, sizeof(reason))))
+		return err;
+	fp = fdopen(out.fd, "w");
+	if (!fp) {
+		pcp_outfile_abort(&out);
+		return PCP_ERR_IO;
+	}
+	out.fd = -1; /* owned by fp now */
+	if (json_dumpf(root, fp, flags) != 0 || fputc('\n', fp) == EOF)
+		err = PCP_ERR_IO;
+	if (fclose(fp) != 0 && !err)
+		err = PCP_ERR_IO;
+	if (err) {
+		pcp_outfile_abort(&out);
+		return err;
+	}
+	return pcp_outfile_commit(&out, reason, sizeof(reason));
 }

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,35 +82,21 @@ struct pcp_record {
 	int started, stopped;
 };
 
-static int set_err(char *errbuf, size_t errlen, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int set_err(char *errbuf, size_t errlen, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 int pcp_record_check_system(char *errbuf, size_t errlen)
 {
 	const char *dir = NULL;
 
 	if (geteuid() != 0)
-		return set_err(errbuf, errlen, PCP_ERR_NOT_ROOT,
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOT_ROOT,
 			       "recording kernel events needs root (effective uid is %u)",
 			       (unsigned)geteuid());
 	/* mounts tracefs (or debugfs/tracing) when it is not mounted yet */
 	if (tracefs_tracing_dir_is_mounted(true, &dir) < 0 || !tracefs_tracing_dir())
-		return set_err(errbuf, errlen, PCP_ERR_NO_TRACEFS,
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NO_TRACEFS,
 			       "tracefs is not mounted and cannot be mounted (%s)",
 			       strerror(errno ? errno : ENODEV));
 	if (!tracefs_dir_exists(NULL, "instances"))
-		return set_err(errbuf, errlen, PCP_ERR_NO_TRACEFS,
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NO_TRACEFS,
 			       "%s has no instances directory", tracefs_tracing_dir());
 	return PCP_OK;
 }
@@ -235,20 +220,20 @@ static int setup_instance(struct pcp_record *r, const struct pcp_record_opts *o,
 	ssize_t kb;
 
 	if (tracefs_trace_off(r->inst) < 0)
-		return set_err(errbuf, errlen, PCP_ERR_TRACEFS, "cannot turn tracing off in %s: %s",
+		return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "cannot turn tracing off in %s: %s",
 			       r->name, strerror(errno));
 	if (o->buffer_kb && tracefs_instance_set_buffer_size(r->inst, o->buffer_kb, -1) < 0)
-		return set_err(errbuf, errlen, PCP_ERR_TRACEFS,
+		return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS,
 			       "cannot set the buffer of %s to %zu KB per CPU: %s", r->name,
 			       o->buffer_kb, strerror(errno));
 	kb = tracefs_instance_get_buffer_size(r->inst, 0);
 	r->buffer_kb = kb > 0 ? (size_t)kb : o->buffer_kb;
 	if (o->clock) {
 		if (!clock_available(r->inst, o->clock))
-			return set_err(errbuf, errlen, PCP_ERR_USAGE,
+			return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
 				       "trace clock '%s' is not offered by this kernel", o->clock);
 		if (tracefs_instance_file_write(r->inst, "trace_clock", o->clock) < 0)
-			return set_err(errbuf, errlen, PCP_ERR_TRACEFS,
+			return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS,
 				       "cannot set trace clock '%s': %s", o->clock,
 				       strerror(errno));
 	}
@@ -256,7 +241,7 @@ static int setup_instance(struct pcp_record *r, const struct pcp_record_opts *o,
 	if (!r->clock)
 		r->clock = strdup("local");
 	if (o->cpulist && tracefs_instance_set_affinity(r->inst, o->cpulist) < 0)
-		return set_err(errbuf, errlen, PCP_ERR_TRACEFS, "cannot set tracing_cpumask to %s",
+		return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "cannot set tracing_cpumask to %s",
 			       o->cpulist);
 	/* Optional knob: older kernels lack it and wake readers at their own pace. */
 	if (tracefs_file_exists(r->inst, "buffer_percent"))
@@ -305,7 +290,7 @@ static int enable_events(struct pcp_record *r, const struct pcp_record_opts *o, 
 
 		if (!colon || !sl || sl >= sizeof(sys) || !colon[1] || strchr(colon + 1, ':') ||
 		    strchr(spec, '/'))
-			return set_err(errbuf, errlen, PCP_ERR_USAGE,
+			return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
 				       "-e %s: expected system:event or system:*", spec);
 		memcpy(sys, spec, sl);
 		sys[sl] = '\0';
@@ -316,17 +301,17 @@ static int enable_events(struct pcp_record *r, const struct pcp_record_opts *o, 
 		if (err != PCP_OK)
 			goto fail;
 		if (!en)
-			return set_err(errbuf, errlen, PCP_ERR_USAGE,
+			return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
 				       "-e %s: no such event on this kernel", spec);
 	}
 	if (r->nr_events == 0)
-		return set_err(errbuf, errlen, PCP_ERR_NO_EVENT_AVAIL,
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NO_EVENT_AVAIL,
 			       "none of the PCP or percpu events exists on this kernel");
 	return PCP_OK;
 fail:
 	if (err == PCP_ERR_NOMEM)
-		return set_err(errbuf, errlen, err, "%s", pcp_strerror(err));
-	return set_err(errbuf, errlen, err, "cannot enable events in %s: %s", r->name,
+		return pcp_errorf(errbuf, errlen, err, "%s", pcp_strerror(err));
+	return pcp_errorf(errbuf, errlen, err, "cannot enable events in %s: %s", r->name,
 		       strerror(errno));
 }
 
@@ -342,11 +327,11 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	if ((o->file_version && o->file_version != 6 && o->file_version != 7) ||
 	    (o->compression && strcmp(o->compression, "none") &&
 	     (o->file_version != 7 || strcmp(o->compression, "zstd"))))
-		return set_err(errbuf, errlen, PCP_ERR_USAGE, "trace.dat version %d with %s compression is not supported",
+		return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE, "trace.dat version %d with %s compression is not supported",
 			       o->file_version ? o->file_version : 6, o->compression ? o->compression : "no");
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return set_err(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
 	r->stop_pipe[0] = r->stop_pipe[1] = -1;
 	n = sysconf(_SC_NPROCESSORS_CONF);
 	r->nr_cpus = n > 0 ? (int)n : 1;
@@ -357,7 +342,7 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	r->file_version = o->file_version;
 	r->compression = o->compression && !strcmp(o->compression, "zstd") ? "zstd" : NULL;
 	if (!r->selected || !r->readers || !r->cpus || !r->spool_dir) {
-		err = set_err(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
 		goto fail;
 	}
 	for (i = 0; i < r->nr_cpus; i++) {
@@ -369,7 +354,7 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	}
 	if (o->cpulist) {
 		if (parse_cpulist(o->cpulist, r->selected, r->nr_cpus)) {
-			err = set_err(errbuf, errlen, PCP_ERR_USAGE,
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
 				      "-C %s: not a list of CPUs between 0 and %d", o->cpulist,
 				      r->nr_cpus - 1);
 			goto fail;
@@ -380,7 +365,7 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	snprintf(r->name, sizeof(r->name), "pcprecord-%d", (int)getpid());
 	r->inst = tracefs_instance_create(r->name);
 	if (!r->inst) {
-		err = set_err(errbuf, errlen, PCP_ERR_TRACEFS, "cannot create tracefs instance %s: %s",
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "cannot create tracefs instance %s: %s",
 			      r->name, strerror(errno));
 		goto fail;
 	}
@@ -388,7 +373,7 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 		/* Not ours: never touch it. */
 		tracefs_instance_free(r->inst);
 		r->inst = NULL;
-		err = set_err(errbuf, errlen, PCP_ERR_TRACEFS, "tracefs instance %s already exists",
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "tracefs instance %s already exists",
 			      r->name);
 		goto fail;
 	}
@@ -571,18 +556,18 @@ static int open_reader(struct pcp_record *r, struct cpu_reader *c, char *errbuf,
 	snprintf(path, sizeof(path), "per_cpu/cpu%d/trace_pipe_raw", c->cpu);
 	c->raw_fd = tracefs_instance_file_open(r->inst, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (c->raw_fd < 0)
-		return set_err(errbuf, errlen, PCP_ERR_TRACEFS, "cannot open %s/%s: %s", r->name,
+		return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "cannot open %s/%s: %s", r->name,
 			       path, strerror(errno));
 	c->tcpu = tracefs_cpu_alloc_fd(c->raw_fd, (int)r->subbuf_size, true);
 	c->page = calloc(1, r->subbuf_size);
 	if (!c->tcpu || !c->page)
-		return set_err(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
 	c->spool_fd = open_spool(r->spool_dir);
 	if (c->spool_fd < 0)
-		return set_err(errbuf, errlen, PCP_ERR_IO, "cannot create a spool file in %s: %s",
+		return pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot create a spool file in %s: %s",
 			       r->spool_dir, strerror(errno));
 	if (pipe2(c->pipe, O_CLOEXEC) < 0)
-		return set_err(errbuf, errlen, PCP_ERR_IO, "pipe: %s", strerror(errno));
+		return pcp_errorf(errbuf, errlen, PCP_ERR_IO, "pipe: %s", strerror(errno));
 	/* a bigger pipe moves more sub-buffers per wake-up; the default is fine too */
 	fcntl(c->pipe[1], F_SETPIPE_SZ, 1 << 20);
 	sz = fcntl(c->pipe[1], F_GETPIPE_SZ);
@@ -596,9 +581,9 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 	int i, err;
 
 	if (r->started)
-		return set_err(errbuf, errlen, PCP_ERR_INTERNAL, "recording started twice");
+		return pcp_errorf(errbuf, errlen, PCP_ERR_INTERNAL, "recording started twice");
 	if (pipe2(r->stop_pipe, O_CLOEXEC) < 0)
-		return set_err(errbuf, errlen, PCP_ERR_IO, "pipe: %s", strerror(errno));
+		return pcp_errorf(errbuf, errlen, PCP_ERR_IO, "pipe: %s", strerror(errno));
 	for (i = 0; i < r->nr_cpus; i++) {
 		if (!r->selected[i])
 			continue;
@@ -617,7 +602,7 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 			continue;
 		if (pthread_create(&c->thread, NULL, reader_main, c) != 0) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			return set_err(errbuf, errlen, PCP_ERR_NOMEM,
+			return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM,
 				       "cannot start the reader thread of CPU %d", i);
 		}
 		c->thread_started = 1;
@@ -626,7 +611,7 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 	if (r->before_on)
 		r->before_on(r->hook_ctx);
 	if (tracefs_trace_on(r->inst) < 0)
-		return set_err(errbuf, errlen, PCP_ERR_TRACEFS, "cannot turn tracing on in %s: %s",
+		return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "cannot turn tracing on in %s: %s",
 			       r->name, strerror(errno));
 	return PCP_OK;
 }
@@ -754,7 +739,7 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 	text = tracefs_instance_file_read(NULL, "events/header_page", &len);
 	if (!text || tep_parse_header_page(tep, text, (unsigned long)len, sizeof(long)) < 0) {
 		free(text);
-		err = set_err(errbuf, errlen, PCP_ERR_TRACEFS, "cannot read events/header_page");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "cannot read events/header_page");
 		goto out;
 	}
 	free(text);
@@ -805,7 +790,7 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 
 			if (pread(c->spool_fd, c->page, r->subbuf_size, off) !=
 			    (ssize_t)r->subbuf_size) {
-				err = set_err(errbuf, errlen, PCP_ERR_IO,
+				err = pcp_errorf(errbuf, errlen, PCP_ERR_IO,
 					      "cannot read back the spool of CPU %d: %s", i,
 					      strerror(errno ? errno : EIO));
 				goto out;
@@ -849,7 +834,7 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 	qsort(r->counts, r->nr_counts, sizeof(*r->counts), cmp_count);
 out:
 	if (err == PCP_ERR_NOMEM)
-		set_err(errbuf, errlen, err, "%s", pcp_strerror(err));
+		pcp_errorf(errbuf, errlen, err, "%s", pcp_strerror(err));
 	free(counts);
 	free(slot_of_id);
 	if (kbuf)
@@ -884,10 +869,10 @@ int pcp_record_stop(struct pcp_record *r, char *errbuf, size_t errlen)
 		if (!r->cpus[i].recorded)
 			continue;
 		if (c->err_no && err == PCP_OK)
-			err = set_err(errbuf, errlen, PCP_ERR_IO, "reading the buffer of CPU %d: %s",
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "reading the buffer of CPU %d: %s",
 				      i, strerror(c->err_no));
 		if (flush_reader(c) < 0 && err == PCP_OK)
-			err = set_err(errbuf, errlen, PCP_ERR_IO,
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_IO,
 				      "flushing the buffer of CPU %d: %s", i, strerror(errno));
 	}
 	read_stats(r);
@@ -1112,7 +1097,7 @@ int pcp_record_write_trace(struct pcp_record *r, const char *path, char *errbuf,
 
 	err = pcp_tdw_create(path, &p, &w);
 	if (err != PCP_OK)
-		return set_err(errbuf, errlen, err, "cannot create: %s",
+		return pcp_errorf(errbuf, errlen, err, "cannot create: %s",
 			       err == PCP_ERR_IO ? strerror(errno) : pcp_strerror(err));
 	hp = tracefs_instance_file_read(NULL, "events/header_page", &len);
 	err = hp ? pcp_tdw_set_header_page(w, hp, (size_t)len) : PCP_ERR_TRACEFS;
@@ -1158,12 +1143,12 @@ int pcp_record_write_trace(struct pcp_record *r, const char *path, char *errbuf,
 			err = pcp_tdw_set_cpu_data_fd(w, i, r->readers[i].spool_fd);
 	if (err != PCP_OK) {
 		pcp_tdw_abort(w);
-		return set_err(errbuf, errlen, err, "cannot write: %s",
+		return pcp_errorf(errbuf, errlen, err, "cannot write: %s",
 			       err == PCP_ERR_IO ? strerror(errno) : pcp_strerror(err));
 	}
 	err = pcp_tdw_commit(w);
 	if (err != PCP_OK)
-		return set_err(errbuf, errlen, err, "cannot write: %s",
+		return pcp_errorf(errbuf, errlen, err, "cannot write: %s",
 			       err == PCP_ERR_IO ? strerror(errno) : pcp_strerror(err));
 	return PCP_OK;
 }

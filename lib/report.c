@@ -449,47 +449,18 @@ json_t *pcp_report_json(const struct pcp_analysis *a)
 	return root;
 }
 
-#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 
 int pcp_report_json_write(const char *path, const struct pcp_analysis *a)
 {
-	struct pcp_outfile out;
-	char errbuf[256];
 	json_t *root;
-	FILE *fp;
-	int err = PCP_OK;
+	int err;
 
 	if (!path)
 		return PCP_ERR_INTERNAL;
 	root = pcp_report_json(a);
 	if (!root)
 		return a && a->churn ? PCP_ERR_NOMEM : PCP_ERR_INTERNAL;
-	if (strcmp(path, "-") == 0) {
-		if (json_dumpf(root, stdout, JSON_FLAGS) != 0 || fputc('\n', stdout) == EOF ||
-		    fflush(stdout) != 0)
-			err = PCP_ERR_IO;
-		json_decref(root);
-		return err;
-	}
-	if ((err = pcp_outfile_open(&out, path, errbuf, sizeof(errbuf)))) {
-		json_decref(root);
-		return err;
-	}
-	fp = fdopen(out.fd, "w");
-	if (!fp) {
-		json_decref(root);
-		pcp_outfile_abort(&out);
-		return PCP_ERR_IO;
-	}
-	out.fd = -1; /* owned by fp now */
-	if (json_dumpf(root, fp, JSON_FLAGS) != 0 || fputc('\n', fp) == EOF)
-		err = PCP_ERR_IO;
-	if (fclose(fp) != 0 && !err)
-		err = PCP_ERR_IO;
+	err = pcp_json_write(path, root);
 	json_decref(root);
-	if (err) {
-		pcp_outfile_abort(&out);
-		return err;
-	}
-	return pcp_outfile_commit(&out, errbuf, sizeof(errbuf));
+	return err;
 }

@@ -14,7 +14,6 @@
  * kbuffer one (the caller refuses files whose options make libtracecmd shift or scale it);
  * compressed data is the concatenation of its chunks' uncompressed bytes. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,19 +74,6 @@ struct pcp_rbdec {
 	size_t zbuf_cap;
 	ZSTD_DCtx *zctx;
 };
-
-static int set_msg(char *buf, size_t len, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int set_msg(char *buf, size_t len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (buf && len) {
-		va_start(ap, fmt);
-		vsnprintf(buf, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static uint64_t get_num(const struct pcp_rbdec *d, const unsigned char *b, int n)
 {
@@ -153,7 +139,7 @@ static int next_block(struct stream *s)
 		s->map = mmap(NULL, delta + len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, d->p.fd, (off_t)moff);
 		if (s->map == MAP_FAILED) {
 			s->map = NULL;
-			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_IO, "cannot map CPU %u data: %s",
+			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_IO, "cannot map CPU %u data: %s",
 					 s->cpu, strerror(errno));
 			return -1;
 		}
@@ -171,23 +157,23 @@ static int next_block(struct stream *s)
 		if (!s->chunks_left)
 			return 0;
 		if ((err = pread_all(d->p.fd, h, 8, s->chunk_off))) {
-			d->err = set_msg(d->msg, sizeof(d->msg), err, "cannot read a chunk header of CPU %u", s->cpu);
+			d->err = pcp_errorf(d->msg, sizeof(d->msg), err, "cannot read a chunk header of CPU %u", s->cpu);
 			return -1;
 		}
 		csize = get_num(d, h, 4);
 		usize = get_num(d, h + 4, 4);
 		if (!usize || usize % d->p.page_size || csize > d->p.file_size - s->chunk_off - 8) {
-			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
+			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
 					 "CPU %u: damaged chunk header at byte %llu", s->cpu,
 					 (unsigned long long)s->chunk_off);
 			return -1;
 		}
 		if (grow(&d->zbuf, &d->zbuf_cap, (size_t)csize) || grow(&s->ubuf, &s->ubuf_cap, (size_t)usize)) {
-			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_NOMEM, "out of memory");
+			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_NOMEM, "out of memory");
 			return -1;
 		}
 		if ((err = pread_all(d->p.fd, d->zbuf, (size_t)csize, s->chunk_off + 8))) {
-			d->err = set_msg(d->msg, sizeof(d->msg), err, "cannot read a chunk of CPU %u", s->cpu);
+			d->err = pcp_errorf(d->msg, sizeof(d->msg), err, "cannot read a chunk of CPU %u", s->cpu);
 			return -1;
 		}
 		if (d->comp == COMP_ZSTD) {
@@ -199,7 +185,7 @@ static int next_block(struct stream *s)
 			      got != usize;
 		}
 		if (err) {
-			d->err = set_msg(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
+			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
 					 "CPU %u: compressed chunk at byte %llu does not decompress to its %llu declared bytes",
 					 s->cpu, (unsigned long long)s->chunk_off, (unsigned long long)usize);
 			return -1;
@@ -215,7 +201,7 @@ static int next_block(struct stream *s)
 
 static int corrupt_page(struct stream *s, const char *what)
 {
-	s->d->err = set_msg(s->d->msg, sizeof(s->d->msg), PCP_ERR_CORRUPT, "CPU %u: %s", s->cpu, what);
+	s->d->err = pcp_errorf(s->d->msg, sizeof(s->d->msg), PCP_ERR_CORRUPT, "CPU %u: %s", s->cpu, what);
 	s->page = NULL;
 	return -1;
 }
@@ -379,12 +365,12 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 
 	*out = NULL;
 	if (p->page_size < 64 || (p->page_size & (p->page_size - 1)))
-		return set_msg(errbuf, errlen, PCP_ERR_MODE, "page size %u", p->page_size);
+		return pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "page size %u", p->page_size);
 	if (p->long_size != 4 && p->long_size != 8)
-		return set_msg(errbuf, errlen, PCP_ERR_MODE, "long size %d", p->long_size);
+		return pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "long size %d", p->long_size);
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return set_msg(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	d->p = *p;
 	d->p.compression = NULL;
 	d->sys_page = (size_t)sysconf(_SC_PAGESIZE);
@@ -397,18 +383,18 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 	else if (!strcmp(p->compression, "zlib"))
 		d->comp = COMP_ZLIB;
 	else {
-		err = set_msg(errbuf, errlen, PCP_ERR_MODE, "%s compression", p->compression);
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "%s compression", p->compression);
 		goto fail;
 	}
 	if (d->comp == COMP_ZSTD && !(d->zctx = ZSTD_createDCtx())) {
-		err = set_msg(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	d->streams = calloc(n ? n : 1, sizeof(*d->streams));
 	d->heap = calloc(n ? n : 1, sizeof(*d->heap));
 	d->nr_alloc = n;
 	if (!d->streams || !d->heap) {
-		err = set_msg(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	ls = p->long_size == 8 ? KBUFFER_LSIZE_8 : KBUFFER_LSIZE_4;
@@ -426,7 +412,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			/* libtracecmd refuses unaligned pages and reads a partial last page past the
 			 * section: leave both to it. */
 			if (secs[i].offset % p->page_size || secs[i].size % p->page_size) {
-				err = set_msg(errbuf, errlen, PCP_ERR_MODE, "CPU %u data is not whole aligned pages",
+				err = pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "CPU %u data is not whole aligned pages",
 					      secs[i].cpu);
 				goto fail;
 			}
@@ -439,7 +425,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			uint64_t off = secs[i].offset + 4, count;
 
 			if ((err = pread_all(p->fd, h, 4, secs[i].offset))) {
-				set_msg(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
+				pcp_errorf(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
 				goto fail;
 			}
 			count = get_num(d, h, 4);
@@ -447,11 +433,11 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			s->chunks_left = (uint32_t)count;
 			for (uint64_t c = 0; c < count; c++) {
 				if ((err = pread_all(p->fd, h, 8, off))) {
-					set_msg(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
+					pcp_errorf(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
 					goto fail;
 				}
 				if (get_num(d, h + 4, 4) % p->page_size) {
-					err = set_msg(errbuf, errlen, PCP_ERR_MODE, "CPU %u: a chunk of partial pages",
+					err = pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "CPU %u: a chunk of partial pages",
 						      secs[i].cpu);
 					goto fail;
 				}
@@ -459,7 +445,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			}
 		}
 		if (!(s->kbuf = kbuffer_alloc(ls, p->big_endian ? KBUFFER_ENDIAN_BIG : KBUFFER_ENDIAN_LITTLE))) {
-			err = set_msg(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 			goto fail;
 		}
 		if (p->old_format)
@@ -469,7 +455,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 	for (size_t i = 0; i < d->nr_streams; i++) {
 		int r = advance(&d->streams[i]);
 		if (r < 0) {
-			err = set_msg(errbuf, errlen, d->err, "%s", d->msg);
+			err = pcp_errorf(errbuf, errlen, d->err, "%s", d->msg);
 			goto fail;
 		}
 		if (r > 0)
@@ -531,6 +517,6 @@ struct tep_record *pcp_rbdec_next(struct pcp_rbdec *d)
 int pcp_rbdec_status(const struct pcp_rbdec *d, char *errbuf, size_t errlen)
 {
 	if (d->err)
-		return set_msg(errbuf, errlen, d->err, "%s", d->msg);
+		return pcp_errorf(errbuf, errlen, d->err, "%s", d->msg);
 	return PCP_OK;
 }

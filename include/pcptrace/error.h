@@ -2,6 +2,8 @@
 #ifndef PCPTRACE_ERROR_H
 #define PCPTRACE_ERROR_H
 
+#include <stddef.h>
+
 enum pcp_err {
 	PCP_OK = 0,
 	PCP_ERR_USAGE,          /* bad option or argument */
@@ -30,6 +32,10 @@ enum pcp_err {
 
 /* A short lower-case description, e.g. "file is truncated". Never NULL. */
 const char *pcp_strerror(int err);
+
+/* Formats a one-line reason into errbuf (if any) and returns err: for `return pcp_errorf(...)`. */
+int pcp_errorf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* The process exit status a tool uses for err (0 for PCP_OK). See pcpanalyze(1), pcprecord(1). */
 int pcp_exit_code(int err);

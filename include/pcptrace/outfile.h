@@ -20,4 +20,9 @@ int pcp_outfile_commit(struct pcp_outfile *f, char *errbuf, size_t errlen);
 /* Removes the temp file; the target is untouched. Safe to call after commit (no-op). */
 void pcp_outfile_abort(struct pcp_outfile *f);
 
+/* Writes root (indented, members in order, newline at the end) to path atomically, or to
+ * stdout for "-". Does not take the reference. PCP_ERR_IO on any write failure. */
+typedef struct json_t json_t;
+int pcp_json_write(const char *path, json_t *root);
+
 #endif
