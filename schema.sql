@@ -9,8 +9,11 @@
 -- last_ts_ns, duration_ns, refill_source (native|fallback), lock_source
 -- (native|inferred|none), events_total, events_lost, events_lost_unknown, lossy (0|1),
 -- schema_version, file_version, trace_clock (absent if unknown), churn_window_ns, bucket_ns,
--- top_n, pcptrace_version; meta.<key> for each top-level scalar of <trace>.meta.json; the
--- percpu work adds percpu_stats_consistent and its two numbers.
+-- top_n, infer_gap_ns (auto|N), infer_gap_refill_ns / infer_gap_drain_ns (only when locks are
+-- inferred), pcptrace_version; with percpu events percpu_stats_check (checked|no_snapshots|
+-- lossy) and, when checked, percpu_stats_consistent, percpu_stats_nr_alloc_delta,
+-- percpu_stats_nr_dealloc_delta, percpu_traced_allocs, percpu_traced_frees; meta.<key> for the
+-- members of <trace>.meta.json except snapshots (objects flattened: meta.a.b).
 CREATE TABLE trace_info (
 	key   TEXT PRIMARY KEY,
 	value TEXT

@@ -42,7 +42,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 ok, 2 usage, 3 cannot open, 4 empty, 5 not a trace.dat, 6 truncated,\n"
 	"7 corrupt, 8 no analyzable event, 9 mode impossible, 10 database, 11 JSON, 14 bad meta,\n"
-	"70 out of memory, 74 I/O; see pcpanalyze(1).\n";
+	"70 out of memory, 74 I/O, 125 internal error; see pcpanalyze(1).\n";
 
 static void err_line(const char *file, const char *problem)
 {
@@ -121,7 +121,7 @@ static const char compare_usage_text[] =
 	"      --allow-mode-mismatch compare runs with different refill sources anyway\n"
 	"      --json FILE|-         write the comparison as JSON (- = stdout, no text table)\n"
 	"      --junit FILE          write JUnit XML: one test case per metric\n"
-	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap NS\n"
+	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap auto|NS\n"
 	"                            analysis options for trace.dat inputs (see pcpanalyze --help)\n"
 	"  -q, --quiet               no text table\n"
 	"  -h, --help                this help\n"
@@ -276,7 +276,14 @@ static const char merge_usage_text[] =
 	"\n"
 	"Copies several results databases (or merged ones) into one: a run table (run, source,\n"
 	"trace_file, host, kernel_release, recorded_at, refill_source, labels) and a run column\n"
-	"in every table, for SQL across runs. Labels apply to the runs of this invocation.\n";
+	"in every table, for SQL across runs. Labels apply to the runs of this invocation.\n"
+	"\n"
+	"  -o, --output OUT.db       the merged database (required)\n"
+	"  -l, --label KEY=VALUE     label the single-run inputs (repeatable, each key once)\n"
+	"  -h, --help                this help\n"
+	"\n"
+	"Exit status: 0 ok, 2 usage, 3 cannot open, 10 database, 12 not a results database of\n"
+	"schema version 1, 70 out of memory, 74 I/O; see pcpanalyze(1).\n";
 
 static int cmd_merge(int argc, char **argv)
 {
