@@ -159,7 +159,9 @@ static void text_zones(FILE *out, const struct pcp_analysis *a)
 
 	if (!c->nr_zone_lock)
 		return;
-	if (a->lock_source == PCP_LOCK_INFERRED)
+	if (a->lock_source == PCP_LOCK_INFERRED && !a->infer_gap_ns[0] && !a->infer_gap_ns[1])
+		fprintf(out, "\n Zone lock (inferred: runs of refills/drains, gap rule off, zone unknown)\n");
+	else if (a->lock_source == PCP_LOCK_INFERRED)
 		fprintf(out, "\n Zone lock (inferred: runs of refills/drains split by gaps > %llu / %llu ns, "
 			"zone unknown)\n", (unsigned long long)a->infer_gap_ns[PCP_LOCK_KIND_REFILL],
 			(unsigned long long)a->infer_gap_ns[PCP_LOCK_KIND_DRAIN]);
