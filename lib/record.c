@@ -72,7 +72,7 @@ struct pcp_record {
 	int native_refill;
 	char *spool_dir;
 	int file_version;           /* of the trace.dat (tracedat.h) */
-	const char *compression;    /* "zstd" or NULL (none) */
+	const char *compression;    /* "zstd", "zlib" or NULL (none) */
 	struct cpu_reader *readers; /* nr_cpus entries */
 	struct pcp_record_cpu *cpus;
 	struct pcp_record_event_count *counts;
@@ -326,7 +326,7 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	/* The trace.dat format is checked now, not after a recording it could not be written for. */
 	if ((o->file_version && o->file_version != 6 && o->file_version != 7) ||
 	    (o->compression && strcmp(o->compression, "none") &&
-	     (o->file_version != 7 || strcmp(o->compression, "zstd"))))
+	     (o->file_version != 7 || (strcmp(o->compression, "zstd") && strcmp(o->compression, "zlib")))))
 		return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE, "trace.dat version %d with %s compression is not supported",
 			       o->file_version ? o->file_version : 6, o->compression ? o->compression : "no");
 	r = calloc(1, sizeof(*r));
@@ -340,7 +340,8 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	r->cpus = calloc((size_t)r->nr_cpus, sizeof(*r->cpus));
 	r->spool_dir = strdup(o->spool_dir ? o->spool_dir : ".");
 	r->file_version = o->file_version;
-	r->compression = o->compression && !strcmp(o->compression, "zstd") ? "zstd" : NULL;
+	r->compression = !o->compression || !strcmp(o->compression, "none") ? NULL
+			 : !strcmp(o->compression, "zstd") ? "zstd" : "zlib";
 	if (!r->selected || !r->readers || !r->cpus || !r->spool_dir) {
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
 		goto fail;

@@ -1,5 +1,5 @@
 /* trace.dat writer, version 6 (man 5 trace-cmd.dat.v6) or 7 (man 5 trace-cmd.dat.v7, optionally
- * zstd-compressed); see tracedat.h. */
+ * zstd- or zlib-compressed); see tracedat.h. */
 #include "pcptrace/tracedat.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "pcptrace/error.h"
@@ -17,6 +18,8 @@
 #define TDW_MAX_CPUS 4096
 #define TDW_OUT_BUF (64 * 1024)
 #define TDW_CHUNK_PAGES 10 /* pages per compressed CPU data chunk, as trace-cmd 3.1.6 */
+
+enum { TDW_COMP_NONE, TDW_COMP_ZSTD, TDW_COMP_ZLIB };
 
 struct tdw_blob {
 	char *data;
@@ -55,7 +58,7 @@ struct pcp_tdw {
 	int long_size;
 	int nr_cpus;
 	int file_version;
-	int zstd;            /* version 7 with zstd compression */
+	int comp;            /* TDW_COMP_*: version 7 compression */
 
 	struct tdw_blob header_page, header_event, kallsyms, printk, cmdlines;
 	struct tdw_blobs ftrace;
@@ -231,11 +234,13 @@ int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_
 	w->file_version = p->file_version ? p->file_version : 6;
 	if ((w->file_version != 6 && w->file_version != 7) ||
 	    (p->compression && strcmp(p->compression, "none") &&
-	     (w->file_version != 7 || strcmp(p->compression, "zstd")))) {
+	     (w->file_version != 7 || (strcmp(p->compression, "zstd") && strcmp(p->compression, "zlib"))))) {
 		err = PCP_ERR_USAGE;
 		goto fail;
 	}
-	w->zstd = p->compression && !strcmp(p->compression, "zstd");
+	w->comp = !p->compression ? TDW_COMP_NONE
+		  : !strcmp(p->compression, "zstd") ? TDW_COMP_ZSTD
+		  : !strcmp(p->compression, "zlib") ? TDW_COMP_ZLIB : TDW_COMP_NONE;
 	if (w->page_size < 64 || w->page_size > (1u << 27)) {
 		err = PCP_ERR_USAGE;
 		goto fail;
@@ -287,6 +292,9 @@ int pcp_tdw_parse_format(const char *name, struct pcp_tdw_params *p)
 	} else if (!strcmp(name, "v7-zstd")) {
 		p->file_version = 7;
 		p->compression = "zstd";
+	} else if (!strcmp(name, "v7-zlib")) {
+		p->file_version = 7;
+		p->compression = "zlib";
 	} else {
 		return PCP_ERR_USAGE;
 	}
@@ -708,30 +716,57 @@ static void out_section_header(struct tdw_out *o, uint16_t id, uint16_t flags, u
 	out_u64(o, size);
 }
 
-/* One section holding m's bytes; compressed as one block (as trace-cmd does) when w->zstd. */
+/* Upper bound of the compressed size of n bytes. */
+static size_t comp_bound(const struct pcp_tdw *w, size_t n)
+{
+	return w->comp == TDW_COMP_ZSTD ? ZSTD_compressBound(n) : (size_t)compressBound((uLong)n);
+}
+
+/* One block compressed into z (comp_bound bytes) as trace-cmd's plugins do: a zstd frame at
+ * the default level, or a zlib stream by compress2() at Z_BEST_COMPRESSION
+ * (trace-compress-zlib.c). cctx: NULL or a zstd context to reuse. */
+static int comp_block(const struct pcp_tdw *w, ZSTD_CCtx *cctx, void *z, size_t bound,
+		      const void *in, size_t n, size_t *csize)
+{
+	if (w->comp == TDW_COMP_ZSTD) {
+		size_t r = cctx ? ZSTD_compressCCtx(cctx, z, bound, in, n, ZSTD_CLEVEL_DEFAULT)
+				: ZSTD_compress(z, bound, in, n, ZSTD_CLEVEL_DEFAULT);
+		if (ZSTD_isError(r))
+			return PCP_ERR_NOMEM; /* only for lack of memory with a bound-sized buffer */
+		*csize = r;
+	} else {
+		uLongf got = (uLongf)bound;
+		if (compress2(z, &got, in, (uLong)n, Z_BEST_COMPRESSION) != Z_OK)
+			return PCP_ERR_NOMEM; /* likewise: Z_MEM_ERROR */
+		*csize = (size_t)got;
+	}
+	return *csize > UINT32_MAX ? PCP_ERR_USAGE : PCP_OK;
+}
+
+/* One section holding m's bytes; compressed as one block (as trace-cmd does) when compressing. */
 static int out_section(struct pcp_tdw *w, struct tdw_out *o, uint16_t id, uint32_t str,
 		       const struct tdw_mem *m)
 {
 	size_t bound, csize;
 	void *z;
+	int err;
 
 	if (m->err)
 		return m->err;
-	if (!w->zstd) {
+	if (w->comp == TDW_COMP_NONE) {
 		out_section_header(o, id, 0, str, m->n);
 		out_bytes(o, m->p, m->n);
 		return PCP_OK;
 	}
 	if (m->n > UINT32_MAX)
 		return PCP_ERR_USAGE;
-	bound = ZSTD_compressBound(m->n);
+	bound = comp_bound(w, m->n);
 	z = malloc(bound);
 	if (!z)
 		return PCP_ERR_NOMEM;
-	csize = ZSTD_compress(z, bound, m->p, m->n, ZSTD_CLEVEL_DEFAULT);
-	if (ZSTD_isError(csize) || csize > UINT32_MAX) {
+	if ((err = comp_block(w, NULL, z, bound, m->p, m->n, &csize))) {
 		free(z);
-		return PCP_ERR_NOMEM; /* zstd only fails for lack of memory with a bound-sized buffer */
+		return err;
 	}
 	out_section_header(o, id, V7_FLAG_COMPRESSED, str, 8 + (uint64_t)csize);
 	out_u32(o, (uint32_t)csize);
@@ -781,14 +816,14 @@ static int pread_all(int fd, void *data, size_t len, uint64_t off)
 
 /*
  * Compresses len bytes of src (from offset 0) to dst at dst_off: a chunk count, then per chunk
- * of up to TDW_CHUNK_PAGES pages its compressed size, uncompressed size and zstd frame.
+ * of up to TDW_CHUNK_PAGES pages its compressed size, uncompressed size and compressed block.
  * *out_len gets the bytes after the count (what the BUFFER option declares).
  */
 static int compress_cpu(struct pcp_tdw *w, ZSTD_CCtx *cctx, int src, int dst, uint64_t dst_off,
 			uint64_t len, uint64_t *out_len)
 {
 	size_t chunk_max = (size_t)w->page_size * TDW_CHUNK_PAGES;
-	size_t bound = ZSTD_compressBound(chunk_max);
+	size_t bound = comp_bound(w, chunk_max);
 	unsigned char *in = malloc(chunk_max), *z = malloc(8 + bound);
 	uint64_t in_off = 0, pos = dst_off + 4;
 	uint32_t count = 0, v;
@@ -802,11 +837,8 @@ static int compress_cpu(struct pcp_tdw *w, ZSTD_CCtx *cctx, int src, int dst, ui
 
 		if ((err = pread_all(src, in, n, in_off)))
 			break;
-		csize = ZSTD_compressCCtx(cctx, z + 8, bound, in, n, ZSTD_CLEVEL_DEFAULT);
-		if (ZSTD_isError(csize)) {
-			err = PCP_ERR_NOMEM;
+		if ((err = comp_block(w, cctx, z + 8, bound, in, n, &csize)))
 			break;
-		}
 		v = (uint32_t)csize;
 		memcpy(z, &v, 4);
 		v = (uint32_t)n;
@@ -884,9 +916,10 @@ static int write_v7(struct pcp_tdw *w)
 		out_bytes(o, endian_long, 2);
 	}
 	out_u32(o, w->page_size);
-	if (w->zstd) {
-		const char *ver = ZSTD_versionString();
-		out_bytes(o, "zstd", 5);
+	if (w->comp != TDW_COMP_NONE) {
+		/* name and library version, as the plugin registers them with trace-cmd */
+		const char *ver = w->comp == TDW_COMP_ZSTD ? ZSTD_versionString() : zlibVersion();
+		out_bytes(o, w->comp == TDW_COMP_ZSTD ? "zstd" : "zlib", 5);
 		out_bytes(o, ver, strlen(ver) + 1);
 	} else {
 		out_bytes(o, "none\0", 6);
@@ -971,13 +1004,13 @@ static int write_v7(struct pcp_tdw *w)
 
 	/* Flyrecord section of the top buffer: size patched below; CPU data page aligned. */
 	fly_off = o->offset;
-	out_section_header(o, V7_SEC_FLYRECORD, w->zstd ? V7_FLAG_COMPRESSED : 0, V7_STR_FLYRECORD, 0);
+	out_section_header(o, V7_SEC_FLYRECORD, w->comp ? V7_FLAG_COMPRESSED : 0, V7_STR_FLYRECORD, 0);
 	out_zeros(o, align_up(o->offset, w->page_size) - o->offset);
 	out_flush(o);
 	if ((err = o->err))
 		goto out;
 	cur = o->offset;
-	if (w->zstd && !(cctx = ZSTD_createCCtx())) {
+	if (w->comp == TDW_COMP_ZSTD && !(cctx = ZSTD_createCCtx())) {
 		err = PCP_ERR_NOMEM;
 		goto out;
 	}
@@ -995,7 +1028,7 @@ static int write_v7(struct pcp_tdw *w)
 			err = pwrite_all(w->fd, zeros, (size_t)n, cur);
 			cur += n;
 		}
-		if (!err && w->zstd) {
+		if (!err && w->comp != TDW_COMP_NONE) {
 			uint64_t len = cpu->size;
 			err = compress_cpu(w, cctx, src, w->fd, cpu->file_offset, len, &cpu->size);
 			cur = cpu->file_offset + 4 + cpu->size;

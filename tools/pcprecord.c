@@ -55,7 +55,8 @@ static void usage(FILE *out)
 		"                 [--lifecycle] [-e SYSTEM:EVENT]... [--format FMT] [-q]\n"
 		"                 [-- COMMAND [ARG]...]\n"
 		"  -o, --output FILE     trace.dat to write (default trace.dat) and FILE.meta.json\n"
-		"      --format FMT      trace.dat format: v6 (default), v7, or v7-zstd (zstd-compressed)\n"
+		"      --format FMT      trace.dat format: v6 (default), v7, v7-zstd (zstd-compressed)\n"
+		"                        or v7-zlib (zlib-compressed: needs a libtracecmd with zlib)\n"
 		"  -b, --buffer KB       ring buffer size per CPU (default: the kernel's)\n"
 		"  -C, --cpus CPULIST    record only these CPUs, e.g. 0-3,6\n"
 		"      --duration S      stop after S seconds (the command, if any, gets SIGINT)\n"
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
 			struct pcp_tdw_params p = { 0 };
 
 			if (pcp_tdw_parse_format(optarg, &p) != PCP_OK) {
-				fprintf(stderr, "pcprecord: --format %s: expected v6, v7 or v7-zstd\n", optarg);
+				fprintf(stderr, "pcprecord: --format %s: expected v6, v7, v7-zstd or v7-zlib\n", optarg);
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			ro.file_version = p.file_version;

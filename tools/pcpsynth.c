@@ -16,7 +16,7 @@ static void usage(FILE *out)
 		"  -o, --output FILE   trace.dat to write (required)\n"
 		"  -f, --formats DIR   header_page, header_event and <system>.<event>.format files\n"
 		"  -u, --only-used     store only the formats of events the script uses\n"
-		"  -F, --format FMT    trace.dat format: v6 (default), v7, v7-zstd\n"
+		"  -F, --format FMT    trace.dat format: v6 (default), v7, v7-zstd, v7-zlib\n"
 		"  -q, --quiet         no summary line\n"
 		"  -h, --help          this help\n"
 		"See pcpsynth(1) for the script language.\n");
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 		case 'F': {
 			struct pcp_tdw_params p = { 0 };
 			if (pcp_tdw_parse_format(optarg, &p)) {
-				fprintf(stderr, "pcpsynth: --format %s: use v6, v7 or v7-zstd\n", optarg);
+				fprintf(stderr, "pcpsynth: --format %s: use v6, v7, v7-zstd or v7-zlib\n", optarg);
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			o.file_version = p.file_version;

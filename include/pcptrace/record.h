@@ -25,7 +25,7 @@ struct pcp_record_opts {
 	size_t nr_extra_events;
 	const char *spool_dir;         /* directory for the per-CPU spool files; NULL = "." */
 	int file_version;              /* trace.dat version, 6 or 7; 0 = 6 */
-	const char *compression;       /* version 7: "none" or "zstd"; NULL = "none" */
+	const char *compression;       /* version 7: "none", "zstd" or "zlib"; NULL = "none" */
 };
 
 /* Per-CPU result of a recording. The kernel's counters come from the instance's

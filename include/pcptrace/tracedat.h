@@ -1,14 +1,15 @@
 /*
  * trace.dat writer: produces a standard trace-cmd file that trace-cmd report and libtracecmd
  * read, version 6 (man 5 trace-cmd.dat.v6, the default) or version 7 (man 5 trace-cmd.dat.v7),
- * the latter uncompressed or zstd-compressed. Byte order and long size of the file are the
+ * the latter uncompressed, zstd- or zlib-compressed. Byte order and long size of the file are the
  * host's (the recorder and the synthesizer both run on the traced machine).
  *
  * Version 7 is laid out as trace-cmd 3.1.6 writes it: the header, kallsyms, printk and cmdlines
  * sections (each one compressed block when compressing), an options section with the added
  * options, one with the section offsets and CPUCOUNT, the flyrecord section of the top buffer
  * (each CPU's data page aligned; compressed: a chunk count, then chunks of up to 10 pages, each
- * "compressed size, uncompressed size, zstd frame"), an options section with the BUFFER
+ * "compressed size, uncompressed size, block": a zstd frame, or a zlib stream made by compress2()
+ * at Z_BEST_COMPRESSION as trace-cmd's zlib plugin does), an options section with the BUFFER
  * option (CPUs without data are left out, as trace-cmd does), and the strings section.
  *
  * Usage: pcp_tdw_create(), set the header texts and formats, hand over each CPU's raw ring-buffer
@@ -35,10 +36,10 @@ struct pcp_tdw_params {
 	unsigned int page_size; /* ring-buffer sub-buffer size in bytes; 0 = the host page size */
 	int long_size;          /* kernel long size, 4 or 8; 0 = sizeof(long) */
 	int file_version;       /* 6 or 7; 0 = 6 */
-	const char *compression; /* "none" or "zstd" (version 7 only); NULL = "none" */
+	const char *compression; /* "none", "zstd" or "zlib" (version 7 only); NULL = "none" */
 };
 
-/* Reads a file format name as the tools take it ("v6", "v7", "v7-zstd") into p's file_version
+/* Reads a file format name as the tools take it ("v6", "v7", "v7-zstd", "v7-zlib") into p's file_version
  * and compression (a static string). PCP_ERR_USAGE for anything else. */
 int pcp_tdw_parse_format(const char *name, struct pcp_tdw_params *p);
 
