@@ -418,20 +418,22 @@ static int cmd_analyze(int argc, char **argv)
 		err_line(trace, errbuf[0] ? errbuf : pcp_strerror(err));
 		goto out;
 	}
-	/* The store writes a temp file beside db_path and renames it: nothing half-written. */
-	errbuf[0] = '\0';
-	err = pcp_store_write(db_path, a, errbuf, sizeof(errbuf));
-	if (err) {
-		err_line(db_path, errbuf[0] ? errbuf : pcp_strerror(err));
-		goto out;
-	}
+	/* Both writers replace their file atomically. The JSON goes first: if it fails, no file
+	 * has changed; if the database then fails, the new JSON is removed again. */
 	if (json_path) {
 		err = pcp_report_json_write(json_path, a);
 		if (err) {
 			err_line(strcmp(json_path, "-") ? json_path : "stdout", pcp_strerror(err));
-			unlink(db_path);   /* all outputs or none */
 			goto out;
 		}
+	}
+	errbuf[0] = '\0';
+	err = pcp_store_write(db_path, a, errbuf, sizeof(errbuf));
+	if (err) {
+		err_line(db_path, errbuf[0] ? errbuf : pcp_strerror(err));
+		if (json_path && strcmp(json_path, "-"))
+			unlink(json_path);
+		goto out;
 	}
 	if (!quiet && !(json_path && !strcmp(json_path, "-"))) {
 		pcp_report_text(stdout, a);
