@@ -51,7 +51,9 @@ def main(argv):
             problems.append("lock_source is %s, want native" % got.get("lock_source"))
 
         trace = trace_report.load(dat, kallsyms=True)
-        pcp = pcp_expected.analyze(trace, **run_cases.checker_options(opts))
+        # the meta beside the recording is an input of both (zone spans: inferred zones)
+        pcp = pcp_expected.analyze(trace, meta=pcp_expected.load_meta(dat),
+                                   **run_cases.checker_options(opts))
         percpu = percpu_expected.analyze(trace)
         run_cases.write_json(os.path.join(tmp, "pcp.json"), json.loads(json.dumps(pcp)))
         run_cases.write_json(os.path.join(tmp, "percpu.json"), json.loads(json.dumps(percpu)))

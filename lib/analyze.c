@@ -17,6 +17,7 @@
 #include "pcptrace/parse_kmem.h"
 #include "pcptrace/percpu.h"
 #include "pcptrace/trace_reader.h"
+#include "pcptrace/zone_map.h"
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 {
@@ -141,6 +142,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	struct pcp_kmem_parser *kmem = NULL;
 	struct pcp_percpu_parser *percpu = NULL;
 	struct pcp_churn_model *churn = NULL;
+	struct pcp_zone_map *zone_map = NULL;
 	struct pcp_percpu_model *pmodel = NULL;
 	struct pcp_analysis *a = NULL;
 	struct pcp_churn_opts copts;
@@ -249,6 +251,21 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		copts.infer_gap_ns[0] = a->infer_gap_ns[0];
 		copts.infer_gap_ns[1] = a->infer_gap_ns[1];
 	}
+	/* The meta beside the trace: zone spans for inferred locks, percpu_stats snapshots. */
+	if ((err = pcp_meta_load(path, &a->meta))) {
+		snprintf(msg, sizeof(msg), "%s.meta.json is not a valid JSON object", path);
+		set_err(errbuf, errlen, err, msg);
+		goto fail;
+	}
+	if (copts.lock_source == PCP_LOCK_INFERRED) {
+		if ((err = pcp_zone_map_from_meta(a->meta, &zone_map))) {
+			snprintf(msg, sizeof(msg), "%s.meta.json: damaged zoneinfo zone span", path);
+			set_err(errbuf, errlen, err, msg);
+			goto fail;
+		}
+		copts.zone_map = zone_map;
+		a->zone_map = zone_map != NULL;
+	}
 	if ((err = pcp_churn_new(nr_cpus, &copts, &churn))) {
 		set_err(errbuf, errlen, err, "cannot create the churn model");
 		goto fail;
@@ -332,11 +349,6 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		set_err(errbuf, errlen, err, "out of memory");
 		goto fail;
 	}
-	if ((err = pcp_meta_load(path, &a->meta))) {
-		snprintf(msg, sizeof(msg), "%s.meta.json is not a valid JSON object", path);
-		set_err(errbuf, errlen, err, msg);
-		goto fail;
-	}
 	/* The percpu_stats before/after check needs the snapshots: keep it with the results so
 	 * the text and JSON reports show it, not only the database. */
 	if (a->percpu && (err = pcp_percpu_attach_meta(a->percpu, a->meta, a->churn->lossy))) {
@@ -353,6 +365,7 @@ fail:
 		pcp_percpu_model_free(pmodel);
 	if (churn)
 		pcp_churn_free(churn);
+	pcp_zone_map_free(zone_map);
 	if (percpu)
 		pcp_percpu_parser_free(percpu);
 	pcp_kmem_parser_free(kmem);

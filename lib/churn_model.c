@@ -10,6 +10,7 @@
 #include "pcptrace/churn.h"
 #include "pcptrace/error.h"
 #include "pcptrace/pair_events.h"
+#include "pcptrace/zone_map.h"
 
 /* Log2 round-trip histogram (round_trip_hist): index 0 is r = 0, index k+1 is [2^k, 2^(k+1)). */
 #define LOG2_BUCKETS 65
@@ -29,6 +30,8 @@ struct cpu_state {
 	int32_t lock_row[2];            /* native: row of the latest acquisition per kind, -1 none */
 	uint8_t run;                    /* inferred: RUN_* of the previous record on this CPU */
 	uint64_t run_last_ts;           /* inferred: timestamp of that record */
+	int32_t run_nid, run_zid;       /* inferred: zone of the current acquisition */
+	int32_t run_row;                /* inferred: its zone row, -1 none */
 	uint8_t tl_dirty;               /* has values in the current timeline bucket */
 	uint64_t tl_refill_pages, tl_drain_pages, tl_refill_locks, tl_drain_locks;
 };
@@ -71,7 +74,6 @@ struct pcp_churn_model {
 	/* zone lock */
 	struct zone_row *zones;
 	size_t nr_zones, cap_zones;
-	int32_t inferred_row[2];
 
 	/* timeline */
 	struct pcp_timeline_row *timeline;
@@ -87,6 +89,7 @@ void pcp_churn_opts_default(struct pcp_churn_opts *o)
 	o->top_n = 100;
 	o->infer_gap_ns[PCP_LOCK_KIND_REFILL] = o->infer_gap_ns[PCP_LOCK_KIND_DRAIN] = 2000;
 	o->lock_source = PCP_LOCK_NONE;
+	o->zone_map = NULL;
 }
 
 int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pcp_churn_model **out)
@@ -103,7 +106,6 @@ int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pc
 	m->nr_cpus = nr_cpus;
 	m->opts = *opts;
 	m->native_locks = opts->lock_source == PCP_LOCK_NATIVE;
-	m->inferred_row[0] = m->inferred_row[1] = -1;
 	m->cpus = calloc(n, sizeof(*m->cpus));
 	m->matrix = calloc(n, sizeof(*m->matrix));
 	m->dirty_cpus = calloc(n, sizeof(*m->dirty_cpus));
@@ -111,8 +113,10 @@ int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pc
 		pcp_churn_free(m);
 		return PCP_ERR_NOMEM;
 	}
-	for (uint32_t c = 0; c < nr_cpus; c++)
+	for (uint32_t c = 0; c < nr_cpus; c++) {
 		m->cpus[c].lock_row[0] = m->cpus[c].lock_row[1] = -1;
+		m->cpus[c].run_row = -1;
+	}
 	*out = m;
 	return PCP_OK;
 }
@@ -372,16 +376,26 @@ static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_e
 			m->zones[idx].row.moved_pages += pages;
 	} else {
 		uint8_t run = kind == PCP_LOCK_KIND_REFILL ? RUN_REFILL : RUN_DRAIN;
-		int32_t idx = m->inferred_row[kind];
+		int32_t idx, nid = -1, zid = -1;
 
-		if (idx < 0)
-			idx = m->inferred_row[kind] = zone_row_index(m, -1, -1, kind);
-		if (idx >= 0) {
-			/* A pause inside one bulk operation (zone->lock held, IRQs off) is short; a
-			 * longer one means the list was refilled/drained again. */
-			if (cs->run != run ||
-			    (m->opts.infer_gap_ns[kind] && ev->ts_ns > cs->run_last_ts + m->opts.infer_gap_ns[kind]))
+		if (m->opts.zone_map)
+			pcp_zone_of(m->opts.zone_map, b->pfn, &nid, &zid);
+		/* A pause inside one bulk operation (zone->lock held, IRQs off) is short; a
+		 * longer one means the list was refilled/drained again. One bulk operation holds
+		 * one zone's lock: a block of another zone is another acquisition. */
+		if (cs->run != run ||
+		    (m->opts.infer_gap_ns[kind] && ev->ts_ns > cs->run_last_ts + m->opts.infer_gap_ns[kind]) ||
+		    nid != cs->run_nid || zid != cs->run_zid) {
+			idx = zone_row_index(m, nid, zid, kind);
+			if (idx >= 0)
 				zone_acquire(m, idx, cpu, kind);
+			cs->run_row = idx;
+			cs->run_nid = nid;
+			cs->run_zid = zid;
+		} else {
+			idx = cs->run_row;
+		}
+		if (idx >= 0) {
 			m->zones[idx].row.target_pages += pages;
 			m->zones[idx].row.moved_pages += pages;
 		}

@@ -156,15 +156,16 @@ static void text_zones(FILE *out, const struct pcp_analysis *a)
 {
 	const struct pcp_churn_results *c = a->churn;
 	char acq[32], id[16];
+	const char *zone = a->zone_map ? "zone from the meta's zone spans" : "zone unknown";
 
 	if (!c->nr_zone_lock)
 		return;
 	if (a->lock_source == PCP_LOCK_INFERRED && !a->infer_gap_ns[0] && !a->infer_gap_ns[1])
-		fprintf(out, "\n Zone lock (inferred: runs of refills/drains, gap rule off, zone unknown)\n");
+		fprintf(out, "\n Zone lock (inferred: runs of refills/drains, gap rule off, %s)\n", zone);
 	else if (a->lock_source == PCP_LOCK_INFERRED)
 		fprintf(out, "\n Zone lock (inferred: runs of refills/drains split by gaps > %llu / %llu ns, "
-			"zone unknown)\n", (unsigned long long)a->infer_gap_ns[PCP_LOCK_KIND_REFILL],
-			(unsigned long long)a->infer_gap_ns[PCP_LOCK_KIND_DRAIN]);
+			"%s)\n", (unsigned long long)a->infer_gap_ns[PCP_LOCK_KIND_REFILL],
+			(unsigned long long)a->infer_gap_ns[PCP_LOCK_KIND_DRAIN], zone);
 	else
 		fprintf(out, "\n Zone lock (%s)\n", pcp_lock_source_name(a->lock_source));
 	fprintf(out, "  %-9s %-6s %14s %12s %12s %10s\n", "nid:zid", "kind", "acquisitions",
@@ -252,6 +253,7 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	if (a->lock_source == PCP_LOCK_INFERRED) {
 		put(t, "infer_gap_refill_ns", jint(a->infer_gap_ns[PCP_LOCK_KIND_REFILL]), ok);
 		put(t, "infer_gap_drain_ns", jint(a->infer_gap_ns[PCP_LOCK_KIND_DRAIN]), ok);
+		put(t, "zone_map", json_string(a->zone_map ? "meta" : "none"), ok);
 	}
 	put(t, "pcptrace_version", json_string(PCPTRACE_VERSION), ok);
 	return t;

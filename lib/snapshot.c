@@ -98,7 +98,7 @@ int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, si
 						    "high_max" };
 	json_t *zones = json_array(), *zone = NULL, *sets = NULL, *cpu = NULL;
 	char line[512], key[64];
-	int lineno = 0, in_pagesets = 0, err = PCP_OK;
+	int lineno = 0, in_pagesets = 0, zid, err = PCP_OK;
 
 	*out = NULL;
 	if (!zones)
@@ -120,7 +120,14 @@ int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, si
 				err = fail(errbuf, errlen, lineno, "bad zone header");
 				goto out;
 			}
-			zone = json_pack("{s:i,s:s,s:[]}", "node", node, "zone", name, "pagesets");
+			/* zid: the zone's position in its node; zoneinfo prints every zone of a node
+			 * (empty ones too) in the kernel's zone_type order */
+			zid = 0;
+			for (size_t i = 0; i < json_array_size(zones); i++)
+				zid += json_integer_value(json_object_get(json_array_get(zones, i),
+									   "node")) == node;
+			zone = json_pack("{s:i,s:s,s:i,s:[]}", "node", node, "zone", name, "zid", zid,
+					 "pagesets");
 			if (!zone || json_array_append_new(zones, zone)) {
 				err = PCP_ERR_NOMEM;
 				goto out;
@@ -139,6 +146,36 @@ int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, si
 		}
 		if (!strcmp(t, "pagesets")) {
 			in_pagesets = 1;
+			continue;
+		}
+		/* The zone's PFN span: "spanned  N" (no colon) among the watermarks, "start_pfn: N"
+		 * in the trailer (populated zones only); they map a PFN to its zone. */
+		if (!strncmp(t, "spanned", 7) && (t[7] == ' ' || t[7] == '\t')) {
+			if (parse_number(t + 7, &v) || v < 0) {
+				err = fail(errbuf, errlen, lineno, "bad spanned");
+				goto out;
+			}
+			if (json_object_set_new(zone, "spanned", json_integer(v))) {
+				err = PCP_ERR_NOMEM;
+				goto out;
+			}
+			continue;
+		}
+		if (!strncmp(t, "start_pfn:", 10)) {
+			if (!pageset_complete(cpu)) {
+				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
+				goto out;
+			}
+			if (parse_number(t + 10, &v) || v < 0) {
+				err = fail(errbuf, errlen, lineno, "bad start_pfn");
+				goto out;
+			}
+			if (json_object_set_new(zone, "start_pfn", json_integer(v))) {
+				err = PCP_ERR_NOMEM;
+				goto out;
+			}
+			in_pagesets = 0;
+			cpu = NULL;
 			continue;
 		}
 		if (!in_pagesets || !*t)

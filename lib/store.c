@@ -205,7 +205,8 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 			    : info_u64(s, st, "infer_gap_ns", a->opts.infer_gap_ns))) ||
 	    (a->lock_source == PCP_LOCK_INFERRED &&
 	     ((err = info_u64(s, st, "infer_gap_refill_ns", a->infer_gap_ns[PCP_LOCK_KIND_REFILL])) ||
-	      (err = info_u64(s, st, "infer_gap_drain_ns", a->infer_gap_ns[PCP_LOCK_KIND_DRAIN])))) ||
+	      (err = info_u64(s, st, "infer_gap_drain_ns", a->infer_gap_ns[PCP_LOCK_KIND_DRAIN])) ||
+	      (err = info_text(s, st, "zone_map", a->zone_map ? "meta" : "none")))) ||
 	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)))
 		goto out;
 	if (a->meta && json_is_object(a->meta))

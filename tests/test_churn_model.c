@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "pcptrace/churn.h"
 #include "pcptrace/error.h"
+#include "pcptrace/zone_map.h"
 #include "check_helpers.h"
 
 static struct pcp_churn_model *model(uint32_t nr_cpus, enum pcp_lock_source ls, uint64_t bucket_ns,
@@ -491,6 +492,100 @@ START_TEST(inferred_gap_splits_runs)
 }
 END_TEST
 
+/* Inferred locks with a zone map: an acquisition takes the zone of the block that starts it; a
+ * block of another zone (or of no zone) starts a new acquisition (docs/METRICS.md). */
+START_TEST(inferred_zones_from_map)
+{
+	struct pcp_zone_span spans[] = {
+		{ .start_pfn = 100, .end_pfn = 200, .nid = 0, .zid = 1 },
+		{ .start_pfn = 200, .end_pfn = 300, .nid = 1, .zid = 2 },
+		{ .start_pfn = 250, .end_pfn = 400, .nid = 1, .zid = 3 },   /* overlaps: 2nd wins */
+	};
+	struct pcp_zone_map map = { .spans = spans, .nr_spans = 3 };
+	struct pcp_churn_opts o;
+	struct pcp_churn_model *m;
+	struct pcp_churn_results *r;
+	const struct pcp_zone_lock_row *z;
+
+	pcp_churn_opts_default(&o);   /* gap 2000 ns: never reached below */
+	o.lock_source = PCP_LOCK_INFERRED;
+	o.zone_map = &map;
+	ck_assert_int_eq(pcp_churn_new(2, &o, &m), PCP_OK);
+	R(m, 1, 0, 100, 0);        /* cpu0 refill (0,1) acq 1, 1 page */
+	R(m, 2, 0, 150, 1);        /* same run, same zone: +2 pages */
+	R(m, 3, 0, 250, 0);        /* zone (1,2) (first span): refill (1,2) acq 1 */
+	R(m, 4, 0, 260, 0);        /* same */
+	R(m, 5, 0, 120, 0);        /* back to (0,1): refill (0,1) acq 2 */
+	R(m, 6, 0, 999, 0);        /* outside every zone: refill (-1,-1) acq 1 */
+	R(m, 7, 0, 5000, 0);       /* outside too: same acquisition */
+	D(m, 8, 0, 100, 0);        /* cpu0 drain (0,1) acq 1 */
+	D(m, 9, 0, 250, 0);        /* drain (1,2) acq 1 */
+	R(m, 10, 1, 260, 0);       /* cpu1 refill (1,2) acq 2 */
+	R(m, 11, 1, 270, 0);       /* same */
+	R(m, 12, 1, 350, 0);       /* (1,3): refill (1,3) acq 1 */
+	r = finish(m);
+	ck_assert_int_eq(r->lock_source, PCP_LOCK_INFERRED);
+	/* sorted by nid, zid, kind: (-1,-1,R) (0,1,R) (0,1,D) (1,2,R) (1,2,D) (1,3,R) */
+	ck_assert_uint_eq(r->nr_zone_lock, 6);
+	ck_assert_int_eq(r->zone_lock[0].nid, -1);
+	ck_assert_int_eq(r->zone_lock[2].kind, PCP_LOCK_KIND_DRAIN);
+	ck_assert_int_eq(r->zone_lock[5].zid, 3);
+	z = zone(r, 0, 1, PCP_LOCK_KIND_REFILL);
+	ck_assert_uint_eq(z->acquisitions, 2);
+	ck_assert_uint_eq(z->target_pages, 1 + 2 + 1);
+	ck_assert_uint_eq(z->moved_pages, 4);
+	z = zone(r, 1, 2, PCP_LOCK_KIND_REFILL);
+	ck_assert_uint_eq(z->acquisitions, 2);
+	ck_assert_uint_eq(z->moved_pages, 4);
+	z = zone(r, -1, -1, PCP_LOCK_KIND_REFILL);
+	ck_assert_uint_eq(z->acquisitions, 1);
+	ck_assert_uint_eq(z->moved_pages, 2);
+	z = zone(r, 1, 3, PCP_LOCK_KIND_REFILL);
+	ck_assert_uint_eq(z->acquisitions, 1);
+	ck_assert_uint_eq(z->moved_pages, 1);
+	z = zone(r, 0, 1, PCP_LOCK_KIND_DRAIN);
+	ck_assert_uint_eq(z->acquisitions, 1);
+	ck_assert_uint_eq(z->moved_pages, 1);
+	z = zone(r, 1, 2, PCP_LOCK_KIND_DRAIN);
+	ck_assert_uint_eq(z->acquisitions, 1);
+	ck_assert_uint_eq(r->cpu_flow[0].refill_locks, 4);
+	ck_assert_uint_eq(r->cpu_flow[0].drain_locks, 2);
+	ck_assert_uint_eq(r->cpu_flow[1].refill_locks, 2);
+	/* refill pages 1+2+1+1+1+1+1 + 1+1+1 = 11 over 6 acquisitions; duration 11 ns */
+	ck_metric(r, "pages_per_refill_lock", 11.0 / 6.0);
+	ck_metric(r, "refill_locks_per_s", 6 / 11e-9);
+	ck_metric(r, "drain_locks_per_s", 2 / 11e-9);
+	pcp_churn_results_free(r);
+
+	/* the same blocks without a map: today's rows, zone unknown, runs not split by zone */
+	m = model(2, PCP_LOCK_INFERRED, 0, 0, 0);
+	R(m, 1, 0, 100, 0);
+	R(m, 2, 0, 150, 1);
+	R(m, 3, 0, 250, 0);
+	R(m, 5, 0, 120, 0);
+	D(m, 8, 0, 100, 0);
+	D(m, 9, 0, 250, 0);
+	r = finish(m);
+	ck_assert_uint_eq(r->nr_zone_lock, 2);
+	ck_assert_uint_eq(zone(r, -1, -1, PCP_LOCK_KIND_REFILL)->acquisitions, 1);
+	ck_assert_uint_eq(zone(r, -1, -1, PCP_LOCK_KIND_DRAIN)->acquisitions, 1);
+	pcp_churn_results_free(r);
+
+	/* native locks ignore the map */
+	o.lock_source = PCP_LOCK_NATIVE;
+	ck_assert_int_eq(pcp_churn_new(1, &o, &m), PCP_OK);
+	L(m, PCP_EV_REFILL_LOCK, 1, 0, 0, 2, 2);
+	R(m, 2, 0, 100, 0);
+	R(m, 3, 0, 250, 0);
+	r = finish(m);
+	ck_assert_uint_eq(r->nr_zone_lock, 1);
+	z = zone(r, 0, 2, PCP_LOCK_KIND_REFILL);
+	ck_assert_uint_eq(z->acquisitions, 1);
+	ck_assert_uint_eq(z->moved_pages, 2);
+	pcp_churn_results_free(r);
+}
+END_TEST
+
 START_TEST(peak_and_timeline_buckets)
 {
 	/* bucket 1000 ns, origin = first event = 5000; bucket k = (ts - 5000) / 1000 */
@@ -778,6 +873,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, native_zone_lock_two_nids);
 	tcase_add_test(tc, inferred_runs);
 	tcase_add_test(tc, inferred_gap_splits_runs);
+	tcase_add_test(tc, inferred_zones_from_map);
 	tcase_add_test(tc, peak_and_timeline_buckets);
 	tcase_add_test(tc, timeline_cpu_order);
 	tcase_add_test(tc, percentiles_known_distribution);

@@ -51,6 +51,58 @@ START_TEST(zoneinfo_real)
 }
 END_TEST
 
+/* Zone spans and positions, read off zoneinfo.txt with grep: "spanned" and "start_pfn" lines
+ * per zone; Movable and Device are empty (spanned 0) and print no start_pfn. */
+START_TEST(zoneinfo_spans)
+{
+	static const struct { const char *name; long long zid, spanned, start_pfn; } want[] = {
+		{ "DMA", 0, 4095, 1 }, { "DMA32", 1, 1044480, 4096 },
+		{ "Normal", 2, 5505024, 1048576 }, { "Movable", 3, 0, -1 }, { "Device", 4, 0, -1 },
+	};
+	char *text = fixture("zoneinfo.txt"), err[160] = "";
+	json_t *zones;
+
+	ck_assert_int_eq(pcp_snapshot_parse_zoneinfo(text, &zones, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(json_array_size(zones), 5);
+	for (size_t i = 0; i < 5; i++) {
+		json_t *z = json_array_get(zones, i);
+
+		ck_assert_str_eq(json_string_value(json_object_get(z, "zone")), want[i].name);
+		ck_assert_int_eq(get_int(z, "zid"), want[i].zid);
+		ck_assert_int_eq(get_int(z, "spanned"), want[i].spanned);
+		if (want[i].start_pfn < 0)
+			ck_assert_ptr_null(json_object_get(z, "start_pfn"));
+		else
+			ck_assert_int_eq(get_int(z, "start_pfn"), want[i].start_pfn);
+	}
+	json_decref(zones);
+	free(text);
+
+	/* two nodes: zid counts within each node */
+	ck_assert_int_eq(pcp_snapshot_parse_zoneinfo(
+		"Node 0, zone    DMA32\n        spanned  10\n  start_pfn:           5\n"
+		"Node 0, zone   Normal\n        spanned  0\n"
+		"Node 1, zone    DMA32\n        spanned  0\n"
+		"Node 1, zone   Normal\n        spanned  20\n  start_pfn:           100\n",
+		&zones, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(json_array_size(zones), 4);
+	ck_assert_int_eq(get_int(json_array_get(zones, 1), "zid"), 1);
+	ck_assert_int_eq(get_int(json_array_get(zones, 2), "node"), 1);
+	ck_assert_int_eq(get_int(json_array_get(zones, 2), "zid"), 0);
+	ck_assert_int_eq(get_int(json_array_get(zones, 3), "zid"), 1);
+	ck_assert_int_eq(get_int(json_array_get(zones, 3), "start_pfn"), 100);
+	json_decref(zones);
+
+	/* a span that is not a number is damage, not a silent gap */
+	zones = (json_t *)1;
+	ck_assert_int_eq(pcp_snapshot_parse_zoneinfo("Node 0, zone Normal\n  start_pfn: x\n",
+						     &zones, err, sizeof(err)), PCP_ERR_BAD_META);
+	ck_assert(zones == NULL);
+	ck_assert_int_eq(pcp_snapshot_parse_zoneinfo("Node 0, zone Normal\n  spanned -3\n",
+						     &zones, err, sizeof(err)), PCP_ERR_BAD_META);
+}
+END_TEST
+
 START_TEST(zoneinfo_truncated)
 {
 	char *text = fixture("zoneinfo_truncated.txt"), err[160] = "";
@@ -194,6 +246,7 @@ int main(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_test(tc, zoneinfo_real);
+	tcase_add_test(tc, zoneinfo_spans);
 	tcase_add_test(tc, zoneinfo_truncated);
 	tcase_add_test(tc, zoneinfo_garbage);
 	tcase_add_test(tc, percpu_stats_real);

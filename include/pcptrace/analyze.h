@@ -38,6 +38,8 @@ struct pcp_analysis {
 	enum pcp_refill_source refill_source;     /* NATIVE or FALLBACK */
 	enum pcp_lock_source lock_source;
 	uint64_t infer_gap_ns[2];                 /* the gaps used per pcp_lock_kind (inferred) */
+	int zone_map;                             /* inferred: 1 when the meta's zone spans named
+						   * the zones (trace_info zone_map = meta) */
 	struct pcp_event_count *event_counts;     /* sorted by name */
 	size_t nr_event_counts;
 	struct pcp_churn_results *churn;          /* never NULL on success */

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include "pcptrace/event.h"
 
+struct pcp_zone_map;
+
 struct pcp_churn_opts {
 	uint64_t churn_window_ns;           /* default 1000000 */
 	uint64_t bucket_ns;                 /* default 10000000 */
@@ -18,6 +20,9 @@ struct pcp_churn_opts {
 	enum pcp_lock_source lock_source;   /* NATIVE: use *_LOCK events; INFERRED: infer runs.
 					     * NONE behaves as INFERRED: the results say INFERRED
 					     * if any refill or drain was seen, else NONE. */
+	const struct pcp_zone_map *zone_map; /* inferred: names the zone of each acquisition and
+					     * splits runs that cross zones; NULL (default): all
+					     * nid = zid = -1. Kept by the caller until finish. */
 };
 
 void pcp_churn_opts_default(struct pcp_churn_opts *o);
@@ -50,7 +55,7 @@ struct pcp_pfn_cycles {
 enum pcp_lock_kind { PCP_LOCK_KIND_REFILL = 0, PCP_LOCK_KIND_DRAIN = 1 };
 
 struct pcp_zone_lock_row {
-	int32_t nid, zid;                   /* -1 when inferred (unknown) */
+	int32_t nid, zid;                   /* -1 when inferred without a zone map */
 	enum pcp_lock_kind kind;
 	uint64_t acquisitions, target_pages, moved_pages;
 	double per_second, peak_per_second;

@@ -12,10 +12,13 @@
 #include <stddef.h>
 #include <jansson.h>
 
-/* [{"node":0,"zone":"DMA32","pagesets":[{"cpu":0,"count":..,"high":..,"batch":..,
+/* [{"node":0,"zone":"DMA32","zid":1,"spanned":..,"start_pfn":..,
+ *   "pagesets":[{"cpu":0,"count":..,"high":..,"batch":..,
  *   "high_min":..,"high_max":..,"vm_stats_threshold":..}, ...]}, ...]
- * high_min/high_max/vm_stats_threshold only when the kernel prints them. Zones without
- * pagesets (unpopulated) have an empty array. */
+ * zid = the zone's position in its node (0 first, empty zones counted). spanned and
+ * start_pfn only when the kernel prints them (no start_pfn for unpopulated zones);
+ * high_min/high_max/vm_stats_threshold likewise. Zones without pagesets (unpopulated) have an
+ * empty array. */
 int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, size_t errlen);
 
 /* {"allocation":{"unit_size":..,...},"global":{"nr_alloc":..,...},

@@ -193,6 +193,10 @@ def check_trace_info(db, diff, want):
         got = ti.get(k)
         if (w is None) != (got is None) or (w is not None and int(got) != w):
             diff.add("trace_info", "%s is %r, expected %r" % (k, got, w))
+    # the zone map of inferred locks (present only when locks are inferred)
+    if ti.get("zone_map") != want["trace_info"].get("zone_map"):
+        diff.add("trace_info", "zone_map is %r, expected %r"
+                 % (ti.get("zone_map"), want["trace_info"].get("zone_map")))
 
 
 def check_percpu(db, diff, want):

@@ -9,6 +9,9 @@ better). tests/expected/compare_db.py compares it with a pcpanalyze database.
 usage: pcp_expected.py [--churn-window NS] [--bucket NS] [--top N]
                        [--refill-source native|fallback] [--trace-cmd PATH] [-o OUT] TRACE
 
+TRACE.meta.json (the recorder's snapshots), when it exists, is an input too: its "before"
+zoneinfo zone spans name the zone of inferred zone-lock acquisitions (METRICS.md, "Zone lock").
+
 Exit: 0 ok, 2 usage or unreadable trace, 3 nothing to analyze, 4 forced native without the
 native refill format.
 
@@ -131,8 +134,45 @@ def auto_gap(recs, kinds, kind):
     return AUTO_GAP_DEFAULT
 
 
+def zone_spans(meta):
+    """[(start_pfn, end_pfn, nid, zid)] from meta's snapshots.before.zoneinfo: every zone that
+    has start_pfn and spanned > 0, in the snapshot's order (empty if none)."""
+    if not isinstance(meta, dict):
+        return []
+    zones = meta.get("snapshots", {}).get("before", {}).get("zoneinfo")
+    if not isinstance(zones, list):
+        return []
+    spans = []
+    for z in zones:
+        if "start_pfn" not in z:
+            continue
+        for k in ("node", "zid", "start_pfn", "spanned"):
+            if not isinstance(z.get(k), int) or isinstance(z.get(k), bool) or z[k] < 0:
+                raise AnalyzeError("meta: zone %r has no valid %s" % (z.get("zone"), k), 2)
+        if z["spanned"] > 0:
+            spans.append((z["start_pfn"], z["start_pfn"] + z["spanned"], z["node"], z["zid"]))
+    return spans
+
+
+def zone_of(spans, pfn):
+    """(nid, zid) of the first span holding pfn, else (-1, -1)."""
+    for start, end, nid, zid in spans:
+        if start <= pfn < end:
+            return nid, zid
+    return -1, -1
+
+
+def load_meta(trace_path):
+    path = trace_path + ".meta.json"
+    if not os.path.exists(path):
+        return None
+    import json
+    with open(path) as f:
+        return json.load(f)
+
+
 def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source=None,
-            infer_gap="auto"):
+            infer_gap="auto", meta=None):
     mode = classify(trace, refill_source)
     recs = trace.records
     nr_cpus = trace.nr_cpus
@@ -191,8 +231,12 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     if lock_source == "inferred":
         gaps = {k: (auto_gap(recs, kinds, k) if infer_gap == "auto" else int(infer_gap))
                 for k in ("refill", "drain")}
+        spans = zone_spans(meta)
+        extra_info = dict(zone_map="meta" if spans else "none")
     else:
         gaps = {}
+        spans = []
+        extra_info = {}
 
     # --- per-CPU flow, pairing, zone lock, timeline in one ordered pass ---
     flow = {c: dict(cpu=c, refill_blocks=0, refill_pages=0, drain_blocks=0, drain_pages=0,
@@ -208,6 +252,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     run_prev = {}             # cpu -> kind of previous considered record (inferred)
     prev_ts = {}              # cpu -> timestamp of previous considered record (inferred)
     run_acq = {}              # cpu -> zone key of the current inferred run
+    run_zone = {}             # cpu -> (nid, zid) of the current inferred acquisition
     mark_since = {}           # cpu -> a missed-events mark since the previous considered record
     timeline = {}             # (bucket_index, cpu) -> [refill_pages, drain_pages, rl, dl]
 
@@ -264,10 +309,13 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                     zone[key]["moved_pages"] += pages
             elif lock_source == "inferred":
                 gap = r.ts - prev_ts.get(cpu, r.ts)
-                if run_prev.get(cpu) != k or mark_since.get(cpu) or (gaps[k] and gap > gaps[k]):
-                    key = (-1, -1, k)
+                nz = zone_of(spans, pfn)
+                if (run_prev.get(cpu) != k or mark_since.get(cpu) or (gaps[k] and gap > gaps[k])
+                        or run_zone.get(cpu) != nz):
+                    key = (nz[0], nz[1], k)
                     acquire(key, r.ts, cpu, 0)
                     run_acq[cpu] = key
+                    run_zone[cpu] = nz
                 row = zone[run_acq[cpu]]
                 row["target_pages"] += pages
                 row["moved_pages"] += pages
@@ -359,7 +407,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                         first_ts_ns=first_ts, last_ts_ns=last_ts, duration_ns=duration,
                         refill_source=mode, lock_source=lock_source, events_total=len(recs),
                         events_lost=events_lost, events_lost_unknown=lost_unknown, lossy=lossy,
-                        **{"infer_gap_%s_ns" % k: v for k, v in gaps.items()}),
+                        **{"infer_gap_%s_ns" % k: v for k, v in gaps.items()}, **extra_info),
         event_counts=dict(sorted(event_counts.items())),
         cpu_flow=[flow[c] for c in range(nr_cpus)],
         pair_matrix=[dict(refill_cpu=k[0], drain_cpu=k[1], pairs=v[0], pages=v[1])
@@ -397,7 +445,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         trace = trace_report.load(a.trace, a.trace_cmd)
-        doc = analyze(trace, a.churn_window, a.bucket, a.top, a.refill_source, a.infer_gap)
+        doc = analyze(trace, a.churn_window, a.bucket, a.top, a.refill_source, a.infer_gap,
+                      load_meta(a.trace))
     except trace_report.ReportError as e:
         trace_report.die("pcp_expected: %s" % e, 2)
     except AnalyzeError as e:

@@ -9,7 +9,9 @@ usage: run_cases.py regen BUILD_DIR [CASE...]   write tests/expected/CASE.json a
                                                     on the fixture and compare_db.py the DB
 Cases: tests/expected/cases.txt ("name fixture [options]"), plus every
 tests/fixtures/native-*.synth not listed there (name = file stem, default options). A .synth
-fixture is turned into a trace.dat with BUILD_DIR/pcpsynth; a .xz one is decompressed.
+fixture is turned into a trace.dat with BUILD_DIR/pcpsynth; a .xz one is decompressed (its
+<fixture without .xz>.meta.json goes beside the copy). The meta beside a fixture is an input
+of both pcpanalyze and the checker.
 Exit 0 when every case passes, 1 otherwise (each failure is one "FAIL: case: why" line).
 """
 
@@ -17,6 +19,7 @@ import glob
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,13 +82,28 @@ def prepare(fixture, build, tmp):
         if p.returncode != 0:
             raise RuntimeError("pcpsynth %s failed: %s" % (fixture, p.stdout.strip()[-300:]))
         return out
-    return trace_report.materialize(path, tmp)
+    dat = trace_report.materialize(path, tmp)
+    meta = meta_path(fixture)
+    if dat != path and meta:
+        shutil.copyfile(meta, dat + ".meta.json")
+    return dat
+
+
+def meta_path(fixture):
+    """The recorder's meta file beside the fixture (without .xz), or None."""
+    base = fixture[:-len(".xz")] if fixture.endswith(".xz") else fixture
+    path = os.path.join(FIXTURES, base + ".meta.json")
+    return path if os.path.exists(path) else None
 
 
 def expected(name, fixture, opts, dat):
     trace = trace_report.load(dat, kallsyms=True)
     trace.path = fixture  # stable trace_file in the JSON whatever the temp path
-    pcp = pcp_expected.analyze(trace, **checker_options(opts))
+    meta = None
+    if meta_path(fixture):
+        with open(meta_path(fixture)) as f:
+            meta = json.load(f)
+    pcp = pcp_expected.analyze(trace, meta=meta, **checker_options(opts))
     percpu = percpu_expected.analyze(trace)
     # through JSON so that the comparison with the committed file is like for like
     return json.loads(json.dumps(pcp)), json.loads(json.dumps(percpu))

@@ -216,6 +216,44 @@ class PcpFallback(unittest.TestCase):
                  refill_locks=0, drain_locks=0)])
 
 
+class PcpZoneMap(unittest.TestCase):
+    # Zone spans in the meta: (0,1) holds pfn 0x100 only, (0,2) holds [0x101, 0x201); the empty
+    # zone (0,3) has no start_pfn. 0x300, 0x400, 0x500, 0x501 are in no zone. Gap rule off.
+    META = {"snapshots": {"before": {"zoneinfo": [
+        {"node": 0, "zone": "DMA32", "zid": 1, "start_pfn": 0x100, "spanned": 1},
+        {"node": 0, "zone": "Normal", "zid": 2, "start_pfn": 0x101, "spanned": 0x100},
+        {"node": 0, "zone": "Movable", "zid": 3, "spanned": 0}]}}}
+
+    def test_zones_split_runs(self):
+        d = pcp_expected.analyze(make_trace(PCP_REPORT, PCP_FORMATS), refill_source="fallback",
+                                 infer_gap=0, meta=self.META)
+        self.assertEqual(d["trace_info"]["zone_map"], "meta")
+        rows = {(r["nid"], r["zid"], r["kind"]): (r["acquisitions"], r["moved_pages"])
+                for r in d["zone_lock"]}
+        # CPU 0 refills: R1 0x100 (0,1) new; R2 0x101 (0,2) another zone: new; R3 0x108 o3
+        # (0,2) same; R5 0x100 (after OTHER R4) (0,1) new.
+        # CPU 1 drains: R6 0x101 (0,2) new; R7 0x108 o3 same; R8 0x300 (mark) (-1,-1) new;
+        # R13 0x501 (R12 ignored, gap off) same run, same (-1,-1).
+        # CPU 0 drains: R9 0x100 (0,1) new; R11 0x400 o1 (mark) (-1,-1) new.
+        self.assertEqual(rows, {(0, 1, "refill"): (2, 2), (0, 2, "refill"): (1, 9),
+                                (-1, -1, "drain"): (2, 4), (0, 1, "drain"): (1, 1),
+                                (0, 2, "drain"): (1, 9)})
+        self.assertEqual([(r["nid"], r["zid"], r["kind"]) for r in d["zone_lock"]],
+                         [(-1, -1, "drain"), (0, 1, "drain"), (0, 1, "refill"),
+                          (0, 2, "drain"), (0, 2, "refill")])
+        self.assertEqual(d["cpu_flow"][0]["refill_locks"], 3)
+        self.assertEqual(d["cpu_flow"][0]["drain_locks"], 2)
+        self.assertEqual(d["cpu_flow"][1]["drain_locks"], 2)
+
+    def test_no_spans(self):
+        old = {"snapshots": {"before": {"zoneinfo": [{"node": 0, "zone": "Normal"}]}}}
+        for meta in (None, old):
+            d = pcp_expected.analyze(make_trace(PCP_REPORT, PCP_FORMATS),
+                                     refill_source="fallback", infer_gap=0, meta=meta)
+            self.assertEqual(d["trace_info"]["zone_map"], "none")
+            self.assertEqual({(r["nid"], r["zid"]) for r in d["zone_lock"]}, {(-1, -1)})
+
+
 class PcpNativeAuto(unittest.TestCase):
     def test_native(self):
         # The trace carries kmem:mm_page_pcpu_refill -> native; no zone_locked formats ->

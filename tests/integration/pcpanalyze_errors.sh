@@ -90,6 +90,11 @@ expect corrupt-section 7 "$tmp/section.dat"
 expect corrupt-chunk 7 "$tmp/chunk.dat"
 expect forced-native 9 "$tmp/good.dat" --refill-source native
 expect bad-option 2 "$tmp/good.dat" --bucket 0
+# a meta whose zoneinfo has a zone span that is not a number (inferred locks read the spans)
+cp "$fixture" "$tmp/zonemeta.dat"
+printf '{"snapshots": {"before": {"zoneinfo": [{"node": 0, "zone": "Normal", "zid": 2, "start_pfn": 1, "spanned": "x"}]}}}\n' \
+	>"$tmp/zonemeta.dat.meta.json"
+expect bad-zone-span 14 "$tmp/zonemeta.dat"
 
 # no analyzable event: a real trace holding only kmem:mm_page_alloc, made here if tracefs allows
 tracefs=/sys/kernel/tracing
