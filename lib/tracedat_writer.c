@@ -548,6 +548,31 @@ static void write_blob32(struct tdw_out *o, const struct tdw_blob *b)
 	out_bytes(o, b->data, b->len);
 }
 
+/* A new output stream at the start of the file, with the initial format written: magic (which
+ * carries the version), endianness, long size and page size (trace-cmd.dat(5)). */
+static struct tdw_out *out_begin(struct pcp_tdw *w, const unsigned char *magic, size_t len)
+{
+	struct tdw_out *o = malloc(sizeof(*o));
+	unsigned char endian_long[2];
+
+	if (!o)
+		return NULL;
+	o->fd = w->fd;
+	o->err = PCP_OK;
+	o->offset = 0;
+	o->n = 0;
+	out_bytes(o, magic, len);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	endian_long[0] = 1;
+#else
+	endian_long[0] = 0;
+#endif
+	endian_long[1] = (unsigned char)w->long_size;
+	out_bytes(o, endian_long, 2);
+	out_u32(o, w->page_size);
+	return o;
+}
+
 static int write_v6(struct pcp_tdw *w)
 {
 	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
@@ -556,27 +581,9 @@ static int write_v6(struct pcp_tdw *w)
 	uint64_t data_offset;
 	int err;
 
-	o = malloc(sizeof(*o));
+	o = out_begin(w, magic, sizeof(magic));
 	if (!o)
 		return PCP_ERR_NOMEM;
-	o->fd = w->fd;
-	o->err = PCP_OK;
-	o->offset = 0;
-	o->n = 0;
-
-	/* Initial format. */
-	out_bytes(o, magic, sizeof(magic));
-	{
-		unsigned char endian_long[2];
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		endian_long[0] = 1;
-#else
-		endian_long[0] = 0;
-#endif
-		endian_long[1] = (unsigned char)w->long_size;
-		out_bytes(o, endian_long, 2);
-	}
-	out_u32(o, w->page_size);
 
 	/* Header info. */
 	out_bytes(o, "header_page", 12);
@@ -895,27 +902,10 @@ static int write_v7(struct pcp_tdw *w)
 
 	if ((err = selected_clock(w, clock, sizeof(clock))))
 		return err;
-	o = malloc(sizeof(*o));
+	/* Initial format, compression header, offset of the first options section (patched). */
+	o = out_begin(w, magic, sizeof(magic));
 	if (!o)
 		return PCP_ERR_NOMEM;
-	o->fd = w->fd;
-	o->err = PCP_OK;
-	o->offset = 0;
-	o->n = 0;
-
-	/* Initial format, compression header, offset of the first options section (patched). */
-	out_bytes(o, magic, sizeof(magic));
-	{
-		unsigned char endian_long[2];
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		endian_long[0] = 1;
-#else
-		endian_long[0] = 0;
-#endif
-		endian_long[1] = (unsigned char)w->long_size;
-		out_bytes(o, endian_long, 2);
-	}
-	out_u32(o, w->page_size);
 	if (w->comp != TDW_COMP_NONE) {
 		/* name and library version, as the plugin registers them with trace-cmd */
 		const char *ver = w->comp == TDW_COMP_ZSTD ? ZSTD_versionString() : zlibVersion();
