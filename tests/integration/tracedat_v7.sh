@@ -6,35 +6,8 @@
 # file_version). ctest passes the build directory as $1.
 set -u
 BUILD=${1:?usage: tracedat_v7.sh BUILD_DIR}
-SRC=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SYNTH="$BUILD/pcpsynth"
-PCPANALYZE="$BUILD/pcpanalyze"
-FORMATS="$SRC/tests/fixtures/formats"
+. "$(dirname "$0")/tracedat_common.bash"
 CHECK="$SRC/tests/integration/synth_check.py"
-
-for tool in trace-cmd python3 sqlite3; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-[ -x "$SYNTH" ] && [ -x "$PCPANALYZE" ] || { echo "FAIL: pcpsynth/pcpanalyze not built in $BUILD"; exit 1; }
-
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# Every table's rows, sorted; trace_info without the two keys that name the file and version.
-tables() { # db out
-	local t
-	: > "$2"
-	for t in $(sqlite3 "$1" "select name from sqlite_master where type = 'table' order by name"); do
-		echo "== $t" >> "$2"
-		if [ "$t" = trace_info ]; then
-			sqlite3 "$1" "select * from trace_info where key not in ('trace_file', 'file_version') order by 1, 2" >> "$2"
-		else
-			sqlite3 "$1" "select * from \"$t\"" | LC_ALL=C sort >> "$2"
-		fi
-	done
-}
 
 compare() { # script name
 	local script=$1 name=$2 f

@@ -8,34 +8,7 @@
 # checked record by record in tests/test_tracedat_v7.c. ctest passes the build directory as $1.
 set -u
 BUILD=${1:?usage: tracedat_zlib.sh BUILD_DIR}
-SRC=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SYNTH="$BUILD/pcpsynth"
-PCPANALYZE="$BUILD/pcpanalyze"
-FORMATS="$SRC/tests/fixtures/formats"
-
-for tool in trace-cmd python3 sqlite3; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-[ -x "$SYNTH" ] && [ -x "$PCPANALYZE" ] || { echo "FAIL: pcpsynth/pcpanalyze not built in $BUILD"; exit 1; }
-
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-tables() { # db out: every table's rows, sorted; trace_info without trace_file and file_version
-	local t
-	: > "$2"
-	for t in $(sqlite3 "$1" "select name from sqlite_master where type = 'table' order by name"); do
-		echo "== $t" >> "$2"
-		if [ "$t" = trace_info ]; then
-			sqlite3 "$1" "select * from trace_info where key not in ('trace_file', 'file_version') order by 1, 2" >> "$2"
-		else
-			sqlite3 "$1" "select * from \"$t\"" | LC_ALL=C sort >> "$2"
-		fi
-	done
-}
-
+. "$(dirname "$0")/tracedat_common.bash"
 if trace-cmd list -c 2>&1 | grep -qw zlib; then have_zlib=1; else have_zlib=0; fi
 zver=$(python3 -c 'import zlib; print(zlib.ZLIB_RUNTIME_VERSION)')
 
