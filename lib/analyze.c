@@ -28,13 +28,6 @@ void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 	o->refill_source = PCP_REFILL_AUTO;
 }
 
-static int set_err(char *errbuf, size_t errlen, int err, const char *msg)
-{
-	if (errbuf && errlen && msg)
-		snprintf(errbuf, errlen, "%s", msg);
-	return err;
-}
-
 static int count_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct pcp_event_count *)a)->name, ((const struct pcp_event_count *)b)->name);
@@ -113,7 +106,7 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 	int err;
 
 	if ((err = pcp_gap_sampler_init(&sampler, nr_cpus)))
-		return set_err(errbuf, errlen, err, "out of memory");
+		return pcp_errorf(errbuf, errlen, err, "out of memory");
 	while (!pcp_gap_sampler_full(&sampler) && (rec = pcp_reader_next(reader))) {
 		struct pcp_event ev;
 		int id = tep_data_type(tep, rec), kind;
@@ -157,7 +150,6 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	uint32_t nr_cpus;
 	int nr_ids = 0, percpu_present, err;
 	int type_host = 0, type_off = 0, type_size = 0;   /* see event_id() */
-	char msg[256];
 
 	*out = NULL;
 	if (errbuf && errlen)
@@ -175,7 +167,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 
 	a = calloc(1, sizeof(*a));
 	if (!a || !(a->trace_file = strdup(path))) {
-		err = set_err(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	a->opts = opts;
@@ -183,7 +175,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	a->nr_cpus = nr_cpus;
 	if (pcp_reader_layout(reader)->trace_clock[0] &&
 	    !(a->trace_clock = strdup(pcp_reader_layout(reader)->trace_clock))) {
-		err = set_err(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 
@@ -214,7 +206,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		}
 	}
 	if ((err = pcp_percpu_parser_new(tep, &percpu))) {
-		set_err(errbuf, errlen, err, "cannot resolve the percpu events");
+		pcp_errorf(errbuf, errlen, err, "cannot resolve the percpu events");
 		goto fail;
 	}
 	percpu_present = pcp_percpu_parser_present(percpu);
@@ -236,7 +228,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 			nr_ids = events[i]->id + 1;
 	counts = calloc((size_t)nr_ids + 1, sizeof(*counts));
 	if (!counts) {
-		err = set_err(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 
@@ -253,26 +245,24 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	}
 	/* The meta beside the trace: zone spans for inferred locks, percpu_stats snapshots. */
 	if ((err = pcp_meta_load(path, &a->meta))) {
-		snprintf(msg, sizeof(msg), "%s.meta.json is not a valid JSON object", path);
-		set_err(errbuf, errlen, err, msg);
+		pcp_errorf(errbuf, errlen, err, "%s.meta.json is not a valid JSON object", path);
 		goto fail;
 	}
 	if (copts.lock_source == PCP_LOCK_INFERRED) {
 		if ((err = pcp_zone_map_from_meta(a->meta, &zone_map))) {
-			snprintf(msg, sizeof(msg), "%s.meta.json: damaged zoneinfo zone span", path);
-			set_err(errbuf, errlen, err, msg);
+			pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged zoneinfo zone span", path);
 			goto fail;
 		}
 		copts.zone_map = zone_map;
 		a->zone_map = zone_map != NULL;
 	}
 	if ((err = pcp_churn_new(nr_cpus, &copts, &churn))) {
-		set_err(errbuf, errlen, err, "cannot create the churn model");
+		pcp_errorf(errbuf, errlen, err, "cannot create the churn model");
 		goto fail;
 	}
 	pairs = pcp_churn_pair_table(churn);
 	if (percpu_present && (err = pcp_percpu_model_new(&pmodel))) {
-		set_err(errbuf, errlen, err, "cannot create the percpu model");
+		pcp_errorf(errbuf, errlen, err, "cannot create the percpu model");
 		goto fail;
 	}
 
@@ -282,9 +272,9 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		int kind;
 
 		if (id < 0 || id >= nr_ids || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus) {
-			snprintf(msg, sizeof(msg), "record %llu (CPU %d) has an unknown event id %d: damaged data",
-				 (unsigned long long)pcp_reader_records(reader), rec->cpu, id);
-			err = set_err(errbuf, errlen, PCP_ERR_CORRUPT, msg);
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT,
+					 "record %llu (CPU %d) has an unknown event id %d: damaged data",
+					 (unsigned long long)pcp_reader_records(reader), rec->cpu, id);
 			goto fail;
 		}
 		counts[id]++;
@@ -319,21 +309,20 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	}
 	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; i < nr_in; i++)
 		churn_feed(churn, &pipe[i & (CHURN_PIPE - 1)]);
-	if ((err = pcp_reader_status(reader, msg, sizeof(msg)))) {
-		set_err(errbuf, errlen, err, msg);
+	if ((err = pcp_reader_status(reader, errbuf, errlen))) {
 		goto fail;
 	}
 	a->events_total = pcp_reader_records(reader);
 
 	if (!analyzable) {
-		err = set_err(errbuf, errlen, PCP_ERR_NO_EVENTS,
-			      a->events_total ? "no event that pcptrace analyzes (no PCP refill/drain, zone-lock or percpu record)"
-					      : "no event that pcptrace analyzes (the trace holds no records)");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NO_EVENTS, "no event that pcptrace analyzes (%s)",
+				 a->events_total ? "no PCP refill/drain, zone-lock or percpu record"
+						 : "the trace holds no records");
 		goto fail;
 	}
 
 	if ((err = pcp_churn_finish(churn, &a->churn))) {
-		set_err(errbuf, errlen, err, "churn model failed");
+		pcp_errorf(errbuf, errlen, err, "churn model failed");
 		goto fail;
 	}
 	a->lock_source = copts.lock_source;
@@ -342,18 +331,17 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	a->churn->lock_source = a->lock_source;
 
 	if (pmodel && (err = pcp_percpu_model_finish(pmodel, tep, &a->percpu))) {
-		set_err(errbuf, errlen, err, "percpu model failed");
+		pcp_errorf(errbuf, errlen, err, "percpu model failed");
 		goto fail;
 	}
 	if ((err = build_counts(tep, counts, nr_ids, a))) {
-		set_err(errbuf, errlen, err, "out of memory");
+		pcp_errorf(errbuf, errlen, err, "out of memory");
 		goto fail;
 	}
 	/* The percpu_stats before/after check needs the snapshots: keep it with the results so
 	 * the text and JSON reports show it, not only the database. */
 	if (a->percpu && (err = pcp_percpu_attach_meta(a->percpu, a->meta, a->churn->lossy))) {
-		snprintf(msg, sizeof(msg), "%s.meta.json: damaged percpu_stats snapshot", path);
-		set_err(errbuf, errlen, err, msg);
+		pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged percpu_stats snapshot", path);
 		goto fail;
 	}
 

@@ -677,13 +677,6 @@ struct pcp_reader {
 	uint64_t *missed_known, *missed_unknown;   /* per CPU */
 };
 
-static int reader_fail(char *errbuf, size_t errlen, int err, const char *msg)
-{
-	if (errbuf && errlen)
-		snprintf(errbuf, errlen, "%s", msg);
-	return err;
-}
-
 static void add_streams(struct pcp_reader *r, struct tracecmd_input *h)
 {
 	/* read_data returns NULL for an index past the handle's CPUs or a CPU without data */
@@ -714,23 +707,23 @@ static int open_direct(struct pcp_reader *r, const char *path, struct walk *w, c
 	int err;
 
 	if (w->no_direct)
-		return reader_fail(errbuf, errlen, PCP_ERR_MODE, w->no_direct);
+		return pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "%s", w->no_direct);
 	if (tep_get_header_timestamp_size(tep) != 8)
-		return reader_fail(errbuf, errlen, PCP_ERR_MODE, "its page timestamps are not 8 bytes");
+		return pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "its page timestamps are not 8 bytes");
 	qsort(w->secs, w->nr, sizeof(*w->secs), sec_order);
 	for (size_t i = 1; i < w->nr; i++)
 		if (!sec_order(&w->secs[i - 1], &w->secs[i]))
-			return reader_fail(errbuf, errlen, PCP_ERR_MODE, "a buffer declares a CPU twice");
+			return pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "a buffer declares a CPU twice");
 	secs = calloc(w->nr ? w->nr : 1, sizeof(*secs));
 	if (!secs)
-		return reader_fail(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < w->nr; i++)
 		secs[i] = (struct pcp_rbdec_section){ .cpu = w->secs[i].cpu, .offset = w->secs[i].offset,
 						       .size = w->secs[i].size };
 	r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0) {
 		free(secs);
-		return reader_fail(errbuf, errlen, PCP_ERR_NOFILE, strerror(errno));
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOFILE, "%s", strerror(errno));
 	}
 	p.fd = r->fd;
 	p.file_size = r->layout.file_size;
@@ -755,7 +748,7 @@ int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen)
 	int err;
 
 	if (!r->direct)
-		return reader_fail(errbuf, errlen, PCP_ERR_MODE, "only the direct path rewinds");
+		return pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "only the direct path rewinds");
 	pcp_rbdec_close(r->direct);
 	r->direct = NULL;
 	err = pcp_rbdec_open(&r->direct_params, r->direct_secs, r->nr_direct_secs, &r->direct, errbuf,
@@ -778,7 +771,7 @@ int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_
 	*out = NULL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return reader_fail(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	r->fd = -1;
 	err = check_file(path, &r->layout, &w, errbuf, errlen);
 	if (err)
@@ -790,7 +783,7 @@ int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_
 	r->missed_known = calloc(r->layout.nr_cpus + 1, sizeof(uint64_t));
 	r->missed_unknown = calloc(r->layout.nr_cpus + 1, sizeof(uint64_t));
 	if (!r->missed_known || !r->missed_unknown) {
-		err = reader_fail(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	if (r->top && how != PCP_READER_LIBTRACECMD) {
@@ -800,19 +793,18 @@ int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_
 		if (!err)
 			goto done;
 		if (err != PCP_ERR_MODE || how == PCP_READER_DIRECT) {
-			reader_fail(errbuf, errlen, err, why);
+			pcp_errorf(errbuf, errlen, err, "%s", why);
 			goto fail;
 		}
 		err = PCP_OK;
 	}
 	if (!r->top || tracecmd_init_data(r->top) < 0) {
-		char msg[160];
 		if (r->layout.compression[0] && strcmp(r->layout.compression, "none"))
-			snprintf(msg, sizeof(msg), "libtracecmd cannot read it (%s compression; supported: see trace-cmd list -c)",
-				 r->layout.compression);
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT,
+					 "libtracecmd cannot read it (%s compression; supported: see trace-cmd list -c)",
+					 r->layout.compression);
 		else
-			snprintf(msg, sizeof(msg), "libtracecmd cannot read its headers");
-		err = reader_fail(errbuf, errlen, PCP_ERR_CORRUPT, msg);
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT, "libtracecmd cannot read its headers");
 		goto fail;
 	}
 	r->nr_instances = tracecmd_buffer_instances(r->top);
@@ -821,14 +813,14 @@ int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_
 	r->instances = calloc((size_t)r->nr_instances + 1, sizeof(*r->instances));
 	r->streams = calloc(((size_t)r->nr_instances + 1) * (r->layout.nr_cpus + 1), sizeof(*r->streams));
 	if (!r->instances || !r->streams) {
-		err = reader_fail(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	add_streams(r, r->top);
 	for (int i = 0; i < r->nr_instances; i++) {
 		r->instances[i] = tracecmd_buffer_instance_handle(r->top, i);
 		if (!r->instances[i]) {
-			err = reader_fail(errbuf, errlen, PCP_ERR_CORRUPT, "libtracecmd cannot read a buffer instance");
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT, "libtracecmd cannot read a buffer instance");
 			goto fail;
 		}
 		add_streams(r, r->instances[i]);
