@@ -148,7 +148,7 @@ int pcp_compare_write_json(const char *path, const struct pcp_compare_result *r)
 
 	if (!root)
 		return PCP_ERR_NOMEM;
-	err = pcp_json_write(path, root);
+	err = pcp_json_write(path, root, NULL, 0);
 	json_decref(root);
 	return err;
 }

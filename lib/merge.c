@@ -53,9 +53,13 @@ static int exec(sqlite3 *db, const char *sql, char *errbuf, size_t errlen)
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s", msg ? msg : sqlite3_errmsg(db));
+		/* A full disk or an I/O error is the output's, not the database's (exit 74). */
+		int err = pcp_sqlite_error(db), sys = err == PCP_ERR_IO ? sqlite3_system_errno(db) : 0;
+
+		pcp_errorf(errbuf, errlen, err, "%s%s%s%s", msg ? msg : sqlite3_errmsg(db),
+			   sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "");
 		sqlite3_free(msg);
-		return PCP_ERR_DB;
+		return err;
 	}
 	return PCP_OK;
 }
@@ -274,6 +278,12 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 
 	if (!nr_inputs)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE, "no input database");
+	/* The output replaces its file at the end: an input there would be lost. */
+	for (size_t i = 0; i < nr_inputs; i++)
+		if (pcp_same_file(out_path, inputs[i]))
+			return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
+					  "%s: the output (-o) is also an input; choose another output file",
+					  out_path);
 	for (size_t i = 0; i < nr_inputs; i++) {
 		int kind = pcp_file_kind(inputs[i]);
 		if (kind < 0)
@@ -339,6 +349,13 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 out:
 	if (sqlite3_close(db) != SQLITE_OK && !err)
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s: cannot close the database", out_path);
+	/* A full disk or an I/O error while writing: name the output it happened to. */
+	if (err == PCP_ERR_IO && errbuf && errlen && strncmp(errbuf, out_path, strlen(out_path))) {
+		char *cause = strdup(errbuf);
+		if (cause)
+			pcp_errorf(errbuf, errlen, err, "%s: %s", out_path, cause);
+		free(cause);
+	}
 	if (!err && (err = pcp_outfile_commit(&of, reason, sizeof(reason))))
 		pcp_errorf(errbuf, errlen, err, "%s: %s", out_path, reason);
 	if (err)

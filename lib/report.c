@@ -464,7 +464,7 @@ int pcp_report_json_write(const char *path, const struct pcp_analysis *a)
 	root = pcp_report_json(a);
 	if (!root)
 		return a && a->churn ? PCP_ERR_NOMEM : PCP_ERR_INTERNAL;
-	err = pcp_json_write(path, root);
+	err = pcp_json_write(path, root, NULL, 0);
 	json_decref(root);
 	return err;
 }

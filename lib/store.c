@@ -22,20 +22,45 @@ struct store {
 	size_t errlen;
 };
 
+int pcp_sqlite_error(sqlite3 *db)
+{
+	int rc = db ? sqlite3_errcode(db) & 0xff : SQLITE_OK;
+
+	return rc == SQLITE_FULL || rc == SQLITE_IOERR ? PCP_ERR_IO : PCP_ERR_DB;
+}
+
+/* " (No space left on device)" when SQLite's last failure was the system's, else "". */
+static const char *system_cause(sqlite3 *db, char *buf, size_t len)
+{
+	int e = db && pcp_sqlite_error(db) == PCP_ERR_IO ? sqlite3_system_errno(db) : 0;
+
+	if (e)
+		snprintf(buf, len, " (%s)", strerror(e));
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
 static int db_fail(struct store *s, const char *what)
 {
-	snprintf(s->errbuf, s->errlen, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "no database");
-	return PCP_ERR_DB;
+	char cause[128];
+
+	snprintf(s->errbuf, s->errlen, "%s: %s%s", what, s->db ? sqlite3_errmsg(s->db) : "no database",
+		 system_cause(s->db, cause, sizeof(cause)));
+	return pcp_sqlite_error(s->db);
 }
 
 static int exec_sql(struct store *s, const char *sql, const char *what)
 {
 	char *msg = NULL;
 
+	char cause[128];
+
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(s->errbuf, s->errlen, "%s: %s", what, msg ? msg : "unknown SQLite error");
+		snprintf(s->errbuf, s->errlen, "%s: %s%s", what, msg ? msg : "unknown SQLite error",
+			 system_cause(s->db, cause, sizeof(cause)));
 		sqlite3_free(msg);
-		return PCP_ERR_DB;
+		return pcp_sqlite_error(s->db);
 	}
 	return PCP_OK;
 }
@@ -597,6 +622,8 @@ static int fill(struct store *s, const struct pcp_analysis *a)
 	    (err = write_metrics(s, c)) || (err = write_snapshots(s, a->meta)))
 		return err;
 	if (a->percpu && (err = pcp_percpu_store(s->db, a->percpu, a->meta, c->lossy))) {
+		if (err == PCP_ERR_DB)
+			return db_fail(s, "cannot store percpu results");
 		if (s->errbuf[0] == '\0')
 			snprintf(s->errbuf, s->errlen, "cannot store percpu results: %s",
 				 pcp_strerror(err));
@@ -605,10 +632,10 @@ static int fill(struct store *s, const struct pcp_analysis *a)
 	return exec_sql(s, "COMMIT", "cannot commit transaction");
 }
 
-int pcp_store_write(const char *db_path, const struct pcp_analysis *a, char *errbuf, size_t errlen)
+int pcp_store_prepare(struct pcp_outfile *out, const char *db_path, const struct pcp_analysis *a,
+		      char *errbuf, size_t errlen)
 {
 	struct store s = { NULL, errbuf, errlen };
-	struct pcp_outfile out;
 	char scratch[2];
 	int err;
 
@@ -621,10 +648,10 @@ int pcp_store_write(const char *db_path, const struct pcp_analysis *a, char *err
 		snprintf(s.errbuf, s.errlen, "%s", pcp_strerror(PCP_ERR_INTERNAL));
 		return PCP_ERR_INTERNAL;
 	}
-	if ((err = pcp_outfile_open(&out, db_path, s.errbuf, s.errlen)))
+	if ((err = pcp_outfile_open(out, db_path, s.errbuf, s.errlen)))
 		return err;
 	/* SQLite opens the empty temp file by name; our descriptor only serves the fsync. */
-	if (sqlite3_open_v2(out.tmp_path, &s.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(out->tmp_path, &s.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		err = db_fail(&s, "cannot open database");
 		goto fail;
 	}
@@ -636,10 +663,25 @@ int pcp_store_write(const char *db_path, const struct pcp_analysis *a, char *err
 		goto fail;
 	}
 	s.db = NULL;
-	return pcp_outfile_commit(&out, s.errbuf, s.errlen);
+	return pcp_outfile_finish(out, s.errbuf, s.errlen);
 fail:
 	if (s.db)
 		sqlite3_close_v2(s.db);
-	pcp_outfile_abort(&out);
+	pcp_outfile_abort(out);
 	return err;
+}
+
+int pcp_store_write(const char *db_path, const struct pcp_analysis *a, char *errbuf, size_t errlen)
+{
+	struct pcp_outfile out;
+	char scratch[2];
+	int err;
+
+	if (!errbuf || errlen == 0) {
+		errbuf = scratch;
+		errlen = sizeof(scratch);
+	}
+	if ((err = pcp_store_prepare(&out, db_path, a, errbuf, errlen)))
+		return err;
+	return pcp_outfile_commit(&out, errbuf, errlen);
 }

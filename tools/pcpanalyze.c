@@ -10,6 +10,7 @@
 #include "pcptrace/analyze.h"
 #include "pcptrace/compare.h"
 #include "pcptrace/error.h"
+#include "pcptrace/outfile.h"
 #include "pcptrace/report.h"
 #include "pcptrace/store.h"
 
@@ -53,6 +54,29 @@ static int usage_error(const char *what, const char *problem)
 {
 	fprintf(stderr, "pcpanalyze: %s: %s (see pcpanalyze --help)\n", what, problem);
 	return pcp_exit_code(PCP_ERR_USAGE);
+}
+
+/* An output that is one of the inputs (the trace, its meta file beside it: lib/meta.c) would
+ * replace it at the end: refuse before any work. 1 = refused (the line is printed). */
+static int output_is_input(const char *cmd, const char *opt, const char *output,
+			   char *const *inputs, size_t nr_inputs)
+{
+	char *meta = NULL;
+	int clash = 0;
+
+	if (!output || !strcmp(output, "-"))
+		return 0;
+	for (size_t i = 0; i < nr_inputs && !clash; i++) {
+		clash = pcp_same_file(output, inputs[i]);
+		if (!clash && asprintf(&meta, "%s.meta.json", inputs[i]) >= 0) {
+			clash = pcp_same_file(output, meta) ? 2 : 0;
+			free(meta);
+		}
+	}
+	if (clash)
+		fprintf(stderr, "%s: %s: the output (%s) is %s; choose another output file\n", cmd,
+			output, opt, clash == 2 ? "an input's meta file" : "also an input");
+	return clash;
 }
 
 /* Strict unsigned decimal (no sign, no junk). */
@@ -176,7 +200,9 @@ static int cmd_compare(int argc, char **argv)
 	const char *json_path = NULL, *junit_path = NULL;
 	char **base, **new_, errbuf[1024] = "";
 	size_t nr_base, nr_new;
-	int quiet = 0, c, idx, sep, status = 2, err;
+	int quiet = 0, c, idx, sep, status = 2, err, json_pending = 0;
+	struct pcp_outfile json_out;
+	json_t *json_doc = NULL;
 
 	pcp_analyze_opts_default(&opts.analyze);
 	/* Options end at "--"; what follows it are the new runs. */
@@ -246,6 +272,15 @@ static int cmd_compare(int argc, char **argv)
 	}
 	if (!nr_base || !nr_new)
 		return compare_usage_error("arguments", "needs at least one base and one new run");
+	if (output_is_input("pcpanalyze compare", "--json", json_path, base, nr_base) ||
+	    output_is_input("pcpanalyze compare", "--json", json_path, new_, nr_new) ||
+	    output_is_input("pcpanalyze compare", "--junit", junit_path, base, nr_base) ||
+	    output_is_input("pcpanalyze compare", "--junit", junit_path, new_, nr_new))
+		goto out;
+	if (json_path && junit_path && strcmp(json_path, "-") && pcp_same_file(json_path, junit_path)) {
+		compare_usage_error("--junit", "must differ from the --json file");
+		goto out;
+	}
 
 	err = pcp_compare_runs(base, nr_base, new_, nr_new, &opts, &r, errbuf, sizeof(errbuf));
 	if (err) {
@@ -254,17 +289,38 @@ static int cmd_compare(int argc, char **argv)
 	}
 	if (!quiet && !(json_path && !strcmp(json_path, "-")))
 		pcp_compare_report_text(stdout, r, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-	if (json_path && (err = pcp_compare_write_json(json_path, r))) {
-		fprintf(stderr, "pcpanalyze compare: %s: cannot write JSON: %s\n",
-			strcmp(json_path, "-") ? json_path : "stdout", pcp_strerror(err));
+	/* The JSON file is made complete first and renamed only once the JUnit file is in place:
+	 * after a failure neither output has changed (or only the JUnit file, if that rename was
+	 * the last step to fail). */
+	if (json_path && !(json_doc = pcp_compare_report_json(r))) {
+		fprintf(stderr, "pcpanalyze compare: %s\n", pcp_strerror(PCP_ERR_NOMEM));
 		goto out;
 	}
+	if (json_doc && strcmp(json_path, "-") &&
+	    pcp_json_prepare(&json_out, json_path, json_doc, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "pcpanalyze compare: %s: %s\n", json_path, errbuf);
+		goto out;
+	}
+	json_pending = json_doc && strcmp(json_path, "-");
 	if (junit_path && pcp_compare_write_junit(junit_path, r)) {
 		fprintf(stderr, "pcpanalyze compare: %s: cannot write JUnit XML\n", junit_path);
 		goto out;
 	}
+	if (json_pending) {
+		json_pending = 0;
+		if (pcp_outfile_commit(&json_out, errbuf, sizeof(errbuf))) {
+			fprintf(stderr, "pcpanalyze compare: %s: %s\n", json_path, errbuf);
+			goto out;
+		}
+	} else if (json_doc && pcp_json_write_stdout(json_doc, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "pcpanalyze compare: stdout: %s\n", errbuf);
+		goto out;
+	}
 	status = r->failed ? 1 : 0;
 out:
+	if (json_pending)
+		pcp_outfile_abort(&json_out);
+	json_decref(json_doc);
 	pcp_compare_result_free(r);
 	free(opts.thresholds);
 	free(opts.only);
@@ -284,6 +340,12 @@ static const char merge_usage_text[] =
 	"\n"
 	"Exit status: 0 ok, 2 usage, 3 cannot open, 10 database, 12 not a results database of\n"
 	"schema version 1, 70 out of memory, 74 I/O; see pcpanalyze(1).\n";
+
+static int merge_usage_error(const char *what, const char *problem)
+{
+	fprintf(stderr, "pcpanalyze merge: %s: %s (see pcpanalyze merge --help)\n", what, problem);
+	return pcp_exit_code(PCP_ERR_USAGE);
+}
 
 static int cmd_merge(int argc, char **argv)
 {
@@ -309,7 +371,7 @@ static int cmd_merge(int argc, char **argv)
 			void *grown;
 			if (!eq || eq == optarg) {
 				free(labels);
-				return usage_error("--label", "expects KEY=VALUE");
+				return merge_usage_error("--label", "expects KEY=VALUE");
 			}
 			grown = realloc(labels, (nr_labels + 1) * sizeof(*labels));
 			if (!grown) {
@@ -323,13 +385,13 @@ static int cmd_merge(int argc, char **argv)
 			break;
 		}
 		case 'h': fputs(merge_usage_text, stdout); free(labels); return 0;
-		case ':': free(labels); return usage_error(argv[optind - 1], "needs an argument");
-		default: free(labels); return usage_error(argv[optind - 1], "unknown option");
+		case ':': free(labels); return merge_usage_error(argv[optind - 1], "needs an argument");
+		default: free(labels); return merge_usage_error(argv[optind - 1], "unknown option");
 		}
 	}
 	if (!out_path || optind >= argc) {
 		free(labels);
-		return usage_error("merge", "expects -o OUT.db and at least one results database");
+		return merge_usage_error("merge", "expects -o OUT.db and at least one results database");
 	}
 	err = pcp_merge_databases(out_path, argv + optind, (size_t)(argc - optind), labels, nr_labels,
 				  errbuf, sizeof(errbuf));
@@ -377,7 +439,9 @@ static int cmd_analyze(int argc, char **argv)
 	const char *db_opt = NULL, *json_path = NULL, *trace;
 	char *db_path = NULL;
 	char errbuf[512];
-	int quiet = 0, c, idx, err;
+	int quiet = 0, c, idx, err, json_pending = 0;
+	struct pcp_outfile json_out, db_out;
+	json_t *json_doc = NULL;
 
 	pcp_analyze_opts_default(&opts);
 	opterr = 0;
@@ -408,9 +472,14 @@ static int cmd_analyze(int argc, char **argv)
 		err_line(trace, pcp_strerror(PCP_ERR_NOMEM));
 		return pcp_exit_code(PCP_ERR_NOMEM);
 	}
-	if (json_path && strcmp(json_path, "-") && !strcmp(json_path, db_path)) {
+	if (json_path && strcmp(json_path, "-") && pcp_same_file(json_path, db_path)) {
 		free(db_path);
 		return usage_error("--json", "must differ from the database path");
+	}
+	if (output_is_input("pcpanalyze", db_opt ? "-o" : "database", db_path, argv + optind, 1) ||
+	    output_is_input("pcpanalyze", "--json", json_path, argv + optind, 1)) {
+		free(db_path);
+		return pcp_exit_code(PCP_ERR_USAGE);
 	}
 
 	err = pcp_analyze_file(trace, &opts, &a, errbuf, sizeof(errbuf));
@@ -418,21 +487,38 @@ static int cmd_analyze(int argc, char **argv)
 		err_line(trace, errbuf[0] ? errbuf : pcp_strerror(err));
 		goto out;
 	}
-	/* Both writers replace their file atomically. The JSON goes first: if it fails, no file
-	 * has changed; if the database then fails, the new JSON is removed again. */
-	if (json_path) {
-		err = pcp_report_json_write(json_path, a);
-		if (err) {
-			err_line(strcmp(json_path, "-") ? json_path : "stdout", pcp_strerror(err));
+	/* Both outputs are written to finished temp files and renamed only when both succeeded:
+	 * after any failure the existing database and JSON are as they were. */
+	if (json_path && !(json_doc = pcp_report_json(a))) {
+		err = PCP_ERR_NOMEM;
+		err_line(strcmp(json_path, "-") ? json_path : "stdout", pcp_strerror(err));
+		goto out;
+	}
+	json_pending = json_doc && strcmp(json_path, "-");
+	if (json_pending && (err = pcp_json_prepare(&json_out, json_path, json_doc, errbuf,
+						    sizeof(errbuf)))) {
+		json_pending = 0;
+		err_line(json_path, errbuf);
+		goto out;
+	}
+	errbuf[0] = '\0';
+	err = pcp_store_prepare(&db_out, db_path, a, errbuf, sizeof(errbuf));
+	if (!err)
+		err = pcp_outfile_commit(&db_out, errbuf, sizeof(errbuf));
+	if (err) {
+		err_line(db_path, errbuf[0] ? errbuf : pcp_strerror(err));
+		goto out;
+	}
+	if (json_pending) {
+		json_pending = 0;
+		if ((err = pcp_outfile_commit(&json_out, errbuf, sizeof(errbuf)))) {
+			err_line(json_path, errbuf);
 			goto out;
 		}
 	}
-	errbuf[0] = '\0';
-	err = pcp_store_write(db_path, a, errbuf, sizeof(errbuf));
-	if (err) {
-		err_line(db_path, errbuf[0] ? errbuf : pcp_strerror(err));
-		if (json_path && strcmp(json_path, "-"))
-			unlink(json_path);
+	if (json_doc && !strcmp(json_path, "-") &&
+	    (err = pcp_json_write_stdout(json_doc, errbuf, sizeof(errbuf)))) {
+		err_line("stdout", errbuf);
 		goto out;
 	}
 	if (!quiet && !(json_path && !strcmp(json_path, "-"))) {
@@ -444,6 +530,9 @@ static int cmd_analyze(int argc, char **argv)
 		}
 	}
 out:
+	if (json_pending)
+		pcp_outfile_abort(&json_out);
+	json_decref(json_doc);
 	pcp_analysis_free(a);
 	free(db_path);
 	return pcp_exit_code(err);
