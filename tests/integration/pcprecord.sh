@@ -99,8 +99,12 @@ for k, v in sorted(m["recording"]["event_counts"].items()):
 
 before=$(top_state)
 
-# 1. A normal recording of the bundled workload.
-"$PCPRECORD" -o t.dat -- "$PCPLOAD" --pattern mix --duration 2 > rec.out 2> rec.err &
+# 1. A normal recording of the bundled workload. Its burst is 1.5x the largest PCP high_max,
+# so it overflows a list and drains however busy the machine is (a default 64 MB burst stays
+# below an auto-tuned high mark: on a loaded machine a 2 s recording then had no drain at all).
+SIZE_MB=$(awk '/high_max:/ { if ($2 > m) m = $2 } END { s = int(m * 4096 * 1.5 / 1048576) + 1;
+	print (s < 64 ? 64 : s) }' /proc/zoneinfo)
+"$PCPRECORD" -o t.dat -- "$PCPLOAD" --pattern mix --duration 2 --size "$SIZE_MB" > rec.out 2> rec.err &
 pid=$!
 wait $pid
 rc=$?
@@ -124,7 +128,7 @@ diff report.counts analyze.counts > /dev/null ||
 echo "ok: report counts == pcpanalyze event_counts == recorder counts ($total events)"
 
 # 1b. The same with --format v7-zstd: trace-cmd reads the compressed v7 file to the same counts.
-"$PCPRECORD" -q --format v7-zstd -o z.dat -- "$PCPLOAD" --pattern mix --duration 2 > /dev/null 2> zrec.err
+"$PCPRECORD" -q --format v7-zstd -o z.dat -- "$PCPLOAD" --pattern mix --duration 2 --size "$SIZE_MB" > /dev/null 2> zrec.err
 rc=$?
 [ $rc = 0 ] || fail "pcprecord --format v7-zstd exited $rc: $(head -3 zrec.err)"
 trace-cmd dump --summary z.dat 2>&1 | grep -q 'zstd.*Compression algorithm' || fail "z.dat is not a zstd-compressed trace.dat"
