@@ -9,8 +9,9 @@
 -- last_ts_ns, duration_ns, refill_source (native|fallback), lock_source
 -- (native|inferred|none), events_total, events_lost, events_lost_unknown, lossy (0|1),
 -- schema_version, file_version, trace_clock (absent if unknown), churn_window_ns, bucket_ns,
--- top_n, infer_gap_ns (auto|N), infer_gap_refill_ns / infer_gap_drain_ns (only when locks are
--- inferred), pcptrace_version; with percpu events percpu_stats_check (checked|no_snapshots|
+-- top_n, infer_gap_ns (auto|N), infer_gap_refill_ns / infer_gap_drain_ns / zone_map
+-- (meta|none|n/a; only when locks are inferred), block_key (pfn|page_pointer), refill_flag
+-- (field|derived; fallback mode only), pcptrace_version; with percpu events percpu_stats_check (checked|no_snapshots|
 -- lossy) and, when checked, percpu_stats_consistent, percpu_stats_nr_alloc_delta,
 -- percpu_stats_nr_dealloc_delta, percpu_traced_allocs, percpu_traced_frees; meta.<key> for the
 -- members of <trace>.meta.json except snapshots (objects flattened: meta.a.b).
@@ -56,6 +57,8 @@ CREATE TABLE round_trip_hist (
 );
 
 -- The top N PFNs (--top) by completed round trips. "order" is an SQL keyword: quote it.
+-- With trace_info block_key = page_pointer (older kernels' formats) pfn is the block's struct
+-- page pointer instead, not a PFN.
 CREATE TABLE pfn_cycles (
 	pfn               INTEGER PRIMARY KEY,
 	"order"           INTEGER NOT NULL,   -- order of the PFN's latest refill
@@ -180,7 +183,10 @@ CREATE TABLE pcp_pageset (
 
 -- Hottest PFNs: most round trips first.
 CREATE VIEW v_hot_pfns AS
-SELECT pfn, printf('0x%x', pfn) AS pfn_hex, "order", cycles, cross_cpu_cycles,
+SELECT pfn,
+       CASE WHEN (SELECT value FROM trace_info WHERE key = 'block_key') = 'page_pointer'
+            THEN NULL ELSE printf('0x%x', pfn) END AS pfn_hex,  -- NULL: no PFN (page pointers)
+       "order", cycles, cross_cpu_cycles,
        round(1.0 * cross_cpu_cycles / cycles, 4) AS cross_cpu_ratio,
        min_round_trip_ns, max_round_trip_ns
 FROM pfn_cycles

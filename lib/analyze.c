@@ -211,6 +211,8 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	}
 	percpu_present = pcp_percpu_parser_present(percpu);
 	a->refill_source = pcp_kmem_refill_source(kmem);
+	a->block_key = pcp_kmem_block_key(kmem);
+	a->refill_flag = pcp_kmem_refill_flag(kmem);
 
 	/* Dense per-id counters: event ids are small kernel-assigned integers. */
 	events = tep_list_events(tep, TEP_EVENT_SORT_ID);
@@ -248,7 +250,8 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		pcp_errorf(errbuf, errlen, err, "%s.meta.json is not a valid JSON object", path);
 		goto fail;
 	}
-	if (copts.lock_source == PCP_LOCK_INFERRED) {
+	/* Zone spans are PFN ranges: blocks keyed by page pointer have no zone (zone_map n/a). */
+	if (copts.lock_source == PCP_LOCK_INFERRED && a->block_key == PCP_BLOCK_KEY_PFN) {
 		if ((err = pcp_zone_map_from_meta(a->meta, &zone_map))) {
 			pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged zoneinfo zone span", path);
 			goto fail;

@@ -18,3 +18,13 @@ const char *pcp_lock_source_name(enum pcp_lock_source s)
 	default: return "none";
 	}
 }
+
+const char *pcp_block_key_name(enum pcp_block_key k)
+{
+	return k == PCP_BLOCK_KEY_PAGE_POINTER ? "page_pointer" : "pfn";
+}
+
+const char *pcp_refill_flag_name(enum pcp_refill_flag f)
+{
+	return f == PCP_REFILL_FLAG_DERIVED ? "derived" : "field";
+}

@@ -15,6 +15,7 @@ struct kfield {
 struct kevent {
 	int id;                     /* -1: absent from the trace */
 	struct kfield f[4];
+	int page_key;               /* block events: F_PFN is the 'page' pointer field */
 };
 
 /* Fields per role, in struct kevent.f order. */
@@ -26,6 +27,9 @@ struct pcp_kmem_parser {
 	int host_order;                /* the file's byte order is the host's */
 	enum pcp_refill_source source;
 	int native_locks;
+	enum pcp_block_key block_key;
+	enum pcp_refill_flag refill_flag;
+	uint64_t no_page;              /* alloc_zone_locked's F_PFN value for "no page" */
 	struct kevent drain;           /* mm_page_pcpu_drain */
 	struct kevent refill;          /* mm_page_pcpu_refill (native) */
 	struct kevent alloc_locked;    /* mm_page_alloc_zone_locked (fallback refill) */
@@ -61,10 +65,65 @@ static int resolve(struct tep_handle *tep, const char *name, const char *const *
 	return PCP_OK;
 }
 
+/* A page-block event (pfn, order, migratetype[, percpu_refill]). Older kernels' formats
+ * (docs/METRICS.md, "Older kernels' formats"): before Linux 4.1 the events carry 'struct page
+ * *page' instead of 'pfn' (the block is then keyed by that pointer); before 5.19
+ * mm_page_alloc_zone_locked has no percpu_refill field (f[F_PERCPU_REFILL].size is then 0 and
+ * the flag is derived from the order). */
+static int resolve_block(struct tep_handle *tep, const char *name, int with_refill, struct kevent *ke,
+			 char *errbuf, size_t errlen)
+{
+	static const char *const by_pfn[] = { "pfn", "order", "migratetype", "percpu_refill" };
+	static const char *const by_page[] = { "page", "order", "migratetype", "percpu_refill" };
+	struct tep_event *ev = tep_find_event_by_name(tep, "kmem", name);
+	const char *const *fields = by_pfn;
+	int has_refill, err;
+
+	ke->id = -1;
+	ke->page_key = 0;
+	if (!ev)
+		return PCP_OK;
+	if (!tep_find_field(ev, "pfn") && tep_find_field(ev, "page")) {
+		fields = by_page;
+		ke->page_key = 1;
+	}
+	has_refill = with_refill && tep_find_field(ev, "percpu_refill");
+	if ((err = resolve(tep, name, fields, has_refill ? 4 : 3, ke, errbuf, errlen)))
+		return err;
+	if (ke->page_key && ke->f[F_PFN].size != 4 && ke->f[F_PFN].size != 8)
+		return pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT,
+				  "event kmem:%s field 'page' has size %d: not a pointer", name,
+				  ke->f[F_PFN].size);
+	if (!has_refill)
+		ke->f[F_PERCPU_REFILL].offset = ke->f[F_PERCPU_REFILL].size = 0;
+	return PCP_OK;
+}
+
+/* Every block event present must key blocks the same way, or pairs would never match. */
+static int settle_block_key(struct pcp_kmem_parser *p, char *errbuf, size_t errlen)
+{
+	const struct kevent *ev[] = { &p->drain, &p->refill, &p->alloc_locked };
+	const char *names[] = { "mm_page_pcpu_drain", "mm_page_pcpu_refill", "mm_page_alloc_zone_locked" };
+	int first = -1;
+
+	for (int i = 0; i < 3; i++) {
+		if (ev[i]->id < 0)
+			continue;
+		if (first < 0)
+			first = i;
+		else if (ev[i]->page_key != ev[first]->page_key)
+			return pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT,
+					  "kmem:%s has a '%s' field but kmem:%s a '%s' field: blocks "
+					  "cannot be paired", names[first], ev[first]->page_key ? "page" : "pfn",
+					  names[i], ev[i]->page_key ? "page" : "pfn");
+	}
+	p->block_key = first >= 0 && ev[first]->page_key ? PCP_BLOCK_KEY_PAGE_POINTER : PCP_BLOCK_KEY_PFN;
+	return PCP_OK;
+}
+
 int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested,
 			struct pcp_kmem_parser **out, char *errbuf, size_t errlen)
 {
-	static const char *const block[] = { "pfn", "order", "migratetype", "percpu_refill" };
 	static const char *const lock[] = { "nid", "zid", "nr_pages" };
 	struct pcp_kmem_parser *p;
 	int err;
@@ -75,8 +134,8 @@ int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested
 		return PCP_ERR_NOMEM;
 	p->tep = tep;
 	p->host_order = tep_is_file_bigendian(tep) == tep_is_local_bigendian(tep);
-	if ((err = resolve(tep, "mm_page_pcpu_drain", block, 3, &p->drain, errbuf, errlen)) ||
-	    (err = resolve(tep, "mm_page_pcpu_refill", block, 3, &p->refill, errbuf, errlen)) ||
+	if ((err = resolve_block(tep, "mm_page_pcpu_drain", 0, &p->drain, errbuf, errlen)) ||
+	    (err = resolve_block(tep, "mm_page_pcpu_refill", 0, &p->refill, errbuf, errlen)) ||
 	    (err = resolve(tep, "mm_page_pcpu_refill_zone_locked", lock, 3, &p->refill_lock, errbuf, errlen)) ||
 	    (err = resolve(tep, "mm_page_pcpu_drain_zone_locked", lock, 3, &p->drain_lock, errbuf, errlen)))
 		goto fail;
@@ -95,9 +154,11 @@ int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested
 	p->alloc_locked.id = -1;
 	p->ignored_ids[0] = p->ignored_ids[1] = p->ignored_ids[2] = -1;
 	if (p->source == PCP_REFILL_FALLBACK) {
-		/* percpu_refill is only needed in fallback mode, so only checked there. */
-		if ((err = resolve(tep, "mm_page_alloc_zone_locked", block, 4, &p->alloc_locked, errbuf, errlen)))
+		/* percpu_refill is only needed in fallback mode, so only looked up there. */
+		if ((err = resolve_block(tep, "mm_page_alloc_zone_locked", 1, &p->alloc_locked, errbuf, errlen)))
 			goto fail;
+		if (p->alloc_locked.id >= 0 && !p->alloc_locked.f[F_PERCPU_REFILL].size)
+			p->refill_flag = PCP_REFILL_FLAG_DERIVED;
 		/* As if the kernel lacked the patch: its events are invisible (still counted). */
 		p->ignored_ids[0] = p->refill.id;
 		p->ignored_ids[1] = p->refill_lock.id;
@@ -108,6 +169,15 @@ int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested
 		if (!p->native_locks)   /* one lock event alone cannot give native lock accounting */
 			p->refill_lock.id = p->drain_lock.id = -1;
 	}
+	if ((err = settle_block_key(p, errbuf, errlen)))
+		goto fail;
+	/* "No page": a NULL pointer, or pfn -1UL of the field's width (4 bytes on 32-bit). */
+	if (p->block_key == PCP_BLOCK_KEY_PAGE_POINTER)
+		p->no_page = 0;
+	else if (p->alloc_locked.id >= 0 && p->alloc_locked.f[F_PFN].size < 8)
+		p->no_page = (UINT64_C(1) << (8 * p->alloc_locked.f[F_PFN].size)) - 1;
+	else
+		p->no_page = ~UINT64_C(0);
 	*out = p;
 	return PCP_OK;
 fail:
@@ -128,6 +198,16 @@ enum pcp_refill_source pcp_kmem_refill_source(const struct pcp_kmem_parser *p)
 int pcp_kmem_native_locks(const struct pcp_kmem_parser *p)
 {
 	return p->native_locks;
+}
+
+enum pcp_block_key pcp_kmem_block_key(const struct pcp_kmem_parser *p)
+{
+	return p->block_key;
+}
+
+enum pcp_refill_flag pcp_kmem_refill_flag(const struct pcp_kmem_parser *p)
+{
+	return p->refill_flag;
 }
 
 static inline uint64_t field(const struct pcp_kmem_parser *p, const struct tep_record *rec, const struct kfield *f)
@@ -196,9 +276,16 @@ int pcp_kmem_decode(const struct pcp_kmem_parser *p, const struct tep_record *re
 		return decode_block(p, rec, &p->drain, PCP_EV_DRAIN, ev);
 	if (event_id == p->alloc_locked.id) {
 		const struct kfield *pr = &p->alloc_locked.f[F_PERCPU_REFILL];
-		/* percpu_refill == 0: a direct buddy allocation, not a refill. pfn == -1: no page. */
-		if (!fits(rec, p->alloc_locked.f, 4) || field(p, rec, pr) == 0 ||
-		    field(p, rec, &p->alloc_locked.f[F_PFN]) == ~0ULL)
+		/* percpu_refill == 0: a direct buddy allocation, not a refill; without the field
+		 * the kernel's own print fmt said order == 0 (refill_flag derived). */
+		if (pr->size) {
+			if (!fits(rec, p->alloc_locked.f, 4) || field(p, rec, pr) == 0)
+				return PCP_EV_OTHER;
+		} else if (!fits(rec, p->alloc_locked.f, 3) ||
+			   field(p, rec, &p->alloc_locked.f[F_ORDER]) != 0) {
+			return PCP_EV_OTHER;
+		}
+		if (field(p, rec, &p->alloc_locked.f[F_PFN]) == p->no_page)
 			return PCP_EV_OTHER;
 		return decode_block(p, rec, &p->alloc_locked, PCP_EV_REFILL, ev);
 	}

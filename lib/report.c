@@ -59,6 +59,13 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 	fprintf(out, "pcpanalyze: %s\n", a->trace_file ? a->trace_file : "(unnamed trace)");
 	fprintf(out, "  %-10s refill %s, zone lock %s\n", "mode",
 		pcp_refill_source_name(a->refill_source), pcp_lock_source_name(a->lock_source));
+	/* Older kernels' formats: say how blocks are identified and refills recognized. */
+	if (a->block_key == PCP_BLOCK_KEY_PAGE_POINTER)
+		fprintf(out, "  %-10s keyed by struct page pointer (the kmem events have no pfn field: "
+			"Linux < 4.1); pfn_cycles.pfn is that pointer, no zone map\n", "blocks");
+	if (a->refill_source == PCP_REFILL_FALLBACK && a->refill_flag == PCP_REFILL_FLAG_DERIVED)
+		fprintf(out, "  %-10s percpu_refill derived as order == 0, as the kernel's print fmt "
+			"did (no percpu_refill field: Linux < 5.19)\n", "refills");
 	fprintf(out, "  %-10s %.6f s  (%" PRIu32 " CPUs, trace.dat v%d, clock %s)\n", "duration",
 		(double)c->duration_ns / 1e9, a->nr_cpus, a->file_version,
 		a->trace_clock ? a->trace_clock : "unknown");
@@ -156,7 +163,8 @@ static void text_zones(FILE *out, const struct pcp_analysis *a)
 {
 	const struct pcp_churn_results *c = a->churn;
 	char acq[32], id[16];
-	const char *zone = a->zone_map ? "zone from the meta's zone spans" : "zone unknown";
+	const char *zone = a->block_key == PCP_BLOCK_KEY_PAGE_POINTER ? "zone n/a: blocks keyed by page pointer"
+			   : a->zone_map ? "zone from the meta's zone spans" : "zone unknown";
 
 	if (!c->nr_zone_lock)
 		return;
@@ -239,6 +247,9 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "duration_ns", jint(c->duration_ns), ok);
 	put(t, "refill_source", json_string(pcp_refill_source_name(a->refill_source)), ok);
 	put(t, "lock_source", json_string(pcp_lock_source_name(a->lock_source)), ok);
+	put(t, "block_key", json_string(pcp_block_key_name(a->block_key)), ok);
+	if (a->refill_source == PCP_REFILL_FALLBACK)
+		put(t, "refill_flag", json_string(pcp_refill_flag_name(a->refill_flag)), ok);
 	put(t, "events_total", jint(a->events_total), ok);
 	put(t, "events_lost", jint(c->events_lost), ok);
 	put(t, "events_lost_unknown", jint(c->lost_unknown_marks), ok);
@@ -253,7 +264,8 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	if (a->lock_source == PCP_LOCK_INFERRED) {
 		put(t, "infer_gap_refill_ns", jint(a->infer_gap_ns[PCP_LOCK_KIND_REFILL]), ok);
 		put(t, "infer_gap_drain_ns", jint(a->infer_gap_ns[PCP_LOCK_KIND_DRAIN]), ok);
-		put(t, "zone_map", json_string(a->zone_map ? "meta" : "none"), ok);
+		put(t, "zone_map", json_string(a->block_key == PCP_BLOCK_KEY_PAGE_POINTER ? "n/a"
+					       : a->zone_map ? "meta" : "none"), ok);
 	}
 	put(t, "pcptrace_version", json_string(PCPTRACE_VERSION), ok);
 	return t;
@@ -384,7 +396,9 @@ static json_t *json_round_trip_hist(const struct pcp_churn_results *c, int *ok)
 	return arr;
 }
 
-static json_t *json_pfn_cycles(const struct pcp_churn_results *c, int *ok)
+/* Blocks keyed by page pointer: "pfn" is null and "page" the pointer in hex (a kernel pointer
+ * does not fit a JSON integer's signed 64 bits). */
+static json_t *json_pfn_cycles(const struct pcp_churn_results *c, int page_key, int *ok)
 {
 	json_t *arr = json_array();
 
@@ -396,7 +410,14 @@ static json_t *json_pfn_cycles(const struct pcp_churn_results *c, int *ok)
 			*ok = 0;
 			break;
 		}
-		put(e, "pfn", jint(p->pfn), ok);
+		if (page_key) {
+			char hex[24];
+			snprintf(hex, sizeof(hex), "0x%" PRIx64, p->pfn);
+			put(e, "pfn", json_null(), ok);
+			put(e, "page", json_string(hex), ok);
+		} else {
+			put(e, "pfn", jint(p->pfn), ok);
+		}
 		put(e, "order", jint(p->order), ok);
 		put(e, "cycles", jint(p->cycles), ok);
 		put(e, "cross_cpu_cycles", jint(p->cross_cpu_cycles), ok);
@@ -436,7 +457,7 @@ json_t *pcp_report_json(const struct pcp_analysis *a)
 	put(root, "pair_matrix", json_pair_matrix(c, &ok), &ok);
 	put(root, "zone_lock", json_zone_lock(c, &ok), &ok);
 	put(root, "round_trip_hist", json_round_trip_hist(c, &ok), &ok);
-	put(root, "pfn_cycles", json_pfn_cycles(c, &ok), &ok);
+	put(root, "pfn_cycles", json_pfn_cycles(c, a->block_key == PCP_BLOCK_KEY_PAGE_POINTER, &ok), &ok);
 	put(root, "event_counts", json_event_counts(a, &ok), &ok);
 	if (a->percpu) {
 		if (pcp_percpu_report_json(root, a->percpu) != PCP_OK)

@@ -215,6 +215,9 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	    (err = info_u64(s, st, "duration_ns", c->duration_ns)) ||
 	    (err = info_text(s, st, "refill_source", pcp_refill_source_name(a->refill_source))) ||
 	    (err = info_text(s, st, "lock_source", pcp_lock_source_name(a->lock_source))) ||
+	    (err = info_text(s, st, "block_key", pcp_block_key_name(a->block_key))) ||
+	    (a->refill_source == PCP_REFILL_FALLBACK &&
+	     (err = info_text(s, st, "refill_flag", pcp_refill_flag_name(a->refill_flag)))) ||
 	    (err = info_u64(s, st, "events_total", a->events_total)) ||
 	    (err = info_u64(s, st, "events_lost", c->events_lost)) ||
 	    (err = info_u64(s, st, "events_lost_unknown", c->lost_unknown_marks)) ||
@@ -231,7 +234,8 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	    (a->lock_source == PCP_LOCK_INFERRED &&
 	     ((err = info_u64(s, st, "infer_gap_refill_ns", a->infer_gap_ns[PCP_LOCK_KIND_REFILL])) ||
 	      (err = info_u64(s, st, "infer_gap_drain_ns", a->infer_gap_ns[PCP_LOCK_KIND_DRAIN])) ||
-	      (err = info_text(s, st, "zone_map", a->zone_map ? "meta" : "none")))) ||
+	      (err = info_text(s, st, "zone_map", a->block_key == PCP_BLOCK_KEY_PAGE_POINTER ? "n/a"
+						  : a->zone_map ? "meta" : "none")))) ||
 	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)))
 		goto out;
 	if (a->meta && json_is_object(a->meta))

@@ -1,4 +1,5 @@
-/* parse_kmem on teps built from real (6.18) and seed-patch event formats. */
+/* parse_kmem on teps built from real (6.18), seed-patch and older kernels' event formats
+ * (formats/linux-3.6: struct page * instead of pfn; formats/linux-5.15: no percpu_refill). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,16 +203,17 @@ START_TEST(missing_field_is_clear_error)
 	size_t len;
 	char err[256] = "";
 	char *text = slurp("kmem.mm_page_alloc_zone_locked.format", &len);
-	char *line = strstr(text, "\tfield:int percpu_refill;");
+	char *line = strstr(text, "\tfield:int migratetype;");
 
 	ck_assert_ptr_nonnull(line);
-	/* rename the field: the format is still valid, the field we need is gone */
-	memcpy(strstr(line, "percpu_refill"), "percpu_xxxxxx", 13);
+	/* rename the field: the format is still valid, the field we need is gone (a missing
+	 * percpu_refill is an older kernel's format, not an error: see old_* below) */
+	memcpy(strstr(line, "migratetype"), "migratetxxx", 11);
 	add_format_text(tep, text, len);
 	free(text);
 	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_ERR_CORRUPT);
 	ck_assert_ptr_null(p);
-	ck_assert_msg(strstr(err, "percpu_refill") && strstr(err, "mm_page_alloc_zone_locked"), "message: %s", err);
+	ck_assert_msg(strstr(err, "migratetype") && strstr(err, "mm_page_alloc_zone_locked"), "message: %s", err);
 	tep_free(tep);
 }
 END_TEST
@@ -233,6 +235,140 @@ START_TEST(short_record_is_not_decoded)
 }
 END_TEST
 
+static struct tep_handle *old_tep(const char *era, int long_size)
+{
+	char name[128];
+	struct tep_handle *tep = tep_alloc();
+	tep_set_file_bigendian(tep, TEP_LITTLE_ENDIAN);
+	tep_set_local_bigendian(tep, TEP_LITTLE_ENDIAN);
+	tep_set_long_size(tep, long_size);
+	snprintf(name, sizeof(name), "%s/kmem.mm_page_pcpu_drain.format", era);
+	add_format(tep, name);
+	snprintf(name, sizeof(name), "%s/kmem.mm_page_alloc_zone_locked.format", era);
+	add_format(tep, name);
+	return tep;
+}
+
+static int decode_alloc_locked(struct tep_handle *tep, struct pcp_kmem_parser *p, const char *key,
+			       uint64_t block, uint32_t order, struct pcp_event *ev)
+{
+	struct fake f;
+	fake_init(tep, &f, "mm_page_alloc_zone_locked");
+	put(tep, &f, "mm_page_alloc_zone_locked", key, block);
+	put(tep, &f, "mm_page_alloc_zone_locked", "order", order);
+	put(tep, &f, "mm_page_alloc_zone_locked", "migratetype", 1);
+	return pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_alloc_zone_locked"), ev);
+}
+
+/* Linux 3.6: 'struct page *page', no pfn and no percpu_refill field. Blocks are keyed by the
+ * pointer; a refill is order == 0, as the print fmt computed percpu_refill. */
+START_TEST(old_page_pointer_formats)
+{
+	struct tep_handle *tep = old_tep("linux-3.6", 8);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_refill_source(p), PCP_REFILL_FALLBACK);
+	ck_assert_int_eq(pcp_kmem_block_key(p), PCP_BLOCK_KEY_PAGE_POINTER);
+	ck_assert_int_eq(pcp_kmem_refill_flag(p), PCP_REFILL_FLAG_DERIVED);
+
+	ck_assert_int_eq(decode_alloc_locked(tep, p, "page", 0xffffea0000040040ULL, 0, &ev), PCP_EV_REFILL);
+	ck_assert_uint_eq(ev.block.pfn, 0xffffea0000040040ULL);
+	ck_assert_uint_eq(ev.block.order, 0);
+	/* order > 0: percpu_refill=0 in that kernel's print fmt, a direct buddy allocation */
+	ck_assert_int_eq(decode_alloc_locked(tep, p, "page", 0xffffea0000040080ULL, 1, &ev), PCP_EV_OTHER);
+	/* NULL page: no block */
+	ck_assert_int_eq(decode_alloc_locked(tep, p, "page", 0, 0, &ev), PCP_EV_OTHER);
+
+	fake_init(tep, &f, "mm_page_pcpu_drain");
+	put(tep, &f, "mm_page_pcpu_drain", "page", 0xffffea0000040040ULL);
+	put(tep, &f, "mm_page_pcpu_drain", "order", 0);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_drain"), &ev), PCP_EV_DRAIN);
+	ck_assert_uint_eq(ev.block.pfn, 0xffffea0000040040ULL);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+/* Linux 5.15: pfn, but mm_page_alloc_zone_locked has no percpu_refill field. */
+START_TEST(old_no_percpu_refill_format)
+{
+	struct tep_handle *tep = old_tep("linux-5.15", 8);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	char err[256] = "";
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_block_key(p), PCP_BLOCK_KEY_PFN);
+	ck_assert_int_eq(pcp_kmem_refill_flag(p), PCP_REFILL_FLAG_DERIVED);
+	ck_assert_int_eq(decode_alloc_locked(tep, p, "pfn", 0x1234, 0, &ev), PCP_EV_REFILL);
+	ck_assert_uint_eq(ev.block.pfn, 0x1234);
+	ck_assert_int_eq(decode_alloc_locked(tep, p, "pfn", 0x1238, 3, &ev), PCP_EV_OTHER);
+	ck_assert_int_eq(decode_alloc_locked(tep, p, "pfn", ~0ULL, 0, &ev), PCP_EV_OTHER);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+
+	/* the current format: the field decides, and says so */
+	tep = new_tep(0);
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_block_key(p), PCP_BLOCK_KEY_PFN);
+	ck_assert_int_eq(pcp_kmem_refill_flag(p), PCP_REFILL_FLAG_FIELD);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+/* A 32-bit kernel: 4-byte pfn; -1UL is 0xffffffff there, still "no page". */
+START_TEST(old_32bit_pfn_no_page)
+{
+	struct tep_handle *tep = tep_alloc();
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	size_t len;
+	char err[256] = "";
+	char *text = slurp("linux-5.15/kmem.mm_page_alloc_zone_locked.format", &len);
+	char *at;
+
+	tep_set_file_bigendian(tep, TEP_LITTLE_ENDIAN);
+	tep_set_local_bigendian(tep, TEP_LITTLE_ENDIAN);
+	tep_set_long_size(tep, 4);
+	ck_assert_ptr_nonnull(at = strstr(text, "offset:8;\tsize:8;"));
+	memcpy(at, "offset:8;\tsize:4;", 17);
+	ck_assert_ptr_nonnull(at = strstr(text, "offset:16;"));
+	memcpy(at, "offset:12;", 10);
+	ck_assert_ptr_nonnull(at = strstr(text, "offset:20;"));
+	memcpy(at, "offset:16;", 10);
+	add_format_text(tep, text, len);
+	free(text);
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(decode_alloc_locked(tep, p, "pfn", 0xffffffffULL, 0, &ev), PCP_EV_OTHER);
+	ck_assert_int_eq(decode_alloc_locked(tep, p, "pfn", 0x1000, 0, &ev), PCP_EV_REFILL);
+	ck_assert_uint_eq(ev.block.pfn, 0x1000);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+/* pfn in one block event, page in another: pairs could never match, refuse. */
+START_TEST(mixed_block_keys_refused)
+{
+	struct tep_handle *tep = tep_alloc();
+	struct pcp_kmem_parser *p = (void *)1;
+	char err[256] = "";
+
+	tep_set_long_size(tep, 8);
+	add_format(tep, "linux-3.6/kmem.mm_page_pcpu_drain.format");
+	add_format(tep, "kmem.mm_page_alloc_zone_locked.format");
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_ERR_CORRUPT);
+	ck_assert_ptr_null(p);
+	ck_assert_msg(strstr(err, "mm_page_pcpu_drain") && strstr(err, "'page'"), "message: %s", err);
+	tep_free(tep);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("parse_kmem");
@@ -244,6 +380,10 @@ int main(void)
 	tcase_add_test(tc, forced_native_without_event_is_mode_error);
 	tcase_add_test(tc, missing_field_is_clear_error);
 	tcase_add_test(tc, short_record_is_not_decoded);
+	tcase_add_test(tc, old_page_pointer_formats);
+	tcase_add_test(tc, old_no_percpu_refill_format);
+	tcase_add_test(tc, old_32bit_pfn_no_page);
+	tcase_add_test(tc, mixed_block_keys_refused);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

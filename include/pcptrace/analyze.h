@@ -40,6 +40,9 @@ struct pcp_analysis {
 	uint64_t infer_gap_ns[2];                 /* the gaps used per pcp_lock_kind (inferred) */
 	int zone_map;                             /* inferred: 1 when the meta's zone spans named
 						   * the zones (trace_info zone_map = meta) */
+	enum pcp_block_key block_key;             /* pfn, or page_pointer (older kernels): then
+						   * pfn_cycles.pfn is a block id, no zone map */
+	enum pcp_refill_flag refill_flag;         /* fallback: percpu_refill field or derived */
 	struct pcp_event_count *event_counts;     /* sorted by name */
 	size_t nr_event_counts;
 	struct pcp_churn_results *churn;          /* never NULL on success */

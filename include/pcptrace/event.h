@@ -30,11 +30,25 @@ enum pcp_lock_source {
 	PCP_LOCK_INFERRED,        /* runs of refills/drains on one CPU, see docs/METRICS.md */
 };
 
+/* What identifies a page block (docs/METRICS.md, "Older kernels' formats"). */
+enum pcp_block_key {
+	PCP_BLOCK_KEY_PFN = 0,            /* the events' pfn field (Linux 4.1 and later) */
+	PCP_BLOCK_KEY_PAGE_POINTER,       /* no pfn field: the struct page * 'page' field */
+};
+
+/* Where fallback mode's percpu_refill comes from. */
+enum pcp_refill_flag {
+	PCP_REFILL_FLAG_FIELD = 0,        /* the percpu_refill field (Linux 5.19 and later) */
+	PCP_REFILL_FLAG_DERIVED,          /* no such field: order == 0, as the older print fmt */
+};
+
 const char *pcp_refill_source_name(enum pcp_refill_source s); /* "native", "fallback", "auto" */
 const char *pcp_lock_source_name(enum pcp_lock_source s);     /* "native", "inferred", "none" */
+const char *pcp_block_key_name(enum pcp_block_key k);         /* "pfn", "page_pointer" */
+const char *pcp_refill_flag_name(enum pcp_refill_flag f);     /* "field", "derived" */
 
 struct pcp_page_block {
-	uint64_t pfn;
+	uint64_t pfn;             /* the block id: PFN, or the page pointer (pcp_block_key) */
 	uint32_t order;
 	int32_t migratetype;
 };

@@ -15,7 +15,8 @@ struct pcp_kmem_parser;
 /* Resolves the kmem events in tep and decides the refill source: `requested` AUTO picks
  * native when kmem:mm_page_pcpu_refill's format is present, else fallback. Errors:
  * PCP_ERR_MODE (native forced, event absent), PCP_ERR_CORRUPT (an event format lacks a field
- * we need), PCP_ERR_NOMEM; errbuf says which event/field. */
+ * we need, or block events keyed differently), PCP_ERR_NOMEM; errbuf says which event/field.
+ * Older kernels' formats are accepted: 'page' instead of 'pfn', no percpu_refill. */
 int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested,
 			struct pcp_kmem_parser **out, char *errbuf, size_t errlen);
 void pcp_kmem_parser_free(struct pcp_kmem_parser *p);
@@ -25,6 +26,11 @@ enum pcp_refill_source pcp_kmem_refill_source(const struct pcp_kmem_parser *p);
 /* 1 when refill_source is native and both zone_locked formats are present: lock_source is then
  * native. Otherwise the caller uses inferred (if any refill/drain record was seen) or none. */
 int pcp_kmem_native_locks(const struct pcp_kmem_parser *p);
+
+/* How blocks are keyed (pfn, or the page pointer of older kernels' formats) and, in fallback
+ * mode, whether percpu_refill is a field or derived (docs/METRICS.md). */
+enum pcp_block_key pcp_kmem_block_key(const struct pcp_kmem_parser *p);
+enum pcp_refill_flag pcp_kmem_refill_flag(const struct pcp_kmem_parser *p);
 
 /* Hot path. If event_id is one of our kmem events, fills ev's kind and payload and returns the
  * kind (REFILL, DRAIN, REFILL_LOCK, DRAIN_LOCK, IGNORED for the patch events in fallback mode,

@@ -193,6 +193,15 @@ def check_trace_info(db, diff, want):
         got = ti.get(k)
         if (w is None) != (got is None) or (w is not None and int(got) != w):
             diff.add("trace_info", "%s is %r, expected %r" % (k, got, w))
+    # how blocks are keyed and refills recognized (older kernels' formats; the checker names
+    # them only when not the defaults pfn / field)
+    if ti.get("block_key") != want["trace_info"].get("block_key", "pfn"):
+        diff.add("trace_info", "block_key is %r, expected %r"
+                 % (ti.get("block_key"), want["trace_info"].get("block_key", "pfn")))
+    w = (want["trace_info"].get("refill_flag", "field")
+         if want["trace_info"]["refill_source"] == "fallback" else None)
+    if ti.get("refill_flag") != w:
+        diff.add("trace_info", "refill_flag is %r, expected %r" % (ti.get("refill_flag"), w))
     # the zone map of inferred locks (present only when locks are inferred)
     if ti.get("zone_map") != want["trace_info"].get("zone_map"):
         diff.add("trace_info", "zone_map is %r, expected %r"

@@ -24,6 +24,18 @@ Choices where METRICS.md is silent (flagged so the C side can agree or object):
 - Percentile rank k = ceil(p * pairs) computed in integers (ceil(0.99 * 100) is 100 in floating
   point, 99 in exact arithmetic).
 - zone_lock rows exist only for (nid, zid, kind) with at least one acquisition.
+
+Older kernels' formats (METRICS.md, "Older kernels' formats"), read from the formats the file
+carries (`trace-cmd report --events`):
+- block events with a 'page' field and no 'pfn' key blocks by that pointer (block_key
+  page_pointer); pfn_cycles.pfn is then the pointer as the database stores it (signed 64-bit),
+  and there is no zone map (zone_map n/a);
+- a mm_page_alloc_zone_locked without a percpu_refill field (refill_flag derived): the flag is
+  the percpu_refill value its print fmt shows, as libtraceevent evaluates the kernel's own
+  expression (trace-cmd report without -R); pcpanalyze implements the rule (order == 0) itself.
+- a mm_page_alloc_zone_locked record with no page (pfn -1 of the field's width, or a NULL page
+  pointer) is not a refill.
+block_key and refill_flag appear in trace_info only when not pfn / field (older formats).
 """
 
 import argparse
@@ -171,9 +183,35 @@ def load_meta(trace_path):
         return json.load(f)
 
 
+def block_format(trace, mode):
+    """(block_key, key field, refill_flag) from the formats of the block events this mode uses."""
+    used = [DRAIN, REFILL_NATIVE if mode == "native" else ALLOC_ZONE_LOCKED]
+    keys = {}
+    for e in used:
+        f = trace.fields.get(e)
+        if f is not None:
+            keys[e] = "pfn" if "pfn" in f else ("page" if "page" in f else "pfn")
+    if len(set(keys.values())) > 1:
+        raise AnalyzeError("%s: block events keyed differently: %s" % (trace.path, keys), 7)
+    key = next(iter(keys.values()), "pfn")
+    flag = None
+    if mode == "fallback":
+        azl = trace.fields.get(ALLOC_ZONE_LOCKED)
+        flag = "derived" if azl is not None and "percpu_refill" not in azl else "field"
+    return ("page_pointer" if key == "page" else "pfn"), key, flag
+
+
+def to_int64(v):
+    """A 64-bit value as SQLite's signed INTEGER stores it."""
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
 def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source=None,
             infer_gap="auto", meta=None):
     mode = classify(trace, refill_source)
+    block_key, key_field, refill_flag = block_format(trace, mode)
+    azl_size = trace.fields.get(ALLOC_ZONE_LOCKED, {}).get(key_field, 8)
+    no_page = 0 if key_field == "page" else (1 << (8 * azl_size)) - 1
     recs = trace.records
     nr_cpus = trace.nr_cpus
 
@@ -207,8 +245,13 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
             return "drain"
         if mode == "native" and e == REFILL_NATIVE:
             return "refill"
-        if mode == "fallback" and e == ALLOC_ZONE_LOCKED and r.num("percpu_refill", 0) != 0:
-            return "refill"
+        if mode == "fallback" and e == ALLOC_ZONE_LOCKED:
+            if refill_flag == "derived":
+                flag = int(r.printed["percpu_refill"], 0)
+            else:
+                flag = r.num("percpu_refill", 0)
+            if flag != 0 and r.num(key_field) != no_page:
+                return "refill"
         if mode == "native" and e == REFILL_ZL:
             return "refill_zl"
         if mode == "native" and e == DRAIN_ZL:
@@ -231,8 +274,8 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     if lock_source == "inferred":
         gaps = {k: (auto_gap(recs, kinds, k) if infer_gap == "auto" else int(infer_gap))
                 for k in ("refill", "drain")}
-        spans = zone_spans(meta)
-        extra_info = dict(zone_map="meta" if spans else "none")
+        spans = zone_spans(meta) if block_key == "pfn" else []
+        extra_info = dict(zone_map=("meta" if spans else "none") if block_key == "pfn" else "n/a")
     else:
         gaps = {}
         spans = []
@@ -286,7 +329,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         cpu = r.cpu
         if k in ("refill", "drain"):
             order = r.num("order")
-            pfn = r.num("pfn")
+            pfn = r.num(key_field)
             pages = 1 << order
             f = flow[cpu]
             f[k + "_blocks"] += 1
@@ -350,6 +393,10 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         p[2] = min(p[2], rt)
         p[3] = max(p[3], rt)
     pfn_rows = sorted(per_pfn.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]
+    if block_key == "page_pointer":
+        extra_info["block_key"] = block_key
+    if refill_flag == "derived":
+        extra_info["refill_flag"] = refill_flag
 
     bucket_s = bucket / 1e9
     zone_rows = []
@@ -414,7 +461,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                      for k, v in sorted(matrix.items())],
         round_trip_hist=[dict(lo_ns=k[0], hi_ns=k[1], pairs=v[0], pages=v[1])
                          for k, v in sorted(hist.items())],
-        pfn_cycles=[dict(pfn=pfn, order=last_refill_order[pfn], cycles=v[0],
+        pfn_cycles=[dict(pfn=to_int64(pfn), order=last_refill_order[pfn], cycles=v[0],
                          cross_cpu_cycles=v[1], min_round_trip_ns=v[2], max_round_trip_ns=v[3])
                     for pfn, v in pfn_rows],
         zone_lock=zone_rows,

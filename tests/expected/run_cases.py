@@ -9,7 +9,9 @@ usage: run_cases.py regen BUILD_DIR [CASE...]   write tests/expected/CASE.json a
                                                     on the fixture and compare_db.py the DB
 Cases: tests/expected/cases.txt ("name fixture [options]"), plus every
 tests/fixtures/native-*.synth not listed there (name = file stem, default options). A .synth
-fixture is turned into a trace.dat with BUILD_DIR/pcpsynth; a .xz one is decompressed (its
+fixture is turned into a trace.dat with BUILD_DIR/pcpsynth (formats from tests/fixtures/formats,
+or from the directory a "# formats: DIR" line of the script names, relative to
+tests/fixtures: older kernels' formats); a .xz one is decompressed (its
 <fixture without .xz>.meta.json goes beside the copy). The meta beside a fixture is an input
 of both pcpanalyze and the checker.
 Exit 0 when every case passes, 1 otherwise (each failure is one "FAIL: case: why" line).
@@ -65,6 +67,19 @@ def checker_options(opts):
     return kw
 
 
+def synth_formats(script):
+    """The formats directory of a .synth fixture: "# formats: DIR" (relative to tests/fixtures)
+    in its header, else tests/fixtures/formats."""
+    with open(script) as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            parts = line[1:].split()
+            if len(parts) == 2 and parts[0] == "formats:":
+                return os.path.join(FIXTURES, parts[1])
+    return os.path.join(FIXTURES, "formats")
+
+
 def prepare(fixture, build, tmp):
     """A trace.dat path for the fixture (decompressed or synthesized into tmp)."""
     path = os.path.join(FIXTURES, fixture)
@@ -75,8 +90,7 @@ def prepare(fixture, build, tmp):
         if not os.access(synth, os.X_OK):
             raise RuntimeError("%s not built (needed for %s)" % (synth, fixture))
         out = os.path.join(tmp, fixture[:-len(".synth")] + ".dat")
-        p = subprocess.run([synth, "-q", "-o", out, "--formats",
-                            os.path.join(FIXTURES, "formats"), path],
+        p = subprocess.run([synth, "-q", "-o", out, "--formats", synth_formats(path), path],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            universal_newlines=True)
         if p.returncode != 0:

@@ -254,6 +254,36 @@ class PcpZoneMap(unittest.TestCase):
             self.assertEqual({(r["nid"], r["zid"]) for r in d["zone_lock"]}, {(-1, -1)})
 
 
+# An older kernel (Linux 3.6 formats): struct page * instead of pfn, no percpu_refill field.
+# The -R report has no percpu_refill; the print fmt's value (what `trace-cmd report` without -R
+# shows) is Record.printed. P1 refilled on CPU 0 and drained on CPU 1; the order-2 allocation
+# shows percpu_refill=0; the NULL page shows percpu_refill=1 but has no page.
+OLD_REPORT = """cpus=2
+  w-1 [000]     0.000001000: mm_page_alloc_zone_locked: page=0xffffea0000100000 order=0 migratetype=1
+  w-1 [000]     0.000001100: mm_page_alloc_zone_locked: page=0xffffea0000200000 order=2 migratetype=1
+  w-1 [000]     0.000001200: mm_page_alloc_zone_locked: page=(nil) order=0 migratetype=0
+  w-1 [001]     0.000009000: mm_page_pcpu_drain: page=0xffffea0000100000 order=0 migratetype=1
+"""
+OLD_PRINTED = ["1", "0", "1", None]
+
+
+class OlderKernelFormats(unittest.TestCase):
+    def test_page_pointer_and_derived_flag(self):
+        t = make_trace(OLD_REPORT, {"kmem:mm_page_alloc_zone_locked", "kmem:mm_page_pcpu_drain"})
+        t.fields = {"kmem:mm_page_alloc_zone_locked": {"page": 8, "order": 4, "migratetype": 4},
+                    "kmem:mm_page_pcpu_drain": {"page": 8, "order": 4, "migratetype": 4}}
+        for r, flag in zip(t.records, OLD_PRINTED):
+            r.printed = None if flag is None else {"percpu_refill": flag}
+        d = pcp_expected.analyze(t)
+        m = {k: v["value"] for k, v in d["metrics"].items()}
+        self.assertEqual((d["trace_info"]["block_key"], d["trace_info"]["refill_flag"],
+                          d["trace_info"]["zone_map"]), ("page_pointer", "derived", "n/a"))
+        self.assertEqual((m["pairs"], m["cross_cpu_pairs"], m["refill_pages"], m["open_refills"]),
+                         (1, 1, 1, 0))
+        # the pointer as SQLite's signed INTEGER stores it
+        self.assertEqual(d["pfn_cycles"][0]["pfn"], 0xffffea0000100000 - (1 << 64))
+
+
 class PcpNativeAuto(unittest.TestCase):
     def test_native(self):
         # The trace carries kmem:mm_page_pcpu_refill -> native; no zone_locked formats ->
@@ -400,6 +430,10 @@ def build_db(path, pcp, percpu):
     db.execute("CREATE TABLE trace_info(key TEXT PRIMARY KEY, value TEXT)")
     db.executemany("INSERT INTO trace_info VALUES(?,?)",
                    [(k, str(v)) for k, v in pcp["trace_info"].items()])
+    # pcpanalyze always names these; the checker only when not the defaults
+    db.execute("INSERT OR IGNORE INTO trace_info VALUES('block_key', 'pfn')")
+    if pcp["trace_info"]["refill_source"] == "fallback":
+        db.execute("INSERT OR IGNORE INTO trace_info VALUES('refill_flag', 'field')")
     db.execute("CREATE TABLE event_counts(event TEXT PRIMARY KEY, count INTEGER)")
     db.executemany("INSERT INTO event_counts VALUES(?,?)", pcp["event_counts"].items())
 

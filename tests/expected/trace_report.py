@@ -14,6 +14,11 @@ Independent of pcpanalyze by design: everything here comes from what trace-cmd p
     after a drop line lacks the "BUFFER: " prefix (a trace-cmd quirk), so the prefix is optional.
   trace-cmd report -E -i FILE         the event formats the file carries, as system:name
   trace-cmd report -f -i FILE         the kallsyms stored in the file (address name [module])
+  trace-cmd report --events -i FILE   the formats themselves: field names and sizes per event
+  trace-cmd report -t -N -i FILE      (no -R) records as their print fmt shows them: read only
+    for events whose print fmt computes a value that is not a field (older kernels'
+    mm_page_alloc_zone_locked: percpu_refill=%d from "REC->order == 0"), evaluated by
+    libtraceevent; kept per record as Record.printed.
 
 Records are kept in report order, which is libtracecmd's merge order (timestamp, then CPU).
 A file with several buffers holding data would have all of them merged here; the fixtures
@@ -41,7 +46,7 @@ class ReportError(Exception):
 
 
 class Record:
-    __slots__ = ("ts", "cpu", "event", "text", "missed", "_fields")
+    __slots__ = ("ts", "cpu", "event", "text", "missed", "_fields", "printed")
 
     def __init__(self, ts, cpu, event, text, missed):
         self.ts = ts          # ns
@@ -50,6 +55,7 @@ class Record:
         self.text = text      # the raw "field=value ..." text
         self.missed = missed  # 0: no mark, > 0: known count, -1: unknown count
         self._fields = None
+        self.printed = None   # fields as the print fmt shows them (see printed_for)
 
     @property
     def fields(self):
@@ -62,15 +68,18 @@ class Record:
         v = self.fields.get(name)
         if v is None:
             return default
+        if v == "(nil)":  # a NULL pointer field (older kernels' struct page *page)
+            return 0
         return int(v, 0)
 
 
 class Trace:
-    def __init__(self, path, nr_cpus, records, formats, kallsyms_text):
+    def __init__(self, path, nr_cpus, records, formats, kallsyms_text, fields=None):
         self.path = path
         self.nr_cpus = nr_cpus
         self.records = records
         self.formats = formats            # set of system:name
+        self.fields = fields or {}        # system:name -> {field name: size} (non-common)
         self._kallsyms_text = kallsyms_text
         self._funcs = None
 
@@ -151,6 +160,50 @@ def parse_report(text, formats):
     return nr_cpus, records
 
 
+EVENT_NAME_RE = re.compile(r"^name: (\S+)$")
+EVENT_SYSTEM_RE = re.compile(r"^system: (\S+)$")
+FIELD_DECL_RE = re.compile(r"^\s*field:.*?(\w+)(?:\[\d*\])?;\s*offset:\d+;\s*size:(\d+);")
+
+
+def parse_event_formats(text):
+    """`trace-cmd report --events` text -> {system:name: {field: size}} without common_*."""
+    out = {}
+    system, current = None, None
+    for line in text.splitlines():
+        m = EVENT_SYSTEM_RE.match(line)
+        if m:
+            system = m.group(1)
+            continue
+        m = EVENT_NAME_RE.match(line)
+        if m:
+            current = out.setdefault("%s:%s" % (system, m.group(1)), {})
+            continue
+        m = FIELD_DECL_RE.match(line)
+        if m and current is not None and not m.group(1).startswith("common_"):
+            current[m.group(1)] = int(m.group(2))
+    return out
+
+
+def printed_for(fields):
+    """Events whose print fmt shows a value that is not a field: an older kernel's
+    mm_page_alloc_zone_locked (percpu_refill computed from the order)."""
+    e = "kmem:mm_page_alloc_zone_locked"
+    return {e} if e in fields and "percpu_refill" not in fields[e] else set()
+
+
+def attach_printed(records, text, formats, wanted):
+    """Record.printed for the records of `wanted` events, from the no-R report (same records
+    in the same order as the -R one; checked record by record)."""
+    _, shown = parse_report(text, formats)
+    if len(shown) != len(records):
+        raise ReportError("printed report has %d records, raw %d" % (len(shown), len(records)))
+    for r, p in zip(records, shown):
+        if (r.cpu, r.ts, r.event) != (p.cpu, p.ts, p.event):
+            raise ReportError("printed and raw reports differ at %s %d" % (r.event, r.ts))
+        if r.event in wanted:
+            r.printed = p.fields
+
+
 def load(path, trace_cmd="trace-cmd", kallsyms=False):
     if not os.path.exists(path):
         raise ReportError("%s: no such file" % path)
@@ -161,10 +214,15 @@ def load(path, trace_cmd="trace-cmd", kallsyms=False):
                       if ":" in l)
         text = _run(trace_cmd, ["report", "-t", "-R", "-N", "-i", real])
         nr_cpus, records = parse_report(text, formats)
+        fields = parse_event_formats(_run(trace_cmd, ["report", "--events", "-i", real]))
+        wanted = printed_for(fields)
+        if wanted and any(r.event in wanted for r in records):
+            attach_printed(records, _run(trace_cmd, ["report", "-t", "-N", "-i", real]),
+                           formats, wanted)
         ksyms = _run(trace_cmd, ["report", "-f", "-i", real]).splitlines() if kallsyms else []
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    return Trace(path, nr_cpus, records, formats, lambda: ksyms)
+    return Trace(path, nr_cpus, records, formats, lambda: ksyms, fields)
 
 
 def die(msg, code=2):
