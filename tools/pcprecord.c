@@ -65,12 +65,12 @@ static void usage(FILE *out)
 		"  -e, --event SYS:EVENT also this event (SYS:* for a whole system); repeatable\n"
 		"  -q, --quiet           only warnings, lost events and errors\n"
 		"  -h, --help            this help\n"
-		"      --version         version\n"
+		"  -V, --version         version\n"
 		"Without a command, records system-wide until Ctrl-C or --duration.\n"
 		"Exit: the command's status (128+N if killed by signal N, or if signal N stopped the\n"
 		"recording before it started), 0 without a command; 2 usage, 70 out of memory,\n"
 		"74 I/O error, 121 not root, 122 no tracefs, 123 no event available, 124 other tracefs\n"
-		"error, 125 internal error, 126 command cannot run.\n");
+		"error, 125 internal error, 126 command cannot run, 127 command not found.\n");
 }
 
 static void iso_time(const struct timespec *ts, char *buf, size_t len)
@@ -247,7 +247,7 @@ int main(int argc, char **argv)
 	pid_t pid = -1;
 	int go_fd = -1, err_fd = -1;
 
-	while ((opt = getopt_long(argc, argv, "+o:b:C:e:qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+o:b:C:e:qhV", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -418,7 +418,8 @@ int main(int argc, char **argv)
 		err_fd = -1;
 		if (n == (ssize_t)sizeof(e)) {
 			fprintf(stderr, "pcprecord: cannot run %s: %s\n", cmd[0], strerror(e));
-			err = PCP_ERR_EXEC;
+			/* the shell's convention: 127 not found, 126 found but cannot run */
+			err = e == ENOENT ? PCP_ERR_EXEC_NOT_FOUND : PCP_ERR_EXEC;
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			child_pid = 0;
