@@ -16,6 +16,7 @@
 #include <kbuffer.h>
 #include <event-parse.h>
 #include <tracefs.h>
+#include <stdbool.h>
 #include "pcptrace/error.h"
 #include "pcptrace/record.h"
 #include "pcptrace/tracedat.h"
@@ -1196,6 +1197,17 @@ void pcp_record_destroy(struct pcp_record *r)
 	free(r->clock);
 	free(r->spool_dir);
 	free(r);
+}
+
+/* libtracecmd's own answer: exported by libtracecmd since compression came (1.0, trace-cmd
+ * 3.0), though declared only in its private header. */
+extern bool tracecmd_compress_is_supported(const char *name, const char *version);
+
+int pcp_record_compression_readable(const char *name)
+{
+	if (!name || !*name || !strcmp(name, "none"))
+		return 1;
+	return tracecmd_compress_is_supported(name, NULL) ? 1 : 0;
 }
 
 /* Whether pid is a running pcprecord (its comm), so that a recycled PID does not keep a dead

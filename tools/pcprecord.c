@@ -52,11 +52,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pcprecord [-o FILE] [-b KB] [-C CPULIST] [--duration SECONDS] [--clock CLOCK]\n"
-		"                 [--lifecycle] [-e SYSTEM:EVENT]... [--format FMT] [-q]\n"
+		"                 [--lifecycle] [-e SYSTEM:EVENT]... [--format FMT [--force-format]] [-q]\n"
 		"                 [-- COMMAND [ARG]...]\n"
 		"  -o, --output FILE     trace.dat to write (default trace.dat) and FILE.meta.json\n"
 		"      --format FMT      trace.dat format: v6 (default), v7, v7-zstd (zstd-compressed)\n"
-		"                        or v7-zlib (zlib-compressed: needs a libtracecmd with zlib)\n"
+		"                        or v7-zlib (zlib-compressed: refused where libtracecmd lacks\n"
+		"                        zlib, as pcpanalyze could not read it)\n"
+		"      --force-format    write such a format anyway (with a warning)\n"
 		"  -b, --buffer KB       ring buffer size per CPU (default: the kernel's)\n"
 		"  -C, --cpus CPULIST    record only these CPUs, e.g. 0-3,6\n"
 		"      --duration S      stop after S seconds (the command, if any, gets SIGINT)\n"
@@ -227,6 +229,7 @@ int main(int argc, char **argv)
 		{ "lifecycle", no_argument, NULL, 'l' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "force-format", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -236,7 +239,7 @@ int main(int argc, char **argv)
 	const char *output = "trace.dat", **extra = NULL;
 	size_t nr_extra = 0;
 	double duration = 0;
-	int quiet = 0, opt, err, exit_status = 0, have_status = 0, status = 0;
+	int quiet = 0, opt, err, exit_status = 0, have_status = 0, status = 0, force_format = 0;
 	char errbuf[512], *outdup;
 	struct pcp_record *rec = NULL;
 	json_t *before = NULL, *after = NULL, *meta = NULL, *desc;
@@ -282,6 +285,7 @@ int main(int argc, char **argv)
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			break;
+		case 'f': force_format = 1; break;
 		case 'k': ro.clock = optarg; break;
 		case 'l': ro.lifecycle = 1; break;
 		case 'e': {
@@ -301,6 +305,18 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cmd = argv + optind;
+	/* A file nothing here can read is no recording: v7-zlib where libtracecmd lacks zlib. */
+	if (ro.compression && !pcp_record_compression_readable(ro.compression)) {
+		if (!force_format) {
+			fprintf(stderr, "pcprecord: --format v%d-%s: the installed libtracecmd cannot read "
+				"%s-compressed trace.dat files (trace-cmd list -c), so neither pcpanalyze nor "
+				"trace-cmd here could read the recording; use v7-zstd, or add --force-format\n",
+				ro.file_version, ro.compression, ro.compression);
+			return pcp_exit_code(PCP_ERR_USAGE);
+		}
+		fprintf(stderr, "pcprecord: warning: --force-format: writing a %s-compressed v%d file "
+			"that the libtracecmd here cannot read\n", ro.compression, ro.file_version);
+	}
 	ro.extra_events = extra;
 	ro.nr_extra_events = nr_extra;
 	outdup = strdup(output);

@@ -114,4 +114,9 @@ void pcp_record_destroy(struct pcp_record *r);
  * still on). A running pcprecord's instance is left alone. Returns how many were removed. */
 int pcp_record_remove_stale_instances(void);
 
+/* Whether the installed libtracecmd, which pcpanalyze and trace-cmd read headers with, can
+ * read a trace.dat compressed with name ("zstd", "zlib"; NULL or "none": uncompressed):
+ * 1 yes, 0 no. */
+int pcp_record_compression_readable(const char *name);
+
 #endif

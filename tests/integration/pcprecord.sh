@@ -244,6 +244,18 @@ chmod 644 notexec.txt
 "$PCPRECORD" -q -o bad.dat -- ./notexec.txt 2>/dev/null
 [ $? = 126 ] || fail "a command that is not executable should exit 126"
 [ ! -e bad.dat ] || fail "bad.dat written for a command that could not run"
+# v7-zlib where libtracecmd lacks zlib: refused before recording (exit 2, one line) unless forced.
+if ! trace-cmd list -c 2>&1 | grep -qw zlib; then
+	out=$("$PCPRECORD" -q --format v7-zlib -o zl.dat -- true 2>&1)
+	rc=$?
+	[ $rc = 2 ] && [ ! -e zl.dat ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] ||
+		fail "--format v7-zlib without zlib in libtracecmd: rc $rc, $out"
+	"$PCPRECORD" -q --format v7-zlib --force-format -o zl.dat -- true 2> zl.err
+	rc=$?
+	[ $rc = 0 ] && [ -s zl.dat ] && grep -q 'warning: --force-format' zl.err ||
+		fail "--format v7-zlib --force-format: rc $rc, $(cat zl.err)"
+	check_instances $$
+fi
 for tool in "$PCPRECORD" "$PCPLOAD" "$BUILD/pcpsynth"; do
 	v=$("$tool" -V) && [ "$v" = "$("$tool" --version)" ] && case $v in "$(basename "$tool") "[0-9]*) ;; *) false ;; esac ||
 		fail "$(basename "$tool") -V / --version: '$v'"
