@@ -28,6 +28,7 @@ static const struct {
 	[PCP_ERR_NO_EVENT_AVAIL] = { "no requested event is available", 123 },
 	[PCP_ERR_TRACEFS] = { "tracefs error", 124 },
 	[PCP_ERR_EXEC] = { "cannot run the command", 126 },
+	[PCP_ERR_EXEC_NOT_FOUND] = { "command not found", 127 },
 	[PCP_ERR_INTERNAL] = { "internal error", 125 },
 };
 

@@ -16,6 +16,7 @@
 #include <kbuffer.h>
 #include <event-parse.h>
 #include <tracefs.h>
+#include <stdbool.h>
 #include "pcptrace/error.h"
 #include "pcptrace/record.h"
 #include "pcptrace/tracedat.h"
@@ -1198,21 +1199,62 @@ void pcp_record_destroy(struct pcp_record *r)
 	free(r);
 }
 
+/* libtracecmd's own answer: exported by libtracecmd since compression came (1.0, trace-cmd
+ * 3.0), though declared only in its private header. */
+extern bool tracecmd_compress_is_supported(const char *name, const char *version);
+
+int pcp_record_compression_readable(const char *name)
+{
+	if (!name || !*name || !strcmp(name, "none"))
+		return 1;
+	return tracecmd_compress_is_supported(name, NULL) ? 1 : 0;
+}
+
+/* Whether pid is a running pcprecord (its comm), so that a recycled PID does not keep a dead
+ * recorder's instance alive forever. */
+static int pid_is_pcprecord(long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno != ENOENT; /* cannot tell: leave it alone */
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return !strcmp(comm, "pcprecord");
+}
+
 int pcp_record_remove_stale_instances(void)
 {
-	char **names = tracefs_instances("^pcprecord-[0-9]+$");
+	/* libtracefs compiles this as a POSIX basic regex: no '+', no '\d' */
+	char **names = tracefs_instances("^pcprecord-[0-9][0-9]*$");
 	int removed = 0;
 	size_t k;
 
 	for (k = 0; names && names[k]; k++) {
-		long pid = strtol(names[k] + strlen("pcprecord-"), NULL, 10);
+		const char *digits = names[k] + strlen("pcprecord-");
 		struct tracefs_instance *inst;
+		char *end;
+		long pid;
 
-		if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		errno = 0;
+		pid = strtol(digits, &end, 10);
+		if (errno || *end || end == digits || pid <= 0 || pid == (long)getpid())
 			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+			if (pid_is_pcprecord(pid))
+				continue; /* a live recorder's: never touch it */
+		}
 		inst = tracefs_instance_alloc(NULL, names[k]);
-		if (inst && tracefs_instance_destroy(inst) == 0)
-			removed++;
+		if (inst) {
+			tracefs_trace_off(inst);
+			if (tracefs_instance_destroy(inst) == 0)
+				removed++;
+		}
 		tracefs_instance_free(inst);
 	}
 	tracefs_list_free(names);

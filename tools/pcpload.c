@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #define EXIT_USAGE 2
+#ifndef PCPTRACE_VERSION
+#define PCPTRACE_VERSION "unknown"
+#endif
 #define CROSS_CHUNK_BYTES (1u << 20) /* one hand-over between the CPUs of a pair */
 
 enum role { ROLE_BURST, ROLE_CROSS_ALLOC, ROLE_CROSS_FREE, ROLE_FORK };
@@ -241,6 +244,40 @@ static int parse_cpus(const char *s, int *cpus, int max)
 	return n;
 }
 
+/* "0-3,6" of a CPU set, for messages. */
+static void format_cpu_set(const cpu_set_t *set, char *buf, size_t len)
+{
+	size_t n = 0;
+	int a, b;
+
+	buf[0] = '\0';
+	for (a = 0; a < CPU_SETSIZE && n < len; a++) {
+		if (!CPU_ISSET(a, set))
+			continue;
+		for (b = a; b + 1 < CPU_SETSIZE && CPU_ISSET(b + 1, set); b++)
+			;
+		n += (size_t)snprintf(buf + n, len - n, b > a ? "%s%d-%d" : "%s%d", n ? "," : "", a, b);
+		a = b;
+	}
+	if (!buf[0])
+		snprintf(buf, len, "none");
+}
+
+/* Pinning to a CPU that is offline, absent or outside our affinity fails (or was silently
+ * ignored): such a list is refused rather than run on other CPUs than asked. Returns the
+ * first such CPU, or -1 when all are usable. */
+static int first_unusable_cpu(const int *cpus, int n, cpu_set_t *allowed)
+{
+	int i;
+
+	if (sched_getaffinity(0, sizeof(*allowed), allowed) != 0)
+		return -1; /* cannot tell: pinning will say */
+	for (i = 0; i < n; i++)
+		if (!CPU_ISSET(cpus[i], allowed))
+			return cpus[i];
+	return -1;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -258,7 +295,9 @@ static void usage(FILE *out)
 		"  -c, --cpus LIST     CPUs to pin workers on, e.g. 0-3,6 (default: allowed CPUs)\n"
 		"  -q, --quiet         no summary line\n"
 		"  -h, --help          this help\n"
-		"Stops early on SIGINT or SIGTERM. Exit: 0 done, 1 a worker failed, 2 usage.\n");
+		"  -V, --version       version\n"
+		"Stops early on SIGINT or SIGTERM. Exit: 0 done, 1 a worker failed, 2 usage (also a\n"
+		"CPU in --cpus that is not online or not allowed).\n");
 }
 
 static const char *role_name(enum role r)
@@ -282,6 +321,7 @@ int main(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pattern = "mix";
@@ -293,7 +333,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	uint64_t pages[4] = { 0 }, ops[4] = { 0 };
 
-	while ((opt = getopt_long(argc, argv, "p:t:d:s:c:qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:t:d:s:c:qhV", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -326,9 +366,22 @@ int main(int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			{
+				cpu_set_t allowed;
+				char list[256];
+				int bad = first_unusable_cpu(cpus, nr_cpus, &allowed);
+
+				if (bad >= 0) {
+					format_cpu_set(&allowed, list, sizeof(list));
+					fprintf(stderr, "pcpload: --cpus %s: CPU %d is not online or not "
+						"allowed here (usable: %s)\n", optarg, bad, list);
+					return EXIT_USAGE;
+				}
+			}
 			break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("pcpload %s\n", PCPTRACE_VERSION); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}

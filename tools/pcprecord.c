@@ -52,11 +52,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pcprecord [-o FILE] [-b KB] [-C CPULIST] [--duration SECONDS] [--clock CLOCK]\n"
-		"                 [--lifecycle] [-e SYSTEM:EVENT]... [--format FMT] [-q]\n"
+		"                 [--lifecycle] [-e SYSTEM:EVENT]... [--format FMT [--force-format]] [-q]\n"
 		"                 [-- COMMAND [ARG]...]\n"
 		"  -o, --output FILE     trace.dat to write (default trace.dat) and FILE.meta.json\n"
 		"      --format FMT      trace.dat format: v6 (default), v7, v7-zstd (zstd-compressed)\n"
-		"                        or v7-zlib (zlib-compressed: needs a libtracecmd with zlib)\n"
+		"                        or v7-zlib (zlib-compressed: refused where libtracecmd lacks\n"
+		"                        zlib, as pcpanalyze could not read it)\n"
+		"      --force-format    write such a format anyway (with a warning)\n"
 		"  -b, --buffer KB       ring buffer size per CPU (default: the kernel's)\n"
 		"  -C, --cpus CPULIST    record only these CPUs, e.g. 0-3,6\n"
 		"      --duration S      stop after S seconds (the command, if any, gets SIGINT)\n"
@@ -65,12 +67,12 @@ static void usage(FILE *out)
 		"  -e, --event SYS:EVENT also this event (SYS:* for a whole system); repeatable\n"
 		"  -q, --quiet           only warnings, lost events and errors\n"
 		"  -h, --help            this help\n"
-		"      --version         version\n"
+		"  -V, --version         version\n"
 		"Without a command, records system-wide until Ctrl-C or --duration.\n"
 		"Exit: the command's status (128+N if killed by signal N, or if signal N stopped the\n"
 		"recording before it started), 0 without a command; 2 usage, 70 out of memory,\n"
 		"74 I/O error, 121 not root, 122 no tracefs, 123 no event available, 124 other tracefs\n"
-		"error, 125 internal error, 126 command cannot run.\n");
+		"error, 125 internal error, 126 command cannot run, 127 command not found.\n");
 }
 
 static void iso_time(const struct timespec *ts, char *buf, size_t len)
@@ -227,6 +229,7 @@ int main(int argc, char **argv)
 		{ "lifecycle", no_argument, NULL, 'l' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'F' },
+		{ "force-format", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -236,7 +239,7 @@ int main(int argc, char **argv)
 	const char *output = "trace.dat", **extra = NULL;
 	size_t nr_extra = 0;
 	double duration = 0;
-	int quiet = 0, opt, err, exit_status = 0, have_status = 0, status = 0;
+	int quiet = 0, opt, err, exit_status = 0, have_status = 0, status = 0, force_format = 0;
 	char errbuf[512], *outdup;
 	struct pcp_record *rec = NULL;
 	json_t *before = NULL, *after = NULL, *meta = NULL, *desc;
@@ -247,7 +250,7 @@ int main(int argc, char **argv)
 	pid_t pid = -1;
 	int go_fd = -1, err_fd = -1;
 
-	while ((opt = getopt_long(argc, argv, "+o:b:C:e:qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+o:b:C:e:qhV", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -282,6 +285,7 @@ int main(int argc, char **argv)
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			break;
+		case 'f': force_format = 1; break;
 		case 'k': ro.clock = optarg; break;
 		case 'l': ro.lifecycle = 1; break;
 		case 'e': {
@@ -301,6 +305,18 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cmd = argv + optind;
+	/* A file nothing here can read is no recording: v7-zlib where libtracecmd lacks zlib. */
+	if (ro.compression && !pcp_record_compression_readable(ro.compression)) {
+		if (!force_format) {
+			fprintf(stderr, "pcprecord: --format v%d-%s: the installed libtracecmd cannot read "
+				"%s-compressed trace.dat files (trace-cmd list -c), so neither pcpanalyze nor "
+				"trace-cmd here could read the recording; use v7-zstd, or add --force-format\n",
+				ro.file_version, ro.compression, ro.compression);
+			return pcp_exit_code(PCP_ERR_USAGE);
+		}
+		fprintf(stderr, "pcprecord: warning: --force-format: writing a %s-compressed v%d file "
+			"that the libtracecmd here cannot read\n", ro.compression, ro.file_version);
+	}
 	ro.extra_events = extra;
 	ro.nr_extra_events = nr_extra;
 	outdup = strdup(output);
@@ -418,7 +434,8 @@ int main(int argc, char **argv)
 		err_fd = -1;
 		if (n == (ssize_t)sizeof(e)) {
 			fprintf(stderr, "pcprecord: cannot run %s: %s\n", cmd[0], strerror(e));
-			err = PCP_ERR_EXEC;
+			/* the shell's convention: 127 not found, 126 found but cannot run */
+			err = e == ENOENT ? PCP_ERR_EXEC_NOT_FOUND : PCP_ERR_EXEC;
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			child_pid = 0;

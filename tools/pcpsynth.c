@@ -9,6 +9,10 @@
 #include "pcptrace/synth.h"
 #include "pcptrace/tracedat.h"
 
+#ifndef PCPTRACE_VERSION
+#define PCPTRACE_VERSION "unknown"
+#endif
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -19,6 +23,7 @@ static void usage(FILE *out)
 		"  -F, --format FMT    trace.dat format: v6 (default), v7, v7-zstd, v7-zlib\n"
 		"  -q, --quiet         no summary line\n"
 		"  -h, --help          this help\n"
+		"  -V, --version       version\n"
 		"See pcpsynth(1) for the script language.\n");
 }
 
@@ -31,6 +36,7 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pcp_synth_opts o = { 0 };
@@ -38,7 +44,7 @@ int main(int argc, char **argv)
 	char msg[1024];
 	int quiet = 0, c, err;
 
-	while ((c = getopt_long(argc, argv, "o:f:uF:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:f:uF:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.out_path = optarg; break;
 		case 'f': o.formats_dir = optarg; break;
@@ -55,6 +61,7 @@ int main(int argc, char **argv)
 		}
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("pcpsynth %s\n", PCPTRACE_VERSION); return 0;
 		default: usage(stderr); return pcp_exit_code(PCP_ERR_USAGE);
 		}
 	}

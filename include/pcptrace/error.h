@@ -26,6 +26,7 @@ enum pcp_err {
 	PCP_ERR_NO_EVENT_AVAIL, /* none of the requested events exists */
 	PCP_ERR_TRACEFS,        /* other tracefs failure */
 	PCP_ERR_EXEC,           /* workload could not be started */
+	PCP_ERR_EXEC_NOT_FOUND, /* workload command not found (the shell's 127) */
 	PCP_ERR_INTERNAL,       /* a bug: please report */
 	PCP_ERR__COUNT
 };

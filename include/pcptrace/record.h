@@ -109,8 +109,14 @@ int pcp_record_write_trace(struct pcp_record *r, const char *path, char *errbuf,
 /* Removes the instance if still there, closes and frees everything. NULL is fine. */
 void pcp_record_destroy(struct pcp_record *r);
 
-/* Removes instances named pcprecord-<pid> whose process no longer exists (left by a recorder
- * that was killed with SIGKILL). Returns how many were removed. */
+/* Removes instances named pcprecord-<pid> whose process no longer exists, or whose PID now
+ * belongs to a process not named pcprecord (left by a recorder killed with SIGKILL, tracing
+ * still on). A running pcprecord's instance is left alone. Returns how many were removed. */
 int pcp_record_remove_stale_instances(void);
+
+/* Whether the installed libtracecmd, which pcpanalyze and trace-cmd read headers with, can
+ * read a trace.dat compressed with name ("zstd", "zlib"; NULL or "none": uncompressed):
+ * 1 yes, 0 no. */
+int pcp_record_compression_readable(const char *name);
 
 #endif

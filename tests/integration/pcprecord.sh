@@ -236,12 +236,71 @@ print("ok: small buffer: %d events, lost %d (kernel overrun %d, report drops %d,
 EOF
 [ "$(top_state)" = "$before" ] || fail "top-level tracing state changed"
 
-# 4. Error exits: unknown event is a usage error; exec failure is 126 and writes nothing.
+# 4. Error exits: unknown event is a usage error; a command not found is 127, one found but not
+# executable 126 (the shell's convention), and neither writes anything.
 "$PCPRECORD" -q -o bad.dat -e nosuch:event -- true 2>/dev/null
 [ $? = 2 ] || fail "-e nosuch:event should exit 2"
 "$PCPRECORD" -q -o bad.dat -- /nonexistent/command 2>/dev/null
-[ $? = 126 ] || fail "a command that cannot run should exit 126"
+[ $? = 127 ] || fail "a command that does not exist should exit 127"
 [ ! -e bad.dat ] || fail "bad.dat written for a command that did not run"
+printf 'not a program\n' > notexec.txt
+chmod 644 notexec.txt
+"$PCPRECORD" -q -o bad.dat -- ./notexec.txt 2>/dev/null
+[ $? = 126 ] || fail "a command that is not executable should exit 126"
+[ ! -e bad.dat ] || fail "bad.dat written for a command that could not run"
+# v7-zlib where libtracecmd lacks zlib: refused before recording (exit 2, one line) unless forced.
+if ! trace-cmd list -c 2>&1 | grep -qw zlib; then
+	out=$("$PCPRECORD" -q --format v7-zlib -o zl.dat -- true 2>&1)
+	rc=$?
+	[ $rc = 2 ] && [ ! -e zl.dat ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] ||
+		fail "--format v7-zlib without zlib in libtracecmd: rc $rc, $out"
+	"$PCPRECORD" -q --format v7-zlib --force-format -o zl.dat -- true 2> zl.err
+	rc=$?
+	[ $rc = 0 ] && [ -s zl.dat ] && grep -q 'warning: --force-format' zl.err ||
+		fail "--format v7-zlib --force-format: rc $rc, $(cat zl.err)"
+	check_instances $$
+fi
+for tool in "$PCPRECORD" "$PCPLOAD" "$BUILD/pcpsynth"; do
+	v=$("$tool" -V) && [ "$v" = "$("$tool" --version)" ] && case $v in "$(basename "$tool") "[0-9]*) ;; *) false ;; esac ||
+		fail "$(basename "$tool") -V / --version: '$v'"
+done
+# pcpload refuses CPUs that are not online or not allowed, naming the first one.
+bad_cpu=$(nproc --all)
+out=$("$PCPLOAD" -q -c "$bad_cpu-$((bad_cpu + 3))" -d 0.1 2>&1)
+rc=$?
+[ $rc = 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && case $out in *"CPU $bad_cpu "*) true ;; *) false ;; esac ||
+	fail "pcpload -c $bad_cpu-$((bad_cpu + 3)) should exit 2 with one line naming CPU $bad_cpu: rc $rc, $out"
+echo "ok: exit statuses 2/127/126, -V, pcpload CPU check"
+
+# 5. A recorder killed with SIGKILL leaves its instance with tracing on; the next pcprecord
+# removes it, and leaves a running recorder's instance alone.
+children_of() { cat /proc/"$1"/task/*/children 2>/dev/null; }
+"$PCPRECORD" -q -o live.dat -- sleep 30 2> live.err &
+live=$!
+"$PCPRECORD" -q -o killed.dat -- sleep 30 2> killed.err &
+killed=$!
+for _ in $(seq 50); do
+	[ -d "$TRACEFS/instances/pcprecord-$live" ] && [ -d "$TRACEFS/instances/pcprecord-$killed" ] && break
+	sleep 0.1
+done
+[ -d "$TRACEFS/instances/pcprecord-$killed" ] || fail "instance pcprecord-$killed did not appear"
+orphans=$(children_of $killed)
+kill -KILL $killed
+wait $killed 2>/dev/null
+for p in $orphans; do kill -TERM "$p" 2>/dev/null; done
+[ -d "$TRACEFS/instances/pcprecord-$killed" ] || fail "SIGKILL test: instance already gone before the next run"
+"$PCPRECORD" -o next.dat -- true > /dev/null 2> next.err
+rc=$?
+[ $rc = 0 ] || fail "pcprecord after a killed one exited $rc: $(head -3 next.err)"
+grep -q 'removed tracefs instances left by killed recorders' next.err || fail "no word of the stale instance removed"
+[ ! -e "$TRACEFS/instances/pcprecord-$killed" ] || fail "stale instance pcprecord-$killed was not removed"
+[ -d "$TRACEFS/instances/pcprecord-$live" ] || fail "the running recorder's instance pcprecord-$live was removed"
+kill -INT $live
+wait $live
+rc=$?
+[ $rc = 130 ] || fail "the running recorder exited $rc after SIGINT (its instance was taken away?)"
+check_instances $live
+echo "ok: a SIGKILLed recorder's instance is removed by the next one, a running one's is kept"
 if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$PCPRECORD" -q -o /tmp/never.dat -- true 2>/dev/null
 	[ $? = 121 ] || fail "not root should exit 121"
