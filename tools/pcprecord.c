@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include "pcptrace/error.h"
 #include "pcptrace/record.h"
+#include "pcptrace/run_as_user.h"
 #include "pcptrace/tracedat.h"
 #include "pcptrace/snapshot.h"
 
@@ -53,7 +54,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: pcprecord [-o FILE] [-b KB] [-C CPULIST] [--duration SECONDS] [--clock CLOCK]\n"
 		"                 [--lifecycle] [-e SYSTEM:EVENT]... [--format FMT [--force-format]] [-q]\n"
-		"                 [-- COMMAND [ARG]...]\n"
+		"                 [--user USER] [-- COMMAND [ARG]...]\n"
 		"  -o, --output FILE     trace.dat to write (default trace.dat) and FILE.meta.json\n"
 		"      --format FMT      trace.dat format: v6 (default), v7, v7-zstd (zstd-compressed)\n"
 		"                        or v7-zlib (zlib-compressed: refused where libtracecmd lacks\n"
@@ -65,6 +66,7 @@ static void usage(FILE *out)
 		"      --clock CLOCK     trace clock (default: the instance's, normally local)\n"
 		"      --lifecycle       also kmem:mm_page_alloc and kmem:mm_page_free\n"
 		"  -e, --event SYS:EVENT also this event (SYS:* for a whole system); repeatable\n"
+		"      --user USER       run the command as USER (uid, groups, HOME...), not root\n"
 		"  -q, --quiet           only warnings, lost events and errors\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         version\n"
@@ -94,8 +96,9 @@ static json_t *argv_json(int argc, char **argv)
 	return a;
 }
 
-/* Forks the command stopped before exec: it runs only once tracing is on. */
-static pid_t spawn_held(char **cmd, int *go_fd, int *err_fd)
+/* Forks the command stopped before exec: it runs only once tracing is on. With run_as, it gives
+ * up root first or is not run at all. */
+static pid_t spawn_held(char **cmd, const struct pcp_run_as_user *run_as, int *go_fd, int *err_fd)
 {
 	int go[2], ep[2];
 	pid_t pid;
@@ -110,8 +113,8 @@ static pid_t spawn_held(char **cmd, int *go_fd, int *err_fd)
 	pid = fork();
 	if (pid == 0) {
 		sigset_t none;
+		struct pcp_exec_failure f;
 		char b;
-		int e;
 
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -123,9 +126,8 @@ static pid_t spawn_held(char **cmd, int *go_fd, int *err_fd)
 		close(ep[0]);
 		if (read(go[0], &b, 1) != 1)
 			_exit(127); /* the recorder gave up */
-		execvp(cmd[0], cmd);
-		e = errno;
-		if (write(ep[1], &e, sizeof(e)) < 0)
+		pcp_exec_as_user(run_as, cmd, &f); /* returns only if cmd was not started */
+		if (write(ep[1], &f, sizeof(f)) < 0)
 			_exit(127);
 		_exit(127);
 	}
@@ -231,11 +233,14 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ "force-format", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pcp_record_opts ro = { 0 };
+	struct pcp_run_as_user run_as = { 0 };
+	const char *user = NULL;
 	const char *output = "trace.dat", **extra = NULL;
 	size_t nr_extra = 0;
 	double duration = 0;
@@ -298,6 +303,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'q': quiet = 1; break;
+		case 'u': user = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("pcprecord %s\n", PCPRECORD_VERSION); return 0;
 		default: usage(stderr); return pcp_exit_code(PCP_ERR_USAGE);
@@ -323,6 +329,16 @@ int main(int argc, char **argv)
 	if (!outdup)
 		return pcp_exit_code(PCP_ERR_NOMEM);
 	ro.spool_dir = dirname(outdup); /* spool beside the output: same file system, no tmpfs */
+	if (user) { /* looked up before anything is armed: a typo costs nothing */
+		err = cmd ? pcp_run_as_user_prepare(user, &run_as, errbuf, sizeof(errbuf))
+			  : pcp_errorf(errbuf, sizeof(errbuf), PCP_ERR_USAGE, "--user needs a command");
+		if (err != PCP_OK) {
+			fprintf(stderr, "pcprecord: %s\n", errbuf);
+			free(outdup);
+			free(extra);
+			return pcp_exit_code(err);
+		}
+	}
 
 	err = pcp_record_check_system(errbuf, sizeof(errbuf));
 	if (err != PCP_OK) {
@@ -384,7 +400,7 @@ int main(int argc, char **argv)
 		sigaddset(&block, SIGTERM);
 		sigaddset(&block, SIGHUP);
 		sigprocmask(SIG_BLOCK, &block, &old);
-		pid = spawn_held(cmd, &go_fd, &err_fd);
+		pid = spawn_held(cmd, user ? &run_as : NULL, &go_fd, &err_fd);
 		if (pid > 0)
 			child_pid = pid;
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -418,7 +434,7 @@ int main(int argc, char **argv)
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	if (cmd) {
-		int e = 0;
+		struct pcp_exec_failure e = { 0, 0 };
 		ssize_t n;
 		char b = 1;
 
@@ -433,9 +449,13 @@ int main(int argc, char **argv)
 		close(err_fd);
 		err_fd = -1;
 		if (n == (ssize_t)sizeof(e)) {
-			fprintf(stderr, "pcprecord: cannot run %s: %s\n", cmd[0], strerror(e));
+			if (e.step == PCP_EXEC_STEP_EXEC)
+				fprintf(stderr, "pcprecord: cannot run %s: %s\n", cmd[0], strerror(e.err));
+			else /* the command was not started: never as root by mistake */
+				fprintf(stderr, "pcprecord: cannot run %s as user %s: %s: %s\n", cmd[0],
+					run_as.name, pcp_exec_step_name(e.step), strerror(e.err));
 			/* the shell's convention: 127 not found, 126 found but cannot run */
-			err = e == ENOENT ? PCP_ERR_EXEC_NOT_FOUND : PCP_ERR_EXEC;
+			err = e.step == PCP_EXEC_STEP_EXEC && e.err == ENOENT ? PCP_ERR_EXEC_NOT_FOUND : PCP_ERR_EXEC;
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			child_pid = 0;
@@ -522,6 +542,11 @@ int main(int argc, char **argv)
 		    json_object_set_new(meta, "stop_reason", json_string(reason)) ||
 		    json_object_set_new(meta, "exit_status",
 					have_status ? json_integer(exit_status) : json_null()) ||
+		    json_object_set_new(meta, "workload_user",
+					user ? json_pack("{s:s,s:I,s:I}", "name", run_as.name, "uid",
+							 (json_int_t)run_as.uid, "gid",
+							 (json_int_t)run_as.gid)
+					     : json_null()) ||
 		    json_object_set_new(meta, "recording", desc) ||
 		    json_object_set_new(meta, "snapshots",
 					json_pack("{s:O,s:O}", "before", before, "after", after))) {
@@ -562,6 +587,7 @@ out:
 	json_decref(meta);
 	free(extra);
 	free(outdup);
+	pcp_run_as_user_release(&run_as);
 	if (err != PCP_OK)
 		return pcp_exit_code(err);
 	return have_status ? exit_status : 0;
