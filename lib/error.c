@@ -29,6 +29,7 @@ static const struct {
 	[PCP_ERR_TRACEFS] = { "tracefs error", 124 },
 	[PCP_ERR_EXEC] = { "cannot run the command", 126 },
 	[PCP_ERR_INTERNAL] = { "internal error", 125 },
+	[PCP_ERR_LOSSY] = { "a run lost events: not comparable", 2 },   /* compare's "cannot compare" */
 };
 
 const char *pcp_strerror(int err)
