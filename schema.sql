@@ -1,5 +1,6 @@
--- pcptrace results database (pcpanalyze(1)), schema version 1.
--- The store also sets PRAGMA user_version = 1 and trace_info.schema_version = '1'; readers
+-- pcptrace results database (pcpanalyze(1)), schema version 2 (2: an undefined metric or
+-- rate is NULL, see docs/METRICS.md "Undefined values").
+-- The store also sets PRAGMA user_version = 2 and trace_info.schema_version = '2'; readers
 -- (compare, merge) refuse other versions. Metric definitions: docs/METRICS.md.
 -- Counts are INTEGER, ratios and rates REAL. Kernel addresses and PFNs are 64-bit values
 -- stored as SQLite's signed INTEGER (addresses >= 2^63 read back negative; printf('%x', col)
@@ -76,8 +77,8 @@ CREATE TABLE zone_lock (
 	acquisitions    INTEGER NOT NULL,
 	target_pages    INTEGER NOT NULL,
 	moved_pages     INTEGER NOT NULL,
-	per_second      REAL NOT NULL,
-	peak_per_second REAL NOT NULL,        -- busiest --bucket window, scaled to 1/s
+	per_second      REAL,                 -- NULL when undefined (no duration, no time base)
+	peak_per_second REAL,                 -- busiest --bucket window, scaled to 1/s (NULL: no time base)
 	PRIMARY KEY (nid, zid, kind)
 );
 
@@ -95,7 +96,7 @@ CREATE TABLE timeline (
 -- Headline figures; better says which direction is good when two runs are compared.
 CREATE TABLE metrics (
 	name   TEXT PRIMARY KEY,
-	value  REAL NOT NULL,
+	value  REAL,                      -- NULL: undefined (0/0, no sample, no time base)
 	unit   TEXT NOT NULL,
 	better TEXT NOT NULL CHECK (better IN ('lower', 'higher', 'none'))
 );

@@ -5,6 +5,7 @@
  * except the PFN table (pair_events.c, grows with distinct PFNs), the timeline (grows with
  * duration / bucket) and the zone rows (grow with distinct (nid, zid, kind)). No per-pair
  * storage: percentiles come from a fine histogram. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pcptrace/churn.h"
@@ -506,9 +507,11 @@ static uint64_t percentile(const struct pcp_churn_model *m, uint64_t num, uint64
 	return m->max_round_trip;
 }
 
+/* a / b; NAN when b is 0: an undefined value (0/0, a rate over no time) is stored as NULL and
+ * shown as n/a (METRICS.md), never as a 0 that compare would take for a measurement. */
 static double ratio(double a, double b)
 {
-	return b > 0 ? a / b : 0.0;
+	return b > 0 ? a / b : NAN;
 }
 
 static int cmp_zone_row(const void *pa, const void *pb)
@@ -681,8 +684,10 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 		   "ratio", "lower");
 	add_metric(r, "fast_churn_ratio", ratio((double)m->fast_pages, (double)refill_pages),
 		   "ratio", "lower");
-	add_metric(r, "round_trip_p50_ns", (double)percentile(m, 50, 100), "ns", "none");
-	add_metric(r, "round_trip_p99_ns", (double)percentile(m, 99, 100), "ns", "none");
+	add_metric(r, "round_trip_p50_ns", m->pairs.pairs ? (double)percentile(m, 50, 100) : NAN,
+		   "ns", "none");
+	add_metric(r, "round_trip_p99_ns", m->pairs.pairs ? (double)percentile(m, 99, 100) : NAN,
+		   "ns", "none");
 	/* max / mean over all nr_cpus CPUs = max * nr_cpus / total */
 	add_metric(r, "refill_imbalance", ratio((double)max_refill * nc, (double)refill_pages),
 		   "ratio", "lower");

@@ -19,6 +19,7 @@ const char *pcp_verdict_name(enum pcp_verdict v)
 	case PCP_VERDICT_WORSE: return "worse";
 	case PCP_VERDICT_REGRESSION: return "regression";
 	case PCP_VERDICT_CHANGED: return "changed";
+	case PCP_VERDICT_NA: return "n/a";
 	default: return "same";
 	}
 }
@@ -32,12 +33,22 @@ static int cmp_double(const void *a, const void *b)
 void pcp_side_stats_of(const double *values, size_t n, struct pcp_side_stats *out)
 {
 	double sorted[n ? n : 1];
+	size_t nr_defined = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->n = n;
-	if (!n)
+	/* Undefined values (NAN, NULL in the database) are left out and counted. */
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(values[i]))
+			out->undefined++;
+		else
+			sorted[nr_defined++] = values[i];
+	}
+	n = nr_defined;
+	if (!n) {
+		out->median = out->min = out->max = NAN;
 		return;
-	memcpy(sorted, values, n * sizeof(*values));
+	}
 	qsort(sorted, n, sizeof(*sorted), cmp_double);
 	out->min = sorted[0];
 	out->max = sorted[n - 1];
@@ -51,6 +62,9 @@ enum pcp_verdict pcp_verdict_for(const struct pcp_side_stats *base, const struct
 	double lo = base->min - width, hi = base->max + width;
 	int higher_is_worse;
 
+	/* A value undefined in any run (0/0, no time base) is not a measurement: no verdict. */
+	if (base->undefined || new_->undefined || base->n == 0 || new_->n == 0)
+		return PCP_VERDICT_NA;
 	if (new_->median >= lo && new_->median <= hi)
 		return PCP_VERDICT_SAME;
 	if (!better || (strcmp(better, "lower") && strcmp(better, "higher")))
@@ -121,7 +135,8 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 		goto out;
 	}
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM trace_info WHERE key IN "
-				   "('schema_version', 'refill_source')", -1, &st, NULL) != SQLITE_OK) {
+				   "('schema_version', 'refill_source', 'lossy', 'events_lost', "
+				   "'events_lost_unknown')", -1, &st, NULL) != SQLITE_OK) {
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "not a pcptrace results database (%s)",
 				sqlite3_errmsg(db));
 		goto out;
@@ -130,6 +145,12 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 		const char *key = (const char *)sqlite3_column_text(st, 0);
 		if (!strcmp(key, "schema_version"))
 			run->schema_version = sqlite3_column_int(st, 1);
+		else if (!strcmp(key, "lossy"))
+			run->lossy = sqlite3_column_int(st, 1) != 0;
+		else if (!strcmp(key, "events_lost"))
+			run->events_lost = (unsigned long long)sqlite3_column_int64(st, 1);
+		else if (!strcmp(key, "events_lost_unknown"))
+			run->events_lost_unknown = (unsigned long long)sqlite3_column_int64(st, 1);
 		else if (!run->refill_source)
 			run->refill_source = column_text(st, 1);
 	}
@@ -174,7 +195,8 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 		}
 		m = &run->metrics[run->nr_metrics++];
 		m->name = column_text(st, 0);
-		m->value = sqlite3_column_double(st, 1);
+		/* NULL = undefined (METRICS.md): NAN here, never 0 */
+		m->value = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
 		m->unit = column_text(st, 2);
 		m->better = column_text(st, 3);
 		if (!m->name || !m->unit || !m->better) {
@@ -275,7 +297,7 @@ static int verdict_rank(enum pcp_verdict v)
 {
 	static const int rank[] = {
 		[PCP_VERDICT_REGRESSION] = 0, [PCP_VERDICT_WORSE] = 1, [PCP_VERDICT_CHANGED] = 2,
-		[PCP_VERDICT_BETTER] = 3, [PCP_VERDICT_SAME] = 4,
+		[PCP_VERDICT_BETTER] = 3, [PCP_VERDICT_SAME] = 4, [PCP_VERDICT_NA] = 5,
 	};
 	return rank[v];
 }
@@ -303,9 +325,26 @@ void pcp_compare_result_free(struct pcp_compare_result *r)
 		free(r->new_sources[i]);
 	free(r->base_sources);
 	free(r->new_sources);
+	free(r->base_lossy);
+	free(r->new_lossy);
 	free(r->refill_source_base);
 	free(r->refill_source_new);
 	free(r);
+}
+
+/* 118608 -> "118,608", as the analysis summary prints counts. */
+static void group_digits(char *buf, size_t len, unsigned long long v)
+{
+	char digits[32];
+	int n = snprintf(digits, sizeof(digits), "%llu", v);
+	size_t o = 0;
+
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
 }
 
 static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts *opts,
@@ -319,6 +358,23 @@ static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts
 			pcp_errorf(errbuf, errlen, err, "%s: %s", paths[i], reason);
 			while (i--)
 				pcp_run_release(&runs[i]);
+			return err;
+		}
+	}
+	/* A run that lost events undercounts pairs and overcounts unmatched drains: its metrics
+	 * would sit in the band as if they were measured. */
+	for (size_t i = 0; i < n && !opts->allow_lossy; i++) {
+		if (runs[i].lossy) {
+			char lost[64];
+			int err;
+
+			group_digits(lost, sizeof(lost), runs[i].events_lost);
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_LOSSY,
+					 "%s: lost %s events%s; not comparable (--allow-lossy to compare anyway)",
+					 paths[i], lost, runs[i].events_lost_unknown
+					 ? " (and more of unknown count)" : "");
+			for (size_t j = 0; j < n; j++)
+				pcp_run_release(&runs[j]);
 			return err;
 		}
 	}
@@ -403,11 +459,17 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 	r->new_sources = copy_paths(new_paths, nr_new);
 	r->refill_source_base = strdup(base[0].refill_source ? base[0].refill_source : "");
 	r->refill_source_new = strdup(new_[0].refill_source ? new_[0].refill_source : "");
+	r->base_lossy = calloc(nr_base, sizeof(*r->base_lossy));
+	r->new_lossy = calloc(nr_new, sizeof(*r->new_lossy));
 	if (!r->rows || !r->base_sources || !r->new_sources || !r->refill_source_base ||
-	    !r->refill_source_new) {
+	    !r->refill_source_new || !r->base_lossy || !r->new_lossy) {
 		err = PCP_ERR_NOMEM;
 		goto out_release;
 	}
+	for (size_t i = 0; i < nr_base; i++)
+		r->base_lossy[i] = base[i].lossy;
+	for (size_t i = 0; i < nr_new; i++)
+		r->new_lossy[i] = new_[i].lossy;
 	r->nr_base = nr_base;
 	r->nr_new = nr_new;
 	for (size_t i = 0; i < base[0].nr_metrics; i++) {
@@ -433,6 +495,8 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		pcp_side_stats_of(nv, nr_new, &row->new_);
 		row->change = row->new_.median - row->base.median;
 		row->relative_change = row->base.median != 0 ? row->change / fabs(row->base.median) : NAN;
+		if (isnan(row->change))   /* undefined on a side: no change either */
+			row->relative_change = NAN;
 		row->threshold_pct = threshold_for(opts, m->name);
 		row->abs_floor = pcp_compare_abs_floor(m->unit);
 		row->verdict = pcp_verdict_for(&row->base, &row->new_, m->better, row->threshold_pct,

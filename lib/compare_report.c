@@ -31,16 +31,22 @@ static void format_value(char *buf, size_t len, double v)
 
 static void format_side(char *buf, size_t len, const struct pcp_side_stats *s)
 {
-	char med[32], lo[32], hi[32];
+	char med[32], lo[32], hi[32], na[32] = "";
 
+	if (isnan(s->median)) {   /* undefined in every run */
+		snprintf(buf, len, "n/a");
+		return;
+	}
+	if (s->undefined)
+		snprintf(na, sizeof(na), " (%zu n/a)", s->undefined);
 	format_value(med, sizeof(med), s->median);
-	if (s->n <= 1 || s->min == s->max) {
-		snprintf(buf, len, "%s", med);
+	if (s->n - s->undefined <= 1 || s->min == s->max) {
+		snprintf(buf, len, "%s%s", med, na);
 		return;
 	}
 	format_value(lo, sizeof(lo), s->min);
 	format_value(hi, sizeof(hi), s->max);
-	snprintf(buf, len, "%s [%s..%s]", med, lo, hi);
+	snprintf(buf, len, "%s [%s..%s]%s", med, lo, hi, na);
 }
 
 #define BASE_HEADING "base median [min..max]"
@@ -66,6 +72,14 @@ void pcp_compare_report_text(FILE *out, const struct pcp_compare_result *r, int 
 	}
 	fprintf(out, "pcptrace compare: %zu base run%s, %zu new run%s (refill source %s)\n", r->nr_base,
 		r->nr_base == 1 ? "" : "s", r->nr_new, r->nr_new == 1 ? "" : "s", r->refill_source_base);
+	for (size_t i = 0; i < r->nr_base + r->nr_new; i++) {
+		int base_side = i < r->nr_base;
+		size_t k = base_side ? i : i - r->nr_base;
+
+		if (base_side ? r->base_lossy[k] : r->new_lossy[k])
+			fprintf(out, "LOSSY %s run (compared under --allow-lossy): %s\n",
+				base_side ? "base" : "new", base_side ? r->base_sources[k] : r->new_sources[k]);
+	}
 	fprintf(out, "%-*s  %-*s  %-*s  %10s  %6s  %s\n", name_w, "metric", base_w, BASE_HEADING, new_w,
 		NEW_HEADING, "change", "thr%", "verdict");
 	for (size_t i = 0; i < r->nr_rows; i++) {
@@ -73,7 +87,9 @@ void pcp_compare_report_text(FILE *out, const struct pcp_compare_result *r, int 
 
 		format_side(base, sizeof(base), &row->base);
 		format_side(new_, sizeof(new_), &row->new_);
-		if (isnan(row->relative_change))
+		if (isnan(row->change))
+			snprintf(change, sizeof(change), "n/a");
+		else if (isnan(row->relative_change))
 			snprintf(change, sizeof(change), row->change == 0 ? "0%%" : "new");
 		else
 			snprintf(change, sizeof(change), "%+.1f%%", 100.0 * row->relative_change);
@@ -82,16 +98,23 @@ void pcp_compare_report_text(FILE *out, const struct pcp_compare_result *r, int 
 			pcp_verdict_name(row->verdict),
 			colour && *verdict_colour(row->verdict) ? "\033[0m" : "");
 	}
-	fprintf(out, "verdict: %zu regression, %zu worse, %zu better, %zu same, %zu changed -> %s\n",
+	fprintf(out, "verdict: %zu regression, %zu worse, %zu better, %zu same, %zu changed, %zu n/a -> %s\n",
 		r->counts[PCP_VERDICT_REGRESSION], r->counts[PCP_VERDICT_WORSE],
 		r->counts[PCP_VERDICT_BETTER], r->counts[PCP_VERDICT_SAME], r->counts[PCP_VERDICT_CHANGED],
-		r->failed ? "FAIL" : "PASS");
+		r->counts[PCP_VERDICT_NA], r->failed ? "FAIL" : "PASS");
+}
+
+/* JSON has no NaN: an undefined value is null. */
+static json_t *jreal_or_null(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
 }
 
 static json_t *side_json(const struct pcp_side_stats *s)
 {
-	return json_pack("{s:f, s:f, s:f, s:I}", "median", s->median, "min", s->min, "max", s->max,
-			 "runs", (json_int_t)s->n);
+	return json_pack("{s:o, s:o, s:o, s:I, s:I}", "median", jreal_or_null(s->median), "min",
+			 jreal_or_null(s->min), "max", jreal_or_null(s->max), "runs", (json_int_t)s->n,
+			 "undefined_runs", (json_int_t)s->undefined);
 }
 
 static json_t *sources_json(char *const *sources, size_t n)
@@ -103,6 +126,17 @@ static json_t *sources_json(char *const *sources, size_t n)
 	return a;
 }
 
+/* The runs of one side that lost events (non-empty only under --allow-lossy). */
+static json_t *lossy_json(char *const *sources, const int *lossy, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (lossy[i])
+			json_array_append_new(a, json_string(sources[i]));
+	return a;
+}
+
 json_t *pcp_compare_report_json(const struct pcp_compare_result *r)
 {
 	json_t *root, *metrics, *summary;
@@ -110,33 +144,37 @@ json_t *pcp_compare_report_json(const struct pcp_compare_result *r)
 	metrics = json_object();
 	for (size_t i = 0; metrics && i < r->nr_rows; i++) {
 		const struct pcp_compare_row *row = &r->rows[i];
-		json_t *m = json_pack("{s:s, s:s, s:o, s:o, s:f, s:o, s:f, s:s}", "unit", row->unit,
+		json_t *m = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:f, s:s}", "unit", row->unit,
 				      "better", row->better, "base", side_json(&row->base), "new",
-				      side_json(&row->new_), "change", row->change, "relative_change",
+				      side_json(&row->new_), "change", jreal_or_null(row->change),
+				      "relative_change",
 				      isnan(row->relative_change) ? json_null()
 								  : json_real(row->relative_change),
 				      "threshold_pct", row->threshold_pct, "verdict",
 				      pcp_verdict_name(row->verdict));
 		/* "value" mirrors the analysis JSON's metric shape: the new median. */
 		if (m) {
-			json_object_set_new(m, "value", json_real(row->new_.median));
+			json_object_set_new(m, "value", jreal_or_null(row->new_.median));
 			json_object_set_new(m, "abs_floor", json_real(row->abs_floor));
 		}
 		json_object_set_new(metrics, row->name, m);
 	}
-	summary = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}",
+	summary = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
 			    "regression", (json_int_t)r->counts[PCP_VERDICT_REGRESSION],
 			    "worse", (json_int_t)r->counts[PCP_VERDICT_WORSE],
 			    "better", (json_int_t)r->counts[PCP_VERDICT_BETTER],
 			    "same", (json_int_t)r->counts[PCP_VERDICT_SAME],
 			    "changed", (json_int_t)r->counts[PCP_VERDICT_CHANGED],
+			    "n/a", (json_int_t)r->counts[PCP_VERDICT_NA],
 			    "failed", r->failed);
-	root = json_pack("{s:i, s:s, s:{s:o, s:s}, s:{s:o, s:s}, s:o, s:o}",
+	root = json_pack("{s:i, s:s, s:{s:o, s:s, s:o}, s:{s:o, s:s, s:o}, s:o, s:o}",
 			 "schema_version", PCP_JSON_SCHEMA_VERSION, "kind", "compare",
 			 "base", "runs", sources_json(r->base_sources, r->nr_base), "refill_source",
-			 r->refill_source_base,
+			 r->refill_source_base, "lossy_runs",
+			 lossy_json(r->base_sources, r->base_lossy, r->nr_base),
 			 "new", "runs", sources_json(r->new_sources, r->nr_new), "refill_source",
-			 r->refill_source_new,
+			 r->refill_source_new, "lossy_runs",
+			 lossy_json(r->new_sources, r->new_lossy, r->nr_new),
 			 "metrics", metrics, "summary", summary);
 	return root;
 }

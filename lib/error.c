@@ -30,6 +30,7 @@ static const struct {
 	[PCP_ERR_EXEC] = { "cannot run the command", 126 },
 	[PCP_ERR_EXEC_NOT_FOUND] = { "command not found", 127 },
 	[PCP_ERR_INTERNAL] = { "internal error", 125 },
+	[PCP_ERR_LOSSY] = { "a run lost events: not comparable", 2 },   /* compare's "cannot compare" */
 };
 
 const char *pcp_strerror(int err)

@@ -38,7 +38,9 @@ static const char *format_metric_value(char *buf, size_t len, const struct pcp_m
 	const char *unit = m->unit ? m->unit : "";
 	double v = m->value;
 
-	if (!isfinite(v))
+	if (isnan(v))   /* undefined (METRICS.md): no value, not 0 */
+		snprintf(buf, len, "n/a");
+	else if (!isfinite(v))
 		snprintf(buf, len, "%g", v);
 	else if (strcmp(unit, "ratio") == 0)
 		snprintf(buf, len, "%.4f", v);
@@ -98,6 +100,15 @@ static const char *human_ns(char *buf, size_t len, const struct pcp_metric *m)
 			break;
 		}
 	return buf;
+}
+
+/* An undefined rate (no duration, no time base) reads n/a. */
+static void rate_text(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%.1f", v);
 }
 
 static void text_metrics(FILE *out, const struct pcp_churn_results *c)
@@ -180,15 +191,17 @@ static void text_zones(FILE *out, const struct pcp_analysis *a)
 		"per s", "peak per s", "pages/acq");
 	for (size_t i = 0; i < c->nr_zone_lock; i++) {
 		const struct pcp_zone_lock_row *z = &c->zone_lock[i];
+		char ps[32], peak[32];
 
 		if (z->nid < 0 && z->zid < 0)
 			snprintf(id, sizeof(id), "-");
 		else
 			snprintf(id, sizeof(id), "%" PRId32 ":%" PRId32, z->nid, z->zid);
-		fprintf(out, "  %-9s %-6s %14s %12.1f %12.1f %10.2f\n", id,
+		rate_text(ps, sizeof(ps), z->per_second);
+		rate_text(peak, sizeof(peak), z->peak_per_second);
+		fprintf(out, "  %-9s %-6s %14s %12s %12s %10.2f\n", id,
 			z->kind == PCP_LOCK_KIND_DRAIN ? "drain" : "refill",
-			group_u64(acq, sizeof(acq), z->acquisitions), z->per_second,
-			z->peak_per_second,
+			group_u64(acq, sizeof(acq), z->acquisitions), ps, peak,
 			z->acquisitions ? (double)z->moved_pages / (double)z->acquisitions : 0.0);
 	}
 }

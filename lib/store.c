@@ -1,6 +1,7 @@
 /* Writes an analysis to SQLite (schema.sql) atomically: temp file beside the target, one
  * transaction of prepared inserts, close, rename. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +356,15 @@ static int write_pfn_cycles(struct store *s, const struct pcp_churn_results *c)
 	return err;
 }
 
+/* An undefined value (NAN: 0/0, a rate without time) is NULL, never a number. */
+static void bind_defined(sqlite3_stmt *st, int col, double v)
+{
+	if (isnan(v))
+		sqlite3_bind_null(st, col);
+	else
+		sqlite3_bind_double(st, col, v);
+}
+
 static int write_zone_lock(struct store *s, const struct pcp_churn_results *c)
 {
 	sqlite3_stmt *st = NULL;
@@ -374,8 +384,8 @@ static int write_zone_lock(struct store *s, const struct pcp_churn_results *c)
 		bind_u64(st, 4, z->acquisitions);
 		bind_u64(st, 5, z->target_pages);
 		bind_u64(st, 6, z->moved_pages);
-		sqlite3_bind_double(st, 7, z->per_second);
-		sqlite3_bind_double(st, 8, z->peak_per_second);
+		bind_defined(st, 7, z->per_second);
+		bind_defined(st, 8, z->peak_per_second);
 		err = step_reset(s, st, "zone_lock");
 	}
 	sqlite3_finalize(st);
@@ -417,7 +427,7 @@ static int write_metrics(struct store *s, const struct pcp_churn_results *c)
 		const struct pcp_metric *m = &c->metrics[i];
 
 		sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 2, m->value);
+		bind_defined(st, 2, m->value);
 		sqlite3_bind_text(st, 3, m->unit ? m->unit : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, m->better ? m->better : "none", -1, SQLITE_STATIC);
 		err = step_reset(s, st, "metrics");

@@ -8,12 +8,13 @@
 #include <sqlite3.h>
 #include "pcptrace/compare.h"
 #include "pcptrace/error.h"
+#include "pcptrace/report.h"
 #include "pcptrace/store.h"
 #include "check_helpers.h"
 
 static struct pcp_side_stats side(double median, double min, double max, size_t n)
 {
-	struct pcp_side_stats s = { median, min, max, n };
+	struct pcp_side_stats s = { median, min, max, n, 0 };
 	return s;
 }
 
@@ -113,17 +114,21 @@ static void make_db(const char *path, const char *refill_source, double churn, d
 
 	unlink(path);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	char locks_sql[32];
+
+	/* NAN: the metric is undefined, stored as NULL as pcpanalyze stores it */
+	snprintf(locks_sql, sizeof(locks_sql), isnan(locks) ? "NULL" : "%.17g", locks);
 	sql = sqlite3_mprintf(
 		"CREATE TABLE trace_info(key TEXT PRIMARY KEY, value TEXT);"
 		"CREATE TABLE metrics(name TEXT PRIMARY KEY, value REAL, unit TEXT, better TEXT);"
 		"CREATE TABLE cpu_flow(cpu INTEGER PRIMARY KEY, refill_pages INTEGER);"
 		"INSERT INTO trace_info VALUES ('schema_version', '%d'), ('refill_source', %Q),"
-		" ('trace_file', 'x.dat'), ('meta.hostname', 'h1');"
+		" ('trace_file', 'x.dat'), ('meta.hostname', 'h1'), ('lossy', '0'), ('events_lost', '0');"
 		"INSERT INTO metrics VALUES ('churn_ratio', %.17g, 'ratio', 'lower'),"
-		" ('refill_locks_per_s', %.17g, '1/s', 'lower'), ('unmatched_drains', 5, 'drains', 'none');"
+		" ('refill_locks_per_s', %s, '1/s', 'lower'), ('unmatched_drains', 5, 'drains', 'none');"
 		"INSERT INTO cpu_flow VALUES (0, 10), (1, 20);"
 		"PRAGMA user_version = %d;",
-		version, refill_source, churn, locks, version);
+		version, refill_source, churn, locks_sql, version);
 	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_free(sql);
 	sqlite3_close(db);
@@ -189,7 +194,8 @@ START_TEST(test_compare_runs)
 		ck_assert_str_eq(json_string_value(json_object_get(m, "verdict")), "regression");
 		ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(m, "base"), "median")),
 					0.51, 1e-12);
-		ck_assert_int_eq(json_integer_value(json_object_get(j, "schema_version")), 1);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "schema_version")),
+				 PCP_JSON_SCHEMA_VERSION);
 		json_decref(j);
 	}
 	pcp_compare_result_free(r);
@@ -480,6 +486,129 @@ START_TEST(test_threshold_must_be_finite)
 }
 END_TEST
 
+/* Marks a database made by make_db as a run that lost events, as trace_info says it. */
+static void make_lossy(const char *path, const char *lost)
+{
+	sqlite3 *db;
+	char *sql = sqlite3_mprintf("UPDATE trace_info SET value = '1' WHERE key = 'lossy';"
+				    "UPDATE trace_info SET value = %Q WHERE key = 'events_lost';", lost);
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+}
+
+START_TEST(test_side_stats_undefined)
+{
+	double v[] = { NAN, 3, 1 }, none[] = { NAN, NAN };
+	struct pcp_side_stats s;
+
+	pcp_side_stats_of(v, 3, &s);
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_uint_eq(s.undefined, 1);
+	ck_assert_double_eq(s.median, 2);   /* over the defined runs */
+	pcp_side_stats_of(none, 2, &s);
+	ck_assert(isnan(s.median) && isnan(s.min) && isnan(s.max));
+}
+END_TEST
+
+/* Issue 9: an undefined ratio (no drain acquisition: 0/0) was read as 0 and called a
+ * regression. NULL on either side: verdict n/a, never a failure. */
+START_TEST(test_undefined_metric_is_na)
+{
+	setup();
+	char *base[] = { strdup(path_in("u1.db")) }, *new_[] = { strdup(path_in("u2.db")) };
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	char err[256] = "", *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	json_t *j, *m;
+
+	make_db(base[0], "fallback", 0.5, NAN, PCP_SCHEMA_VERSION);
+	make_db(new_[0], "fallback", 0.5, 1e6, PCP_SCHEMA_VERSION);
+	pcp_analyze_opts_default(&opts.analyze);
+	ck_assert_int_eq(pcp_compare_runs(base, 1, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+	ck_assert_uint_eq(r->counts[PCP_VERDICT_NA], 1);
+	ck_assert_uint_eq(r->counts[PCP_VERDICT_REGRESSION], 0);
+	ck_assert_int_eq(r->failed, 0);
+	ck_assert_str_eq(r->rows[r->nr_rows - 1].name, "refill_locks_per_s");   /* n/a sorts last */
+	ck_assert_int_eq(r->rows[r->nr_rows - 1].verdict, PCP_VERDICT_NA);
+	ck_assert_str_eq(pcp_verdict_name(PCP_VERDICT_NA), "n/a");
+	j = pcp_compare_report_json(r);
+	ck_assert_ptr_nonnull(j);
+	m = json_object_get(json_object_get(j, "metrics"), "refill_locks_per_s");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "verdict")), "n/a");
+	ck_assert(json_is_null(json_object_get(json_object_get(m, "base"), "median")));
+	ck_assert(json_is_null(json_object_get(m, "change")));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "summary"), "n/a")), 1);
+	json_decref(j);
+	mem = open_memstream(&text, &len);
+	pcp_compare_report_text(mem, r, 0);
+	fclose(mem);
+	ck_assert_ptr_nonnull(strstr(text, "refill_locks_per_s"));
+	ck_assert_ptr_nonnull(strstr(text, "1 n/a -> PASS"));
+	free(text);
+	pcp_compare_result_free(r);
+	free(base[0]);
+	free(new_[0]);
+}
+END_TEST
+
+/* Issue 9: a run that lost 118,608 events sat in the range as "same". Not comparable unless
+ * --allow-lossy; then the output names it. */
+START_TEST(test_lossy_run_refused)
+{
+	setup();
+	char *base[] = { strdup(path_in("l1.db")), strdup(path_in("l2.db")) };
+	char *new_[] = { strdup(path_in("l3.db")) };
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	char err[512] = "", want[512], *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	json_t *j;
+
+	make_db(base[0], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	make_db(base[1], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	make_db(new_[0], "fallback", 0.5, 100, PCP_SCHEMA_VERSION);
+	make_lossy(base[1], "118608");
+	pcp_analyze_opts_default(&opts.analyze);
+	ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_ERR_LOSSY);
+	ck_assert_ptr_null(r);
+	snprintf(want, sizeof(want), "%s: lost 118,608 events; not comparable (--allow-lossy to "
+		 "compare anyway)", base[1]);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(pcp_exit_code(PCP_ERR_LOSSY), 2);
+	/* the new side is checked too */
+	ck_assert_int_eq(pcp_compare_runs(new_, 1, base, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+	pcp_compare_result_free(r);
+	ck_assert_int_eq(pcp_compare_runs(new_, 1, base, 2, &opts, &r, err, sizeof(err)), PCP_ERR_LOSSY);
+
+	opts.allow_lossy = 1;
+	ck_assert_int_eq(pcp_compare_runs(base, 2, new_, 1, &opts, &r, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(r->base_lossy[0], 0);
+	ck_assert_int_eq(r->base_lossy[1], 1);
+	ck_assert_uint_eq(r->counts[PCP_VERDICT_SAME], r->nr_rows);   /* verdicts still computed */
+	j = pcp_compare_report_json(r);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_object_get(j, "base"),
+						"lossy_runs"), 0)), base[1]);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "new"), "lossy_runs")), 0);
+	json_decref(j);
+	mem = open_memstream(&text, &len);
+	pcp_compare_report_text(mem, r, 0);
+	fclose(mem);
+	snprintf(want, sizeof(want), "LOSSY base run (compared under --allow-lossy): %s\n", base[1]);
+	ck_assert_ptr_nonnull(strstr(text, want));
+	free(text);
+	pcp_compare_result_free(r);
+	free(base[0]);
+	free(base[1]);
+	free(new_[0]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compare");
@@ -498,6 +627,9 @@ int main(void)
 	tcase_add_test(tc, test_json_written_atomically);
 	tcase_add_test(tc, test_merge_repeated_label);
 	tcase_add_test(tc, test_threshold_must_be_finite);
+	tcase_add_test(tc, test_side_stats_undefined);
+	tcase_add_test(tc, test_undefined_metric_is_na);
+	tcase_add_test(tc, test_lossy_run_refused);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

@@ -97,7 +97,7 @@ START_TEST(test_trace_info_and_version)
 	ck_assert_str_eq(info(db, "events_lost"), "7");
 	ck_assert_str_eq(info(db, "events_lost_unknown"), "1");
 	ck_assert_str_eq(info(db, "lossy"), "1");
-	ck_assert_str_eq(info(db, "schema_version"), "1");
+	ck_assert_str_eq(info(db, "schema_version"), "2");
 	ck_assert_str_eq(info(db, "file_version"), "6");
 	ck_assert_str_eq(info(db, "trace_clock"), "local");
 	ck_assert_str_eq(info(db, "churn_window_ns"), "1000000");

@@ -143,6 +143,7 @@ static const char compare_usage_text[] =
 	"      --only NAME[,NAME...] compare only these metrics\n"
 	"      --fail-on WHAT        regression (default) or worse: what makes the exit status 1\n"
 	"      --allow-mode-mismatch compare runs with different refill sources anyway\n"
+	"      --allow-lossy         compare runs that lost events anyway (the output names them)\n"
 	"      --json FILE|-         write the comparison as JSON (- = stdout, no text table)\n"
 	"      --junit FILE          write JUnit XML: one test case per metric\n"
 	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap auto|NS\n"
@@ -175,7 +176,7 @@ static char **split_commas(char *s, size_t *n)
 }
 
 enum { OPT_C_THRESHOLD = 300, OPT_C_ONLY, OPT_C_FAIL_ON, OPT_C_ALLOW_MISMATCH, OPT_C_JSON,
-       OPT_C_JUNIT, OPT_C_ANALYSIS };
+       OPT_C_JUNIT, OPT_C_ANALYSIS, OPT_C_ALLOW_LOSSY };
 
 static int cmd_compare(int argc, char **argv)
 {
@@ -184,6 +185,7 @@ static int cmd_compare(int argc, char **argv)
 		{ "only", required_argument, NULL, OPT_C_ONLY },
 		{ "fail-on", required_argument, NULL, OPT_C_FAIL_ON },
 		{ "allow-mode-mismatch", no_argument, NULL, OPT_C_ALLOW_MISMATCH },
+		{ "allow-lossy", no_argument, NULL, OPT_C_ALLOW_LOSSY },
 		{ "json", required_argument, NULL, OPT_C_JSON },
 		{ "junit", required_argument, NULL, OPT_C_JUNIT },
 		{ "churn-window", required_argument, NULL, OPT_C_ANALYSIS },
@@ -245,6 +247,7 @@ static int cmd_compare(int argc, char **argv)
 				return compare_usage_error("--fail-on", "expects worse or regression");
 			break;
 		case OPT_C_ALLOW_MISMATCH: opts.allow_mode_mismatch = 1; break;
+		case OPT_C_ALLOW_LOSSY: opts.allow_lossy = 1; break;
 		case OPT_C_JSON: json_path = optarg; break;
 		case OPT_C_JUNIT: junit_path = optarg; break;
 		case OPT_C_ANALYSIS:

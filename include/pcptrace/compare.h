@@ -21,6 +21,8 @@ struct pcp_run {
 	char *source;          /* the path given */
 	char *refill_source;   /* trace_info refill_source */
 	int schema_version;
+	int lossy;             /* trace_info lossy = 1 */
+	unsigned long long events_lost, events_lost_unknown;   /* trace_info, for messages */
 	struct pcp_run_metric *metrics;
 	size_t nr_metrics;
 };
@@ -38,13 +40,15 @@ enum pcp_verdict {
 	PCP_VERDICT_REGRESSION,    /* outside the band in the bad direction and every new run is
 				    * worse than every base run */
 	PCP_VERDICT_CHANGED,       /* outside the band for a metric without a direction */
+	PCP_VERDICT_NA,            /* undefined (NULL) in at least one run: no verdict */
 };
 
 const char *pcp_verdict_name(enum pcp_verdict v);
 
 struct pcp_side_stats {
-	double median, min, max;
-	size_t n;
+	double median, min, max;   /* over the runs where the metric is defined; NAN if none */
+	size_t n;                  /* runs */
+	size_t undefined;          /* runs where the metric is undefined (NULL, NAN) */
 };
 
 /* Pure verdict logic: exposed for unit tests. threshold_pct widens the base range by
@@ -66,6 +70,7 @@ struct pcp_compare_opts {
 	size_t nr_only;
 	int fail_on_worse;                        /* --fail-on worse */
 	int allow_mode_mismatch;
+	int allow_lossy;                          /* --allow-lossy: compare lossy runs anyway */
 };
 
 /* The band never gets narrower than this on each side, whatever the base median (0.01 for
@@ -87,18 +92,21 @@ struct pcp_compare_row {
 };
 
 struct pcp_compare_result {
-	struct pcp_compare_row *rows;             /* regressions first, then worse, changed, better, same */
+	struct pcp_compare_row *rows;             /* regressions first, then worse, changed, better,
+						   * same, n/a */
 	size_t nr_rows;
-	size_t counts[PCP_VERDICT_CHANGED + 1];
+	size_t counts[PCP_VERDICT_NA + 1];
 	char **base_sources, **new_sources;
+	int *base_lossy, *new_lossy;              /* per run: 1 lossy (only with --allow-lossy) */
 	size_t nr_base, nr_new;
 	char *refill_source_base, *refill_source_new;
 	int fail_on_worse;                        /* --fail-on worse was given */
 	int failed;                               /* per --fail-on */
 };
 
-/* Loads all runs and compares. PCP_ERR_SCHEMA / PCP_ERR_MODE_MISMATCH / load errors: not
- * comparable (errbuf says which input and why). */
+/* Loads all runs and compares. PCP_ERR_SCHEMA / PCP_ERR_MODE_MISMATCH / PCP_ERR_LOSSY (a run
+ * lost events, without allow_lossy) / load errors: not comparable (errbuf says which input and
+ * why). */
 int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_paths, size_t nr_new,
 		     const struct pcp_compare_opts *opts, struct pcp_compare_result **out,
 		     char *errbuf, size_t errlen);

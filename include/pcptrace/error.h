@@ -28,6 +28,7 @@ enum pcp_err {
 	PCP_ERR_EXEC,           /* workload could not be started */
 	PCP_ERR_EXEC_NOT_FOUND, /* workload command not found (the shell's 127) */
 	PCP_ERR_INTERNAL,       /* a bug: please report */
+	PCP_ERR_LOSSY,          /* compare: a run lost events (not comparable without --allow-lossy) */
 	PCP_ERR__COUNT
 };
 

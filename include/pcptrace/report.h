@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include "pcptrace/analyze.h"
 
-#define PCP_JSON_SCHEMA_VERSION 1
+#define PCP_JSON_SCHEMA_VERSION 2
 
 void pcp_report_text(FILE *out, const struct pcp_analysis *a);
 /* The documented JSON shape (pcpanalyze(1)); caller json_decref()s. NULL on allocation failure. */

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include "pcptrace/analyze.h"
 
-#define PCP_SCHEMA_VERSION 1
+#define PCP_SCHEMA_VERSION 2
 
 extern const char pcp_schema_sql[]; /* schema.sql, compiled in */
 

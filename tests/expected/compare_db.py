@@ -123,7 +123,10 @@ def check_metrics(diff, got_rows, want):
             diff.add("metrics", "%s: unit/better %r/%r, expected %r/%r"
                      % (name, g.get("unit"), g.get("better"), w["unit"], w["better"]))
         gv, wv = g["value"], w["value"]
-        if gv is None:
+        if wv is None:  # undefined (METRICS.md): must be NULL, never a number
+            if gv is not None:
+                diff.add("metrics", "%s is %r, expected NULL (undefined)" % (name, gv))
+        elif gv is None:
             diff.add("metrics", "%s: value NULL, expected %r" % (name, wv))
         elif name in EXACT_METRICS:
             if float(gv) != float(wv):

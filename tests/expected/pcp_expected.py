@@ -83,10 +83,10 @@ class AnalyzeError(Exception):
 
 
 def nearest_rank(sorted_values, num, den):
-    """Smallest r with at least ceil(num/den * n) values <= r (0 for no values)."""
+    """Smallest r with at least ceil(num/den * n) values <= r (None: undefined for no values)."""
     n = len(sorted_values)
     if n == 0:
-        return 0
+        return None
     k = -(-num * n // den)  # exact ceil
     k = max(k, 1)
     return sorted_values[k - 1]
@@ -406,7 +406,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         for ts in row.pop("ts"):
             b = (ts - first_ts) // bucket
             counts[b] = counts.get(b, 0) + 1
-        row["per_second"] = row["acquisitions"] / dur_s if duration > 0 else 0.0
+        row["per_second"] = row["acquisitions"] / dur_s if duration > 0 else None
         row["peak_per_second"] = max(counts.values()) / bucket_s if counts else 0.0
         zone_rows.append(row)
 
@@ -424,23 +424,24 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     def imbalance(field):
         total = sum(f[field] for f in flow.values())
         if total == 0 or nr_cpus == 0:
-            return 0.0
+            return None
         return max(f[field] for f in flow.values()) / (total / nr_cpus)
 
     values = dict(
         pairs=n_pairs, paired_pages=paired_pages, cross_cpu_pairs=cross,
-        cross_cpu_ratio=cross / n_pairs if n_pairs else 0.0,
+        # METRICS.md "Undefined values": 0/0 and rates over no time are None (NULL), not 0
+        cross_cpu_ratio=cross / n_pairs if n_pairs else None,
         unmatched_drains=unmatched, open_refills=len(open_refill),
         refill_overwritten=overwritten, refill_pages=refill_pages, drain_pages=drain_pages,
-        churn_ratio=paired_pages / refill_pages if refill_pages else 0.0,
-        fast_churn_ratio=fast_pages / refill_pages if refill_pages else 0.0,
+        churn_ratio=paired_pages / refill_pages if refill_pages else None,
+        fast_churn_ratio=fast_pages / refill_pages if refill_pages else None,
         round_trip_p50_ns=nearest_rank(rts, 50, 100),
         round_trip_p99_ns=nearest_rank(rts, 99, 100),
         refill_imbalance=imbalance("refill_pages"), drain_imbalance=imbalance("drain_pages"),
-        refill_locks_per_s=refill_acq / dur_s if duration > 0 else 0.0,
-        drain_locks_per_s=drain_acq / dur_s if duration > 0 else 0.0,
-        pages_per_refill_lock=refill_pages / refill_acq if refill_acq else 0.0,
-        pages_per_drain_lock=drain_pages / drain_acq if drain_acq else 0.0,
+        refill_locks_per_s=refill_acq / dur_s if duration > 0 else None,
+        drain_locks_per_s=drain_acq / dur_s if duration > 0 else None,
+        pages_per_refill_lock=refill_pages / refill_acq if refill_acq else None,
+        pages_per_drain_lock=drain_pages / drain_acq if drain_acq else None,
         events_lost=events_lost,
     )
     metrics = {name: dict(value=values[name], unit=unit, better=better)

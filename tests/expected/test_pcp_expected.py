@@ -341,7 +341,7 @@ cpus=2
         self.assertEqual(pcp_expected.nearest_rank(list(range(1, 101)), 99, 100), 99)
         self.assertEqual(pcp_expected.nearest_rank(list(range(1, 101)), 50, 100), 50)
         self.assertEqual(pcp_expected.nearest_rank([7], 99, 100), 7)
-        self.assertEqual(pcp_expected.nearest_rank([], 50, 100), 0)
+        self.assertIsNone(pcp_expected.nearest_rank([], 50, 100))  # undefined, not 0
 
 
 class Percpu(unittest.TestCase):
