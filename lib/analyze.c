@@ -10,7 +10,9 @@
 #include <string.h>
 #include <event-parse.h>
 #include "pcptrace/analyze.h"
+#include "pcptrace/buffer_choice.h"
 #include "pcptrace/error.h"
+#include "pcptrace/event_loss.h"
 #include "pcptrace/infer_gap.h"
 #include "pcptrace/meta.h"
 #include "pcptrace/pair_events.h"
@@ -26,6 +28,7 @@ void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 	o->top_n = 100;
 	o->infer_gap_ns = PCP_INFER_GAP_AUTO;
 	o->refill_source = PCP_REFILL_AUTO;
+	o->buffer = NULL;
 }
 
 static int count_cmp(const void *a, const void *b)
@@ -148,6 +151,9 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	uint64_t *counts = NULL;
 	uint64_t analyzable = 0, pcp_blocks = 0;
 	uint32_t nr_cpus;
+	char *buffer = NULL, lost_source[128];
+	const char *buffer_why = NULL;
+	unsigned nr_data_buffers = 0;
 	int nr_ids = 0, percpu_present, err;
 	int type_host = 0, type_off = 0, type_size = 0;   /* see event_id() */
 
@@ -159,11 +165,18 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	else
 		pcp_analyze_opts_default(&opts);
 
-	err = pcp_reader_open(path, &reader, errbuf, errlen);
-	if (err)
+	/* One buffer only: merged buffers would count every event once per buffer. */
+	err = pcp_choose_buffer(path, opts.buffer, &buffer, &buffer_why, &nr_data_buffers, errbuf, errlen);
+	if (!err)
+		err = pcp_reader_open_buffer(path, PCP_READER_AUTO, buffer, &reader, errbuf, errlen);
+	if (err) {
+		free(buffer);
 		return err;
+	}
 	tep = pcp_reader_tep(reader);
 	nr_cpus = pcp_reader_layout(reader)->nr_cpus;
+	if (pcp_reader_buffer(reader) && pcp_reader_buffer(reader)->nr_cpus)
+		nr_cpus = pcp_reader_buffer(reader)->nr_cpus;   /* that buffer's CPUs */
 
 	a = calloc(1, sizeof(*a));
 	if (!a || !(a->trace_file = strdup(path))) {
@@ -171,6 +184,11 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		goto fail;
 	}
 	a->opts = opts;
+	a->opts.buffer = NULL;   /* the caller's string: a->buffer is ours */
+	a->buffer = buffer;
+	buffer = NULL;
+	a->buffer_why = buffer_why;
+	a->nr_data_buffers = nr_data_buffers;
 	a->file_version = pcp_reader_layout(reader)->file_version;
 	a->nr_cpus = nr_cpus;
 	if (pcp_reader_layout(reader)->trace_clock[0] &&
@@ -195,7 +213,8 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 				kmem = NULL;
 				pcp_reader_close(reader);
 				reader = NULL;
-				if ((err = pcp_reader_open(path, &reader, errbuf, errlen)))
+				if ((err = pcp_reader_open_buffer(path, PCP_READER_AUTO, a->buffer, &reader,
+								  errbuf, errlen)))
 					goto fail;
 				tep = pcp_reader_tep(reader);
 				if ((err = pcp_kmem_parser_new(tep, opts.refill_source, &kmem, errbuf, errlen)))
@@ -328,6 +347,14 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		pcp_errorf(errbuf, errlen, err, "churn model failed");
 		goto fail;
 	}
+	/* Losses from every source the file has; the meta describes the recorder's one buffer. */
+	pcp_event_loss_apply(a->churn, pcp_reader_buffer(reader) ? pcp_reader_buffer(reader)->cpustat : NULL,
+			     pcp_reader_buffer(reader) ? pcp_reader_buffer(reader)->nr_cpus : 0,
+			     nr_data_buffers <= 1 ? a->meta : NULL, lost_source, sizeof(lost_source));
+	if (!(a->events_lost_source = strdup(lost_source))) {
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
 	a->lock_source = copts.lock_source;
 	if (a->lock_source == PCP_LOCK_INFERRED && !pcp_blocks)
 		a->lock_source = PCP_LOCK_NONE;
@@ -362,6 +389,7 @@ fail:
 	pcp_kmem_parser_free(kmem);
 	pcp_reader_close(reader);
 	pcp_analysis_free(a);
+	free(buffer);
 	return err;
 }
 
@@ -371,6 +399,8 @@ void pcp_analysis_free(struct pcp_analysis *a)
 		return;
 	free(a->trace_file);
 	free(a->trace_clock);
+	free(a->buffer);
+	free(a->events_lost_source);
 	for (size_t i = 0; i < a->nr_event_counts; i++)
 		free(a->event_counts[i].name);
 	free(a->event_counts);

@@ -71,9 +71,14 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 	fprintf(out, "  %-10s %.6f s  (%" PRIu32 " CPUs, trace.dat v%d, clock %s)\n", "duration",
 		(double)c->duration_ns / 1e9, a->nr_cpus, a->file_version,
 		a->trace_clock ? a->trace_clock : "unknown");
-	fprintf(out, "  %-10s %s total, %s lost%s\n", "events", group_u64(n1, sizeof(n1), a->events_total),
+	if (a->buffer)
+		fprintf(out, "  %-10s %s (%s; %u with data)\n", "buffer", a->buffer,
+			a->buffer_why ? a->buffer_why : "chosen", a->nr_data_buffers);
+	fprintf(out, "  %-10s %s total, %s lost%s%s%s\n", "events", group_u64(n1, sizeof(n1), a->events_total),
 		group_u64(n2, sizeof(n2), c->events_lost),
-		c->lost_unknown_marks ? " (+ losses of unknown size)" : "");
+		c->lost_unknown_marks ? " (+ losses of unknown size)" : "",
+		c->lossy && a->events_lost_source ? "; from " : "",
+		c->lossy && a->events_lost_source ? a->events_lost_source : "");
 	if (c->lossy) {
 		fprintf(out, "\n  *** LOSSY TRACE: %s events lost", group_u64(n1, sizeof(n1), c->events_lost));
 		if (c->lost_unknown_marks)
@@ -267,6 +272,8 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "events_lost", jint(c->events_lost), ok);
 	put(t, "events_lost_unknown", jint(c->lost_unknown_marks), ok);
 	put(t, "lossy", json_boolean(c->lossy), ok);
+	put(t, "events_lost_source", json_string(a->events_lost_source ? a->events_lost_source : "none"), ok);
+	put(t, "buffer", a->buffer ? json_string(a->buffer) : json_null(), ok);
 	put(t, "file_version", json_integer(a->file_version), ok);
 	put(t, "trace_clock", a->trace_clock ? json_string(a->trace_clock) : json_null(), ok);
 	put(t, "churn_window_ns", jint(a->opts.churn_window_ns), ok);

@@ -223,6 +223,8 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	    (err = info_u64(s, st, "events_lost", c->events_lost)) ||
 	    (err = info_u64(s, st, "events_lost_unknown", c->lost_unknown_marks)) ||
 	    (err = info_text(s, st, "lossy", c->lossy ? "1" : "0")) ||
+	    (a->events_lost_source && (err = info_text(s, st, "events_lost_source", a->events_lost_source))) ||
+	    (a->buffer && (err = info_text(s, st, "buffer", a->buffer))) ||
 	    (err = info_text(s, st, "schema_version", ver)) ||
 	    (err = info_u64(s, st, "file_version", (uint64_t)a->file_version)) ||
 	    (a->trace_clock && (err = info_text(s, st, "trace_clock", a->trace_clock))) ||

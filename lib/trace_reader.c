@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <trace-cmd/trace-cmd.h>
+#include "pcptrace/cpustat.h"
 #include "pcptrace/error.h"
 #include "pcptrace/ringbuf_decode.h"
 #include "pcptrace/trace_reader.h"
@@ -45,10 +46,23 @@ struct cpu_sec {
 	uint64_t offset, size;
 };
 
+/* A CPUSTAT option's values and the buffer it belongs to (see collect_cpustat). */
+struct cpustat_opt {
+	char owner[64];            /* buffer name as the file spells it, "" = top */
+	int cpu;                   /* its "CPU: N" line, -1 if none */
+	struct pcp_cpustat st;
+};
+
 /* What the direct reader needs beyond the public layout. */
 struct walk {
 	struct cpu_sec *secs;
 	size_t nr, cap;
+	struct pcp_trace_buffer *bufs;   /* every buffer in file order; bufs[i].rank below */
+	uint32_t *buf_rank;
+	size_t nr_bufs, cap_bufs;
+	struct cpustat_opt *stats;
+	size_t nr_stats, cap_stats;
+	char stat_owner[64];       /* the buffer the next CPUSTAT belongs to */
 	uint32_t page_size;        /* the file header's */
 	uint32_t nr_instances;     /* named buffers seen so far */
 	uint32_t rank;             /* of the buffer being walked */
@@ -77,13 +91,71 @@ static void note_option(struct ck *c, uint64_t id)
 		c->w->no_direct = "it has a latency buffer";
 }
 
-static void begin_buffer(struct ck *c, const char *name)
+static int fail(struct ck *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rd_at(struct ck *c, uint64_t off, void *buf, size_t n, const char *what);
+
+static int begin_buffer(struct ck *c, const char *name)
 {
-	if (c->w)
-		c->w->rank = name[0] ? ++c->w->nr_instances : 0;
+	struct walk *w = c->w;
+
+	if (!w)
+		return PCP_OK;
+	w->rank = name[0] ? ++w->nr_instances : 0;
+	if (w->nr_bufs == w->cap_bufs) {
+		size_t cap = w->cap_bufs ? w->cap_bufs * 2 : 4;
+		struct pcp_trace_buffer *b = realloc(w->bufs, cap * sizeof(*b));
+		uint32_t *r = b ? realloc(w->buf_rank, cap * sizeof(*r)) : NULL;
+		if (b)
+			w->bufs = b;
+		if (!r)
+			return fail(c, PCP_ERR_NOMEM, "out of memory");
+		w->buf_rank = r;
+		w->cap_bufs = cap;
+	}
+	memset(&w->bufs[w->nr_bufs], 0, sizeof(w->bufs[0]));
+	snprintf(w->bufs[w->nr_bufs].name, sizeof(w->bufs[0].name), "%s", name[0] ? name : PCP_TOP_BUFFER);
+	w->bufs[w->nr_bufs].top = !name[0];
+	w->buf_rank[w->nr_bufs++] = w->rank;
+	return PCP_OK;
 }
 
-static int fail(struct ck *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A CPUSTAT option (id 2): the text of one CPU's per_cpu/cpuN/stats, or trace-cmd's
+ * "Buffer: NAME" line that says the CPUSTATs after it belong to instance NAME (trace-cmd
+ * writes the top buffer's first, without a marker: tracecmd/trace-record.c add_buffer_stat). */
+static int collect_cpustat(struct ck *c, uint64_t off, uint64_t size)
+{
+	struct walk *w = c->w;
+	char text[4096], *p;
+	size_t n = size < sizeof(text) - 1 ? (size_t)size : sizeof(text) - 1;
+	int err;
+
+	if (!w || !n)
+		return PCP_OK;
+	if ((err = rd_at(c, off, text, n, "CPU stats option")))
+		return err;
+	text[n] = '\0';
+	for (p = text; *p == '\n' || *p == ' '; p++)
+		;
+	if (!strncmp(p, "Buffer: ", 8)) {
+		p += 8;
+		n = strcspn(p, "\n");
+		snprintf(w->stat_owner, sizeof(w->stat_owner), "%.*s", (int)(n < 63 ? n : 63), p);
+		return PCP_OK;
+	}
+	if (w->nr_stats == w->cap_stats) {
+		size_t cap = w->cap_stats ? w->cap_stats * 2 : 8;
+		struct cpustat_opt *s = realloc(w->stats, cap * sizeof(*s));
+		if (!s)
+			return fail(c, PCP_ERR_NOMEM, "out of memory");
+		w->stats = s;
+		w->cap_stats = cap;
+	}
+	memcpy(w->stats[w->nr_stats].owner, w->stat_owner, sizeof(w->stat_owner));
+	w->stats[w->nr_stats].cpu = pcp_cpustat_parse(text, &w->stats[w->nr_stats].st);
+	w->nr_stats++;
+	return PCP_OK;
+}
+
 static int fail(struct ck *c, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -236,6 +308,15 @@ static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64
 		}
 		w->secs[w->nr++] = (struct cpu_sec){ .rank = w->rank, .cpu = (uint32_t)cpu, .offset = off, .size = size };
 	}
+	if (c->w && c->w->nr_bufs) {
+		struct pcp_trace_buffer *b = &c->w->bufs[c->w->nr_bufs - 1];
+		if (cpu + 1 > b->nr_cpus)
+			b->nr_cpus = (uint32_t)(cpu + 1);
+		if (size) {
+			b->nr_cpu_sections++;
+			b->data_bytes += size;
+		}
+	}
 	if (cpu + 1 > l->nr_cpus)
 		l->nr_cpus = (uint32_t)(cpu + 1);
 	l->nr_cpu_sections++;
@@ -280,7 +361,8 @@ static int v6_flyrecord(struct ck *c, uint64_t off, uint32_t cpus, const char *b
 		off += 10;
 	}
 	c->lay->nr_buffers++;
-	begin_buffer(c, buffer);
+	if ((err = begin_buffer(c, buffer)))
+		return err;
 	for (uint32_t cpu = 0; cpu < cpus; cpu++) {
 		uint64_t doff, dsize;
 		if ((err = rd_num(c, off, 8, &doff, "CPU data table")) ||
@@ -372,6 +454,9 @@ static int check_v6(struct ck *c, uint64_t off)
 					return err;
 				snprintf(buffer_names[nr_bufopts], sizeof(buffer_names[0]), "%.63s", name); /* names are for messages only */
 				nr_bufopts++;
+			} else if (id == 2) {   /* CPUSTAT (TRACECMD_OPTION_CPUSTAT; 6 is HOOK) */
+				if ((err = collect_cpustat(c, off, size)))
+					return err;
 			} else if (id == 4 && size > 0 && size < sizeof(name)) {   /* TRACECLOCK */
 				if ((err = rd_at(c, off, name, size, "trace clock option")))
 					return err;
@@ -462,7 +547,8 @@ static int v7_buffer_option(struct ck *c, uint64_t off, uint64_t size)
 	if ((err = v7_section(c, boff, "flyrecord section", &id, &flags, &ssize)))
 		return err;
 	c->lay->nr_buffers++;
-	begin_buffer(c, name);
+	if ((err = begin_buffer(c, name)))
+		return err;
 	for (uint64_t i = 0; i < cnt; i++, off += 20) {
 		uint64_t cpu, doff, dsize;
 		if ((err = rd_num(c, off, 4, &cpu, "buffer option")) ||
@@ -538,6 +624,9 @@ static int check_v7(struct ck *c, uint64_t off)
 				break;
 			} else if (oid == 3) {
 				if ((err = v7_buffer_option(c, p, osize)))
+					return err;
+			} else if (oid == 2) {   /* CPUSTAT */
+				if ((err = collect_cpustat(c, p, osize)))
 					return err;
 			} else if (oid == 4 && osize > 0 && osize < sizeof(ver) * 4) {
 				char text[128];
@@ -650,6 +739,102 @@ int pcp_tracedat_check(const char *path, struct pcp_tracedat_layout *out, char *
 	return check_file(path, out, NULL, errbuf, errlen);
 }
 
+/* ---- buffers ---- */
+
+static void walk_release(struct walk *w)
+{
+	free(w->secs);
+	pcp_trace_buffers_free(w->bufs, w->nr_bufs);
+	free(w->buf_rank);
+	free(w->stats);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Gives each buffer its CPUs' stats: a CPUSTAT names its CPU ("CPU: N", trace-cmd) or is the
+ * next CPU of its buffer (pcprecord writes them in CPU order without that line). */
+static int attach_cpustats(struct walk *w)
+{
+	for (size_t i = 0; i < w->nr_bufs; i++) {
+		struct pcp_trace_buffer *b = &w->bufs[i];
+		uint32_t pos = 0;
+
+		b->cpustat = calloc(b->nr_cpus ? b->nr_cpus : 1, sizeof(*b->cpustat));
+		if (!b->cpustat)
+			return PCP_ERR_NOMEM;
+		for (size_t k = 0; k < w->nr_stats; k++) {
+			const struct cpustat_opt *o = &w->stats[k];
+			uint32_t cpu;
+
+			if (b->top ? o->owner[0] != '\0' : strcmp(o->owner, b->name))
+				continue;
+			cpu = o->cpu >= 0 ? (uint32_t)o->cpu : pos;
+			pos++;
+			if (cpu < b->nr_cpus)
+				b->cpustat[cpu] = o->st;
+		}
+	}
+	return PCP_OK;
+}
+
+void pcp_trace_buffers_free(struct pcp_trace_buffer *b, size_t nr)
+{
+	for (size_t i = 0; b && i < nr; i++)
+		free(b[i].cpustat);
+	free(b);
+}
+
+const struct pcp_trace_buffer *pcp_trace_buffer_find(const struct pcp_trace_buffer *b, size_t nr,
+						      const char *name)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (b[i].top ? !strcmp(name, PCP_TOP_BUFFER) : !strcmp(name, b[i].name))
+			return &b[i];
+	return NULL;
+}
+
+void pcp_trace_buffer_names(const struct pcp_trace_buffer *b, size_t nr, int with_data_only,
+			    char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < nr; i++) {
+		int n;
+
+		if (with_data_only && !b[i].nr_cpu_sections)
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", b[i].name);
+		if (n < 0 || (size_t)n >= len - used) {
+			if (len > 4)
+				strcpy(buf + len - 4, "...");
+			return;
+		}
+		used += (size_t)n;
+	}
+}
+
+int pcp_tracedat_buffers(const char *path, struct pcp_trace_buffer **out, size_t *nr,
+			 char *errbuf, size_t errlen)
+{
+	struct walk w = { 0 };
+	int err = check_file(path, NULL, &w, errbuf, errlen);
+
+	*out = NULL;
+	*nr = 0;
+	if (!err && attach_cpustats(&w))
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+	if (!err) {
+		*out = w.bufs;
+		*nr = w.nr_bufs;
+		w.bufs = NULL;
+		w.nr_bufs = 0;
+	}
+	walk_release(&w);
+	return err;
+}
+
 /* ---- reader ---- */
 
 struct stream {
@@ -673,6 +858,9 @@ struct pcp_reader {
 	struct stream *streams;
 	int nr_streams;
 	struct tep_record *current;
+	struct pcp_trace_buffer *bufs;   /* the file's buffers */
+	size_t nr_bufs;
+	long chosen;                     /* index into bufs, -1: all buffers */
 	uint64_t records;
 	uint64_t *missed_known, *missed_unknown;   /* per CPU */
 };
@@ -761,8 +949,38 @@ int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen)
 	return PCP_OK;
 }
 
+/* Keeps only the chosen buffer's CPU sections for the direct path. */
+static int choose_buffer(struct pcp_reader *r, struct walk *w, const char *buffer, char *errbuf,
+			 size_t errlen)
+{
+	const struct pcp_trace_buffer *b = pcp_trace_buffer_find(w->bufs, w->nr_bufs, buffer);
+	uint32_t rank;
+	size_t n = 0;
+
+	if (!b) {
+		char names[256];
+
+		pcp_trace_buffer_names(w->bufs, w->nr_bufs, 0, names, sizeof(names));
+		return pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "no buffer '%s' in the file (it has: %s)",
+				  buffer, names[0] ? names : "none");
+	}
+	r->chosen = b - w->bufs;
+	rank = w->buf_rank[r->chosen];
+	for (size_t i = 0; i < w->nr; i++)
+		if (w->secs[i].rank == rank)
+			w->secs[n++] = w->secs[i];
+	w->nr = n;
+	return PCP_OK;
+}
+
 int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_reader **out,
 			 char *errbuf, size_t errlen)
+{
+	return pcp_reader_open_buffer(path, how, NULL, out, errbuf, errlen);
+}
+
+int pcp_reader_open_buffer(const char *path, enum pcp_reader_path how, const char *buffer,
+			   struct pcp_reader **out, char *errbuf, size_t errlen)
 {
 	struct pcp_reader *r;
 	struct walk w = { 0 };
@@ -773,9 +991,18 @@ int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_
 	if (!r)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	r->fd = -1;
+	r->chosen = -1;
 	err = check_file(path, &r->layout, &w, errbuf, errlen);
+	if (!err && attach_cpustats(&w))
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+	if (!err && buffer)
+		err = choose_buffer(r, &w, buffer, errbuf, errlen);
 	if (err)
 		goto fail;
+	r->bufs = w.bufs;
+	r->nr_bufs = w.nr_bufs;
+	w.bufs = NULL;
+	w.nr_bufs = 0;
 
 	tracecmd_set_loglevel(TEP_LOG_NONE);
 	/* Headers only (formats, kallsyms, cmdlines): the CPU data is opened below, by one path. */
@@ -816,8 +1043,14 @@ int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	add_streams(r, r->top);
+	if (r->chosen < 0 || r->bufs[r->chosen].top)
+		add_streams(r, r->top);
 	for (int i = 0; i < r->nr_instances; i++) {
+		const char *name = tracecmd_buffer_instance_name(r->top, i);
+
+		/* a chosen instance: only its handle, found by name */
+		if (r->chosen >= 0 && (r->bufs[r->chosen].top || !name || strcmp(name, r->bufs[r->chosen].name)))
+			continue;
 		r->instances[i] = tracecmd_buffer_instance_handle(r->top, i);
 		if (!r->instances[i]) {
 			err = pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT, "libtracecmd cannot read a buffer instance");
@@ -826,13 +1059,18 @@ int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_
 		add_streams(r, r->instances[i]);
 	}
 done:
-	free(w.secs);
+	walk_release(&w);
 	*out = r;
 	return PCP_OK;
 fail:
-	free(w.secs);
+	walk_release(&w);
 	pcp_reader_close(r);
 	return err;
+}
+
+const struct pcp_trace_buffer *pcp_reader_buffer(const struct pcp_reader *r)
+{
+	return r->chosen >= 0 ? &r->bufs[r->chosen] : NULL;
 }
 
 int pcp_reader_open(const char *path, struct pcp_reader **out, char *errbuf, size_t errlen)
@@ -863,6 +1101,7 @@ void pcp_reader_close(struct pcp_reader *r)
 	free(r->streams);
 	free(r->missed_known);
 	free(r->missed_unknown);
+	pcp_trace_buffers_free(r->bufs, r->nr_bufs);
 	free(r);
 }
 

@@ -37,6 +37,8 @@ static const char usage_text[] =
 	"      --infer-gap auto|NS   inferred zone locks: a pause longer than NS between two\n"
 	"                            blocks starts a new bulk operation (0 = off; default auto:\n"
 	"                            learnt per kind from the trace)\n"
+	"      --buffer NAME         the trace buffer to analyze (trace-cmd's -B NAME; top = the\n"
+	"                            top-level one); needed when several hold analyzable events\n"
 	"  -q, --quiet               no text summary\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             version\n"
@@ -127,6 +129,10 @@ static int analysis_option(const char *name, const char *arg, struct pcp_analyze
 			opts->refill_source = PCP_REFILL_FALLBACK;
 		else
 			return usage_error("--refill-source", "expects native or fallback");
+	} else if (!strcmp(name, "buffer")) {
+		if (!*arg)
+			return usage_error("--buffer", "expects a buffer name (top for the top-level one)");
+		opts->buffer = arg;
 	}
 	return 0;
 }
@@ -146,7 +152,8 @@ static const char compare_usage_text[] =
 	"      --allow-lossy         compare runs that lost events anyway (the output names them)\n"
 	"      --json FILE|-         write the comparison as JSON (- = stdout, no text table)\n"
 	"      --junit FILE          write JUnit XML: one test case per metric\n"
-	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap auto|NS\n"
+	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap auto|NS,\n"
+	"      --buffer NAME\n"
 	"                            analysis options for trace.dat inputs (see pcpanalyze --help)\n"
 	"  -q, --quiet               no text table\n"
 	"  -h, --help                this help\n"
@@ -193,6 +200,7 @@ static int cmd_compare(int argc, char **argv)
 		{ "top", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "refill-source", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "infer-gap", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "buffer", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -432,6 +440,7 @@ static int cmd_analyze(int argc, char **argv)
 		{ "top", required_argument, NULL, OPT_ANALYSIS },
 		{ "refill-source", required_argument, NULL, OPT_ANALYSIS },
 		{ "infer-gap", required_argument, NULL, OPT_ANALYSIS },
+		{ "buffer", required_argument, NULL, OPT_ANALYSIS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },

@@ -20,6 +20,8 @@ struct pcp_analyze_opts {
 						   * (default: learnt from the trace), or ns,
 						   * 0 = off */
 	enum pcp_refill_source refill_source;     /* AUTO by default */
+	const char *buffer;                       /* trace buffer to read ("top" = top-level);
+						   * NULL (default): chosen (buffer_choice.h) */
 };
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o);
@@ -33,7 +35,12 @@ struct pcp_analysis {
 	char *trace_file;
 	int file_version;                         /* 6 or 7 */
 	char *trace_clock;                        /* NULL if unknown */
-	uint32_t nr_cpus;
+	uint32_t nr_cpus;                         /* of the buffer read */
+	char *buffer;                             /* its name ("top" = top-level); NULL: the
+						   * file has no buffer table (all read) */
+	const char *buffer_why;                   /* static: how it was chosen */
+	unsigned nr_data_buffers;                 /* buffers in the file holding data */
+	char *events_lost_source;                 /* "missed_marks,cpustat_dropped", "none" */
 	uint64_t events_total;
 	enum pcp_refill_source refill_source;     /* NATIVE or FALLBACK */
 	enum pcp_lock_source lock_source;

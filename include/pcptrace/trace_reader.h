@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "pcptrace/cpustat.h"
 
 struct tep_handle;
 struct tep_record;
@@ -32,6 +33,32 @@ struct pcp_tracedat_layout {
  * PCP_ERR_CORRUPT; errbuf gets a one-line reason without the file name. */
 int pcp_tracedat_check(const char *path, struct pcp_tracedat_layout *out, char *errbuf, size_t errlen);
 
+/* One trace buffer of the file: the top-level one ("" in the file; called "top", trace-cmd's
+ * -t) or an instance (trace-cmd's -B NAME). */
+#define PCP_TOP_BUFFER "top"
+
+struct pcp_trace_buffer {
+	char name[64];             /* PCP_TOP_BUFFER for the top-level buffer */
+	int top;
+	uint32_t nr_cpus;          /* its declared CPU ids + 1 (0: no CPU entry) */
+	uint32_t nr_cpu_sections;  /* CPU sections holding data */
+	uint64_t data_bytes;
+	struct pcp_cpustat *cpustat;   /* nr_cpus entries, from the file's CPUSTAT options
+					* (.present = 0 where the file has none for that CPU) */
+};
+
+/* The file's buffers, in file order (pcp_tracedat_check first). Free with
+ * pcp_trace_buffers_free. */
+int pcp_tracedat_buffers(const char *path, struct pcp_trace_buffer **out, size_t *nr,
+			 char *errbuf, size_t errlen);
+void pcp_trace_buffers_free(struct pcp_trace_buffer *b, size_t nr);
+/* The buffer called name ("top" = the top-level one), or NULL. */
+const struct pcp_trace_buffer *pcp_trace_buffer_find(const struct pcp_trace_buffer *b, size_t nr,
+						      const char *name);
+/* "top, a, b" into buf (truncated with "..." if it does not fit). */
+void pcp_trace_buffer_names(const struct pcp_trace_buffer *b, size_t nr, int with_data_only,
+			    char *buf, size_t len);
+
 struct pcp_reader;
 
 enum pcp_reader_path {
@@ -45,6 +72,12 @@ enum pcp_reader_path {
 int pcp_reader_open(const char *path, struct pcp_reader **out, char *errbuf, size_t errlen);
 int pcp_reader_open_path(const char *path, enum pcp_reader_path how, struct pcp_reader **out,
 			 char *errbuf, size_t errlen);
+/* Only the records of one buffer (NULL: every buffer with data, merged). A name the file does
+ * not have is PCP_ERR_MODE (errbuf lists the buffers it has). */
+int pcp_reader_open_buffer(const char *path, enum pcp_reader_path how, const char *buffer,
+			   struct pcp_reader **out, char *errbuf, size_t errlen);
+/* The buffer opened by pcp_reader_open_buffer, NULL when all are read. */
+const struct pcp_trace_buffer *pcp_reader_buffer(const struct pcp_reader *r);
 /* 1 when the direct path reads the records. */
 int pcp_reader_direct(const struct pcp_reader *r);
 /* Back to the first record (direct path only: PCP_ERR_MODE on the libtracecmd path, where the
