@@ -110,7 +110,9 @@ static char *column_list(sqlite3 *db, const char *schema, const char *table, int
 }
 
 /* Copies every data table of the attached src into main, with run ids shifted by offset
- * (merged input) or set to run_id (single run). */
+ * (merged input) or set to run_id (single run). Table and column names come from the input:
+ * pcp_results_db_attach() has limited them to our schema's, and they are still spliced only as
+ * quoted identifiers (%w); values are copied by SQL, never spliced. */
 static int copy_tables(sqlite3 *db, int merged_input, long long run_id, long long offset,
 		       const char *input, char *errbuf, size_t errlen)
 {
