@@ -411,6 +411,16 @@ static int check_database(sqlite3 *db, const char *schema, char *errbuf, size_t 
 	return err;
 }
 
+/* Names in the message come from the file: control characters would break the one-line rule
+ * (or drive the terminal). */
+static int one_line(int err, char *errbuf, size_t errlen)
+{
+	for (size_t i = 0; err && errbuf && i < errlen && errbuf[i]; i++)
+		if ((unsigned char)errbuf[i] < ' ' || errbuf[i] == 0x7f)
+			errbuf[i] = '?';
+	return err;
+}
+
 int pcp_results_db_open(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
 {
 	sqlite3 *db = NULL;
@@ -436,7 +446,7 @@ int pcp_results_db_open(const char *path, sqlite3 **out, char *errbuf, size_t er
 		err = check_database(db, "main", errbuf, errlen);
 	if (err) {
 		sqlite3_close(db);
-		return err;
+		return one_line(err, errbuf, errlen);
 	}
 	*out = db;
 	return PCP_OK;
@@ -468,5 +478,5 @@ int pcp_results_db_attach(sqlite3 *db, const char *path, const char *schema, cha
 	}
 	if (!err)
 		err = check_database(db, schema, errbuf, errlen);
-	return err;
+	return one_line(err, errbuf, errlen);
 }

@@ -43,6 +43,7 @@ cases = {
                  "CREATE TABLE metrics(name TEXT PRIMARY KEY, value REAL GENERATED ALWAYS AS (0),"
                  " unit TEXT NOT NULL, better TEXT NOT NULL); DROP TABLE m0",
     "version":   "PRAGMA user_version = 7",
+    "newline":   'CREATE VIEW "v_a\nb" AS SELECT 1',
     "analyzed":  "ANALYZE",   # sqlite_stat1: SQLite's own, allowed
 }
 for name, sql in cases.items():
@@ -81,6 +82,7 @@ check altview 2 "view v_cpu_pairs differs"
 check index 2 "index i_value"
 check vtab 2 "table notes"
 check missing 12 "no table pcp_pageset"
+check newline 2 "view v_a?b"
 check nocheck 2 "table metrics differs from the pcptrace schema's"
 check generated 2 "table metrics has column value REAL (generated)"
 check version 12 "schema version 1 (schema version 7)"
@@ -114,4 +116,4 @@ cp good.db "file:dir/a?mode=rwc#x%41'.db"
 [ -f "file:dir/out?.db" ] || fail "odd output name: not written under its own name"
 "$PCPANALYZE" compare -q "file:dir/a?mode=rwc#x%41'.db" "file:dir/out?.db" > /dev/null 2> err.txt
 grep -q "merged database" err.txt || fail "odd names: compare should read out?.db as merged: $(cat err.txt)"
-echo "OK: 12 crafted databases refused, ours accepted"
+echo "OK: 13 crafted databases refused, ours accepted"
