@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include "pcptrace/compare.h"
 #include "pcptrace/error.h"
+#include "pcptrace/results_db.h"
 #include "pcptrace/store.h"
 #include "pcptrace/util.h"
 
@@ -130,10 +131,9 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 	int rc, err = PCP_OK;
 	size_t cap = 0;
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "cannot open database: %s", sqlite3_errmsg(db));
+	/* read-only, defensive, and only if it is our schema, object by object (results_db.h) */
+	if ((err = pcp_results_db_open(path, &db, errbuf, errlen)) != PCP_OK)
 		goto out;
-	}
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM trace_info WHERE key IN "
 				   "('schema_version', 'refill_source', 'lossy', 'events_lost', "
 				   "'events_lost_unknown')", -1, &st, NULL) != SQLITE_OK) {

@@ -8,6 +8,7 @@
 #include "pcptrace/compare.h"
 #include "pcptrace/error.h"
 #include "pcptrace/outfile.h"
+#include "pcptrace/results_db.h"
 #include "pcptrace/store.h"
 #include "pcptrace/util.h"
 
@@ -21,6 +22,10 @@ static const char merged_views[] =
 	"CREATE VIEW IF NOT EXISTS v_run_metrics AS SELECT r.run, r.source, r.host, r.kernel_release,"
 	" r.refill_source, r.labels, m.name, m.value, m.unit, m.better"
 	" FROM run r JOIN metrics m ON m.run = r.run;\n";
+
+/* The checker of foreign databases compares merged inputs with these (results_db.h). */
+const char *const pcp_merged_schema_sql = merged_schema;
+const char *const pcp_merged_views_sql = merged_views;
 
 /* trace_info keys that may carry a run's identity; the first present wins. */
 static const char *const host_keys[] = { "meta.hostname", "hostname", NULL };
@@ -109,7 +114,9 @@ static char *column_list(sqlite3 *db, const char *schema, const char *table, int
 }
 
 /* Copies every data table of the attached src into main, with run ids shifted by offset
- * (merged input) or set to run_id (single run). */
+ * (merged input) or set to run_id (single run). Table and column names come from the input:
+ * pcp_results_db_attach() has limited them to our schema's, and they are still spliced only as
+ * quoted identifiers (%w); values are copied by SQL, never spliced. */
 static int copy_tables(sqlite3 *db, int merged_input, long long run_id, long long offset,
 		       const char *input, char *errbuf, size_t errlen)
 {
@@ -272,7 +279,7 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 			char *errbuf, size_t errlen)
 {
 	struct pcp_outfile of;
-	char *labels_text = NULL, reason[256];
+	char *labels_text = NULL, reason[256], *uri = NULL;
 	sqlite3 *db = NULL;
 	int err = PCP_OK;
 
@@ -309,7 +316,10 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 	}
 	close(of.fd); /* SQLite opens the temp file by name */
 	of.fd = -1;
-	if (sqlite3_open(of.tmp_path, &db) != SQLITE_OK) {
+	/* URI file names on, so inputs can be attached read-only; the temp path as a URI too */
+	uri = pcp_sqlite_file_uri(of.tmp_path, NULL);
+	if (!uri || sqlite3_open_v2(uri, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+				    NULL) != SQLITE_OK) {
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "%s: %s", out_path, sqlite3_errmsg(db));
 		goto out;
 	}
@@ -317,14 +327,15 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 	if (!err)
 		err = exec(db, merged_schema, errbuf, errlen);
 	for (size_t i = 0; !err && i < nr_inputs; i++) {
-		char *attach = sqlite3_mprintf("ATTACH DATABASE %Q AS src", inputs[i]);
 		long long run_id = next_run_id(db);
 		int merged_input;
 
-		err = attach ? exec(db, attach, errbuf, errlen) : PCP_ERR_NOMEM;
-		sqlite3_free(attach);
-		if (err)
+		/* read-only, defensive, and only if it is our schema, object by object */
+		err = pcp_results_db_attach(db, inputs[i], "src", reason, sizeof(reason));
+		if (err) {
+			pcp_errorf(errbuf, errlen, err, "%s: %s", inputs[i], reason);
 			break;
+		}
 		err = check_version(db, inputs[i], errbuf, errlen);
 		merged_input = table_exists(db, "src", "run");
 		if (!err)
@@ -361,5 +372,6 @@ out:
 	if (err)
 		pcp_outfile_abort(&of);
 	free(labels_text);
+	sqlite3_free(uri);
 	return err;
 }

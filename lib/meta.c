@@ -1,4 +1,7 @@
-/* Loads the recorder's snapshot file that sits beside a trace. */
+/* Loads the recorder's snapshot file that sits beside a trace. The file comes from the recording
+ * machine like the trace: it is found by the trace's name as given on the command line, and
+ * nothing in it (trace_file, workload, command_line, ...) is ever used as a path or run as a
+ * command; its values reach SQLite only as bound parameters (store.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

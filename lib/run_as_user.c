@@ -89,7 +89,8 @@ static int lookup(const char *user, struct passwd *pw, char **buf, char *errbuf,
 
 		free(*buf);
 		if (!(*buf = malloc((size_t)size)))
-			return PCP_ERR_NOMEM;
+			return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "%s",
+					  pcp_strerror(PCP_ERR_NOMEM));
 		rc = getpwnam_r(user, pw, *buf, (size_t)size, &found);
 		errno = 0;
 		id = strtoul(user, &end, 10);

@@ -165,7 +165,8 @@ static char *join_scalars(json_t *v)
 
 /* meta.<key> rows for the recorder's meta JSON, read generically so its shape may grow:
  * scalars as text, arrays of scalars joined by spaces, objects flattened (meta.a.b) two
- * levels deep; "snapshots" go to their own tables. */
+ * levels deep; "snapshots" go to their own tables. The meta comes from the recording machine,
+ * maybe someone else's: its keys and values are only ever bound parameters, never SQL text. */
 static int info_meta(struct store *s, sqlite3_stmt *st, const char *prefix, json_t *obj, int depth)
 {
 	const char *key, *text;
@@ -597,7 +598,8 @@ static int write_snapshots(struct store *s, json_t *meta)
 
 	if (!meta || !json_is_object(meta))
 		return PCP_OK;
-	/* OR IGNORE: a repeated key in an unforeseen shape must not lose the whole analysis. */
+	/* OR IGNORE: a repeated key in an unforeseen shape must not lose the whole analysis.
+	 * Sources, keys and values from the meta are bound parameters, never SQL text. */
 	if ((err = prepare(s, "INSERT OR IGNORE INTO snapshot(snapshot, source, key, value) "
 			   "VALUES (?1, ?2, ?3, ?4)", &ss.kv)) ||
 	    (err = prepare(s, "INSERT OR IGNORE INTO pcp_pageset(snapshot, nid, zone, cpu, count, "

@@ -27,6 +27,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM HUP # a killed test still removes its user
 chmod 755 "$WORK"
 cd "$WORK" || exit 1
 
