@@ -402,7 +402,7 @@ static int cmd_merge(int argc, char **argv)
 	}
 	if (!out_path || optind >= argc) {
 		free(labels);
-		return merge_usage_error("merge", "expects -o OUT.db and at least one results database");
+		return merge_usage_error("arguments", "expects -o OUT.db and at least one results database");
 	}
 	err = pcp_merge_databases(out_path, argv + optind, (size_t)(argc - optind), labels, nr_labels,
 				  errbuf, sizeof(errbuf));
