@@ -22,9 +22,11 @@ void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r)
 	switch (r->check.state) {
 	case PCP_PERCPU_CHECK_DONE:
 		fprintf(out, "  percpu_stats check: %s (nr_alloc %+" PRId64 " vs %" PRIu64
-			" traced allocs, nr_dealloc %+" PRId64 " vs %" PRIu64 " traced frees)\n",
+			" traced allocs, nr_dealloc %+" PRId64 " vs %" PRIu64 " traced + %" PRIu64
+			" untraced frees)\n",
 			r->check.consistent ? "consistent" : "INCONSISTENT", r->check.nr_alloc_delta,
-			r->check.traced_allocs, r->check.nr_dealloc_delta, r->check.traced_frees);
+			r->check.traced_allocs, r->check.nr_dealloc_delta, r->check.traced_frees,
+			r->check.untraced_frees);
 		break;
 	case PCP_PERCPU_CHECK_NO_SNAPSHOTS:
 		fprintf(out, "  percpu_stats check: skipped (no before/after snapshot)\n");
@@ -188,6 +190,7 @@ int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r)
 			put(o, "nr_dealloc_delta", json_integer(r->check.nr_dealloc_delta), &ok);
 			put(o, "traced_allocs", ju(r->check.traced_allocs), &ok);
 			put(o, "traced_frees", ju(r->check.traced_frees), &ok);
+			put(o, "untraced_frees", ju(r->check.untraced_frees), &ok);
 		}
 		put(p, "stats_check", o, &ok);
 	}

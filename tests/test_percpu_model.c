@@ -764,6 +764,41 @@ START_TEST(real_fixture_check)
 }
 END_TEST
 
+/* A free the kernel counted but did not trace (an alloc reuses a ptr still open): the check
+ * counts it as an untraced free, proven by the reuse, and is consistent; a free that is simply
+ * missing (no reuse) is not excused. */
+START_TEST(check_untraced_free_proven_by_reuse)
+{
+	const struct pcp_event evs[] = {
+		alloc_ev(100, CS_A, 16, 64, 0x1000, 0x1000, 0),
+		alloc_ev(200, CS_C, 16, 64, 0x1010, 0x1000, 0),
+		/* 0x1000 and 0x1010 freed by the kernel without events, then reused: */
+		alloc_ev(300, CS_A, 16, 64, 0x1000, 0x1000, 0),
+		alloc_ev(310, CS_C, 16, 64, 0x1010, 0x1000, 0),
+		free_ev(400, 0x1000, 0x1000),
+	};
+	struct pcp_percpu_results *r = run(evs, 5, NULL);
+	char *b = stats_text(100, 50), *ok = stats_text(104, 53), *short_ = stats_text(104, 54);
+	json_t *m_ok = meta_with(b, ok), *m_short = meta_with(b, short_);
+	sqlite3 *db = schema_db();
+
+	ck_assert_int_eq(pcp_percpu_store(db, r, m_ok, 0), PCP_OK);
+	assert_text(db, "SELECT value FROM trace_info WHERE key = 'percpu_traced_frees'", "1");
+	assert_text(db, "SELECT value FROM trace_info WHERE key = 'percpu_untraced_frees'", "2");
+	assert_text(db, "SELECT value FROM trace_info WHERE key = 'percpu_stats_consistent'", "1");
+	sqlite3_close(db);
+	ck_assert_int_eq(pcp_percpu_attach_meta(r, m_short, 0), PCP_OK);
+	ck_assert_int_eq(r->check.untraced_frees, 2);
+	ck_assert_int_eq(r->check.consistent, 0); /* a fourth free is in neither count */
+	json_decref(m_ok);
+	json_decref(m_short);
+	free(b);
+	free(ok);
+	free(short_);
+	pcp_percpu_results_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("percpu_model");
@@ -787,6 +822,7 @@ int main(void)
 	tcase_add_test(tc, damaged_snapshot_is_bad_meta);
 	tcase_add_test(tc, report_text_and_json);
 	tcase_add_test(tc, real_fixture_check);
+	tcase_add_test(tc, check_untraced_free_proven_by_reuse);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

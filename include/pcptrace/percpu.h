@@ -74,6 +74,7 @@ struct pcp_percpu_check {
 	int consistent;                     /* DONE only: both deltas equal the traced counts */
 	int64_t nr_alloc_delta, nr_dealloc_delta;   /* after - before, DONE only */
 	uint64_t traced_allocs, traced_frees;
+	uint64_t untraced_frees;            /* frees proven by a traced alloc reusing an open ptr */
 };
 
 struct pcp_percpu_results {
