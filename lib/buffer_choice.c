@@ -57,7 +57,9 @@ static int has_analyzable(const char *path, const char *buffer, char *errbuf, si
 		int id = tep_data_type(tep, rec);
 		found = id >= 0 && id < nr_ids && wanted[id];
 	}
-	/* damaged data: the analysis of the chosen buffer reports it */
+	/* damaged data before any analyzable event: the choice cannot be trusted */
+	if (!found && (err = pcp_reader_status(r, errbuf, errlen)))
+		found = -err;
 	free(wanted);
 	pcp_reader_close(r);
 	return found;

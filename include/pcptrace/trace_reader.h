@@ -1,6 +1,7 @@
 /* The trace reader: validates a trace.dat (v6, v7; compressed or not) against its own
- * declared layout, opens it with libtracecmd (event formats, kallsyms, cmdlines) and hands out
- * every record of every CPU of every buffer that carries data, in timestamp order (ties: lower
+ * declared layout, lists its buffers (top-level and instances, with their CPUSTAT), opens it
+ * with libtracecmd (event formats, kallsyms, cmdlines) and hands out every record of every CPU
+ * of one chosen buffer (or of every buffer that carries data), in timestamp order (ties: lower
  * CPU first, as libtracecmd does; the top buffer before instances). Two paths give the same
  * records: the direct ring-buffer reader (ringbuf_decode.h, the fast one) where it reproduces
  * libtracecmd exactly, else libtracecmd's own per-CPU reads. */

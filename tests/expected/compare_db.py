@@ -187,7 +187,7 @@ def check_trace_info(db, diff, want):
             diff.add("trace_info", "missing key %s" % k)
         elif ti[k] is None or int(ti[k]) != want["trace_info"][k]:
             diff.add("trace_info", "%s is %r, expected %r" % (k, ti[k], want["trace_info"][k]))
-    for k in ("refill_source", "lock_source"):
+    for k in ("refill_source", "lock_source", "buffer", "events_lost_source"):
         if ti.get(k) != want["trace_info"][k]:
             diff.add("trace_info", "%s is %r, expected %r" % (k, ti.get(k), want["trace_info"][k]))
     # the automatic infer gaps (present only when locks are inferred)

@@ -10,7 +10,13 @@ usage: pcp_expected.py [--churn-window NS] [--bucket NS] [--top N]
                        [--refill-source native|fallback] [--trace-cmd PATH] [-o OUT] TRACE
 
 TRACE.meta.json (the recorder's snapshots), when it exists, is an input too: its "before"
-zoneinfo zone spans name the zone of inferred zone-lock acquisitions (METRICS.md, "Zone lock").
+zoneinfo zone spans name the zone of inferred zone-lock acquisitions (METRICS.md, "Zone lock"),
+and its recording.cpus counts are one source of lost events (METRICS.md, "Lost events").
+
+Buffers (--buffer NAME, "top" = top-level): trace_report.select_buffer() keeps one buffer's
+records as pcpanalyze(1) chooses it; lost events per CPU are the largest of that buffer's
+missed-event marks, its CPUSTAT overrun + commit overrun + dropped events (`trace-cmd report
+--stat`), and the meta's overrun + commit_overrun + dropped (only when one buffer holds data).
 
 Exit: 0 ok, 2 usage or unreadable trace, 3 nothing to analyze, 4 forced native without the
 native refill format.
@@ -225,15 +231,38 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     dur_s = duration / 1e9
     lost_per_cpu = {}
     lost_unknown = 0
-    lossy = 0
     for r in recs:
         if r.missed:
-            lossy = 1
             if r.missed > 0:
                 lost_per_cpu[r.cpu] = lost_per_cpu.get(r.cpu, 0) + r.missed
             else:
                 lost_unknown += 1
+    sources = []
+    if lost_unknown or any(lost_per_cpu.values()):
+        sources.append("missed_marks")
+    stats = trace.cpustat.get(trace.buffer or trace_report.TOP, {})
+    meta_cpus = {}
+    if meta and getattr(trace, "nr_data_buffers", 1) <= 1:
+        for row in meta.get("recording", {}).get("cpus", []) or []:
+            meta_cpus[row.get("cpu")] = row
+    seen = set()
+    for c in range(nr_cpus):
+        st = stats.get(c, {})
+        parts = {"cpustat_overrun": st.get("overrun", 0),
+                 "cpustat_commit_overrun": st.get("commit overrun", 0),
+                 "cpustat_dropped": st.get("dropped events", 0)}
+        mrow = meta_cpus.get(c, {})
+        meta_lost = sum(max(0, mrow.get(k, 0) or 0) for k in ("overrun", "commit_overrun", "dropped"))
+        for k, v in parts.items():
+            if v > 0:
+                seen.add(k)
+        if meta_lost > 0:
+            seen.add("meta")
+        lost_per_cpu[c] = max(lost_per_cpu.get(c, 0), sum(parts.values()), meta_lost)
+    sources += [k for k in ("cpustat_overrun", "cpustat_commit_overrun", "cpustat_dropped",
+                            "meta") if k in seen]
     events_lost = sum(lost_per_cpu.values())
+    lossy = 1 if events_lost or lost_unknown else 0
 
     # --- classify each record for this mode ---
     # kind: 'refill', 'drain', 'refill_zl', 'drain_zl', 'percpu', 'other', or None (ignored)
@@ -455,6 +484,8 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                         first_ts_ns=first_ts, last_ts_ns=last_ts, duration_ns=duration,
                         refill_source=mode, lock_source=lock_source, events_total=len(recs),
                         events_lost=events_lost, events_lost_unknown=lost_unknown, lossy=lossy,
+                        events_lost_source=",".join(sources) or "none",
+                        buffer=trace.buffer or trace_report.TOP,
                         **{"infer_gap_%s_ns" % k: v for k, v in gaps.items()}, **extra_info),
         event_counts=dict(sorted(event_counts.items())),
         cpu_flow=[flow[c] for c in range(nr_cpus)],
@@ -488,11 +519,12 @@ def main(argv=None):
     ap.add_argument("--top", type=positive_int, default=100)
     ap.add_argument("--infer-gap", default="auto", type=lambda v: v if v == "auto" else int(v))
     ap.add_argument("--refill-source", choices=("native", "fallback"))
+    ap.add_argument("--buffer")
     ap.add_argument("--trace-cmd", default="trace-cmd")
     ap.add_argument("-o", "--output", default="-")
     a = ap.parse_args(argv)
     try:
-        trace = trace_report.load(a.trace, a.trace_cmd)
+        trace = trace_report.select_buffer(trace_report.load(a.trace, a.trace_cmd), a.buffer)
         doc = analyze(trace, a.churn_window, a.bucket, a.top, a.refill_source, a.infer_gap,
                       load_meta(a.trace))
     except trace_report.ReportError as e:

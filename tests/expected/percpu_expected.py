@@ -227,11 +227,13 @@ def analyze(trace):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("trace")
+    ap.add_argument("--buffer")
     ap.add_argument("--trace-cmd", default="trace-cmd")
     ap.add_argument("-o", "--output", default="-")
     a = ap.parse_args(argv)
     try:
-        trace = trace_report.load(a.trace, a.trace_cmd, kallsyms=True)
+        trace = trace_report.select_buffer(trace_report.load(a.trace, a.trace_cmd, kallsyms=True),
+                                           a.buffer)
         doc = analyze(trace)
     except trace_report.ReportError as e:
         trace_report.die("percpu_expected: %s" % e, 2)

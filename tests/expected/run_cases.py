@@ -60,6 +60,9 @@ def checker_options(opts):
              "--refill-source": "refill_source", "--infer-gap": "infer_gap"}
     it = iter(opts)
     for o in it:
+        if o == "--buffer":   # applied by trace_report.select_buffer()
+            next(it)
+            continue
         if o not in names:
             raise ValueError("unknown option %s in cases.txt" % o)
         v = next(it)
@@ -112,6 +115,10 @@ def meta_path(fixture):
 
 def expected(name, fixture, opts, dat):
     trace = trace_report.load(dat, kallsyms=True)
+    buffer = None
+    if "--buffer" in opts:
+        buffer = opts[opts.index("--buffer") + 1]
+    trace_report.select_buffer(trace, buffer)
     trace.path = fixture  # stable trace_file in the JSON whatever the temp path
     meta = None
     if meta_path(fixture):

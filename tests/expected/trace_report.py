@@ -21,8 +21,14 @@ Independent of pcpanalyze by design: everything here comes from what trace-cmd p
     libtraceevent; kept per record as Record.printed.
 
 Records are kept in report order, which is libtracecmd's merge order (timestamp, then CPU).
-A file with several buffers holding data would have all of them merged here; the fixtures
-(trace-cmd extract -B X) have one named buffer with data and an empty top-level one.
+Buffers: report prints every buffer's records merged, each line (or the drop line before it)
+prefixed "%*s: " % (width, NAME) for an instance and width + 2 spaces for the top-level buffer
+(tracecmd/trace-read.c print_handle_file), so each record knows its buffer (Record.buffer,
+"top" for the top-level one). The names come from the BUFFER options of
+`trace-cmd dump --options`.
+  trace-cmd report --stat -i FILE    the CPUSTAT options: the top buffer's per-CPU stats, then
+      "Buffer: NAME" and that instance's; each CPU's block starts "CPU: N" (trace-cmd) or, as
+      pcprecord writes them, with "entries:" (blocks then in CPU order).
 """
 
 import json
@@ -36,7 +42,8 @@ import tempfile
 
 RECORD_RE = re.compile(
     r"\[(?P<cpu>\d+)\]\s+(?P<sec>\d+)\.(?P<nsec>\d{9}):\s+(?P<event>[^\s:]+):\s?(?P<fields>.*)$")
-DROP_RE = re.compile(r"^(?:\S+: )?CPU:(?P<cpu>\d+) \[(?:(?P<count>\d+) )?EVENTS DROPPED\]\s*$")
+DROP_RE = re.compile(
+    r"^\s*(?:(?P<buf>\S+): )?CPU:(?P<cpu>\d+) \[(?:(?P<count>\d+) )?EVENTS DROPPED\]\s*$")
 CPUS_RE = re.compile(r"^cpus=(\d+)\s*$")
 FIELD_RE = re.compile(r"(\w+)=(\S*)")
 
@@ -45,15 +52,21 @@ class ReportError(Exception):
     pass
 
 
-class Record:
-    __slots__ = ("ts", "cpu", "event", "text", "missed", "_fields", "printed")
+TOP = "top"
+BUFNAME_RE = re.compile(r'^\s*"(?P<name>[^"]*)" \[name\]\s*$')
+STAT_KEYS = ("entries", "overrun", "commit overrun", "dropped events", "read events")
 
-    def __init__(self, ts, cpu, event, text, missed):
+
+class Record:
+    __slots__ = ("ts", "cpu", "event", "text", "missed", "buffer", "_fields", "printed")
+
+    def __init__(self, ts, cpu, event, text, missed, buffer=TOP):
         self.ts = ts          # ns
         self.cpu = cpu
         self.event = event    # system:name
         self.text = text      # the raw "field=value ..." text
         self.missed = missed  # 0: no mark, > 0: known count, -1: unknown count
+        self.buffer = buffer  # "top" or the instance name
         self._fields = None
         self.printed = None   # fields as the print fmt shows them (see printed_for)
 
@@ -74,10 +87,14 @@ class Record:
 
 
 class Trace:
-    def __init__(self, path, nr_cpus, records, formats, kallsyms_text, fields=None):
+    def __init__(self, path, nr_cpus, records, formats, kallsyms_text, buffers=(TOP,),
+                 cpustat=None, fields=None):
         self.path = path
         self.nr_cpus = nr_cpus
         self.records = records
+        self.buffers = list(buffers)      # "top" first, then instances in file order
+        self.cpustat = cpustat or {}      # buffer -> {cpu: {key: int}}
+        self.buffer = None                # set by select_buffer()
         self.formats = formats            # set of system:name
         self.fields = fields or {}        # system:name -> {field name: size} (non-common)
         self._kallsyms_text = kallsyms_text
@@ -117,7 +134,46 @@ def materialize(path, tmpdir):
     return path
 
 
-def parse_report(text, formats):
+def parse_buffer_names(dump_options_text):
+    """Instance names from `trace-cmd dump --options` (BUFFER options; "" = top, skipped)."""
+    names = []
+    for line in dump_options_text.splitlines():
+        m = BUFNAME_RE.match(line)
+        if m and m.group("name") and m.group("name") not in names:
+            names.append(m.group("name"))
+    return names
+
+
+def parse_stat(text):
+    """`trace-cmd report --stat` text -> {buffer: {cpu: {key: int}}}."""
+    out = {}
+    owner = TOP
+    cur = None
+    pos = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("Buffer: "):
+            owner = line[len("Buffer: "):].strip()
+            cur = None
+            continue
+        key, sep, val = line.partition(":")
+        if not sep:
+            continue
+        if key == "CPU" or (key == "entries" and (cur is None or "entries" in cur)):
+            if key == "CPU":
+                cpu = int(val)
+            else:
+                cpu = pos.get(owner, 0)
+            pos[owner] = cpu + 1
+            cur = out.setdefault(owner, {}).setdefault(cpu, {})
+            if key == "CPU":
+                continue
+        if cur is not None and key in STAT_KEYS:
+            cur[key] = int(val.strip())
+    return out
+
+
+def parse_report(text, formats, instances=()):
     """Parse `trace-cmd report -t -R -N` text. Returns (nr_cpus, records)."""
     by_name = {}
     for f in formats:
@@ -126,6 +182,8 @@ def parse_report(text, formats):
     nr_cpus = None
     records = []
     pending = {}  # cpu -> missed mark waiting for that CPU's next record
+    pending_buf = None  # the buffer of a drop line: the next record line has no prefix
+    inst = set(instances)
     for line in text.splitlines():
         if nr_cpus is None:
             m = CPUS_RE.match(line)
@@ -136,7 +194,13 @@ def parse_report(text, formats):
         if m:
             cpu = int(m.group("cpu"))
             pending[cpu] = int(m.group("count")) if m.group("count") else -1
+            pending_buf = m.group("buf") if m.group("buf") in inst else TOP
             continue
+        if pending_buf is not None:
+            buf, pending_buf = pending_buf, None
+        else:
+            head = line.lstrip().split(" ", 1)[0]
+            buf = head[:-1] if head.endswith(":") and head[:-1] in inst else TOP
         m = RECORD_RE.search(line)
         if not m:
             if line.strip() and not line.startswith("version ="):
@@ -152,7 +216,7 @@ def parse_report(text, formats):
         else:
             raise ReportError("event name %r is ambiguous: %s" % (name, full))
         ts = int(m.group("sec")) * 1000000000 + int(m.group("nsec"))
-        records.append(Record(ts, cpu, event, m.group("fields"), pending.pop(cpu, 0)))
+        records.append(Record(ts, cpu, event, m.group("fields"), pending.pop(cpu, 0), buf))
     if pending:
         raise ReportError("drop mark without a following record on CPU %s" % sorted(pending))
     if nr_cpus is None:
@@ -191,10 +255,10 @@ def printed_for(fields):
     return {e} if e in fields and "percpu_refill" not in fields[e] else set()
 
 
-def attach_printed(records, text, formats, wanted):
+def attach_printed(records, text, formats, wanted, instances=()):
     """Record.printed for the records of `wanted` events, from the no-R report (same records
     in the same order as the -R one; checked record by record)."""
-    _, shown = parse_report(text, formats)
+    _, shown = parse_report(text, formats, instances)
     if len(shown) != len(records):
         raise ReportError("printed report has %d records, raw %d" % (len(shown), len(records)))
     for r, p in zip(records, shown):
@@ -212,17 +276,19 @@ def load(path, trace_cmd="trace-cmd", kallsyms=False):
         real = materialize(path, tmpdir)
         formats = set(l.strip() for l in _run(trace_cmd, ["report", "-E", "-i", real]).splitlines()
                       if ":" in l)
+        instances = parse_buffer_names(_run(trace_cmd, ["dump", "--options", real]))
         text = _run(trace_cmd, ["report", "-t", "-R", "-N", "-i", real])
-        nr_cpus, records = parse_report(text, formats)
+        nr_cpus, records = parse_report(text, formats, instances)
         fields = parse_event_formats(_run(trace_cmd, ["report", "--events", "-i", real]))
         wanted = printed_for(fields)
         if wanted and any(r.event in wanted for r in records):
             attach_printed(records, _run(trace_cmd, ["report", "-t", "-N", "-i", real]),
-                           formats, wanted)
+                           formats, wanted, instances)
+        cpustat = parse_stat(_run(trace_cmd, ["report", "--stat", "-i", real]))
         ksyms = _run(trace_cmd, ["report", "-f", "-i", real]).splitlines() if kallsyms else []
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    return Trace(path, nr_cpus, records, formats, lambda: ksyms, fields)
+    return Trace(path, nr_cpus, records, formats, lambda: ksyms, [TOP] + instances, cpustat, fields)
 
 
 def die(msg, code=2):
@@ -240,3 +306,37 @@ def write_json(doc, output):
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, output)
+
+
+ANALYZABLE_KMEM = {"kmem:mm_page_pcpu_drain", "kmem:mm_page_pcpu_refill",
+                   "kmem:mm_page_pcpu_refill_zone_locked", "kmem:mm_page_pcpu_drain_zone_locked",
+                   "kmem:mm_page_alloc_zone_locked"}
+
+
+def analyzable(event):
+    return event in ANALYZABLE_KMEM or event.startswith("percpu:")
+
+
+def select_buffer(trace, name=None):
+    """Keep only one buffer's records (pcpanalyze --buffer NAME; "top" = top-level), chosen as
+    pcpanalyze(1) says when name is None: the only buffer with records, else the only one
+    with an analyzable event, else refuse. Sets trace.buffer and trace.nr_data_buffers."""
+    with_data = [b for b in trace.buffers if any(r.buffer == b for r in trace.records)]
+    trace.nr_data_buffers = len(with_data)
+    if name is not None:
+        if name not in trace.buffers:
+            raise ReportError("no buffer %r in the file (it has: %s)"
+                              % (name, ", ".join(trace.buffers)))
+        chosen = name
+    elif len(with_data) <= 1:
+        chosen = with_data[0] if with_data else TOP
+    else:
+        cands = [b for b in with_data
+                 if any(r.buffer == b and analyzable(r.event) for r in trace.records)]
+        if len(cands) > 1:
+            raise ReportError("%d buffers hold analyzable events (%s)"
+                              % (len(cands), ", ".join(cands)))
+        chosen = cands[0] if cands else with_data[0]
+    trace.buffer = chosen
+    trace.records = [r for r in trace.records if r.buffer == chosen]
+    return trace
