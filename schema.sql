@@ -9,7 +9,8 @@
 -- One row per fact about the trace and the analysis. Keys: trace_file, nr_cpus, first_ts_ns,
 -- last_ts_ns, duration_ns, refill_source (native|fallback), lock_source
 -- (native|inferred|none), events_total, events_lost, events_lost_unknown, lossy (0|1),
--- schema_version, file_version, trace_clock (absent if unknown), churn_window_ns, bucket_ns,
+-- schema_version, file_version, trace_clock (absent if unknown), time_base (ns|tsc2nsec|none)
+-- and time_base_reason (only when none; duration_ns is then NULL), churn_window_ns, bucket_ns,
 -- top_n, infer_gap_ns (auto|N), infer_gap_refill_ns / infer_gap_drain_ns (only when locks are
 -- inferred), pcptrace_version; with percpu events percpu_stats_check (checked|no_snapshots|
 -- lossy) and, when checked, percpu_stats_consistent, percpu_stats_nr_alloc_delta,

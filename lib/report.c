@@ -8,6 +8,7 @@
 #include "pcptrace/outfile.h"
 #include "pcptrace/percpu.h"
 #include "pcptrace/report.h"
+#include "pcptrace/time_base.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"
@@ -61,9 +62,14 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 	fprintf(out, "pcpanalyze: %s\n", a->trace_file ? a->trace_file : "(unnamed trace)");
 	fprintf(out, "  %-10s refill %s, zone lock %s\n", "mode",
 		pcp_refill_source_name(a->refill_source), pcp_lock_source_name(a->lock_source));
-	fprintf(out, "  %-10s %.6f s  (%" PRIu32 " CPUs, trace.dat v%d, clock %s)\n", "duration",
-		(double)c->duration_ns / 1e9, a->nr_cpus, a->file_version,
-		a->trace_clock ? a->trace_clock : "unknown");
+	if (a->time_base == PCP_TIME_NONE)   /* ticks are no duration: no rate either */
+		fprintf(out, "  %-10s n/a  (%" PRIu32 " CPUs, trace.dat v%d, no time base: %s; rates n/a)\n",
+			"duration", a->nr_cpus, a->file_version, a->time_base_reason);
+	else
+		fprintf(out, "  %-10s %.6f s  (%" PRIu32 " CPUs, trace.dat v%d, clock %s%s)\n", "duration",
+			(double)c->duration_ns / 1e9, a->nr_cpus, a->file_version,
+			a->trace_clock ? a->trace_clock : "unknown",
+			a->time_base == PCP_TIME_TSC2NSEC ? ", converted to ns by TSC2NSEC" : "");
 	fprintf(out, "  %-10s %s total, %s lost%s\n", "events", group_u64(n1, sizeof(n1), a->events_total),
 		group_u64(n2, sizeof(n2), c->events_lost),
 		c->lost_unknown_marks ? " (+ losses of unknown size)" : "");
@@ -249,7 +255,7 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "nr_cpus", jint(a->nr_cpus), ok);
 	put(t, "first_ts_ns", jint(c->first_ts_ns), ok);
 	put(t, "last_ts_ns", jint(c->last_ts_ns), ok);
-	put(t, "duration_ns", jint(c->duration_ns), ok);
+	put(t, "duration_ns", a->time_base == PCP_TIME_NONE ? json_null() : jint(c->duration_ns), ok);
 	put(t, "refill_source", json_string(pcp_refill_source_name(a->refill_source)), ok);
 	put(t, "lock_source", json_string(pcp_lock_source_name(a->lock_source)), ok);
 	put(t, "events_total", jint(a->events_total), ok);
@@ -258,6 +264,9 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "lossy", json_boolean(c->lossy), ok);
 	put(t, "file_version", json_integer(a->file_version), ok);
 	put(t, "trace_clock", a->trace_clock ? json_string(a->trace_clock) : json_null(), ok);
+	put(t, "time_base", json_string(pcp_time_base_name(a->time_base)), ok);
+	if (a->time_base_reason)
+		put(t, "time_base_reason", json_string(a->time_base_reason), ok);
 	put(t, "churn_window_ns", jint(a->opts.churn_window_ns), ok);
 	put(t, "bucket_ns", jint(a->opts.bucket_ns), ok);
 	put(t, "top_n", jint(a->opts.top_n), ok);
