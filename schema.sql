@@ -10,7 +10,8 @@
 -- last_ts_ns, duration_ns, refill_source (native|fallback), lock_source
 -- (native|inferred|none), events_total, events_lost, events_lost_unknown, lossy (0|1),
 -- events_lost_source (missed_marks,cpustat_overrun,... or none), buffer (the trace buffer read),
--- schema_version, file_version, trace_clock (absent if unknown), churn_window_ns, bucket_ns,
+-- schema_version, file_version, trace_clock (absent if unknown), time_base (ns|tsc2nsec|none)
+-- and time_base_reason (only when none; duration_ns is then NULL), churn_window_ns, bucket_ns,
 -- top_n, infer_gap_ns (auto|N), infer_gap_refill_ns / infer_gap_drain_ns / zone_map
 -- (meta|none|n/a; only when locks are inferred), block_key (pfn|page_pointer), refill_flag
 -- (field|derived; fallback mode only), pcptrace_version; with percpu events percpu_stats_check (checked|no_snapshots|

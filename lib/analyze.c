@@ -18,6 +18,7 @@
 #include "pcptrace/pair_events.h"
 #include "pcptrace/parse_kmem.h"
 #include "pcptrace/percpu.h"
+#include "pcptrace/time_base.h"
 #include "pcptrace/trace_reader.h"
 #include "pcptrace/zone_map.h"
 
@@ -196,6 +197,8 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
+	a->time_base = pcp_time_base_of(a->trace_clock, pcp_reader_layout(reader)->tsc2nsec_mult != 0,
+					&a->time_base_reason);
 
 	if ((err = pcp_kmem_parser_new(tep, opts.refill_source, &kmem, errbuf, errlen)))
 		goto fail;
@@ -257,6 +260,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	copts.churn_window_ns = opts.churn_window_ns;
 	copts.bucket_ns = opts.bucket_ns;
 	copts.top_n = opts.top_n;
+	copts.no_time_base = a->time_base == PCP_TIME_NONE;
 	/* Inferred is decided before we know whether any refill/drain comes; corrected to none
 	 * after the pass if none came (the inference then has nothing to produce anyway). */
 	copts.lock_source = pcp_kmem_native_locks(kmem) ? PCP_LOCK_NATIVE : PCP_LOCK_INFERRED;

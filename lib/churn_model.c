@@ -90,6 +90,7 @@ void pcp_churn_opts_default(struct pcp_churn_opts *o)
 	o->top_n = 100;
 	o->infer_gap_ns[PCP_LOCK_KIND_REFILL] = o->infer_gap_ns[PCP_LOCK_KIND_DRAIN] = 2000;
 	o->lock_source = PCP_LOCK_NONE;
+	o->no_time_base = 0;
 	o->zone_map = NULL;
 }
 
@@ -553,7 +554,8 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 		r->last_ts_ns = m->last_ts;
 		r->duration_ns = m->last_ts - m->first_ts;
 	}
-	duration_s = (double)r->duration_ns / 1e9;
+	/* without a time base, durations are ticks: every rate is undefined (NAN) */
+	duration_s = m->opts.no_time_base ? 0.0 : (double)r->duration_ns / 1e9;
 	r->events_lost = m->events_lost;
 	r->lost_unknown_marks = m->lost_unknown_marks;
 	r->lossy = m->lossy;
@@ -649,7 +651,7 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 			o = &r->zone_lock[r->nr_zone_lock++];
 			*o = z->row;
 			o->per_second = ratio((double)o->acquisitions, duration_s);
-			o->peak_per_second = ratio((double)peak, bucket_s);
+			o->peak_per_second = m->opts.no_time_base ? NAN : ratio((double)peak, bucket_s);
 		}
 		qsort(r->zone_lock, r->nr_zone_lock, sizeof(*r->zone_lock), cmp_zone_row);
 	}
@@ -682,12 +684,13 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 	add_metric(r, "drain_pages", (double)drain_pages, "pages", "lower");
 	add_metric(r, "churn_ratio", ratio((double)m->paired_pages, (double)refill_pages),
 		   "ratio", "lower");
-	add_metric(r, "fast_churn_ratio", ratio((double)m->fast_pages, (double)refill_pages),
-		   "ratio", "lower");
-	add_metric(r, "round_trip_p50_ns", m->pairs.pairs ? (double)percentile(m, 50, 100) : NAN,
-		   "ns", "none");
-	add_metric(r, "round_trip_p99_ns", m->pairs.pairs ? (double)percentile(m, 99, 100) : NAN,
-		   "ns", "none");
+	/* the churn window and round trips are in ns: undefined without a time base */
+	add_metric(r, "fast_churn_ratio", m->opts.no_time_base ? NAN
+		   : ratio((double)m->fast_pages, (double)refill_pages), "ratio", "lower");
+	add_metric(r, "round_trip_p50_ns", m->pairs.pairs && !m->opts.no_time_base
+		   ? (double)percentile(m, 50, 100) : NAN, "ns", "none");
+	add_metric(r, "round_trip_p99_ns", m->pairs.pairs && !m->opts.no_time_base
+		   ? (double)percentile(m, 99, 100) : NAN, "ns", "none");
 	/* max / mean over all nr_cpus CPUs = max * nr_cpus / total */
 	add_metric(r, "refill_imbalance", ratio((double)max_refill * nc, (double)refill_pages),
 		   "ratio", "lower");

@@ -8,6 +8,7 @@
 #include "pcptrace/outfile.h"
 #include "pcptrace/percpu.h"
 #include "pcptrace/report.h"
+#include "pcptrace/time_base.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"
@@ -68,9 +69,14 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 	if (a->refill_source == PCP_REFILL_FALLBACK && a->refill_flag == PCP_REFILL_FLAG_DERIVED)
 		fprintf(out, "  %-10s percpu_refill derived as order == 0, as the kernel's print fmt "
 			"did (no percpu_refill field: Linux < 5.19)\n", "refills");
-	fprintf(out, "  %-10s %.6f s  (%" PRIu32 " CPUs, trace.dat v%d, clock %s)\n", "duration",
-		(double)c->duration_ns / 1e9, a->nr_cpus, a->file_version,
-		a->trace_clock ? a->trace_clock : "unknown");
+	if (a->time_base == PCP_TIME_NONE)   /* ticks are no duration: no rate either */
+		fprintf(out, "  %-10s n/a  (%" PRIu32 " CPUs, trace.dat v%d, no time base: %s; rates n/a)\n",
+			"duration", a->nr_cpus, a->file_version, a->time_base_reason);
+	else
+		fprintf(out, "  %-10s %.6f s  (%" PRIu32 " CPUs, trace.dat v%d, clock %s%s)\n", "duration",
+			(double)c->duration_ns / 1e9, a->nr_cpus, a->file_version,
+			a->trace_clock ? a->trace_clock : "unknown",
+			a->time_base == PCP_TIME_TSC2NSEC ? ", converted to ns by TSC2NSEC" : "");
 	if (a->buffer)
 		fprintf(out, "  %-10s %s (%s; %u with data)\n", "buffer", a->buffer,
 			a->buffer_why ? a->buffer_why : "chosen", a->nr_data_buffers);
@@ -262,7 +268,7 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "nr_cpus", jint(a->nr_cpus), ok);
 	put(t, "first_ts_ns", jint(c->first_ts_ns), ok);
 	put(t, "last_ts_ns", jint(c->last_ts_ns), ok);
-	put(t, "duration_ns", jint(c->duration_ns), ok);
+	put(t, "duration_ns", a->time_base == PCP_TIME_NONE ? json_null() : jint(c->duration_ns), ok);
 	put(t, "refill_source", json_string(pcp_refill_source_name(a->refill_source)), ok);
 	put(t, "lock_source", json_string(pcp_lock_source_name(a->lock_source)), ok);
 	put(t, "block_key", json_string(pcp_block_key_name(a->block_key)), ok);
@@ -276,6 +282,9 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "buffer", a->buffer ? json_string(a->buffer) : json_null(), ok);
 	put(t, "file_version", json_integer(a->file_version), ok);
 	put(t, "trace_clock", a->trace_clock ? json_string(a->trace_clock) : json_null(), ok);
+	put(t, "time_base", json_string(pcp_time_base_name(a->time_base)), ok);
+	if (a->time_base_reason)
+		put(t, "time_base_reason", json_string(a->time_base_reason), ok);
 	put(t, "churn_window_ns", jint(a->opts.churn_window_ns), ok);
 	put(t, "bucket_ns", jint(a->opts.bucket_ns), ok);
 	put(t, "top_n", jint(a->opts.top_n), ok);

@@ -199,6 +199,19 @@ static int next_block(struct stream *s)
 	}
 }
 
+/* TSC cycles to ns exactly as libtracecmd's timestamp_calc() (mul_u64_u32_shr: the low and high
+ * 32 bits multiplied separately, so no 128-bit product), so that both paths give equal records.
+ * shift <= 32 (checked by the reader). */
+static inline unsigned long long tsc_to_ns(unsigned long long ts, uint32_t mult, uint32_t shift)
+{
+	unsigned long long lo = ts & 0xffffffffULL, hi = ts >> 32;
+	unsigned long long ns = (lo * mult) >> shift;
+
+	if (hi)
+		ns += (hi * mult) << (32 - shift);
+	return ns;
+}
+
 static int corrupt_page(struct stream *s, const char *what)
 {
 	s->d->err = pcp_errorf(s->d->msg, sizeof(s->d->msg), PCP_ERR_CORRUPT, "CPU %u: %s", s->cpu, what);
@@ -324,7 +337,8 @@ static int advance(struct stream *s)
 		return r;
 	if (s->next > s->d->p.page_size - s->d->header_len || s->next < s->index)
 		return corrupt_page(s, "an event runs past its ring-buffer page");
-	s->rec.ts = s->ts;
+	s->rec.ts = s->d->p.tsc2nsec_mult ? tsc_to_ns(s->ts, s->d->p.tsc2nsec_mult, s->d->p.tsc2nsec_shift)
+					  : s->ts;
 	s->rec.data = (void *)(s->data + s->index);
 	s->rec.size = (int)(s->next - s->index);
 	s->rec.offset = s->curr;

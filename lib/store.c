@@ -12,6 +12,7 @@
 #include "pcptrace/outfile.h"
 #include "pcptrace/percpu.h"
 #include "pcptrace/store.h"
+#include "pcptrace/time_base.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"
@@ -214,7 +215,9 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	    (err = info_u64(s, st, "nr_cpus", a->nr_cpus)) ||
 	    (err = info_u64(s, st, "first_ts_ns", c->first_ts_ns)) ||
 	    (err = info_u64(s, st, "last_ts_ns", c->last_ts_ns)) ||
-	    (err = info_u64(s, st, "duration_ns", c->duration_ns)) ||
+	    /* clock ticks are no duration: NULL without a time base */
+	    (err = (a->time_base == PCP_TIME_NONE ? info_text(s, st, "duration_ns", NULL)
+						   : info_u64(s, st, "duration_ns", c->duration_ns))) ||
 	    (err = info_text(s, st, "refill_source", pcp_refill_source_name(a->refill_source))) ||
 	    (err = info_text(s, st, "lock_source", pcp_lock_source_name(a->lock_source))) ||
 	    (err = info_text(s, st, "block_key", pcp_block_key_name(a->block_key))) ||
@@ -229,6 +232,8 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	    (err = info_text(s, st, "schema_version", ver)) ||
 	    (err = info_u64(s, st, "file_version", (uint64_t)a->file_version)) ||
 	    (a->trace_clock && (err = info_text(s, st, "trace_clock", a->trace_clock))) ||
+	    (err = info_text(s, st, "time_base", pcp_time_base_name(a->time_base))) ||
+	    (a->time_base_reason && (err = info_text(s, st, "time_base_reason", a->time_base_reason))) ||
 	    (err = info_u64(s, st, "churn_window_ns", a->opts.churn_window_ns)) ||
 	    (err = info_u64(s, st, "bucket_ns", a->opts.bucket_ns)) ||
 	    (err = info_u64(s, st, "top_n", a->opts.top_n)) ||

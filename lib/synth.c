@@ -51,6 +51,8 @@ struct synth {
 
 	int nr_cpus;
 	int only_used;
+	char clock[32];             /* "clock" statement; "" = local */
+	uint32_t tsc_mult, tsc_shift;   /* "tsc2nsec" statement; mult 0 = none */
 	struct synth_cpu *cpus;
 	char *cmdlines;
 	size_t cmdlines_len, cmdlines_cap;
@@ -428,6 +430,23 @@ static int scan_script(struct synth *s, FILE *f)
 				err = fail(s, PCP_ERR_USAGE, "%s: expected 'formats all|used'", where);
 			else if (!strcmp(tok[1], "used"))
 				s->only_used = 1;
+		} else if (!strcmp(tok[0], "clock")) {
+			if (n != 2 || strlen(tok[1]) >= sizeof(s->clock))
+				err = fail(s, PCP_ERR_USAGE, "%s: expected 'clock <name>'", where);
+			else
+				snprintf(s->clock, sizeof(s->clock), "%s", tok[1]);
+		} else if (!strcmp(tok[0], "tsc2nsec")) {
+			long long sv;
+			unsigned long long m, sh;
+			int neg;
+			if (n != 3 || parse_int(tok[1], &sv, &m, &neg) || neg || !m || m > UINT32_MAX ||
+			    parse_int(tok[2], &sv, &sh, &neg) || neg || sh > 32)
+				err = fail(s, PCP_ERR_USAGE, "%s: expected 'tsc2nsec <mult 1..2^32-1> <shift 0..32>'",
+					   where);
+			else {
+				s->tsc_mult = (uint32_t)m;
+				s->tsc_shift = (uint32_t)sh;
+			}
 		} else if (!strcmp(tok[0], "comm")) {
 			if (n < 3)
 				err = fail(s, PCP_ERR_USAGE, "%s: expected 'comm <pid> <name>'", where);
@@ -525,7 +544,8 @@ static int run_script(struct synth *s, FILE *f)
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%lu", s->o->script_path, lineno);
 		n = tokenize(line, tok);
-		if (n <= 0 || !strcmp(tok[0], "cpus") || !strcmp(tok[0], "formats"))
+		if (n <= 0 || !strcmp(tok[0], "cpus") || !strcmp(tok[0], "formats") ||
+		    !strcmp(tok[0], "clock") || !strcmp(tok[0], "tsc2nsec"))
 			continue;
 		if (!strcmp(tok[0], "comm")) {
 			long long sv;
@@ -588,7 +608,9 @@ static int add_metadata(struct synth *s, struct pcp_tdw *w)
 	if (!err)
 		err = pcp_tdw_set_cmdlines(w, s->cmdlines ? s->cmdlines : "", s->cmdlines_len);
 	if (!err)
-		err = pcp_tdw_set_trace_clock(w, "local");
+		err = pcp_tdw_set_trace_clock(w, s->clock[0] ? s->clock : "local");
+	if (!err && s->tsc_mult)
+		err = pcp_tdw_set_tsc2nsec(w, s->tsc_mult, s->tsc_shift, 0);
 	if (!err)
 		err = pcp_tdw_set_version(w, "pcpsynth");
 	for (int c = 0; !err && c < s->nr_cpus; c++) {

@@ -79,13 +79,14 @@ struct ck {
 	struct walk *w;            /* NULL: layout check only */
 };
 
-/* Options after which libtracecmd shifts or scales timestamps (DATE, OFFSET, TIME_SHIFT,
- * TSC2NSEC) or reads a latency buffer (BUFFER_TEXT): the direct reader leaves those files to it. */
+/* Options after which libtracecmd shifts timestamps (DATE, OFFSET, TIME_SHIFT) or reads a
+ * latency buffer (BUFFER_TEXT): the direct reader leaves those files to it. TSC2NSEC (14) is
+ * applied by the direct reader too (tsc2nsec_option). */
 static void note_option(struct ck *c, uint64_t id)
 {
 	if (!c->w)
 		return;
-	if (id == 1 || id == 7 || id == 12 || id == 14)
+	if (id == 1 || id == 7 || id == 12)
 		c->w->no_direct = "its options shift or scale timestamps";
 	else if (id == 22)
 		c->w->no_direct = "it has a latency buffer";
@@ -324,6 +325,29 @@ static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64
 	return PCP_OK;
 }
 
+/* TSC2NSEC: u32 multiplier, u32 shift, u64 offset in the file's byte order. libtracecmd
+ * ignores one shorter than 16 bytes and applies (ts * mult) >> shift; a shift above 32 would be
+ * undefined behaviour in its conversion, so such a file is refused before it gets there. */
+static int tsc2nsec_option(struct ck *c, uint64_t off, uint64_t size)
+{
+	uint64_t mult, shift, offset;
+	int err;
+
+	if (size < 16)
+		return PCP_OK;
+	if ((err = rd_num(c, off, 4, &mult, "TSC2NSEC option")) ||
+	    (err = rd_num(c, off + 4, 4, &shift, "TSC2NSEC option")) ||
+	    (err = rd_num(c, off + 8, 8, &offset, "TSC2NSEC option")))
+		return err;
+	if (mult && shift > 32)
+		return fail(c, PCP_ERR_CORRUPT, "TSC2NSEC option with shift %llu (at most 32)",
+			    (unsigned long long)shift);
+	c->lay->tsc2nsec_mult = (uint32_t)mult;
+	c->lay->tsc2nsec_shift = (uint32_t)shift;
+	c->lay->tsc2nsec_offset = offset;
+	return PCP_OK;
+}
+
 static void set_clock(struct ck *c, const char *text, size_t len)
 {
 	/* TRACECLOCK holds the trace_clock file: "[local] global ..."; keep the selected one. */
@@ -461,6 +485,8 @@ static int check_v6(struct ck *c, uint64_t off)
 				if ((err = rd_at(c, off, name, size, "trace clock option")))
 					return err;
 				set_clock(c, name, strnlen(name, size));
+			} else if (id == 14 && (err = tsc2nsec_option(c, off, size))) {
+				return err;
 			} else if (id == 8 && size == 4) {   /* CPUCOUNT */
 				if ((err = rd_num(c, off, 4, &v, "CPU count option")))
 					return err;
@@ -634,6 +660,8 @@ static int check_v7(struct ck *c, uint64_t off)
 					return err;
 				if (!c->lay->trace_clock[0])
 					set_clock(c, text, strnlen(text, osize));
+			} else if (oid == 14 && (err = tsc2nsec_option(c, p, osize))) {
+				return err;
 			} else if (oid == 8 && osize == 4) {
 				if ((err = rd_num(c, p, 4, &v, "CPU count option")))
 					return err;
@@ -920,6 +948,8 @@ static int open_direct(struct pcp_reader *r, const char *path, struct walk *w, c
 	p.big_endian = tep_is_file_bigendian(tep);
 	p.old_format = tep_is_old_format(tep);
 	p.compression = r->layout.file_version == 7 ? r->layout.compression : NULL;
+	p.tsc2nsec_mult = r->layout.tsc2nsec_mult;
+	p.tsc2nsec_shift = r->layout.tsc2nsec_shift;
 	err = pcp_rbdec_open(&p, secs, w->nr, &r->direct, errbuf, errlen);
 	if (err) {
 		free(secs);

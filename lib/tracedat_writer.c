@@ -397,6 +397,18 @@ static int add_string_option(struct pcp_tdw *w, uint16_t id, const char *text)
 	return pcp_tdw_add_option(w, id, text, strlen(text) + 1);
 }
 
+int pcp_tdw_set_tsc2nsec(struct pcp_tdw *w, uint32_t mult, uint32_t shift, uint64_t offset)
+{
+	unsigned char data[16];
+
+	if (!mult || shift > 32)
+		return PCP_ERR_USAGE;
+	memcpy(data, &mult, 4);
+	memcpy(data + 4, &shift, 4);
+	memcpy(data + 8, &offset, 8);
+	return pcp_tdw_add_option(w, PCP_TDW_OPT_TSC2NSEC, data, sizeof(data));
+}
+
 int pcp_tdw_set_trace_clock(struct pcp_tdw *w, const char *clock)
 {
 	char *text;

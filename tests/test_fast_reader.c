@@ -105,10 +105,38 @@ START_TEST(same_percpu_fork)
 }
 END_TEST
 
+/* TSC2NSEC: the direct path converts cycles to ns as libtracecmd does (compare_paths), before
+ * merging. The first record of native-tsc2nsec is at 13,000,000,000 cycles (above 2^32: both
+ * halves of the conversion) with multiplier 6452775, shift 24:
+ * (lo * mult >> 24) + (hi * mult << 8) = 4,999,999,701 ns (python: trace-cmd report agrees). */
+START_TEST(tsc2nsec_converted)
+{
+	const char *build = getenv("PCP_BUILD_DIR");
+	struct pcp_reader *r;
+	struct tep_record *rec;
+	char out[1200], cmd[4000], err[256] = "";
+
+	ck_assert_ptr_nonnull(build);
+	snprintf(out, sizeof(out), "%s/tsc.dat", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s/pcpsynth' -q -o '%s' --formats '%s/tests/fixtures/formats' '%s'",
+		 build, out, src_dir(), fixture("native-tsc2nsec.synth"));
+	ck_assert_msg(system(cmd) == 0, "%s", cmd);
+	ck_assert_int_eq(pcp_reader_open_path(out, PCP_READER_AUTO, &r, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_reader_direct(r), 1);   /* no longer left to libtracecmd */
+	ck_assert_uint_eq(pcp_reader_layout(r)->tsc2nsec_mult, 6452775);
+	ck_assert_uint_eq(pcp_reader_layout(r)->tsc2nsec_shift, 24);
+	rec = pcp_reader_next(r);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_uint_eq(rec->ts, 4999999701ULL);
+	pcp_reader_close(r);
+}
+END_TEST
+
 START_TEST(same_synthetic)
 {
 	static const char *const scripts[] = { "native-lost", "native-nolock", "native-numa", "native-order",
-					       "native-overwrite", "native-roundtrip" };
+					       "native-overwrite", "native-roundtrip",
+					       "native-tsc2nsec", "native-counter" };
 	const char *build = getenv("PCP_BUILD_DIR");
 	char out[1200], cmd[4000];
 
@@ -234,6 +262,7 @@ int main(void)
 	tcase_add_test(tc, same_overrun);
 	tcase_add_test(tc, same_percpu_fork);
 	tcase_add_test(tc, same_synthetic);
+	tcase_add_test(tc, tsc2nsec_converted);
 	tcase_add_test(tc, rewind_restarts);
 	tcase_add_test(tc, damaged_chunk_is_corrupt);
 	suite_add_tcase(s, tc);

@@ -35,6 +35,8 @@ struct pcp_analysis {
 	char *trace_file;
 	int file_version;                         /* 6 or 7 */
 	char *trace_clock;                        /* NULL if unknown */
+	int time_base;                            /* enum pcp_time_base (time_base.h) */
+	const char *time_base_reason;             /* static text when time_base is NONE, else NULL */
 	uint32_t nr_cpus;                         /* of the buffer read */
 	char *buffer;                             /* its name ("top" = top-level); NULL: the
 						   * file has no buffer table (all read) */

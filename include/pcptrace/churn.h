@@ -20,6 +20,9 @@ struct pcp_churn_opts {
 	enum pcp_lock_source lock_source;   /* NATIVE: use *_LOCK events; INFERRED: infer runs.
 					     * NONE behaves as INFERRED: the results say INFERRED
 					     * if any refill or drain was seen, else NONE. */
+	int no_time_base;                   /* timestamps are not ns (pcp_time_base_of): every
+					     * rate, round-trip time and the churn window's share
+					     * is undefined (NAN); counts stay. Default 0. */
 	const struct pcp_zone_map *zone_map; /* inferred: names the zone of each acquisition and
 					     * splits runs that cross zones; NULL (default): all
 					     * nid = zid = -1. Kept by the caller until finish. */

@@ -35,6 +35,9 @@ struct pcp_rbdec_params {
 	int big_endian;             /* the file's byte order */
 	int old_format;             /* tep_is_old_format() */
 	const char *compression;    /* NULL, "" or "none"; "zstd"; "zlib" */
+	uint32_t tsc2nsec_mult;     /* TSC2NSEC option: ts = (ts * mult) >> shift as libtracecmd
+				     * does (before merging); 0 = timestamps as they are */
+	uint32_t tsc2nsec_shift;    /* <= 32 (the reader refuses more) */
 };
 
 struct pcp_rbdec;

@@ -12,6 +12,8 @@
  *   comm <pid> <name>             saved cmdline (pid -> command name)
  *   formats all|used              store every format of the directory (default) or only those of
  *                                 events the script uses
+ *   clock <name>                  the trace clock the file names (default local)
+ *   tsc2nsec <mult> <shift>       write a TSC2NSEC option (timestamps are then cycles)
  *   missed <cpu> <count>          events were lost on <cpu> before its next event (count > 0, or
  *                                 -1 for an unknown count); the next event starts a new page
  *                                 that carries the mark

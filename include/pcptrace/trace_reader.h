@@ -27,6 +27,10 @@ struct pcp_tracedat_layout {
 				    * to it, libtracecmd checks the rest */
 	char trace_clock[32];      /* "" if the file does not say */
 	char compression[32];      /* v7: "none", "zstd", ...; v6: "" */
+	/* TSC2NSEC option (id 14): ns = (cycles * mult) >> shift, as libtracecmd applies it;
+	 * both reader paths give converted timestamps. mult 0: no (usable) option. */
+	uint32_t tsc2nsec_mult, tsc2nsec_shift;
+	uint64_t tsc2nsec_offset;  /* as written; libtracecmd 3.1.6 does not apply it */
 };
 
 /* Checks that path is a trace.dat whose declared headers and per-CPU data sections all lie

@@ -51,6 +51,7 @@ enum pcp_tdw_option {
 	PCP_TDW_OPT_UNAME = 5,
 	PCP_TDW_OPT_VERSION = 9,
 	PCP_TDW_OPT_TRACEID = 11,
+	PCP_TDW_OPT_TSC2NSEC = 14,
 };
 
 /* Creates the temporary file beside path. *out is NULL on error. */
@@ -83,6 +84,10 @@ int pcp_tdw_set_trace_clock(struct pcp_tdw *w, const char *clock);
 int pcp_tdw_add_cpustat(struct pcp_tdw *w, const char *text);
 int pcp_tdw_set_uname(struct pcp_tdw *w, const char *text);
 int pcp_tdw_set_version(struct pcp_tdw *w, const char *text);
+/* TSC2NSEC, as trace-cmd record writes it for a TSC clock: u32 multiplier, u32 shift, u64
+ * offset (host byte order, as the file); readers take ns = (cycles * mult) >> shift.
+ * PCP_ERR_USAGE for mult 0 or shift > 32. */
+int pcp_tdw_set_tsc2nsec(struct pcp_tdw *w, uint32_t mult, uint32_t shift, uint64_t offset);
 
 /*
  * CPU data, either way (not both for one CPU):

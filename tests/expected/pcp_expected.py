@@ -212,6 +212,17 @@ def to_int64(v):
     return v - (1 << 64) if v >= (1 << 63) else v
 
 
+NS_CLOCKS = ("local", "global", "perf", "mono", "mono_raw", "boot", "tai")
+
+
+def time_base(trace):
+    """METRICS.md "Time base": ns clocks, TSC converted by TSC2NSEC, or none."""
+    if getattr(trace, "tsc2nsec", 0):
+        return "tsc2nsec"
+    clock = getattr(trace, "clock", None)
+    return "ns" if clock is None or clock in NS_CLOCKS else "none"
+
+
 def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source=None,
             infer_gap="auto", meta=None):
     mode = classify(trace, refill_source)
@@ -228,7 +239,9 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     first_ts = min((r.ts for r in recs), default=0)
     last_ts = max((r.ts for r in recs), default=0)
     duration = last_ts - first_ts
-    dur_s = duration / 1e9
+    tbase = time_base(trace)
+    timed = tbase != "none"  # without a time base every rate and time in ns is None
+    dur_s = duration / 1e9 if timed else 0
     lost_per_cpu = {}
     lost_unknown = 0
     for r in recs:
@@ -435,8 +448,8 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         for ts in row.pop("ts"):
             b = (ts - first_ts) // bucket
             counts[b] = counts.get(b, 0) + 1
-        row["per_second"] = row["acquisitions"] / dur_s if duration > 0 else None
-        row["peak_per_second"] = max(counts.values()) / bucket_s if counts else 0.0
+        row["per_second"] = row["acquisitions"] / dur_s if dur_s > 0 else None
+        row["peak_per_second"] = (max(counts.values()) / bucket_s if counts else 0.0) if timed else None
         zone_rows.append(row)
 
     # --- metrics ---
@@ -463,12 +476,12 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         unmatched_drains=unmatched, open_refills=len(open_refill),
         refill_overwritten=overwritten, refill_pages=refill_pages, drain_pages=drain_pages,
         churn_ratio=paired_pages / refill_pages if refill_pages else None,
-        fast_churn_ratio=fast_pages / refill_pages if refill_pages else None,
-        round_trip_p50_ns=nearest_rank(rts, 50, 100),
-        round_trip_p99_ns=nearest_rank(rts, 99, 100),
+        fast_churn_ratio=fast_pages / refill_pages if refill_pages and timed else None,
+        round_trip_p50_ns=nearest_rank(rts, 50, 100) if timed else None,
+        round_trip_p99_ns=nearest_rank(rts, 99, 100) if timed else None,
         refill_imbalance=imbalance("refill_pages"), drain_imbalance=imbalance("drain_pages"),
-        refill_locks_per_s=refill_acq / dur_s if duration > 0 else None,
-        drain_locks_per_s=drain_acq / dur_s if duration > 0 else None,
+        refill_locks_per_s=refill_acq / dur_s if dur_s > 0 else None,
+        drain_locks_per_s=drain_acq / dur_s if dur_s > 0 else None,
         pages_per_refill_lock=refill_pages / refill_acq if refill_acq else None,
         pages_per_drain_lock=drain_pages / drain_acq if drain_acq else None,
         events_lost=events_lost,
@@ -481,7 +494,8 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         options=dict(churn_window_ns=churn_window, bucket_ns=bucket, top=top,
                      refill_source=refill_source, infer_gap=infer_gap),
         trace_info=dict(trace_file=os.path.basename(trace.path), nr_cpus=nr_cpus,
-                        first_ts_ns=first_ts, last_ts_ns=last_ts, duration_ns=duration,
+                        first_ts_ns=first_ts, last_ts_ns=last_ts,
+                        duration_ns=duration if timed else None, time_base=tbase,
                         refill_source=mode, lock_source=lock_source, events_total=len(recs),
                         events_lost=events_lost, events_lost_unknown=lost_unknown, lossy=lossy,
                         events_lost_source=",".join(sources) or "none",

@@ -19,6 +19,8 @@ Independent of pcpanalyze by design: everything here comes from what trace-cmd p
     for events whose print fmt computes a value that is not a field (older kernels'
     mm_page_alloc_zone_locked: percpu_refill=%d from "REC->order == 0"), evaluated by
     libtraceevent; kept per record as Record.printed.
+  trace-cmd dump --options FILE       the options: the selected clock ("[Option TRACECLOCK ..."
+                                      then "[local] global ..."), TSC2NSEC ("MULT SHIFT OFFSET")
 
 Records are kept in report order, which is libtracecmd's merge order (timestamp, then CPU).
 Buffers: report prints every buffer's records merged, each line (or the drop line before it)
@@ -40,8 +42,10 @@ import subprocess
 import sys
 import tempfile
 
+# A clock without a time base (counter, uptime) prints its raw count with no decimal point.
 RECORD_RE = re.compile(
-    r"\[(?P<cpu>\d+)\]\s+(?P<sec>\d+)\.(?P<nsec>\d{9}):\s+(?P<event>[^\s:]+):\s?(?P<fields>.*)$")
+RECORD_RE = re.compile(
+    r"\[(?P<cpu>\d+)\]\s+(?P<sec>\d+)(?:\.(?P<nsec>\d{9}))?:\s+(?P<event>[^\s:]+):\s?(?P<fields>.*)$")
 DROP_RE = re.compile(
     r"^\s*(?:(?P<buf>\S+): )?CPU:(?P<cpu>\d+) \[(?:(?P<count>\d+) )?EVENTS DROPPED\]\s*$")
 CPUS_RE = re.compile(r"^cpus=(\d+)\s*$")
@@ -86,10 +90,26 @@ class Record:
         return int(v, 0)
 
 
+def parse_options(text):
+    """(selected clock or None, TSC2NSEC multiplier or 0) from `trace-cmd dump --options`."""
+    clock, mult = None, 0
+    lines = text.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if "[Option TRACECLOCK" in line and clock is None:
+            m = re.search(r"\[([^\]]+)\]", lines[i + 1])
+            clock = m.group(1) if m else lines[i + 1].split()[0] if lines[i + 1].split() else None
+        elif "[Option TSC2NSEC" in line:
+            f = lines[i + 1].split()
+            mult = int(f[0]) if f and f[0].isdigit() else 0
+    return clock, mult
+
+
 class Trace:
     def __init__(self, path, nr_cpus, records, formats, kallsyms_text, buffers=(TOP,),
-                 cpustat=None, fields=None):
+                 cpustat=None, fields=None, clock=None, tsc2nsec=0):
         self.path = path
+        self.clock = clock                # selected trace clock, None if the file has none
+        self.tsc2nsec = tsc2nsec          # TSC2NSEC multiplier (0: no such option)
         self.nr_cpus = nr_cpus
         self.records = records
         self.buffers = list(buffers)      # "top" first, then instances in file order
@@ -215,7 +235,8 @@ def parse_report(text, formats, instances=()):
             event = full[0]
         else:
             raise ReportError("event name %r is ambiguous: %s" % (name, full))
-        ts = int(m.group("sec")) * 1000000000 + int(m.group("nsec"))
+        ts = (int(m.group("sec")) * 1000000000 + int(m.group("nsec")) if m.group("nsec") is not None
+              else int(m.group("sec")))
         records.append(Record(ts, cpu, event, m.group("fields"), pending.pop(cpu, 0), buf))
     if pending:
         raise ReportError("drop mark without a following record on CPU %s" % sorted(pending))
@@ -286,9 +307,11 @@ def load(path, trace_cmd="trace-cmd", kallsyms=False):
                            formats, wanted, instances)
         cpustat = parse_stat(_run(trace_cmd, ["report", "--stat", "-i", real]))
         ksyms = _run(trace_cmd, ["report", "-f", "-i", real]).splitlines() if kallsyms else []
+        clock, tsc2nsec = parse_options(_run(trace_cmd, ["dump", "--options", real]))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    return Trace(path, nr_cpus, records, formats, lambda: ksyms, [TOP] + instances, cpustat, fields)
+    return Trace(path, nr_cpus, records, formats, lambda: ksyms, [TOP] + instances, cpustat, fields,
+                 clock, tsc2nsec)
 
 
 def die(msg, code=2):

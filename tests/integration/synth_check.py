@@ -12,7 +12,19 @@ import re
 import sys
 
 FIELD_RE = re.compile(r"field:(.*?)\s+([A-Za-z_][A-Za-z0-9_]*)(\[\d*\])?;\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);")
-LINE_RE = re.compile(r"^\s*(.+)-(\d+)\s+\[(\d+)\]\s+(\d+)\.(\d{9}):\s+(\S+):\s*(.*)$")
+# a clock without a time base (counter) prints its raw count, no decimal point
+LINE_RE = re.compile(r"^\s*(.+)-(\d+)\s+\[(\d+)\]\s+(\d+)(?:\.(\d{9}))?:\s+(\S+):\s*(.*)$")
+TSC2NSEC = [0, 0]  # the script's "tsc2nsec MULT SHIFT": report shows converted times
+
+
+def tsc_to_ns(ts):
+    """trace-cmd's conversion (libtracecmd mul_u64_u32_shr)."""
+    mult, shift = TSC2NSEC
+    if not mult:
+        return ts
+    lo, hi = ts & 0xffffffff, ts >> 32
+    ns = (lo * mult) >> shift
+    return (ns + ((hi * mult) << (32 - shift))) & ((1 << 64) - 1) if hi else ns
 DROP_RE = re.compile(r"^CPU:(\d+) \[(?:(\d+) )?EVENTS DROPPED\]$")
 
 
@@ -39,7 +51,10 @@ def parse_script(path, fmts):
     seq = 0
     for lineno, raw in enumerate(open(path), 1):
         tok = raw.split("#", 1)[0].split()
-        if not tok or tok[0] in ("cpus", "formats"):
+        if not tok or tok[0] in ("cpus", "formats", "clock"):
+            continue
+        if tok[0] == "tsc2nsec":
+            TSC2NSEC[:] = [int(tok[1], 0), int(tok[2], 0)]
             continue
         if tok[0] == "comm":
             comms[int(tok[1])] = " ".join(tok[2:])
@@ -102,8 +117,8 @@ def main():
             continue
         comm, pid, rcpu, sec, nsec, name, rest = m.groups()
         pid_want = int(vals.get("common_pid", "0"), 0)
-        got_ts = int(sec) * 1000000000 + int(nsec)
-        if int(rcpu) != cpu or got_ts != ts or name != ev.split(":")[1] or int(pid) != pid_want:
+        got_ts = int(sec) * 1000000000 + int(nsec) if nsec is not None else int(sec)
+        if int(rcpu) != cpu or got_ts != tsc_to_ns(ts) or name != ev.split(":")[1] or int(pid) != pid_want:
             err(f"event {n}: expected cpu={cpu} ts={ts} {ev} pid={pid_want}, got {lines[i - 1]!r}")
             continue
         if comm != comms.get(pid_want, "<...>"):
