@@ -115,7 +115,7 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 		struct pcp_event ev;
 		int id = tep_data_type(tep, rec), kind;
 
-		if (rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
+		if (id < 0 || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
 			continue;   /* the main pass reports damaged data */
 		kind = pcp_kmem_decode(kmem, rec, id, &ev);
 		if (kind == PCP_EV_IGNORED) {

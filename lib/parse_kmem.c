@@ -272,6 +272,9 @@ static inline int decode_lock(const struct pcp_kmem_parser *p, const struct tep_
 int pcp_kmem_decode(const struct pcp_kmem_parser *p, const struct tep_record *rec, int event_id,
 		    struct pcp_event *ev)
 {
+	/* -1 is both tep_data_type()'s "unreadable" and the id of an event absent from the trace */
+	if (event_id < 0)
+		return PCP_EV_OTHER;
 	if (event_id == p->drain.id)
 		return decode_block(p, rec, &p->drain, PCP_EV_DRAIN, ev);
 	if (event_id == p->alloc_locked.id) {

@@ -27,6 +27,10 @@
 #include "pcptrace/ringbuf_decode.h"
 
 #define MAP_WINDOW (4u << 20)   /* bytes of uncompressed data mapped per stream at a time */
+/* The page header's commit word, as kbuffer-parse.c reads it. */
+#define COMMIT_MASK ((1u << 27) - 1)
+#define MISSED_EVENTS (1ULL << 31)
+#define MISSED_STORED (1ULL << 30)
 
 enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
 
@@ -132,8 +136,9 @@ static int next_block(struct stream *s)
 		if (s->next_off >= s->end_off)
 			return 0;
 		len = s->end_off - s->next_off;
-		if (len > MAP_WINDOW)
-			len = MAP_WINDOW;
+		/* whole pages per window: both are powers of two */
+		if (len > MAP_WINDOW && len > d->p.page_size)
+			len = MAP_WINDOW > d->p.page_size ? MAP_WINDOW : d->p.page_size;
 		moff = s->next_off & ~(uint64_t)(d->sys_page - 1);
 		delta = (size_t)(s->next_off - moff);
 		s->map = mmap(NULL, delta + len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, d->p.fd, (off_t)moff);
@@ -250,11 +255,17 @@ static int next_page(struct stream *s)
 		s->buf_pos += d->p.page_size;
 		s->data = s->page + d->header_len;
 		/* The kbuffer reads the page header (timestamp, commit, lost events) and finds the
-		 * first event; the commit must leave the page whole. */
+		 * first event, trusting the commit: it reads the stored missed count after the
+		 * committed data. So the commit is checked against the page first. */
+		{
+			uint64_t commit = get_num(d, (const unsigned char *)s->page + 8, d->p.long_size);
+			uint64_t need = (commit & COMMIT_MASK) +
+					((commit & MISSED_EVENTS) && (commit & MISSED_STORED) ? (uint64_t)d->p.long_size : 0);
+			if (need > d->p.page_size - d->header_len)
+				return corrupt_page(s, "a ring-buffer page declares more data than the page holds");
+		}
 		kbuffer_load_subbuffer(s->kbuf, (void *)s->page);
 		s->size = (uint32_t)kbuffer_subbuffer_size(s->kbuf);
-		if (s->size > d->p.page_size - d->header_len)
-			return corrupt_page(s, "a ring-buffer page declares more data than the page holds");
 		s->lost = kbuffer_missed_events(s->kbuf);   /* valid while curr is 0 */
 		s->use_kbuffer = d->swap;
 		if ((data = kbuffer_read_event(s->kbuf, &ts)))

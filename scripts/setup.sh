@@ -2,7 +2,8 @@
 # Installs what pcptrace needs to build, test and record on Debian (run as root).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
-      libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev check sqlite3 python3 valgrind xz-utils)
+      libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev check sqlite3 python3 valgrind xz-utils
+      clang)   # clang: the libFuzzer build (tests/fuzz)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -38,12 +38,20 @@ build_and_test() {
 	fi
 }
 
+# The fuzz target (clang, libFuzzer): integration.fuzz_short in the normal build runs it.
+echo "== fuzz build (libFuzzer, clang): build-fuzz"
+if ! CC=clang cmake -S . -B build-fuzz -DPCP_FUZZ=ON -DPCP_WERROR=ON >/dev/null ||
+   ! cmake --build build-fuzz -j"$jobs" --target fuzz_analyze; then
+	summary+=("fuzz build (build-fuzz): FAIL: the build failed, integration.fuzz_short skips")
+	failed=1
+fi
+
 build_and_test "normal build" build "-DCMAKE_BUILD_TYPE=RelWithDebInfo -DPCP_WERROR=ON" "-j1"
 # The kernel lab and the tests that record live run once, in the normal build (libtracefs's
 # own leaks).
 build_and_test "ASan/UBSan build" build-asan \
 	"-DCMAKE_BUILD_TYPE=Debug -DPCP_SANITIZE=ON -DPCP_WERROR=ON" \
-	"-j$jobs -E integration\.(lab|pcprecord|compare_e2e)" \
+	"-j$jobs -E integration\.(lab|pcprecord|compare_e2e|fuzz_short)" \
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
 
 echo "== summary"
