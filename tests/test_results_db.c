@@ -60,7 +60,7 @@ static int db_config(sqlite3 *db, int op)
 START_TEST(defensive_after_open)
 {
 	sqlite3 *db = NULL;
-	char err[256] = "";
+	char err[256] = "", pragma[64];
 
 	make_ours(0);
 	ck_assert_int_eq(pcp_results_db_open(path, &db, err, sizeof(err)), PCP_OK);
@@ -85,7 +85,8 @@ START_TEST(defensive_after_open)
 	ck_assert_int_eq(pcp_results_db_open(path, &db, err, sizeof(err)), PCP_ERR_SCHEMA);
 	ck_assert_ptr_null(db);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", PCP_SCHEMA_VERSION);
+	ck_assert_int_eq(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(pcp_results_db_open(path, &db, err, sizeof(err)), PCP_ERR_USAGE);
 	ck_assert_str_eq(err, "not a pcptrace results database: trigger t on metrics, which the "

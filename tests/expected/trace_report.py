@@ -44,7 +44,6 @@ import tempfile
 
 # A clock without a time base (counter, uptime) prints its raw count with no decimal point.
 RECORD_RE = re.compile(
-RECORD_RE = re.compile(
     r"\[(?P<cpu>\d+)\]\s+(?P<sec>\d+)(?:\.(?P<nsec>\d{9}))?:\s+(?P<event>[^\s:]+):\s?(?P<fields>.*)$")
 DROP_RE = re.compile(
     r"^\s*(?:(?P<buf>\S+): )?CPU:(?P<cpu>\d+) \[(?:(?P<count>\d+) )?EVENTS DROPPED\]\s*$")
