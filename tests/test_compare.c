@@ -501,6 +501,7 @@ int main(void)
 	tcase_add_test(tc, test_json_written_atomically);
 	tcase_add_test(tc, test_merge_repeated_label);
 	tcase_add_test(tc, test_threshold_must_be_finite);
+	tcase_set_timeout(tc, 60); /* each database opened is checked; ASan on a busy machine */
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }
