@@ -633,6 +633,7 @@ int main(void)
 	tcase_add_test(tc, test_side_stats_undefined);
 	tcase_add_test(tc, test_undefined_metric_is_na);
 	tcase_add_test(tc, test_lossy_run_refused);
+	tcase_set_timeout(tc, 60); /* each database opened is checked; ASan on a busy machine */
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }
