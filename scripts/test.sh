@@ -28,7 +28,7 @@ build_and_test() {
 	echo "== $label: tests"
 	(cd "$dir" && env "$@" ctest --output-on-failure --timeout 1800 "${ctest_args[@]}") 2>&1 | tee "$dir/test.log"
 	result=$?
-	skipped=$(grep -oE '[[:alnum:]_.]+ \(Skipped\)' "$dir/test.log" | sed 's/ (Skipped)//' | tr '\n' ' ')
+	skipped=$(grep -oE '[[:alnum:]_.]+ \(Skipped\)' "$dir/test.log" | sed 's/ (Skipped)//' | paste -sd ' ')
 	line=$(grep -E '[0-9]+% tests passed' "$dir/test.log" | tail -1)
 	if [ "$result" = 0 ]; then
 		summary+=("$label ($dir): PASS: ${line:-no test ran}${skipped:+; skipped: $skipped}")
