@@ -64,8 +64,8 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 		pcp_refill_source_name(a->refill_source), pcp_lock_source_name(a->lock_source));
 	/* Older kernels' formats: say how blocks are identified and refills recognized. */
 	if (a->block_key == PCP_BLOCK_KEY_PAGE_POINTER)
-		fprintf(out, "  %-10s keyed by struct page pointer (the kmem events have no pfn field: "
-			"Linux < 4.1); pfn_cycles.pfn is that pointer, no zone map\n", "blocks");
+		fprintf(out, "  %-10s keyed by struct page pointer (older kernel: the kmem events have "
+			"no pfn field); pfn_cycles.pfn is that pointer, no zone map\n", "blocks");
 	if (a->refill_source == PCP_REFILL_FALLBACK && a->refill_flag == PCP_REFILL_FLAG_DERIVED)
 		fprintf(out, "  %-10s percpu_refill derived as order == 0, as the kernel's print fmt "
 			"did (no percpu_refill field: Linux < 5.19)\n", "refills");
