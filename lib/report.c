@@ -77,9 +77,11 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 			(double)c->duration_ns / 1e9, a->nr_cpus, a->file_version,
 			a->trace_clock ? a->trace_clock : "unknown",
 			a->time_base == PCP_TIME_TSC2NSEC ? ", converted to ns by TSC2NSEC" : "");
-	if (a->buffer)
-		fprintf(out, "  %-10s %s (%s; %u with data)\n", "buffer", a->buffer,
+	if (a->buffer && a->nr_data_buffers > 1)
+		fprintf(out, "  %-10s %s (%s, of %u with data)\n", "buffer", a->buffer,
 			a->buffer_why ? a->buffer_why : "chosen", a->nr_data_buffers);
+	else if (a->buffer)
+		fprintf(out, "  %-10s %s (%s)\n", "buffer", a->buffer, a->buffer_why ? a->buffer_why : "chosen");
 	fprintf(out, "  %-10s %s total, %s lost%s%s%s\n", "events", group_u64(n1, sizeof(n1), a->events_total),
 		group_u64(n2, sizeof(n2), c->events_lost),
 		c->lost_unknown_marks ? " (+ losses of unknown size)" : "",

@@ -54,7 +54,7 @@ info() { sqlite3 "$1" "SELECT value FROM trace_info WHERE key = '$2'"; }
 # one buffer with analyzable events: used, and the summary says which
 "$pcpanalyze" -o "$tmp/o.db" --json "$tmp/o.json" "$fx/buffers-other.dat" >"$tmp/out" 2>"$tmp/err" ||
 	fail "buffers-other: exit $? ($(cat "$tmp/err"))"
-grep -q "^  buffer     pcptrace_a (only buffer with analyzable events; 2 with data)" "$tmp/out" ||
+grep -q "^  buffer     pcptrace_a (only buffer with analyzable events, of 2 with data)" "$tmp/out" ||
 	fail "buffers-other: summary does not say the buffer: $(head -6 "$tmp/out")"
 [ "$(info "$tmp/o.db" buffer)" = pcptrace_a ] || fail "buffers-other: trace_info buffer $(info "$tmp/o.db" buffer)"
 python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['trace']; sys.exit(t['buffer'] != 'pcptrace_a' or t['events_lost_source'] != 'none')" "$tmp/o.json" ||
