@@ -64,6 +64,8 @@ struct pcp_record {
 	int nr_cpus;
 	unsigned char *selected;
 	char *clock;
+	uint32_t tsc2nsec_mult, tsc2nsec_shift;   /* pcp_record_set_tsc2nsec; mult 0 = none */
+	const char *tsc2nsec_source;
 	size_t buffer_kb;
 	unsigned int subbuf_size;
 	char **events;              /* "system:event" */
@@ -393,6 +395,13 @@ fail:
 
 const char *pcp_record_instance_name(const struct pcp_record *r) { return r->name; }
 const char *pcp_record_clock(const struct pcp_record *r) { return r->clock; }
+
+void pcp_record_set_tsc2nsec(struct pcp_record *r, uint32_t mult, uint32_t shift, const char *source)
+{
+	r->tsc2nsec_mult = mult;
+	r->tsc2nsec_shift = shift;
+	r->tsc2nsec_source = source;
+}
 size_t pcp_record_buffer_kb(const struct pcp_record *r) { return r->buffer_kb; }
 int pcp_record_nr_cpus(const struct pcp_record *r) { return r->nr_cpus; }
 
@@ -997,6 +1006,13 @@ json_t *pcp_record_describe(const struct pcp_record *r)
 		      "events_total", (json_int_t)total, "event_counts", counts,
 		      "lost_events", (json_int_t)pcp_record_lost_events(r),
 		      "lost_unknown_pages", (json_int_t)unknown, "cpus", cpus);
+	if (o && r->tsc2nsec_mult &&
+	    json_object_set_new(o, "tsc2nsec", json_pack("{s:I,s:I,s:s}", "mult",
+				(json_int_t)r->tsc2nsec_mult, "shift", (json_int_t)r->tsc2nsec_shift,
+				"source", r->tsc2nsec_source ? r->tsc2nsec_source : ""))) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 fail:
 	json_decref(cpus);
@@ -1123,6 +1139,8 @@ int pcp_record_write_trace(struct pcp_record *r, const char *path, char *errbuf,
 		err = add_top_file(w, "saved_cmdlines", pcp_tdw_set_cmdlines);
 	if (err == PCP_OK)
 		err = pcp_tdw_set_trace_clock(w, r->clock);
+	if (err == PCP_OK && r->tsc2nsec_mult)   /* TSC cycles: readers convert to ns */
+		err = pcp_tdw_set_tsc2nsec(w, r->tsc2nsec_mult, r->tsc2nsec_shift, 0);
 	if (err == PCP_OK && uname(&u) == 0) {
 		snprintf(uname_text, sizeof(uname_text), "%s %s %s %s %s", u.sysname, u.nodename,
 			 u.release, u.version, u.machine);

@@ -132,6 +132,45 @@ START_TEST(tsc2nsec_converted)
 }
 END_TEST
 
+/* A TSC2NSEC shift above 32 makes libtracecmd's conversion undefined (a shift by a negative
+ * count): refused as corrupt before either path reads a record. */
+START_TEST(tsc2nsec_bad_shift_refused)
+{
+	const char *build = getenv("PCP_BUILD_DIR");
+	static const unsigned char option[8] = { 0x27, 0x76, 0x62, 0x00, 24, 0, 0, 0 }; /* 6452775, 24 */
+	struct pcp_reader *r = NULL;
+	char out[1200], cmd[4000], err[256] = "";
+	unsigned char *buf;
+	long size, at = -1;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(build);
+	snprintf(out, sizeof(out), "%s/tsc-bad.dat", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s/pcpsynth' -q -o '%s' --formats '%s/tests/fixtures/formats' '%s'",
+		 build, out, src_dir(), fixture("native-tsc2nsec.synth"));
+	ck_assert_msg(system(cmd) == 0, "%s", cmd);
+	f = fopen(out, "r+b");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	buf = malloc((size_t)size);
+	ck_assert_ptr_nonnull(buf);
+	fseek(f, 0, SEEK_SET);
+	ck_assert_int_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+	for (long i = 0; i + 8 <= size && at < 0; i++)
+		if (!memcmp(buf + i, option, sizeof(option)))
+			at = i;
+	ck_assert_msg(at > 0, "no TSC2NSEC option in %s", out);
+	fseek(f, at + 4, SEEK_SET);
+	fputc(40, f);   /* shift 40 */
+	fclose(f);
+	free(buf);
+	ck_assert_int_eq(pcp_reader_open_path(out, PCP_READER_AUTO, &r, err, sizeof(err)), PCP_ERR_CORRUPT);
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(err, "TSC2NSEC option with shift 40"), "%s", err);
+}
+END_TEST
+
 START_TEST(same_synthetic)
 {
 	static const char *const scripts[] = { "native-lost", "native-nolock", "native-numa", "native-order",
@@ -263,6 +302,7 @@ int main(void)
 	tcase_add_test(tc, same_percpu_fork);
 	tcase_add_test(tc, same_synthetic);
 	tcase_add_test(tc, tsc2nsec_converted);
+	tcase_add_test(tc, tsc2nsec_bad_shift_refused);
 	tcase_add_test(tc, rewind_restarts);
 	tcase_add_test(tc, damaged_chunk_is_corrupt);
 	suite_add_tcase(s, tc);

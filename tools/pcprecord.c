@@ -19,6 +19,8 @@
 #include "pcptrace/run_as_user.h"
 #include "pcptrace/tracedat.h"
 #include "pcptrace/snapshot.h"
+#include "pcptrace/time_base.h"
+#include "pcptrace/tsc2nsec.h"
 
 #define PCPRECORD_VERSION "0.1.0"
 
@@ -53,8 +55,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pcprecord [-o FILE] [-b KB] [-C CPULIST] [--duration SECONDS] [--clock CLOCK]\n"
-		"                 [--lifecycle] [-e SYSTEM:EVENT]... [--format FMT [--force-format]] [-q]\n"
-		"                 [--user USER] [-- COMMAND [ARG]...]\n"
+		"                 [--force-clock] [--lifecycle] [-e SYSTEM:EVENT]...\n"
+		"                 [--format FMT [--force-format]] [-q] [--user USER] [-- COMMAND [ARG]...]\n"
 		"  -o, --output FILE     trace.dat to write (default trace.dat) and FILE.meta.json\n"
 		"      --format FMT      trace.dat format: v6 (default), v7, v7-zstd (zstd-compressed)\n"
 		"                        or v7-zlib (zlib-compressed: refused where libtracecmd lacks\n"
@@ -63,7 +65,10 @@ static void usage(FILE *out)
 		"  -b, --buffer KB       ring buffer size per CPU (default: the kernel's)\n"
 		"  -C, --cpus CPULIST    record only these CPUs, e.g. 0-3,6\n"
 		"      --duration S      stop after S seconds (the command, if any, gets SIGINT)\n"
-		"      --clock CLOCK     trace clock (default: the instance's, normally local)\n"
+		"      --clock CLOCK     trace clock (default: the instance's, normally local); x86-tsc\n"
+		"                        gets a TSC2NSEC option; a clock with no time base (counter,\n"
+		"                        uptime) is refused\n"
+		"      --force-clock     record with such a clock anyway (no rates in the analysis)\n"
 		"      --lifecycle       also kmem:mm_page_alloc and kmem:mm_page_free\n"
 		"  -e, --event SYS:EVENT also this event (SYS:* for a whole system); repeatable\n"
 		"      --user USER       run the command as USER (uid, groups, HOME...), not root\n"
@@ -220,6 +225,37 @@ static void take_after(void *ctx)
 		w->err = err;
 }
 
+/* How an x86-tsc recording gets its TSC2NSEC option. */
+enum tsc_way { TSC_NO, TSC_PERF, TSC_MEASURE };
+
+/* A clock without a time base gives a trace with no rates (pcpanalyze(1), TIME BASE): refused
+ * unless forced. x86-tsc: the kernel's conversion (as trace-cmd), else the TSC rate measured over
+ * the recording. 0 = go on; else the exit status. */
+static int check_clock(const char *clock, int force, enum tsc_way *way, uint32_t *mult,
+		       uint32_t *shift, struct pcp_tsc_sample *start)
+{
+	char why_perf[160] = "", why_tsc[160] = "";
+	const char *why;
+
+	*way = TSC_NO;
+	if (clock && !strcmp(clock, "x86-tsc")) {
+		if (pcp_tsc2nsec_from_perf(mult, shift, why_perf, sizeof(why_perf)) == PCP_OK)
+			*way = TSC_PERF;
+		else if (pcp_tsc_sample(start, why_tsc, sizeof(why_tsc)) == PCP_OK)
+			*way = TSC_MEASURE;
+		else if (!force) {
+			fprintf(stderr, "pcprecord: --clock x86-tsc: no TSC-to-ns conversion (%s; %s): "
+				"no rates or durations (--force-clock to record anyway)\n", why_perf, why_tsc);
+			return pcp_exit_code(PCP_ERR_USAGE);
+		}
+	} else if (clock && pcp_time_base_of(clock, 0, &why) == PCP_TIME_NONE && !force) {
+		fprintf(stderr, "pcprecord: --clock %s: %s: no rates or durations "
+			"(--force-clock to record anyway)\n", clock, why);
+		return pcp_exit_code(PCP_ERR_USAGE);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -228,6 +264,7 @@ int main(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "clock", required_argument, NULL, 'k' },
+		{ "force-clock", no_argument, NULL, 'K' },
 		{ "lifecycle", no_argument, NULL, 'l' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'F' },
@@ -244,6 +281,10 @@ int main(int argc, char **argv)
 	const char *output = "trace.dat", **extra = NULL;
 	size_t nr_extra = 0;
 	double duration = 0;
+	enum tsc_way tsc_way = TSC_NO;
+	uint32_t tsc_mult = 0, tsc_shift = 0;
+	struct pcp_tsc_sample tsc_start = { 0, 0 }, tsc_stop;
+	int force_clock = 0;
 	int quiet = 0, opt, err, exit_status = 0, have_status = 0, status = 0, force_format = 0;
 	char errbuf[512], *outdup;
 	struct pcp_record *rec = NULL;
@@ -292,6 +333,7 @@ int main(int argc, char **argv)
 			break;
 		case 'f': force_format = 1; break;
 		case 'k': ro.clock = optarg; break;
+		case 'K': force_clock = 1; break;
 		case 'l': ro.lifecycle = 1; break;
 		case 'e': {
 			const char **n = realloc(extra, (nr_extra + 1) * sizeof(*extra));
@@ -340,6 +382,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if ((err = check_clock(ro.clock, force_clock, &tsc_way, &tsc_mult, &tsc_shift, &tsc_start)))
+		return err;
 	err = pcp_record_check_system(errbuf, sizeof(errbuf));
 	if (err != PCP_OK) {
 		fprintf(stderr, "pcprecord: %s\n", errbuf);
@@ -419,6 +463,8 @@ int main(int argc, char **argv)
 	pcp_record_set_hooks(rec, take_before, take_after, &snaps);
 	clock_gettime(CLOCK_REALTIME, &t_start);
 	clock_gettime(CLOCK_MONOTONIC, &m_start);
+	if (tsc_way == TSC_MEASURE)   /* the rate is measured over the traced window */
+		pcp_tsc_sample(&tsc_start, NULL, 0);
 	err = pcp_record_start(rec, errbuf, sizeof(errbuf));
 	if (err != PCP_OK) {
 		fprintf(stderr, "pcprecord: %s\n", errbuf);
@@ -497,6 +543,18 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_REALTIME, &t_stop);
 	clock_gettime(CLOCK_MONOTONIC, &m_stop);
+	if (tsc_way == TSC_MEASURE) {
+		char why[160];
+
+		if (pcp_tsc_sample(&tsc_stop, why, sizeof(why)) != PCP_OK ||
+		    pcp_tsc2nsec_calibrate(&tsc_start, &tsc_stop, &tsc_mult, &tsc_shift, why,
+					   sizeof(why)) != PCP_OK) {
+			fprintf(stderr, "pcprecord: warning: x86-tsc: %s: the trace has no time base\n", why);
+			tsc_way = TSC_NO;
+		}
+	}
+	if (tsc_way != TSC_NO)
+		pcp_record_set_tsc2nsec(rec, tsc_mult, tsc_shift, tsc_way == TSC_PERF ? "perf" : "calibrated");
 	visit_every_cpu();
 	{
 		int stop_err = pcp_record_stop(rec, errbuf, sizeof(errbuf));

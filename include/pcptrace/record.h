@@ -66,6 +66,9 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 
 const char *pcp_record_instance_name(const struct pcp_record *r);
 const char *pcp_record_clock(const struct pcp_record *r);
+/* The trace.dat gets a TSC2NSEC option (ns = cycles * mult >> shift) and the meta's recording
+ * a "tsc2nsec" member {mult, shift, source}; source: "perf" or "calibrated" (pcprecord(1)). */
+void pcp_record_set_tsc2nsec(struct pcp_record *r, uint32_t mult, uint32_t shift, const char *source);
 size_t pcp_record_buffer_kb(const struct pcp_record *r);
 int pcp_record_nr_cpus(const struct pcp_record *r);
 /* Events enabled ("system:event"), and the PCP events this kernel lacks. */
