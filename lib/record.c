@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,7 +59,7 @@ struct cpu_reader {
 
 struct pcp_record {
 	struct tracefs_instance *inst;
-	pcp_record_hook before_on, after_off;   /* around tracing on/off, see record.h */
+	struct pcp_record_hooks hooks;          /* around tracing on/off, see record.h */
 	void *hook_ctx;
 	char name[64];
 	int nr_cpus;
@@ -577,6 +578,69 @@ static int open_reader(struct pcp_record *r, struct cpu_reader *c, char *errbuf,
 	return PCP_OK;
 }
 
+/* The calling thread at SCHED_FIFO for a few system calls: on a busy machine a preemption
+ * between a snapshot and the tracing switch would open a window of milliseconds in which other
+ * processes' percpu operations are counted but not traced (or the reverse). Best effort. */
+struct realtime {
+	int policy;
+	struct sched_param param;
+	int raised;
+};
+
+static void realtime_enter(struct realtime *rt)
+{
+	struct sched_param fifo = { .sched_priority = sched_get_priority_min(SCHED_FIFO) };
+
+	rt->raised = 0;
+	rt->policy = sched_getscheduler(0);
+	if (rt->policy < 0 || sched_getparam(0, &rt->param) != 0)
+		return;
+	rt->raised = sched_setscheduler(0, SCHED_FIFO, &fifo) == 0;
+}
+
+static void realtime_leave(struct realtime *rt)
+{
+	if (rt->raised)
+		sched_setscheduler(0, rt->policy, &rt->param);
+}
+
+/* Tracing on, with the hooks around it; retried from an empty buffer while after_on says the
+ * switch raced (the reader threads do not run yet, the workload is still held). */
+static int switch_on(struct pcp_record *r, char *errbuf, size_t errlen)
+{
+	int attempt;
+
+	for (attempt = 1;; attempt++) {
+		struct realtime rt;
+		int raced = 0;
+
+		realtime_enter(&rt);
+		if (r->hooks.before_on)
+			r->hooks.before_on(r->hook_ctx);
+		if (tracefs_trace_on(r->inst) < 0) {
+			realtime_leave(&rt);
+			return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS,
+				       "cannot turn tracing on in %s: %s", r->name, strerror(errno));
+		}
+		if (r->hooks.after_on)
+			raced = r->hooks.after_on(r->hook_ctx) != 0;
+		realtime_leave(&rt);
+		if (!raced || attempt >= PCP_RECORD_ON_ATTEMPTS)
+			return PCP_OK;
+		if (tracefs_trace_off(r->inst) < 0 || tracefs_instance_file_clear(r->inst, "trace") < 0)
+			return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS,
+				       "cannot turn tracing off and clear %s to start again: %s",
+				       r->name, strerror(errno));
+		/* let the burst of activity that raced us pass (1 ms, growing to 20 ms) */
+		{
+			long ms = attempt < 20 ? attempt : 20;
+			struct timespec ts = { 0, ms * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 {
 	sigset_t all, old;
@@ -595,6 +659,9 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 		r->cpus[i].recorded = 1;
 	}
 	r->started = 1;
+	err = switch_on(r, errbuf, errlen);
+	if (err != PCP_OK)
+		return err;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < r->nr_cpus; i++) {
@@ -610,11 +677,6 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 		c->thread_started = 1;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r->before_on)
-		r->before_on(r->hook_ctx);
-	if (tracefs_trace_on(r->inst) < 0)
-		return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "cannot turn tracing on in %s: %s",
-			       r->name, strerror(errno));
 	return PCP_OK;
 }
 
@@ -846,24 +908,29 @@ out:
 	return err;
 }
 
-void pcp_record_set_hooks(struct pcp_record *r, pcp_record_hook before_on, pcp_record_hook after_off,
-			  void *ctx)
+void pcp_record_set_hooks(struct pcp_record *r, const struct pcp_record_hooks *hooks, void *ctx)
 {
-	r->before_on = before_on;
-	r->after_off = after_off;
+	memset(&r->hooks, 0, sizeof(r->hooks));
+	if (hooks)
+		r->hooks = *hooks;
 	r->hook_ctx = ctx;
 }
 
 int pcp_record_stop(struct pcp_record *r, char *errbuf, size_t errlen)
 {
+	struct realtime rt;
 	int i, err = PCP_OK;
 
 	if (!r->started || r->stopped)
 		return PCP_OK;
 	r->stopped = 1;
+	realtime_enter(&rt);
+	if (r->hooks.before_off)
+		r->hooks.before_off(r->hook_ctx);
 	tracefs_trace_off(r->inst);
-	if (r->after_off)
-		r->after_off(r->hook_ctx);
+	if (r->hooks.after_off)
+		r->hooks.after_off(r->hook_ctx);
+	realtime_leave(&rt);
 	join_readers(r);
 	for (i = 0; i < r->nr_cpus; i++) {
 		struct cpu_reader *c = &r->readers[i];

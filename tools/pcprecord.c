@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -194,28 +197,101 @@ static void visit_every_cpu(void)
 	sched_setaffinity(0, sizeof(allowed), &allowed);
 }
 
-/* The snapshots around the traced window (see pcp_record_set_hooks). */
+/* The snapshots around the traced window (see pcp_record_set_hooks), and percpu_stats' counters
+ * read on the other side of each switch: equal counters mean no percpu operation of anyone fell
+ * between a snapshot and the switch, so the snapshot brackets the trace exactly. */
 struct window_snapshots {
 	json_t *before, *after;
+	int64_t on_alloc, on_dealloc, off_alloc, off_dealloc;
+	int on_read, off_read;  /* PCP_OK when the counters were read */
+	int on_attempts;
 	int err;
 };
 
-static void take_before(void *ctx)
+static int snapshot_global(json_t *snap, const char *key, int64_t *v)
 {
-	struct window_snapshots *w = ctx;
-	int err = pcp_snapshot_take(&w->before);
+	json_t *g = json_object_get(json_object_get(json_object_get(snap, "percpu_stats"), "parsed"),
+				    "global");
+	json_t *x = json_object_get(g, key);
 
-	if (err && !w->err)
-		w->err = err;
+	if (!json_is_integer(x))
+		return -1;
+	*v = (int64_t)json_integer_value(x);
+	return 0;
 }
 
-static void take_after(void *ctx)
+static int take_before(void *ctx)
 {
 	struct window_snapshots *w = ctx;
-	int err = pcp_snapshot_take(&w->after);
+	int err;
+
+	json_decref(w->before); /* an earlier attempt's */
+	w->before = NULL;
+	err = pcp_snapshot_take_ordered(&w->before, PCP_SNAPSHOT_PERCPU_STATS_LAST);
+	if (err && !w->err)
+		w->err = err;
+	return 0;
+}
+
+/* Nonzero when a percpu operation happened between the before snapshot and tracing on. */
+static int check_on(void *ctx)
+{
+	struct window_snapshots *w = ctx;
+	int64_t a, d;
+
+	w->on_attempts++;
+	w->on_read = pcp_snapshot_percpu_counts(&w->on_alloc, &w->on_dealloc);
+	if (w->on_read != PCP_OK || !w->before || snapshot_global(w->before, "nr_alloc", &a) ||
+	    snapshot_global(w->before, "nr_dealloc", &d))
+		return 0; /* nothing to compare with: no verdict, no retry */
+	return a != w->on_alloc || d != w->on_dealloc;
+}
+
+/* Waits (at most about a second) until percpu_stats stands still for a millisecond, so that
+ * tracing goes off outside a burst of other processes' percpu operations; the last read is the
+ * one compared with the after snapshot. */
+static int quiet_before_off(void *ctx)
+{
+	struct window_snapshots *w = ctx;
+	int64_t a, d;
+	int i;
+
+	w->off_read = pcp_snapshot_percpu_counts(&a, &d);
+	for (i = 0; w->off_read == PCP_OK && i < 300; i++) {
+		struct timespec ts = { 0, 1000 * 1000 + i * 1000 * 10 };
+
+		nanosleep(&ts, NULL);
+		w->off_read = pcp_snapshot_percpu_counts(&w->off_alloc, &w->off_dealloc);
+		if (w->off_alloc == a && w->off_dealloc == d)
+			break;
+		a = w->off_alloc;
+		d = w->off_dealloc;
+	}
+	return 0;
+}
+
+static int take_after(void *ctx)
+{
+	struct window_snapshots *w = ctx;
+	int err = pcp_snapshot_take_ordered(&w->after, PCP_SNAPSHOT_PERCPU_STATS_FIRST);
 
 	if (err && !w->err)
 		w->err = err;
+	return 0;
+}
+
+/* The workload's own aftermath goes while tracing is on: descendants that were orphaned (we
+ * are their subreaper) are reaped, every CPU is visited (see visit_every_cpu), and an RCU grace
+ * period passes (membarrier's global command waits for one), so that frees deferred to RCU
+ * callbacks are queued before the stop. */
+static void settle_workload(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	visit_every_cpu();
+	syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 }
 
 int main(int argc, char **argv)
@@ -243,7 +319,7 @@ int main(int argc, char **argv)
 	char errbuf[512], *outdup;
 	struct pcp_record *rec = NULL;
 	json_t *before = NULL, *after = NULL, *meta = NULL, *desc;
-	struct window_snapshots snaps = { NULL, NULL, PCP_OK };
+	struct window_snapshots snaps = { .err = PCP_OK };
 	struct timespec t_start, t_stop, m_start, m_stop;
 	struct sigaction sa;
 	char **cmd = NULL;
@@ -384,6 +460,8 @@ int main(int argc, char **argv)
 		sigaddset(&block, SIGTERM);
 		sigaddset(&block, SIGHUP);
 		sigprocmask(SIG_BLOCK, &block, &old);
+		/* orphans of the workload come to us, to be reaped before the stop */
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 		pid = spawn_held(cmd, &go_fd, &err_fd);
 		if (pid > 0)
 			child_pid = pid;
@@ -397,10 +475,15 @@ int main(int argc, char **argv)
 			goto interrupted_before_start;
 	}
 	/* Snapshots hug the traced window: taken by the recorder right before tracing goes on and
-	 * right after it goes off (after the workload is forked and the reader threads run), so
-	 * percpu_stats deltas count the traced allocations only and pcpanalyze's consistency check
-	 * can hold. Only other processes' activity in those few microseconds can still differ. */
-	pcp_record_set_hooks(rec, take_before, take_after, &snaps);
+	 * right after it goes off, with percpu_stats read next to the switch and again on its
+	 * other side (see struct window_snapshots), so that percpu_stats deltas count the traced
+	 * allocations only and pcpanalyze's consistency check can hold, or is told it cannot. */
+	{
+		const struct pcp_record_hooks hooks = { take_before, check_on, quiet_before_off,
+							 take_after };
+
+		pcp_record_set_hooks(rec, &hooks, &snaps);
+	}
 	clock_gettime(CLOCK_REALTIME, &t_start);
 	clock_gettime(CLOCK_MONOTONIC, &m_start);
 	err = pcp_record_start(rec, errbuf, sizeof(errbuf));
@@ -477,7 +560,7 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_REALTIME, &t_stop);
 	clock_gettime(CLOCK_MONOTONIC, &m_stop);
-	visit_every_cpu();
+	settle_workload();
 	{
 		int stop_err = pcp_record_stop(rec, errbuf, sizeof(errbuf));
 
@@ -489,6 +572,14 @@ int main(int argc, char **argv)
 	}
 	if (err == PCP_OK && (err = snaps.err) != PCP_OK)
 		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+	if (err == PCP_OK && snaps.before && snaps.after &&
+	    (pcp_snapshot_mark_switch(snaps.before, "went on", snaps.on_read == PCP_OK, snaps.on_alloc,
+				      snaps.on_dealloc, snaps.on_attempts) ||
+	     pcp_snapshot_mark_switch(snaps.after, "went off", snaps.off_read == PCP_OK,
+				      snaps.off_alloc, snaps.off_dealloc, 1))) {
+		err = PCP_ERR_NOMEM;
+		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+	}
 	before = snaps.before;
 	after = snaps.after;
 	snaps.before = snaps.after = NULL;
