@@ -79,6 +79,8 @@ struct pcp_record {
 	struct pcp_record_cpu *cpus;
 	struct pcp_record_event_count *counts;
 	size_t nr_counts;
+	uint64_t mark_ns;           /* pcp_record_mark_now(): trace clock, 0 = none */
+	uint64_t *counts_since_mark; /* per r->events index, events at or after mark_ns */
 	int stop_pipe[2];
 	atomic_int stopping;
 	int started, stopped;
@@ -792,11 +794,12 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 	struct kbuffer *kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST,
 					     KBUFFER_ENDIAN_SAME_AS_HOST);
 	int *slot_of_id = NULL, max_id = -1, err = PCP_OK, len, i;
-	uint64_t *counts = NULL;
+	uint64_t *counts = NULL, *since = NULL;
 	char *text;
 	size_t k;
 
-	if (!tep || !kbuf || !(counts = calloc(r->nr_events + 1, sizeof(*counts)))) {
+	if (!tep || !kbuf || !(counts = calloc(r->nr_events + 1, sizeof(*counts))) ||
+	    !(since = calloc(r->nr_events + 1, sizeof(*since)))) {
 		err = PCP_ERR_NOMEM;
 		goto out;
 	}
@@ -877,6 +880,9 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 				s->events++;
 				counts[type >= 0 && type <= max_id ? slot_of_id[type]
 								    : (int)r->nr_events]++;
+				if (r->mark_ns && ts >= r->mark_ns)
+					since[type >= 0 && type <= max_id ? slot_of_id[type]
+									  : (int)r->nr_events]++;
 			}
 		}
 	}
@@ -896,9 +902,14 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 		r->counts[r->nr_counts++].count = counts[k];
 	}
 	qsort(r->counts, r->nr_counts, sizeof(*r->counts), cmp_count);
+	if (r->mark_ns) {
+		r->counts_since_mark = since;
+		since = NULL;
+	}
 out:
 	if (err == PCP_ERR_NOMEM)
 		pcp_errorf(errbuf, errlen, err, "%s", pcp_strerror(err));
+	free(since);
 	free(counts);
 	free(slot_of_id);
 	if (kbuf)
@@ -1256,6 +1267,7 @@ void pcp_record_destroy(struct pcp_record *r)
 	if (r->stop_pipe[1] >= 0)
 		close(r->stop_pipe[1]);
 	free(r->counts);
+	free(r->counts_since_mark);
 	free(r->events);
 	free(r->missing);
 	free(r->readers);
@@ -1264,6 +1276,37 @@ void pcp_record_destroy(struct pcp_record *r)
 	free(r->clock);
 	free(r->spool_dir);
 	free(r);
+}
+
+int pcp_record_mark_now(struct pcp_record *r)
+{
+	char *text = r->inst ? tracefs_instance_file_read(r->inst, "per_cpu/cpu0/stats", NULL) : NULL;
+	const char *p = text ? strstr(text, "now ts:") : NULL;
+	unsigned long long sec, usec;
+	int n = 0;
+
+	r->mark_ns = 0;
+	/* "now ts: 2641.098286": seconds and microseconds of a nanosecond clock; a counter clock
+	 * prints no fraction and gets no mark */
+	if (p && sscanf(p, "now ts: %llu.%6llu%n", &sec, &usec, &n) == 2 && n > 0)
+		r->mark_ns = sec * 1000000000ull + usec * 1000ull + 1000ull; /* next microsecond */
+	free(text);
+	return r->mark_ns ? 0 : -1;
+}
+
+int pcp_record_count_since_mark(const struct pcp_record *r, const char *name, uint64_t *n)
+{
+	size_t k;
+
+	if (!r->counts_since_mark)
+		return -1;
+	for (k = 0; k < r->nr_events; k++)
+		if (!strcmp(r->events[k], name)) {
+			*n = r->counts_since_mark[k];
+			return 0;
+		}
+	*n = 0;
+	return 0;
 }
 
 /* libtracecmd's own answer: exported by libtracecmd since compression came (1.0, trace-cmd

@@ -205,6 +205,8 @@ struct window_snapshots {
 	int64_t on_alloc, on_dealloc, off_alloc, off_dealloc;
 	int on_read, off_read;  /* PCP_OK when the counters were read */
 	int on_attempts;
+	struct pcp_record *rec;
+	int marked;             /* trace clock marked right after the last read before off */
 	int err;
 };
 
@@ -267,6 +269,8 @@ static int quiet_before_off(void *ctx)
 		a = w->off_alloc;
 		d = w->off_dealloc;
 	}
+	/* the trace then tells which operations after this read it holds (see main) */
+	w->marked = w->off_read == PCP_OK && pcp_record_mark_now(w->rec) == 0;
 	return 0;
 }
 
@@ -482,6 +486,7 @@ int main(int argc, char **argv)
 		const struct pcp_record_hooks hooks = { take_before, check_on, quiet_before_off,
 							 take_after };
 
+		snaps.rec = rec;
 		pcp_record_set_hooks(rec, &hooks, &snaps);
 	}
 	clock_gettime(CLOCK_REALTIME, &t_start);
@@ -572,13 +577,32 @@ int main(int argc, char **argv)
 	}
 	if (err == PCP_OK && (err = snaps.err) != PCP_OK)
 		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
-	if (err == PCP_OK && snaps.before && snaps.after &&
-	    (pcp_snapshot_mark_switch(snaps.before, "went on", snaps.on_read == PCP_OK, snaps.on_alloc,
-				      snaps.on_dealloc, snaps.on_attempts) ||
-	     pcp_snapshot_mark_switch(snaps.after, "went off", snaps.off_read == PCP_OK,
-				      snaps.off_alloc, snaps.off_dealloc, 1))) {
-		err = PCP_ERR_NOMEM;
-		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+	{
+		/* Operations between the last read before off and tracing off are in the trace,
+		 * after the mark: the counters as of the switch are that read plus them. Any
+		 * operation after off (or before the mark) then shows as a difference. */
+		uint64_t traced_allocs = 0, traced_frees = 0;
+
+		if (!snaps.marked ||
+		    pcp_record_count_since_mark(rec, "percpu:percpu_alloc_percpu", &traced_allocs) ||
+		    pcp_record_count_since_mark(rec, "percpu:percpu_free_percpu", &traced_frees))
+			traced_allocs = traced_frees = 0;
+		json_t *sw;
+
+		if (err == PCP_OK && snaps.before && snaps.after &&
+		    (pcp_snapshot_mark_switch(snaps.before, "went on", snaps.on_read == PCP_OK,
+					      snaps.on_alloc, snaps.on_dealloc, snaps.on_attempts) ||
+		     pcp_snapshot_mark_switch(snaps.after, "went off", snaps.off_read == PCP_OK,
+					      snaps.off_alloc + (int64_t)traced_allocs,
+					      snaps.off_dealloc + (int64_t)traced_frees, 1) ||
+		     ((sw = json_object_get(json_object_get(snaps.after, "percpu_stats"),
+					    "tracing_switch")) &&
+		      json_object_set_new(sw, "traced_after_read",
+					  json_pack("{s:I,s:I}", "allocs", (json_int_t)traced_allocs,
+						    "frees", (json_int_t)traced_frees))))) {
+			err = PCP_ERR_NOMEM;
+			fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+		}
 	}
 	before = snaps.before;
 	after = snaps.after;

@@ -100,6 +100,14 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen);
  * stats and counts the events in the spooled sub-buffers. Safe to call when not started. */
 int pcp_record_stop(struct pcp_record *r, char *errbuf, size_t errlen);
 
+/* Marks the trace clock's present time (the instance's per_cpu/cpu0/stats "now ts", plus one
+ * microsecond for its rounding), so that pcp_record_stop() also counts the events at or after
+ * it: a before_off hook uses it to learn which operations it saw counted were also traced.
+ * -1 when the clock gives no such time (counter clocks). */
+int pcp_record_mark_now(struct pcp_record *r);
+/* After pcp_record_stop(): events named "system:event" at or after the mark; -1 without one. */
+int pcp_record_count_since_mark(const struct pcp_record *r, const char *name, uint64_t *n);
+
 /* Closes the readers and removes the instance. Idempotent. */
 int pcp_record_remove_instance(struct pcp_record *r);
 
