@@ -1,4 +1,6 @@
 /* Recording with libtracefs: own instance, PCP/percpu events, per-CPU streaming, stats. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1340,26 +1342,37 @@ static int pid_is_pcprecord(long pid)
 
 int pcp_record_remove_stale_instances(void)
 {
-	/* libtracefs compiles this as a POSIX basic regex: no '+', no '\d' */
-	char **names = tracefs_instances("^pcprecord-[0-9][0-9]*$");
+	const char *top = tracefs_tracing_dir();
+	char *dir = NULL;
+	struct dirent *de;
 	int removed = 0;
-	size_t k;
+	DIR *d;
 
-	for (k = 0; names && names[k]; k++) {
-		const char *digits = names[k] + strlen("pcprecord-");
+	/* Read the directory ourselves: libtracefs' tracefs_instances() takes a POSIX basic regex
+	 * (no '+') and leaks it once something matches. */
+	if (!top || asprintf(&dir, "%s/instances", top) < 0)
+		return 0;
+	d = opendir(dir);
+	free(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		const char *digits = de->d_name + strlen("pcprecord-");
 		struct tracefs_instance *inst;
 		char *end;
 		long pid;
 
+		if (strncmp(de->d_name, "pcprecord-", strlen("pcprecord-")) || !isdigit((unsigned char)*digits))
+			continue;
 		errno = 0;
 		pid = strtol(digits, &end, 10);
-		if (errno || *end || end == digits || pid <= 0 || pid == (long)getpid())
+		if (errno || *end || pid <= 0 || pid == (long)getpid())
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
 			if (pid_is_pcprecord(pid))
 				continue; /* a live recorder's: never touch it */
 		}
-		inst = tracefs_instance_alloc(NULL, names[k]);
+		inst = tracefs_instance_alloc(NULL, de->d_name);
 		if (inst) {
 			tracefs_trace_off(inst);
 			if (tracefs_instance_destroy(inst) == 0)
@@ -1367,6 +1380,6 @@ int pcp_record_remove_stale_instances(void)
 		}
 		tracefs_instance_free(inst);
 	}
-	tracefs_list_free(names);
+	closedir(d);
 	return removed;
 }

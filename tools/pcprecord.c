@@ -340,6 +340,7 @@ int main(int argc, char **argv)
 
 			if (*end || kb == 0 || kb > (1ull << 30)) {
 				fprintf(stderr, "pcprecord: -b %s: expected a size in KB > 0\n", optarg);
+				free(extra);
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			ro.buffer_kb = (size_t)kb;
@@ -351,6 +352,7 @@ int main(int argc, char **argv)
 
 			if (pcp_tdw_parse_format(optarg, &p) != PCP_OK) {
 				fprintf(stderr, "pcprecord: --format %s: expected v6, v7, v7-zstd or v7-zlib\n", optarg);
+				free(extra);
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			ro.file_version = p.file_version;
@@ -362,6 +364,7 @@ int main(int argc, char **argv)
 			if (*end || !(duration > 0) || duration > 1e7) {
 				fprintf(stderr, "pcprecord: --duration %s: expected seconds > 0\n",
 					optarg);
+				free(extra);
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			break;
@@ -380,7 +383,7 @@ int main(int argc, char **argv)
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("pcprecord %s\n", PCPRECORD_VERSION); return 0;
-		default: usage(stderr); return pcp_exit_code(PCP_ERR_USAGE);
+		default: usage(stderr); free(extra); return pcp_exit_code(PCP_ERR_USAGE);
 		}
 	}
 	if (optind < argc)
@@ -392,6 +395,7 @@ int main(int argc, char **argv)
 				"%s-compressed trace.dat files (trace-cmd list -c), so neither pcpanalyze nor "
 				"trace-cmd here could read the recording; use v7-zstd, or add --force-format\n",
 				ro.file_version, ro.compression, ro.compression);
+			free(extra);
 			return pcp_exit_code(PCP_ERR_USAGE);
 		}
 		fprintf(stderr, "pcprecord: warning: --force-format: writing a %s-compressed v%d file "
@@ -400,13 +404,17 @@ int main(int argc, char **argv)
 	ro.extra_events = extra;
 	ro.nr_extra_events = nr_extra;
 	outdup = strdup(output);
-	if (!outdup)
+	if (!outdup) {
+		free(extra);
 		return pcp_exit_code(PCP_ERR_NOMEM);
+	}
 	ro.spool_dir = dirname(outdup); /* spool beside the output: same file system, no tmpfs */
 
 	err = pcp_record_check_system(errbuf, sizeof(errbuf));
 	if (err != PCP_OK) {
 		fprintf(stderr, "pcprecord: %s\n", errbuf);
+		free(extra);
+		free(outdup);
 		return pcp_exit_code(err);
 	}
 
