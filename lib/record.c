@@ -1,8 +1,11 @@
 /* Recording with libtracefs: own instance, PCP/percpu events, per-CPU streaming, stats. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,7 +61,7 @@ struct cpu_reader {
 
 struct pcp_record {
 	struct tracefs_instance *inst;
-	pcp_record_hook before_on, after_off;   /* around tracing on/off, see record.h */
+	struct pcp_record_hooks hooks;          /* around tracing on/off, see record.h */
 	void *hook_ctx;
 	char name[64];
 	int nr_cpus;
@@ -80,6 +83,8 @@ struct pcp_record {
 	struct pcp_record_cpu *cpus;
 	struct pcp_record_event_count *counts;
 	size_t nr_counts;
+	uint64_t mark_ns;           /* pcp_record_mark_now(): trace clock, 0 = none */
+	uint64_t *counts_since_mark; /* per r->events index, events at or after mark_ns */
 	int stop_pipe[2];
 	atomic_int stopping;
 	int started, stopped;
@@ -586,6 +591,69 @@ static int open_reader(struct pcp_record *r, struct cpu_reader *c, char *errbuf,
 	return PCP_OK;
 }
 
+/* The calling thread at SCHED_FIFO for a few system calls: on a busy machine a preemption
+ * between a snapshot and the tracing switch would open a window of milliseconds in which other
+ * processes' percpu operations are counted but not traced (or the reverse). Best effort. */
+struct realtime {
+	int policy;
+	struct sched_param param;
+	int raised;
+};
+
+static void realtime_enter(struct realtime *rt)
+{
+	struct sched_param fifo = { .sched_priority = sched_get_priority_min(SCHED_FIFO) };
+
+	rt->raised = 0;
+	rt->policy = sched_getscheduler(0);
+	if (rt->policy < 0 || sched_getparam(0, &rt->param) != 0)
+		return;
+	rt->raised = sched_setscheduler(0, SCHED_FIFO, &fifo) == 0;
+}
+
+static void realtime_leave(struct realtime *rt)
+{
+	if (rt->raised)
+		sched_setscheduler(0, rt->policy, &rt->param);
+}
+
+/* Tracing on, with the hooks around it; retried from an empty buffer while after_on says the
+ * switch raced (the reader threads do not run yet, the workload is still held). */
+static int switch_on(struct pcp_record *r, char *errbuf, size_t errlen)
+{
+	int attempt;
+
+	for (attempt = 1;; attempt++) {
+		struct realtime rt;
+		int raced = 0;
+
+		realtime_enter(&rt);
+		if (r->hooks.before_on)
+			r->hooks.before_on(r->hook_ctx);
+		if (tracefs_trace_on(r->inst) < 0) {
+			realtime_leave(&rt);
+			return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS,
+				       "cannot turn tracing on in %s: %s", r->name, strerror(errno));
+		}
+		if (r->hooks.after_on)
+			raced = r->hooks.after_on(r->hook_ctx) != 0;
+		realtime_leave(&rt);
+		if (!raced || attempt >= PCP_RECORD_ON_ATTEMPTS)
+			return PCP_OK;
+		if (tracefs_trace_off(r->inst) < 0 || tracefs_instance_file_clear(r->inst, "trace") < 0)
+			return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS,
+				       "cannot turn tracing off and clear %s to start again: %s",
+				       r->name, strerror(errno));
+		/* let the burst of activity that raced us pass (1 ms, growing to 20 ms) */
+		{
+			long ms = attempt < 20 ? attempt : 20;
+			struct timespec ts = { 0, ms * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 {
 	sigset_t all, old;
@@ -604,6 +672,9 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 		r->cpus[i].recorded = 1;
 	}
 	r->started = 1;
+	err = switch_on(r, errbuf, errlen);
+	if (err != PCP_OK)
+		return err;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < r->nr_cpus; i++) {
@@ -619,11 +690,6 @@ int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen)
 		c->thread_started = 1;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r->before_on)
-		r->before_on(r->hook_ctx);
-	if (tracefs_trace_on(r->inst) < 0)
-		return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS, "cannot turn tracing on in %s: %s",
-			       r->name, strerror(errno));
 	return PCP_OK;
 }
 
@@ -739,11 +805,12 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 	struct kbuffer *kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST,
 					     KBUFFER_ENDIAN_SAME_AS_HOST);
 	int *slot_of_id = NULL, max_id = -1, err = PCP_OK, len, i;
-	uint64_t *counts = NULL;
+	uint64_t *counts = NULL, *since = NULL;
 	char *text;
 	size_t k;
 
-	if (!tep || !kbuf || !(counts = calloc(r->nr_events + 1, sizeof(*counts)))) {
+	if (!tep || !kbuf || !(counts = calloc(r->nr_events + 1, sizeof(*counts))) ||
+	    !(since = calloc(r->nr_events + 1, sizeof(*since)))) {
 		err = PCP_ERR_NOMEM;
 		goto out;
 	}
@@ -824,6 +891,9 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 				s->events++;
 				counts[type >= 0 && type <= max_id ? slot_of_id[type]
 								    : (int)r->nr_events]++;
+				if (r->mark_ns && ts >= r->mark_ns)
+					since[type >= 0 && type <= max_id ? slot_of_id[type]
+									  : (int)r->nr_events]++;
 			}
 		}
 	}
@@ -843,9 +913,14 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 		r->counts[r->nr_counts++].count = counts[k];
 	}
 	qsort(r->counts, r->nr_counts, sizeof(*r->counts), cmp_count);
+	if (r->mark_ns) {
+		r->counts_since_mark = since;
+		since = NULL;
+	}
 out:
 	if (err == PCP_ERR_NOMEM)
 		pcp_errorf(errbuf, errlen, err, "%s", pcp_strerror(err));
+	free(since);
 	free(counts);
 	free(slot_of_id);
 	if (kbuf)
@@ -855,24 +930,29 @@ out:
 	return err;
 }
 
-void pcp_record_set_hooks(struct pcp_record *r, pcp_record_hook before_on, pcp_record_hook after_off,
-			  void *ctx)
+void pcp_record_set_hooks(struct pcp_record *r, const struct pcp_record_hooks *hooks, void *ctx)
 {
-	r->before_on = before_on;
-	r->after_off = after_off;
+	memset(&r->hooks, 0, sizeof(r->hooks));
+	if (hooks)
+		r->hooks = *hooks;
 	r->hook_ctx = ctx;
 }
 
 int pcp_record_stop(struct pcp_record *r, char *errbuf, size_t errlen)
 {
+	struct realtime rt;
 	int i, err = PCP_OK;
 
 	if (!r->started || r->stopped)
 		return PCP_OK;
 	r->stopped = 1;
+	realtime_enter(&rt);
+	if (r->hooks.before_off)
+		r->hooks.before_off(r->hook_ctx);
 	tracefs_trace_off(r->inst);
-	if (r->after_off)
-		r->after_off(r->hook_ctx);
+	if (r->hooks.after_off)
+		r->hooks.after_off(r->hook_ctx);
+	realtime_leave(&rt);
 	join_readers(r);
 	for (i = 0; i < r->nr_cpus; i++) {
 		struct cpu_reader *c = &r->readers[i];
@@ -1207,6 +1287,7 @@ void pcp_record_destroy(struct pcp_record *r)
 	if (r->stop_pipe[1] >= 0)
 		close(r->stop_pipe[1]);
 	free(r->counts);
+	free(r->counts_since_mark);
 	free(r->events);
 	free(r->missing);
 	free(r->readers);
@@ -1215,6 +1296,37 @@ void pcp_record_destroy(struct pcp_record *r)
 	free(r->clock);
 	free(r->spool_dir);
 	free(r);
+}
+
+int pcp_record_mark_now(struct pcp_record *r)
+{
+	char *text = r->inst ? tracefs_instance_file_read(r->inst, "per_cpu/cpu0/stats", NULL) : NULL;
+	const char *p = text ? strstr(text, "now ts:") : NULL;
+	unsigned long long sec, usec;
+	int n = 0;
+
+	r->mark_ns = 0;
+	/* "now ts: 2641.098286": seconds and microseconds of a nanosecond clock; a counter clock
+	 * prints no fraction and gets no mark */
+	if (p && sscanf(p, "now ts: %llu.%6llu%n", &sec, &usec, &n) == 2 && n > 0)
+		r->mark_ns = sec * 1000000000ull + usec * 1000ull + 1000ull; /* next microsecond */
+	free(text);
+	return r->mark_ns ? 0 : -1;
+}
+
+int pcp_record_count_since_mark(const struct pcp_record *r, const char *name, uint64_t *n)
+{
+	size_t k;
+
+	if (!r->counts_since_mark)
+		return -1;
+	for (k = 0; k < r->nr_events; k++)
+		if (!strcmp(r->events[k], name)) {
+			*n = r->counts_since_mark[k];
+			return 0;
+		}
+	*n = 0;
+	return 0;
 }
 
 /* libtracecmd's own answer: exported by libtracecmd since compression came (1.0, trace-cmd
@@ -1248,26 +1360,37 @@ static int pid_is_pcprecord(long pid)
 
 int pcp_record_remove_stale_instances(void)
 {
-	/* libtracefs compiles this as a POSIX basic regex: no '+', no '\d' */
-	char **names = tracefs_instances("^pcprecord-[0-9][0-9]*$");
+	const char *top = tracefs_tracing_dir();
+	char *dir = NULL;
+	struct dirent *de;
 	int removed = 0;
-	size_t k;
+	DIR *d;
 
-	for (k = 0; names && names[k]; k++) {
-		const char *digits = names[k] + strlen("pcprecord-");
+	/* Read the directory ourselves: libtracefs' tracefs_instances() takes a POSIX basic regex
+	 * (no '+') and leaks it once something matches. */
+	if (!top || asprintf(&dir, "%s/instances", top) < 0)
+		return 0;
+	d = opendir(dir);
+	free(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		const char *digits = de->d_name + strlen("pcprecord-");
 		struct tracefs_instance *inst;
 		char *end;
 		long pid;
 
+		if (strncmp(de->d_name, "pcprecord-", strlen("pcprecord-")) || !isdigit((unsigned char)*digits))
+			continue;
 		errno = 0;
 		pid = strtol(digits, &end, 10);
-		if (errno || *end || end == digits || pid <= 0 || pid == (long)getpid())
+		if (errno || *end || pid <= 0 || pid == (long)getpid())
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
 			if (pid_is_pcprecord(pid))
 				continue; /* a live recorder's: never touch it */
 		}
-		inst = tracefs_instance_alloc(NULL, names[k]);
+		inst = tracefs_instance_alloc(NULL, de->d_name);
 		if (inst) {
 			tracefs_trace_off(inst);
 			if (tracefs_instance_destroy(inst) == 0)
@@ -1275,6 +1398,6 @@ int pcp_record_remove_stale_instances(void)
 		}
 		tracefs_instance_free(inst);
 	}
-	tracefs_list_free(names);
+	closedir(d);
 	return removed;
 }

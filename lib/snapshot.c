@@ -486,7 +486,7 @@ static int add_parsed(json_t *obj, const char *key, const char *path,
 	return json_object_set_new(obj, key, val) ? PCP_ERR_NOMEM : PCP_OK;
 }
 
-int pcp_snapshot_take(json_t **out)
+int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -503,19 +503,101 @@ int pcp_snapshot_take(json_t **out)
 			 "time_ns", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	if (!snap)
 		return PCP_ERR_NOMEM;
+	/* percpu_stats is read closest to the tracing switch: the slower files go on the far side */
+	if (order == PCP_SNAPSHOT_PERCPU_STATS_LAST) {
+		err = add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo);
+		if (err == PCP_OK)
+			err = add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat);
+		if (err != PCP_OK) {
+			json_decref(snap);
+			return err;
+		}
+	}
 	pcs = percpu_stats_snapshot();
 	if (!pcs || json_object_set_new(snap, "percpu_stats", pcs)) {
 		json_decref(snap);
 		return PCP_ERR_NOMEM;
 	}
-	err = add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo);
-	if (err == PCP_OK)
-		err = add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat);
-	if (err != PCP_OK) {
-		json_decref(snap);
-		return err;
+	if (order != PCP_SNAPSHOT_PERCPU_STATS_LAST) {
+		err = add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo);
+		if (err == PCP_OK)
+			err = add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat);
+		if (err != PCP_OK) {
+			json_decref(snap);
+			return err;
+		}
 	}
 	*out = snap;
+	return PCP_OK;
+}
+
+int pcp_snapshot_take(json_t **out)
+{
+	return pcp_snapshot_take_ordered(out, PCP_SNAPSHOT_PERCPU_STATS_FIRST);
+}
+
+int pcp_snapshot_percpu_counts(int64_t *nr_alloc, int64_t *nr_dealloc)
+{
+	const char *text;
+	char *buf, line[256], key[64];
+	int err_no, have_alloc = 0, have_dealloc = 0;
+
+	buf = read_text(PERCPU_STATS_PATH, &err_no);
+	if (!buf)
+		return err_no == ENOMEM ? PCP_ERR_NOMEM : PCP_ERR_IO;
+	/* The global figures come before the first chunk's keys of the same names. */
+	text = buf;
+	while ((!have_alloc || !have_dealloc) && next_line(&text, line, sizeof(line))) {
+		const char *value;
+		long long v;
+
+		if (split_key_value(line, key, sizeof(key), &value) || parse_number(value, &v))
+			continue;
+		if (!have_alloc && !strcmp(key, "nr_alloc")) {
+			*nr_alloc = v;
+			have_alloc = 1;
+		} else if (!have_dealloc && !strcmp(key, "nr_dealloc")) {
+			*nr_dealloc = v;
+			have_dealloc = 1;
+		}
+	}
+	free(buf);
+	return have_alloc && have_dealloc ? PCP_OK : PCP_ERR_BAD_META;
+}
+
+int pcp_snapshot_mark_switch(json_t *snap, const char *switch_name, int read_ok, int64_t nr_alloc,
+			     int64_t nr_dealloc, int attempts)
+{
+	json_t *pcs = json_object_get(snap, "percpu_stats");
+	json_t *global = json_object_get(json_object_get(pcs, "parsed"), "global");
+	json_int_t a = json_integer_value(json_object_get(global, "nr_alloc"));
+	json_int_t d = json_integer_value(json_object_get(global, "nr_dealloc"));
+	char reason[320];
+
+	if (!json_is_true(json_object_get(pcs, "available")))
+		return PCP_OK;
+	if (!read_ok) {
+		snprintf(reason, sizeof(reason), "percpu_stats could not be read again when tracing %s, "
+			 "so the snapshot is not known to bracket the trace", switch_name);
+	} else {
+		if (json_object_set_new(pcs, "tracing_switch",
+					json_pack("{s:s,s:I,s:I,s:i}", "when", switch_name, "nr_alloc",
+						  (json_int_t)nr_alloc, "nr_dealloc",
+						  (json_int_t)nr_dealloc, "attempts", attempts)))
+			return PCP_ERR_NOMEM;
+		if (nr_alloc == a && nr_dealloc == d)
+			return PCP_OK;
+		snprintf(reason, sizeof(reason),
+			 "other processes allocated or freed percpu memory while tracing %s "
+			 "(nr_alloc %lld vs %lld, nr_dealloc %lld vs %lld, %d attempt%s): the snapshot "
+			 "does not bracket the trace exactly", switch_name, (long long)a,
+			 (long long)nr_alloc, (long long)d, (long long)nr_dealloc, attempts,
+			 attempts == 1 ? "" : "s");
+	}
+	/* No verdict rather than a false one: pcpanalyze's check needs both snapshots available. */
+	if (json_object_set_new(pcs, "available", json_false()) ||
+	    json_object_set_new(pcs, "reason", json_string(reason)))
+		return PCP_ERR_NOMEM;
 	return PCP_OK;
 }
 

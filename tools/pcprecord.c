@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -201,28 +204,105 @@ static void visit_every_cpu(void)
 	sched_setaffinity(0, sizeof(allowed), &allowed);
 }
 
-/* The snapshots around the traced window (see pcp_record_set_hooks). */
+/* The snapshots around the traced window (see pcp_record_set_hooks), and percpu_stats' counters
+ * read on the other side of each switch: equal counters mean no percpu operation of anyone fell
+ * between a snapshot and the switch, so the snapshot brackets the trace exactly. */
 struct window_snapshots {
 	json_t *before, *after;
+	int64_t on_alloc, on_dealloc, off_alloc, off_dealloc;
+	int on_read, off_read;  /* PCP_OK when the counters were read */
+	int on_attempts;
+	struct pcp_record *rec;
+	int marked;             /* trace clock marked right after the last read before off */
 	int err;
 };
 
-static void take_before(void *ctx)
+static int snapshot_global(json_t *snap, const char *key, int64_t *v)
 {
-	struct window_snapshots *w = ctx;
-	int err = pcp_snapshot_take(&w->before);
+	json_t *g = json_object_get(json_object_get(json_object_get(snap, "percpu_stats"), "parsed"),
+				    "global");
+	json_t *x = json_object_get(g, key);
 
-	if (err && !w->err)
-		w->err = err;
+	if (!json_is_integer(x))
+		return -1;
+	*v = (int64_t)json_integer_value(x);
+	return 0;
 }
 
-static void take_after(void *ctx)
+static int take_before(void *ctx)
 {
 	struct window_snapshots *w = ctx;
-	int err = pcp_snapshot_take(&w->after);
+	int err;
+
+	json_decref(w->before); /* an earlier attempt's */
+	w->before = NULL;
+	err = pcp_snapshot_take_ordered(&w->before, PCP_SNAPSHOT_PERCPU_STATS_LAST);
+	if (err && !w->err)
+		w->err = err;
+	return 0;
+}
+
+/* Nonzero when a percpu operation happened between the before snapshot and tracing on. */
+static int check_on(void *ctx)
+{
+	struct window_snapshots *w = ctx;
+	int64_t a, d;
+
+	w->on_attempts++;
+	w->on_read = pcp_snapshot_percpu_counts(&w->on_alloc, &w->on_dealloc);
+	if (w->on_read != PCP_OK || !w->before || snapshot_global(w->before, "nr_alloc", &a) ||
+	    snapshot_global(w->before, "nr_dealloc", &d))
+		return 0; /* nothing to compare with: no verdict, no retry */
+	return a != w->on_alloc || d != w->on_dealloc;
+}
+
+/* Waits (at most about a second) until percpu_stats stands still for a millisecond, so that
+ * tracing goes off outside a burst of other processes' percpu operations; the last read is the
+ * one compared with the after snapshot. */
+static int quiet_before_off(void *ctx)
+{
+	struct window_snapshots *w = ctx;
+	int64_t a, d;
+	int i;
+
+	w->off_read = pcp_snapshot_percpu_counts(&a, &d);
+	for (i = 0; w->off_read == PCP_OK && i < 300; i++) {
+		struct timespec ts = { 0, 1000 * 1000 + i * 1000 * 10 };
+
+		nanosleep(&ts, NULL);
+		w->off_read = pcp_snapshot_percpu_counts(&w->off_alloc, &w->off_dealloc);
+		if (w->off_alloc == a && w->off_dealloc == d)
+			break;
+		a = w->off_alloc;
+		d = w->off_dealloc;
+	}
+	/* the trace then tells which operations after this read it holds (see main) */
+	w->marked = w->off_read == PCP_OK && pcp_record_mark_now(w->rec) == 0;
+	return 0;
+}
+
+static int take_after(void *ctx)
+{
+	struct window_snapshots *w = ctx;
+	int err = pcp_snapshot_take_ordered(&w->after, PCP_SNAPSHOT_PERCPU_STATS_FIRST);
 
 	if (err && !w->err)
 		w->err = err;
+	return 0;
+}
+
+/* The workload's own aftermath goes while tracing is on: descendants that were orphaned (we
+ * are their subreaper) are reaped, every CPU is visited (see visit_every_cpu), and an RCU grace
+ * period passes (membarrier's global command waits for one), so that frees deferred to RCU
+ * callbacks are queued before the stop. */
+static void settle_workload(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	visit_every_cpu();
+	syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 }
 
 /* How an x86-tsc recording gets its TSC2NSEC option. */
@@ -289,7 +369,7 @@ int main(int argc, char **argv)
 	char errbuf[512], *outdup;
 	struct pcp_record *rec = NULL;
 	json_t *before = NULL, *after = NULL, *meta = NULL, *desc;
-	struct window_snapshots snaps = { NULL, NULL, PCP_OK };
+	struct window_snapshots snaps = { .err = PCP_OK };
 	struct timespec t_start, t_stop, m_start, m_stop;
 	struct sigaction sa;
 	char **cmd = NULL;
@@ -306,6 +386,7 @@ int main(int argc, char **argv)
 
 			if (*end || kb == 0 || kb > (1ull << 30)) {
 				fprintf(stderr, "pcprecord: -b %s: expected a size in KB > 0\n", optarg);
+				free(extra);
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			ro.buffer_kb = (size_t)kb;
@@ -317,6 +398,7 @@ int main(int argc, char **argv)
 
 			if (pcp_tdw_parse_format(optarg, &p) != PCP_OK) {
 				fprintf(stderr, "pcprecord: --format %s: expected v6, v7, v7-zstd or v7-zlib\n", optarg);
+				free(extra);
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			ro.file_version = p.file_version;
@@ -328,6 +410,7 @@ int main(int argc, char **argv)
 			if (*end || !(duration > 0) || duration > 1e7) {
 				fprintf(stderr, "pcprecord: --duration %s: expected seconds > 0\n",
 					optarg);
+				free(extra);
 				return pcp_exit_code(PCP_ERR_USAGE);
 			}
 			break;
@@ -348,7 +431,7 @@ int main(int argc, char **argv)
 		case 'u': user = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("pcprecord %s\n", PCPRECORD_VERSION); return 0;
-		default: usage(stderr); return pcp_exit_code(PCP_ERR_USAGE);
+		default: usage(stderr); free(extra); return pcp_exit_code(PCP_ERR_USAGE);
 		}
 	}
 	if (optind < argc)
@@ -360,6 +443,7 @@ int main(int argc, char **argv)
 				"%s-compressed trace.dat files (trace-cmd list -c), so neither pcpanalyze nor "
 				"trace-cmd here could read the recording; use v7-zstd, or add --force-format\n",
 				ro.file_version, ro.compression, ro.compression);
+			free(extra);
 			return pcp_exit_code(PCP_ERR_USAGE);
 		}
 		fprintf(stderr, "pcprecord: warning: --force-format: writing a %s-compressed v%d file "
@@ -368,8 +452,10 @@ int main(int argc, char **argv)
 	ro.extra_events = extra;
 	ro.nr_extra_events = nr_extra;
 	outdup = strdup(output);
-	if (!outdup)
+	if (!outdup) {
+		free(extra);
 		return pcp_exit_code(PCP_ERR_NOMEM);
+	}
 	ro.spool_dir = dirname(outdup); /* spool beside the output: same file system, no tmpfs */
 	if (user) { /* looked up before anything is armed: a typo costs nothing */
 		err = cmd ? pcp_run_as_user_prepare(user, &run_as, errbuf, sizeof(errbuf))
@@ -387,6 +473,8 @@ int main(int argc, char **argv)
 	err = pcp_record_check_system(errbuf, sizeof(errbuf));
 	if (err != PCP_OK) {
 		fprintf(stderr, "pcprecord: %s\n", errbuf);
+		free(extra);
+		free(outdup);
 		return pcp_exit_code(err);
 	}
 
@@ -444,6 +532,8 @@ int main(int argc, char **argv)
 		sigaddset(&block, SIGTERM);
 		sigaddset(&block, SIGHUP);
 		sigprocmask(SIG_BLOCK, &block, &old);
+		/* orphans of the workload come to us, to be reaped before the stop */
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 		pid = spawn_held(cmd, user ? &run_as : NULL, &go_fd, &err_fd);
 		if (pid > 0)
 			child_pid = pid;
@@ -457,10 +547,16 @@ int main(int argc, char **argv)
 			goto interrupted_before_start;
 	}
 	/* Snapshots hug the traced window: taken by the recorder right before tracing goes on and
-	 * right after it goes off (after the workload is forked and the reader threads run), so
-	 * percpu_stats deltas count the traced allocations only and pcpanalyze's consistency check
-	 * can hold. Only other processes' activity in those few microseconds can still differ. */
-	pcp_record_set_hooks(rec, take_before, take_after, &snaps);
+	 * right after it goes off, with percpu_stats read next to the switch and again on its
+	 * other side (see struct window_snapshots), so that percpu_stats deltas count the traced
+	 * allocations only and pcpanalyze's consistency check can hold, or is told it cannot. */
+	{
+		const struct pcp_record_hooks hooks = { take_before, check_on, quiet_before_off,
+							 take_after };
+
+		snaps.rec = rec;
+		pcp_record_set_hooks(rec, &hooks, &snaps);
+	}
 	clock_gettime(CLOCK_REALTIME, &t_start);
 	clock_gettime(CLOCK_MONOTONIC, &m_start);
 	if (tsc_way == TSC_MEASURE)   /* the rate is measured over the traced window */
@@ -555,7 +651,7 @@ int main(int argc, char **argv)
 	}
 	if (tsc_way != TSC_NO)
 		pcp_record_set_tsc2nsec(rec, tsc_mult, tsc_shift, tsc_way == TSC_PERF ? "perf" : "calibrated");
-	visit_every_cpu();
+	settle_workload();
 	{
 		int stop_err = pcp_record_stop(rec, errbuf, sizeof(errbuf));
 
@@ -567,6 +663,33 @@ int main(int argc, char **argv)
 	}
 	if (err == PCP_OK && (err = snaps.err) != PCP_OK)
 		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+	{
+		/* Operations between the last read before off and tracing off are in the trace,
+		 * after the mark: the counters as of the switch are that read plus them. Any
+		 * operation after off (or before the mark) then shows as a difference. */
+		uint64_t traced_allocs = 0, traced_frees = 0;
+
+		if (!snaps.marked ||
+		    pcp_record_count_since_mark(rec, "percpu:percpu_alloc_percpu", &traced_allocs) ||
+		    pcp_record_count_since_mark(rec, "percpu:percpu_free_percpu", &traced_frees))
+			traced_allocs = traced_frees = 0;
+		json_t *sw;
+
+		if (err == PCP_OK && snaps.before && snaps.after &&
+		    (pcp_snapshot_mark_switch(snaps.before, "went on", snaps.on_read == PCP_OK,
+					      snaps.on_alloc, snaps.on_dealloc, snaps.on_attempts) ||
+		     pcp_snapshot_mark_switch(snaps.after, "went off", snaps.off_read == PCP_OK,
+					      snaps.off_alloc + (int64_t)traced_allocs,
+					      snaps.off_dealloc + (int64_t)traced_frees, 1) ||
+		     ((sw = json_object_get(json_object_get(snaps.after, "percpu_stats"),
+					    "tracing_switch")) &&
+		      json_object_set_new(sw, "traced_after_read",
+					  json_pack("{s:I,s:I}", "allocs", (json_int_t)traced_allocs,
+						    "frees", (json_int_t)traced_frees))))) {
+			err = PCP_ERR_NOMEM;
+			fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+		}
+	}
 	before = snaps.before;
 	after = snaps.after;
 	snaps.before = snaps.after = NULL;

@@ -77,19 +77,39 @@ size_t pcp_record_missing_events(const struct pcp_record *r, const char *const *
 /* "native" when kmem:mm_page_pcpu_refill is recorded, else "fallback". */
 const char *pcp_record_refill_source(const struct pcp_record *r);
 
-/* Opens the spool files and per-CPU readers, starts one reader thread per CPU, turns tracing
- * on. Threads are created with all signals blocked. */
-/* Called right before tracing is switched on and right after it is switched off, so that a
- * caller's snapshots bracket the traced window as tightly as possible (percpu_stats deltas then
- * match the traced events). Either may be NULL. */
-typedef void (*pcp_record_hook)(void *ctx);
-void pcp_record_set_hooks(struct pcp_record *r, pcp_record_hook before_on, pcp_record_hook after_off,
-			  void *ctx);
+/* Opens the spool files and per-CPU readers, turns tracing on, starts one reader thread per
+ * CPU (created with all signals blocked). */
+/*
+ * Hooks around the tracing switches, so that a caller's snapshots bracket the traced window
+ * (percpu_stats deltas then match the traced events). Each switch and its hooks run at
+ * SCHED_FIFO where allowed, so that the recorder is not preempted between them.
+ *   before_on   right before tracing goes on (the buffer is empty, the workload still held)
+ *   after_on    right after; nonzero means "something raced the switch": tracing goes off
+ *               again, the buffer is cleared and the switch retried (before_on included), up
+ *               to PCP_RECORD_ON_ATTEMPTS times in all; the last attempt stands
+ *   before_off  right before tracing goes off
+ *   after_off   right after it went off, before anything else
+ * Any may be NULL; the return values of all but after_on are ignored.
+ */
+#define PCP_RECORD_ON_ATTEMPTS 50
+typedef int (*pcp_record_hook)(void *ctx);
+struct pcp_record_hooks {
+	pcp_record_hook before_on, after_on, before_off, after_off;
+};
+void pcp_record_set_hooks(struct pcp_record *r, const struct pcp_record_hooks *hooks, void *ctx);
 int pcp_record_start(struct pcp_record *r, char *errbuf, size_t errlen);
 
 /* Turns tracing off, stops the readers, reads what is left in the buffers, reads the per-CPU
  * stats and counts the events in the spooled sub-buffers. Safe to call when not started. */
 int pcp_record_stop(struct pcp_record *r, char *errbuf, size_t errlen);
+
+/* Marks the trace clock's present time (the instance's per_cpu/cpu0/stats "now ts", plus one
+ * microsecond for its rounding), so that pcp_record_stop() also counts the events at or after
+ * it: a before_off hook uses it to learn which operations it saw counted were also traced.
+ * -1 when the clock gives no such time (counter clocks). */
+int pcp_record_mark_now(struct pcp_record *r);
+/* After pcp_record_stop(): events named "system:event" at or after the mark; -1 without one. */
+int pcp_record_count_since_mark(const struct pcp_record *r, const char *name, uint64_t *n);
 
 /* Closes the readers and removes the instance. Idempotent. */
 int pcp_record_remove_instance(struct pcp_record *r);

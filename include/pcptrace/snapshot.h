@@ -10,6 +10,7 @@
 #define PCPTRACE_SNAPSHOT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 /* [{"node":0,"zone":"DMA32","zid":1,"spanned":..,"start_pfn":..,
@@ -39,6 +40,24 @@ int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size
  * "vmstat_error"), so a recording is never lost to a snapshot. Only PCP_ERR_NOMEM fails.
  */
 int pcp_snapshot_take(json_t **out);
+
+/* The same with percpu_stats read first (FIRST, as pcp_snapshot_take: right after tracing went
+ * off) or last (LAST: right before tracing goes on), next to the tracing switch. */
+enum pcp_snapshot_order { PCP_SNAPSHOT_PERCPU_STATS_FIRST, PCP_SNAPSHOT_PERCPU_STATS_LAST };
+int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order);
+
+/* percpu_stats' global nr_alloc and nr_dealloc now: one read of the file, which the kernel
+ * prints under pcpu_lock. PCP_ERR_IO (cannot read), PCP_ERR_BAD_META (keys absent). */
+int pcp_snapshot_percpu_counts(int64_t *nr_alloc, int64_t *nr_dealloc);
+
+/* Records in snap's percpu_stats the counters read on the other side of a tracing switch
+ * ("tracing_switch": {when: switch_name ("went on", "went off"), nr_alloc, nr_dealloc,
+ * attempts}). When they differ from the snapshot's own (a percpu operation happened between
+ * the snapshot and the switch, so the trace may or may not hold it), or could not be read
+ * (read_ok 0), the snapshot's percpu_stats is marked "available": false with a reason: the
+ * consistency check then gives no verdict instead of a false one. PCP_ERR_NOMEM only. */
+int pcp_snapshot_mark_switch(json_t *snap, const char *switch_name, int read_ok, int64_t nr_alloc,
+			     int64_t nr_dealloc, int attempts);
 
 /* Adds kernel_release, kernel_version, machine and hostname to obj. */
 int pcp_snapshot_add_system(json_t *obj);
