@@ -150,6 +150,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	const struct pcp_pair_table *pairs;
 	uint64_t nr_in = 0;
 	uint64_t *counts = NULL;
+	uint8_t *has_format = NULL;   /* per id: a record of an id without a format is damage */
 	uint64_t analyzable = 0, pcp_blocks = 0;
 	uint32_t nr_cpus;
 	char *buffer = NULL, lost_source[128];
@@ -251,7 +252,11 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		if (events[i]->id + 1 > nr_ids)
 			nr_ids = events[i]->id + 1;
 	counts = calloc((size_t)nr_ids + 1, sizeof(*counts));
-	if (!counts) {
+	has_format = calloc((size_t)nr_ids + 1, 1);
+	for (int i = 0; has_format && events && events[i]; i++)
+		if (events[i]->id >= 0)
+			has_format[events[i]->id] = 1;
+	if (!counts || !has_format) {
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -297,7 +302,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		int id = type_host ? event_id(rec, type_off, type_size) : tep_data_type(tep, rec);
 		int kind;
 
-		if (id < 0 || id >= nr_ids || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus) {
+		if (id < 0 || id >= nr_ids || !has_format[id] || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus) {
 			err = pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT,
 					 "record %llu (CPU %d) has an unknown event id %d: damaged data",
 					 (unsigned long long)pcp_reader_records(reader), rec->cpu, id);
@@ -383,6 +388,7 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	a = NULL;
 fail:
 	free(counts);
+	free(has_format);
 	if (pmodel)
 		pcp_percpu_model_free(pmodel);
 	if (churn)

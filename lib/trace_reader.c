@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <trace-cmd/trace-cmd.h>
+#include <zstd.h>
 #include "pcptrace/cpustat.h"
 #include "pcptrace/error.h"
 #include "pcptrace/ringbuf_decode.h"
@@ -255,12 +256,262 @@ static int skip_str(struct ck *c, uint64_t *off, const char *what)
 	return PCP_OK;
 }
 
+/* ---- text the libraries parse: checked first (libtraceevent 1.7.1 overflows its buffers on
+ * a printk line without ' : "', crashes on damaged event format text) ---- */
+
+enum text_kind { TEXT_FORMAT, TEXT_FIELDS, TEXT_PRINTK, TEXT_PLAIN, TEXT_ANY };
+
+#define MAX_TEXT (64u << 20)   /* one format, kallsyms or printk blob */
+
+/* A field line: "\tfield:TYPE NAME;\toffset:N;\tsize:N;..." */
+static int field_line_ok(const char *l, size_t n)
+{
+	char line[512];
+	const char *o, *z;
+	unsigned long v;
+	char *end;
+
+	if (n >= sizeof(line))
+		return 0;
+	memcpy(line, l, n);
+	line[n] = '\0';
+	if (!(o = strstr(line, ";\toffset:")) || !(z = strstr(line, ";\tsize:")) || z < o)
+		return 0;
+	v = strtoul(o + 9, &end, 10);
+	if (end == o + 9 || *end != ';' || v > 65535)
+		return 0;
+	v = strtoul(z + 7, &end, 10);
+	return end != z + 7 && *end == ';' && v <= 65535;
+}
+
+/* 0 or the reason the text is refused. */
+static const char *text_problem(const char *t, size_t n, enum text_kind kind)
+{
+	size_t i = 0, line_no = 0;
+	int seen_fmt = 0;
+
+	if (kind == TEXT_ANY)
+		return NULL;
+	/* one NUL at the end is tolerated (some writers terminate the text) */
+	if (n && t[n - 1] == '\0')
+		n--;
+	for (size_t k = 0; k < n; k++) {
+		unsigned char ch = (unsigned char)t[k];
+		if (ch < 0x20 && ch != '\n' && ch != '\t')
+			return "control characters";
+	}
+	if (kind == TEXT_PLAIN)
+		return NULL;
+	while (i < n) {
+		const char *l = t + i, *nl = memchr(l, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - l) : n - i;
+
+		i += len + 1;
+		line_no++;
+		if (kind == TEXT_PRINTK) {
+			/* 0xADDR : "format" */
+			const char *sep = len > 5 ? memmem(l, len, " : \"", 4) : NULL;
+			if (!len)
+				continue;
+			if (len < 2 || l[0] != '0' || l[1] != 'x' || !sep || l[len - 1] != '"' ||
+			    l + len - 1 == sep + 3)
+				return "a line that is not '0xADDRESS : \"format\"'";
+			continue;
+		}
+		if (len >= 6 && !memcmp(l, "\tfield", 6)) {
+			if (!field_line_ok(l, len))
+				return "a field line without offset and size";
+			continue;
+		}
+		if (kind == TEXT_FIELDS)
+			continue;
+		if (line_no == 1 && (len < 7 || memcmp(l, "name: ", 6)))
+			return "no 'name:' line first";
+		if (line_no == 2 && (len < 5 || memcmp(l, "ID: ", 4) || strspn(l + 4, "0123456789") != len - 4))
+			return "no 'ID:' line second";
+		if (len >= 11 && !memcmp(l, "print fmt: ", 11)) {
+			/* parentheses shallow: libtraceevent recurses on them (real kernels have print
+			 * fmts with an unclosed quote: ext4) */
+			int depth = 0, quoted = 0;
+			for (size_t k = 11; k < len; k++) {
+				if (quoted) {
+					if (l[k] == '\\')
+						k++;
+					else if (l[k] == '"')
+						quoted = 0;
+				} else if (l[k] == '"') {
+					quoted = 1;
+				} else if (l[k] == '(') {
+					if (++depth > 32)
+						return "a print fmt nested too deep";
+				} else if (l[k] == ')') {
+					depth--;
+				}
+			}
+			seen_fmt = 1;
+		}
+	}
+	if (kind == TEXT_FORMAT && !seen_fmt)
+		return "no 'print fmt:' line";
+	return NULL;
+}
+
+static int check_text(struct ck *c, const char *t, size_t n, enum text_kind kind, const char *what)
+{
+	const char *why = text_problem(t, n, kind);
+
+	if (why)
+		return fail(c, PCP_ERR_CORRUPT, "damaged %s text (%s)", what, why);
+	return PCP_OK;
+}
+
+/* The blob at off (length field n bytes, already checked to lie in the file) as text. */
+static int check_blob_text(struct ck *c, uint64_t off, int n, uint64_t len, enum text_kind kind, const char *what)
+{
+	char *buf;
+	int err;
+
+	if (kind == TEXT_ANY || !len)
+		return PCP_OK;
+	if (len > MAX_TEXT)
+		return fail(c, PCP_ERR_CORRUPT, "the %s is implausibly large", what);
+	if (!(buf = malloc((size_t)len)))
+		return fail(c, PCP_ERR_NOMEM, "out of memory");
+	err = rd_at(c, off + (uint64_t)n, buf, (size_t)len, what);
+	if (!err)
+		err = check_text(c, buf, (size_t)len, kind, what);
+	free(buf);
+	return err;
+}
+
+/* In-memory walk of a v7 metadata section: a length-prefixed text blob at *p. */
+static int mem_blob(struct ck *c, const char *b, size_t n, size_t *p, int lenw, enum text_kind kind,
+		    const char *what)
+{
+	uint64_t len;
+
+	if (n - *p < (size_t)lenw)
+		return fail(c, PCP_ERR_CORRUPT, "damaged %s section", what);
+	len = decode(c, (const unsigned char *)b + *p, lenw);
+	*p += (size_t)lenw;
+	if (len > n - *p)
+		return fail(c, PCP_ERR_CORRUPT, "damaged %s section (a text runs past it)", what);
+	if (check_text(c, b + *p, (size_t)len, kind, what))
+		return PCP_ERR_CORRUPT;
+	*p += (size_t)len;
+	return PCP_OK;
+}
+
+static int mem_str(struct ck *c, const char *b, size_t n, size_t *p, const char *what)
+{
+	const char *nul = memchr(b + *p, 0, n - *p);
+
+	if (!nul)
+		return fail(c, PCP_ERR_CORRUPT, "damaged %s section", what);
+	*p = (size_t)(nul - b) + 1;
+	return PCP_OK;
+}
+
+static int mem_u32(struct ck *c, const char *b, size_t n, size_t *p, uint64_t *v, const char *what)
+{
+	if (n - *p < 4)
+		return fail(c, PCP_ERR_CORRUPT, "damaged %s section", what);
+	*v = decode(c, (const unsigned char *)b + *p, 4);
+	*p += 4;
+	return PCP_OK;
+}
+
+/* The text inside a v7 metadata section (ids 16..21, libtracecmd's parse of each, see man 5
+ * trace-cmd.dat.v7), decompressed first if it is compressed. */
+static int v7_meta_text(struct ck *c, uint64_t id, uint64_t off, uint64_t size, uint64_t flags)
+{
+	static const char *const names[] = { "header info", "ftrace formats", "event formats", "kallsyms",
+					     "printk formats", "command lines" };
+	const char *what = names[id - 16];
+	char *raw = NULL, *b = NULL;
+	size_t n = 0, p = 0;
+	uint64_t cnt, m;
+	int err = PCP_OK;
+
+	if (id == 21)
+		return PCP_OK;   /* command lines: any bytes (comm names) */
+	if (size > 4 * (uint64_t)MAX_TEXT)
+		return fail(c, PCP_ERR_CORRUPT, "the %s section is implausibly large", what);
+	if (flags & 1) {
+		uint64_t csize, usize;
+		if (strcmp(c->lay->compression, "zstd"))
+			return PCP_OK;   /* libtracecmd cannot read it: refused before it is asked */
+		if (size < 8 || (err = rd_num(c, off, 4, &csize, what)) || (err = rd_num(c, off + 4, 4, &usize, what)))
+			return err ? err : fail(c, PCP_ERR_CORRUPT, "damaged compressed %s section", what);
+		if (csize > size - 8 || usize > 4 * (uint64_t)MAX_TEXT)
+			return fail(c, PCP_ERR_CORRUPT, "damaged compressed %s section", what);
+		if (!(raw = malloc(csize ? (size_t)csize : 1)) || !(b = malloc(usize ? (size_t)usize : 1))) {
+			err = fail(c, PCP_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((err = rd_at(c, off + 8, raw, (size_t)csize, what)))
+			goto out;
+		n = ZSTD_decompress(b, (size_t)usize, raw, (size_t)csize);
+		if (ZSTD_isError(n) || n != usize) {
+			err = fail(c, PCP_ERR_CORRUPT, "the compressed %s section does not decompress", what);
+			goto out;
+		}
+	} else {
+		if (!(b = malloc(size ? (size_t)size : 1))) {
+			err = fail(c, PCP_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((err = rd_at(c, off, b, (size_t)size, what)))
+			goto out;
+		n = (size_t)size;
+	}
+	switch (id) {
+	case 16:   /* "header_page\0" size text "header_event\0" size text */
+		if (n < 12 || memcmp(b, "header_page", 12)) {
+			err = fail(c, PCP_ERR_CORRUPT, "damaged header info section");
+			break;
+		}
+		p = 12;
+		err = mem_blob(c, b, n, &p, 8, TEXT_FIELDS, "header page");
+		break;
+	case 17:
+		if ((err = mem_u32(c, b, n, &p, &cnt, what)))
+			break;
+		for (uint64_t i = 0; i < cnt && !err; i++)
+			err = mem_blob(c, b, n, &p, 8, TEXT_FORMAT, "ftrace event format");
+		break;
+	case 18:
+		if ((err = mem_u32(c, b, n, &p, &cnt, what)))
+			break;
+		for (uint64_t i = 0; i < cnt && !err; i++) {
+			if ((err = mem_str(c, b, n, &p, what)) || (err = mem_u32(c, b, n, &p, &m, what)))
+				break;
+			for (uint64_t j = 0; j < m && !err; j++)
+				err = mem_blob(c, b, n, &p, 8, TEXT_FORMAT, "event format");
+		}
+		break;
+	case 19:
+		err = mem_blob(c, b, n, &p, 4, TEXT_PLAIN, what);
+		break;
+	case 20:
+		err = mem_blob(c, b, n, &p, 4, TEXT_PRINTK, what);
+		break;
+	}
+out:
+	free(raw);
+	free(b);
+	return err;
+}
+
 /* off += size of a blob whose length field is n bytes; the blob must lie in the file. */
-static int skip_blob(struct ck *c, uint64_t *off, int n, const char *what)
+static int text_blob(struct ck *c, uint64_t *off, int n, enum text_kind kind, const char *what)
 {
 	uint64_t len;
 	int err = rd_num(c, *off, n, &len, what);
 	if (err)
+		return err;
+	if (len <= c->size && len <= c->size - *off - (uint64_t)n &&
+	    (err = check_blob_text(c, *off, n, len, kind, what)))
 		return err;
 	*off += (uint64_t)n;
 	if (len > (1ULL << 40))
@@ -270,6 +521,11 @@ static int skip_blob(struct ck *c, uint64_t *off, int n, const char *what)
 			    what, (unsigned long long)len, (unsigned long long)*off, (unsigned long long)c->size);
 	*off += len;
 	return PCP_OK;
+}
+
+static int skip_blob(struct ck *c, uint64_t *off, int n, const char *what)
+{
+	return text_blob(c, off, n, TEXT_ANY, what);
 }
 
 static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64_t off, uint64_t size)
@@ -437,7 +693,7 @@ static int check_v6(struct ck *c, uint64_t off)
 	if (memcmp(tag, "header_page\0", 12))
 		return fail(c, PCP_ERR_CORRUPT, "missing header_page");
 	off += 12;
-	if ((err = skip_blob(c, &off, 8, "header page")))
+	if ((err = text_blob(c, &off, 8, TEXT_FIELDS, "header page")))
 		return err;
 	if ((err = rd_at(c, off, tag, 13, "header event")))
 		return err;
@@ -452,7 +708,7 @@ static int check_v6(struct ck *c, uint64_t off)
 	if (n > MAX_COUNT)
 		return fail(c, PCP_ERR_CORRUPT, "implausible ftrace format count %llu", (unsigned long long)n);
 	for (uint64_t i = 0; i < n; i++)
-		if ((err = skip_blob(c, &off, 8, "ftrace event formats")))
+		if ((err = text_blob(c, &off, 8, TEXT_FORMAT, "ftrace event format")))
 			return err;
 	if ((err = rd_num(c, off, 4, &n, "event formats")))
 		return err;
@@ -467,10 +723,11 @@ static int check_v6(struct ck *c, uint64_t off)
 		if (m > MAX_COUNT)
 			return fail(c, PCP_ERR_CORRUPT, "implausible event count %llu", (unsigned long long)m);
 		for (uint64_t j = 0; j < m; j++)
-			if ((err = skip_blob(c, &off, 8, "event formats")))
+			if ((err = text_blob(c, &off, 8, TEXT_FORMAT, "event format")))
 				return err;
 	}
-	if ((err = skip_blob(c, &off, 4, "kallsyms")) || (err = skip_blob(c, &off, 4, "printk formats")) ||
+	if ((err = text_blob(c, &off, 4, TEXT_PLAIN, "kallsyms")) ||
+	    (err = text_blob(c, &off, 4, TEXT_PRINTK, "printk formats")) ||
 	    (err = skip_blob(c, &off, 8, "saved command lines")) ||
 	    (err = rd_num(c, off, 4, &cpus, "CPU count")))
 		return err;
@@ -710,6 +967,8 @@ static int check_v7(struct ck *c, uint64_t off)
 					return fail(c, PCP_ERR_CORRUPT, "section at %llu has id %llu, expected %llu",
 						    (unsigned long long)soff, (unsigned long long)sid,
 						    (unsigned long long)oid);
+				if ((err = v7_meta_text(c, sid, soff + 16, ssize, sflags)))
+					return err;
 			}
 			p += osize;
 		}

@@ -369,6 +369,26 @@ START_TEST(mixed_block_keys_refused)
 }
 END_TEST
 
+/* tep_data_type() answers -1 for an unreadable record, and -1 is also the id the parser keeps for
+ * an event absent from the trace (here the patch events): such a record is never decoded as
+ * one (it was decoded with the absent event's zero-size fields: UBSan shift by -1). */
+START_TEST(unreadable_type_is_not_an_absent_event)
+{
+	struct tep_handle *tep = new_tep(0);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_refill_source(p), PCP_REFILL_FALLBACK);
+	fake_init(tep, &f, "mm_page_pcpu_drain");
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, -1, &ev), PCP_EV_OTHER);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("parse_kmem");
@@ -384,6 +404,7 @@ int main(void)
 	tcase_add_test(tc, old_no_percpu_refill_format);
 	tcase_add_test(tc, old_32bit_pfn_no_page);
 	tcase_add_test(tc, mixed_block_keys_refused);
+	tcase_add_test(tc, unreadable_type_is_not_an_absent_event);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

@@ -5,6 +5,7 @@
 # - tests/fuzz/regressions/<exit>-<what>.dat: kept fuzzer inputs, the expected exit code first;
 # - damage made here from a small pcpsynth trace (v6): the cases of issue 9 (damaged header_page,
 #   a page commit past its page, CPU data that is not whole pages, two formats with one id);
+# - percpu-fork.dat with a zero byte in its compressed event formats;
 # - a FIFO as input (refused before any read: it used to block forever).
 set -u
 build=${1:?build dir}
@@ -31,10 +32,17 @@ expect() {
 	echo "ok   $name: exit $rc: ${err#pcpanalyze: $file: }"
 }
 
-for f in "$src"/tests/fuzz/regressions/*.dat; do
-	base=$(basename "$f")
+for f in "$src"/tests/fuzz/regressions/*.dat "$src"/tests/fuzz/regressions/*.dat.xz; do
+	[ -e "$f" ] || continue
+	base=$(basename "$f" .xz)
+	case "$f" in *.xz) xz -dc "$f" >"$tmp/$base"; f=$tmp/$base ;; esac
 	expect "$base" "${base%%-*}" "$f"
 done
+# a zero byte in percpu-fork.dat's compressed event formats: garbage format text after
+# decompression (libtraceevent crashed in tep_parse_event)
+python3 -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); d[32466] = 0; open(sys.argv[2], 'wb').write(d)" \
+	"$src/tests/fixtures/percpu-fork.dat" "$tmp/format-garbage.dat"
+expect "compressed event formats damaged" 7 "$tmp/format-garbage.dat"
 
 "$synth" -q -u -f "$src/tests/fixtures/formats" -F v6 -o "$tmp/good.dat" "$src/tests/fixtures/native-order.synth" ||
 	{ echo "pcpsynth failed"; exit 1; }

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Damage a user would do to a trace.dat, over every fixture: cuts at many offsets, bytes
+flipped and zero runs at offsets spread over the headers (dense) and the CPU data (sparse).
+Each damaged copy goes through pcpanalyze; it must end with a documented exit code (never a
+signal), within 60 s, with at most one line on stderr (none on success) and, on an error, no
+database left behind. Deterministic (fixed random seed), bounded: --per-fixture copies each.
+
+  tests/damage_sweep.py BUILD_DIR [--per-fixture N] [--fixture PATH ...]
+"""
+import argparse, glob, lzma, os, random, shutil, subprocess, sys, tempfile
+
+DOCUMENTED = {0, 4, 5, 6, 7, 8}          # pcpanalyze(1): ok, empty, not a trace, truncated, corrupt, nothing analyzable
+SRC = os.environ.get('PCP_SOURCE_DIR') or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def offsets(size, n, rnd):
+    """n offsets: half in the first 64 KiB (headers, formats, options), half over the file."""
+    head = min(size, 65536)
+    out = sorted({rnd.randrange(head) for _ in range(n // 2)} | {rnd.randrange(size) for _ in range(n - n // 2)})
+    return out
+
+
+def variants(data, n, rnd):
+    size = len(data)
+    kinds = ('cut', 'flip', 'zero', 'ones')
+    for i, off in enumerate(offsets(size, n, rnd)):
+        kind = kinds[i % len(kinds)]
+        if kind == 'cut':
+            yield f'cut@{off}', data[:off]
+        elif kind == 'flip':
+            b = bytearray(data)
+            b[off] ^= 1 << rnd.randrange(8)
+            yield f'flip@{off}', bytes(b)
+        elif kind == 'zero':
+            b = bytearray(data)
+            n0 = rnd.choice((1, 4, 8, 64, 4096))
+            b[off:off + n0] = bytes(len(b[off:off + n0]))
+            yield f'zero{n0}@{off}', bytes(b)
+        else:
+            b = bytearray(data)
+            b[off:off + 8] = b'\xff' * len(b[off:off + 8])
+            yield f'ff8@{off}', bytes(b)
+
+
+def load(path):
+    if path.endswith('.xz'):
+        return lzma.open(path).read()
+    return open(path, 'rb').read()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('build')
+    ap.add_argument('--per-fixture', type=int, default=int(os.environ.get('DAMAGE_PER_FIXTURE', '24')))
+    ap.add_argument('--fixture', action='append')
+    args = ap.parse_args()
+    pcpanalyze = os.path.join(args.build, 'pcpanalyze')
+    fixtures = args.fixture or sorted(
+        p for p in glob.glob(os.path.join(SRC, 'tests/fixtures/*.dat')) + glob.glob(os.path.join(SRC, 'tests/fixtures/*.dat.xz')))
+    rnd = random.Random(9)
+    tmp = tempfile.mkdtemp(prefix='damage_sweep.')
+    failures, runs, codes = [], 0, {}
+    try:
+        for fx in fixtures:
+            data = load(fx)
+            name = os.path.basename(fx).replace('.xz', '')
+            for what, damaged in variants(data, args.per_fixture, rnd):
+                path = os.path.join(tmp, 'in.dat')
+                db = os.path.join(tmp, 'out.db')
+                with open(path, 'wb') as f:
+                    f.write(damaged)
+                try:
+                    p = subprocess.run([pcpanalyze, '-q', '-o', db, path], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+                    rc, err = p.returncode, p.stderr.decode(errors='replace')
+                except subprocess.TimeoutExpired:
+                    rc, err = 'timeout', ''
+                runs += 1
+                codes[rc] = codes.get(rc, 0) + 1
+                lines = err.splitlines()
+                problem = None
+                if rc == 'timeout':
+                    problem = 'no answer within 60 s'
+                elif rc < 0 or rc >= 128:
+                    problem = f'killed by a signal ({rc})'
+                elif rc not in DOCUMENTED:
+                    problem = f'exit {rc} is not a documented answer to a damaged trace'
+                elif len(lines) > (0 if rc == 0 else 1) or (rc and not lines):
+                    problem = f'stderr has {len(lines)} lines'
+                elif rc and os.path.exists(db):
+                    problem = 'database left behind'
+                if problem:
+                    keep = os.path.join(tmp, '..', f'damage_sweep.{name}.{what}.dat')
+                    failures.append(f'{name} {what}: {problem}: {err.strip()[:300]}')
+                    shutil.copy(path, keep)
+                if os.path.exists(db):
+                    os.unlink(db)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f'{runs} damaged copies of {len(fixtures)} fixtures; exit codes: ' +
+          ', '.join(f'{k}: {v}' for k, v in sorted(codes.items(), key=str)))
+    for f in failures:
+        print('FAIL:', f)
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
