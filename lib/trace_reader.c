@@ -299,6 +299,9 @@ static const char *text_problem(const char *t, size_t n, enum text_kind kind)
 		unsigned char ch = (unsigned char)t[k];
 		if (ch < 0x20 && ch != '\n' && ch != '\t')
 			return "control characters";
+		/* libtraceevent's format tokenizer crashes on bytes beyond ASCII; kernels write none */
+		if (ch >= 0x7f && (kind == TEXT_FORMAT || kind == TEXT_FIELDS))
+			return "bytes beyond ASCII";
 	}
 	if (kind == TEXT_PLAIN)
 		return NULL;

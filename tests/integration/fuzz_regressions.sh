@@ -82,7 +82,7 @@ expect "two formats with one id" 7 "$tmp/same-id.dat"
 
 mkfifo "$tmp/fifo.dat"
 expect "FIFO" 3 "$tmp/fifo.dat"
-expect "character device" 3 /dev/null
+expect "character device" 3 /dev/zero
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "all damaged inputs refused with their documented exit codes"
