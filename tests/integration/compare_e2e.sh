@@ -7,7 +7,7 @@
 # of /proc/zoneinfo, so every burst overflows CPU 0's list even after the kernel's auto-tuning
 # raised its high mark: tens of thousands of pages are refilled and drained on CPU 0, however
 # busy the machine is (a busy machine makes the burst slower, not smaller). The live property
-# checked: the pinned burst dominates the pair matrix (cell 0 -> 0 holds the most pages).
+# checked: every run has pairs of at least 1000 pages in the pair matrix cell 0 -> 0.
 #
 # The direction of the comparison comes from the analysis, not from the machine: each trace is
 # analyzed with --churn-window 0 (no round trip is fast: fast_churn_ratio = 0, "narrow") and
@@ -94,17 +94,18 @@ echo "fast_churn_ratio: $(figures fast_churn_ratio "${NARROW[@]}" "${WIDE[@]}")"
 echo "pairs:            $(figures pairs "${NARROW[@]}")"
 echo "cross_cpu_ratio:  $(figures cross_cpu_ratio "${NARROW[@]}")"
 
-# The live property: the burst pinned on CPU 0 refills and drains its pages there, so the cell
-# 0 -> 0 of every run's pair matrix holds more pages than any other (other work on the machine
-# adds pairs elsewhere, far fewer than an overflowing burst of 1.5x high_max).
+# The live property: the burst pinned on CPU 0 refills and drains its pages there, so every
+# run's pair matrix has pairs in the cell 0 -> 0 (an overflowing burst of 1.5x high_max drains
+# tens of thousands of pages there: 14534 was the fewest seen on a 2-core machine at load 11).
+# Not asserted: that this cell is the largest, or cross_cpu_ratio
+# near 0: other work on a busy machine put 187945 pages in the cell 1 -> 1 of one run.
 python3 - "${NARROW[@]}" <<'EOF' || exit 1
 import sqlite3, sys
 for db in sys.argv[1:]:
     cells = dict(((r, d), p) for r, d, p in sqlite3.connect(db).execute(
         "SELECT refill_cpu, drain_cpu, pages FROM pair_matrix"))
-    top = max(cells, key=cells.get) if cells else None
-    if top != (0, 0):
-        print("FAIL: %s: the pinned burst's cell 0->0 is not the largest of the pair matrix: %r" % (db, cells))
+    if cells.get((0, 0), 0) < 1000:
+        print("FAIL: %s: the pinned burst left fewer than 1000 pages in the cell 0->0 of the pair matrix: %r" % (db, cells))
         sys.exit(1)
     others = sum(p for c, p in cells.items() if c != (0, 0))
     print("%s: pair matrix 0->0 %d pages, all other cells %d" % (db, cells[(0, 0)], others))
