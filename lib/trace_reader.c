@@ -32,6 +32,7 @@
 #include "pcptrace/error.h"
 #include "pcptrace/ringbuf_decode.h"
 #include "pcptrace/trace_reader.h"
+#include "pcptrace/tracedat_probe.h"
 
 #define MAX_SECTIONS 4096     /* guards a cyclic v7 options chain */
 #define MAX_CPUS 65536
@@ -1378,6 +1379,9 @@ int pcp_reader_open_buffer(const char *path, enum pcp_reader_path how, const cha
 	tracecmd_set_loglevel(TEP_LOG_NONE);
 	tep_set_loglevel(TEP_LOG_NONE);
 	/* Headers only (formats, kallsyms, cmdlines): the CPU data is opened below, by one path. */
+	/* libtraceevent's format parser has crashes of its own: a child tries it first */
+	if ((err = pcp_tracedat_probe_headers(path, errbuf, errlen)))
+		goto fail;
 	r->top = tracecmd_open_head(path, TRACECMD_FL_LOAD_NO_PLUGINS | TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
 	if (r->top && (err = check_headers(tracecmd_get_tep(r->top), w.page_size, errbuf, errlen)))
 		goto fail;
