@@ -265,10 +265,15 @@ check_junit forward.xml forward.json regression
 
 # --- 2. the other way round: better, exit 0 with --only -------------------------------------
 run 0 "$PCPANALYZE" compare --only fast_churn_ratio --json back.json "${WIDE[@]}" -- "${NARROW[@]}"
-grep -Eq '^fast_churn_ratio +.* better$' out.txt || fail "swapped: not better: $(cat out.txt)"
+# better when 0 lies beyond the base band; a base run with few fast cycles on a busy machine
+# (0.0096) widens the band to 0 (the 0.01 floor of METRICS.md): then same. Never worse.
+# check_json recomputes the exact verdict from the runs' values.
+grep -Eq '^fast_churn_ratio +.* (better|same)$' out.txt || fail "swapped: not better or same: $(cat out.txt)"
 check_json back.json "$(join "${WIDE[@]}")" "$(join "${NARROW[@]}")" regression "" fast_churn_ratio
-[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"]["fast_churn_ratio"]["verdict"])' back.json)" = better ] ||
-	fail "swapped: fast_churn_ratio verdict is not better"
+case "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"]["fast_churn_ratio"]["verdict"])' back.json)" in
+better | same) ;;
+*) fail "swapped: fast_churn_ratio verdict is neither better nor same" ;;
+esac
 
 # --- 3. a run against itself: all same, exit 0 ----------------------------------------------
 run 0 "$PCPANALYZE" compare --json self.json --junit self.xml "${NARROW[0]}" "${NARROW[0]}"
