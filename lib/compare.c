@@ -333,19 +333,6 @@ void pcp_compare_result_free(struct pcp_compare_result *r)
 }
 
 /* 118608 -> "118,608", as the analysis summary prints counts. */
-static void group_digits(char *buf, size_t len, unsigned long long v)
-{
-	char digits[32];
-	int n = snprintf(digits, sizeof(digits), "%llu", v);
-	size_t o = 0;
-
-	for (int i = 0; i < n && o + 2 < len; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = digits[i];
-	}
-	buf[o] = '\0';
-}
 
 static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts *opts,
 		     struct pcp_run *runs, char *errbuf, size_t errlen)
@@ -368,7 +355,7 @@ static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts
 			char lost[64];
 			int err;
 
-			group_digits(lost, sizeof(lost), runs[i].events_lost);
+			pcp_group_digits(lost, sizeof(lost), runs[i].events_lost);
 			err = pcp_errorf(errbuf, errlen, PCP_ERR_LOSSY,
 					 "%s: lost %s events%s; not comparable (--allow-lossy to compare anyway)",
 					 paths[i], lost, runs[i].events_lost_unknown

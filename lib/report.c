@@ -8,6 +8,7 @@
 #include "pcptrace/outfile.h"
 #include "pcptrace/percpu.h"
 #include "pcptrace/report.h"
+#include "pcptrace/util.h"
 #include "pcptrace/time_base.h"
 
 #ifndef PCPTRACE_VERSION
@@ -18,21 +19,6 @@
 
 /* ---- text ---- */
 
-/* 1234567 -> "1,234,567" */
-static const char *group_u64(char *buf, size_t len, uint64_t v)
-{
-	char digits[32];
-	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v);
-	size_t o = 0;
-
-	for (int i = 0; i < n && o + 2 < len; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = digits[i];
-	}
-	buf[o] = '\0';
-	return buf;
-}
 
 static const char *format_metric_value(char *buf, size_t len, const struct pcp_metric *m)
 {
@@ -48,7 +34,7 @@ static const char *format_metric_value(char *buf, size_t len, const struct pcp_m
 	else if (strcmp(unit, "1/s") == 0)
 		snprintf(buf, len, "%.1f", v);
 	else if (v >= 0 && v < 1.8e19 && v == floor(v))
-		group_u64(buf, len, (uint64_t)v);
+		pcp_group_digits(buf, len, (uint64_t)v);
 	else
 		snprintf(buf, len, "%.2f", v);
 	return buf;
@@ -82,16 +68,16 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 			a->buffer_why ? a->buffer_why : "chosen", a->nr_data_buffers);
 	else if (a->buffer)
 		fprintf(out, "  %-10s %s (%s)\n", "buffer", a->buffer, a->buffer_why ? a->buffer_why : "chosen");
-	fprintf(out, "  %-10s %s total, %s lost%s%s%s\n", "events", group_u64(n1, sizeof(n1), a->events_total),
-		group_u64(n2, sizeof(n2), c->events_lost),
+	fprintf(out, "  %-10s %s total, %s lost%s%s%s\n", "events", pcp_group_digits(n1, sizeof(n1), a->events_total),
+		pcp_group_digits(n2, sizeof(n2), c->events_lost),
 		c->lost_unknown_marks ? " (+ losses of unknown size)" : "",
 		c->lossy && a->events_lost_source ? "; from " : "",
 		c->lossy && a->events_lost_source ? a->events_lost_source : "");
 	if (c->lossy) {
-		fprintf(out, "\n  *** LOSSY TRACE: %s events lost", group_u64(n1, sizeof(n1), c->events_lost));
+		fprintf(out, "\n  *** LOSSY TRACE: %s events lost", pcp_group_digits(n1, sizeof(n1), c->events_lost));
 		if (c->lost_unknown_marks)
 			fprintf(out, " plus %s losses of unknown size",
-				group_u64(n2, sizeof(n2), c->lost_unknown_marks));
+				pcp_group_digits(n2, sizeof(n2), c->lost_unknown_marks));
 		fprintf(out, " ***\n  *** pairs are undercounted, unmatched drains and open refills "
 			"overcounted ***\n");
 	}
@@ -173,8 +159,8 @@ static void text_cpu_pairs(FILE *out, const struct pcp_churn_results *c)
 		const struct pcp_pair_cell *p = order[i];
 
 		fprintf(out, "  %5" PRIu32 " -> %-5" PRIu32 " %12s pairs %12s pages  %5.1f%%%s\n",
-			p->refill_cpu, p->drain_cpu, group_u64(p1, sizeof(p1), p->pairs),
-			group_u64(p2, sizeof(p2), p->pages),
+			p->refill_cpu, p->drain_cpu, pcp_group_digits(p1, sizeof(p1), p->pairs),
+			pcp_group_digits(p2, sizeof(p2), p->pages),
 			total ? 100.0 * (double)p->pairs / (double)total : 0.0,
 			p->refill_cpu != p->drain_cpu ? "  cross" : "");
 	}
@@ -214,7 +200,7 @@ static void text_zones(FILE *out, const struct pcp_analysis *a)
 		rate_text(peak, sizeof(peak), z->peak_per_second);
 		fprintf(out, "  %-9s %-6s %14s %12s %12s %10.2f\n", id,
 			z->kind == PCP_LOCK_KIND_DRAIN ? "drain" : "refill",
-			group_u64(acq, sizeof(acq), z->acquisitions), ps, peak,
+			pcp_group_digits(acq, sizeof(acq), z->acquisitions), ps, peak,
 			z->acquisitions ? (double)z->moved_pages / (double)z->acquisitions : 0.0);
 	}
 }

@@ -1,5 +1,7 @@
-/* Shared helpers: file kind sniffing. */
+/* Shared helpers: file kind sniffing, grouped digits. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -25,4 +27,20 @@ int pcp_file_kind(const char *path)
 	if (n == 16 && !memcmp(head, sqlite_magic, 16)) /* includes the terminating NUL */
 		return PCP_FILE_SQLITE;
 	return PCP_FILE_OTHER;
+}
+
+const char *pcp_group_digits(char *buf, size_t len, uint64_t v)
+{
+	char digits[32];
+	int n = snprintf(digits, sizeof(digits), "%" PRIu64, v);
+	size_t o = 0;
+
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	if (len)
+		buf[o] = '\0';
+	return buf;
 }
