@@ -1287,7 +1287,8 @@ static int check_headers(struct tep_handle *tep, uint32_t page_size, char *errbu
 					  ev[i]->id);
 	}
 	ev = tep_list_events(tep, TEP_EVENT_SORT_SYSTEM);
-	for (int i = 1; ev && ev[i]; i++)
+	/* a file with no event format at all gives a list of only its NULL end */
+	for (int i = 1; ev && ev[0] && ev[i]; i++)
 		if (!strcmp(ev[i]->system, ev[i - 1]->system) && !strcmp(ev[i]->name, ev[i - 1]->name))
 			return pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT, "event %s:%s is declared twice",
 					  ev[i]->system, ev[i]->name);
