@@ -486,6 +486,16 @@ static int add_parsed(json_t *obj, const char *key, const char *path,
 	return json_object_set_new(obj, key, val) ? PCP_ERR_NOMEM : PCP_OK;
 }
 
+/* zoneinfo and vmstat: slower to read than percpu_stats, so they go on the far side of it */
+static int add_slow_files(json_t *snap)
+{
+	int err = add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo);
+
+	if (err == PCP_OK)
+		err = add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat);
+	return err;
+}
+
 int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order)
 {
 	struct timespec ts;
@@ -504,28 +514,18 @@ int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order)
 	if (!snap)
 		return PCP_ERR_NOMEM;
 	/* percpu_stats is read closest to the tracing switch: the slower files go on the far side */
-	if (order == PCP_SNAPSHOT_PERCPU_STATS_LAST) {
-		err = add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo);
-		if (err == PCP_OK)
-			err = add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat);
-		if (err != PCP_OK) {
-			json_decref(snap);
-			return err;
-		}
+	if (order == PCP_SNAPSHOT_PERCPU_STATS_LAST && (err = add_slow_files(snap)) != PCP_OK) {
+		json_decref(snap);
+		return err;
 	}
 	pcs = percpu_stats_snapshot();
 	if (!pcs || json_object_set_new(snap, "percpu_stats", pcs)) {
 		json_decref(snap);
 		return PCP_ERR_NOMEM;
 	}
-	if (order != PCP_SNAPSHOT_PERCPU_STATS_LAST) {
-		err = add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo);
-		if (err == PCP_OK)
-			err = add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat);
-		if (err != PCP_OK) {
-			json_decref(snap);
-			return err;
-		}
+	if (order != PCP_SNAPSHOT_PERCPU_STATS_LAST && (err = add_slow_files(snap)) != PCP_OK) {
+		json_decref(snap);
+		return err;
 	}
 	*out = snap;
 	return PCP_OK;
