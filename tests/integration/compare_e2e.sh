@@ -58,12 +58,14 @@ WIDE_WINDOW=1000000000000000 # 10^15 ns: longer than any recording
 
 # record NAME PCPLOAD-ARGS...: NAME.dat (+ meta), NAME.narrow.db and NAME.wide.db. compare
 # refuses a run that lost events, so a lossy recording (a busy machine) is recorded again, up to
-# 3 times; so is one whose burst paired no page on CPU 0 (the live property below).
+# 3 times; so is one whose burst paired no page on CPU 0 (the live property below) or whose wide
+# fast_churn_ratio is under 0.02 (the comparison below needs it beyond the 0.01 band floor). Each
+# recording runs bursts for 3 s: the first burst may only drain what the list held before.
 record() {
 	local name=$1 try
 	shift
 	for try in 1 2 3; do
-		"$PCPRECORD" -q -o "$name.dat" -- "$PCPLOAD" -q --duration 1 "$@" > "$name.rec.log" 2>&1 ||
+		"$PCPRECORD" -q -o "$name.dat" -- "$PCPLOAD" -q --duration 3 "$@" > "$name.rec.log" 2>&1 ||
 			fail "pcprecord $name failed: $(tail -3 "$name.rec.log")"
 		"$PCPANALYZE" -q --churn-window 0 -o "$name.narrow.db" "$name.dat" > "$name.ana.log" 2>&1 &&
 		"$PCPANALYZE" -q --churn-window $WIDE_WINDOW -o "$name.wide.db" "$name.dat" >> "$name.ana.log" 2>&1 ||
@@ -73,6 +75,10 @@ record() {
 		elif [ "$(sqlite3 "$name.narrow.db" "SELECT COALESCE(SUM(pages), 0) FROM pair_matrix
 			WHERE refill_cpu = 0 AND drain_cpu = 0")" -lt 1 ]; then
 			echo "$name: no page paired on CPU 0 (try $try)"
+		elif [ "$(sqlite3 "$name.wide.db" "SELECT COALESCE(value, 0) >= 0.02 FROM metrics
+			WHERE name = 'fast_churn_ratio'")" != 1 ]; then
+			# the comparison needs every wide run beyond the 0.01 floor of a ratio's band
+			echo "$name: wide fast_churn_ratio under 0.02 (try $try)"
 		else
 			return 0
 		fi
