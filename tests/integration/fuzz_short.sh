@@ -20,10 +20,12 @@ bash "$src/tests/fuzz/make_corpus.sh" "$synth_build" "$tmp/seeds" || { echo "FAI
 mkdir -p "$tmp/corpus" "$tmp/artifacts"
 # Allocations libtracecmd sizes from the file fail as they would on a real machine (NULL), not
 # as a sanitizer abort; leaks inside the tracing libraries are theirs (tests/lsan.supp).
+# -report_slow_units: libFuzzer keeps any input over 10 s as a "slow-unit" artifact; on a loaded
+# CI machine the real-file seed alone takes that long under ASan, and a hang is -timeout's job.
 ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=1024 \
 LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0" \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	"$fuzzer" -seed=1 -max_total_time="${FUZZ_SECONDS:-60}" -timeout=60 -rss_limit_mb=3072 \
+	"$fuzzer" -seed=1 -max_total_time="${FUZZ_SECONDS:-60}" -timeout=60 -report_slow_units=3600 -rss_limit_mb=3072 \
 	-malloc_limit_mb=3072 -dict="$src/tests/fuzz/tracedat.dict" -artifact_prefix="$tmp/artifacts/" \
 	-print_final_stats=1 "$tmp/corpus" "$tmp/seeds" >"$tmp/log" 2>&1
 rc=$?
