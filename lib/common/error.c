@@ -1,7 +1,7 @@
 /* The library's single error table: message and exit status per code. */
 #include <stdarg.h>
 #include <stdio.h>
-#include "pcptrace/error.h"
+#include "common/error.h"
 
 static const struct {
 	const char *message;
@@ -33,14 +33,14 @@ static const struct {
 	[PCP_ERR_LOSSY] = { "a run lost events: not comparable", 2 },   /* compare's "cannot compare" */
 };
 
-const char *pcp_strerror(int err)
+PCP_API const char *pcp_strerror(int err)
 {
 	if (err < 0 || err >= PCP_ERR__COUNT || !pcp_error_table[err].message)
 		return "unknown error";
 	return pcp_error_table[err].message;
 }
 
-int pcp_exit_code(int err)
+PCP_API int pcp_exit_code(int err)
 {
 	if (err < 0 || err >= PCP_ERR__COUNT)
 		return 125;
@@ -57,4 +57,9 @@ int pcp_errorf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
 		va_end(ap);
 	}
 	return err;
+}
+
+PCP_API const char *pcp_version(void)
+{
+	return PCPTRACE_VERSION;
 }

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/util.h"
+#include "common/error.h"
+#include "common/util.h"
 
 int pcp_file_kind(const char *path)
 {

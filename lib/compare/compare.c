@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "pcptrace/compare.h"
-#include "pcptrace/error.h"
-#include "pcptrace/results_db.h"
-#include "pcptrace/store.h"
-#include "pcptrace/util.h"
+#include "compare/compare.h"
+#include "common/error.h"
+#include "compare/results_db.h"
+#include "output/store.h"
+#include "common/util.h"
 
 const char *pcp_verdict_name(enum pcp_verdict v)
 {

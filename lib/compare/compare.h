@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <jansson.h>
-#include "pcptrace/analyze.h"
+#include "model/analyze.h"
 
 /* One metric row of one run. */
 struct pcp_run_metric {

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pcptrace/compare.h"
-#include "pcptrace/error.h"
-#include "pcptrace/report.h"
-#include "pcptrace/outfile.h"
+#include "compare/compare.h"
+#include "common/error.h"
+#include "output/report.h"
+#include "output/outfile.h"
 #include <unistd.h>
 
 static const char *verdict_colour(enum pcp_verdict v)

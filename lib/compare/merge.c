@@ -5,12 +5,12 @@
 #include <unistd.h>
 #include <jansson.h>
 #include <sqlite3.h>
-#include "pcptrace/compare.h"
-#include "pcptrace/error.h"
-#include "pcptrace/outfile.h"
-#include "pcptrace/results_db.h"
-#include "pcptrace/store.h"
-#include "pcptrace/util.h"
+#include "compare/compare.h"
+#include "common/error.h"
+#include "output/outfile.h"
+#include "compare/results_db.h"
+#include "output/store.h"
+#include "common/util.h"
 
 static const char merged_schema[] =
 	"CREATE TABLE run(run INTEGER PRIMARY KEY, source TEXT, trace_file TEXT, host TEXT,"

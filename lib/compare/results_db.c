@@ -5,9 +5,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sqlite3.h>
-#include "pcptrace/error.h"
-#include "pcptrace/results_db.h"
-#include "pcptrace/store.h"
+#include "common/error.h"
+#include "compare/results_db.h"
+#include "output/store.h"
 
 char *pcp_sqlite_file_uri(const char *path, const char *query)
 {

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <sqlite3.h>
 
-/* merge's own tables and views (lib/merge.c), part of the layout of a merged database. */
+/* merge's own tables and views (lib/compare/merge.c), part of the layout of a merged database. */
 extern const char *const pcp_merged_schema_sql;
 extern const char *const pcp_merged_views_sql;
 

@@ -1,5 +1,5 @@
 /* Names of modes as they appear in trace_info, JSON and the text summary. */
-#include "pcptrace/event.h"
+#include "events/event.h"
 
 const char *pcp_refill_source_name(enum pcp_refill_source s)
 {

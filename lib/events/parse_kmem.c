@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event-parse.h>
-#include "pcptrace/error.h"
-#include "pcptrace/parse_kmem.h"
+#include "common/error.h"
+#include "events/parse_kmem.h"
 
 /* A field resolved once: offset/size copied out of its tep_format_field. */
 struct kfield {

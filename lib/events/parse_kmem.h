@@ -5,7 +5,7 @@
 #define PCPTRACE_PARSE_KMEM_H
 
 #include <stddef.h>
-#include "pcptrace/event.h"
+#include "events/event.h"
 
 struct tep_handle;
 struct tep_record;

@@ -4,8 +4,8 @@
  * as unique as ptr), so pairing by ptr still works (docs/METRICS.md, "Percpu"). */
 #include <stdlib.h>
 #include <traceevent/event-parse.h>
-#include "pcptrace/error.h"
-#include "pcptrace/percpu.h"
+#include "common/error.h"
+#include "model/percpu.h"
 
 struct field_ref {
 	int present;

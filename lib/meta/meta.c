@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/meta.h"
+#include "common/error.h"
+#include "meta/meta.h"
 
 int pcp_meta_load(const char *trace_path, json_t **out)
 {

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pcptrace/error.h"
-#include "pcptrace/percpu_stats.h"
+#include "common/error.h"
+#include "meta/percpu_stats.h"
 
 enum parse_state { ST_TITLE, ST_BEFORE_ALLOC, ST_ALLOC, ST_GLOBAL, ST_CHUNKS, ST_CHUNK };
 

@@ -1,26 +1,26 @@
 /* One trace.dat in, one analysis out: trace reader -> parse_kmem / parse_percpu -> churn and
  * percpu models. Never a partial analysis: any failure frees everything and returns an error.
  *
- * Iteration: the reader's direct ring-buffer path (lib/ringbuf_decode.c) or its merge over
- * tracecmd_read_data (see lib/trace_reader.c). Per record here: one tep_data_type()
+ * Iteration: the reader's direct ring-buffer path (lib/tracedat/ringbuf_decode.c) or its merge over
+ * tracecmd_read_data (see lib/tracedat/trace_reader.c). Per record here: one tep_data_type()
  * (type field read), an array increment for event_counts, a few integer compares in
  * pcp_kmem_decode, and the model calls; no allocation, no string compare. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <event-parse.h>
-#include "pcptrace/analyze.h"
-#include "pcptrace/buffer_choice.h"
-#include "pcptrace/error.h"
-#include "pcptrace/event_loss.h"
-#include "pcptrace/infer_gap.h"
-#include "pcptrace/meta.h"
-#include "pcptrace/pair_events.h"
-#include "pcptrace/parse_kmem.h"
-#include "pcptrace/percpu.h"
-#include "pcptrace/time_base.h"
-#include "pcptrace/trace_reader.h"
-#include "pcptrace/zone_map.h"
+#include "model/analyze.h"
+#include "tracedat/buffer_choice.h"
+#include "common/error.h"
+#include "tracedat/event_loss.h"
+#include "model/infer_gap.h"
+#include "meta/meta.h"
+#include "model/pair_events.h"
+#include "events/parse_kmem.h"
+#include "model/percpu.h"
+#include "tracedat/time_base.h"
+#include "tracedat/trace_reader.h"
+#include "model/zone_map.h"
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 {
@@ -100,7 +100,7 @@ static inline void churn_feed(struct pcp_churn_model *churn, const struct churn_
 }
 
 /* --infer-gap auto: a first pass over the start of the trace, until each kind has its samples
- * (or the trace ends), learns the gaps (lib/infer_gap.c). Only when locks are inferred. */
+ * (or the trace ends), learns the gaps (lib/model/infer_gap.c). Only when locks are inferred. */
 static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_parser *kmem,
 			    uint32_t nr_cpus, uint64_t gaps[2], char *errbuf, size_t errlen)
 {

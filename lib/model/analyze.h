@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
-#include "pcptrace/churn.h"
-#include "pcptrace/event.h"
+#include "model/churn.h"
+#include "events/event.h"
 
 struct pcp_percpu_results;
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "pcptrace/event.h"
+#include "events/event.h"
 
 struct pcp_zone_map;
 

@@ -8,10 +8,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pcptrace/churn.h"
-#include "pcptrace/error.h"
-#include "pcptrace/pair_events.h"
-#include "pcptrace/zone_map.h"
+#include "model/churn.h"
+#include "common/error.h"
+#include "model/pair_events.h"
+#include "model/zone_map.h"
 
 /* Log2 round-trip histogram (round_trip_hist): index 0 is r = 0, index k+1 is [2^k, 2^(k+1)). */
 #define LOG2_BUCKETS 65

@@ -1,8 +1,8 @@
 /* --infer-gap auto: a log2 histogram of the gaps between consecutive same-CPU blocks of one kind,
  * and the valley after its mode (docs/METRICS.md). */
 #include <stdlib.h>
-#include "pcptrace/error.h"
-#include "pcptrace/infer_gap.h"
+#include "common/error.h"
+#include "model/infer_gap.h"
 
 int pcp_gap_sampler_init(struct pcp_gap_sampler *s, uint32_t nr_cpus)
 {

@@ -5,8 +5,8 @@
 #define PCPTRACE_INFER_GAP_H
 
 #include <stdint.h>
-#include "pcptrace/churn.h"
-#include "pcptrace/event.h"
+#include "model/churn.h"
+#include "events/event.h"
 
 #define PCP_INFER_GAP_SAMPLES 65536u     /* per kind */
 #define PCP_INFER_GAP_MIN_SAMPLES 1000u

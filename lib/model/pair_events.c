@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include "pcptrace/error.h"
-#include "pcptrace/pair_events.h"
+#include "common/error.h"
+#include "model/pair_events.h"
 
 #define PAIR_MIN_CAPACITY 1024
 /* Grow before the load factor passes 7/10: linear probing stays short. */

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "pcptrace/churn.h"
+#include "model/churn.h"
 
 enum {
 	PCP_PFN_USED = 1,       /* slot holds a PFN */

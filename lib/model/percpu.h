@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <jansson.h>
 #include <sqlite3.h>
-#include "pcptrace/churn.h"
-#include "pcptrace/event.h"
+#include "model/churn.h"
+#include "events/event.h"
 
 struct tep_handle;
 struct tep_record;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <traceevent/event-parse.h>
-#include "pcptrace/error.h"
-#include "pcptrace/percpu.h"
+#include "common/error.h"
+#include "model/percpu.h"
 
 #define SIZE_BUCKETS 65 /* [0,1), [1,2), [2,4), ... [2^63, 2^64) */
 

@@ -1,8 +1,8 @@
-/* The zone map: zone PFN spans of the recorder's "before" zoneinfo snapshot (lib/snapshot.c). */
+/* The zone map: zone PFN spans of the recorder's "before" zoneinfo snapshot (lib/record/snapshot.c). */
 #include <stdint.h>
 #include <stdlib.h>
-#include "pcptrace/error.h"
-#include "pcptrace/zone_map.h"
+#include "common/error.h"
+#include "model/zone_map.h"
 
 static int get_nonneg(const json_t *zone, const char *key, json_int_t *v)
 {

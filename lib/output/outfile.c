@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
+#include "common/error.h"
 #include <jansson.h>
-#include "pcptrace/outfile.h"
+#include "output/outfile.h"
 
 static void outfile_release(struct pcp_outfile *f)
 {

@@ -1,8 +1,8 @@
 /* Percpu results -> the text summary section and the "percpu" JSON member. */
 #include <inttypes.h>
 #include <stdio.h>
-#include "pcptrace/error.h"
-#include "pcptrace/percpu.h"
+#include "common/error.h"
+#include "model/percpu.h"
 
 #define TEXT_TOP_SITES 10
 #define TEXT_TOP_FAILS 10

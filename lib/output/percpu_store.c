@@ -4,10 +4,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include "pcptrace/error.h"
-#include "pcptrace/meta.h"
-#include "pcptrace/percpu.h"
-#include "pcptrace/percpu_stats.h"
+#include "common/error.h"
+#include "meta/meta.h"
+#include "model/percpu.h"
+#include "meta/percpu_stats.h"
 
 static int parse_snapshot(json_t *meta, const char *which, struct pcp_percpu_stats **out)
 {

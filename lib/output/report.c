@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pcptrace/error.h"
-#include "pcptrace/outfile.h"
-#include "pcptrace/percpu.h"
-#include "pcptrace/report.h"
-#include "pcptrace/util.h"
-#include "pcptrace/time_base.h"
+#include "common/error.h"
+#include "output/outfile.h"
+#include "model/percpu.h"
+#include "output/report.h"
+#include "common/util.h"
+#include "tracedat/time_base.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 #include <jansson.h>
-#include "pcptrace/analyze.h"
+#include "model/analyze.h"
 
 #define PCP_JSON_SCHEMA_VERSION 2
 

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "pcptrace/error.h"
-#include "pcptrace/outfile.h"
-#include "pcptrace/percpu.h"
-#include "pcptrace/store.h"
-#include "pcptrace/time_base.h"
+#include "common/error.h"
+#include "output/outfile.h"
+#include "model/percpu.h"
+#include "output/store.h"
+#include "tracedat/time_base.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"

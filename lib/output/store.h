@@ -3,7 +3,7 @@
 #define PCPTRACE_STORE_H
 
 #include <stddef.h>
-#include "pcptrace/analyze.h"
+#include "model/analyze.h"
 
 #define PCP_SCHEMA_VERSION 2
 

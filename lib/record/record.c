@@ -20,9 +20,9 @@
 #include <event-parse.h>
 #include <tracefs.h>
 #include <stdbool.h>
-#include "pcptrace/error.h"
-#include "pcptrace/record.h"
-#include "pcptrace/tracedat.h"
+#include "common/error.h"
+#include "record/record.h"
+#include "tracedat/tracedat.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "0.1.0"

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/run_as_user.h"
+#include "common/error.h"
+#include "record/run_as_user.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

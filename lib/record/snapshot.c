@@ -11,9 +11,9 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/outfile.h"
-#include "pcptrace/snapshot.h"
+#include "common/error.h"
+#include "output/outfile.h"
+#include "record/snapshot.h"
 
 #define PERCPU_STATS_PATH "/sys/kernel/debug/percpu_stats"
 #define DEBUGFS_DIR "/sys/kernel/debug"

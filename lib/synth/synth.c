@@ -1,5 +1,5 @@
 /* Synthetic trace builder: script + tracefs formats -> ring-buffer pages -> trace.dat. */
-#include "pcptrace/synth.h"
+#include "synth/synth.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,9 +11,9 @@
 
 #include <traceevent/event-parse.h>
 
-#include "pcptrace/error.h"
-#include "pcptrace/ringbuf_encode.h"
-#include "pcptrace/tracedat.h"
+#include "common/error.h"
+#include "tracedat/ringbuf_encode.h"
+#include "tracedat/tracedat.h"
 
 #define SYNTH_MAX_CPUS 4096
 

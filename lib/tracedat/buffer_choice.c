@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event-parse.h>
-#include "pcptrace/buffer_choice.h"
-#include "pcptrace/error.h"
-#include "pcptrace/trace_reader.h"
+#include "tracedat/buffer_choice.h"
+#include "common/error.h"
+#include "tracedat/trace_reader.h"
 
 /* The kmem events the PCP model reads (parse_kmem.c); every percpu:* event. */
 static const char *const kmem_events[] = {

@@ -2,7 +2,7 @@
  * prefixes "CPU: N". Unknown keys ("bytes", "oldest event ts", "now ts") are skipped. */
 #include <stdlib.h>
 #include <string.h>
-#include "pcptrace/cpustat.h"
+#include "tracedat/cpustat.h"
 
 static int key_is(const char *line, const char *key, const char **value)
 {

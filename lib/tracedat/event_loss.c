@@ -7,8 +7,8 @@
  * CPUs are summed. */
 #include <stdio.h>
 #include <string.h>
-#include "pcptrace/churn.h"
-#include "pcptrace/event_loss.h"
+#include "model/churn.h"
+#include "tracedat/event_loss.h"
 
 static uint64_t meta_u64(const json_t *o, const char *key)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
-#include "pcptrace/cpustat.h"
+#include "tracedat/cpustat.h"
 
 struct pcp_churn_results;
 

@@ -1,4 +1,4 @@
-/* Direct ring-buffer reader (include/pcptrace/ringbuf_decode.h).
+/* Direct ring-buffer reader (ringbuf_decode.h).
  *
  * Why: libtracecmd allocates (and frees) a tep_record per event, keeps page reference lists,
  * and for v7 compressed files decompresses every CPU into a temporary file at open. Here the
@@ -23,8 +23,8 @@
 #include <zstd.h>
 #include <event-parse.h>
 #include <kbuffer.h>
-#include "pcptrace/error.h"
-#include "pcptrace/ringbuf_decode.h"
+#include "common/error.h"
+#include "tracedat/ringbuf_decode.h"
 
 #define MAP_WINDOW (4u << 20)   /* bytes of uncompressed data mapped per stream at a time */
 /* The page header's commit word, as kbuffer-parse.c reads it. */

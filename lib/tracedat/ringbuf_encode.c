@@ -1,10 +1,10 @@
 /* Builds kernel ring-buffer sub-buffer pages from events (see ringbuf_encode.h for the layout). */
-#include "pcptrace/ringbuf_encode.h"
+#include "tracedat/ringbuf_encode.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcptrace/error.h"
+#include "common/error.h"
 
 #define RB_TYPE_TIME_EXTEND 30u
 #define RB_MAX_SMALL_DATA 112u          /* 28 * 4: larger payloads carry an explicit length */

@@ -2,10 +2,10 @@
  * marks local, global, perf (local_clock), mono, mono_raw, boot and tai as ns; counter counts
  * events, uptime counts jiffies and x86-tsc counts TSC cycles. trace-cmd converts TSC cycles to
  * ns with the TSC2NSEC option (multiplier, shift from the kernel's perf mmap page), and so do
- * we (lib/ringbuf_decode.c, or libtracecmd). Without a time base no rate or duration is given:
+ * we (lib/tracedat/ringbuf_decode.c, or libtracecmd). Without a time base no rate or duration is given:
  * a rate from a tick counter is a confident wrong number. */
 #include <string.h>
-#include "pcptrace/time_base.h"
+#include "tracedat/time_base.h"
 
 static const char *const ns_clocks[] = { "local", "global", "perf", "mono", "mono_raw", "boot", "tai" };
 

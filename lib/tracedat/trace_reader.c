@@ -8,7 +8,7 @@
  * also collects the CPU sections for the direct path.
  *
  * Two iteration paths, the same records (tests/test_fast_reader.c):
- * - direct (lib/ringbuf_decode.c): kbuffer over the mapped or decompressed pages, no
+ * - direct (lib/tracedat/ringbuf_decode.c): kbuffer over the mapped or decompressed pages, no
  *   allocation per record; used whenever the file has nothing only libtracecmd reproduces
  *   (timestamp-shifting options, latency buffers, compressed options, partial pages).
  *   libtracecmd then only reads the headers (tracecmd_open_head): for a v7 compressed file it
@@ -28,11 +28,11 @@
 #include <unistd.h>
 #include <trace-cmd/trace-cmd.h>
 #include <zstd.h>
-#include "pcptrace/cpustat.h"
-#include "pcptrace/error.h"
-#include "pcptrace/ringbuf_decode.h"
-#include "pcptrace/trace_reader.h"
-#include "pcptrace/tracedat_probe.h"
+#include "tracedat/cpustat.h"
+#include "common/error.h"
+#include "tracedat/ringbuf_decode.h"
+#include "tracedat/trace_reader.h"
+#include "tracedat/tracedat_probe.h"
 
 #define MAX_SECTIONS 4096     /* guards a cyclic v7 options chain */
 #define MAX_CPUS 65536

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "pcptrace/cpustat.h"
+#include "tracedat/cpustat.h"
 
 struct tep_handle;
 struct tep_record;

@@ -18,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <trace-cmd/trace-cmd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/tracedat_probe.h"
+#include "common/error.h"
+#include "tracedat/tracedat_probe.h"
 
 #define PROBE_SECONDS 20   /* real files: well under 1 s (a whole valgrind run of a 5.7 MB
 			    * pcprecord trace with its kallsyms takes 11 s) */

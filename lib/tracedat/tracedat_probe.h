@@ -1,4 +1,4 @@
-/* A test parse of a trace.dat's headers in a child process (see lib/tracedat_probe.c). */
+/* A test parse of a trace.dat's headers in a child process (see lib/tracedat/tracedat_probe.c). */
 #ifndef PCPTRACE_TRACEDAT_PROBE_H
 #define PCPTRACE_TRACEDAT_PROBE_H
 

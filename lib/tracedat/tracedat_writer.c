@@ -1,6 +1,6 @@
 /* trace.dat writer, version 6 (man 5 trace-cmd.dat.v6) or 7 (man 5 trace-cmd.dat.v7, optionally
  * zstd- or zlib-compressed); see tracedat.h. */
-#include "pcptrace/tracedat.h"
+#include "tracedat/tracedat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "pcptrace/error.h"
+#include "common/error.h"
 
 #define TDW_MAX_CPUS 4096
 #define TDW_OUT_BUF (64 * 1024)

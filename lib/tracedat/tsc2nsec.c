@@ -12,8 +12,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/tsc2nsec.h"
+#include "common/error.h"
+#include "tracedat/tsc2nsec.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
