@@ -21,6 +21,9 @@
 #include "common/error.h"
 #include "tracedat/tracedat_probe.h"
 
+/* Built with a sanitizer (the fuzz and ASan builds), this exists; elsewhere it is NULL. */
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
 #define PROBE_SECONDS 20   /* real files: well under 1 s (a whole valgrind run of a 5.7 MB
 			    * pcprecord trace with its kallsyms takes 11 s) */
 
@@ -42,6 +45,15 @@ int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen)
 			dup2(devnull, STDOUT_FILENO);
 			dup2(devnull, STDERR_FILENO);
 		}
+		/* A crash here is the answer we ask for, not a crash of the process that forked us:
+		 * its handlers (a fuzzer's records the parent's current input as a crash of its own,
+		 * and the parent then goes on fine) must not run. Default dispositions, and no
+		 * sanitizer death callback. */
+		static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+		for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+			signal(fatal_signals[i], SIG_DFL);
+		if (__sanitizer_set_death_callback)
+			__sanitizer_set_death_callback(NULL);
 		signal(SIGALRM, SIG_DFL);
 		alarm(PROBE_SECONDS);
 		tracecmd_set_loglevel(TEP_LOG_NONE);

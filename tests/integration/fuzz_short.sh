@@ -17,7 +17,18 @@ synth_build=$build
 tmp=$(mktemp -d /tmp/fuzz_short.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 bash "$src/tests/fuzz/make_corpus.sh" "$synth_build" "$tmp/seeds" || { echo "FAIL: seed corpus"; exit 1; }
-mkdir -p "$tmp/corpus" "$tmp/artifacts"
+mkdir -p "$tmp/corpus" "$tmp/artifacts" "$tmp/probe-crash" "$tmp/probe-artifacts"
+# The header probe's child (lib/tracedat/tracedat_probe.c) crashes inside libtraceevent on this
+# kept input, by design; the fuzzer's crash handler must not run in that child (it used to record
+# the input as a "crash" while the parent went on to exit 7 as it should).
+cp "$src/tests/fuzz/regressions/7-header-parse-crashes-in-probe.dat" "$tmp/probe-crash/"
+ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=1024 \
+LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0" \
+	"$fuzzer" -runs=0 -timeout=60 -artifact_prefix="$tmp/probe-artifacts/" "$tmp/probe-crash" \
+	>"$tmp/probe.log" 2>&1 || { tail -5 "$tmp/probe.log"; echo "FAIL: the probe-crash input"; exit 1; }
+if ls "$tmp/probe-artifacts" | grep -q .; then
+	echo "FAIL: a crash in the header probe's child was recorded as the fuzzer's own"; exit 1
+fi
 # Allocations libtracecmd sizes from the file fail as they would on a real machine (NULL), not
 # as a sanitizer abort; leaks inside the tracing libraries are theirs (tests/lsan.supp).
 # -report_slow_units: libFuzzer keeps any input over 10 s as a "slow-unit" artifact; on a loaded
