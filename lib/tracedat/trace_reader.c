@@ -897,11 +897,18 @@ static int check_v7(struct ck *c, uint64_t off)
 		return err;
 	if (!next)
 		return fail(c, PCP_ERR_CORRUPT, "no options section");
+	uint64_t options_seen[MAX_SECTIONS];
 	for (int n = 0; next; n++) {
 		uint64_t id, flags, size, p, end;
 
+		/* A chain that comes back to a section it passed is a loop: said at the first
+		 * repeat, not after MAX_SECTIONS walks of its options (2 s on a 17 KB file). */
+		for (int k = 0; k < n && n < MAX_SECTIONS; k++)
+			if (options_seen[k] == next)
+				return fail(c, PCP_ERR_CORRUPT, "options sections form a loop");
 		if (n >= MAX_SECTIONS)
 			return fail(c, PCP_ERR_CORRUPT, "options sections form a loop");
+		options_seen[n] = next;
 		if ((err = v7_section(c, next, "options section", &id, &flags, &size)))
 			return err;
 		if (id != 0)
