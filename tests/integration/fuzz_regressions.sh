@@ -45,7 +45,7 @@ python3 -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); d[32466] 
 expect "compressed event formats damaged" 7 "$tmp/format-garbage.dat"
 # one bit flipped in fallback-basic.dat's zstd formats section still decompresses, into the print
 # fmt "(REC->ew_setting;)" of syscalls:sys_enter_timer_settime, plain text on which libtraceevent
-# 1.7.1 crashes: caught by the header parse in a child (lib/tracedat_probe.c)
+# 1.7.1 crashes: caught by the header parse in a child (lib/tracedat/tracedat_probe.c)
 python3 -c "import sys; d = bytearray(open(sys.argv[1], 'rb').read()); d[54466] ^= 0x40; open(sys.argv[2], 'wb').write(d)" \
 	"$src/tests/fixtures/fallback-basic.dat" "$tmp/format-parser-crash.dat"
 expect "formats that crash libtraceevent's parser" 7 "$tmp/format-parser-crash.dat"

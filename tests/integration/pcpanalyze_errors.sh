@@ -1,6 +1,6 @@
 #!/bin/bash
 # pcpanalyze on bad input: one line on stderr naming the file, the documented exit code per
-# kind (pcpanalyze(1), lib/error.c), and no database (nor temp file) left behind.
+# kind (pcpanalyze(1), lib/common/error.c), and no database (nor temp file) left behind.
 # Bad inputs are derived from the real fixture trace by truncating / damaging copies.
 set -u
 build=${1:?build dir}
