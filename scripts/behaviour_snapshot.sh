@@ -35,8 +35,10 @@ for s in "$fx"/*.synth; do
 	n=$(basename "$s" .synth)
 	for f in v6 v7 v7-zstd; do
 		"$build/pcpsynth" -q -o "$work/$n.$f.dat" -f "$fx/formats" -F "$f" "$s" \
-			>"$out/synth.$n.$f.stdout" 2>"$out/synth.$n.$f.stderr"
-		echo "exit $?" >>"$out/synth.$n.$f.stdout"
+			>"$work/synth.out" 2>"$work/synth.err"
+		echo "exit $?" >>"$work/synth.out"
+		normalise <"$work/synth.out" >"$out/synth.$n.$f.stdout"
+		normalise <"$work/synth.err" >"$out/synth.$n.$f.stderr"
 		[ -f "$work/$n.$f.dat" ] && sha256sum <"$work/$n.$f.dat" >"$out/synth.$n.$f.sha256"
 	done
 	[ -f "$work/$n.v7.dat" ] && analyze "synth.$n" "$work/$n.v7.dat"
