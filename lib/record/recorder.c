@@ -310,7 +310,7 @@ static int count_events(struct pcp_record *r, char *errbuf, size_t errlen)
 		spools[i].bytes = r->streams.cpu[i].bytes;
 	}
 	if (err == PCP_OK)
-		err = pcp_rec_count_spools_kbuffer(&q, spools, r->cpus, r->nr_cpus, &t, errbuf, errlen);
+		err = pcp_rec_count_spools(&q, spools, r->cpus, r->nr_cpus, &t, errbuf, errlen);
 	if (err == PCP_OK &&
 	    pcp_rec_count_named(r->ev.names, r->ev.nr, t.counts, &r->counts, &r->nr_counts))
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
