@@ -1,8 +1,7 @@
 /* The recorder's event count (lib/record/event_count.c) on ring-buffer pages a kernel recorded:
  * every fixture trace's pages that hold records, copied per CPU into spool files as pcprecord
  * spools them, counted by the recorder, against libtracecmd's own records of the same file
- * (events per CPU and per type, missed-event marks, events at or after a mark in time). Both
- * recorder walks, the ring-buffer reader's and kbuffer's page by page, must give those counts. */
+ * (events per CPU and per type, missed-event marks, events at or after a mark in time). */
 #include <check.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -125,7 +124,7 @@ static void expect_since(FILE *marks, struct expected *x)
 }
 
 static void walk_and_compare(const char *what, const struct expected *x, struct tep_handle *tep,
-			     unsigned int ps, int kbuffer)
+			     unsigned int ps)
 {
 	struct pcp_rec_count_query q = { .tep = tep, .events = names, .nr_events = NR_NAMES,
 					 .page_size = ps, .mark_ns = x->mark_ns };
@@ -138,9 +137,8 @@ static void walk_and_compare(const char *what, const struct expected *x, struct 
 	memset(cpus, 0, sizeof(cpus));
 	for (int c = 0; c < x->nr_cpus; c++)
 		cpus[c].recorded = x->cpus[c].recorded;
-	rc = kbuffer ? pcp_rec_count_spools_kbuffer(&q, x->spools, cpus, x->nr_cpus, &t, err, sizeof(err))
-		     : pcp_rec_count_spools(&q, x->spools, cpus, x->nr_cpus, &t, err, sizeof(err));
-	ck_assert_msg(rc == PCP_OK, "%s (%s walk): %s", what, kbuffer ? "kbuffer" : "ring-buffer reader", err);
+	rc = pcp_rec_count_spools(&q, x->spools, cpus, x->nr_cpus, &t, err, sizeof(err));
+	ck_assert_msg(rc == PCP_OK, "%s: %s", what, err);
 	for (int c = 0; c < x->nr_cpus; c++) {
 		ck_assert_msg(cpus[c].events == x->cpus[c].events, "%s CPU %d: %llu events, libtracecmd %llu",
 			      what, c, (unsigned long long)cpus[c].events,
@@ -196,8 +194,7 @@ static uint64_t check_fixture(const char *path, uint64_t *missed)
 	for (int c = 0; c < x->nr_cpus; c++)
 		expect_cpu(h, fd, c, ps, x, marks);
 	expect_since(marks, x);
-	walk_and_compare(path, x, tep, ps, 0);
-	walk_and_compare(path, x, tep, ps, 1);
+	walk_and_compare(path, x, tep, ps);
 	total = x->total;
 	*missed = x->missed;
 	for (int c = 0; c < x->nr_cpus; c++)

@@ -1,11 +1,9 @@
 /* Counting the spooled events (record/event_count.h). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <event-parse.h>
-#include <kbuffer.h>
 #include <tracefs.h>
 #include "common/error.h"
 #include "record/event_count.h"
@@ -166,56 +164,6 @@ int pcp_rec_count_spools(const struct pcp_rec_count_query *q, const struct pcp_r
 		if (cpus[i].recorded)
 			err = count_spool(q, &s, i, &spools[i], &cpus[i], t, errbuf, errlen);
 	free(s.of_id);
-	return err;
-}
-
-int pcp_rec_count_spools_kbuffer(const struct pcp_rec_count_query *q,
-				 const struct pcp_rec_spool *spools, struct pcp_record_cpu *cpus,
-				 int nr_cpus, struct pcp_rec_tally *t, char *errbuf, size_t errlen)
-{
-	struct kbuffer *kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST,
-					     KBUFFER_ENDIAN_SAME_AS_HOST);
-	void *page = malloc(q->page_size);
-	struct slots s = { NULL, -1 };
-	int err = PCP_OK, i;
-
-	if (!kbuf || !page || slots_make(q, &s) != PCP_OK) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
-		goto out;
-	}
-	for (i = 0; i < nr_cpus && err == PCP_OK; i++) {
-		off_t off;
-
-		if (!cpus[i].recorded)
-			continue;
-		for (off = 0; (uint64_t)off < spools[i].bytes; off += q->page_size) {
-			unsigned long long ts;
-			void *data;
-
-			if (pread(spools[i].fd, page, q->page_size, off) != (ssize_t)q->page_size) {
-				err = pcp_errorf(errbuf, errlen, PCP_ERR_IO,
-					      "cannot read back the spool of CPU %d: %s", i,
-					      strerror(errno ? errno : EIO));
-				break;
-			}
-			if (kbuffer_load_subbuffer(kbuf, page) < 0)
-				continue;
-			tally_missed(kbuffer_missed_events(kbuf), &cpus[i]);
-			for (data = kbuffer_read_event(kbuf, &ts); data;
-			     data = kbuffer_next_event(kbuf, &ts)) {
-				struct tep_record rec = { 0 };
-
-				rec.data = data;
-				rec.size = kbuffer_event_size(kbuf);
-				tally_event(q, &s, &rec, ts, &cpus[i], t);
-			}
-		}
-	}
-out:
-	free(s.of_id);
-	free(page);
-	if (kbuf)
-		kbuffer_free(kbuf);
 	return err;
 }
 

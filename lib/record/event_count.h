@@ -48,12 +48,6 @@ int pcp_rec_count_spools(const struct pcp_rec_count_query *q, const struct pcp_r
 			 struct pcp_record_cpu *cpus, int nr_cpus, struct pcp_rec_tally *t,
 			 char *errbuf, size_t errlen);
 
-/* The same walk with libtraceevent's kbuffer alone, page by page: the recorder's former own
- * walk, kept while tests hold both to the same counts. */
-int pcp_rec_count_spools_kbuffer(const struct pcp_rec_count_query *q,
-				 const struct pcp_rec_spool *spools, struct pcp_record_cpu *cpus,
-				 int nr_cpus, struct pcp_rec_tally *t, char *errbuf, size_t errlen);
-
 /* The tallies as named counts, sorted by name, types with 0 left out. PCP_ERR_NOMEM. */
 int pcp_rec_count_named(char *const *events, size_t nr_events, const uint64_t *counts,
 			struct pcp_record_event_count **out, size_t *nr_out);
