@@ -2,24 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <event-parse.h>
 #include <tracefs.h>
 #include "common/error.h"
 #include "record/event_count.h"
+#include "record/instance.h"
 #include "tracedat/ringbuf_decode.h"
-
-static int split_name(const char *full, char *sys, size_t syslen, const char **ev)
-{
-	const char *colon = strchr(full, ':');
-
-	if (!colon || (size_t)(colon - full) >= syslen)
-		return -1;
-	memcpy(sys, full, (size_t)(colon - full));
-	sys[colon - full] = '\0';
-	*ev = colon + 1;
-	return 0;
-}
 
 struct tep_handle *pcp_rec_count_tep(struct tracefs_instance *inst, char *const *events,
 				     size_t nr_events, int *err, char *errbuf, size_t errlen)
@@ -45,7 +33,7 @@ struct tep_handle *pcp_rec_count_tep(struct tracefs_instance *inst, char *const 
 		char sys[128];
 		const char *ev;
 
-		if (split_name(events[k], sys, sizeof(sys), &ev))
+		if (pcp_rec_event_split(events[k], sys, sizeof(sys), &ev))
 			continue;
 		text = tracefs_event_file_read(inst, sys, ev, "format", &len);
 		if (text)
@@ -74,7 +62,7 @@ static int slots_make(const struct pcp_rec_count_query *q, struct slots *s)
 	 * understood counts by name only below it, as the recorder has always counted. */
 	s->max_id = -1;
 	for (k = 0; k < q->nr_events; k++)
-		if (!split_name(q->events[k], sys, sizeof(sys), &ev) &&
+		if (!pcp_rec_event_split(q->events[k], sys, sizeof(sys), &ev) &&
 		    (e = tep_find_event_by_name(q->tep, sys, ev)) &&
 		    !(e->flags & TEP_EVENT_FL_FAILED) && e->id > s->max_id)
 			s->max_id = e->id;
@@ -84,7 +72,7 @@ static int slots_make(const struct pcp_rec_count_query *q, struct slots *s)
 	for (i = 0; i <= s->max_id + 1; i++)
 		s->of_id[i] = (int)q->nr_events; /* "other" */
 	for (k = 0; k < q->nr_events; k++)
-		if (!split_name(q->events[k], sys, sizeof(sys), &ev) &&
+		if (!pcp_rec_event_split(q->events[k], sys, sizeof(sys), &ev) &&
 		    (e = tep_find_event_by_name(q->tep, sys, ev)) && e->id >= 0 && e->id <= s->max_id)
 			s->of_id[e->id] = (int)k;
 	return PCP_OK;

@@ -79,6 +79,18 @@ static int push_name(char ***list, size_t *nr, const char *sys, const char *ev)
 	return PCP_OK;
 }
 
+int pcp_rec_event_split(const char *full, char *sys, size_t syslen, const char **ev)
+{
+	const char *colon = strchr(full, ':');
+
+	if (!colon || (size_t)(colon - full) >= syslen)
+		return -1;
+	memcpy(sys, full, (size_t)(colon - full));
+	sys[colon - full] = '\0';
+	*ev = colon + 1;
+	return 0;
+}
+
 static int has_event(const struct pcp_rec_events *e, const char *sys, const char *ev)
 {
 	size_t i, sl = strlen(sys);

@@ -43,6 +43,8 @@ int pcp_rec_instance_enable_events(struct tracefs_instance *inst, const char *na
 				   const struct pcp_record_opts *o, struct pcp_rec_events *ev,
 				   char *errbuf, size_t errlen);
 void pcp_rec_events_free(struct pcp_rec_events *ev);
+/* "system:event" into sys (syslen bytes) and *ev (points into full); -1 if not of that form. */
+int pcp_rec_event_split(const char *full, char *sys, size_t syslen, const char **ev);
 /* Tracing off, the instance removed (rmdir disables its events, frees its buffers) and freed;
  * *inst = NULL. -1 if the removal failed. NULL is fine. */
 int pcp_rec_instance_remove(struct tracefs_instance **inst);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <tracefs.h>
 #include "common/error.h"
+#include "record/instance.h"
 #include "record/output.h"
 #include "record/record.h"
 #include "tracedat/tracedat.h"
@@ -79,18 +80,6 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static int split_name(const char *full, char *sys, size_t syslen, const char **ev)
-{
-	const char *colon = strchr(full, ':');
-
-	if (!colon || (size_t)(colon - full) >= syslen)
-		return -1;
-	memcpy(sys, full, (size_t)(colon - full));
-	sys[colon - full] = '\0';
-	*ev = colon + 1;
-	return 0;
-}
-
 /* The ftrace formats (readers need them) and the recorded events' formats. */
 static int add_formats(const struct pcp_rec_output *o, struct pcp_tdw *w)
 {
@@ -110,7 +99,7 @@ static int add_formats(const struct pcp_rec_output *o, struct pcp_tdw *w)
 		char sys[128], *text;
 		const char *ev;
 
-		if (split_name(o->events[k], sys, sizeof(sys), &ev))
+		if (pcp_rec_event_split(o->events[k], sys, sizeof(sys), &ev))
 			continue;
 		text = tracefs_event_file_read(NULL, sys, ev, "format", &len);
 		if (!text)
