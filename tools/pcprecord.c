@@ -336,7 +336,40 @@ static int check_clock(const char *clock, int force, enum tsc_way *way, uint32_t
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks. */
+struct options {
+	struct pcp_record_opts ro;
+	const char *output;
+	const char *user;            /* --user: the workload runs as this user */
+	const char **extra;          /* -e specs (ro.extra_events) */
+	size_t nr_extra;
+	double duration;             /* seconds; 0 = until the command exits or a signal */
+	int force_clock, force_format, quiet;
+	char **cmd;                  /* the workload; NULL = record system-wide */
+};
+
+/* One recording, through its steps: options → plan → start → run workload → stop → write.
+ * finish() releases what any step left, on every path. */
+struct session {
+	struct options o;
+	char *outdup;                /* o.output's copy that ro.spool_dir points into */
+	struct pcp_run_as_user run_as;
+	enum tsc_way tsc_way;
+	uint32_t tsc_mult, tsc_shift;
+	struct pcp_tsc_sample tsc_start;
+	struct pcp_record *rec;
+	struct window_snapshots snaps;
+	json_t *before, *after;      /* the snapshots, once the recording stopped */
+	struct timespec t_start, t_stop, m_start, m_stop;
+	pid_t pid;
+	int go_fd, err_fd;           /* the held workload's "go" pipe and exec-failure pipe */
+	int not_started;             /* the workload could not be run: no stop, no output */
+	int exit_status, have_status;
+	char errbuf[512];
+};
+
+/* 0 = go on; else main returns *exit_code. */
+static int parse_options(int argc, char **argv, struct options *o, int *exit_code)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -355,130 +388,128 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pcp_record_opts ro = { 0 };
-	struct pcp_run_as_user run_as = { 0 };
-	const char *user = NULL;
-	const char *output = "trace.dat", **extra = NULL;
-	size_t nr_extra = 0;
-	double duration = 0;
-	enum tsc_way tsc_way = TSC_NO;
-	uint32_t tsc_mult = 0, tsc_shift = 0;
-	struct pcp_tsc_sample tsc_start = { 0, 0 }, tsc_stop;
-	int force_clock = 0;
-	int quiet = 0, opt, err, exit_status = 0, have_status = 0, status = 0, force_format = 0;
-	char errbuf[512], *outdup;
-	struct pcp_record *rec = NULL;
-	json_t *before = NULL, *after = NULL, *meta = NULL, *desc;
-	struct window_snapshots snaps = { .err = PCP_OK };
-	struct timespec t_start, t_stop, m_start, m_stop;
-	struct sigaction sa;
-	char **cmd = NULL;
-	pid_t pid = -1;
-	int go_fd = -1, err_fd = -1;
+	int opt;
 
+	o->output = "trace.dat";
+	*exit_code = pcp_exit_code(PCP_ERR_USAGE);
 	while ((opt = getopt_long(argc, argv, "+o:b:C:e:qhV", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
-		case 'o': output = optarg; break;
+		case 'o': o->output = optarg; break;
 		case 'b': {
 			unsigned long long kb = strtoull(optarg, &end, 10);
 
 			if (*end || kb == 0 || kb > (1ull << 30)) {
 				fprintf(stderr, "pcprecord: -b %s: expected a size in KB > 0\n", optarg);
-				free(extra);
-				return pcp_exit_code(PCP_ERR_USAGE);
+				return -1;
 			}
-			ro.buffer_kb = (size_t)kb;
+			o->ro.buffer_kb = (size_t)kb;
 			break;
 		}
-		case 'C': ro.cpulist = optarg; break;
+		case 'C': o->ro.cpulist = optarg; break;
 		case 'F': {
 			struct pcp_tdw_params p = { 0 };
 
 			if (pcp_tdw_parse_format(optarg, &p) != PCP_OK) {
 				fprintf(stderr, "pcprecord: --format %s: expected v6, v7, v7-zstd or v7-zlib\n", optarg);
-				free(extra);
-				return pcp_exit_code(PCP_ERR_USAGE);
+				return -1;
 			}
-			ro.file_version = p.file_version;
-			ro.compression = p.compression;
+			o->ro.file_version = p.file_version;
+			o->ro.compression = p.compression;
 			break;
 		}
 		case 'd':
-			duration = strtod(optarg, &end);
-			if (*end || !(duration > 0) || duration > 1e7) {
+			o->duration = strtod(optarg, &end);
+			if (*end || !(o->duration > 0) || o->duration > 1e7) {
 				fprintf(stderr, "pcprecord: --duration %s: expected seconds > 0\n",
 					optarg);
-				free(extra);
-				return pcp_exit_code(PCP_ERR_USAGE);
+				return -1;
 			}
 			break;
-		case 'f': force_format = 1; break;
-		case 'k': ro.clock = optarg; break;
-		case 'K': force_clock = 1; break;
-		case 'l': ro.lifecycle = 1; break;
+		case 'f': o->force_format = 1; break;
+		case 'k': o->ro.clock = optarg; break;
+		case 'K': o->force_clock = 1; break;
+		case 'l': o->ro.lifecycle = 1; break;
 		case 'e': {
-			const char **n = realloc(extra, (nr_extra + 1) * sizeof(*extra));
+			const char **n = realloc(o->extra, (o->nr_extra + 1) * sizeof(*o->extra));
 
-			if (!n)
-				return pcp_exit_code(PCP_ERR_NOMEM);
-			extra = n;
-			extra[nr_extra++] = optarg;
+			if (!n) {
+				*exit_code = pcp_exit_code(PCP_ERR_NOMEM);
+				return -1;
+			}
+			o->extra = n;
+			o->extra[o->nr_extra++] = optarg;
 			break;
 		}
-		case 'q': quiet = 1; break;
-		case 'u': user = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("pcprecord %s\n", PCPRECORD_VERSION); return 0;
-		default: usage(stderr); free(extra); return pcp_exit_code(PCP_ERR_USAGE);
+		case 'q': o->quiet = 1; break;
+		case 'u': o->user = optarg; break;
+		case 'h': usage(stdout); *exit_code = 0; return -1;
+		case 'V': printf("pcprecord %s\n", PCPRECORD_VERSION); *exit_code = 0; return -1;
+		default: usage(stderr); return -1;
 		}
 	}
 	if (optind < argc)
-		cmd = argv + optind;
-	/* A file nothing here can read is no recording: v7-zlib where libtracecmd lacks zlib. */
-	if (ro.compression && !pcp_record_compression_readable(ro.compression)) {
-		if (!force_format) {
-			fprintf(stderr, "pcprecord: --format v%d-%s: the installed libtracecmd cannot read "
-				"%s-compressed trace.dat files (trace-cmd list -c), so neither pcpanalyze nor "
-				"trace-cmd here could read the recording; use v7-zstd, or add --force-format\n",
-				ro.file_version, ro.compression, ro.compression);
-			free(extra);
-			return pcp_exit_code(PCP_ERR_USAGE);
-		}
-		fprintf(stderr, "pcprecord: warning: --force-format: writing a %s-compressed v%d file "
-			"that the libtracecmd here cannot read\n", ro.compression, ro.file_version);
+		o->cmd = argv + optind;
+	o->ro.extra_events = o->extra;
+	o->ro.nr_extra_events = o->nr_extra;
+	return 0;
+}
+
+/* A file nothing here can read is no recording: v7-zlib where libtracecmd lacks zlib. */
+static int check_format_readable(const struct options *o)
+{
+	if (!o->ro.compression || pcp_record_compression_readable(o->ro.compression))
+		return 0;
+	if (!o->force_format) {
+		fprintf(stderr, "pcprecord: --format v%d-%s: the installed libtracecmd cannot read "
+			"%s-compressed trace.dat files (trace-cmd list -c), so neither pcpanalyze nor "
+			"trace-cmd here could read the recording; use v7-zstd, or add --force-format\n",
+			o->ro.file_version, o->ro.compression, o->ro.compression);
+		return pcp_exit_code(PCP_ERR_USAGE);
 	}
-	ro.extra_events = extra;
-	ro.nr_extra_events = nr_extra;
-	outdup = strdup(output);
-	if (!outdup) {
-		free(extra);
+	fprintf(stderr, "pcprecord: warning: --force-format: writing a %s-compressed v%d file "
+		"that the libtracecmd here cannot read\n", o->ro.compression, o->ro.file_version);
+	return 0;
+}
+
+/* Everything checked before anything is armed (a typo costs nothing): the format, the spool
+ * directory, the user, the clock, root and tracefs. 0 = go on, else the exit status. */
+static int plan(struct session *s)
+{
+	int err, code = check_format_readable(&s->o);
+
+	if (code)
+		return code;
+	s->outdup = strdup(s->o.output);
+	if (!s->outdup)
 		return pcp_exit_code(PCP_ERR_NOMEM);
-	}
-	ro.spool_dir = dirname(outdup); /* spool beside the output: same file system, no tmpfs */
-	if (user) { /* looked up before anything is armed: a typo costs nothing */
-		err = cmd ? pcp_run_as_user_prepare(user, &run_as, errbuf, sizeof(errbuf))
-			  : pcp_errorf(errbuf, sizeof(errbuf), PCP_ERR_USAGE, "--user needs a command");
+	s->o.ro.spool_dir = dirname(s->outdup); /* spool beside the output: same file system, no tmpfs */
+	if (s->o.user) {
+		err = s->o.cmd ? pcp_run_as_user_prepare(s->o.user, &s->run_as, s->errbuf, sizeof(s->errbuf))
+			       : pcp_errorf(s->errbuf, sizeof(s->errbuf), PCP_ERR_USAGE, "--user needs a command");
 		if (err != PCP_OK) {
-			fprintf(stderr, "pcprecord: %s\n", errbuf);
-			free(outdup);
-			free(extra);
+			fprintf(stderr, "pcprecord: %s\n", s->errbuf);
 			return pcp_exit_code(err);
 		}
 	}
-
-	if ((err = check_clock(ro.clock, force_clock, &tsc_way, &tsc_mult, &tsc_shift, &tsc_start)))
-		return err;
-	err = pcp_record_check_system(errbuf, sizeof(errbuf));
+	code = check_clock(s->o.ro.clock, s->o.force_clock, &s->tsc_way, &s->tsc_mult, &s->tsc_shift,
+			   &s->tsc_start);
+	if (code)
+		return code;
+	err = pcp_record_check_system(s->errbuf, sizeof(s->errbuf));
 	if (err != PCP_OK) {
-		fprintf(stderr, "pcprecord: %s\n", errbuf);
-		free(extra);
-		free(outdup);
+		fprintf(stderr, "pcprecord: %s\n", s->errbuf);
 		return pcp_exit_code(err);
 	}
+	return 0;
+}
 
-	/* From here on every exit goes through cleanup: the instance must not outlive us. */
+/* From here on every exit goes through finish(): the instance must not outlive us. */
+static void install_signal_handlers(void)
+{
+	struct sigaction sa;
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_stop_signal;
 	sa.sa_flags = SA_SIGINFO; /* no SA_RESTART: waitpid/pause return on a signal */
@@ -491,178 +522,200 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	if (pcp_record_remove_stale_instances() > 0 && !quiet)
+static void print_events(const struct pcp_record *rec, int quiet)
+{
+	const char *const *names;
+	size_t n = pcp_record_missing_events(rec, &names), k;
+
+	if (quiet)
+		return;
+	if (n) {
+		fprintf(stderr, "pcprecord: not on this kernel:");
+		for (k = 0; k < n; k++)
+			fprintf(stderr, "%s %s", k ? "," : "", names[k]);
+		fprintf(stderr, "\n");
+	}
+	n = pcp_record_enabled_events(rec, &names);
+	fprintf(stderr, "pcprecord: instance %s, clock %s, %zu KB/CPU, refills: %s; "
+		"events:", pcp_record_instance_name(rec), pcp_record_clock(rec),
+		pcp_record_buffer_kb(rec), pcp_record_refill_source(rec));
+	for (k = 0; k < n; k++)
+		fprintf(stderr, " %s", names[k]);
+	fprintf(stderr, "\n");
+}
+
+/* The instance, set up with tracing off (instances of killed recorders removed first). */
+static int create_recorder(struct session *s)
+{
+	int err;
+
+	if (pcp_record_remove_stale_instances() > 0 && !s->o.quiet)
 		fprintf(stderr, "pcprecord: removed tracefs instances left by killed recorders\n");
-
-	err = pcp_record_create(&ro, &rec, errbuf, sizeof(errbuf));
+	err = pcp_record_create(&s->o.ro, &s->rec, s->errbuf, sizeof(s->errbuf));
 	if (err != PCP_OK) {
-		fprintf(stderr, "pcprecord: %s\n", errbuf);
-		goto out;
+		fprintf(stderr, "pcprecord: %s\n", s->errbuf);
+		return err;
 	}
-	{
-		const char *const *names;
-		size_t n = pcp_record_missing_events(rec, &names), k;
+	print_events(s->rec, s->o.quiet);
+	return PCP_OK;
+}
 
-		if (n && !quiet) {
-			fprintf(stderr, "pcprecord: not on this kernel:");
-			for (k = 0; k < n; k++)
-				fprintf(stderr, "%s %s", k ? "," : "", names[k]);
-			fprintf(stderr, "\n");
-		}
-		if (!quiet) {
-			n = pcp_record_enabled_events(rec, &names);
-			fprintf(stderr, "pcprecord: instance %s, clock %s, %zu KB/CPU, refills: %s; "
-				"events:", pcp_record_instance_name(rec), pcp_record_clock(rec),
-				pcp_record_buffer_kb(rec), pcp_record_refill_source(rec));
-			for (k = 0; k < n; k++)
-				fprintf(stderr, " %s", names[k]);
-			fprintf(stderr, "\n");
-		}
+/* The command, forked and held before exec until tracing is on. */
+static int spawn_workload(struct session *s)
+{
+	sigset_t block, old;
+
+	/* a signal between fork and child_pid must still reach the held child */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	/* orphans of the workload come to us, to be reaped before the stop */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	s->pid = spawn_held(s->o.cmd, s->o.user ? &s->run_as : NULL, &s->go_fd, &s->err_fd);
+	if (s->pid > 0)
+		child_pid = s->pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (s->pid < 0) {
+		fprintf(stderr, "pcprecord: cannot start %s: %s\n", s->o.cmd[0], strerror(errno));
+		return PCP_ERR_EXEC;
 	}
-	if (stop_signal)
-		goto interrupted_before_start;
+	return PCP_OK;
+}
 
-	if (cmd) {
-		sigset_t block, old;
-
-		/* a signal between fork and child_pid must still reach the held child */
-		sigemptyset(&block);
-		sigaddset(&block, SIGINT);
-		sigaddset(&block, SIGTERM);
-		sigaddset(&block, SIGHUP);
-		sigprocmask(SIG_BLOCK, &block, &old);
-		/* orphans of the workload come to us, to be reaped before the stop */
-		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-		pid = spawn_held(cmd, user ? &run_as : NULL, &go_fd, &err_fd);
-		if (pid > 0)
-			child_pid = pid;
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (pid < 0) {
-			fprintf(stderr, "pcprecord: cannot start %s: %s\n", cmd[0], strerror(errno));
-			err = PCP_ERR_EXEC;
-			goto out;
-		}
-		if (stop_signal)
-			goto interrupted_before_start;
-	}
+/* Tracing on, between the before snapshot and the readers; the --duration timer armed. */
+static int start_recording(struct session *s)
+{
 	/* Snapshots hug the traced window: taken by the recorder right before tracing goes on and
 	 * right after it goes off, with percpu_stats read next to the switch and again on its
 	 * other side (see struct window_snapshots), so that percpu_stats deltas count the traced
 	 * allocations only and pcpanalyze's consistency check can hold, or is told it cannot. */
-	{
-		const struct pcp_record_hooks hooks = { take_before, check_on, quiet_before_off,
-							 take_after };
+	const struct pcp_record_hooks hooks = { take_before, check_on, quiet_before_off,
+						 take_after };
+	int err;
 
-		snaps.rec = rec;
-		pcp_record_set_hooks(rec, &hooks, &snaps);
-	}
-	clock_gettime(CLOCK_REALTIME, &t_start);
-	clock_gettime(CLOCK_MONOTONIC, &m_start);
-	if (tsc_way == TSC_MEASURE)   /* the rate is measured over the traced window */
-		pcp_tsc_sample(&tsc_start, NULL, 0);
-	err = pcp_record_start(rec, errbuf, sizeof(errbuf));
+	s->snaps.rec = s->rec;
+	pcp_record_set_hooks(s->rec, &hooks, &s->snaps);
+	clock_gettime(CLOCK_REALTIME, &s->t_start);
+	clock_gettime(CLOCK_MONOTONIC, &s->m_start);
+	if (s->tsc_way == TSC_MEASURE)   /* the rate is measured over the traced window */
+		pcp_tsc_sample(&s->tsc_start, NULL, 0);
+	err = pcp_record_start(s->rec, s->errbuf, sizeof(s->errbuf));
 	if (err != PCP_OK) {
-		fprintf(stderr, "pcprecord: %s\n", errbuf);
-		goto out;
+		fprintf(stderr, "pcprecord: %s\n", s->errbuf);
+		return err;
 	}
-	if (duration > 0) {
-		struct itimerval it = { { 0, 0 }, { (time_t)duration,
-						     (suseconds_t)((duration - (double)(time_t)duration) *
-								   1e6) } };
+	if (s->o.duration > 0) {
+		double d = s->o.duration;
+		struct itimerval it = { { 0, 0 }, { (time_t)d,
+						     (suseconds_t)((d - (double)(time_t)d) * 1e6) } };
 
 		if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
 			it.it_value.tv_usec = 1;
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
-	if (cmd) {
-		struct pcp_exec_failure e = { 0, 0 };
-		ssize_t n;
-		char b = 1;
+	return PCP_OK;
+}
 
-		if (write(go_fd, &b, 1) != 1) {
-			/* the child died before exec (e.g. a signal): waitpid tells */
-		}
-		close(go_fd);
-		go_fd = -1;
-		do
-			n = read(err_fd, &e, sizeof(e));
-		while (n < 0 && errno == EINTR);
-		close(err_fd);
-		err_fd = -1;
-		if (n == (ssize_t)sizeof(e)) {
-			if (e.step == PCP_EXEC_STEP_EXEC)
-				fprintf(stderr, "pcprecord: cannot run %s: %s\n", cmd[0], strerror(e.err));
-			else /* the command was not started: never as root by mistake */
-				fprintf(stderr, "pcprecord: cannot run %s as user %s: %s: %s\n", cmd[0],
-					run_as.name, pcp_exec_step_name(e.step), strerror(e.err));
-			/* the shell's convention: 127 not found, 126 found but cannot run */
-			err = e.step == PCP_EXEC_STEP_EXEC && e.err == ENOENT ? PCP_ERR_EXEC_NOT_FOUND : PCP_ERR_EXEC;
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			child_pid = 0;
-			goto out;
-		}
-		while (waitpid(pid, &status, 0) < 0) {
-			if (errno != EINTR) {
-				fprintf(stderr, "pcprecord: waitpid: %s\n", strerror(errno));
-				err = PCP_ERR_INTERNAL;
-				break;
-			}
-		}
+/* Lets the held command exec and waits for it. An exec that failed sets s->not_started. */
+static int run_command(struct session *s)
+{
+	struct pcp_exec_failure e = { 0, 0 };
+	int err = PCP_OK, status = 0;
+	ssize_t n;
+	char b = 1;
+
+	if (write(s->go_fd, &b, 1) != 1) {
+		/* the child died before exec (e.g. a signal): waitpid tells */
+	}
+	close(s->go_fd);
+	s->go_fd = -1;
+	do
+		n = read(s->err_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(s->err_fd);
+	s->err_fd = -1;
+	if (n == (ssize_t)sizeof(e)) {
+		if (e.step == PCP_EXEC_STEP_EXEC)
+			fprintf(stderr, "pcprecord: cannot run %s: %s\n", s->o.cmd[0], strerror(e.err));
+		else /* the command was not started: never as root by mistake */
+			fprintf(stderr, "pcprecord: cannot run %s as user %s: %s: %s\n", s->o.cmd[0],
+				s->run_as.name, pcp_exec_step_name(e.step), strerror(e.err));
+		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+			;
 		child_pid = 0;
-		if (err == PCP_OK) {
-			have_status = 1;
-			exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
-							 : 128 + WTERMSIG(status);
-		}
-	} else {
-		sigset_t block, old;
-
-		sigemptyset(&block);
-		sigaddset(&block, SIGINT);
-		sigaddset(&block, SIGTERM);
-		sigaddset(&block, SIGHUP);
-		sigaddset(&block, SIGALRM);
-		sigprocmask(SIG_BLOCK, &block, &old);
-		if (!quiet)
-			fprintf(stderr, "pcprecord: recording%s; Ctrl-C stops\n",
-				duration > 0 ? " for the given duration" : "");
-		while (!stop_signal && !deadline_hit)
-			sigsuspend(&old);
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		s->not_started = 1;
+		/* the shell's convention: 127 not found, 126 found but cannot run */
+		return e.step == PCP_EXEC_STEP_EXEC && e.err == ENOENT ? PCP_ERR_EXEC_NOT_FOUND : PCP_ERR_EXEC;
 	}
-	{
-		struct itimerval off = { { 0, 0 }, { 0, 0 } };
-
-		setitimer(ITIMER_REAL, &off, NULL);
-	}
-	clock_gettime(CLOCK_REALTIME, &t_stop);
-	clock_gettime(CLOCK_MONOTONIC, &m_stop);
-	if (tsc_way == TSC_MEASURE) {
-		char why[160];
-
-		if (pcp_tsc_sample(&tsc_stop, why, sizeof(why)) != PCP_OK ||
-		    pcp_tsc2nsec_calibrate(&tsc_start, &tsc_stop, &tsc_mult, &tsc_shift, why,
-					   sizeof(why)) != PCP_OK) {
-			fprintf(stderr, "pcprecord: warning: x86-tsc: %s: the trace has no time base\n", why);
-			tsc_way = TSC_NO;
+	while (waitpid(s->pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "pcprecord: waitpid: %s\n", strerror(errno));
+			err = PCP_ERR_INTERNAL;
+			break;
 		}
 	}
-	if (tsc_way != TSC_NO)
-		pcp_record_set_tsc2nsec(rec, tsc_mult, tsc_shift, tsc_way == TSC_PERF ? "perf" : "calibrated");
-	settle_workload();
-	{
-		int stop_err = pcp_record_stop(rec, errbuf, sizeof(errbuf));
-
-		if (stop_err != PCP_OK) {
-			fprintf(stderr, "pcprecord: %s\n", errbuf);
-			if (err == PCP_OK)
-				err = stop_err;
-		}
+	child_pid = 0;
+	if (err == PCP_OK) {
+		s->have_status = 1;
+		s->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	}
-	if (err == PCP_OK && (err = snaps.err) != PCP_OK)
-		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+	return err;
+}
+
+/* Without a command: until a signal or --duration. */
+static void wait_for_stop(const struct options *o)
+{
+	sigset_t block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGALRM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (!o->quiet)
+		fprintf(stderr, "pcprecord: recording%s; Ctrl-C stops\n",
+			o->duration > 0 ? " for the given duration" : "");
+	while (!stop_signal && !deadline_hit)
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static int run_workload(struct session *s)
+{
+	if (s->o.cmd)
+		return run_command(s);
+	wait_for_stop(&s->o);
+	return PCP_OK;
+}
+
+/* The measured TSC rate, when x86-tsc had no kernel conversion. */
+static void calibrate_tsc(struct session *s)
+{
+	struct pcp_tsc_sample tsc_stop;
+	char why[160];
+
+	if (s->tsc_way == TSC_MEASURE &&
+	    (pcp_tsc_sample(&tsc_stop, why, sizeof(why)) != PCP_OK ||
+	     pcp_tsc2nsec_calibrate(&s->tsc_start, &tsc_stop, &s->tsc_mult, &s->tsc_shift, why,
+				    sizeof(why)) != PCP_OK)) {
+		fprintf(stderr, "pcprecord: warning: x86-tsc: %s: the trace has no time base\n", why);
+		s->tsc_way = TSC_NO;
+	}
+	if (s->tsc_way != TSC_NO)
+		pcp_record_set_tsc2nsec(s->rec, s->tsc_mult, s->tsc_shift,
+					s->tsc_way == TSC_PERF ? "perf" : "calibrated");
+}
+
+/* The snapshots learn how tracing went on and off (pcp_snapshot_mark_switch). */
+static int mark_snapshot_switches(struct pcp_record *rec, const struct window_snapshots *w, int err)
+{
+	const struct window_snapshots snaps = *w;
+
 	{
 		/* Operations between the last read before off and tracing off are in the trace,
 		 * after the mark: the counters as of the switch are that read plus them. Any
@@ -690,17 +743,50 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
 		}
 	}
-	before = snaps.before;
-	after = snaps.after;
-	snaps.before = snaps.after = NULL;
-	pcp_record_remove_instance(rec);
-	if (err != PCP_OK)
-		goto out;
-	err = pcp_record_write_trace(rec, output, errbuf, sizeof(errbuf));
-	if (err != PCP_OK) {
-		fprintf(stderr, "pcprecord: %s: %s\n", output, errbuf);
-		goto out;
+	return err;
+}
+
+/* Timer off, the workload's aftermath traced, tracing off, everything read and counted, the
+ * snapshots completed, the instance removed. err: the run's error so far (kept if set). */
+static int stop_recording(struct session *s, int err)
+{
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	int stop_err;
+
+	setitimer(ITIMER_REAL, &off, NULL);
+	clock_gettime(CLOCK_REALTIME, &s->t_stop);
+	clock_gettime(CLOCK_MONOTONIC, &s->m_stop);
+	calibrate_tsc(s);
+	settle_workload();
+	stop_err = pcp_record_stop(s->rec, s->errbuf, sizeof(s->errbuf));
+	if (stop_err != PCP_OK) {
+		fprintf(stderr, "pcprecord: %s\n", s->errbuf);
+		if (err == PCP_OK)
+			err = stop_err;
 	}
+	if (err == PCP_OK && (err = s->snaps.err) != PCP_OK)
+		fprintf(stderr, "pcprecord: snapshot: %s\n", pcp_strerror(err));
+	err = mark_snapshot_switches(s->rec, &s->snaps, err);
+	s->before = s->snaps.before;
+	s->after = s->snaps.after;
+	s->snaps.before = s->snaps.after = NULL;
+	pcp_record_remove_instance(s->rec);
+	return err;
+}
+
+/* FILE.meta.json (pcprecord(1), META FILE), then the summary. */
+static int write_meta(const struct session *s, int argc, char **argv)
+{
+	const char *output = s->o.output, *user = s->o.user;
+	const struct pcp_run_as_user run_as = s->run_as;
+	struct timespec t_start = s->t_start, t_stop = s->t_stop;
+	struct timespec m_start = s->m_start, m_stop = s->m_stop;
+	int have_status = s->have_status, exit_status = s->exit_status, quiet = s->o.quiet, err;
+	json_t *before = s->before, *after = s->after, *meta = NULL, *desc;
+	struct pcp_record *rec = s->rec;
+	char **cmd = s->o.cmd;
+	char errbuf[512];
+
 	{
 		char t0[40], t1[40];
 		double secs = (double)(m_stop.tv_sec - m_start.tv_sec) +
@@ -744,32 +830,82 @@ int main(int argc, char **argv)
 		if (!quiet)
 			fprintf(stderr, "pcprecord: wrote %s and %s.meta.json\n", output, output);
 	}
-	goto out;
-
-interrupted_before_start:
-	fprintf(stderr, "pcprecord: interrupted before recording started; nothing written\n");
-	exit_status = 128 + stop_signal;
-	have_status = 1;
 out:
-	if (go_fd >= 0)
-		close(go_fd); /* a held child sees EOF and exits without running */
-	if (err_fd >= 0)
-		close(err_fd);
+	json_decref(meta);
+	return err;
+}
+
+/* The trace.dat, then its meta file. */
+static int write_outputs(struct session *s, int argc, char **argv)
+{
+	int err = pcp_record_write_trace(s->rec, s->o.output, s->errbuf, sizeof(s->errbuf));
+
+	if (err != PCP_OK) {
+		fprintf(stderr, "pcprecord: %s: %s\n", s->o.output, s->errbuf);
+		return err;
+	}
+	return write_meta(s, argc, argv);
+}
+
+/* A stop signal before tracing went on: nothing recorded, the signal's status. */
+static void interrupted_before_start(struct session *s)
+{
+	fprintf(stderr, "pcprecord: interrupted before recording started; nothing written\n");
+	s->exit_status = 128 + stop_signal;
+	s->have_status = 1;
+}
+
+/* Releases everything (a held child sees EOF and exits without running; the instance is
+ * removed if an error left it) and gives the exit status. */
+static int finish(struct session *s, int err)
+{
+	if (s->go_fd >= 0)
+		close(s->go_fd);
+	if (s->err_fd >= 0)
+		close(s->err_fd);
 	if (child_pid > 0) {
 		while (waitpid(child_pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		child_pid = 0;
 	}
-	pcp_record_destroy(rec); /* removes the instance if an error left it */
-	json_decref(before);
-	json_decref(after);
-	json_decref(snaps.before);
-	json_decref(snaps.after);
-	json_decref(meta);
-	free(extra);
-	free(outdup);
-	pcp_run_as_user_release(&run_as);
+	pcp_record_destroy(s->rec);
+	json_decref(s->before);
+	json_decref(s->after);
+	json_decref(s->snaps.before);
+	json_decref(s->snaps.after);
+	free(s->o.extra);
+	free(s->outdup);
+	pcp_run_as_user_release(&s->run_as);
 	if (err != PCP_OK)
 		return pcp_exit_code(err);
-	return have_status ? exit_status : 0;
+	return s->have_status ? s->exit_status : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct session s = { .pid = -1, .go_fd = -1, .err_fd = -1, .snaps = { .err = PCP_OK } };
+	int code, err;
+
+	if (parse_options(argc, argv, &s.o, &code) || (code = plan(&s))) {
+		finish(&s, PCP_OK);
+		return code;
+	}
+	install_signal_handlers();
+	err = create_recorder(&s);
+	if (err == PCP_OK && !stop_signal && s.o.cmd)
+		err = spawn_workload(&s);
+	if (err == PCP_OK && stop_signal) {
+		interrupted_before_start(&s);
+		return finish(&s, PCP_OK);
+	}
+	if (err == PCP_OK)
+		err = start_recording(&s);
+	if (err == PCP_OK) {
+		err = run_workload(&s);
+		if (!s.not_started)
+			err = stop_recording(&s, err);
+	}
+	if (err == PCP_OK)
+		err = write_outputs(&s, argc, argv);
+	return finish(&s, err);
 }
