@@ -86,174 +86,184 @@ static int split_key_value(const char *line, char *key, size_t keylen, const cha
 	return 0;
 }
 
-static int pageset_complete(json_t *cpu)
+/* zoneinfo parse state: the zone being read, its pagesets array and the pageset (cpu) being
+ * filled. in_pagesets: between a zone's "pagesets" line and its trailer. */
+struct zoneinfo_parser {
+	json_t *zones, *zone, *sets, *cpu;
+	int in_pagesets, lineno;
+	char *errbuf;
+	size_t errlen;
+};
+
+static int zi_fail(struct zoneinfo_parser *p, const char *what)
 {
-	return !cpu || (json_object_get(cpu, "count") && json_object_get(cpu, "high") &&
-			json_object_get(cpu, "batch"));
+	return fail(p->errbuf, p->errlen, p->lineno, what);
+}
+
+/* A pageset is complete once it has count, high and batch (no pageset at all is fine). */
+static int zi_pageset_complete(const struct zoneinfo_parser *p)
+{
+	return !p->cpu || (json_object_get(p->cpu, "count") && json_object_get(p->cpu, "high") &&
+			   json_object_get(p->cpu, "batch"));
+}
+
+/* Ends the current pageset: the next one starts with a "cpu" line. */
+static int zi_end_pageset(struct zoneinfo_parser *p, const char *what)
+{
+	if (!zi_pageset_complete(p))
+		return zi_fail(p, what);
+	p->cpu = NULL;
+	return PCP_OK;
+}
+
+/* "Node N, zone NAME" starts a zone. zid: the zone's position in its node; zoneinfo prints
+ * every zone of a node (empty ones too) in the kernel's zone_type order. */
+static int zi_zone_header(struct zoneinfo_parser *p, const char *line)
+{
+	char name[64];
+	int node, zid = 0, err;
+
+	if ((err = zi_end_pageset(p, "pageset without count/high/batch")))
+		return err;
+	if (sscanf(line, "Node %d, zone %63s", &node, name) != 2 || node < 0)
+		return zi_fail(p, "bad zone header");
+	for (size_t i = 0; i < json_array_size(p->zones); i++)
+		zid += json_integer_value(json_object_get(json_array_get(p->zones, i), "node")) == node;
+	p->zone = json_pack("{s:i,s:s,s:i,s:[]}", "node", node, "zone", name, "zid", zid,
+			    "pagesets");
+	if (!p->zone || json_array_append_new(p->zones, p->zone))
+		return PCP_ERR_NOMEM;
+	p->sets = json_object_get(p->zone, "pagesets");
+	p->in_pagesets = 0;
+	return PCP_OK;
+}
+
+/* The zone's PFN span, which maps a PFN to its zone: "spanned  N" (no colon) among the
+ * watermarks, "start_pfn: N" in the trailer (populated zones only, it ends the pagesets).
+ * 1 when t was neither line. */
+static int zi_span(struct zoneinfo_parser *p, const char *t, int *err)
+{
+	long long v;
+
+	*err = PCP_OK;
+	if (!strncmp(t, "spanned", 7) && (t[7] == ' ' || t[7] == '\t')) {
+		if (parse_number(t + 7, &v) || v < 0)
+			*err = zi_fail(p, "bad spanned");
+		else if (json_object_set_new(p->zone, "spanned", json_integer(v)))
+			*err = PCP_ERR_NOMEM;
+		return 0;
+	}
+	if (strncmp(t, "start_pfn:", 10))
+		return 1;
+	if ((*err = zi_end_pageset(p, "pageset without count/high/batch")))
+		return 0;
+	if (parse_number(t + 10, &v) || v < 0)
+		*err = zi_fail(p, "bad start_pfn");
+	else if (json_object_set_new(p->zone, "start_pfn", json_integer(v)))
+		*err = PCP_ERR_NOMEM;
+	p->in_pagesets = 0;
+	return 0;
+}
+
+/* "cpu: N" starts a pageset. */
+static int zi_pageset_cpu(struct zoneinfo_parser *p, const char *value)
+{
+	long long v;
+	int err;
+
+	if ((err = zi_end_pageset(p, "pageset without count/high/batch")))
+		return err;
+	if (parse_number(value, &v) || v < 0)
+		return zi_fail(p, "bad cpu number");
+	p->cpu = json_pack("{s:I}", "cpu", (json_int_t)v);
+	if (!p->cpu || json_array_append_new(p->sets, p->cpu))
+		return PCP_ERR_NOMEM;
+	return PCP_OK;
+}
+
+static int zi_is_pageset_key(const char *key)
+{
+	static const char *const keys[] = { "count", "high", "batch", "high_min", "high_max" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return 1;
+	return 0;
+}
+
+/* One "key: value" line inside the pagesets. Another key ends them (the zone's trailer). */
+static int zi_pageset_field(struct zoneinfo_parser *p, const char *key, const char *value)
+{
+	long long v;
+
+	if (!strcmp(key, "cpu"))
+		return zi_pageset_cpu(p, value);
+	if (!strcmp(key, "vm stats threshold")) {
+		if (!p->cpu || parse_number(value, &v))
+			return zi_fail(p, "bad vm stats threshold");
+		json_object_set_new(p->cpu, "vm_stats_threshold", json_integer(v));
+		return PCP_OK;
+	}
+	if (!zi_is_pageset_key(key)) {
+		p->in_pagesets = 0;
+		return zi_end_pageset(p, "pageset without count/high/batch");
+	}
+	if (!p->cpu)
+		return zi_fail(p, "pageset field before any cpu");
+	if (parse_number(value, &v) || v < 0)
+		return zi_fail(p, "pageset field is not a number");
+	return json_object_set_new(p->cpu, key, json_integer(v)) ? PCP_ERR_NOMEM : PCP_OK;
+}
+
+/* One line of the text, in its place: a zone header, a span, the pagesets' start or a line
+ * inside them. Lines of a zone outside its pagesets (watermarks, counters) say nothing to us. */
+static int zi_line(struct zoneinfo_parser *p, const char *line)
+{
+	const char *t = skip_blank(line), *value;
+	char key[64];
+	int err;
+
+	if (!strncmp(line, "Node ", 5))
+		return zi_zone_header(p, line);
+	if (!p->zone)
+		return *t ? zi_fail(p, "text before the first zone") : PCP_OK;
+	if (!strcmp(t, "pagesets")) {
+		p->in_pagesets = 1;
+		return PCP_OK;
+	}
+	if (!zi_span(p, t, &err))
+		return err;
+	if (!p->in_pagesets || !*t)
+		return PCP_OK;
+	if (split_key_value(t, key, sizeof(key), &value)) {
+		p->in_pagesets = 0; /* an unknown line ends the pagesets (the zone's trailer) */
+		return PCP_OK;
+	}
+	return zi_pageset_field(p, key, value);
 }
 
 int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, size_t errlen)
 {
-	static const char *const pageset_keys[] = { "count", "high", "batch", "high_min",
-						    "high_max" };
-	json_t *zones = json_array(), *zone = NULL, *sets = NULL, *cpu = NULL;
-	char line[512], key[64];
-	int lineno = 0, in_pagesets = 0, zid, err = PCP_OK;
+	struct zoneinfo_parser p = { .zones = json_array(), .errbuf = errbuf, .errlen = errlen };
+	char line[512];
+	int err = PCP_OK;
 
 	*out = NULL;
-	if (!zones)
+	if (!p.zones)
 		return PCP_ERR_NOMEM;
-	while (next_line(&text, line, sizeof(line))) {
-		const char *t = skip_blank(line), *value;
-		long long v;
-
-		lineno++;
-		if (!strncmp(line, "Node ", 5)) {
-			int node;
-			char name[64];
-
-			if (!pageset_complete(cpu)) {
-				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
-				goto out;
-			}
-			if (sscanf(line, "Node %d, zone %63s", &node, name) != 2 || node < 0) {
-				err = fail(errbuf, errlen, lineno, "bad zone header");
-				goto out;
-			}
-			/* zid: the zone's position in its node; zoneinfo prints every zone of a node
-			 * (empty ones too) in the kernel's zone_type order */
-			zid = 0;
-			for (size_t i = 0; i < json_array_size(zones); i++)
-				zid += json_integer_value(json_object_get(json_array_get(zones, i),
-									   "node")) == node;
-			zone = json_pack("{s:i,s:s,s:i,s:[]}", "node", node, "zone", name, "zid", zid,
-					 "pagesets");
-			if (!zone || json_array_append_new(zones, zone)) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			sets = json_object_get(zone, "pagesets");
-			cpu = NULL;
-			in_pagesets = 0;
-			continue;
-		}
-		if (!zone) {
-			if (*t) {
-				err = fail(errbuf, errlen, lineno, "text before the first zone");
-				goto out;
-			}
-			continue;
-		}
-		if (!strcmp(t, "pagesets")) {
-			in_pagesets = 1;
-			continue;
-		}
-		/* The zone's PFN span: "spanned  N" (no colon) among the watermarks, "start_pfn: N"
-		 * in the trailer (populated zones only); they map a PFN to its zone. */
-		if (!strncmp(t, "spanned", 7) && (t[7] == ' ' || t[7] == '\t')) {
-			if (parse_number(t + 7, &v) || v < 0) {
-				err = fail(errbuf, errlen, lineno, "bad spanned");
-				goto out;
-			}
-			if (json_object_set_new(zone, "spanned", json_integer(v))) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			continue;
-		}
-		if (!strncmp(t, "start_pfn:", 10)) {
-			if (!pageset_complete(cpu)) {
-				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
-				goto out;
-			}
-			if (parse_number(t + 10, &v) || v < 0) {
-				err = fail(errbuf, errlen, lineno, "bad start_pfn");
-				goto out;
-			}
-			if (json_object_set_new(zone, "start_pfn", json_integer(v))) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			in_pagesets = 0;
-			cpu = NULL;
-			continue;
-		}
-		if (!in_pagesets || !*t)
-			continue;
-		if (split_key_value(t, key, sizeof(key), &value)) {
-			/* an unknown line ends the pagesets (the zone's trailer) */
-			in_pagesets = 0;
-			continue;
-		}
-		if (!strcmp(key, "cpu")) {
-			if (!pageset_complete(cpu)) {
-				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
-				goto out;
-			}
-			if (parse_number(value, &v) || v < 0) {
-				err = fail(errbuf, errlen, lineno, "bad cpu number");
-				goto out;
-			}
-			cpu = json_pack("{s:I}", "cpu", (json_int_t)v);
-			if (!cpu || json_array_append_new(sets, cpu)) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			continue;
-		}
-		if (!strcmp(key, "vm stats threshold")) {
-			if (!cpu || parse_number(value, &v)) {
-				err = fail(errbuf, errlen, lineno, "bad vm stats threshold");
-				goto out;
-			}
-			json_object_set_new(cpu, "vm_stats_threshold", json_integer(v));
-			continue;
-		}
-		{
-			size_t i;
-			int known = 0;
-
-			for (i = 0; i < sizeof(pageset_keys) / sizeof(pageset_keys[0]); i++)
-				if (!strcmp(key, pageset_keys[i]))
-					known = 1;
-			if (!known) {
-				if (!pageset_complete(cpu)) {
-					err = fail(errbuf, errlen, lineno,
-						   "pageset without count/high/batch");
-					goto out;
-				}
-				in_pagesets = 0;
-				cpu = NULL;
-				continue;
-			}
-			if (!cpu) {
-				err = fail(errbuf, errlen, lineno, "pageset field before any cpu");
-				goto out;
-			}
-			if (parse_number(value, &v) || v < 0) {
-				err = fail(errbuf, errlen, lineno, "pageset field is not a number");
-				goto out;
-			}
-			if (json_object_set_new(cpu, key, json_integer(v))) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-		}
+	while (err == PCP_OK && next_line(&text, line, sizeof(line))) {
+		p.lineno++;
+		err = zi_line(&p, line);
 	}
-	if (!pageset_complete(cpu)) {
-		err = fail(errbuf, errlen, lineno, "text ends inside a pageset");
-		goto out;
-	}
-	if (json_array_size(zones) == 0) {
-		err = fail(errbuf, errlen, lineno, "no zone");
-		goto out;
-	}
-out:
+	if (err == PCP_OK && !zi_pageset_complete(&p))
+		err = zi_fail(&p, "text ends inside a pageset");
+	if (err == PCP_OK && json_array_size(p.zones) == 0)
+		err = zi_fail(&p, "no zone");
 	if (err != PCP_OK) {
-		json_decref(zones);
+		json_decref(p.zones);
 		return err;
 	}
-	*out = zones;
+	*out = p.zones;
 	return PCP_OK;
 }
 
