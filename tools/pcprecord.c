@@ -22,6 +22,7 @@
 #include "record/run_as_user.h"
 #include "tracedat/tracedat.h"
 #include "record/snapshot.h"
+#include "meta/meta.h"
 #include "tracedat/time_base.h"
 #include "tracedat/tsc2nsec.h"
 
@@ -92,16 +93,6 @@ static void iso_time(const struct timespec *ts, char *buf, size_t len)
 	gmtime_r(&ts->tv_sec, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + strlen(buf), len - strlen(buf), ".%03ldZ", ts->tv_nsec / 1000000);
-}
-
-static json_t *argv_json(int argc, char **argv)
-{
-	json_t *a = json_array();
-	int i;
-
-	for (i = 0; a && i < argc; i++)
-		json_array_append_new(a, json_string(argv[i]));
-	return a;
 }
 
 /* Forks the command stopped before exec: it runs only once tracing is on. With run_as, it gives
@@ -368,7 +359,7 @@ int main(int argc, char **argv)
 	int quiet = 0, opt, err, exit_status = 0, have_status = 0, status = 0, force_format = 0;
 	char errbuf[512], *outdup;
 	struct pcp_record *rec = NULL;
-	json_t *before = NULL, *after = NULL, *meta = NULL, *desc;
+	json_t *before = NULL, *after = NULL, *desc;
 	struct window_snapshots snaps = { .err = PCP_OK };
 	struct timespec t_start, t_stop, m_start, m_stop;
 	struct sigaction sa;
@@ -712,30 +703,16 @@ int main(int argc, char **argv)
 		iso_time(&t_start, t0, sizeof(t0));
 		iso_time(&t_stop, t1, sizeof(t1));
 		desc = pcp_record_describe(rec);
-		meta = json_pack("{s:s,s:i,s:s,s:s,s:o,s:o}", "format", "pcptrace-meta", "version", 1,
-				 "tool", "pcprecord " PCPRECORD_VERSION, "trace_file", output,
-				 "command_line", argv_json(argc, argv),
-				 "workload", cmd ? argv_json(argc - optind, cmd) : json_null());
-		if (!meta || !desc || pcp_snapshot_add_system(meta) != PCP_OK ||
-		    json_object_set_new(meta, "start_time", json_string(t0)) ||
-		    json_object_set_new(meta, "stop_time", json_string(t1)) ||
-		    json_object_set_new(meta, "duration_s", json_real(secs)) ||
-		    json_object_set_new(meta, "stop_reason", json_string(reason)) ||
-		    json_object_set_new(meta, "exit_status",
-					have_status ? json_integer(exit_status) : json_null()) ||
-		    json_object_set_new(meta, "workload_user",
-					user ? json_pack("{s:s,s:I,s:I}", "name", run_as.name, "uid",
-							 (json_int_t)run_as.uid, "gid",
-							 (json_int_t)run_as.gid)
-					     : json_null()) ||
-		    json_object_set_new(meta, "recording", desc) ||
-		    json_object_set_new(meta, "snapshots",
-					json_pack("{s:O,s:O}", "before", before, "after", after))) {
-			err = PCP_ERR_NOMEM;
-			fprintf(stderr, "pcprecord: %s\n", pcp_strerror(err));
-			goto out;
-		}
-		err = pcp_snapshot_write_meta(output, meta, errbuf, sizeof(errbuf));
+		struct pcp_meta_recording_run run = {
+			.tool = "pcprecord " PCPRECORD_VERSION, .trace_file = output,
+			.argc = argc, .argv = argv, .workload_argc = cmd ? argc - optind : -1,
+			.workload = cmd, .start_time = t0, .stop_time = t1, .duration_s = secs,
+			.stop_reason = reason, .have_status = have_status, .exit_status = exit_status,
+			.user_name = user ? run_as.name : NULL, .user_uid = run_as.uid,
+			.user_gid = run_as.gid, .recording = desc, .before = before, .after = after,
+		};
+		err = pcp_meta_write_recording(output, &run, errbuf, sizeof(errbuf));
+		json_decref(desc);
 		if (err != PCP_OK) {
 			fprintf(stderr, "pcprecord: %s.meta.json: %s\n", output, errbuf);
 			goto out;
@@ -765,7 +742,6 @@ out:
 	json_decref(after);
 	json_decref(snaps.before);
 	json_decref(snaps.after);
-	json_decref(meta);
 	free(extra);
 	free(outdup);
 	pcp_run_as_user_release(&run_as);

@@ -1,4 +1,5 @@
-/* Allocator state snapshots for the recorder: percpu_stats, zoneinfo pagesets, vmstat. */
+/* Allocator state snapshots for the recorder: percpu_stats, zoneinfo pagesets, vmstat. The meta
+ * file they go into is the meta module's (meta/meta.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,11 +9,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "common/error.h"
-#include "output/outfile.h"
+#include "meta/meta.h"
+#include "meta/percpu_stats.h"
 #include "record/snapshot.h"
 
 #define PERCPU_STATS_PATH "/sys/kernel/debug/percpu_stats"
@@ -267,90 +268,6 @@ int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, si
 	return PCP_OK;
 }
 
-int pcp_snapshot_parse_percpu_stats(const char *text, json_t **out, char *errbuf, size_t errlen)
-{
-	json_t *root, *section = NULL, *chunks;
-	char line[512], key[64];
-	int lineno = 0, seen_header = 0, err = PCP_OK;
-
-	*out = NULL;
-	root = json_pack("{s:{},s:{},s:[]}", "allocation", "global", "chunks");
-	if (!root)
-		return PCP_ERR_NOMEM;
-	chunks = json_object_get(root, "chunks");
-	while (next_line(&text, line, sizeof(line))) {
-		const char *t = skip_blank(line), *value;
-		long long v;
-
-		lineno++;
-		if (!*t || t[0] == '-')
-			continue;
-		if (!seen_header) {
-			if (strcmp(t, "Percpu Memory Statistics")) {
-				err = fail(errbuf, errlen, lineno, "not a percpu_stats text");
-				goto out;
-			}
-			seen_header = 1;
-			continue;
-		}
-		if (!strcmp(t, "Allocation Info:")) {
-			section = json_object_get(root, "allocation");
-			continue;
-		}
-		if (!strcmp(t, "Global Stats:")) {
-			section = json_object_get(root, "global");
-			continue;
-		}
-		if (!strcmp(t, "Per Chunk Stats:")) {
-			section = NULL;
-			continue;
-		}
-		if (!strncmp(t, "Chunk:", 6)) {
-			const char *kind = strstr(t, "First") ? "first" :
-					   strstr(t, "Reserved") ? "reserved" : "dynamic";
-
-			section = json_pack("{s:s}", "kind", kind);
-			if (!section || json_array_append_new(chunks, section)) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			continue;
-		}
-		if (split_key_value(t, key, sizeof(key), &value)) {
-			err = fail(errbuf, errlen, lineno, "unexpected line");
-			goto out;
-		}
-		if (!section) {
-			err = fail(errbuf, errlen, lineno, "value outside any section");
-			goto out;
-		}
-		if (parse_number(value, &v)) {
-			err = fail(errbuf, errlen, lineno, "value is not a number");
-			goto out;
-		}
-		if (json_object_set_new(section, key, json_integer(v))) {
-			err = PCP_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (!seen_header) {
-		err = fail(errbuf, errlen, lineno, "empty percpu_stats text");
-		goto out;
-	}
-	if (!json_object_get(json_object_get(root, "global"), "nr_alloc") ||
-	    !json_object_get(json_object_get(root, "allocation"), "unit_size")) {
-		err = fail(errbuf, errlen, lineno, "percpu_stats text lacks its global figures");
-		goto out;
-	}
-out:
-	if (err != PCP_OK) {
-		json_decref(root);
-		return err;
-	}
-	*out = root;
-	return PCP_OK;
-}
-
 int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size_t errlen)
 {
 	json_t *root = json_object();
@@ -440,12 +357,15 @@ static int debugfs_mounted(void)
 	       stat(DEBUGFS_DIR "/bdi", &st) == 0;
 }
 
+/* The text parsed by the one percpu_stats parser (meta/percpu_stats.h), written out as the
+ * meta's "parsed" member by the meta writer. */
 static json_t *percpu_stats_snapshot(void)
 {
-	char reason[256], errbuf[160];
-	json_t *parsed = NULL, *obj;
+	struct pcp_percpu_stats *parsed = NULL;
+	char reason[256];
+	json_t *obj;
 	char *text;
-	int err_no;
+	int err_no, err;
 
 	if (!debugfs_mounted() && mount("nodev", DEBUGFS_DIR, "debugfs", 0, NULL) != 0) {
 		snprintf(reason, sizeof(reason), "debugfs is not mounted and cannot be: %s",
@@ -458,12 +378,18 @@ static json_t *percpu_stats_snapshot(void)
 			 err_no == ENOENT ? " (kernel built without CONFIG_PERCPU_STATS)" : "");
 		return json_pack("{s:b,s:s}", "available", 0, "reason", reason);
 	}
-	if (pcp_snapshot_parse_percpu_stats(text, &parsed, errbuf, sizeof(errbuf)) != PCP_OK) {
-		snprintf(reason, sizeof(reason), "%s: %s", PERCPU_STATS_PATH, errbuf);
+	err = pcp_percpu_stats_parse(text, strlen(text), &parsed);
+	if (err == PCP_ERR_NOMEM) {
+		obj = NULL;
+	} else if (err != PCP_OK) {
+		snprintf(reason, sizeof(reason), "%s: not a percpu_stats listing, or damaged",
+			 PERCPU_STATS_PATH);
 		obj = json_pack("{s:b,s:s,s:s}", "available", 0, "reason", reason, "text", text);
 	} else {
-		obj = json_pack("{s:b,s:s,s:o}", "available", 1, "text", text, "parsed", parsed);
+		obj = json_pack("{s:b,s:s,s:o}", "available", 1, "text", text, "parsed",
+				pcp_meta_percpu_stats_json(parsed));
 	}
+	pcp_percpu_stats_free(parsed);
 	free(text);
 	return obj;
 }
@@ -548,31 +474,22 @@ int pcp_snapshot_take(json_t **out)
 
 int pcp_snapshot_percpu_counts(int64_t *nr_alloc, int64_t *nr_dealloc)
 {
-	const char *text;
-	char *buf, line[256], key[64];
-	int err_no, have_alloc = 0, have_dealloc = 0;
+	struct pcp_percpu_stats *parsed;
+	char *buf;
+	int err_no, err;
 
 	buf = read_text(PERCPU_STATS_PATH, &err_no);
 	if (!buf)
 		return err_no == ENOMEM ? PCP_ERR_NOMEM : PCP_ERR_IO;
-	/* The global figures come before the first chunk's keys of the same names. */
-	text = buf;
-	while ((!have_alloc || !have_dealloc) && next_line(&text, line, sizeof(line))) {
-		const char *value;
-		long long v;
-
-		if (split_key_value(line, key, sizeof(key), &value) || parse_number(value, &v))
-			continue;
-		if (!have_alloc && !strcmp(key, "nr_alloc")) {
-			*nr_alloc = v;
-			have_alloc = 1;
-		} else if (!have_dealloc && !strcmp(key, "nr_dealloc")) {
-			*nr_dealloc = v;
-			have_dealloc = 1;
-		}
-	}
+	err = pcp_percpu_stats_parse(buf, strlen(buf), &parsed);
 	free(buf);
-	return have_alloc && have_dealloc ? PCP_OK : PCP_ERR_BAD_META;
+	if (err != PCP_OK)
+		return err;
+	/* the parser guarantees both global keys */
+	pcp_percpu_stats_get(parsed, PCP_PSTATS_GLOBAL, -1, "nr_alloc", nr_alloc);
+	pcp_percpu_stats_get(parsed, PCP_PSTATS_GLOBAL, -1, "nr_dealloc", nr_dealloc);
+	pcp_percpu_stats_free(parsed);
+	return PCP_OK;
 }
 
 int pcp_snapshot_mark_switch(json_t *snap, const char *switch_name, int read_ok, int64_t nr_alloc,
@@ -609,45 +526,4 @@ int pcp_snapshot_mark_switch(json_t *snap, const char *switch_name, int read_ok,
 	    json_object_set_new(pcs, "reason", json_string(reason)))
 		return PCP_ERR_NOMEM;
 	return PCP_OK;
-}
-
-int pcp_snapshot_add_system(json_t *obj)
-{
-	struct utsname u;
-	char host[256];
-
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	if (gethostname(host, sizeof(host)) != 0)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
-	if (json_object_set_new(obj, "kernel_release", json_string(u.release)) ||
-	    json_object_set_new(obj, "kernel_version", json_string(u.version)) ||
-	    json_object_set_new(obj, "machine", json_string(u.machine)) ||
-	    json_object_set_new(obj, "hostname", json_string(host)))
-		return PCP_ERR_NOMEM;
-	return PCP_OK;
-}
-
-int pcp_snapshot_write_meta(const char *trace_path, json_t *meta, char *errbuf, size_t errlen)
-{
-	struct pcp_outfile f;
-	char *path = NULL;
-	int err;
-
-	if (asprintf(&path, "%s.meta.json", trace_path) < 0) {
-		snprintf(errbuf, errlen, "%s", pcp_strerror(PCP_ERR_NOMEM));
-		return PCP_ERR_NOMEM;
-	}
-	err = pcp_outfile_open(&f, path, errbuf, errlen);
-	free(path);
-	if (err != PCP_OK)
-		return err;
-	if (json_dumpfd(meta, f.fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-	    write(f.fd, "\n", 1) != 1) {
-		snprintf(errbuf, errlen, "cannot write: %s", strerror(errno));
-		pcp_outfile_abort(&f);
-		return PCP_ERR_IO;
-	}
-	return pcp_outfile_commit(&f, errbuf, errlen);
 }
