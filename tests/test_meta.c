@@ -195,6 +195,19 @@ START_TEST(reader_validation)
 	ck_assert_uint_eq(m->recording.nr_cpu_rows, 0);
 	pcp_meta_free(m);
 	json_decref(j);
+	/* a zone without its node: node -1 (the pageset rows' nid), and none written back */
+	j = json_loads("{\"snapshots\": {\"before\": {\"zoneinfo\": [{\"zone\": \"DMA\", "
+		       "\"pagesets\": [{\"cpu\": 1}]}]}}}", 0, NULL);
+	ck_assert_int_eq(pcp_meta_from_json(j, &m), PCP_OK);
+	ck_assert_int_eq(m->before.zones[0].node, -1);
+	{
+		json_t *out = pcp_meta_to_json(m);
+
+		ck_assert(json_equal(out, j));
+		json_decref(out);
+	}
+	pcp_meta_free(m);
+	json_decref(j);
 	unlink(path);
 	rmdir(dir);
 }

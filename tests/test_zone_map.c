@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <jansson.h>
 #include "common/error.h"
-#include "meta/meta.h"
 #include "record/snapshot.h"
 #include "model/zone_map.h"
 #include "check_helpers.h"
+#include "meta/meta.h"
 
 static void ck_zone(const struct pcp_zone_map *map, uint64_t pfn, int32_t nid, int32_t zid)
 {

@@ -22,9 +22,10 @@
 #include "record/run_as_user.h"
 #include "tracedat/tracedat.h"
 #include "record/snapshot.h"
-#include "meta/meta.h"
 #include "tracedat/time_base.h"
 #include "tracedat/tsc2nsec.h"
+
+#include "meta/meta.h" /* the meta file: its struct and writer */
 
 #define PCPRECORD_VERSION "0.1.0"
 

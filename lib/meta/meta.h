@@ -65,9 +65,12 @@ struct pcp_meta_pageset {
 };
 
 /* One zone of /proc/zoneinfo; has: PCP_META_ZONE_* bits (older kernels print no span). */
-enum { PCP_META_ZONE_ZID = 1, PCP_META_ZONE_SPANNED = 2, PCP_META_ZONE_START_PFN = 4 };
+enum {
+	PCP_META_ZONE_ZID = 1, PCP_META_ZONE_SPANNED = 2, PCP_META_ZONE_START_PFN = 4,
+	PCP_META_ZONE_NODE = 8,
+};
 struct pcp_meta_zone {
-	int64_t node, zid, spanned, start_pfn;
+	int64_t node, zid, spanned, start_pfn;   /* node -1 when the file has none */
 	char *name;
 	unsigned has;
 	int span_damaged;              /* start_pfn given, but node/zid/start_pfn/spanned not all

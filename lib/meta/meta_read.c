@@ -224,7 +224,8 @@ static int read_zone(const json_t *o, struct pcp_meta_zone *z)
 	int ok = 1;
 	size_t i;
 
-	get_int(o, "node", &z->node);
+	z->node = -1;
+	z->has |= get_int(o, "node", &z->node) ? PCP_META_ZONE_NODE : 0;
 	z->name = get_str(o, "zone", &ok);
 	z->has |= get_int(o, "zid", &z->zid) ? PCP_META_ZONE_ZID : 0;
 	z->has |= get_int(o, "spanned", &z->spanned) ? PCP_META_ZONE_SPANNED : 0;

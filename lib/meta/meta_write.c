@@ -159,14 +159,17 @@ static json_t *pageset_json(const struct pcp_meta_pageset *p)
 	return o;
 }
 
-/* {node, zone, zid, pagesets, spanned, start_pfn}: the span is found after the pagesets' header
- * in /proc/zoneinfo's order of reading. */
+/* {node, zone, zid, pagesets, spanned, start_pfn}: the order the recorder's zoneinfo parser
+ * builds them in (the span is added after the zone's pagesets array). */
 static json_t *zone_json(const struct pcp_meta_zone *z)
 {
-	json_t *o = json_pack("{s:I,s:s?}", "node", (json_int_t)z->node, "zone", z->name);
-	json_t *sets = json_array();
+	json_t *o = json_object(), *sets = json_array();
 	int ok = o && sets;
 
+	if (ok && (z->has & PCP_META_ZONE_NODE))
+		add(o, "node", json_integer(z->node), &ok);
+	if (ok && z->name)
+		add(o, "zone", json_string(z->name), &ok);
 	if (ok && (z->has & PCP_META_ZONE_ZID))
 		add(o, "zid", json_integer(z->zid), &ok);
 	for (size_t i = 0; ok && i < z->nr_pagesets; i++)
