@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "meta/meta.h"
 #include "model/analyze.h"
 #include "model/churn.h"
 #include "model/percpu.h"
 
+#include "meta/meta.h"
 #define FIX_DUP(arr, ...) do { \
 	static const __typeof__(*(arr)) fix_src_[] = { __VA_ARGS__ }; \
 	(arr) = malloc(sizeof(fix_src_)); \

@@ -13,10 +13,10 @@
 #include "tracedat/buffer_choice.h"
 #include "model/churn.h"
 #include "common/error.h"
-#include "meta/meta.h"
 #include "tracedat/event_loss.h"
 #include "tracedat/trace_reader.h"
 #include "check_helpers.h"
+#include "meta/meta.h"
 
 static char tmpdir[] = "/tmp/pcp_buffers_test.XXXXXX";
 

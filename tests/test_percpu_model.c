@@ -8,10 +8,10 @@
 #include <traceevent/event-parse.h>
 #include "model/analyze.h"
 #include "common/error.h"
-#include "meta/meta.h"
 #include "model/percpu.h"
 #include "output/store.h"
 #include "check_helpers.h"
+#include "meta/meta.h"
 
 #define MM_INIT 0xffffffff81000000ULL       /* symbol addresses for the tep tests */
 #define COUNTER_INIT 0xffffffff81001000ULL

@@ -8,9 +8,9 @@
 #include <jansson.h>
 #include "common/error.h"
 #include "meta/meta.h"
-#include "meta/percpu_stats.h"
 #include "record/snapshot.h"
 #include "check_helpers.h"
+#include "meta/percpu_stats.h"
 
 static char *fixture(const char *name)
 {

@@ -26,7 +26,6 @@
 #include "tracedat/tsc2nsec.h"
 
 #include "meta/meta.h" /* the meta file: its struct and writer */
-
 #define PCPRECORD_VERSION "0.1.0"
 
 static volatile sig_atomic_t stop_signal;    /* SIGINT/SIGTERM/SIGHUP received */
