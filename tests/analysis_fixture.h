@@ -11,6 +11,7 @@
 #include "model/churn.h"
 #include "model/percpu.h"
 
+#include "meta/meta.h"
 #define FIX_DUP(arr, ...) do { \
 	static const __typeof__(*(arr)) fix_src_[] = { __VA_ARGS__ }; \
 	(arr) = malloc(sizeof(fix_src_)); \
@@ -58,7 +59,12 @@ static struct pcp_analysis *fixture_analysis(int lossy)
 	a->opts.bucket_ns = 10000000;
 	a->opts.top_n = 100;
 	a->opts.refill_source = PCP_REFILL_AUTO;
-	a->meta = json_loads(fixture_meta_json, 0, &jerr);
+	{
+		json_t *meta_json = json_loads(fixture_meta_json, 0, &jerr);
+
+		pcp_meta_from_json(meta_json, &a->meta);
+		json_decref(meta_json);
+	}
 	a->churn = c;
 
 	c->nr_cpus = 2;
@@ -116,7 +122,7 @@ static void fixture_free(struct pcp_analysis *a)
 	free(a->event_counts);
 	free(a->trace_file);
 	free(a->trace_clock);
-	json_decref(a->meta);
+	pcp_meta_free(a->meta);
 	free(a);
 }
 

@@ -16,6 +16,7 @@
 #include "tracedat/event_loss.h"
 #include "tracedat/trace_reader.h"
 #include "check_helpers.h"
+#include "meta/meta.h"
 
 static char tmpdir[] = "/tmp/pcp_buffers_test.XXXXXX";
 
@@ -170,9 +171,11 @@ START_TEST(loss_rule)
 	json_t *meta = json_pack("{s:{s:[{s:i,s:i,s:i,s:i},{s:i,s:i,s:i,s:i}]}}", "recording", "cpus",
 				 "cpu", 0, "overrun", 12, "commit_overrun", 0, "dropped", 0,
 				 "cpu", 2, "overrun", 0, "commit_overrun", 0, "dropped", 0);
+	struct pcp_meta *m_meta;
 	char src[128];
 
-	pcp_event_loss_apply(&c, st, 3, meta, src, sizeof(src));
+	ck_assert_int_eq(pcp_meta_from_json(meta, &m_meta), PCP_OK);
+	pcp_event_loss_apply(&c, st, 3, m_meta, src, sizeof(src));
 	ck_assert_uint_eq(flow[0].lost_events, 12);   /* meta's 12 > marks 10 = overrun 10 */
 	ck_assert_uint_eq(flow[1].lost_events, 7);
 	ck_assert_uint_eq(flow[2].lost_events, 5);    /* marks 5 > 2 + 1 */
@@ -180,6 +183,7 @@ START_TEST(loss_rule)
 	ck_assert_int_eq(c.lossy, 1);
 	ck_assert_double_eq(m.value, 24.0);
 	ck_assert_str_eq(src, "missed_marks,cpustat_overrun,cpustat_commit_overrun,cpustat_dropped,meta");
+	pcp_meta_free(m_meta);
 	json_decref(meta);
 
 	/* nothing anywhere */

@@ -11,6 +11,7 @@
 #include "model/percpu.h"
 #include "output/store.h"
 #include "check_helpers.h"
+#include "meta/meta.h"
 
 #define MM_INIT 0xffffffff81000000ULL       /* symbol addresses for the tep tests */
 #define COUNTER_INIT 0xffffffff81001000ULL
@@ -476,8 +477,10 @@ static char *stats_text(long long nr_alloc, long long nr_dealloc)
 	return s;
 }
 
-static json_t *meta_with(const char *before, const char *after)
+/* A meta with these percpu_stats texts, read by the meta reader. */
+static struct pcp_meta *meta_with(const char *before, const char *after)
 {
+	struct pcp_meta *m;
 	json_t *meta = json_pack("{s:{}}", "snapshots");
 	json_t *snaps = json_object_get(meta, "snapshots");
 	if (before)
@@ -486,7 +489,9 @@ static json_t *meta_with(const char *before, const char *after)
 	if (after)
 		json_object_set_new(snaps, "after", json_pack("{s:{s:b,s:s}}", "percpu_stats",
 						"available", 1, "text", after));
-	return meta;
+	ck_assert_int_eq(pcp_meta_from_json(meta, &m), PCP_OK);
+	json_decref(meta);
+	return m;
 }
 
 static sqlite3 *schema_db(void)
@@ -537,7 +542,7 @@ START_TEST(store_tables_and_consistent_check)
 	size_t n;
 	struct pcp_percpu_results *r = run(seq_a(&n), 7, NULL);
 	char *b = stats_text(100, 50), *a = stats_text(104, 53); /* +4 allocs, +3 frees */
-	json_t *meta = meta_with(b, a);
+	struct pcp_meta *meta = meta_with(b, a);
 	sqlite3 *db = schema_db();
 
 	(void)n;
@@ -578,7 +583,7 @@ START_TEST(store_tables_and_consistent_check)
 	assert_text(db, "SELECT value FROM trace_info WHERE key = 'percpu_traced_allocs'", "4");
 	assert_text(db, "SELECT value FROM trace_info WHERE key = 'percpu_traced_frees'", "3");
 	sqlite3_close(db);
-	json_decref(meta);
+	pcp_meta_free(meta);
 	free(a);
 	free(b);
 	pcp_percpu_results_free(r);
@@ -590,7 +595,7 @@ START_TEST(check_inconsistent_lossy_absent)
 	size_t n;
 	struct pcp_percpu_results *r = run(seq_a(&n), 7, NULL);
 	char *b = stats_text(100, 50), *a = stats_text(105, 53); /* one alloc not traced */
-	json_t *meta = meta_with(b, a), *half = meta_with(b, NULL);
+	struct pcp_meta *meta = meta_with(b, a), *half = meta_with(b, NULL);
 	sqlite3 *db;
 
 	(void)n;
@@ -630,8 +635,8 @@ START_TEST(check_inconsistent_lossy_absent)
 	ck_assert_int_eq(pcp_percpu_attach_meta(r, half, 0), PCP_OK);
 	ck_assert_int_eq(r->check.state, PCP_PERCPU_CHECK_NO_SNAPSHOTS);
 
-	json_decref(meta);
-	json_decref(half);
+	pcp_meta_free(meta);
+	pcp_meta_free(half);
 	free(a);
 	free(b);
 	pcp_percpu_results_free(r);
@@ -643,7 +648,7 @@ START_TEST(damaged_snapshot_is_bad_meta)
 	size_t n;
 	struct pcp_percpu_results *r = run(seq_a(&n), 7, NULL);
 	char *b = stats_text(100, 50);
-	json_t *meta = meta_with(b, "Percpu Memory Statistics\nAllocation Info:\n  unit_size : 1x\n");
+	struct pcp_meta *meta = meta_with(b, "Percpu Memory Statistics\nAllocation Info:\n  unit_size : 1x\n");
 	sqlite3 *db = schema_db();
 
 	(void)n;
@@ -652,7 +657,7 @@ START_TEST(damaged_snapshot_is_bad_meta)
 	ck_assert_int_eq(q_int(db, "SELECT count(*) FROM percpu_callsite"), 0);
 	ck_assert_int_eq(pcp_percpu_attach_meta(r, meta, 0), PCP_ERR_BAD_META);
 	sqlite3_close(db);
-	json_decref(meta);
+	pcp_meta_free(meta);
 	free(b);
 	pcp_percpu_results_free(r);
 }
@@ -675,7 +680,7 @@ START_TEST(report_text_and_json)
 	/* libtraceevent never resolves into the last symbol: it has no end */
 	ck_assert_int_eq(tep_register_function(tep, "zzz_next", COUNTER_INIT + 0x1000, NULL), 0);
 	struct pcp_percpu_results *r = run(e, 8, tep);
-	json_t *meta = meta_with(sb, sa);
+	struct pcp_meta *meta = meta_with(sb, sa);
 	ck_assert_int_eq(pcp_percpu_attach_meta(r, meta, 0), PCP_OK);
 
 	FILE *f = open_memstream(&buf, &len);
@@ -712,7 +717,7 @@ START_TEST(report_text_and_json)
 	ck_assert(json_is_true(json_object_get(chk, "consistent")));
 	json_decref(root);
 
-	json_decref(meta);
+	pcp_meta_free(meta);
 	free(sa);
 	free(sb);
 	pcp_percpu_results_free(r);
@@ -749,7 +754,7 @@ START_TEST(real_fixture_check)
 	pcp_analyze_opts_default(&o);
 	ck_assert_int_eq(pcp_analyze_file(path, &o, &a, err, sizeof(err)), PCP_OK);
 	ck_assert_ptr_nonnull(a->percpu);
-	json_t *meta = meta_with(b, f);
+	struct pcp_meta *meta = meta_with(b, f);
 	ck_assert_int_eq(pcp_percpu_attach_meta(a->percpu, meta, 0), PCP_OK);
 	ck_assert_int_eq(a->percpu->check.state, PCP_PERCPU_CHECK_DONE);
 	ck_assert_int_eq(a->percpu->check.nr_alloc_delta, 901);
@@ -757,7 +762,7 @@ START_TEST(real_fixture_check)
 	ck_assert_uint_eq(a->percpu->check.traced_allocs, 802);
 	ck_assert_uint_eq(a->percpu->check.traced_frees, 798);
 	ck_assert_int_eq(a->percpu->check.consistent, 0);
-	json_decref(meta);
+	pcp_meta_free(meta);
 	pcp_analysis_free(a);
 	free(b);
 	free(f);
@@ -779,7 +784,7 @@ START_TEST(check_untraced_free_proven_by_reuse)
 	};
 	struct pcp_percpu_results *r = run(evs, 5, NULL);
 	char *b = stats_text(100, 50), *ok = stats_text(104, 53), *short_ = stats_text(104, 54);
-	json_t *m_ok = meta_with(b, ok), *m_short = meta_with(b, short_);
+	struct pcp_meta *m_ok = meta_with(b, ok), *m_short = meta_with(b, short_);
 	sqlite3 *db = schema_db();
 
 	ck_assert_int_eq(pcp_percpu_store(db, r, m_ok, 0), PCP_OK);
@@ -790,8 +795,8 @@ START_TEST(check_untraced_free_proven_by_reuse)
 	ck_assert_int_eq(pcp_percpu_attach_meta(r, m_short, 0), PCP_OK);
 	ck_assert_int_eq(r->check.untraced_frees, 2);
 	ck_assert_int_eq(r->check.consistent, 0); /* a fourth free is in neither count */
-	json_decref(m_ok);
-	json_decref(m_short);
+	pcp_meta_free(m_ok);
+	pcp_meta_free(m_short);
 	free(b);
 	free(ok);
 	free(short_);

@@ -216,7 +216,7 @@ START_TEST(test_json_shape)
 	ck_assert_int_eq(json_object_size(e), 3);
 	ck_assert_int_eq(int_member(e, "kmem:mm_page_pcpu_drain"), 500);
 	ck_assert(json_is_null(json_object_get(j, "percpu")));
-	ck_assert(json_equal(member(j, "meta", JSON_OBJECT), a->meta));
+	ck_assert(json_equal(member(j, "meta", JSON_OBJECT), a->meta->json));
 	json_decref(j);
 	fixture_free(a);
 }

@@ -8,6 +8,7 @@
 #include "record/snapshot.h"
 #include "model/zone_map.h"
 #include "check_helpers.h"
+#include "meta/meta.h"
 
 static void ck_zone(const struct pcp_zone_map *map, uint64_t pfn, int32_t nid, int32_t zid)
 {
@@ -18,6 +19,18 @@ static void ck_zone(const struct pcp_zone_map *map, uint64_t pfn, int32_t nid, i
 		      (unsigned long long)pfn, n, z, nid, zid);
 }
 
+/* The map of a meta given as JSON, read by the meta reader. */
+static int map_from(json_t *json, struct pcp_zone_map **map)
+{
+	struct pcp_meta *meta;
+	int rc;
+
+	ck_assert_int_eq(pcp_meta_from_json(json, &meta), PCP_OK);
+	rc = pcp_zone_map_from_meta(meta, map);
+	pcp_meta_free(meta);
+	return rc;
+}
+
 START_TEST(from_captured_zoneinfo)
 {
 	char *text = check_read_fixture(".", "snapshots", "zoneinfo.txt", NULL), err[160];
@@ -26,7 +39,7 @@ START_TEST(from_captured_zoneinfo)
 
 	ck_assert_int_eq(pcp_snapshot_parse_zoneinfo(text, &zones, err, sizeof(err)), PCP_OK);
 	meta = json_pack("{s:{s:{s:o}}}", "snapshots", "before", "zoneinfo", zones);
-	ck_assert_int_eq(pcp_zone_map_from_meta(meta, &map), PCP_OK);
+	ck_assert_int_eq(map_from(meta, &map), PCP_OK);
 	ck_assert_ptr_nonnull(map);
 	/* DMA [1, 4096), DMA32 [4096, 1048576), Normal [1048576, 6553600); Movable and Device
 	 * span nothing */
@@ -55,30 +68,30 @@ START_TEST(no_spans_and_damage)
 	/* an older recorder: zones without start_pfn */
 	meta = json_loads("{\"snapshots\":{\"before\":{\"zoneinfo\":[{\"node\":0,\"zone\":\"Normal\","
 			  "\"pagesets\":[]}]}}}", 0, NULL);
-	ck_assert_int_eq(pcp_zone_map_from_meta(meta, &map), PCP_OK);
+	ck_assert_int_eq(map_from(meta, &map), PCP_OK);
 	ck_assert_ptr_null(map);
 	json_decref(meta);
 	/* only the "before" snapshot counts */
 	meta = json_loads("{\"snapshots\":{\"after\":{\"zoneinfo\":[{\"node\":0,\"zid\":0,"
 			  "\"start_pfn\":1,\"spanned\":5}]}}}", 0, NULL);
-	ck_assert_int_eq(pcp_zone_map_from_meta(meta, &map), PCP_OK);
+	ck_assert_int_eq(map_from(meta, &map), PCP_OK);
 	ck_assert_ptr_null(map);
 	json_decref(meta);
 	/* start_pfn without a usable spanned or zid: damaged */
 	meta = json_loads("{\"snapshots\":{\"before\":{\"zoneinfo\":[{\"node\":0,\"zid\":0,"
 			  "\"start_pfn\":1,\"spanned\":\"5\"}]}}}", 0, NULL);
-	ck_assert_int_eq(pcp_zone_map_from_meta(meta, &map), PCP_ERR_BAD_META);
+	ck_assert_int_eq(map_from(meta, &map), PCP_ERR_BAD_META);
 	ck_assert_ptr_null(map);
 	json_decref(meta);
 	meta = json_loads("{\"snapshots\":{\"before\":{\"zoneinfo\":[{\"node\":0,"
 			  "\"start_pfn\":1,\"spanned\":5}]}}}", 0, NULL);
-	ck_assert_int_eq(pcp_zone_map_from_meta(meta, &map), PCP_ERR_BAD_META);
+	ck_assert_int_eq(map_from(meta, &map), PCP_ERR_BAD_META);
 	json_decref(meta);
 	/* overlapping spans: the first in snapshot order wins */
 	meta = json_loads("{\"snapshots\":{\"before\":{\"zoneinfo\":["
 			  "{\"node\":0,\"zid\":2,\"start_pfn\":100,\"spanned\":100},"
 			  "{\"node\":1,\"zid\":1,\"start_pfn\":150,\"spanned\":100}]}}}", 0, NULL);
-	ck_assert_int_eq(pcp_zone_map_from_meta(meta, &map), PCP_OK);
+	ck_assert_int_eq(map_from(meta, &map), PCP_OK);
 	ck_zone(map, 99, -1, -1);
 	ck_zone(map, 150, 0, 2);
 	ck_zone(map, 199, 0, 2);

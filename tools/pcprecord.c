@@ -25,6 +25,8 @@
 #include "tracedat/time_base.h"
 #include "tracedat/tsc2nsec.h"
 
+#include "meta/meta.h" /* the meta file: its struct and writer */
+
 #define PCPRECORD_VERSION "0.1.0"
 
 static volatile sig_atomic_t stop_signal;    /* SIGINT/SIGTERM/SIGHUP received */
@@ -92,16 +94,6 @@ static void iso_time(const struct timespec *ts, char *buf, size_t len)
 	gmtime_r(&ts->tv_sec, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + strlen(buf), len - strlen(buf), ".%03ldZ", ts->tv_nsec / 1000000);
-}
-
-static json_t *argv_json(int argc, char **argv)
-{
-	json_t *a = json_array();
-	int i;
-
-	for (i = 0; a && i < argc; i++)
-		json_array_append_new(a, json_string(argv[i]));
-	return a;
 }
 
 /* Forks the command stopped before exec: it runs only once tracing is on. With run_as, it gives
@@ -782,7 +774,7 @@ static int write_meta(const struct session *s, int argc, char **argv)
 	struct timespec t_start = s->t_start, t_stop = s->t_stop;
 	struct timespec m_start = s->m_start, m_stop = s->m_stop;
 	int have_status = s->have_status, exit_status = s->exit_status, quiet = s->o.quiet, err;
-	json_t *before = s->before, *after = s->after, *meta = NULL, *desc;
+	json_t *before = s->before, *after = s->after, *desc;
 	struct pcp_record *rec = s->rec;
 	char **cmd = s->o.cmd;
 	char errbuf[512];
@@ -798,30 +790,16 @@ static int write_meta(const struct session *s, int argc, char **argv)
 		iso_time(&t_start, t0, sizeof(t0));
 		iso_time(&t_stop, t1, sizeof(t1));
 		desc = pcp_record_describe(rec);
-		meta = json_pack("{s:s,s:i,s:s,s:s,s:o,s:o}", "format", "pcptrace-meta", "version", 1,
-				 "tool", "pcprecord " PCPRECORD_VERSION, "trace_file", output,
-				 "command_line", argv_json(argc, argv),
-				 "workload", cmd ? argv_json(argc - optind, cmd) : json_null());
-		if (!meta || !desc || pcp_snapshot_add_system(meta) != PCP_OK ||
-		    json_object_set_new(meta, "start_time", json_string(t0)) ||
-		    json_object_set_new(meta, "stop_time", json_string(t1)) ||
-		    json_object_set_new(meta, "duration_s", json_real(secs)) ||
-		    json_object_set_new(meta, "stop_reason", json_string(reason)) ||
-		    json_object_set_new(meta, "exit_status",
-					have_status ? json_integer(exit_status) : json_null()) ||
-		    json_object_set_new(meta, "workload_user",
-					user ? json_pack("{s:s,s:I,s:I}", "name", run_as.name, "uid",
-							 (json_int_t)run_as.uid, "gid",
-							 (json_int_t)run_as.gid)
-					     : json_null()) ||
-		    json_object_set_new(meta, "recording", desc) ||
-		    json_object_set_new(meta, "snapshots",
-					json_pack("{s:O,s:O}", "before", before, "after", after))) {
-			err = PCP_ERR_NOMEM;
-			fprintf(stderr, "pcprecord: %s\n", pcp_strerror(err));
-			goto out;
-		}
-		err = pcp_snapshot_write_meta(output, meta, errbuf, sizeof(errbuf));
+		struct pcp_meta_recording_run run = {
+			.tool = "pcprecord " PCPRECORD_VERSION, .trace_file = output,
+			.argc = argc, .argv = argv, .workload_argc = cmd ? argc - optind : -1,
+			.workload = cmd, .start_time = t0, .stop_time = t1, .duration_s = secs,
+			.stop_reason = reason, .have_status = have_status, .exit_status = exit_status,
+			.user_name = user ? run_as.name : NULL, .user_uid = run_as.uid,
+			.user_gid = run_as.gid, .recording = desc, .before = before, .after = after,
+		};
+		err = pcp_meta_write_recording(output, &run, errbuf, sizeof(errbuf));
+		json_decref(desc);
 		if (err != PCP_OK) {
 			fprintf(stderr, "pcprecord: %s.meta.json: %s\n", output, errbuf);
 			goto out;
@@ -831,7 +809,6 @@ static int write_meta(const struct session *s, int argc, char **argv)
 			fprintf(stderr, "pcprecord: wrote %s and %s.meta.json\n", output, output);
 	}
 out:
-	json_decref(meta);
 	return err;
 }
 

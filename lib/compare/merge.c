@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include "compare/compare.h"
 #include "common/error.h"
+#include "meta/meta.h"
 #include "output/outfile.h"
 #include "compare/results_db.h"
 #include "output/store.h"
@@ -27,10 +28,10 @@ static const char merged_views[] =
 const char *const pcp_merged_schema_sql = merged_schema;
 const char *const pcp_merged_views_sql = merged_views;
 
-/* trace_info keys that may carry a run's identity; the first present wins. */
-static const char *const host_keys[] = { "meta.hostname", "hostname", NULL };
-static const char *const kernel_keys[] = { "meta.kernel_release", "meta.release", "kernel_release", NULL };
-static const char *const time_keys[] = { "meta.start_time", "meta.started_at", "meta.start", NULL };
+/* trace_info keys that carry a run's identity: the meta's, as the store names them. */
+static const char *const host_keys[] = { PCP_META_INFO_HOSTNAME, NULL };
+static const char *const kernel_keys[] = { PCP_META_INFO_KERNEL_RELEASE, NULL };
+static const char *const time_keys[] = { PCP_META_INFO_START_TIME, NULL };
 
 static char *info_value(sqlite3 *db, const char *table, const char *const *keys)
 {

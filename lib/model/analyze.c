@@ -418,6 +418,6 @@ void pcp_analysis_free(struct pcp_analysis *a)
 		pcp_churn_results_free(a->churn);
 	if (a->percpu)
 		pcp_percpu_results_free(a->percpu);
-	json_decref(a->meta);
+	pcp_meta_free(a->meta);
 	free(a);
 }

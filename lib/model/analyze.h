@@ -9,6 +9,7 @@
 #include "events/event.h"
 
 struct pcp_percpu_results;
+struct pcp_meta;
 
 #define PCP_INFER_GAP_AUTO UINT64_MAX
 
@@ -56,7 +57,7 @@ struct pcp_analysis {
 	size_t nr_event_counts;
 	struct pcp_churn_results *churn;          /* never NULL on success */
 	struct pcp_percpu_results *percpu;        /* NULL when the trace has no percpu event */
-	json_t *meta;                             /* <trace>.meta.json, NULL if absent */
+	struct pcp_meta *meta;                    /* <trace>.meta.json, NULL if absent */
 	struct pcp_analyze_opts opts;
 };
 

@@ -105,14 +105,16 @@ int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 void pcp_percpu_model_free(struct pcp_percpu_model *m);
 void pcp_percpu_results_free(struct pcp_percpu_results *r);
 
+struct pcp_meta;
 /* Writes the percpu_* tables and metrics rows into an open database whose schema exists.
- * meta (may be NULL) is the recorder's snapshot JSON: its percpu_stats text goes to the
+ * meta (may be NULL) is the recorder's meta: its percpu_stats snapshots go to the
  * percpu_stats table and the consistency check to trace_info. lossy: the trace lost events. */
-int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r, json_t *meta, int lossy);
-/* Runs the percpu_stats consistency check against meta (may be NULL; its snapshot texts are
- * found with pcp_meta_percpu_stats_text) and keeps it in r->check so the text and JSON
- * reports show it. PCP_ERR_BAD_META if a snapshot text is damaged. */
-int pcp_percpu_attach_meta(struct pcp_percpu_results *r, json_t *meta, int lossy);
+int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r,
+		     const struct pcp_meta *meta, int lossy);
+/* Runs the percpu_stats consistency check against meta (may be NULL; its snapshots as
+ * pcp_meta_percpu_stats gives them) and keeps it in r->check so the text and JSON reports
+ * show it. PCP_ERR_BAD_META if a snapshot text is damaged. */
+int pcp_percpu_attach_meta(struct pcp_percpu_results *r, const struct pcp_meta *meta, int lossy);
 /* "checked", "no_snapshots", "lossy", "not_run" (trace_info percpu_stats_check). */
 const char *pcp_percpu_check_state_name(enum pcp_percpu_check_state s);
 void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r);

@@ -1,32 +1,27 @@
-/* The zone map: zone PFN spans of the recorder's "before" zoneinfo snapshot (lib/record/snapshot.c). */
+/* The zone map: zone PFN spans of the recorder's "before" zoneinfo snapshot (meta/meta.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include "common/error.h"
+#include "meta/meta.h"
 #include "model/zone_map.h"
 
-static int get_nonneg(const json_t *zone, const char *key, json_int_t *v)
+/* Zones without start_pfn are unpopulated (or from an older recorder): no PFN is theirs. */
+static int has_span(const struct pcp_meta_zone *z)
 {
-	const json_t *x = json_object_get(zone, key);
-
-	if (!json_is_integer(x) || json_integer_value(x) < 0)
-		return -1;
-	*v = json_integer_value(x);
-	return 0;
+	return (z->has & PCP_META_ZONE_START_PFN) || z->span_damaged;
 }
 
-int pcp_zone_map_from_meta(const json_t *meta, struct pcp_zone_map **out)
+int pcp_zone_map_from_meta(const struct pcp_meta *meta, struct pcp_zone_map **out)
 {
-	const json_t *zones, *zone;
+	const struct pcp_meta_snapshot *before = meta ? &meta->before : NULL;
 	struct pcp_zone_map *map;
 	size_t i, n = 0;
 
 	*out = NULL;
-	zones = json_object_get(json_object_get(json_object_get(meta, "snapshots"), "before"),
-				"zoneinfo");
-	if (!json_is_array(zones))
+	if (!before || !before->has_zoneinfo)
 		return PCP_OK;
-	json_array_foreach(zones, i, zone)
-		n += json_object_get(zone, "start_pfn") != NULL;
+	for (i = 0; i < before->nr_zones; i++)
+		n += has_span(&before->zones[i]);
 	if (!n)
 		return PCP_OK;
 	map = calloc(1, sizeof(*map));
@@ -34,22 +29,21 @@ int pcp_zone_map_from_meta(const json_t *meta, struct pcp_zone_map **out)
 		free(map);
 		return PCP_ERR_NOMEM;
 	}
-	json_array_foreach(zones, i, zone) {
-		json_int_t node, zid, start, spanned;
+	for (i = 0; i < before->nr_zones; i++) {
+		const struct pcp_meta_zone *z = &before->zones[i];
 
-		if (!json_object_get(zone, "start_pfn"))
+		if (!has_span(z))
 			continue;
-		if (get_nonneg(zone, "node", &node) || get_nonneg(zone, "zid", &zid) ||
-		    get_nonneg(zone, "start_pfn", &start) || get_nonneg(zone, "spanned", &spanned) ||
-		    node > INT32_MAX || zid > INT32_MAX) {
+		if (z->span_damaged) {
 			pcp_zone_map_free(map);
 			return PCP_ERR_BAD_META;
 		}
-		if (!spanned)
+		if (!z->spanned)
 			continue;
 		map->spans[map->nr_spans++] = (struct pcp_zone_span){
-			.start_pfn = (uint64_t)start, .end_pfn = (uint64_t)start + (uint64_t)spanned,
-			.nid = (int32_t)node, .zid = (int32_t)zid };
+			.start_pfn = (uint64_t)z->start_pfn,
+			.end_pfn = (uint64_t)z->start_pfn + (uint64_t)z->spanned,
+			.nid = (int32_t)z->node, .zid = (int32_t)z->zid };
 	}
 	if (!map->nr_spans) {
 		pcp_zone_map_free(map);

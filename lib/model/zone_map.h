@@ -5,7 +5,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 struct pcp_zone_span {
 	uint64_t start_pfn, end_pfn;        /* [start_pfn, end_pfn) */
@@ -17,11 +16,12 @@ struct pcp_zone_map {
 	size_t nr_spans;
 };
 
-/* Builds the map from meta's snapshots.before.zoneinfo: every zone with start_pfn and
- * spanned > 0 is a span (empty zones hold no PFN). *out = NULL (and PCP_OK) when meta is NULL
- * or has no span (older recorder, no zoneinfo). A zone with start_pfn whose node, zid or
- * spanned is not a non-negative integer gives PCP_ERR_BAD_META. */
-int pcp_zone_map_from_meta(const json_t *meta, struct pcp_zone_map **out);
+struct pcp_meta;
+/* Builds the map from meta's "before" zoneinfo: every zone with start_pfn and spanned > 0 is a
+ * span (empty zones hold no PFN). *out = NULL (and PCP_OK) when meta is NULL or has no span
+ * (older recorder, no zoneinfo). A zone with start_pfn whose node, zid or spanned is not a
+ * non-negative integer (span_damaged) gives PCP_ERR_BAD_META. */
+int pcp_zone_map_from_meta(const struct pcp_meta *meta, struct pcp_zone_map **out);
 void pcp_zone_map_free(struct pcp_zone_map *map);
 
 /* The zone holding pfn: the first span in map order with start_pfn <= pfn < end_pfn; nid and

@@ -1,5 +1,5 @@
 /* Percpu results -> SQLite (percpu_* tables, metrics, trace_info), the before/after
- * percpu_stats snapshots from the recorder's meta JSON, and the consistency check.
+ * percpu_stats snapshots of the recorder's meta (parsed by its reader), and the consistency check.
  * Runs inside the caller's transaction (docs/METRICS.md, "Percpu"). */
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,15 +9,18 @@
 #include "model/percpu.h"
 #include "meta/percpu_stats.h"
 
-static int parse_snapshot(json_t *meta, const char *which, struct pcp_percpu_stats **out)
+/* The snapshots' percpu_stats as the meta reader parsed them (NULL without a meta). */
+static int parse_snapshots(const struct pcp_meta *meta, const struct pcp_percpu_stats **before,
+			   const struct pcp_percpu_stats **after)
 {
-	/* The meta shape belongs to the recorder: ask its accessor. */
-	const char *text = pcp_meta_percpu_stats_text(meta, which);
+	int rc;
 
-	*out = NULL;
-	if (!text)
+	*before = *after = NULL;
+	if (!meta)
 		return PCP_OK;
-	return pcp_percpu_stats_parse(text, strlen(text), out);
+	if ((rc = pcp_meta_percpu_stats(&meta->before, before)))
+		return rc;
+	return pcp_meta_percpu_stats(&meta->after, after);
 }
 
 static void run_check(const struct pcp_percpu_results *r, const struct pcp_percpu_stats *before,
@@ -52,17 +55,13 @@ static void run_check(const struct pcp_percpu_results *r, const struct pcp_percp
 			(uint64_t)c->nr_dealloc_delta == c->traced_frees + c->untraced_frees;
 }
 
-int pcp_percpu_attach_meta(struct pcp_percpu_results *r, json_t *meta, int lossy)
+int pcp_percpu_attach_meta(struct pcp_percpu_results *r, const struct pcp_meta *meta, int lossy)
 {
-	struct pcp_percpu_stats *before = NULL, *after = NULL;
-	int rc = parse_snapshot(meta, "before", &before);
+	const struct pcp_percpu_stats *before, *after;
+	int rc = parse_snapshots(meta, &before, &after);
 
 	if (!rc)
-		rc = parse_snapshot(meta, "after", &after);
-	if (!rc)
 		run_check(r, before, after, lossy, &r->check);
-	pcp_percpu_stats_free(before);
-	pcp_percpu_stats_free(after);
 	return rc;
 }
 
@@ -267,16 +266,15 @@ static int store_check(sqlite3 *db, const struct pcp_percpu_check *c)
 	return rc;
 }
 
-int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r, json_t *meta, int lossy)
+int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r,
+		     const struct pcp_meta *meta, int lossy)
 {
-	struct pcp_percpu_stats *before = NULL, *after = NULL;
+	const struct pcp_percpu_stats *before, *after;
 	struct pcp_percpu_check check;
 	int rc;
 
-	/* Parse both snapshots first: damaged text fails before anything is written. */
-	rc = parse_snapshot(meta, "before", &before);
-	if (!rc)
-		rc = parse_snapshot(meta, "after", &after);
+	/* Both snapshots first: damaged text fails before anything is written. */
+	rc = parse_snapshots(meta, &before, &after);
 	if (!rc && r)
 		rc = store_tables(db, r);
 	if (!rc)
@@ -287,7 +285,5 @@ int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r, json_t *me
 		run_check(r, before, after, lossy, &check);
 		rc = store_check(db, &check);
 	}
-	pcp_percpu_stats_free(before);
-	pcp_percpu_stats_free(after);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/error.h"
+#include "meta/meta.h"
 #include "output/outfile.h"
 #include "model/percpu.h"
 #include "output/report.h"
@@ -483,7 +484,7 @@ json_t *pcp_report_json(const struct pcp_analysis *a)
 	/* "percpu" is always present: null when the trace has no percpu event. */
 	if (ok && !json_object_get(root, "percpu"))
 		put(root, "percpu", json_null(), &ok);
-	put(root, "meta", a->meta ? json_incref(a->meta) : json_null(), &ok);
+	put(root, "meta", a->meta ? json_incref(a->meta->json) : json_null(), &ok);
 	if (!ok) {
 		json_decref(root);
 		return NULL;

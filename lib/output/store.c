@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "common/error.h"
+#include "meta/meta.h"
 #include "output/outfile.h"
 #include "model/percpu.h"
 #include "output/store.h"
@@ -247,8 +248,8 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 						  : a->zone_map ? "meta" : "none")))) ||
 	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)))
 		goto out;
-	if (a->meta && json_is_object(a->meta))
-		err = info_meta(s, st, "meta", a->meta, 0);
+	if (a->meta)
+		err = info_meta(s, st, "meta", a->meta->json, 0);
 out:
 	sqlite3_finalize(st);
 	return err;
@@ -444,175 +445,108 @@ static int write_metrics(struct store *s, const struct pcp_churn_results *c)
 	return err;
 }
 
-/* ---- recorder snapshots (meta JSON) ----
- * The meta shape belongs to pcprecord(1). Read generically: a snapshot name ("before",
- * "after") holding sources, or a source holding snapshot names, either at the top level or
- * under "snapshots". Object sources become key/value rows; arrays of objects with a "cpu"
- * member (zoneinfo pagesets) become pcp_pageset rows. Unknown shapes are skipped, never fatal
- * to the analysis: the raw file stays beside the trace. */
+/* ---- recorder snapshots (meta/meta.h) ----
+ * Per snapshot ("before", "after"): its time, and zoneinfo_error/vmstat_error when those could
+ * not be read, as source "meta"; vmstat counters as source "vmstat"; zoneinfo pagesets as
+ * pcp_pageset rows. percpu_stats goes to the percpu tables (percpu_store.c). */
 
 struct snap_stmts {
 	sqlite3_stmt *kv, *pageset;
+	const char *snap;
 };
 
-static int is_snapshot_name(const char *k)
+static int snap_row(struct store *s, struct snap_stmts *ss, const char *source, const char *key,
+		    const char *text)
 {
-	return strcmp(k, "before") == 0 || strcmp(k, "after") == 0;
+	sqlite3_bind_text(ss->kv, 1, ss->snap, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ss->kv, 2, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ss->kv, 3, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(ss->kv, 4, text, -1, SQLITE_TRANSIENT);
+	return step_reset(s, ss->kv, "snapshot");
 }
 
-static json_int_t member_int(json_t *o, const char *a, const char *b, json_int_t dflt)
+static int snap_row_int(struct store *s, struct snap_stmts *ss, const char *source,
+			const char *key, int64_t v)
 {
-	json_t *v = json_object_get(o, a);
+	char num[32];
 
-	if (!v && b)
-		v = json_object_get(o, b);
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	return snap_row(s, ss, source, key, num);
 }
 
-/* Walks a pageset structure, inheriting nid/zone from enclosing objects. */
-static int snap_pagesets(struct store *s, struct snap_stmts *ss, const char *snap, json_t *v,
-			 json_int_t nid, const char *zone)
+/* A pageset column: NULL when zoneinfo did not print the field. */
+static void bind_opt(sqlite3_stmt *st, int col, unsigned has, unsigned bit, int64_t v)
 {
-	size_t i;
-	json_t *e;
-	const char *k;
+	if (has & bit)
+		sqlite3_bind_int64(st, col, v);
+}
+
+static int snap_pagesets(struct store *s, struct snap_stmts *ss, const struct pcp_meta_zone *z)
+{
+	sqlite3_stmt *st = ss->pageset;
 	int err;
 
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-			if ((err = snap_pagesets(s, ss, snap, e, nid, zone)))
-				return err;
-		return PCP_OK;
-	}
-	if (!json_is_object(v))
-		return PCP_OK;
-	nid = member_int(v, "nid", "node", nid);
-	if (json_is_string(json_object_get(v, "zone")))
-		zone = json_string_value(json_object_get(v, "zone"));
-	if (json_is_integer(json_object_get(v, "cpu")) && zone) {
-		sqlite3_stmt *st = ss->pageset;
+	if (!z->name)
+		return PCP_OK; /* a pageset row needs its zone */
+	for (size_t i = 0; i < z->nr_pagesets; i++) {
+		const struct pcp_meta_pageset *p = &z->pagesets[i];
 
-		sqlite3_bind_text(st, 1, snap, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, nid);
-		sqlite3_bind_text(st, 3, zone, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 4, json_integer_value(json_object_get(v, "cpu")));
-		if (json_is_integer(json_object_get(v, "count")))
-			sqlite3_bind_int64(st, 5, json_integer_value(json_object_get(v, "count")));
-		if (json_is_integer(json_object_get(v, "high")))
-			sqlite3_bind_int64(st, 6, json_integer_value(json_object_get(v, "high")));
-		if (json_is_integer(json_object_get(v, "batch")))
-			sqlite3_bind_int64(st, 7, json_integer_value(json_object_get(v, "batch")));
-		if (json_is_integer(json_object_get(v, "high_min")))
-			sqlite3_bind_int64(st, 8, json_integer_value(json_object_get(v, "high_min")));
-		if (json_is_integer(json_object_get(v, "high_max")))
-			sqlite3_bind_int64(st, 9, json_integer_value(json_object_get(v, "high_max")));
-		return step_reset(s, st, "pcp_pageset");
-	}
-	json_object_foreach(v, k, e)
-		if ((json_is_array(e) || json_is_object(e)) &&
-		    (err = snap_pagesets(s, ss, snap, e, nid, zone)))
-			return err;
-	return PCP_OK;
-}
-
-static int looks_like_pagesets(const char *source)
-{
-	return strstr(source, "zoneinfo") || strstr(source, "pageset");
-}
-
-/* Flattens an object's scalars to (snap, source, dotted.key, value). */
-static int snap_kv(struct store *s, struct snap_stmts *ss, const char *snap, const char *source,
-		   const char *prefix, json_t *obj, int depth)
-{
-	const char *k, *text;
-	json_t *v;
-	char key[512], num[64];
-	int err;
-
-	json_object_foreach(obj, k, v) {
-		/* A key this long is not a snapshot value of ours: skip it rather than cut it. */
-		if ((size_t)snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", k) >= sizeof(key))
-			continue;
-		if (json_is_object(v)) {
-			if (depth < 4 && (err = snap_kv(s, ss, snap, source, key, v, depth + 1)))
-				return err;
-			continue;
-		}
-		if (!scalar_text(v, num, sizeof(num), &text))
-			continue;
-		sqlite3_bind_text(ss->kv, 1, snap, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ss->kv, 2, source, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ss->kv, 3, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ss->kv, 4, text, -1, SQLITE_TRANSIENT);
-		if ((err = step_reset(s, ss->kv, "snapshot")))
+		sqlite3_bind_text(st, 1, ss->snap, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, z->node);
+		sqlite3_bind_text(st, 3, z->name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, p->cpu);
+		bind_opt(st, 5, p->has, PCP_META_PAGESET_COUNT, p->count);
+		bind_opt(st, 6, p->has, PCP_META_PAGESET_HIGH, p->high);
+		bind_opt(st, 7, p->has, PCP_META_PAGESET_BATCH, p->batch);
+		bind_opt(st, 8, p->has, PCP_META_PAGESET_HIGH_MIN, p->high_min);
+		bind_opt(st, 9, p->has, PCP_META_PAGESET_HIGH_MAX, p->high_max);
+		if ((err = step_reset(s, st, "pcp_pageset")))
 			return err;
 	}
 	return PCP_OK;
 }
 
-static int snap_source(struct store *s, struct snap_stmts *ss, const char *snap,
-		       const char *source, json_t *v)
+static int snap_write(struct store *s, struct snap_stmts *ss, const struct pcp_meta_snapshot *snap)
 {
-	const char *text;
-	char num[64];
+	int err = PCP_OK;
 
-	if (strstr(source, "percpu_stats"))
-		return PCP_OK; /* the percpu work parses it into percpu_stats */
-	if (looks_like_pagesets(source) && (json_is_array(v) || json_is_object(v)))
-		return snap_pagesets(s, ss, snap, v, -1, NULL);
-	if (json_is_object(v))
-		return snap_kv(s, ss, snap, source, "", v, 0);
-	if (scalar_text(v, num, sizeof(num), &text)) {
-		/* a loose scalar of the snapshot (e.g. its time) */
-		sqlite3_bind_text(ss->kv, 1, snap, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ss->kv, 2, "meta", -1, SQLITE_STATIC);
-		sqlite3_bind_text(ss->kv, 3, source, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ss->kv, 4, text, -1, SQLITE_TRANSIENT);
-		return step_reset(s, ss->kv, "snapshot");
-	}
-	return PCP_OK;
-}
-
-static int snap_walk(struct store *s, struct snap_stmts *ss, json_t *root)
-{
-	const char *k, *k2;
-	json_t *v, *v2;
-	int err;
-
-	json_object_foreach(root, k, v) {
-		if (!json_is_object(v))
-			continue;
-		if (is_snapshot_name(k)) {              /* {"before": {"vmstat": {...}}} */
-			json_object_foreach(v, k2, v2)
-				if ((err = snap_source(s, ss, k, k2, v2)))
-					return err;
-		} else {                                /* {"vmstat": {"before": {...}}} */
-			json_object_foreach(v, k2, v2)
-				if (is_snapshot_name(k2) && (err = snap_source(s, ss, k2, k, v2)))
-					return err;
-		}
-	}
-	return PCP_OK;
-}
-
-static int write_snapshots(struct store *s, json_t *meta)
-{
-	struct snap_stmts ss = { NULL, NULL };
-	json_t *nested;
-	int err;
-
-	if (!meta || !json_is_object(meta))
+	if (!snap->present)
 		return PCP_OK;
-	/* OR IGNORE: a repeated key in an unforeseen shape must not lose the whole analysis.
-	 * Sources, keys and values from the meta are bound parameters, never SQL text. */
+	if ((snap->time && (err = snap_row(s, ss, "meta", "time", snap->time))) ||
+	    (snap->has_time_ns && (err = snap_row_int(s, ss, "meta", "time_ns", snap->time_ns))) ||
+	    (snap->zoneinfo_error &&
+	     (err = snap_row(s, ss, "meta", "zoneinfo_error", snap->zoneinfo_error))) ||
+	    (snap->vmstat_error && (err = snap_row(s, ss, "meta", "vmstat_error", snap->vmstat_error))))
+		return err;
+	for (size_t i = 0; i < snap->nr_zones; i++)
+		if ((err = snap_pagesets(s, ss, &snap->zones[i])))
+			return err;
+	for (size_t i = 0; i < snap->nr_vmstat; i++)
+		if ((err = snap_row_int(s, ss, "vmstat", snap->vmstat[i].name, snap->vmstat[i].value)))
+			return err;
+	return PCP_OK;
+}
+
+static int write_snapshots(struct store *s, const struct pcp_meta *meta)
+{
+	struct snap_stmts ss = { NULL, NULL, NULL };
+	int err;
+
+	if (!meta)
+		return PCP_OK;
+	/* OR IGNORE: a vmstat counter named like another must not lose the whole analysis.
+	 * Keys and values from the meta are bound parameters, never SQL text. */
 	if ((err = prepare(s, "INSERT OR IGNORE INTO snapshot(snapshot, source, key, value) "
 			   "VALUES (?1, ?2, ?3, ?4)", &ss.kv)) ||
 	    (err = prepare(s, "INSERT OR IGNORE INTO pcp_pageset(snapshot, nid, zone, cpu, count, "
 			   "high, batch, high_min, high_max) "
 			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", &ss.pageset)))
 		goto out;
-	nested = json_object_get(meta, "snapshots");
-	err = snap_walk(s, &ss, json_is_object(nested) ? nested : meta);
+	ss.snap = "before";
+	if ((err = snap_write(s, &ss, &meta->before)))
+		goto out;
+	ss.snap = "after";
+	err = snap_write(s, &ss, &meta->after);
 out:
 	sqlite3_finalize(ss.kv);
 	sqlite3_finalize(ss.pageset);

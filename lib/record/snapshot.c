@@ -1,4 +1,5 @@
-/* Allocator state snapshots for the recorder: percpu_stats, zoneinfo pagesets, vmstat. */
+/* Allocator state snapshots for the recorder: percpu_stats, zoneinfo pagesets, vmstat. The meta
+ * file they go into is the meta module's (meta/meta.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,11 +9,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "common/error.h"
-#include "output/outfile.h"
+#include "meta/meta.h"
+#include "meta/percpu_stats.h"
 #include "record/snapshot.h"
 
 #define PERCPU_STATS_PATH "/sys/kernel/debug/percpu_stats"
@@ -86,258 +87,184 @@ static int split_key_value(const char *line, char *key, size_t keylen, const cha
 	return 0;
 }
 
-static int pageset_complete(json_t *cpu)
+/* zoneinfo parse state: the zone being read, its pagesets array and the pageset (cpu) being
+ * filled. in_pagesets: between a zone's "pagesets" line and its trailer. */
+struct zoneinfo_parser {
+	json_t *zones, *zone, *sets, *cpu;
+	int in_pagesets, lineno;
+	char *errbuf;
+	size_t errlen;
+};
+
+static int zi_fail(struct zoneinfo_parser *p, const char *what)
 {
-	return !cpu || (json_object_get(cpu, "count") && json_object_get(cpu, "high") &&
-			json_object_get(cpu, "batch"));
+	return fail(p->errbuf, p->errlen, p->lineno, what);
+}
+
+/* A pageset is complete once it has count, high and batch (no pageset at all is fine). */
+static int zi_pageset_complete(const struct zoneinfo_parser *p)
+{
+	return !p->cpu || (json_object_get(p->cpu, "count") && json_object_get(p->cpu, "high") &&
+			   json_object_get(p->cpu, "batch"));
+}
+
+/* Ends the current pageset: the next one starts with a "cpu" line. */
+static int zi_end_pageset(struct zoneinfo_parser *p, const char *what)
+{
+	if (!zi_pageset_complete(p))
+		return zi_fail(p, what);
+	p->cpu = NULL;
+	return PCP_OK;
+}
+
+/* "Node N, zone NAME" starts a zone. zid: the zone's position in its node; zoneinfo prints
+ * every zone of a node (empty ones too) in the kernel's zone_type order. */
+static int zi_zone_header(struct zoneinfo_parser *p, const char *line)
+{
+	char name[64];
+	int node, zid = 0, err;
+
+	if ((err = zi_end_pageset(p, "pageset without count/high/batch")))
+		return err;
+	if (sscanf(line, "Node %d, zone %63s", &node, name) != 2 || node < 0)
+		return zi_fail(p, "bad zone header");
+	for (size_t i = 0; i < json_array_size(p->zones); i++)
+		zid += json_integer_value(json_object_get(json_array_get(p->zones, i), "node")) == node;
+	p->zone = json_pack("{s:i,s:s,s:i,s:[]}", "node", node, "zone", name, "zid", zid,
+			    "pagesets");
+	if (!p->zone || json_array_append_new(p->zones, p->zone))
+		return PCP_ERR_NOMEM;
+	p->sets = json_object_get(p->zone, "pagesets");
+	p->in_pagesets = 0;
+	return PCP_OK;
+}
+
+/* The zone's PFN span, which maps a PFN to its zone: "spanned  N" (no colon) among the
+ * watermarks, "start_pfn: N" in the trailer (populated zones only, it ends the pagesets).
+ * 1 when t was neither line. */
+static int zi_span(struct zoneinfo_parser *p, const char *t, int *err)
+{
+	long long v;
+
+	*err = PCP_OK;
+	if (!strncmp(t, "spanned", 7) && (t[7] == ' ' || t[7] == '\t')) {
+		if (parse_number(t + 7, &v) || v < 0)
+			*err = zi_fail(p, "bad spanned");
+		else if (json_object_set_new(p->zone, "spanned", json_integer(v)))
+			*err = PCP_ERR_NOMEM;
+		return 0;
+	}
+	if (strncmp(t, "start_pfn:", 10))
+		return 1;
+	if ((*err = zi_end_pageset(p, "pageset without count/high/batch")))
+		return 0;
+	if (parse_number(t + 10, &v) || v < 0)
+		*err = zi_fail(p, "bad start_pfn");
+	else if (json_object_set_new(p->zone, "start_pfn", json_integer(v)))
+		*err = PCP_ERR_NOMEM;
+	p->in_pagesets = 0;
+	return 0;
+}
+
+/* "cpu: N" starts a pageset. */
+static int zi_pageset_cpu(struct zoneinfo_parser *p, const char *value)
+{
+	long long v;
+	int err;
+
+	if ((err = zi_end_pageset(p, "pageset without count/high/batch")))
+		return err;
+	if (parse_number(value, &v) || v < 0)
+		return zi_fail(p, "bad cpu number");
+	p->cpu = json_pack("{s:I}", "cpu", (json_int_t)v);
+	if (!p->cpu || json_array_append_new(p->sets, p->cpu))
+		return PCP_ERR_NOMEM;
+	return PCP_OK;
+}
+
+static int zi_is_pageset_key(const char *key)
+{
+	static const char *const keys[] = { "count", "high", "batch", "high_min", "high_max" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return 1;
+	return 0;
+}
+
+/* One "key: value" line inside the pagesets. Another key ends them (the zone's trailer). */
+static int zi_pageset_field(struct zoneinfo_parser *p, const char *key, const char *value)
+{
+	long long v;
+
+	if (!strcmp(key, "cpu"))
+		return zi_pageset_cpu(p, value);
+	if (!strcmp(key, "vm stats threshold")) {
+		if (!p->cpu || parse_number(value, &v))
+			return zi_fail(p, "bad vm stats threshold");
+		json_object_set_new(p->cpu, "vm_stats_threshold", json_integer(v));
+		return PCP_OK;
+	}
+	if (!zi_is_pageset_key(key)) {
+		p->in_pagesets = 0;
+		return zi_end_pageset(p, "pageset without count/high/batch");
+	}
+	if (!p->cpu)
+		return zi_fail(p, "pageset field before any cpu");
+	if (parse_number(value, &v) || v < 0)
+		return zi_fail(p, "pageset field is not a number");
+	return json_object_set_new(p->cpu, key, json_integer(v)) ? PCP_ERR_NOMEM : PCP_OK;
+}
+
+/* One line of the text, in its place: a zone header, a span, the pagesets' start or a line
+ * inside them. Lines of a zone outside its pagesets (watermarks, counters) say nothing to us. */
+static int zi_line(struct zoneinfo_parser *p, const char *line)
+{
+	const char *t = skip_blank(line), *value;
+	char key[64];
+	int err;
+
+	if (!strncmp(line, "Node ", 5))
+		return zi_zone_header(p, line);
+	if (!p->zone)
+		return *t ? zi_fail(p, "text before the first zone") : PCP_OK;
+	if (!strcmp(t, "pagesets")) {
+		p->in_pagesets = 1;
+		return PCP_OK;
+	}
+	if (!zi_span(p, t, &err))
+		return err;
+	if (!p->in_pagesets || !*t)
+		return PCP_OK;
+	if (split_key_value(t, key, sizeof(key), &value)) {
+		p->in_pagesets = 0; /* an unknown line ends the pagesets (the zone's trailer) */
+		return PCP_OK;
+	}
+	return zi_pageset_field(p, key, value);
 }
 
 int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, size_t errlen)
 {
-	static const char *const pageset_keys[] = { "count", "high", "batch", "high_min",
-						    "high_max" };
-	json_t *zones = json_array(), *zone = NULL, *sets = NULL, *cpu = NULL;
-	char line[512], key[64];
-	int lineno = 0, in_pagesets = 0, zid, err = PCP_OK;
+	struct zoneinfo_parser p = { .zones = json_array(), .errbuf = errbuf, .errlen = errlen };
+	char line[512];
+	int err = PCP_OK;
 
 	*out = NULL;
-	if (!zones)
+	if (!p.zones)
 		return PCP_ERR_NOMEM;
-	while (next_line(&text, line, sizeof(line))) {
-		const char *t = skip_blank(line), *value;
-		long long v;
-
-		lineno++;
-		if (!strncmp(line, "Node ", 5)) {
-			int node;
-			char name[64];
-
-			if (!pageset_complete(cpu)) {
-				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
-				goto out;
-			}
-			if (sscanf(line, "Node %d, zone %63s", &node, name) != 2 || node < 0) {
-				err = fail(errbuf, errlen, lineno, "bad zone header");
-				goto out;
-			}
-			/* zid: the zone's position in its node; zoneinfo prints every zone of a node
-			 * (empty ones too) in the kernel's zone_type order */
-			zid = 0;
-			for (size_t i = 0; i < json_array_size(zones); i++)
-				zid += json_integer_value(json_object_get(json_array_get(zones, i),
-									   "node")) == node;
-			zone = json_pack("{s:i,s:s,s:i,s:[]}", "node", node, "zone", name, "zid", zid,
-					 "pagesets");
-			if (!zone || json_array_append_new(zones, zone)) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			sets = json_object_get(zone, "pagesets");
-			cpu = NULL;
-			in_pagesets = 0;
-			continue;
-		}
-		if (!zone) {
-			if (*t) {
-				err = fail(errbuf, errlen, lineno, "text before the first zone");
-				goto out;
-			}
-			continue;
-		}
-		if (!strcmp(t, "pagesets")) {
-			in_pagesets = 1;
-			continue;
-		}
-		/* The zone's PFN span: "spanned  N" (no colon) among the watermarks, "start_pfn: N"
-		 * in the trailer (populated zones only); they map a PFN to its zone. */
-		if (!strncmp(t, "spanned", 7) && (t[7] == ' ' || t[7] == '\t')) {
-			if (parse_number(t + 7, &v) || v < 0) {
-				err = fail(errbuf, errlen, lineno, "bad spanned");
-				goto out;
-			}
-			if (json_object_set_new(zone, "spanned", json_integer(v))) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			continue;
-		}
-		if (!strncmp(t, "start_pfn:", 10)) {
-			if (!pageset_complete(cpu)) {
-				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
-				goto out;
-			}
-			if (parse_number(t + 10, &v) || v < 0) {
-				err = fail(errbuf, errlen, lineno, "bad start_pfn");
-				goto out;
-			}
-			if (json_object_set_new(zone, "start_pfn", json_integer(v))) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			in_pagesets = 0;
-			cpu = NULL;
-			continue;
-		}
-		if (!in_pagesets || !*t)
-			continue;
-		if (split_key_value(t, key, sizeof(key), &value)) {
-			/* an unknown line ends the pagesets (the zone's trailer) */
-			in_pagesets = 0;
-			continue;
-		}
-		if (!strcmp(key, "cpu")) {
-			if (!pageset_complete(cpu)) {
-				err = fail(errbuf, errlen, lineno, "pageset without count/high/batch");
-				goto out;
-			}
-			if (parse_number(value, &v) || v < 0) {
-				err = fail(errbuf, errlen, lineno, "bad cpu number");
-				goto out;
-			}
-			cpu = json_pack("{s:I}", "cpu", (json_int_t)v);
-			if (!cpu || json_array_append_new(sets, cpu)) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			continue;
-		}
-		if (!strcmp(key, "vm stats threshold")) {
-			if (!cpu || parse_number(value, &v)) {
-				err = fail(errbuf, errlen, lineno, "bad vm stats threshold");
-				goto out;
-			}
-			json_object_set_new(cpu, "vm_stats_threshold", json_integer(v));
-			continue;
-		}
-		{
-			size_t i;
-			int known = 0;
-
-			for (i = 0; i < sizeof(pageset_keys) / sizeof(pageset_keys[0]); i++)
-				if (!strcmp(key, pageset_keys[i]))
-					known = 1;
-			if (!known) {
-				if (!pageset_complete(cpu)) {
-					err = fail(errbuf, errlen, lineno,
-						   "pageset without count/high/batch");
-					goto out;
-				}
-				in_pagesets = 0;
-				cpu = NULL;
-				continue;
-			}
-			if (!cpu) {
-				err = fail(errbuf, errlen, lineno, "pageset field before any cpu");
-				goto out;
-			}
-			if (parse_number(value, &v) || v < 0) {
-				err = fail(errbuf, errlen, lineno, "pageset field is not a number");
-				goto out;
-			}
-			if (json_object_set_new(cpu, key, json_integer(v))) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-		}
+	while (err == PCP_OK && next_line(&text, line, sizeof(line))) {
+		p.lineno++;
+		err = zi_line(&p, line);
 	}
-	if (!pageset_complete(cpu)) {
-		err = fail(errbuf, errlen, lineno, "text ends inside a pageset");
-		goto out;
-	}
-	if (json_array_size(zones) == 0) {
-		err = fail(errbuf, errlen, lineno, "no zone");
-		goto out;
-	}
-out:
+	if (err == PCP_OK && !zi_pageset_complete(&p))
+		err = zi_fail(&p, "text ends inside a pageset");
+	if (err == PCP_OK && json_array_size(p.zones) == 0)
+		err = zi_fail(&p, "no zone");
 	if (err != PCP_OK) {
-		json_decref(zones);
+		json_decref(p.zones);
 		return err;
 	}
-	*out = zones;
-	return PCP_OK;
-}
-
-int pcp_snapshot_parse_percpu_stats(const char *text, json_t **out, char *errbuf, size_t errlen)
-{
-	json_t *root, *section = NULL, *chunks;
-	char line[512], key[64];
-	int lineno = 0, seen_header = 0, err = PCP_OK;
-
-	*out = NULL;
-	root = json_pack("{s:{},s:{},s:[]}", "allocation", "global", "chunks");
-	if (!root)
-		return PCP_ERR_NOMEM;
-	chunks = json_object_get(root, "chunks");
-	while (next_line(&text, line, sizeof(line))) {
-		const char *t = skip_blank(line), *value;
-		long long v;
-
-		lineno++;
-		if (!*t || t[0] == '-')
-			continue;
-		if (!seen_header) {
-			if (strcmp(t, "Percpu Memory Statistics")) {
-				err = fail(errbuf, errlen, lineno, "not a percpu_stats text");
-				goto out;
-			}
-			seen_header = 1;
-			continue;
-		}
-		if (!strcmp(t, "Allocation Info:")) {
-			section = json_object_get(root, "allocation");
-			continue;
-		}
-		if (!strcmp(t, "Global Stats:")) {
-			section = json_object_get(root, "global");
-			continue;
-		}
-		if (!strcmp(t, "Per Chunk Stats:")) {
-			section = NULL;
-			continue;
-		}
-		if (!strncmp(t, "Chunk:", 6)) {
-			const char *kind = strstr(t, "First") ? "first" :
-					   strstr(t, "Reserved") ? "reserved" : "dynamic";
-
-			section = json_pack("{s:s}", "kind", kind);
-			if (!section || json_array_append_new(chunks, section)) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			continue;
-		}
-		if (split_key_value(t, key, sizeof(key), &value)) {
-			err = fail(errbuf, errlen, lineno, "unexpected line");
-			goto out;
-		}
-		if (!section) {
-			err = fail(errbuf, errlen, lineno, "value outside any section");
-			goto out;
-		}
-		if (parse_number(value, &v)) {
-			err = fail(errbuf, errlen, lineno, "value is not a number");
-			goto out;
-		}
-		if (json_object_set_new(section, key, json_integer(v))) {
-			err = PCP_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (!seen_header) {
-		err = fail(errbuf, errlen, lineno, "empty percpu_stats text");
-		goto out;
-	}
-	if (!json_object_get(json_object_get(root, "global"), "nr_alloc") ||
-	    !json_object_get(json_object_get(root, "allocation"), "unit_size")) {
-		err = fail(errbuf, errlen, lineno, "percpu_stats text lacks its global figures");
-		goto out;
-	}
-out:
-	if (err != PCP_OK) {
-		json_decref(root);
-		return err;
-	}
-	*out = root;
+	*out = p.zones;
 	return PCP_OK;
 }
 
@@ -430,12 +357,15 @@ static int debugfs_mounted(void)
 	       stat(DEBUGFS_DIR "/bdi", &st) == 0;
 }
 
+/* The text parsed by the one percpu_stats parser (meta/percpu_stats.h), written out as the
+ * meta's "parsed" member by the meta writer. */
 static json_t *percpu_stats_snapshot(void)
 {
-	char reason[256], errbuf[160];
-	json_t *parsed = NULL, *obj;
+	struct pcp_percpu_stats *parsed = NULL;
+	char reason[256];
+	json_t *obj;
 	char *text;
-	int err_no;
+	int err_no, err;
 
 	if (!debugfs_mounted() && mount("nodev", DEBUGFS_DIR, "debugfs", 0, NULL) != 0) {
 		snprintf(reason, sizeof(reason), "debugfs is not mounted and cannot be: %s",
@@ -448,12 +378,18 @@ static json_t *percpu_stats_snapshot(void)
 			 err_no == ENOENT ? " (kernel built without CONFIG_PERCPU_STATS)" : "");
 		return json_pack("{s:b,s:s}", "available", 0, "reason", reason);
 	}
-	if (pcp_snapshot_parse_percpu_stats(text, &parsed, errbuf, sizeof(errbuf)) != PCP_OK) {
-		snprintf(reason, sizeof(reason), "%s: %s", PERCPU_STATS_PATH, errbuf);
+	err = pcp_percpu_stats_parse(text, strlen(text), &parsed);
+	if (err == PCP_ERR_NOMEM) {
+		obj = NULL;
+	} else if (err != PCP_OK) {
+		snprintf(reason, sizeof(reason), "%s: not a percpu_stats listing, or damaged",
+			 PERCPU_STATS_PATH);
 		obj = json_pack("{s:b,s:s,s:s}", "available", 0, "reason", reason, "text", text);
 	} else {
-		obj = json_pack("{s:b,s:s,s:o}", "available", 1, "text", text, "parsed", parsed);
+		obj = json_pack("{s:b,s:s,s:o}", "available", 1, "text", text, "parsed",
+				pcp_meta_percpu_stats_json(parsed));
 	}
+	pcp_percpu_stats_free(parsed);
 	free(text);
 	return obj;
 }
@@ -538,31 +474,22 @@ int pcp_snapshot_take(json_t **out)
 
 int pcp_snapshot_percpu_counts(int64_t *nr_alloc, int64_t *nr_dealloc)
 {
-	const char *text;
-	char *buf, line[256], key[64];
-	int err_no, have_alloc = 0, have_dealloc = 0;
+	struct pcp_percpu_stats *parsed;
+	char *buf;
+	int err_no, err;
 
 	buf = read_text(PERCPU_STATS_PATH, &err_no);
 	if (!buf)
 		return err_no == ENOMEM ? PCP_ERR_NOMEM : PCP_ERR_IO;
-	/* The global figures come before the first chunk's keys of the same names. */
-	text = buf;
-	while ((!have_alloc || !have_dealloc) && next_line(&text, line, sizeof(line))) {
-		const char *value;
-		long long v;
-
-		if (split_key_value(line, key, sizeof(key), &value) || parse_number(value, &v))
-			continue;
-		if (!have_alloc && !strcmp(key, "nr_alloc")) {
-			*nr_alloc = v;
-			have_alloc = 1;
-		} else if (!have_dealloc && !strcmp(key, "nr_dealloc")) {
-			*nr_dealloc = v;
-			have_dealloc = 1;
-		}
-	}
+	err = pcp_percpu_stats_parse(buf, strlen(buf), &parsed);
 	free(buf);
-	return have_alloc && have_dealloc ? PCP_OK : PCP_ERR_BAD_META;
+	if (err != PCP_OK)
+		return err;
+	/* the parser guarantees both global keys */
+	pcp_percpu_stats_get(parsed, PCP_PSTATS_GLOBAL, -1, "nr_alloc", nr_alloc);
+	pcp_percpu_stats_get(parsed, PCP_PSTATS_GLOBAL, -1, "nr_dealloc", nr_dealloc);
+	pcp_percpu_stats_free(parsed);
+	return PCP_OK;
 }
 
 int pcp_snapshot_mark_switch(json_t *snap, const char *switch_name, int read_ok, int64_t nr_alloc,
@@ -599,45 +526,4 @@ int pcp_snapshot_mark_switch(json_t *snap, const char *switch_name, int read_ok,
 	    json_object_set_new(pcs, "reason", json_string(reason)))
 		return PCP_ERR_NOMEM;
 	return PCP_OK;
-}
-
-int pcp_snapshot_add_system(json_t *obj)
-{
-	struct utsname u;
-	char host[256];
-
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	if (gethostname(host, sizeof(host)) != 0)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
-	if (json_object_set_new(obj, "kernel_release", json_string(u.release)) ||
-	    json_object_set_new(obj, "kernel_version", json_string(u.version)) ||
-	    json_object_set_new(obj, "machine", json_string(u.machine)) ||
-	    json_object_set_new(obj, "hostname", json_string(host)))
-		return PCP_ERR_NOMEM;
-	return PCP_OK;
-}
-
-int pcp_snapshot_write_meta(const char *trace_path, json_t *meta, char *errbuf, size_t errlen)
-{
-	struct pcp_outfile f;
-	char *path = NULL;
-	int err;
-
-	if (asprintf(&path, "%s.meta.json", trace_path) < 0) {
-		snprintf(errbuf, errlen, "%s", pcp_strerror(PCP_ERR_NOMEM));
-		return PCP_ERR_NOMEM;
-	}
-	err = pcp_outfile_open(&f, path, errbuf, errlen);
-	free(path);
-	if (err != PCP_OK)
-		return err;
-	if (json_dumpfd(meta, f.fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
-	    write(f.fd, "\n", 1) != 1) {
-		snprintf(errbuf, errlen, "cannot write: %s", strerror(errno));
-		pcp_outfile_abort(&f);
-		return PCP_ERR_IO;
-	}
-	return pcp_outfile_commit(&f, errbuf, errlen);
 }

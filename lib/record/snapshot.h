@@ -1,7 +1,7 @@
 /*
  * Allocator state around a recording (issue 3): /sys/kernel/debug/percpu_stats, the per-CPU
- * pagesets of /proc/zoneinfo, /proc/vmstat and the system's identity, as Jansson values for the
- * recorder's <trace>.meta.json (shape: pcprecord(1), "META FILE").
+ * pagesets of /proc/zoneinfo and /proc/vmstat, as Jansson values for the recorder's
+ * <trace>.meta.json (shape: pcprecord(1), "META FILE"; read and written by meta/meta.h).
  *
  * The parsers take text so that tests feed them captured files. A text they cannot make sense
  * of gives PCP_ERR_BAD_META (and a one-line reason in errbuf), never a partial value.
@@ -22,11 +22,6 @@
  * empty array. */
 int pcp_snapshot_parse_zoneinfo(const char *text, json_t **out, char *errbuf, size_t errlen);
 
-/* {"allocation":{"unit_size":..,...},"global":{"nr_alloc":..,...},
- *  "chunks":[{"kind":"first"|"reserved"|"dynamic","nr_alloc":..,...}, ...]} */
-int pcp_snapshot_parse_percpu_stats(const char *text, json_t **out, char *errbuf,
-				    size_t errlen);
-
 /* {"nr_free_pages":..., ...} in the file's order. */
 int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size_t errlen);
 
@@ -34,8 +29,9 @@ int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size
  * Reads the live files (mounting debugfs at /sys/kernel/debug if percpu_stats needs it) into
  * {"time":"<ISO 8601 UTC>","time_ns":<CLOCK_REALTIME ns>,
  *  "percpu_stats":{"available":true,"text":"...","parsed":{...}} or
- *                 {"available":false,"reason":"..."},
+ *                 {"available":false,"reason":"..."[,"text":"..."]},
  *  "zoneinfo":[...], "vmstat":{...}}
+ * "parsed" is the text as the one percpu_stats parser reads it (pcp_meta_percpu_stats_json).
  * A file that is missing or damaged is reported inside the snapshot ("zoneinfo_error",
  * "vmstat_error"), so a recording is never lost to a snapshot. Only PCP_ERR_NOMEM fails.
  */
@@ -47,7 +43,8 @@ enum pcp_snapshot_order { PCP_SNAPSHOT_PERCPU_STATS_FIRST, PCP_SNAPSHOT_PERCPU_S
 int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order);
 
 /* percpu_stats' global nr_alloc and nr_dealloc now: one read of the file, which the kernel
- * prints under pcpu_lock. PCP_ERR_IO (cannot read), PCP_ERR_BAD_META (keys absent). */
+ * prints under pcpu_lock, through the one parser. PCP_ERR_IO (cannot read), PCP_ERR_BAD_META
+ * (not a percpu_stats listing). */
 int pcp_snapshot_percpu_counts(int64_t *nr_alloc, int64_t *nr_dealloc);
 
 /* Records in snap's percpu_stats the counters read on the other side of a tracing switch
@@ -58,11 +55,5 @@ int pcp_snapshot_percpu_counts(int64_t *nr_alloc, int64_t *nr_dealloc);
  * consistency check then gives no verdict instead of a false one. PCP_ERR_NOMEM only. */
 int pcp_snapshot_mark_switch(json_t *snap, const char *switch_name, int read_ok, int64_t nr_alloc,
 			     int64_t nr_dealloc, int attempts);
-
-/* Adds kernel_release, kernel_version, machine and hostname to obj. */
-int pcp_snapshot_add_system(json_t *obj);
-
-/* Writes meta to "<trace_path>.meta.json" atomically (temp file + rename). */
-int pcp_snapshot_write_meta(const char *trace_path, json_t *meta, char *errbuf, size_t errlen);
 
 #endif

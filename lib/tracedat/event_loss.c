@@ -7,28 +7,26 @@
  * CPUs are summed. */
 #include <stdio.h>
 #include <string.h>
+#include "meta/meta.h"
 #include "model/churn.h"
 #include "tracedat/event_loss.h"
 
-static uint64_t meta_u64(const json_t *o, const char *key)
+static uint64_t positive(int64_t v)
 {
-	const json_t *v = json_object_get(o, key);
-
-	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+	return v > 0 ? (uint64_t)v : 0;
 }
 
 /* The meta's per-CPU stats sum for cpu (0 when the meta has no row for it). */
-static uint64_t meta_lost(const json_t *cpus, uint32_t cpu, uint64_t *overrun, uint64_t *dropped)
+static uint64_t meta_lost(const struct pcp_meta_recording *rec, uint32_t cpu, uint64_t *overrun,
+			  uint64_t *dropped)
 {
-	size_t i;
-	const json_t *row;
+	for (size_t i = 0; i < rec->nr_cpu_rows; i++) {
+		const struct pcp_meta_cpu *row = &rec->cpus[i];
 
-	json_array_foreach(cpus, i, row) {
-		const json_t *id = json_object_get(row, "cpu");
-		if (!json_is_integer(id) || json_integer_value(id) != (json_int_t)cpu)
+		if (row->cpu != (int64_t)cpu)
 			continue;
-		*overrun = meta_u64(row, "overrun") + meta_u64(row, "commit_overrun");
-		*dropped = meta_u64(row, "dropped");
+		*overrun = positive(row->overrun) + positive(row->commit_overrun);
+		*dropped = positive(row->dropped);
 		return *overrun + *dropped;
 	}
 	*overrun = *dropped = 0;
@@ -36,9 +34,8 @@ static uint64_t meta_lost(const json_t *cpus, uint32_t cpu, uint64_t *overrun, u
 }
 
 void pcp_event_loss_apply(struct pcp_churn_results *c, const struct pcp_cpustat *cpustat,
-			  uint32_t nr_cpustat, const json_t *meta, char *source, size_t len)
+			  uint32_t nr_cpustat, const struct pcp_meta *meta, char *source, size_t len)
 {
-	const json_t *cpus = json_object_get(json_object_get(meta, "recording"), "cpus");
 	int marks = c->lost_unknown_marks > 0, overrun = 0, commit = 0, dropped = 0, from_meta = 0;
 	uint64_t total = 0;
 
@@ -54,7 +51,7 @@ void pcp_event_loss_apply(struct pcp_churn_results *c, const struct pcp_cpustat 
 			commit |= s->commit_overrun > 0;
 			dropped |= s->dropped > 0;
 		}
-		m = json_is_array(cpus) ? meta_lost(cpus, cpu, &m_over, &m_drop) : 0;
+		m = meta ? meta_lost(&meta->recording, cpu, &m_over, &m_drop) : 0;
 		from_meta |= m > 0;
 		if (stat > lost)
 			lost = stat;

@@ -6,10 +6,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 #include "tracedat/cpustat.h"
 
 struct pcp_churn_results;
+struct pcp_meta;
 
 /* Per CPU: lost = max(known marks, overrun + commit overrun + dropped from CPUSTAT, the same
  * sum from the meta's recording.cpus). Sets c's per-CPU lost_events, events_lost, the
@@ -18,6 +18,6 @@ struct pcp_churn_results;
  * separated in a fixed order (missed_marks, cpustat_overrun, cpustat_commit_overrun,
  * cpustat_dropped, meta), or "none". */
 void pcp_event_loss_apply(struct pcp_churn_results *c, const struct pcp_cpustat *cpustat,
-			  uint32_t nr_cpustat, const json_t *meta, char *source, size_t len);
+			  uint32_t nr_cpustat, const struct pcp_meta *meta, char *source, size_t len);
 
 #endif
