@@ -69,12 +69,25 @@ enum pcp_percpu_check_state {
 	PCP_PERCPU_CHECK_DONE,
 };
 
+/* DONE only: what the kernel's counters say about the trace (docs/METRICS.md, "Percpu"). */
+enum pcp_percpu_verdict {
+	PCP_PERCPU_VERDICT_CONSISTENT = 0,  /* the counters are the traced operations */
+	PCP_PERCPU_VERDICT_INCOMPLETE,      /* the kernel counted operations no event reports */
+	PCP_PERCPU_VERDICT_INCONSISTENT,    /* the trace holds more than the kernel counted */
+};
+
 struct pcp_percpu_check {
 	enum pcp_percpu_check_state state;
 	int consistent;                     /* DONE only: both deltas equal the traced counts */
 	int64_t nr_alloc_delta, nr_dealloc_delta;   /* after - before, DONE only */
 	uint64_t traced_allocs, traced_frees;
 	uint64_t untraced_frees;            /* frees proven by a traced alloc reusing an open ptr */
+	/* DONE only. untraced_allocs = nr_alloc_delta - traced allocs, unproven_frees =
+	 * nr_dealloc_delta - traced - untraced frees (negative: the trace holds more). */
+	enum pcp_percpu_verdict verdict;
+	int64_t untraced_allocs, unproven_frees;
+	uint64_t undone_allocs;             /* allocs undone inside pcpu_alloc (alloc_fail events) */
+	uint64_t maybe_freed;               /* outstanding allocs an unproven free may have ended */
 };
 
 struct pcp_percpu_results {
@@ -117,6 +130,8 @@ int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r,
 int pcp_percpu_attach_meta(struct pcp_percpu_results *r, const struct pcp_meta *meta, int lossy);
 /* "checked", "no_snapshots", "lossy", "not_run" (trace_info percpu_stats_check). */
 const char *pcp_percpu_check_state_name(enum pcp_percpu_check_state s);
+/* "consistent", "incomplete", "inconsistent" (trace_info percpu_stats_verdict). */
+const char *pcp_percpu_verdict_name(enum pcp_percpu_verdict v);
 void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r);
 /* Adds a "percpu" member to the analysis JSON object. */
 int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r);

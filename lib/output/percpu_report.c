@@ -8,6 +8,32 @@
 #define TEXT_TOP_FAILS 10
 #define JSON_TOP_OUTSTANDING 100
 
+/* One line: the counts, then what they mean when they differ (docs/METRICS.md). */
+static void check_text(FILE *out, const struct pcp_percpu_check *c, uint64_t outstanding)
+{
+	static const char *const word[] = { "consistent", "incomplete", "INCONSISTENT" };
+
+	fprintf(out, "  percpu_stats check: %s (nr_alloc %+" PRId64 " vs %" PRIu64
+		" traced allocs, nr_dealloc %+" PRId64 " vs %" PRIu64 " traced + %" PRIu64
+		" untraced frees)", word[c->verdict], c->nr_alloc_delta, c->traced_allocs,
+		c->nr_dealloc_delta, c->traced_frees, c->untraced_frees);
+	if (c->verdict == PCP_PERCPU_VERDICT_CONSISTENT && c->undone_allocs)
+		fprintf(out, "; %" PRIu64 " allocs counted and freed again inside the kernel's "
+			"failing allocations (alloc_fail)", c->undone_allocs);
+	else if (c->verdict == PCP_PERCPU_VERDICT_INCOMPLETE)
+		fprintf(out, ": the kernel counted %" PRId64 " allocs and %" PRId64 " frees that no "
+			"event reports (tasks whose events the kernel does not record, or CPUs not "
+			"recorded); up to %" PRIu64 " of the %" PRIu64 " outstanding allocs may have "
+			"been freed", c->untraced_allocs, c->unproven_frees, c->maybe_freed,
+			outstanding);
+	else if (c->verdict == PCP_PERCPU_VERDICT_INCONSISTENT)
+		fprintf(out, ": the trace holds %" PRId64 " allocs and %" PRId64 " frees more than "
+			"the kernel counted (the snapshots do not bracket the trace)",
+			c->untraced_allocs < 0 ? -c->untraced_allocs : 0,
+			c->unproven_frees < 0 ? -c->unproven_frees : 0);
+	fprintf(out, "\n");
+}
+
 void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r)
 {
 	if (!r)
@@ -21,12 +47,7 @@ void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r)
 		r->chunks_created, r->chunks_destroyed);
 	switch (r->check.state) {
 	case PCP_PERCPU_CHECK_DONE:
-		fprintf(out, "  percpu_stats check: %s (nr_alloc %+" PRId64 " vs %" PRIu64
-			" traced allocs, nr_dealloc %+" PRId64 " vs %" PRIu64 " traced + %" PRIu64
-			" untraced frees)\n",
-			r->check.consistent ? "consistent" : "INCONSISTENT", r->check.nr_alloc_delta,
-			r->check.traced_allocs, r->check.nr_dealloc_delta, r->check.traced_frees,
-			r->check.untraced_frees);
+		check_text(out, &r->check, r->outstanding_allocs);
 		break;
 	case PCP_PERCPU_CHECK_NO_SNAPSHOTS:
 		fprintf(out, "  percpu_stats check: skipped (no before/after snapshot)\n");
@@ -87,6 +108,19 @@ static void push(json_t *a, json_t *v, int *ok)
 {
 	if (!v || json_array_append_new(a, v))
 		*ok = 0;
+}
+
+/* Beyond "equal counts" only, as trace_info (a plainly consistent check keeps its members). */
+static void check_json_verdict(json_t *o, const struct pcp_percpu_check *c, int *ok)
+{
+	if (c->undone_allocs)
+		put(o, "undone_allocs", ju(c->undone_allocs), ok);
+	if (c->verdict == PCP_PERCPU_VERDICT_CONSISTENT)
+		return;
+	put(o, "verdict", json_string(pcp_percpu_verdict_name(c->verdict)), ok);
+	put(o, "untraced_allocs", json_integer(c->untraced_allocs), ok);
+	put(o, "unproven_frees", json_integer(c->unproven_frees), ok);
+	put(o, "outstanding_maybe_freed", ju(c->maybe_freed), ok);
 }
 
 int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r)
@@ -191,6 +225,7 @@ int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r)
 			put(o, "traced_allocs", ju(r->check.traced_allocs), &ok);
 			put(o, "traced_frees", ju(r->check.traced_frees), &ok);
 			put(o, "untraced_frees", ju(r->check.untraced_frees), &ok);
+			check_json_verdict(o, &r->check, &ok);
 		}
 		put(p, "stats_check", o, &ok);
 	}
