@@ -822,7 +822,7 @@ START_TEST(check_failed_populate_undone)
 	};
 	struct pcp_percpu_results *r = run(evs, 3, NULL);
 	char *b = stats_text(100, 50), *one = stats_text(102, 52), *two = stats_text(103, 53);
-	json_t *m_one = meta_with(b, one), *m_two = meta_with(b, two);
+	struct pcp_meta *m_one = meta_with(b, one), *m_two = meta_with(b, two);
 	sqlite3 *db = schema_db();
 	char *buf = NULL;
 	size_t len = 0;
@@ -850,8 +850,8 @@ START_TEST(check_failed_populate_undone)
 	ck_assert_int_eq(r->check.untraced_allocs, 2);
 	ck_assert_int_eq(r->check.unproven_frees, 2);
 	ck_assert_uint_eq(r->check.undone_allocs, 0);
-	json_decref(m_one);
-	json_decref(m_two);
+	pcp_meta_free(m_one);
+	pcp_meta_free(m_two);
 	free(b);
 	free(one);
 	free(two);
@@ -883,7 +883,7 @@ START_TEST(check_untraced_task_incomplete)
 	};
 	struct pcp_percpu_results *r = run(evs, 10, NULL);
 	char *b = stats_text(100, 50), *a = stats_text(110, 59);
-	json_t *meta = meta_with(b, a);
+	struct pcp_meta *meta = meta_with(b, a);
 	sqlite3 *db = schema_db();
 	char *buf = NULL;
 	size_t len = 0;
@@ -926,7 +926,7 @@ START_TEST(check_untraced_task_incomplete)
 	ck_assert_int_eq(json_integer_value(json_object_get(chk, "outstanding_maybe_freed")), 3);
 	json_decref(root);
 
-	json_decref(meta);
+	pcp_meta_free(meta);
 	free(a);
 	free(b);
 	pcp_percpu_results_free(r);
@@ -945,7 +945,7 @@ START_TEST(check_trace_beyond_counters)
 	};
 	struct pcp_percpu_results *r = run(evs, 3, NULL);
 	char *b = stats_text(100, 50), *fewer = stats_text(101, 51), *exact = stats_text(102, 51);
-	json_t *m_fewer = meta_with(b, fewer), *m_exact = meta_with(b, exact);
+	struct pcp_meta *m_fewer = meta_with(b, fewer), *m_exact = meta_with(b, exact);
 	sqlite3 *db = schema_db();
 	char *buf = NULL;
 	size_t len = 0;
@@ -976,8 +976,8 @@ START_TEST(check_trace_beyond_counters)
 		    NULL);
 	assert_text(db, "SELECT printf('0x%x', ptr) FROM percpu_outstanding", "0x2000");
 	sqlite3_close(db);
-	json_decref(m_fewer);
-	json_decref(m_exact);
+	pcp_meta_free(m_fewer);
+	pcp_meta_free(m_exact);
 	free(b);
 	free(fewer);
 	free(exact);
