@@ -1,5 +1,5 @@
 /* Cost per event of the churn model (pcp_churn_event), outside the test suite.
- * Build: gcc -O2 -std=gnu11 -Iinclude bench/model_bench.c lib/churn_model.c lib/pair_events.c -o /tmp/model_bench
+ * Build: gcc -O2 -std=gnu11 -Ilib bench/model_bench.c lib/model/churn_model.c lib/model/pair_events.c -o /tmp/model_bench
  * Run:   /tmp/model_bench [events] [distinct_pfns] [seq]
  * Events are generated in chunks that stay in cache (not timed): per CPU, bulk refills of 31
  * blocks, then the same blocks drained later (often on another CPU), 1 record in 4 another
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "pcptrace/churn.h"
+#include "model/churn.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 

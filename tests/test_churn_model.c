@@ -1,11 +1,11 @@
-/* Unit tests of the churn model (lib/churn_model.c) on hand-built event sequences. Every
+/* Unit tests of the churn model (lib/model/churn_model.c) on hand-built event sequences. Every
  * expected value is worked out by hand from docs/METRICS.md in the comments. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
-#include "pcptrace/churn.h"
-#include "pcptrace/error.h"
-#include "pcptrace/zone_map.h"
+#include "model/churn.h"
+#include "common/error.h"
+#include "model/zone_map.h"
 #include "check_helpers.h"
 
 static struct pcp_churn_model *model(uint32_t nr_cpus, enum pcp_lock_source ls, uint64_t bucket_ns,

@@ -1,4 +1,4 @@
-/* lib/outfile.c: pcp_same_file (an output that is an input), two-phase writes (finished temp
+/* lib/output/outfile.c: pcp_same_file (an output that is an input), two-phase writes (finished temp
  * files renamed only on commit), JSON write errors with their cause. */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "check_helpers.h"
-#include "pcptrace/error.h"
-#include "pcptrace/outfile.h"
+#include "common/error.h"
+#include "output/outfile.h"
 
 static char dir[] = "/tmp/pcp_outfile_test.XXXXXX";
 

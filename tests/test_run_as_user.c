@@ -1,4 +1,4 @@
-/* Dropping root for a workload (lib/run_as_user.c). Expected identities come from the password
+/* Dropping root for a workload (lib/record/run_as_user.c). Expected identities come from the password
  * database via getpwnam(3), the reference the tool itself would be checked against with id(1).
  * The switch tests need root (they are skipped otherwise). */
 #include <check.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/run_as_user.h"
+#include "common/error.h"
+#include "record/run_as_user.h"
 #include "check_helpers.h"
 
 static const char *env_value(char **envp, const char *name, int *count)

@@ -1,12 +1,12 @@
-/* The zone map (lib/zone_map.c): PFN -> (nid, zid) from the meta's "before" zoneinfo spans.
+/* The zone map (lib/model/zone_map.c): PFN -> (nid, zid) from the meta's "before" zoneinfo spans.
  * Expected values come from tests/fixtures/snapshots/zoneinfo.txt read by eye (start_pfn and
  * spanned per zone) and from hand-written metas. */
 #include <check.h>
 #include <stdlib.h>
 #include <jansson.h>
-#include "pcptrace/error.h"
-#include "pcptrace/snapshot.h"
-#include "pcptrace/zone_map.h"
+#include "common/error.h"
+#include "record/snapshot.h"
+#include "model/zone_map.h"
 #include "check_helpers.h"
 
 static void ck_zone(const struct pcp_zone_map *map, uint64_t pfn, int32_t nid, int32_t zid)

@@ -1,5 +1,5 @@
 /* pcpanalyze: trace.dat -> PCP churn / zone-lock / percpu metrics in SQLite, text and JSON.
- * Only parses options and calls the library (lib/analyze.c, lib/store.c, lib/report.c). */
+ * Only parses options and calls the library (lib/model/analyze.c, lib/output/store.c, lib/output/report.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pcptrace/analyze.h"
-#include "pcptrace/compare.h"
-#include "pcptrace/error.h"
-#include "pcptrace/outfile.h"
-#include "pcptrace/report.h"
-#include "pcptrace/store.h"
+#include "model/analyze.h"
+#include "compare/compare.h"
+#include "common/error.h"
+#include "output/outfile.h"
+#include "output/report.h"
+#include "output/store.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"
@@ -58,7 +58,7 @@ static int usage_error(const char *what, const char *problem)
 	return pcp_exit_code(PCP_ERR_USAGE);
 }
 
-/* An output that is one of the inputs (the trace, its meta file beside it: lib/meta.c) would
+/* An output that is one of the inputs (the trace, its meta file beside it: lib/meta/meta.c) would
  * replace it at the end: refuse before any work. 1 = refused (the line is printed). */
 static int output_is_input(const char *cmd, const char *opt, const char *output,
 			   char *const *inputs, size_t nr_inputs)
