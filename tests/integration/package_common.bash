@@ -4,10 +4,30 @@
 
 # The expected answers come from elsewhere than the library: the version from project() in
 # CMakeLists.txt, the message and exit status from pcptrace.h's comment and pcpanalyze(1).
+pkg_project_version() { sed -n 's/^project(pcptrace VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt"; }
+
 pkg_expected_output() {
-	local version
-	version=$(sed -n 's/^project(pcptrace VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
-	printf 'version %s\ntruncated: file is truncated, exit 6\n' "$version"
+	printf 'version %s\ntruncated: file is truncated, exit 6\n' "$(pkg_project_version)"
+}
+
+# pkg_expected_files VERSION: the files and links an install holds, relative to the prefix,
+# sorted; the tools and man pages are the ones of the source tree.
+pkg_expected_files() {
+	local t m
+	{
+		for t in "$SRC"/tools/*.c; do t=${t##*/}; echo "bin/${t%.c}"; done
+		echo include/pcptrace.h
+		echo lib/libpcptrace.a
+		echo lib/libpcptrace.so
+		echo lib/libpcptrace.so.0
+		echo "lib/libpcptrace.so.$1"
+		echo lib/pkgconfig/pcptrace.pc
+		for m in "$SRC"/man/*.1; do echo "share/man/man1/${m##*/}"; done
+		for m in "$SRC"/man/man3/*.3; do [ -e "$m" ] && echo "share/man/man3/${m##*/}"; done
+		echo share/doc/pcptrace/METRICS.md
+		echo share/doc/pcptrace/README.md
+		echo share/pcptrace/schema.sql
+	} | sort
 }
 
 # A sanitizer build's library needs the program built with the same runtime.
@@ -59,6 +79,27 @@ pkg_check_program() { # BINARY (run in the caller's environment)
 	local got
 	got=$("$1") || fail "$1 exited $?"
 	[ "$got" = "$(pkg_expected_output)" ] || fail "$1 printed '$got', expected '$(pkg_expected_output)'"
+}
+
+# pkg_check_tiny_program LIBDIR BUILD WORK: the tiny program built through LIBDIR/pkgconfig
+# shared (run with LIBDIR's libpcptrace.so.0) and static (run with no library path).
+pkg_check_tiny_program() {
+	local libdir=$1 build=$2 work=$3 sanitize
+	(
+		export PKG_CONFIG_PATH=$libdir/pkgconfig
+		[ "$(pkg-config --modversion pcptrace)" = "$(pkg_project_version)" ] ||
+			fail "pkg-config --modversion pcptrace: $(pkg-config --modversion pcptrace)"
+		pkg_write_program "$work/hello.c"
+		read -ra sanitize <<<"$(pkg_sanitize_flags "$build")"
+		pkg_build_dynamic "$work/hello_dynamic" "$work/hello.c" "${sanitize[@]}"
+		pkg_build_static "$work/hello_static" "$work/hello.c" "${sanitize[@]}"
+		LD_LIBRARY_PATH=$libdir ldd "$work/hello_dynamic" |
+			grep -qF "libpcptrace.so.0 => $libdir/libpcptrace.so.0" ||
+			fail "hello_dynamic does not load $libdir/libpcptrace.so.0"
+		LD_LIBRARY_PATH=$libdir pkg_check_program "$work/hello_dynamic"
+		unset LD_LIBRARY_PATH
+		pkg_check_program "$work/hello_static"
+	) || exit 1
 }
 
 # The shared library exports exactly the functions its header marks PCP_API.
