@@ -692,11 +692,18 @@ PCP_API int pcp_recording_opts_set_cpus(struct pcp_recording_opts *opts, const c
 /**
  * pcp_recording_opts_set_clock - the trace clock
  * @opts: the options
- * @clock: "local", "global", "mono", ..., or NULL for the instance's default; copied
+ * @clock: "local", "global", "mono", "x86-tsc", ..., or NULL for the instance's default; copied
+ * @force: 1 to record with a clock that gives no time base anyway (pcprecord --force-clock)
+ *
+ * As pcprecord(1) --clock: a clock without a time base (counter, uptime; x86-tsc when neither
+ * the kernel's TSC-to-ns conversion nor an invariant TSC to measure is available) makes
+ * pcp_recording_create() fail with PCP_ERR_USAGE unless forced. x86-tsc recordings get a
+ * TSC2NSEC option, so that timestamps are nanoseconds.
  *
  * Returns PCP_OK, PCP_ERR_USAGE, PCP_ERR_NOMEM.
  */
-PCP_API int pcp_recording_opts_set_clock(struct pcp_recording_opts *opts, const char *clock);
+PCP_API int pcp_recording_opts_set_clock(struct pcp_recording_opts *opts, const char *clock,
+					 int force);
 
 /**
  * pcp_recording_opts_set_output - the trace.dat pcp_recording_write() writes
@@ -717,7 +724,7 @@ PCP_API int pcp_recording_opts_set_output(struct pcp_recording_opts *opts, const
  *
  * Needs root and tracefs (mounted if needed). Spool files go beside the output.
  *
- * Returns PCP_OK, or PCP_ERR_USAGE, PCP_ERR_NOT_ROOT, PCP_ERR_NO_TRACEFS,
+ * Returns PCP_OK, or PCP_ERR_USAGE (also: a clock without a time base, not forced), PCP_ERR_NOT_ROOT, PCP_ERR_NO_TRACEFS,
  * PCP_ERR_NO_EVENT_AVAIL, PCP_ERR_TRACEFS, PCP_ERR_NOMEM. On error no instance is left.
  */
 PCP_API int pcp_recording_create(const struct pcp_recording_opts *opts,

@@ -134,6 +134,34 @@ START_TEST(test_trace_events_per_kind)
 }
 END_TEST
 
+/* dropped.dat lost events in the kernel (its CPUSTAT "dropped events"): the checker's count. */
+START_TEST(test_trace_lost_events)
+{
+	struct pcp_trace *t = NULL;
+	const struct pcp_trace_event *ev;
+	uint64_t known = 0, unknown = 1, n = 0;
+	char path[1024];
+	json_t *exp;
+
+	snprintf(path, sizeof(path), "%s/tests/expected/dropped.json", check_source_dir(".."));
+	exp = load_json(path);
+	ck_assert_int_eq(pcp_trace_open(check_fixture_path("..", NULL, "dropped.dat"), NULL, &t), PCP_OK);
+	ck_assert_str_eq(pcp_trace_buffer_name(t), "pcptrace_a");
+	while (pcp_trace_next(t, &ev) == PCP_OK && ev)
+		n++;
+	ck_assert_ptr_null(ev);
+	ck_assert_int_eq(pcp_trace_next(t, &ev), PCP_OK);   /* the end stays the end */
+	ck_assert_ptr_null(ev);
+	ck_assert_uint_eq(n, expected_flow_sum(exp, "refill_blocks") + expected_flow_sum(exp, "drain_blocks"));
+	ck_assert_int_eq(pcp_trace_lost_events(t, &known, &unknown), 1);
+	ck_assert_uint_eq(known, expected_u64(json_object_get(exp, "trace_info"), "events_lost"));
+	ck_assert_uint_eq(known, 17729);
+	ck_assert_uint_eq(unknown, 0);
+	pcp_trace_close(t);
+	json_decref(exp);
+}
+END_TEST
+
 /* A copy of the fixture cut to len bytes (0: empty) in the scratch directory. */
 static const char *damaged_copy(size_t len)
 {
@@ -385,6 +413,11 @@ START_TEST(test_errors_and_version)
 	ck_assert_int_eq(pcp_recording_opts_set_output(ro, "x.dat", 7, "zstd"), PCP_OK);
 	ck_assert_int_eq(pcp_recording_opts_add_event(ro, "sched_switch"), PCP_ERR_USAGE);
 	ck_assert_int_eq(pcp_recording_opts_add_event(ro, "sched:sched_switch"), PCP_OK);
+	/* A clock without a time base is refused (before anything of the kernel is touched). */
+	ck_assert_int_eq(pcp_recording_opts_set_clock(ro, "counter", 0), PCP_OK);
+	ck_assert_int_eq(pcp_recording_create(ro, &r), PCP_ERR_USAGE);
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(pcp_last_error(), "clock counter") != NULL, "%s", pcp_last_error());
 	ck_assert_int_eq(pcp_recording_start(NULL), PCP_ERR_USAGE);
 	pcp_recording_opts_free(ro);
 	pcp_recording_destroy(NULL);
@@ -398,6 +431,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_trace_events_per_kind);
+	tcase_add_test(tc, test_trace_lost_events);
 	tcase_add_test(tc, test_damaged_inputs);
 	tcase_add_test(tc, test_metrics_equal_cli);
 	tcase_add_test(tc, test_tables_and_options);

@@ -7,21 +7,32 @@
 #include "api/api.h"
 #include "common/error.h"
 #include "record/record.h"
+#include "tracedat/time_base.h"
+#include "tracedat/tsc2nsec.h"
 
 struct pcp_recording_opts {
 	size_t buffer_kb;
 	char *cpulist, *clock, *output, *compression;
 	int file_version;
+	int force_clock;
 	char **events;
 	size_t nr_events;
 };
 
-enum recording_state { REC_CREATED, REC_STARTED, REC_STOPPED };
+/* FAILED: stopping failed, the data is incomplete: only destroy is left. */
+enum recording_state { REC_CREATED, REC_STARTED, REC_STOPPED, REC_FAILED };
+
+/* How an x86-tsc recording gets its TSC2NSEC option (as pcprecord): the kernel's conversion,
+ * else the TSC rate measured between create and stop, else none (forced: no time base). */
+enum tsc_way { TSC_NO, TSC_PERF, TSC_MEASURE };
 
 struct pcp_recording {
 	struct pcp_record *rec;
 	char *output;
 	enum recording_state state;
+	enum tsc_way tsc;
+	uint32_t tsc_mult, tsc_shift;
+	struct pcp_tsc_sample tsc_start;
 };
 
 PCP_API struct pcp_recording_opts *pcp_recording_opts_new(void)
@@ -93,10 +104,11 @@ PCP_API int pcp_recording_opts_set_cpus(struct pcp_recording_opts *o, const char
 	return replace_string(&o->cpulist, cpulist);
 }
 
-PCP_API int pcp_recording_opts_set_clock(struct pcp_recording_opts *o, const char *clock)
+PCP_API int pcp_recording_opts_set_clock(struct pcp_recording_opts *o, const char *clock, int force)
 {
 	if (!o || (clock && !*clock))
 		return pcp_api_fail(PCP_ERR_USAGE, NULL, "clock: expects a trace clock name");
+	o->force_clock = force != 0;
 	return replace_string(&o->clock, clock);
 }
 
@@ -143,11 +155,55 @@ PCP_API void pcp_recording_destroy(struct pcp_recording *r)
 	free(r);
 }
 
-PCP_API int pcp_recording_create(const struct pcp_recording_opts *o, struct pcp_recording **out)
+/* pcprecord's clock check: a clock without a time base is refused unless forced; x86-tsc
+ * needs a TSC-to-ns conversion (the kernel's, or a TSC that can be measured). */
+static int recording_check_clock(const struct pcp_recording_opts *o, struct pcp_recording *r)
+{
+	char why_perf[160] = "", why_tsc[160] = "";
+	const char *why;
+
+	r->tsc = TSC_NO;
+	if (!o->clock)
+		return PCP_OK;
+	if (!strcmp(o->clock, "x86-tsc")) {
+		if (pcp_tsc2nsec_from_perf(&r->tsc_mult, &r->tsc_shift, why_perf, sizeof(why_perf)) == PCP_OK)
+			r->tsc = TSC_PERF;
+		else if (pcp_tsc_sample(&r->tsc_start, why_tsc, sizeof(why_tsc)) == PCP_OK)
+			r->tsc = TSC_MEASURE;
+		else if (!o->force_clock)
+			return pcp_api_failf(PCP_ERR_USAGE, NULL, "clock x86-tsc: no TSC-to-ns conversion "
+					     "(%s; %s): no rates or durations (force to record anyway)",
+					     why_perf, why_tsc);
+	} else if (pcp_time_base_of(o->clock, 0, &why) == PCP_TIME_NONE && !o->force_clock) {
+		return pcp_api_failf(PCP_ERR_USAGE, NULL, "clock %s: %s: no rates or durations "
+				     "(force to record anyway)", o->clock, why);
+	}
+	return PCP_OK;
+}
+
+/* The recorder's instance for r, from the options (spool files beside the output). */
+static int recording_create_instance(const struct pcp_recording_opts *o, struct pcp_recording *r)
 {
 	struct pcp_record_opts ro;
+	char errbuf[512] = "", *spool_dir = strdup(o->output);
+	int err;
+
+	if (!spool_dir)
+		return pcp_api_fail(PCP_ERR_NOMEM, NULL, NULL);
+	recording_opts_fill(o, spool_dir, &ro);
+	err = pcp_record_create(&ro, &r->rec, errbuf, sizeof(errbuf));
+	free(spool_dir);
+	if (err)
+		return pcp_api_fail(err, NULL, errbuf);
+	if (r->tsc == TSC_PERF)
+		pcp_record_set_tsc2nsec(r->rec, r->tsc_mult, r->tsc_shift, "perf");
+	return PCP_OK;
+}
+
+PCP_API int pcp_recording_create(const struct pcp_recording_opts *o, struct pcp_recording **out)
+{
 	struct pcp_recording *r;
-	char errbuf[512] = "", *spool_dir;
+	char errbuf[512] = "";
 	int err;
 
 	if (!out)
@@ -155,21 +211,19 @@ PCP_API int pcp_recording_create(const struct pcp_recording_opts *o, struct pcp_
 	*out = NULL;
 	if (!o || !o->output)
 		return pcp_api_fail(PCP_ERR_USAGE, NULL, "a recording needs an output (pcp_recording_opts_set_output)");
-	if ((err = pcp_record_check_system(errbuf, sizeof(errbuf))))
-		return pcp_api_fail(err, NULL, errbuf);
-	if (!(r = calloc(1, sizeof(*r))) || !(r->output = strdup(o->output)) ||
-	    !(spool_dir = strdup(o->output))) {
-		if (r)
-			free(r->output);
+	if (!(r = calloc(1, sizeof(*r))) || !(r->output = strdup(o->output))) {
 		free(r);
 		return pcp_api_fail(PCP_ERR_NOMEM, NULL, NULL);
 	}
-	recording_opts_fill(o, spool_dir, &ro);
-	err = pcp_record_create(&ro, &r->rec, errbuf, sizeof(errbuf));
-	free(spool_dir);
+	/* Options first (no root needed to be told), then the system, then the instance. */
+	err = recording_check_clock(o, r);
+	if (!err && (err = pcp_record_check_system(errbuf, sizeof(errbuf))))
+		pcp_api_fail(err, NULL, errbuf);
+	if (!err)
+		err = recording_create_instance(o, r);
 	if (err) {
 		pcp_recording_destroy(r);
-		return pcp_api_fail(err, NULL, errbuf);
+		return err;
 	}
 	r->state = REC_CREATED;
 	*out = r;
@@ -178,7 +232,7 @@ PCP_API int pcp_recording_create(const struct pcp_recording_opts *o, struct pcp_
 
 static int check_state(const struct pcp_recording *r, enum recording_state want, const char *what)
 {
-	static const char *const names[] = { "created", "started", "stopped" };
+	static const char *const names[] = { "created", "started", "stopped", "failed" };
 
 	if (!r)
 		return pcp_api_failf(PCP_ERR_USAGE, NULL, "%s: the recording is NULL", what);
@@ -201,6 +255,20 @@ PCP_API int pcp_recording_start(struct pcp_recording *r)
 	return PCP_OK;
 }
 
+/* x86-tsc without the kernel's conversion: the TSC rate over the recording. When it cannot be
+ * measured (too short) the trace has no time base, as pcprecord's would (it warns). */
+static void recording_measure_tsc(struct pcp_recording *r)
+{
+	struct pcp_tsc_sample stop;
+	uint32_t mult, shift;
+	char why[160];
+
+	if (r->tsc != TSC_MEASURE || pcp_tsc_sample(&stop, why, sizeof(why)) != PCP_OK)
+		return;
+	if (pcp_tsc2nsec_calibrate(&r->tsc_start, &stop, &mult, &shift, why, sizeof(why)) == PCP_OK)
+		pcp_record_set_tsc2nsec(r->rec, mult, shift, "calibrated");
+}
+
 PCP_API int pcp_recording_stop(struct pcp_recording *r)
 {
 	char errbuf[512] = "";
@@ -210,8 +278,11 @@ PCP_API int pcp_recording_stop(struct pcp_recording *r)
 		return err;
 	err = pcp_record_stop(r->rec, errbuf, sizeof(errbuf));
 	pcp_record_remove_instance(r->rec);
-	r->state = REC_STOPPED;
-	return err ? pcp_api_fail(err, NULL, errbuf) : PCP_OK;
+	r->state = err ? REC_FAILED : REC_STOPPED;
+	if (err)
+		return pcp_api_fail(err, NULL, errbuf);
+	recording_measure_tsc(r);
+	return PCP_OK;
 }
 
 PCP_API uint64_t pcp_recording_lost_events(const struct pcp_recording *r)

@@ -36,6 +36,7 @@ struct pcp_trace {
 	struct pcp_percpu_parser *percpu; /* NULL when the trace has no percpu event */
 	uint32_t nr_cpus;
 	enum pcp_time_base time_base;
+	int ended;                        /* the reader returned its last record */
 	struct pcp_trace_event current;   /* what pcp_trace_next() handed out last */
 };
 
@@ -186,6 +187,8 @@ PCP_API int pcp_trace_next(struct pcp_trace *t, const struct pcp_trace_event **e
 	*event = NULL;
 	if (!t)
 		return pcp_api_fail(PCP_ERR_USAGE, NULL, "pcp_trace_next: trace is NULL");
+	if (t->ended)
+		return PCP_OK;
 	tep = pcp_reader_tep(t->reader);
 	while ((rec = pcp_reader_next(t->reader))) {
 		struct pcp_event *ev = &t->current.ev;
@@ -205,6 +208,7 @@ PCP_API int pcp_trace_next(struct pcp_trace *t, const struct pcp_trace_event **e
 		*event = &t->current;
 		return PCP_OK;
 	}
+	t->ended = 1;
 	if ((err = pcp_reader_status(t->reader, errbuf, sizeof(errbuf))))
 		return pcp_api_fail(err, t->path, errbuf);
 	return PCP_OK;
