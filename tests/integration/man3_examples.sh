@@ -3,7 +3,8 @@
 # compiled warning-free against include/pcptrace.h and the build's library, run on a fixture and
 # its output checked against the independent checker (tests/expected/fallback-basic.json) or
 # pcpanalyze. pcp_recording(3)'s example records the live kernel for a moment: only as root with
-# tracefs, and never under PCP_SKIP_LAB=1.
+# tracefs, never under PCP_SKIP_LAB=1, and (as scripts/test.sh keeps live recording) only in a
+# build without sanitizers.
 set -u
 build=$(cd "${1:?build dir}" && pwd) || exit 1
 src=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -110,7 +111,7 @@ if [ -x "$tmp/pcp_compare" ]; then
 fi
 
 # pcp_recording(3): a moment of the live kernel, then read back with pcp_trace(3)'s example.
-if [ -x "$tmp/pcp_recording" ] && [ "${PCP_SKIP_LAB:-0}" != 1 ] && [ "$(id -u)" = 0 ] &&
+if [ -x "$tmp/pcp_recording" ] && [ "${PCP_SKIP_LAB:-0}" != 1 ] && [ -z "$san" ] && [ "$(id -u)" = 0 ] &&
    [ -d /sys/kernel/tracing/instances ] && [ -x "$tmp/pcp_trace" ]; then
 	# Its instance is pcprecord-PID (others' recordings may run at the same time).
 	"$tmp/pcp_recording" "$tmp/rec.dat" 300 >"$tmp/rec.out" 2>&1 &
@@ -120,7 +121,7 @@ if [ -x "$tmp/pcp_recording" ] && [ "${PCP_SKIP_LAB:-0}" != 1 ] && [ "$(id -u)" 
 	"$tmp/pcp_trace" "$tmp/rec.dat" >"$tmp/rec-trace.out" 2>&1 || fail "pcp_trace(3) cannot read the recording: $(cat "$tmp/rec-trace.out")"
 	grep -q '^mode fallback' "$tmp/rec-trace.out" || fail "pcp_trace(3) on the recording: $(head -2 "$tmp/rec-trace.out")"
 else
-	echo "skip: pcp_recording(3) not run (needs root, tracefs, PCP_SKIP_LAB unset)"
+	echo "skip: pcp_recording(3) not run (needs root, tracefs, PCP_SKIP_LAB unset, not a sanitizer build)"
 fi
 
 [ "$failures" = 0 ] && echo "ok   man3 examples compiled and checked" && exit 0
