@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tracedat/tracedat_format.h"
 
 struct pcp_tdw;
 
@@ -43,16 +44,7 @@ struct pcp_tdw_params {
  * and compression (a static string). PCP_ERR_USAGE for anything else. */
 int pcp_tdw_parse_format(const char *name, struct pcp_tdw_params *p);
 
-/* trace.dat option ids (man 5 trace-cmd.dat.v7, "OPTIONS SECTION"). */
-enum pcp_tdw_option {
-	PCP_TDW_OPT_DATE = 1,
-	PCP_TDW_OPT_CPUSTAT = 2,
-	PCP_TDW_OPT_TRACECLOCK = 4,
-	PCP_TDW_OPT_UNAME = 5,
-	PCP_TDW_OPT_VERSION = 9,
-	PCP_TDW_OPT_TRACEID = 11,
-	PCP_TDW_OPT_TSC2NSEC = 14,
-};
+/* trace.dat option ids: enum pcp_tracedat_option (PCP_TRACEDAT_OPT_*) in tracedat_format.h. */
 
 /* Creates the temporary file beside path. *out is NULL on error. */
 int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_tdw **out);

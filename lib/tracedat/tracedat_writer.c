@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "common/error.h"
+#include "tracedat/tracedat_format.h"
 
 #define TDW_MAX_CPUS 4096
 #define TDW_OUT_BUF (64 * 1024)
@@ -370,7 +371,7 @@ int pcp_tdw_add_option(struct pcp_tdw *w, uint16_t id, const void *data, size_t 
 {
 	struct tdw_option *o;
 
-	if (id == 0 || len > UINT32_MAX || (len && !data))
+	if (id == PCP_TRACEDAT_OPT_DONE || len > UINT32_MAX || (len && !data))
 		return PCP_ERR_USAGE;
 	if (w->nr_options == w->cap_options) {
 		size_t cap = w->cap_options ? w->cap_options * 2 : 8;
@@ -406,7 +407,7 @@ int pcp_tdw_set_tsc2nsec(struct pcp_tdw *w, uint32_t mult, uint32_t shift, uint6
 	memcpy(data, &mult, 4);
 	memcpy(data + 4, &shift, 4);
 	memcpy(data + 8, &offset, 8);
-	return pcp_tdw_add_option(w, PCP_TDW_OPT_TSC2NSEC, data, sizeof(data));
+	return pcp_tdw_add_option(w, PCP_TRACEDAT_OPT_TSC2NSEC, data, sizeof(data));
 }
 
 int pcp_tdw_set_trace_clock(struct pcp_tdw *w, const char *clock)
@@ -417,28 +418,28 @@ int pcp_tdw_set_trace_clock(struct pcp_tdw *w, const char *clock)
 	if (!clock || !*clock)
 		return PCP_ERR_USAGE;
 	if (strchr(clock, '['))
-		return add_string_option(w, PCP_TDW_OPT_TRACECLOCK, clock);
+		return add_string_option(w, PCP_TRACEDAT_OPT_TRACECLOCK, clock);
 	/* libtracecmd takes the selected clock from between the brackets. */
 	if (asprintf(&text, "[%s]\n", clock) < 0)
 		return PCP_ERR_NOMEM;
-	err = add_string_option(w, PCP_TDW_OPT_TRACECLOCK, text);
+	err = add_string_option(w, PCP_TRACEDAT_OPT_TRACECLOCK, text);
 	free(text);
 	return err;
 }
 
 int pcp_tdw_add_cpustat(struct pcp_tdw *w, const char *text)
 {
-	return add_string_option(w, PCP_TDW_OPT_CPUSTAT, text);
+	return add_string_option(w, PCP_TRACEDAT_OPT_CPUSTAT, text);
 }
 
 int pcp_tdw_set_uname(struct pcp_tdw *w, const char *text)
 {
-	return add_string_option(w, PCP_TDW_OPT_UNAME, text);
+	return add_string_option(w, PCP_TRACEDAT_OPT_UNAME, text);
 }
 
 int pcp_tdw_set_version(struct pcp_tdw *w, const char *text)
 {
-	return add_string_option(w, PCP_TDW_OPT_VERSION, text);
+	return add_string_option(w, PCP_TRACEDAT_OPT_VERSION, text);
 }
 
 int pcp_tdw_set_cpu_data_fd(struct pcp_tdw *w, int cpu, int fd)
@@ -562,7 +563,7 @@ static void write_blob32(struct tdw_out *o, const struct tdw_blob *b)
 
 /* A new output stream at the start of the file, with the initial format written: magic (which
  * carries the version), endianness, long size and page size (trace-cmd.dat(5)). */
-static struct tdw_out *out_begin(struct pcp_tdw *w, const unsigned char *magic, size_t len)
+static struct tdw_out *out_begin(struct pcp_tdw *w, const char *magic, size_t len)
 {
 	struct tdw_out *o = malloc(sizeof(*o));
 	unsigned char endian_long[2];
@@ -587,8 +588,7 @@ static struct tdw_out *out_begin(struct pcp_tdw *w, const unsigned char *magic, 
 
 static int write_v6(struct pcp_tdw *w)
 {
-	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
-					       '6', 0 };
+	static const char magic[] = PCP_TRACEDAT_MAGIC "6";   /* with its NUL */
 	struct tdw_out *o;
 	uint64_t data_offset;
 	int err;
@@ -598,9 +598,9 @@ static int write_v6(struct pcp_tdw *w)
 		return PCP_ERR_NOMEM;
 
 	/* Header info. */
-	out_bytes(o, "header_page", 12);
+	out_bytes(o, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE));
 	write_blob64(o, &w->header_page);
-	out_bytes(o, "header_event", 13);
+	out_bytes(o, PCP_TRACEDAT_TAG_HEADER_EVENT, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT));
 	write_blob64(o, &w->header_event);
 
 	/* Ftrace and event formats. */
@@ -623,14 +623,14 @@ static int write_v6(struct pcp_tdw *w)
 
 	/* CPU count, options, flyrecord table. */
 	out_u32(o, (uint32_t)w->nr_cpus);
-	out_bytes(o, "options  ", 10);
+	out_bytes(o, PCP_TRACEDAT_TAG_OPTIONS, sizeof(PCP_TRACEDAT_TAG_OPTIONS));
 	for (size_t i = 0; i < w->nr_options; i++) {
 		out_u16(o, w->options[i].id);
 		out_u32(o, (uint32_t)w->options[i].data.len);
 		out_bytes(o, w->options[i].data.data, w->options[i].data.len);
 	}
-	out_u16(o, 0);
-	out_bytes(o, "flyrecord", 10);
+	out_u16(o, PCP_TRACEDAT_OPT_DONE);
+	out_bytes(o, PCP_TRACEDAT_TAG_FLYRECORD, sizeof(PCP_TRACEDAT_TAG_FLYRECORD));
 
 	/* CPU data starts page aligned after the table; each CPU's data is whole pages. */
 	data_offset = o->offset + 16ull * (uint64_t)w->nr_cpus;
@@ -662,17 +662,6 @@ static int write_v6(struct pcp_tdw *w)
 }
 
 /* ---- version 7 ---- */
-
-enum {
-	V7_SEC_OPTIONS = 0,
-	V7_SEC_FLYRECORD = 3,
-	V7_SEC_STRINGS = 15,
-	V7_SEC_HEADER_INFO = 16, /* then ftrace events, event formats, kallsyms, printk, cmdlines */
-	V7_SEC_CMDLINES = 21,
-	V7_OPT_BUFFER = 3,
-	V7_OPT_CPUCOUNT = 8,
-	V7_FLAG_COMPRESSED = 1,
-};
 
 /* Section descriptions: the strings section is this text, an id is an offset into it. */
 static const char v7_strings[] = "headers\0ftrace events\0events format\0kallsyms\0printk\0"
@@ -787,7 +776,7 @@ static int out_section(struct pcp_tdw *w, struct tdw_out *o, uint16_t id, uint32
 		free(z);
 		return err;
 	}
-	out_section_header(o, id, V7_FLAG_COMPRESSED, str, 8 + (uint64_t)csize);
+	out_section_header(o, id, PCP_TRACEDAT_SEC_FLAG_COMPRESSED, str, 8 + (uint64_t)csize);
 	out_u32(o, (uint32_t)csize);
 	out_u32(o, (uint32_t)m->n);
 	out_bytes(o, z, csize);
@@ -883,7 +872,7 @@ static int selected_clock(const struct pcp_tdw *w, char *buf, size_t len)
 	for (size_t i = 0; i < w->nr_options; i++) {
 		const struct tdw_option *opt = &w->options[i];
 		const char *open, *close;
-		if (opt->id != PCP_TDW_OPT_TRACECLOCK || !opt->data.len)
+		if (opt->id != PCP_TRACEDAT_OPT_TRACECLOCK || !opt->data.len)
 			continue;
 		open = memchr(opt->data.data, '[', opt->data.len);
 		close = open ? memchr(open, ']', opt->data.len - (size_t)(open - opt->data.data)) : NULL;
@@ -902,8 +891,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 
 static int write_v7(struct pcp_tdw *w)
 {
-	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
-					       '7', 0 };
+	static const char magic[] = PCP_TRACEDAT_MAGIC "7";   /* with its NUL */
 	struct tdw_out *o;
 	struct tdw_mem m = { 0 };
 	ZSTD_CCtx *cctx = NULL;
@@ -930,23 +918,23 @@ static int write_v7(struct pcp_tdw *w)
 	out_u64(o, 0);
 
 	/* Header info, ftrace formats, event formats, kallsyms, printk formats, cmdlines. */
-	for (int id = V7_SEC_HEADER_INFO; id <= V7_SEC_CMDLINES && !err; id++) {
+	for (int id = PCP_TRACEDAT_SEC_HEADER_INFO; id <= PCP_TRACEDAT_SEC_CMDLINES && !err; id++) {
 		static const uint32_t strs[] = { V7_STR_HEADERS, V7_STR_FTRACE, V7_STR_EVENTS,
 						 V7_STR_KALLSYMS, V7_STR_PRINTK, V7_STR_CMDLINES };
 		m.n = 0;
 		switch (id) {
-		case V7_SEC_HEADER_INFO:
-			mem_bytes(&m, "header_page", 12);
+		case PCP_TRACEDAT_SEC_HEADER_INFO:
+			mem_bytes(&m, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE));
 			mem_blob64(&m, &w->header_page);
-			mem_bytes(&m, "header_event", 13);
+			mem_bytes(&m, PCP_TRACEDAT_TAG_HEADER_EVENT, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT));
 			mem_blob64(&m, &w->header_event);
 			break;
-		case V7_SEC_HEADER_INFO + 1:
+		case PCP_TRACEDAT_SEC_FTRACE_EVENTS:
 			mem_u32(&m, (uint32_t)w->ftrace.nr);
 			for (size_t i = 0; i < w->ftrace.nr; i++)
 				mem_blob64(&m, &w->ftrace.v[i]);
 			break;
-		case V7_SEC_HEADER_INFO + 2:
+		case PCP_TRACEDAT_SEC_EVENT_FORMATS:
 			mem_u32(&m, (uint32_t)w->nr_systems);
 			for (size_t i = 0; i < w->nr_systems; i++) {
 				const struct tdw_system *s = &w->systems[i];
@@ -956,18 +944,18 @@ static int write_v7(struct pcp_tdw *w)
 					mem_blob64(&m, &s->formats.v[j]);
 			}
 			break;
-		case V7_SEC_HEADER_INFO + 3:
+		case PCP_TRACEDAT_SEC_KALLSYMS:
 			mem_blob32(&m, &w->kallsyms);
 			break;
-		case V7_SEC_HEADER_INFO + 4:
+		case PCP_TRACEDAT_SEC_PRINTK:
 			mem_blob32(&m, &w->printk);
 			break;
 		default:
 			mem_blob64(&m, &w->cmdlines);
 			break;
 		}
-		sec_off[id - V7_SEC_HEADER_INFO] = o->offset;
-		err = out_section(w, o, (uint16_t)id, strs[id - V7_SEC_HEADER_INFO], &m);
+		sec_off[id - PCP_TRACEDAT_SEC_HEADER_INFO] = o->offset;
+		err = out_section(w, o, (uint16_t)id, strs[id - PCP_TRACEDAT_SEC_HEADER_INFO], &m);
 	}
 	if (err)
 		goto out;
@@ -978,35 +966,35 @@ static int write_v7(struct pcp_tdw *w)
 		for (size_t i = 0; i < w->nr_options; i++)
 			size += 6 + w->options[i].data.len;
 		opt1_off = o->offset;
-		out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, size);
+		out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, size);
 		for (size_t i = 0; i < w->nr_options; i++) {
 			out_u16(o, w->options[i].id);
 			out_u32(o, (uint32_t)w->options[i].data.len);
 			out_bytes(o, w->options[i].data.data, w->options[i].data.len);
 		}
-		out_u16(o, 0);
+		out_u16(o, PCP_TRACEDAT_OPT_DONE);
 		out_u32(o, 8);
 		out_u64(o, o->offset + 8);
 	}
 
 	/* Options section 2: where the metadata sections are, the CPU count; DONE patched below. */
-	out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 * 14 + 10 + 14);
+	out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 * 14 + 10 + 14);
 	for (int i = 0; i < 6; i++) {
-		out_u16(o, (uint16_t)(V7_SEC_HEADER_INFO + i));
+		out_u16(o, (uint16_t)(PCP_TRACEDAT_SEC_HEADER_INFO + i));
 		out_u32(o, 8);
 		out_u64(o, sec_off[i]);
 	}
-	out_u16(o, V7_OPT_CPUCOUNT);
+	out_u16(o, PCP_TRACEDAT_OPT_CPUCOUNT);
 	out_u32(o, 4);
 	out_u32(o, (uint32_t)w->nr_cpus);
-	out_u16(o, 0);
+	out_u16(o, PCP_TRACEDAT_OPT_DONE);
 	out_u32(o, 8);
 	opt2_done_pos = o->offset;
 	out_u64(o, 0);
 
 	/* Flyrecord section of the top buffer: size patched below; CPU data page aligned. */
 	fly_off = o->offset;
-	out_section_header(o, V7_SEC_FLYRECORD, w->comp ? V7_FLAG_COMPRESSED : 0, V7_STR_FLYRECORD, 0);
+	out_section_header(o, PCP_TRACEDAT_SEC_FLYRECORD, w->comp ? PCP_TRACEDAT_SEC_FLAG_COMPRESSED : 0, V7_STR_FLYRECORD, 0);
 	out_zeros(o, align_up(o->offset, w->page_size) - o->offset);
 	out_flush(o);
 	if ((err = o->err))
@@ -1051,8 +1039,8 @@ static int write_v7(struct pcp_tdw *w)
 	opt3_off = cur;
 	{
 		uint32_t blen = 8 + 1 + (uint32_t)strlen(clock) + 1 + 4 + 4 + 20 * nr_with_data;
-		out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 + blen + 14);
-		out_u16(o, V7_OPT_BUFFER);
+		out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 + blen + 14);
+		out_u16(o, PCP_TRACEDAT_OPT_BUFFER);
 		out_u32(o, blen);
 		out_u64(o, fly_off);
 		out_bytes(o, "", 1);
@@ -1066,13 +1054,13 @@ static int write_v7(struct pcp_tdw *w)
 			out_u64(o, w->cpus[c].file_offset);
 			out_u64(o, w->cpus[c].size);
 		}
-		out_u16(o, 0);
+		out_u16(o, PCP_TRACEDAT_OPT_DONE);
 		out_u32(o, 8);
 		out_u64(o, 0);
 	}
 	m.n = 0;
 	mem_bytes(&m, v7_strings, sizeof(v7_strings));
-	if ((err = out_section(w, o, V7_SEC_STRINGS, V7_STR_STRINGS, &m)))
+	if ((err = out_section(w, o, PCP_TRACEDAT_SEC_STRINGS, V7_STR_STRINGS, &m)))
 		goto out;
 	out_flush(o);
 	if ((err = o->err))
