@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "common/error.h"
+#include "common/io.h"
 #include <jansson.h>
 #include "output/outfile.h"
 
@@ -91,20 +92,11 @@ out:
 static int write_through(struct pcp_outfile *f, char *errbuf, size_t errlen)
 {
 	int fd = open(f->target, O_WRONLY | O_CLOEXEC), err = PCP_OK;
-	size_t done = 0;
 
 	if (fd < 0)
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot open: %s", strerror(errno));
-	while (!err && done < f->data_len) {
-		ssize_t n = write(fd, f->data + done, f->data_len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot write: %s",
-					 n < 0 ? strerror(errno) : "short write");
-		else
-			done += (size_t)n;
-	}
+	else if (pcp_io_write_all(fd, f->data, f->data_len))
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot write: %s", strerror(errno));
 	if (fd >= 0 && close(fd) != 0 && !err)
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot write: %s", strerror(errno));
 	outfile_release(f);

@@ -30,6 +30,7 @@
 #include <zstd.h>
 #include "tracedat/cpustat.h"
 #include "common/error.h"
+#include "common/io.h"
 #include "tracedat/ringbuf_decode.h"
 #include "tracedat/trace_reader.h"
 #include "tracedat/tracedat_format.h"
@@ -180,23 +181,17 @@ static int fail(struct ck *c, int err, const char *fmt, ...)
 
 static int rd_at(struct ck *c, uint64_t off, void *buf, size_t n, const char *what)
 {
-	size_t done = 0;
+	int err;
 
 	if (off > c->size || n > c->size - off)
 		return fail(c, PCP_ERR_TRUNCATED, "file ends inside the %s (needs byte %llu, has %llu)",
 			    what, (unsigned long long)(off + n), (unsigned long long)c->size);
-	while (done < n) {
-		ssize_t got = pread(c->fd, (char *)buf + done, n - done, (off_t)(off + done));
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(c, PCP_ERR_IO, "read error: %s", strerror(errno));
-		}
-		if (got == 0)
-			return fail(c, PCP_ERR_TRUNCATED, "file ends inside the %s", what);
-		done += (size_t)got;
-	}
-	return PCP_OK;
+	err = pcp_io_pread_all(c->fd, buf, n, off);
+	if (err == PCP_ERR_IO)
+		return fail(c, err, "read error: %s", strerror(errno));
+	if (err == PCP_ERR_TRUNCATED)
+		return fail(c, err, "file ends inside the %s", what);
+	return err;
 }
 
 static uint64_t decode(const struct ck *c, const unsigned char *p, int n)

@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "common/error.h"
+#include "common/io.h"
 #include "tracedat/tracedat_format.h"
 
 #define TDW_MAX_CPUS 4096
@@ -79,27 +80,10 @@ struct tdw_out {
 	unsigned char buf[TDW_OUT_BUF];
 };
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	while (len) {
-		ssize_t r = write(fd, p, len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return PCP_ERR_IO;
-		}
-		p += r;
-		len -= (size_t)r;
-	}
-	return PCP_OK;
-}
-
 static void out_flush(struct tdw_out *o)
 {
 	if (!o->err && o->n)
-		o->err = write_all(o->fd, o->buf, o->n);
+		o->err = pcp_io_write_all(o->fd, o->buf, o->n);
 	o->n = 0;
 }
 
@@ -483,7 +467,7 @@ int pcp_tdw_add_cpu_page(struct pcp_tdw *w, int cpu, const void *page)
 		if (c->own_fd < 0)
 			return PCP_ERR_IO;
 	}
-	err = write_all(c->own_fd, page, w->page_size);
+	err = pcp_io_write_all(c->own_fd, page, w->page_size);
 	if (err)
 		return err;
 	c->own_pages++;
@@ -498,6 +482,18 @@ unsigned int pcp_tdw_page_size(const struct pcp_tdw *w)
 int pcp_tdw_long_size(const struct pcp_tdw *w)
 {
 	return w->long_size;
+}
+
+/* len bytes of a CPU's data file at off: a file that ends before them shrank while we read it. */
+static int read_cpu_data(int fd, void *buf, size_t len, uint64_t off)
+{
+	int err = pcp_io_pread_all(fd, buf, len, off);
+
+	if (err == PCP_ERR_TRUNCATED) {
+		errno = EIO;
+		err = PCP_ERR_IO;
+	}
+	return err;
 }
 
 /* Copies len bytes from src (offset 0) to dst at dst_off. */
@@ -522,28 +518,12 @@ static int copy_range(int src, int dst, uint64_t dst_off, uint64_t len)
 		return PCP_ERR_NOMEM;
 	while (len && !err) {
 		size_t chunk = len < TDW_OUT_BUF ? (size_t)len : TDW_OUT_BUF;
-		ssize_t r = pread(src, buf, chunk, in_off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO; /* the CPU file shrank while we copied it */
-			err = PCP_ERR_IO;
-			break;
-		}
-		for (ssize_t done = 0; done < r;) {
-			ssize_t wr = pwrite(dst, buf + done, (size_t)(r - done), out_off);
-			if (wr < 0 && errno == EINTR)
-				continue;
-			if (wr < 0) {
-				err = PCP_ERR_IO;
-				break;
-			}
-			done += wr;
-			out_off += wr;
-		}
-		in_off += r;
-		len -= (uint64_t)r;
+		err = read_cpu_data(src, buf, chunk, (uint64_t)in_off);
+		if (!err)
+			err = pcp_io_pwrite_all(dst, buf, chunk, (uint64_t)out_off);
+		in_off += (loff_t)chunk;
+		out_off += (loff_t)chunk;
+		len -= chunk;
 	}
 	free(buf);
 	return err;
@@ -784,44 +764,6 @@ static int out_section(struct pcp_tdw *w, struct tdw_out *o, uint16_t id, uint32
 	return PCP_OK;
 }
 
-static int pwrite_all(int fd, const void *data, size_t len, uint64_t off)
-{
-	const unsigned char *p = data;
-
-	while (len) {
-		ssize_t r = pwrite(fd, p, len, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return PCP_ERR_IO;
-		}
-		p += r;
-		len -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return PCP_OK;
-}
-
-static int pread_all(int fd, void *data, size_t len, uint64_t off)
-{
-	unsigned char *p = data;
-
-	while (len) {
-		ssize_t r = pread(fd, p, len, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO; /* the CPU file shrank while we read it */
-			return PCP_ERR_IO;
-		}
-		p += r;
-		len -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return PCP_OK;
-}
-
 /*
  * Compresses len bytes of src (from offset 0) to dst at dst_off: a chunk count, then per chunk
  * of up to TDW_CHUNK_PAGES pages its compressed size, uncompressed size and compressed block.
@@ -843,7 +785,7 @@ static int compress_cpu(struct pcp_tdw *w, ZSTD_CCtx *cctx, int src, int dst, ui
 		size_t n = len - in_off < chunk_max ? (size_t)(len - in_off) : chunk_max;
 		size_t csize;
 
-		if ((err = pread_all(src, in, n, in_off)))
+		if ((err = read_cpu_data(src, in, n, in_off)))
 			break;
 		if ((err = comp_block(w, cctx, z + 8, bound, in, n, &csize)))
 			break;
@@ -851,14 +793,14 @@ static int compress_cpu(struct pcp_tdw *w, ZSTD_CCtx *cctx, int src, int dst, ui
 		memcpy(z, &v, 4);
 		v = (uint32_t)n;
 		memcpy(z + 4, &v, 4);
-		if ((err = pwrite_all(dst, z, 8 + csize, pos)))
+		if ((err = pcp_io_pwrite_all(dst, z, 8 + csize, pos)))
 			break;
 		pos += 8 + csize;
 		in_off += n;
 		count++;
 	}
 	if (!err)
-		err = pwrite_all(dst, &count, 4, dst_off);
+		err = pcp_io_pwrite_all(dst, &count, 4, dst_off);
 	free(in);
 	free(z);
 	*out_len = pos - dst_off - 4;
@@ -1015,7 +957,7 @@ static int write_v7(struct pcp_tdw *w)
 			static const unsigned char zeros[4096];
 			uint64_t n = cpu->file_offset - cur < sizeof(zeros) ? cpu->file_offset - cur
 									: sizeof(zeros);
-			err = pwrite_all(w->fd, zeros, (size_t)n, cur);
+			err = pcp_io_pwrite_all(w->fd, zeros, (size_t)n, cur);
 			cur += n;
 		}
 		if (!err && w->comp != TDW_COMP_NONE) {
@@ -1069,11 +1011,11 @@ static int write_v7(struct pcp_tdw *w)
 	/* The offsets known only now. */
 	{
 		uint64_t fly_size = cur - (fly_off + 16);
-		err = pwrite_all(w->fd, &opt1_off, 8, options_pos);
+		err = pcp_io_pwrite_all(w->fd, &opt1_off, 8, options_pos);
 		if (!err)
-			err = pwrite_all(w->fd, &opt3_off, 8, opt2_done_pos);
+			err = pcp_io_pwrite_all(w->fd, &opt3_off, 8, opt2_done_pos);
 		if (!err)
-			err = pwrite_all(w->fd, &fly_size, 8, fly_off + 8);
+			err = pcp_io_pwrite_all(w->fd, &fly_size, 8, fly_off + 8);
 	}
 out:
 	ZSTD_freeCCtx(cctx);
