@@ -14,9 +14,11 @@
  *
  * Usage: pcp_tdw_create(), set the header texts and formats, hand over each CPU's raw ring-buffer
  * pages (a file descriptor of whole pages, or page by page), then pcp_tdw_commit(). Everything
- * goes to a temporary file beside the target ("<path>.tmp.<pid>") that is fsynced and renamed
- * into place only when complete: a failed or aborted write never leaves a partial file at
- * <path>, and removes its temporary file.
+ * goes to a temporary file beside the target (lib/output/outfile.h: ".<name>.XXXXXX" in its
+ * directory; a symlink's target is replaced, the link stays) that is fsynced and renamed into
+ * place only when complete: a failed or aborted write never leaves a partial file at <path>,
+ * and removes its temporary file. A target that is a directory or another file that is not a
+ * regular one is refused at create (errno EISDIR or EINVAL).
  *
  * All functions return PCP_OK or a code of pcptrace/error.h: PCP_ERR_USAGE (bad argument or
  * call order), PCP_ERR_NOMEM, PCP_ERR_IO (errno is left as the failing call set it),

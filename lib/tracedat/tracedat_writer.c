@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/io.h"
+#include "output/outfile.h"
 #include "tracedat/tracedat_format.h"
 
 #define TDW_MAX_CPUS 4096
@@ -52,10 +53,9 @@ struct tdw_cpu {
 };
 
 struct pcp_tdw {
-	char *path;
-	char *tmp_path;
-	char *dir;
-	int fd;
+	struct pcp_outfile out;  /* the temporary file beside the target, renamed at commit */
+	int out_open;            /* out holds a temporary file (to remove on abort) */
+	char *dir;               /* the target's directory, for the unlinked page stores */
 	unsigned int page_size;
 	int long_size;
 	int nr_cpus;
@@ -158,10 +158,13 @@ static void blobs_free(struct tdw_blobs *bs)
 	free(bs->v);
 }
 
+/* Frees w; removes its temporary file unless it was renamed into place. Keeps errno. */
 static void tdw_free(struct pcp_tdw *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
+	int saved = errno;
+
+	if (w->out_open)
+		pcp_outfile_abort(&w->out);
 	if (w->cpus) {
 		for (int c = 0; c < w->nr_cpus; c++)
 			if (w->cpus[c].own_fd >= 0)
@@ -182,10 +185,9 @@ static void tdw_free(struct pcp_tdw *w)
 	for (size_t i = 0; i < w->nr_options; i++)
 		free(w->options[i].data.data);
 	free(w->options);
-	free(w->path);
-	free(w->tmp_path);
 	free(w->dir);
 	free(w);
+	errno = saved;
 }
 
 static char *dir_of(const char *path)
@@ -203,6 +205,7 @@ int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_
 {
 	struct pcp_tdw *w;
 	long host_page = sysconf(_SC_PAGESIZE);
+	char msg[256];
 	int err = PCP_ERR_NOMEM;
 
 	*out = NULL;
@@ -212,7 +215,6 @@ int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return PCP_ERR_NOMEM;
-	w->fd = -1;
 	w->nr_cpus = p->nr_cpus;
 	w->page_size = p->page_size ? p->page_size : (unsigned int)(host_page > 0 ? host_page : 4096);
 	w->long_size = p->long_size ? p->long_size : (int)sizeof(long);
@@ -231,36 +233,21 @@ int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_
 		goto fail;
 	}
 	w->cpus = calloc((size_t)w->nr_cpus, sizeof(*w->cpus));
-	w->path = strdup(path);
 	w->dir = dir_of(path);
-	if (!w->cpus || !w->path || !w->dir)
+	if (!w->cpus || !w->dir)
 		goto fail;
 	for (int c = 0; c < w->nr_cpus; c++) {
 		w->cpus[c].ext_fd = -1;
 		w->cpus[c].own_fd = -1;
 	}
-	if (asprintf(&w->tmp_path, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-		w->tmp_path = NULL;
+	/* the cause is in errno; the one-line message is the caller's */
+	if ((err = pcp_outfile_open(&w->out, path, msg, sizeof(msg))))
 		goto fail;
-	}
-	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (w->fd < 0 && errno == EEXIST) {
-		/* Left over by an earlier process with our pid: it is garbage. */
-		unlink(w->tmp_path);
-		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	}
-	if (w->fd < 0) {
-		err = PCP_ERR_IO;
-		goto fail;
-	}
+	w->out_open = 1;
 	*out = w;
 	return PCP_OK;
 fail:
-	{
-		int saved = errno;
-		tdw_free(w);
-		errno = saved;
-	}
+	tdw_free(w);
 	return err;
 }
 
@@ -550,7 +537,7 @@ static struct tdw_out *out_begin(struct pcp_tdw *w, const char *magic, size_t le
 
 	if (!o)
 		return NULL;
-	o->fd = w->fd;
+	o->fd = w->out.fd;
 	o->err = PCP_OK;
 	o->offset = 0;
 	o->n = 0;
@@ -634,7 +621,7 @@ static int write_v6(struct pcp_tdw *w)
 		int src = cpu->ext_fd >= 0 ? cpu->ext_fd : cpu->own_fd;
 		if (!cpu->size)
 			continue;
-		err = copy_range(src, w->fd, cpu->file_offset, cpu->size);
+		err = copy_range(src, w->out.fd, cpu->file_offset, cpu->size);
 		if (err)
 			return err;
 	}
@@ -957,15 +944,15 @@ static int write_v7(struct pcp_tdw *w)
 			static const unsigned char zeros[4096];
 			uint64_t n = cpu->file_offset - cur < sizeof(zeros) ? cpu->file_offset - cur
 									: sizeof(zeros);
-			err = pcp_io_pwrite_all(w->fd, zeros, (size_t)n, cur);
+			err = pcp_io_pwrite_all(w->out.fd, zeros, (size_t)n, cur);
 			cur += n;
 		}
 		if (!err && w->comp != TDW_COMP_NONE) {
 			uint64_t len = cpu->size;
-			err = compress_cpu(w, cctx, src, w->fd, cpu->file_offset, len, &cpu->size);
+			err = compress_cpu(w, cctx, src, w->out.fd, cpu->file_offset, len, &cpu->size);
 			cur = cpu->file_offset + 4 + cpu->size;
 		} else if (!err) {
-			err = copy_range(src, w->fd, cpu->file_offset, cpu->size);
+			err = copy_range(src, w->out.fd, cpu->file_offset, cpu->size);
 			cur = cpu->file_offset + cpu->size;
 		}
 	}
@@ -973,7 +960,7 @@ static int write_v7(struct pcp_tdw *w)
 		goto out;
 
 	/* Options section 3: the BUFFER option of the top buffer ("" name); then the strings. */
-	if (lseek(w->fd, (off_t)cur, SEEK_SET) < 0) {
+	if (lseek(w->out.fd, (off_t)cur, SEEK_SET) < 0) {
 		err = PCP_ERR_IO;
 		goto out;
 	}
@@ -1011,11 +998,11 @@ static int write_v7(struct pcp_tdw *w)
 	/* The offsets known only now. */
 	{
 		uint64_t fly_size = cur - (fly_off + 16);
-		err = pcp_io_pwrite_all(w->fd, &opt1_off, 8, options_pos);
+		err = pcp_io_pwrite_all(w->out.fd, &opt1_off, 8, options_pos);
 		if (!err)
-			err = pcp_io_pwrite_all(w->fd, &opt3_off, 8, opt2_done_pos);
+			err = pcp_io_pwrite_all(w->out.fd, &opt3_off, 8, opt2_done_pos);
 		if (!err)
-			err = pcp_io_pwrite_all(w->fd, &fly_size, 8, fly_off + 8);
+			err = pcp_io_pwrite_all(w->out.fd, &fly_size, 8, fly_off + 8);
 	}
 out:
 	ZSTD_freeCCtx(cctx);
@@ -1042,18 +1029,9 @@ static int measure_cpus(struct pcp_tdw *w)
 	return PCP_OK;
 }
 
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd); /* best effort: the rename itself already happened */
-		close(fd);
-	}
-}
-
 int pcp_tdw_commit(struct pcp_tdw *w)
 {
+	char msg[256];
 	int err;
 
 	if (!w)
@@ -1065,36 +1043,14 @@ int pcp_tdw_commit(struct pcp_tdw *w)
 	err = measure_cpus(w);
 	if (!err)
 		err = w->file_version == 7 ? write_v7(w) : write_v6(w);
-	if (!err && fsync(w->fd) < 0)
-		err = PCP_ERR_IO;
-	if (!err) {
-		int fd = w->fd;
-		w->fd = -1;
-		if (close(fd) < 0)
-			err = PCP_ERR_IO;
-	}
-	if (!err && rename(w->tmp_path, w->path) < 0)
-		err = PCP_ERR_IO;
-	if (err) {
-		int saved = errno;
-		pcp_tdw_abort(w);
-		errno = saved;
-		return err;
-	}
-	fsync_dir(w->dir);
-	tdw_free(w);
-	return PCP_OK;
+	if (!err)   /* fsync, rename, fsync of the directory; errno says why it failed */
+		err = pcp_outfile_commit(&w->out, msg, sizeof(msg));
+	tdw_free(w);   /* removes the temporary file if it is still there; keeps errno */
+	return err;
 }
 
 void pcp_tdw_abort(struct pcp_tdw *w)
 {
-	if (!w)
-		return;
-	if (w->fd >= 0) {
-		close(w->fd);
-		w->fd = -1;
-	}
-	if (w->tmp_path)
-		unlink(w->tmp_path);
-	tdw_free(w);
+	if (w)
+		tdw_free(w);
 }
