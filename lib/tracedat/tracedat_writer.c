@@ -818,194 +818,267 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-static int write_v7(struct pcp_tdw *w)
-{
-	static const char magic[] = PCP_TRACEDAT_MAGIC "7";   /* with its NUL */
-	struct tdw_out *o;
-	struct tdw_mem m = { 0 };
-	ZSTD_CCtx *cctx = NULL;
-	uint64_t options_pos, sec_off[6], opt1_off, opt2_done_pos, fly_off, cur, opt3_off;
-	uint32_t nr_with_data = 0;
-	char clock[64];
-	int err;
+/* Offsets write_v7 leaves as placeholders and patches once the data after them is written. */
+struct v7_marks {
+	uint64_t first_options_at;  /* file header field: offset of options section 1 */
+	uint64_t options1;          /* options section 1 */
+	uint64_t options2_done_at;  /* DONE of options section 2: offset of section 3 */
+	uint64_t flyrecord;         /* the top buffer's flyrecord section header */
+	uint64_t data_end;          /* end of the CPU data */
+	uint64_t options3;          /* options section 3 (BUFFER) */
+};
 
-	if ((err = selected_clock(w, clock, sizeof(clock))))
-		return err;
-	/* Initial format, compression header, offset of the first options section (patched). */
-	o = out_begin(w, magic, sizeof(magic));
-	if (!o)
-		return PCP_ERR_NOMEM;
+/* Number of metadata sections: header info .. command lines, consecutive ids. */
+#define V7_NR_META (PCP_TRACEDAT_SEC_CMDLINES - PCP_TRACEDAT_SEC_HEADER_INFO + 1)
+
+/* Initial format, compression header (name and library version, as the plugin registers them
+ * with trace-cmd, or "none"), and a placeholder for the offset of the first options section. */
+static void v7_file_header(struct pcp_tdw *w, struct tdw_out *o, struct v7_marks *mk)
+{
 	if (w->comp != TDW_COMP_NONE) {
-		/* name and library version, as the plugin registers them with trace-cmd */
 		const char *ver = w->comp == TDW_COMP_ZSTD ? ZSTD_versionString() : zlibVersion();
 		out_bytes(o, w->comp == TDW_COMP_ZSTD ? "zstd" : "zlib", 5);
 		out_bytes(o, ver, strlen(ver) + 1);
 	} else {
 		out_bytes(o, "none\0", 6);
 	}
-	options_pos = o->offset;
+	mk->first_options_at = o->offset;
 	out_u64(o, 0);
+}
 
-	/* Header info, ftrace formats, event formats, kallsyms, printk formats, cmdlines. */
-	for (int id = PCP_TRACEDAT_SEC_HEADER_INFO; id <= PCP_TRACEDAT_SEC_CMDLINES && !err; id++) {
-		static const uint32_t strs[] = { V7_STR_HEADERS, V7_STR_FTRACE, V7_STR_EVENTS,
-						 V7_STR_KALLSYMS, V7_STR_PRINTK, V7_STR_CMDLINES };
-		m.n = 0;
-		switch (id) {
-		case PCP_TRACEDAT_SEC_HEADER_INFO:
-			mem_bytes(&m, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE));
-			mem_blob64(&m, &w->header_page);
-			mem_bytes(&m, PCP_TRACEDAT_TAG_HEADER_EVENT, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT));
-			mem_blob64(&m, &w->header_event);
-			break;
-		case PCP_TRACEDAT_SEC_FTRACE_EVENTS:
-			mem_u32(&m, (uint32_t)w->ftrace.nr);
-			for (size_t i = 0; i < w->ftrace.nr; i++)
-				mem_blob64(&m, &w->ftrace.v[i]);
-			break;
-		case PCP_TRACEDAT_SEC_EVENT_FORMATS:
-			mem_u32(&m, (uint32_t)w->nr_systems);
-			for (size_t i = 0; i < w->nr_systems; i++) {
-				const struct tdw_system *s = &w->systems[i];
-				mem_bytes(&m, s->name, strlen(s->name) + 1);
-				mem_u32(&m, (uint32_t)s->formats.nr);
-				for (size_t j = 0; j < s->formats.nr; j++)
-					mem_blob64(&m, &s->formats.v[j]);
-			}
-			break;
-		case PCP_TRACEDAT_SEC_KALLSYMS:
-			mem_blob32(&m, &w->kallsyms);
-			break;
-		case PCP_TRACEDAT_SEC_PRINTK:
-			mem_blob32(&m, &w->printk);
-			break;
-		default:
-			mem_blob64(&m, &w->cmdlines);
-			break;
+/* The content of metadata section id, in m (emptied first). */
+static void v7_meta_content(const struct pcp_tdw *w, int id, struct tdw_mem *m)
+{
+	m->n = 0;
+	switch (id) {
+	case PCP_TRACEDAT_SEC_HEADER_INFO:
+		mem_bytes(m, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE));
+		mem_blob64(m, &w->header_page);
+		mem_bytes(m, PCP_TRACEDAT_TAG_HEADER_EVENT, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT));
+		mem_blob64(m, &w->header_event);
+		break;
+	case PCP_TRACEDAT_SEC_FTRACE_EVENTS:
+		mem_u32(m, (uint32_t)w->ftrace.nr);
+		for (size_t i = 0; i < w->ftrace.nr; i++)
+			mem_blob64(m, &w->ftrace.v[i]);
+		break;
+	case PCP_TRACEDAT_SEC_EVENT_FORMATS:
+		mem_u32(m, (uint32_t)w->nr_systems);
+		for (size_t i = 0; i < w->nr_systems; i++) {
+			const struct tdw_system *s = &w->systems[i];
+			mem_bytes(m, s->name, strlen(s->name) + 1);
+			mem_u32(m, (uint32_t)s->formats.nr);
+			for (size_t j = 0; j < s->formats.nr; j++)
+				mem_blob64(m, &s->formats.v[j]);
 		}
-		sec_off[id - PCP_TRACEDAT_SEC_HEADER_INFO] = o->offset;
-		err = out_section(w, o, (uint16_t)id, strs[id - PCP_TRACEDAT_SEC_HEADER_INFO], &m);
+		break;
+	case PCP_TRACEDAT_SEC_KALLSYMS:
+		mem_blob32(m, &w->kallsyms);
+		break;
+	case PCP_TRACEDAT_SEC_PRINTK:
+		mem_blob32(m, &w->printk);
+		break;
+	default:
+		mem_blob64(m, &w->cmdlines);
+		break;
 	}
-	if (err)
-		goto out;
+}
 
-	/* Options section 1: the added options, in order; DONE points to section 2 right after. */
-	{
-		uint64_t size = 14;
-		for (size_t i = 0; i < w->nr_options; i++)
-			size += 6 + w->options[i].data.len;
-		opt1_off = o->offset;
-		out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, size);
-		for (size_t i = 0; i < w->nr_options; i++) {
-			out_u16(o, w->options[i].id);
-			out_u32(o, (uint32_t)w->options[i].data.len);
-			out_bytes(o, w->options[i].data.data, w->options[i].data.len);
-		}
-		out_u16(o, PCP_TRACEDAT_OPT_DONE);
-		out_u32(o, 8);
-		out_u64(o, o->offset + 8);
+/* Header info, ftrace formats, event formats, kallsyms, printk formats, cmdlines; their
+ * offsets in meta_off for the second options section. */
+static int v7_meta_sections(struct pcp_tdw *w, struct tdw_out *o, struct tdw_mem *m,
+			    uint64_t meta_off[V7_NR_META])
+{
+	static const uint32_t strs[V7_NR_META] = { V7_STR_HEADERS, V7_STR_FTRACE, V7_STR_EVENTS,
+						   V7_STR_KALLSYMS, V7_STR_PRINTK, V7_STR_CMDLINES };
+	int err = PCP_OK;
+
+	for (int i = 0; i < V7_NR_META && !err; i++) {
+		int id = PCP_TRACEDAT_SEC_HEADER_INFO + i;
+		v7_meta_content(w, id, m);
+		meta_off[i] = o->offset;
+		err = out_section(w, o, (uint16_t)id, strs[i], m);
 	}
+	return err;
+}
 
-	/* Options section 2: where the metadata sections are, the CPU count; DONE patched below. */
-	out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 * 14 + 10 + 14);
-	for (int i = 0; i < 6; i++) {
+/* Options section 1: the added options, in order; DONE points to section 2 right after. */
+static void v7_options_added(const struct pcp_tdw *w, struct tdw_out *o, struct v7_marks *mk)
+{
+	uint64_t size = 14;
+
+	for (size_t i = 0; i < w->nr_options; i++)
+		size += 6 + w->options[i].data.len;
+	mk->options1 = o->offset;
+	out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, size);
+	for (size_t i = 0; i < w->nr_options; i++) {
+		out_u16(o, w->options[i].id);
+		out_u32(o, (uint32_t)w->options[i].data.len);
+		out_bytes(o, w->options[i].data.data, w->options[i].data.len);
+	}
+	out_u16(o, PCP_TRACEDAT_OPT_DONE);
+	out_u32(o, 8);
+	out_u64(o, o->offset + 8);
+}
+
+/* Options section 2: where the metadata sections are, the CPU count; DONE patched later. */
+static void v7_options_offsets(const struct pcp_tdw *w, struct tdw_out *o,
+			       const uint64_t meta_off[V7_NR_META], struct v7_marks *mk)
+{
+	out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, V7_NR_META * 14 + 10 + 14);
+	for (int i = 0; i < V7_NR_META; i++) {
 		out_u16(o, (uint16_t)(PCP_TRACEDAT_SEC_HEADER_INFO + i));
 		out_u32(o, 8);
-		out_u64(o, sec_off[i]);
+		out_u64(o, meta_off[i]);
 	}
 	out_u16(o, PCP_TRACEDAT_OPT_CPUCOUNT);
 	out_u32(o, 4);
 	out_u32(o, (uint32_t)w->nr_cpus);
 	out_u16(o, PCP_TRACEDAT_OPT_DONE);
 	out_u32(o, 8);
-	opt2_done_pos = o->offset;
+	mk->options2_done_at = o->offset;
 	out_u64(o, 0);
+}
 
-	/* Flyrecord section of the top buffer: size patched below; CPU data page aligned. */
-	fly_off = o->offset;
-	out_section_header(o, PCP_TRACEDAT_SEC_FLYRECORD, w->comp ? PCP_TRACEDAT_SEC_FLAG_COMPRESSED : 0, V7_STR_FLYRECORD, 0);
-	out_zeros(o, align_up(o->offset, w->page_size) - o->offset);
-	out_flush(o);
-	if ((err = o->err))
-		goto out;
-	cur = o->offset;
-	if (w->comp == TDW_COMP_ZSTD && !(cctx = ZSTD_createCCtx())) {
-		err = PCP_ERR_NOMEM;
-		goto out;
+/* Explicit zeros (not a hole) in fd from *cur up to end. */
+static int pad_zeros(int fd, uint64_t *cur, uint64_t end)
+{
+	static const unsigned char zeros[4096];
+	int err = PCP_OK;
+
+	while (!err && *cur < end) {
+		uint64_t n = end - *cur < sizeof(zeros) ? end - *cur : sizeof(zeros);
+		err = pcp_io_pwrite_all(fd, zeros, (size_t)n, *cur);
+		*cur += n;
 	}
+	return err;
+}
+
+/* Each CPU's data from *cur on, page aligned (compressed: chunk table and chunks); CPUs
+ * without data are left out. *cur ends after the last; *nr_with_data counts the CPUs written. */
+static int v7_cpu_data(struct pcp_tdw *w, uint64_t *cur, uint32_t *nr_with_data)
+{
+	ZSTD_CCtx *cctx = NULL;
+	int err = PCP_OK;
+
+	if (w->comp == TDW_COMP_ZSTD && !(cctx = ZSTD_createCCtx()))
+		return PCP_ERR_NOMEM;
 	for (int c = 0; c < w->nr_cpus && !err; c++) {
 		struct tdw_cpu *cpu = &w->cpus[c];
 		int src = cpu->ext_fd >= 0 ? cpu->ext_fd : cpu->own_fd;
 		if (!cpu->size)
 			continue;
-		nr_with_data++;
-		cpu->file_offset = align_up(cur, w->page_size);
-		while (!err && cur < cpu->file_offset) { /* explicit zeros, not a hole */
-			static const unsigned char zeros[4096];
-			uint64_t n = cpu->file_offset - cur < sizeof(zeros) ? cpu->file_offset - cur
-									: sizeof(zeros);
-			err = pcp_io_pwrite_all(w->out.fd, zeros, (size_t)n, cur);
-			cur += n;
-		}
+		(*nr_with_data)++;
+		cpu->file_offset = align_up(*cur, w->page_size);
+		err = pad_zeros(w->out.fd, cur, cpu->file_offset);
 		if (!err && w->comp != TDW_COMP_NONE) {
 			uint64_t len = cpu->size;
 			err = compress_cpu(w, cctx, src, w->out.fd, cpu->file_offset, len, &cpu->size);
-			cur = cpu->file_offset + 4 + cpu->size;
+			*cur = cpu->file_offset + 4 + cpu->size;
 		} else if (!err) {
 			err = copy_range(src, w->out.fd, cpu->file_offset, cpu->size);
-			cur = cpu->file_offset + cpu->size;
+			*cur = cpu->file_offset + cpu->size;
 		}
 	}
-	if (err)
+	ZSTD_freeCCtx(cctx);
+	return err;
+}
+
+/* Options section 3: the BUFFER option of the top buffer ("" name) with its clock, page size
+ * and the CPUs with data; the last options section (DONE 0). */
+static void v7_options_buffer(const struct pcp_tdw *w, struct tdw_out *o, const char *clock,
+			      uint32_t nr_with_data, struct v7_marks *mk)
+{
+	uint32_t blen = 8 + 1 + (uint32_t)strlen(clock) + 1 + 4 + 4 + 20 * nr_with_data;
+
+	mk->options3 = o->offset;
+	out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 + blen + 14);
+	out_u16(o, PCP_TRACEDAT_OPT_BUFFER);
+	out_u32(o, blen);
+	out_u64(o, mk->flyrecord);
+	out_bytes(o, "", 1);
+	out_bytes(o, clock, strlen(clock) + 1);
+	out_u32(o, w->page_size);
+	out_u32(o, nr_with_data);
+	for (int c = 0; c < w->nr_cpus; c++) {
+		if (!w->cpus[c].size)
+			continue;
+		out_u32(o, (uint32_t)c);
+		out_u64(o, w->cpus[c].file_offset);
+		out_u64(o, w->cpus[c].size);
+	}
+	out_u16(o, PCP_TRACEDAT_OPT_DONE);
+	out_u32(o, 8);
+	out_u64(o, 0);
+}
+
+/* The offsets known only now: first options section, options section 3, flyrecord size. */
+static int v7_patch(struct pcp_tdw *w, const struct v7_marks *mk)
+{
+	uint64_t fly_size = mk->data_end - (mk->flyrecord + 16);
+	int err = pcp_io_pwrite_all(w->out.fd, &mk->options1, 8, mk->first_options_at);
+
+	if (!err)
+		err = pcp_io_pwrite_all(w->out.fd, &mk->options3, 8, mk->options2_done_at);
+	if (!err)
+		err = pcp_io_pwrite_all(w->out.fd, &fly_size, 8, mk->flyrecord + 8);
+	return err;
+}
+
+/*
+ * Version 7 in file order: header; metadata sections; options 1 (added options) and 2 (section
+ * offsets, CPUCOUNT); the flyrecord section with the CPU data (written with pwrite beside the
+ * buffered stream); options 3 (BUFFER); strings; then the placeholders are patched.
+ */
+static int write_v7(struct pcp_tdw *w)
+{
+	static const char magic[] = PCP_TRACEDAT_MAGIC "7";   /* with its NUL */
+	struct tdw_out *o;
+	struct tdw_mem m = { 0 };
+	struct v7_marks mk = { 0 };
+	uint64_t meta_off[V7_NR_META];
+	uint32_t nr_with_data = 0;
+	char clock[64];
+	int err;
+
+	if ((err = selected_clock(w, clock, sizeof(clock))))
+		return err;
+	o = out_begin(w, magic, sizeof(magic));
+	if (!o)
+		return PCP_ERR_NOMEM;
+	v7_file_header(w, o, &mk);
+	if ((err = v7_meta_sections(w, o, &m, meta_off)))
+		goto out;
+	v7_options_added(w, o, &mk);
+	v7_options_offsets(w, o, meta_off, &mk);
+
+	/* Flyrecord section header of the top buffer (size patched), padded to a page. */
+	mk.flyrecord = o->offset;
+	out_section_header(o, PCP_TRACEDAT_SEC_FLYRECORD, w->comp ? PCP_TRACEDAT_SEC_FLAG_COMPRESSED : 0,
+			   V7_STR_FLYRECORD, 0);
+	out_zeros(o, align_up(o->offset, w->page_size) - o->offset);
+	out_flush(o);
+	if ((err = o->err))
+		goto out;
+	mk.data_end = o->offset;
+	if ((err = v7_cpu_data(w, &mk.data_end, &nr_with_data)))
 		goto out;
 
-	/* Options section 3: the BUFFER option of the top buffer ("" name); then the strings. */
-	if (lseek(w->out.fd, (off_t)cur, SEEK_SET) < 0) {
+	/* The buffered stream goes on after the CPU data. */
+	if (lseek(w->out.fd, (off_t)mk.data_end, SEEK_SET) < 0) {
 		err = PCP_ERR_IO;
 		goto out;
 	}
-	o->offset = cur;
-	opt3_off = cur;
-	{
-		uint32_t blen = 8 + 1 + (uint32_t)strlen(clock) + 1 + 4 + 4 + 20 * nr_with_data;
-		out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 + blen + 14);
-		out_u16(o, PCP_TRACEDAT_OPT_BUFFER);
-		out_u32(o, blen);
-		out_u64(o, fly_off);
-		out_bytes(o, "", 1);
-		out_bytes(o, clock, strlen(clock) + 1);
-		out_u32(o, w->page_size);
-		out_u32(o, nr_with_data);
-		for (int c = 0; c < w->nr_cpus; c++) {
-			if (!w->cpus[c].size)
-				continue;
-			out_u32(o, (uint32_t)c);
-			out_u64(o, w->cpus[c].file_offset);
-			out_u64(o, w->cpus[c].size);
-		}
-		out_u16(o, PCP_TRACEDAT_OPT_DONE);
-		out_u32(o, 8);
-		out_u64(o, 0);
-	}
+	o->offset = mk.data_end;
+	v7_options_buffer(w, o, clock, nr_with_data, &mk);
 	m.n = 0;
 	mem_bytes(&m, v7_strings, sizeof(v7_strings));
 	if ((err = out_section(w, o, PCP_TRACEDAT_SEC_STRINGS, V7_STR_STRINGS, &m)))
 		goto out;
 	out_flush(o);
-	if ((err = o->err))
-		goto out;
-
-	/* The offsets known only now. */
-	{
-		uint64_t fly_size = cur - (fly_off + 16);
-		err = pcp_io_pwrite_all(w->out.fd, &opt1_off, 8, options_pos);
-		if (!err)
-			err = pcp_io_pwrite_all(w->out.fd, &opt3_off, 8, opt2_done_pos);
-		if (!err)
-			err = pcp_io_pwrite_all(w->out.fd, &fly_size, 8, fly_off + 8);
-	}
+	if (!(err = o->err))
+		err = v7_patch(w, &mk);
 out:
-	ZSTD_freeCCtx(cctx);
 	free(m.p);
 	free(o);
 	return err;
