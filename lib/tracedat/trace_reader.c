@@ -679,105 +679,136 @@ static int v6_flyrecord(struct ck *c, uint64_t off, uint32_t cpus, const char *b
 	return PCP_OK;
 }
 
-static int check_v6(struct ck *c, uint64_t off)
+/* v6 header blocks up to the CPU count: header page and event, ftrace and event formats,
+ * kallsyms, printk formats, saved command lines. *off moves past them. */
+static int v6_headers(struct ck *c, uint64_t *off, uint64_t *cpus)
 {
-	uint64_t n, m, cpus, v;
-	char tag[sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT)], name[256];
-	uint64_t buffer_offsets[256];
-	char buffer_names[256][64];
-	unsigned nr_bufopts = 0;
+	char tag[sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT)];
+	uint64_t n, m;
 	int err;
 
-	if ((err = rd_at(c, off, tag, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE), "header page")))
+	if ((err = rd_at(c, *off, tag, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE), "header page")))
 		return err;
 	if (memcmp(tag, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE)))
 		return fail(c, PCP_ERR_CORRUPT, "missing header_page");
-	off += sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE);
-	if ((err = text_blob(c, &off, 8, TEXT_FIELDS, "header page")))
+	*off += sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE);
+	if ((err = text_blob(c, off, 8, TEXT_FIELDS, "header page")))
 		return err;
-	if ((err = rd_at(c, off, tag, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT), "header event")))
+	if ((err = rd_at(c, *off, tag, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT), "header event")))
 		return err;
 	if (memcmp(tag, PCP_TRACEDAT_TAG_HEADER_EVENT, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT)))
 		return fail(c, PCP_ERR_CORRUPT, "missing header_event");
-	off += sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT);
-	if ((err = skip_blob(c, &off, 8, "header event")))
+	*off += sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT);
+	if ((err = skip_blob(c, off, 8, "header event")))
 		return err;
-	if ((err = rd_num(c, off, 4, &n, "ftrace event formats")))
+	if ((err = rd_num(c, *off, 4, &n, "ftrace event formats")))
 		return err;
-	off += 4;
+	*off += 4;
 	if (n > MAX_COUNT)
 		return fail(c, PCP_ERR_CORRUPT, "implausible ftrace format count %llu", (unsigned long long)n);
 	for (uint64_t i = 0; i < n; i++)
-		if ((err = text_blob(c, &off, 8, TEXT_FORMAT, "ftrace event format")))
+		if ((err = text_blob(c, off, 8, TEXT_FORMAT, "ftrace event format")))
 			return err;
-	if ((err = rd_num(c, off, 4, &n, "event formats")))
+	if ((err = rd_num(c, *off, 4, &n, "event formats")))
 		return err;
-	off += 4;
+	*off += 4;
 	if (n > MAX_COUNT)
 		return fail(c, PCP_ERR_CORRUPT, "implausible event system count %llu", (unsigned long long)n);
 	for (uint64_t i = 0; i < n; i++) {
-		if ((err = skip_str(c, &off, "event formats")) ||
-		    (err = rd_num(c, off, 4, &m, "event formats")))
+		if ((err = skip_str(c, off, "event formats")) ||
+		    (err = rd_num(c, *off, 4, &m, "event formats")))
 			return err;
-		off += 4;
+		*off += 4;
 		if (m > MAX_COUNT)
 			return fail(c, PCP_ERR_CORRUPT, "implausible event count %llu", (unsigned long long)m);
 		for (uint64_t j = 0; j < m; j++)
-			if ((err = text_blob(c, &off, 8, TEXT_FORMAT, "event format")))
+			if ((err = text_blob(c, off, 8, TEXT_FORMAT, "event format")))
 				return err;
 	}
-	if ((err = text_blob(c, &off, 4, TEXT_PLAIN, "kallsyms")) ||
-	    (err = text_blob(c, &off, 4, TEXT_PRINTK, "printk formats")) ||
-	    (err = skip_blob(c, &off, 8, "saved command lines")) ||
-	    (err = rd_num(c, off, 4, &cpus, "CPU count")))
+	if ((err = text_blob(c, off, 4, TEXT_PLAIN, "kallsyms")) ||
+	    (err = text_blob(c, off, 4, TEXT_PRINTK, "printk formats")) ||
+	    (err = skip_blob(c, off, 8, "saved command lines")) ||
+	    (err = rd_num(c, *off, 4, cpus, "CPU count")))
 		return err;
-	off += 4;
-	if (cpus > MAX_CPUS)
-		return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)cpus);
+	*off += 4;
+	if (*cpus > MAX_CPUS)
+		return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)*cpus);
+	return PCP_OK;
+}
+
+/* The instances a v6 file's BUFFER options name: where each one's flyrecord block is. */
+struct v6_buffers {
+	uint64_t offsets[256];
+	char names[256][64];       /* for messages only */
+	unsigned nr;
+};
+
+/* The v6 options block (after its tag) up to DONE; *off moves past it. */
+static int v6_options(struct ck *c, uint64_t *off, struct v6_buffers *bufs)
+{
+	char name[256];
+	uint64_t id, size, v;
+	int err;
+
+	for (;;) {
+		if ((err = rd_num(c, *off, 2, &id, "options")))
+			return err;
+		*off += 2;
+		if (id == PCP_TRACEDAT_OPT_DONE)
+			return PCP_OK;
+		if ((err = rd_num(c, *off, 4, &size, "options")))
+			return err;
+		*off += 4;
+		if (size > c->size - *off)
+			return fail(c, PCP_ERR_TRUNCATED, "file ends inside the options");
+		note_option(c, id);
+		if (id == PCP_TRACEDAT_OPT_BUFFER && size >= 9 && bufs->nr < 256) {   /* offset, name */
+			size_t len;
+			if ((err = rd_num(c, *off, 8, &bufs->offsets[bufs->nr], "buffer option")) ||
+			    (err = rd_str(c, *off + 8, name, sizeof(name), &len, "buffer name")))
+				return err;
+			snprintf(bufs->names[bufs->nr], sizeof(bufs->names[0]), "%.63s", name);
+			bufs->nr++;
+		} else if (id == PCP_TRACEDAT_OPT_CPUSTAT) {
+			if ((err = collect_cpustat(c, *off, size)))
+				return err;
+		} else if (id == PCP_TRACEDAT_OPT_TRACECLOCK && size > 0 && size < sizeof(name)) {
+			if ((err = rd_at(c, *off, name, size, "trace clock option")))
+				return err;
+			set_clock(c, name, strnlen(name, size));
+		} else if (id == PCP_TRACEDAT_OPT_TSC2NSEC && (err = tsc2nsec_option(c, *off, size))) {
+			return err;
+		} else if (id == PCP_TRACEDAT_OPT_CPUCOUNT && size == 4) {
+			if ((err = rd_num(c, *off, 4, &v, "CPU count option")))
+				return err;
+			if (v > MAX_CPUS)
+				return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)v);
+			if (v > c->lay->nr_cpus)
+				c->lay->nr_cpus = (uint32_t)v;
+		}
+		*off += size;
+	}
+}
+
+/* Version 6: headers, the optional options block, then the top buffer's flyrecord (or latency)
+ * block and the blocks of the instances the options named. */
+static int check_v6(struct ck *c, uint64_t off)
+{
+	char tag[sizeof(PCP_TRACEDAT_TAG_OPTIONS)];
+	struct v6_buffers bufs;
+	uint64_t cpus;
+	int err;
+
+	bufs.nr = 0;
+	if ((err = v6_headers(c, &off, &cpus)))
+		return err;
 	c->lay->nr_cpus = (uint32_t)cpus;
 	if ((err = rd_at(c, off, tag, sizeof(PCP_TRACEDAT_TAG_OPTIONS), "options header")))
 		return err;
 	off += sizeof(PCP_TRACEDAT_TAG_OPTIONS);
 	if (!memcmp(tag, PCP_TRACEDAT_TAG_OPTIONS, sizeof(PCP_TRACEDAT_TAG_OPTIONS))) {
-		for (;;) {
-			uint64_t id, size;
-			if ((err = rd_num(c, off, 2, &id, "options")))
-				return err;
-			off += 2;
-			if (id == PCP_TRACEDAT_OPT_DONE)
-				break;
-			if ((err = rd_num(c, off, 4, &size, "options")))
-				return err;
-			off += 4;
-			if (size > c->size - off)
-				return fail(c, PCP_ERR_TRUNCATED, "file ends inside the options");
-			note_option(c, id);
-			if (id == PCP_TRACEDAT_OPT_BUFFER && size >= 9 && nr_bufopts < 256) {   /* offset, name */
-				size_t len;
-				if ((err = rd_num(c, off, 8, &buffer_offsets[nr_bufopts], "buffer option")) ||
-				    (err = rd_str(c, off + 8, name, sizeof(name), &len, "buffer name")))
-					return err;
-				snprintf(buffer_names[nr_bufopts], sizeof(buffer_names[0]), "%.63s", name); /* names are for messages only */
-				nr_bufopts++;
-			} else if (id == PCP_TRACEDAT_OPT_CPUSTAT) {
-				if ((err = collect_cpustat(c, off, size)))
-					return err;
-			} else if (id == PCP_TRACEDAT_OPT_TRACECLOCK && size > 0 && size < sizeof(name)) {
-				if ((err = rd_at(c, off, name, size, "trace clock option")))
-					return err;
-				set_clock(c, name, strnlen(name, size));
-			} else if (id == PCP_TRACEDAT_OPT_TSC2NSEC && (err = tsc2nsec_option(c, off, size))) {
-				return err;
-			} else if (id == PCP_TRACEDAT_OPT_CPUCOUNT && size == 4) {
-				if ((err = rd_num(c, off, 4, &v, "CPU count option")))
-					return err;
-				if (v > MAX_CPUS)
-					return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)v);
-				if (v > c->lay->nr_cpus)
-					c->lay->nr_cpus = (uint32_t)v;
-			}
-			off += size;
-		}
+		if ((err = v6_options(c, &off, &bufs)))
+			return err;
 		if ((err = rd_at(c, off, tag, sizeof(PCP_TRACEDAT_TAG_FLYRECORD), "data header")))
 			return err;
 		off += sizeof(PCP_TRACEDAT_TAG_FLYRECORD);
@@ -790,8 +821,8 @@ static int check_v6(struct ck *c, uint64_t off)
 	} else if (c->w) {
 		c->w->no_direct = "it is a latency trace";
 	}
-	for (unsigned i = 0; i < nr_bufopts; i++)
-		if ((err = v6_flyrecord(c, buffer_offsets[i], (uint32_t)cpus, buffer_names[i], 0)))
+	for (unsigned i = 0; i < bufs.nr; i++)
+		if ((err = v6_flyrecord(c, bufs.offsets[i], (uint32_t)cpus, bufs.names[i], 0)))
 			return err;
 	return PCP_OK;
 }
