@@ -904,11 +904,71 @@ static int v7_buffer_option(struct ck *c, uint64_t off, uint64_t size)
 	return PCP_OK;
 }
 
+/* The options of one uncompressed v7 options section, bytes p..end; *next gets its DONE
+ * option's offset of the next options section (0: none, also when DONE is missing). */
+static int v7_options(struct ck *c, uint64_t p, uint64_t end, uint64_t *next)
+{
+	uint64_t v;
+	int err;
+
+	while (p < end) {
+		uint64_t oid, osize;
+		if (end - p < 6)
+			return fail(c, PCP_ERR_CORRUPT, "options section ends inside an option");
+		if ((err = rd_num(c, p, 2, &oid, "options")) || (err = rd_num(c, p + 2, 4, &osize, "options")))
+			return err;
+		p += 6;
+		if (osize > end - p)
+			return fail(c, PCP_ERR_CORRUPT, "option %llu overruns its section", (unsigned long long)oid);
+		note_option(c, oid);
+		if (oid == PCP_TRACEDAT_OPT_DONE) {   /* offset of the next options section */
+			if (osize < 8)
+				return fail(c, PCP_ERR_CORRUPT, "short DONE option");
+			return rd_num(c, p, 8, next, "options");
+		} else if (oid == PCP_TRACEDAT_OPT_BUFFER) {
+			if ((err = v7_buffer_option(c, p, osize)))
+				return err;
+		} else if (oid == PCP_TRACEDAT_OPT_CPUSTAT) {
+			if ((err = collect_cpustat(c, p, osize)))
+				return err;
+		} else if (oid == PCP_TRACEDAT_OPT_TRACECLOCK && osize > 0 && osize < 128) {
+			char text[128];
+			if ((err = rd_at(c, p, text, osize, "trace clock option")))
+				return err;
+			if (!c->lay->trace_clock[0])
+				set_clock(c, text, strnlen(text, osize));
+		} else if (oid == PCP_TRACEDAT_OPT_TSC2NSEC && (err = tsc2nsec_option(c, p, osize))) {
+			return err;
+		} else if (oid == PCP_TRACEDAT_OPT_CPUCOUNT && osize == 4) {
+			if ((err = rd_num(c, p, 4, &v, "CPU count option")))
+				return err;
+			if (v > MAX_CPUS)
+				return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)v);
+			if (v > c->lay->nr_cpus)
+				c->lay->nr_cpus = (uint32_t)v;
+		} else if (oid >= PCP_TRACEDAT_OPT_HEADER_INFO && oid <= PCP_TRACEDAT_OPT_CMDLINES &&
+			   osize == 8) {   /* offsets of the metadata sections */
+			uint64_t soff, sid, sflags, ssize;
+			if ((err = rd_num(c, p, 8, &soff, "options")) ||
+			    (err = v7_section(c, soff, "metadata section", &sid, &sflags, &ssize)))
+				return err;
+			if (sid != oid)
+				return fail(c, PCP_ERR_CORRUPT, "section at %llu has id %llu, expected %llu",
+					    (unsigned long long)soff, (unsigned long long)sid,
+					    (unsigned long long)oid);
+			if ((err = v7_meta_text(c, sid, soff + 16, ssize, sflags)))
+				return err;
+		}
+		p += osize;
+	}
+	return PCP_OK;
+}
+
 static int check_v7(struct ck *c, uint64_t off)
 {
 	char name[32], ver[32];
 	size_t len;
-	uint64_t next, v;
+	uint64_t next;
 	int err;
 
 	if ((err = rd_str(c, off, name, sizeof(name), &len, "compression header")))
@@ -952,58 +1012,8 @@ static int check_v7(struct ck *c, uint64_t off)
 			if (sid == PCP_TRACEDAT_SEC_STRINGS && (err = v7_section(c, end, "strings section", &sid, &sflags, &ssize)))
 				return err;
 		}
-		while (p < end) {
-			uint64_t oid, osize;
-			if (end - p < 6)
-				return fail(c, PCP_ERR_CORRUPT, "options section ends inside an option");
-			if ((err = rd_num(c, p, 2, &oid, "options")) || (err = rd_num(c, p + 2, 4, &osize, "options")))
-				return err;
-			p += 6;
-			if (osize > end - p)
-				return fail(c, PCP_ERR_CORRUPT, "option %llu overruns its section", (unsigned long long)oid);
-			note_option(c, oid);
-			if (oid == PCP_TRACEDAT_OPT_DONE) {   /* offset of the next options section */
-				if (osize < 8)
-					return fail(c, PCP_ERR_CORRUPT, "short DONE option");
-				if ((err = rd_num(c, p, 8, &next, "options")))
-					return err;
-				break;
-			} else if (oid == PCP_TRACEDAT_OPT_BUFFER) {
-				if ((err = v7_buffer_option(c, p, osize)))
-					return err;
-			} else if (oid == PCP_TRACEDAT_OPT_CPUSTAT) {
-				if ((err = collect_cpustat(c, p, osize)))
-					return err;
-			} else if (oid == PCP_TRACEDAT_OPT_TRACECLOCK && osize > 0 && osize < sizeof(ver) * 4) {
-				char text[128];
-				if ((err = rd_at(c, p, text, osize, "trace clock option")))
-					return err;
-				if (!c->lay->trace_clock[0])
-					set_clock(c, text, strnlen(text, osize));
-			} else if (oid == PCP_TRACEDAT_OPT_TSC2NSEC && (err = tsc2nsec_option(c, p, osize))) {
-				return err;
-			} else if (oid == PCP_TRACEDAT_OPT_CPUCOUNT && osize == 4) {
-				if ((err = rd_num(c, p, 4, &v, "CPU count option")))
-					return err;
-				if (v > MAX_CPUS)
-					return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)v);
-				if (v > c->lay->nr_cpus)
-					c->lay->nr_cpus = (uint32_t)v;
-			} else if (oid >= PCP_TRACEDAT_OPT_HEADER_INFO && oid <= PCP_TRACEDAT_OPT_CMDLINES &&
-				   osize == 8) {   /* offsets of the metadata sections */
-				uint64_t soff, sid, sflags, ssize;
-				if ((err = rd_num(c, p, 8, &soff, "options")) ||
-				    (err = v7_section(c, soff, "metadata section", &sid, &sflags, &ssize)))
-					return err;
-				if (sid != oid)
-					return fail(c, PCP_ERR_CORRUPT, "section at %llu has id %llu, expected %llu",
-						    (unsigned long long)soff, (unsigned long long)sid,
-						    (unsigned long long)oid);
-				if ((err = v7_meta_text(c, sid, soff + 16, ssize, sflags)))
-					return err;
-			}
-			p += osize;
-		}
+		if ((err = v7_options(c, p, end, &next)))
+			return err;
 	}
 	return PCP_OK;
 }
