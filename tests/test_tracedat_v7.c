@@ -22,6 +22,7 @@
 #include "synth/synth.h"
 #include "tracedat/trace_reader.h"
 #include "tracedat/tracedat.h"
+#include "tracedat/tracedat_format.h"
 
 static char tmpdir[] = "/tmp/pcp_tracedat_v7_test.XXXXXX";
 
@@ -225,20 +226,20 @@ static const unsigned char *buffer_option(const unsigned char *f, size_t len, in
 		uint32_t size;
 		ck_assert_int_lt(sections, 10);
 		ck_assert_uint_lt(opt + 16, len);
-		ck_assert_uint_eq(f[opt] | f[opt + 1] << 8, 0); /* an options section, not compressed */
-		ck_assert_uint_eq(f[opt + 2] | f[opt + 3] << 8, 0);
+		ck_assert_uint_eq(f[opt] | f[opt + 1] << 8, PCP_TRACEDAT_SEC_OPTIONS);
+		ck_assert_uint_eq(f[opt + 2] | f[opt + 3] << 8, 0); /* not compressed */
 		(*opt_sections)++;
 		pos = opt + 16;
 		for (;;) {
 			memcpy(&id, f + pos, 2);
 			memcpy(&size, f + pos + 2, 4);
 			ck_assert_uint_le(pos + 6 + size, len);
-			if (!id) {
+			if (id == PCP_TRACEDAT_OPT_DONE) {
 				ck_assert_uint_eq(size, 8);
 				memcpy(&opt, f + pos + 6, 8);
 				break;
 			}
-			if (id == 3)
+			if (id == PCP_TRACEDAT_OPT_BUFFER)
 				found = f + pos + 6;
 			pos += 6 + size;
 		}
@@ -272,6 +273,7 @@ static size_t buffer_sections(const unsigned char *f, size_t len, struct pcp_rbd
  * declared size; together the pages pcpsynth wrote. */
 static void check_layout(const char *format, const char *name, const char *version, decompress_fn dec)
 {
+	/* the man page's bytes, deliberately not PCP_TRACEDAT_MAGIC: a check of that definition */
 	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g', '7', 0 };
 	char script[1100], vz[1100];
 	struct pcp_synth_stats st;
@@ -296,7 +298,7 @@ static void check_layout(const char *format, const char *name, const char *versi
 	buf = malloc((size_t)page * 10);
 	ck_assert_ptr_nonnull(buf);
 
-	/* Metadata sections: the offsets in the second options section (ids 16..21). */
+	/* Metadata sections: the offsets in the second options section (header info .. cmdlines). */
 	pos += strlen(version) + 1;
 	memcpy(&opt, f + pos, 8);
 	for (int sec = 0; opt && sec < 10; sec++) {
@@ -307,17 +309,17 @@ static void check_layout(const char *format, const char *name, const char *versi
 			uint32_t size;
 			memcpy(&id, f + pos, 2);
 			memcpy(&size, f + pos + 2, 4);
-			if (!id) {
+			if (id == PCP_TRACEDAT_OPT_DONE) {
 				memcpy(&next, f + pos + 6, 8);
 				break;
 			}
-			if (id >= 16 && id <= 21) {
+			if (id >= PCP_TRACEDAT_OPT_HEADER_INFO && id <= PCP_TRACEDAT_OPT_CMDLINES) {
 				uint64_t soff, ssize;
 				uint32_t cs, us;
 				long got;
 				memcpy(&soff, f + pos + 6, 8);
 				ck_assert_uint_eq(f[soff] | f[soff + 1] << 8, id);
-				ck_assert_uint_eq(f[soff + 2] | f[soff + 3] << 8, 1); /* compressed */
+				ck_assert_uint_eq(f[soff + 2] | f[soff + 3] << 8, PCP_TRACEDAT_SEC_FLAG_COMPRESSED);
 				memcpy(&ssize, f + soff + 8, 8);
 				memcpy(&cs, f + soff + 16, 4);
 				memcpy(&us, f + soff + 20, 4);
@@ -326,7 +328,7 @@ static void check_layout(const char *format, const char *name, const char *versi
 				ck_assert_ptr_nonnull(meta);
 				got = dec(meta, us, f + soff + 24, cs);
 				ck_assert_int_eq(got, (long)us);
-				if (id == 16)
+				if (id == PCP_TRACEDAT_SEC_HEADER_INFO)
 					ck_assert_int_eq(memcmp(meta, "header_page", 12), 0);
 				free(meta);
 				meta_sections++;

@@ -413,6 +413,7 @@ START_TEST(writer_failures_leave_nothing)
 	int fd;
 	FILE *f;
 	char buf[16] = { 0 };
+	struct stat st;
 
 	memset(page, 0, sizeof(page));
 	make_tmpdir();
@@ -462,8 +463,35 @@ START_TEST(writer_failures_leave_nothing)
 	params.long_size = 0;
 	snprintf(path, sizeof(path), "%s/no/such/dir/out.dat", tmpdir);
 	ck_assert_int_eq(pcp_tdw_create(path, &params, &w), PCP_ERR_IO);
+	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_ptr_null(w);
 	ck_assert_int_eq(dir_entries(), 1);
+
+	/* A directory or a FIFO in the target's place is refused before anything is written
+	 * (rename would fail on the one and replace the other). */
+	ck_assert_int_eq(pcp_tdw_create(tmpdir, &params, &w), PCP_ERR_IO);
+	ck_assert_int_eq(errno, EISDIR);
+	ck_assert_ptr_null(w);
+	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(pcp_tdw_create(path, &params, &w), PCP_ERR_IO);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(w);
+	ck_assert_int_eq(dir_entries(), 2);
+
+	/* A symlink to the output: the file it points to is replaced, the link stays. */
+	snprintf(path, sizeof(path), "%s/link.dat", tmpdir);
+	snprintf(fdpath, sizeof(fdpath), "%s/out.dat", tmpdir);
+	ck_assert_int_eq(symlink("out.dat", path), 0);
+	ck_assert_int_eq(pcp_tdw_create(path, &params, &w), PCP_OK);
+	add_formats(w);
+	ck_assert_int_eq(pcp_tdw_add_cpu_page(w, 0, page), PCP_OK);
+	ck_assert_int_eq(pcp_tdw_commit(w), PCP_OK);
+	ck_assert_int_eq(dir_entries(), 3);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	ck_assert_int_eq(stat(fdpath, &st), 0);
+	ck_assert_int_gt(st.st_size, PAGE);
 	remove_tmpdir();
 }
 END_TEST

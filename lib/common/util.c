@@ -9,10 +9,10 @@
 #include <unistd.h>
 #include "common/error.h"
 #include "common/util.h"
+#include "tracedat/tracedat_format.h"
 
 int pcp_file_kind(const char *path)
 {
-	static const char trace_magic[] = "\x17\x08\x44tracing";
 	static const char sqlite_magic[] = "SQLite format 3";
 	char head[16] = { 0 };
 	ssize_t n;
@@ -22,7 +22,7 @@ int pcp_file_kind(const char *path)
 		return -errno;
 	n = read(fd, head, sizeof(head));
 	close(fd);
-	if (n >= 10 && !memcmp(head, trace_magic, 10))
+	if (n >= (ssize_t)PCP_TRACEDAT_MAGIC_LEN && !memcmp(head, PCP_TRACEDAT_MAGIC, PCP_TRACEDAT_MAGIC_LEN))
 		return PCP_FILE_TRACE_DAT;
 	if (n == 16 && !memcmp(head, sqlite_magic, 16)) /* includes the terminating NUL */
 		return PCP_FILE_SQLITE;

@@ -7,7 +7,7 @@
 
 enum pcp_file_kind {
 	PCP_FILE_OTHER = 0,
-	PCP_FILE_TRACE_DAT,     /* "\x17\x08\x44tracing" */
+	PCP_FILE_TRACE_DAT,     /* PCP_TRACEDAT_MAGIC (tracedat/tracedat_format.h) */
 	PCP_FILE_SQLITE,        /* "SQLite format 3\0" */
 };
 

@@ -131,183 +131,220 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 	return PCP_OK;
 }
 
-int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
-		     struct pcp_analysis **out, char *errbuf, size_t errlen)
-{
+/* What one analysis holds while it runs; run_release frees whatever is left of it. */
+struct analyze_run {
+	const char *path;
 	struct pcp_analyze_opts opts;
-	struct pcp_reader *reader = NULL;
-	struct pcp_kmem_parser *kmem = NULL;
-	struct pcp_percpu_parser *percpu = NULL;
-	struct pcp_churn_model *churn = NULL;
-	struct pcp_zone_map *zone_map = NULL;
-	struct pcp_percpu_model *pmodel = NULL;
-	struct pcp_analysis *a = NULL;
-	struct pcp_churn_opts copts;
-	struct tep_handle *tep;
-	struct tep_event **events;
-	struct tep_record *rec;
-	struct churn_input pipe[CHURN_PIPE];
-	const struct pcp_pair_table *pairs;
-	uint64_t nr_in = 0;
-	uint64_t *counts = NULL;
-	uint8_t *has_format = NULL;   /* per id: a record of an id without a format is damage */
-	uint64_t analyzable = 0, pcp_blocks = 0;
+	char *errbuf;
+	size_t errlen;
+	char *buffer;                   /* the buffer read, until the analysis takes it */
+	const char *buffer_why;
+	unsigned nr_data_buffers;
 	uint32_t nr_cpus;
-	char *buffer = NULL, lost_source[128];
-	const char *buffer_why = NULL;
-	unsigned nr_data_buffers = 0;
-	int nr_ids = 0, percpu_present, err;
-	int type_host = 0, type_off = 0, type_size = 0;   /* see event_id() */
+	struct pcp_reader *reader;
+	struct tep_handle *tep;
+	struct pcp_kmem_parser *kmem;
+	struct pcp_percpu_parser *percpu;
+	int percpu_present;
+	/* event ids: dense per-id counters; common_type read in place (see event_id()) */
+	int nr_ids, type_host, type_off, type_size;
+	uint64_t *counts;
+	uint8_t *has_format;            /* per id: a record of an id without a format is damage */
+	struct pcp_churn_opts copts;
+	struct pcp_zone_map *zone_map;
+	struct pcp_churn_model *churn;
+	struct pcp_percpu_model *pmodel;
+	uint64_t analyzable, pcp_blocks;
+	struct pcp_analysis *a;
+};
 
-	*out = NULL;
-	if (errbuf && errlen)
-		errbuf[0] = '\0';
-	if (opts_in)
-		opts = *opts_in;
-	else
-		pcp_analyze_opts_default(&opts);
+/* One buffer only: merged buffers would count every event once per buffer. */
+static int run_open_trace(struct analyze_run *r)
+{
+	int err = pcp_choose_buffer(r->path, r->opts.buffer, &r->buffer, &r->buffer_why,
+				    &r->nr_data_buffers, r->errbuf, r->errlen);
 
-	/* One buffer only: merged buffers would count every event once per buffer. */
-	err = pcp_choose_buffer(path, opts.buffer, &buffer, &buffer_why, &nr_data_buffers, errbuf, errlen);
 	if (!err)
-		err = pcp_reader_open_buffer(path, PCP_READER_AUTO, buffer, &reader, errbuf, errlen);
-	if (err) {
-		free(buffer);
+		err = pcp_reader_open_buffer(r->path, PCP_READER_AUTO, r->buffer, &r->reader, r->errbuf,
+					     r->errlen);
+	if (err)
 		return err;
-	}
-	tep = pcp_reader_tep(reader);
-	nr_cpus = pcp_reader_layout(reader)->nr_cpus;
-	if (pcp_reader_buffer(reader) && pcp_reader_buffer(reader)->nr_cpus)
-		nr_cpus = pcp_reader_buffer(reader)->nr_cpus;   /* that buffer's CPUs */
+	r->tep = pcp_reader_tep(r->reader);
+	r->nr_cpus = pcp_reader_layout(r->reader)->nr_cpus;
+	if (pcp_reader_buffer(r->reader) && pcp_reader_buffer(r->reader)->nr_cpus)
+		r->nr_cpus = pcp_reader_buffer(r->reader)->nr_cpus;   /* that buffer's CPUs */
+	return PCP_OK;
+}
 
-	a = calloc(1, sizeof(*a));
-	if (!a || !(a->trace_file = strdup(path))) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
-	a->opts = opts;
+/* The analysis with what the file says of itself: buffer, version, CPUs, clock, time base. */
+static int run_new_analysis(struct analyze_run *r)
+{
+	const struct pcp_tracedat_layout *lay = pcp_reader_layout(r->reader);
+	struct pcp_analysis *a = r->a = calloc(1, sizeof(*a));
+
+	if (!a || !(a->trace_file = strdup(r->path)))
+		return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_NOMEM, "out of memory");
+	a->opts = r->opts;
 	a->opts.buffer = NULL;   /* the caller's string: a->buffer is ours */
-	a->buffer = buffer;
-	buffer = NULL;
-	a->buffer_why = buffer_why;
-	a->nr_data_buffers = nr_data_buffers;
-	a->file_version = pcp_reader_layout(reader)->file_version;
-	a->nr_cpus = nr_cpus;
-	if (pcp_reader_layout(reader)->trace_clock[0] &&
-	    !(a->trace_clock = strdup(pcp_reader_layout(reader)->trace_clock))) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
-	a->time_base = pcp_time_base_of(a->trace_clock, pcp_reader_layout(reader)->tsc2nsec_mult != 0,
-					&a->time_base_reason);
+	a->buffer = r->buffer;
+	r->buffer = NULL;
+	a->buffer_why = r->buffer_why;
+	a->nr_data_buffers = r->nr_data_buffers;
+	a->file_version = lay->file_version;
+	a->nr_cpus = r->nr_cpus;
+	if (lay->trace_clock[0] && !(a->trace_clock = strdup(lay->trace_clock)))
+		return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_NOMEM, "out of memory");
+	a->time_base = pcp_time_base_of(a->trace_clock, lay->tsc2nsec_mult != 0, &a->time_base_reason);
+	return PCP_OK;
+}
 
-	if ((err = pcp_kmem_parser_new(tep, opts.refill_source, &kmem, errbuf, errlen)))
-		goto fail;
-	/* Learn the infer gaps first, then start over: the direct path rewinds in place; the
-	 * libtracecmd path cannot, so the file is opened again. */
-	if (!pcp_kmem_native_locks(kmem)) {
-		if (opts.infer_gap_ns != PCP_INFER_GAP_AUTO) {
-			a->infer_gap_ns[0] = a->infer_gap_ns[1] = opts.infer_gap_ns;
-		} else {
-			if ((err = learn_infer_gaps(reader, kmem, nr_cpus, a->infer_gap_ns, errbuf, errlen)))
-				goto fail;
-			err = pcp_reader_rewind(reader, errbuf, errlen);
-			if (err == PCP_ERR_MODE) {
-				pcp_kmem_parser_free(kmem);
-				kmem = NULL;
-				pcp_reader_close(reader);
-				reader = NULL;
-				if ((err = pcp_reader_open_buffer(path, PCP_READER_AUTO, a->buffer, &reader,
-								  errbuf, errlen)))
-					goto fail;
-				tep = pcp_reader_tep(reader);
-				if ((err = pcp_kmem_parser_new(tep, opts.refill_source, &kmem, errbuf, errlen)))
-					goto fail;
-			} else if (err) {
-				goto fail;
-			}
-		}
-	}
-	if ((err = pcp_percpu_parser_new(tep, &percpu))) {
-		pcp_errorf(errbuf, errlen, err, "cannot resolve the percpu events");
-		goto fail;
-	}
-	percpu_present = pcp_percpu_parser_present(percpu);
-	a->refill_source = pcp_kmem_refill_source(kmem);
-	a->block_key = pcp_kmem_block_key(kmem);
-	a->refill_flag = pcp_kmem_refill_flag(kmem);
+/* Learn the infer gaps first, then start over: the direct path rewinds in place; the
+ * libtracecmd path cannot, so the file is opened again (with a new kmem parser). */
+static int run_learn_infer_gaps(struct analyze_run *r)
+{
+	struct pcp_analysis *a = r->a;
+	int err;
 
-	/* Dense per-id counters: event ids are small kernel-assigned integers. */
-	events = tep_list_events(tep, TEP_EVENT_SORT_ID);
+	if (r->opts.infer_gap_ns != PCP_INFER_GAP_AUTO) {
+		a->infer_gap_ns[0] = a->infer_gap_ns[1] = r->opts.infer_gap_ns;
+		return PCP_OK;
+	}
+	if ((err = learn_infer_gaps(r->reader, r->kmem, r->nr_cpus, a->infer_gap_ns, r->errbuf, r->errlen)))
+		return err;
+	err = pcp_reader_rewind(r->reader, r->errbuf, r->errlen);
+	if (err != PCP_ERR_MODE)
+		return err;
+	pcp_kmem_parser_free(r->kmem);
+	r->kmem = NULL;
+	pcp_reader_close(r->reader);
+	r->reader = NULL;
+	if ((err = pcp_reader_open_buffer(r->path, PCP_READER_AUTO, a->buffer, &r->reader, r->errbuf,
+					  r->errlen)))
+		return err;
+	r->tep = pcp_reader_tep(r->reader);
+	return pcp_kmem_parser_new(r->tep, r->opts.refill_source, &r->kmem, r->errbuf, r->errlen);
+}
+
+/* The kmem and percpu parsers (and the infer gaps when zone locks are inferred). */
+static int run_open_parsers(struct analyze_run *r)
+{
+	int err;
+
+	if ((err = pcp_kmem_parser_new(r->tep, r->opts.refill_source, &r->kmem, r->errbuf, r->errlen)))
+		return err;
+	if (!pcp_kmem_native_locks(r->kmem) && (err = run_learn_infer_gaps(r)))
+		return err;
+	if ((err = pcp_percpu_parser_new(r->tep, &r->percpu)))
+		return pcp_errorf(r->errbuf, r->errlen, err, "cannot resolve the percpu events");
+	r->percpu_present = pcp_percpu_parser_present(r->percpu);
+	r->a->refill_source = pcp_kmem_refill_source(r->kmem);
+	r->a->block_key = pcp_kmem_block_key(r->kmem);
+	r->a->refill_flag = pcp_kmem_refill_flag(r->kmem);
+	return PCP_OK;
+}
+
+/* Dense per-id counters: event ids are small kernel-assigned integers. */
+static int run_index_event_ids(struct analyze_run *r)
+{
+	struct tep_event **events = tep_list_events(r->tep, TEP_EVENT_SORT_ID);
+
 	if (events && events[0]) {
 		struct tep_format_field *f = tep_find_common_field(events[0], "common_type");
 		if (f && (f->size == 2 || f->size == 4) &&
-		    tep_is_file_bigendian(tep) == tep_is_local_bigendian(tep)) {
-			type_host = 1;
-			type_off = f->offset;
-			type_size = f->size;
+		    tep_is_file_bigendian(r->tep) == tep_is_local_bigendian(r->tep)) {
+			r->type_host = 1;
+			r->type_off = f->offset;
+			r->type_size = f->size;
 		}
 	}
 	for (int i = 0; events && events[i]; i++)
-		if (events[i]->id + 1 > nr_ids)
-			nr_ids = events[i]->id + 1;
-	counts = calloc((size_t)nr_ids + 1, sizeof(*counts));
-	has_format = calloc((size_t)nr_ids + 1, 1);
-	for (int i = 0; has_format && events && events[i]; i++)
+		if (events[i]->id + 1 > r->nr_ids)
+			r->nr_ids = events[i]->id + 1;
+	r->counts = calloc((size_t)r->nr_ids + 1, sizeof(*r->counts));
+	r->has_format = calloc((size_t)r->nr_ids + 1, 1);
+	for (int i = 0; r->has_format && events && events[i]; i++)
 		if (events[i]->id >= 0)
-			has_format[events[i]->id] = 1;
-	if (!counts || !has_format) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
+			r->has_format[events[i]->id] = 1;
+	if (!r->counts || !r->has_format)
+		return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_NOMEM, "out of memory");
+	return PCP_OK;
+}
 
-	pcp_churn_opts_default(&copts);
-	copts.churn_window_ns = opts.churn_window_ns;
-	copts.bucket_ns = opts.bucket_ns;
-	copts.top_n = opts.top_n;
-	copts.no_time_base = a->time_base == PCP_TIME_NONE;
+/* The churn model's options: the caller's, plus how zone locks are known. */
+static void run_churn_opts(struct analyze_run *r)
+{
+	struct pcp_churn_opts *copts = &r->copts;
+
+	pcp_churn_opts_default(copts);
+	copts->churn_window_ns = r->opts.churn_window_ns;
+	copts->bucket_ns = r->opts.bucket_ns;
+	copts->top_n = r->opts.top_n;
+	copts->no_time_base = r->a->time_base == PCP_TIME_NONE;
 	/* Inferred is decided before we know whether any refill/drain comes; corrected to none
 	 * after the pass if none came (the inference then has nothing to produce anyway). */
-	copts.lock_source = pcp_kmem_native_locks(kmem) ? PCP_LOCK_NATIVE : PCP_LOCK_INFERRED;
-	if (copts.lock_source == PCP_LOCK_INFERRED) {
-		copts.infer_gap_ns[0] = a->infer_gap_ns[0];
-		copts.infer_gap_ns[1] = a->infer_gap_ns[1];
+	copts->lock_source = pcp_kmem_native_locks(r->kmem) ? PCP_LOCK_NATIVE : PCP_LOCK_INFERRED;
+	if (copts->lock_source == PCP_LOCK_INFERRED) {
+		copts->infer_gap_ns[0] = r->a->infer_gap_ns[0];
+		copts->infer_gap_ns[1] = r->a->infer_gap_ns[1];
 	}
-	/* The meta beside the trace: zone spans for inferred locks, percpu_stats snapshots. */
-	if ((err = pcp_meta_load(path, &a->meta))) {
-		pcp_errorf(errbuf, errlen, err, "%s.meta.json is not a valid JSON object", path);
-		goto fail;
-	}
+}
+
+/* The meta beside the trace (zone spans for inferred locks, percpu_stats snapshots), then the
+ * churn model and, when the trace has percpu events, the percpu model. */
+static int run_open_models(struct analyze_run *r)
+{
+	struct pcp_analysis *a = r->a;
+	const char *path = r->path;
+	char *errbuf = r->errbuf;
+	size_t errlen = r->errlen;
+	int err;
+
+	run_churn_opts(r);
+	if ((err = pcp_meta_load(path, &a->meta)))
+		return pcp_errorf(errbuf, errlen, err, "%s.meta.json is not a valid JSON object", path);
 	/* Zone spans are PFN ranges: blocks keyed by page pointer have no zone (zone_map n/a). */
-	if (copts.lock_source == PCP_LOCK_INFERRED && a->block_key == PCP_BLOCK_KEY_PFN) {
-		if ((err = pcp_zone_map_from_meta(a->meta, &zone_map))) {
-			pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged zoneinfo zone span", path);
-			goto fail;
-		}
-		copts.zone_map = zone_map;
-		a->zone_map = zone_map != NULL;
+	if (r->copts.lock_source == PCP_LOCK_INFERRED && a->block_key == PCP_BLOCK_KEY_PFN) {
+		if ((err = pcp_zone_map_from_meta(a->meta, &r->zone_map)))
+			return pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged zoneinfo zone span", path);
+		r->copts.zone_map = r->zone_map;
+		a->zone_map = r->zone_map != NULL;
 	}
-	if ((err = pcp_churn_new(nr_cpus, &copts, &churn))) {
-		pcp_errorf(errbuf, errlen, err, "cannot create the churn model");
-		goto fail;
-	}
-	pairs = pcp_churn_pair_table(churn);
-	if (percpu_present && (err = pcp_percpu_model_new(&pmodel))) {
-		pcp_errorf(errbuf, errlen, err, "cannot create the percpu model");
-		goto fail;
-	}
+	if ((err = pcp_churn_new(r->nr_cpus, &r->copts, &r->churn)))
+		return pcp_errorf(errbuf, errlen, err, "cannot create the churn model");
+	if (r->percpu_present && (err = pcp_percpu_model_new(&r->pmodel)))
+		return pcp_errorf(errbuf, errlen, err, "cannot create the percpu model");
+	return PCP_OK;
+}
+
+/* The pass over every record: decode, count, feed the models. The hot path: the run's fields
+ * are copied to locals first so that the loop keeps them in registers. */
+static int run_read_records(struct analyze_run *r)
+{
+	struct pcp_reader *reader = r->reader;
+	struct tep_handle *tep = r->tep;
+	const struct pcp_kmem_parser *kmem = r->kmem;
+	struct pcp_percpu_parser *percpu = r->percpu;
+	struct pcp_churn_model *churn = r->churn;
+	struct pcp_percpu_model *pmodel = r->pmodel;
+	const struct pcp_pair_table *pairs = pcp_churn_pair_table(churn);
+	uint64_t *counts = r->counts;
+	const uint8_t *has_format = r->has_format;
+	const int nr_ids = r->nr_ids, type_host = r->type_host, type_off = r->type_off;
+	const int type_size = r->type_size, percpu_present = r->percpu_present;
+	const uint32_t nr_cpus = r->nr_cpus;
+	uint64_t analyzable = 0, pcp_blocks = 0, nr_in = 0;
+	struct churn_input pipe[CHURN_PIPE];
+	struct tep_record *rec;
 
 	while ((rec = pcp_reader_next(reader))) {
 		struct churn_input *in = &pipe[nr_in & (CHURN_PIPE - 1)];
 		int id = type_host ? event_id(rec, type_off, type_size) : tep_data_type(tep, rec);
 		int kind;
 
-		if (id < 0 || id >= nr_ids || !has_format[id] || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus) {
-			err = pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT,
-					 "record %llu (CPU %d) has an unknown event id %d: damaged data",
-					 (unsigned long long)pcp_reader_records(reader), rec->cpu, id);
-			goto fail;
-		}
+		if (id < 0 || id >= nr_ids || !has_format[id] || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
+			return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_CORRUPT,
+					  "record %llu (CPU %d) has an unknown event id %d: damaged data",
+					  (unsigned long long)pcp_reader_records(reader), rec->cpu, id);
 		counts[id]++;
 		/* The slot is reused: its event, CHURN_PIPE inputs old, goes to the model first. */
 		if (nr_in >= CHURN_PIPE)
@@ -340,66 +377,98 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	}
 	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; i < nr_in; i++)
 		churn_feed(churn, &pipe[i & (CHURN_PIPE - 1)]);
-	if ((err = pcp_reader_status(reader, errbuf, errlen))) {
-		goto fail;
-	}
-	a->events_total = pcp_reader_records(reader);
+	r->analyzable = analyzable;
+	r->pcp_blocks = pcp_blocks;
+	return pcp_reader_status(reader, r->errbuf, r->errlen);
+}
 
-	if (!analyzable) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_NO_EVENTS, "no event that pcptrace analyzes (%s)",
-				 a->events_total ? "no PCP refill/drain, zone-lock or percpu record"
-						 : "the trace holds no records");
-		goto fail;
-	}
+/* After the pass: the models' results, lost events, lock source, event counts, the
+ * percpu_stats check; no analyzable event at all is an error of its own. */
+static int run_finish(struct analyze_run *r)
+{
+	struct pcp_analysis *a = r->a;
+	const struct pcp_trace_buffer *buf = pcp_reader_buffer(r->reader);
+	char *errbuf = r->errbuf, lost_source[128];
+	size_t errlen = r->errlen;
+	int err;
 
-	if ((err = pcp_churn_finish(churn, &a->churn))) {
-		pcp_errorf(errbuf, errlen, err, "churn model failed");
-		goto fail;
-	}
+	a->events_total = pcp_reader_records(r->reader);
+	if (!r->analyzable)
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NO_EVENTS, "no event that pcptrace analyzes (%s)",
+				  a->events_total ? "no PCP refill/drain, zone-lock or percpu record"
+						  : "the trace holds no records");
+	if ((err = pcp_churn_finish(r->churn, &a->churn)))
+		return pcp_errorf(errbuf, errlen, err, "churn model failed");
 	/* Losses from every source the file has; the meta describes the recorder's one buffer. */
-	pcp_event_loss_apply(a->churn, pcp_reader_buffer(reader) ? pcp_reader_buffer(reader)->cpustat : NULL,
-			     pcp_reader_buffer(reader) ? pcp_reader_buffer(reader)->nr_cpus : 0,
-			     nr_data_buffers <= 1 ? a->meta : NULL, lost_source, sizeof(lost_source));
-	if (!(a->events_lost_source = strdup(lost_source))) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
-		goto fail;
-	}
-	a->lock_source = copts.lock_source;
-	if (a->lock_source == PCP_LOCK_INFERRED && !pcp_blocks)
+	pcp_event_loss_apply(a->churn, buf ? buf->cpustat : NULL, buf ? buf->nr_cpus : 0,
+			     r->nr_data_buffers <= 1 ? a->meta : NULL, lost_source, sizeof(lost_source));
+	if (!(a->events_lost_source = strdup(lost_source)))
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+	a->lock_source = r->copts.lock_source;
+	if (a->lock_source == PCP_LOCK_INFERRED && !r->pcp_blocks)
 		a->lock_source = PCP_LOCK_NONE;
 	a->churn->lock_source = a->lock_source;
 
-	if (pmodel && (err = pcp_percpu_model_finish(pmodel, tep, &a->percpu))) {
-		pcp_errorf(errbuf, errlen, err, "percpu model failed");
-		goto fail;
-	}
-	if ((err = build_counts(tep, counts, nr_ids, a))) {
-		pcp_errorf(errbuf, errlen, err, "out of memory");
-		goto fail;
-	}
+	if (r->pmodel && (err = pcp_percpu_model_finish(r->pmodel, r->tep, &a->percpu)))
+		return pcp_errorf(errbuf, errlen, err, "percpu model failed");
+	if ((err = build_counts(r->tep, r->counts, r->nr_ids, a)))
+		return pcp_errorf(errbuf, errlen, err, "out of memory");
 	/* The percpu_stats before/after check needs the snapshots: keep it with the results so
 	 * the text and JSON reports show it, not only the database. */
-	if (a->percpu && (err = pcp_percpu_attach_meta(a->percpu, a->meta, a->churn->lossy))) {
-		pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged percpu_stats snapshot", path);
-		goto fail;
-	}
+	if (a->percpu && (err = pcp_percpu_attach_meta(a->percpu, a->meta, a->churn->lossy)))
+		return pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged percpu_stats snapshot", r->path);
+	return PCP_OK;
+}
 
-	*out = a;
-	a = NULL;
-fail:
-	free(counts);
-	free(has_format);
-	if (pmodel)
-		pcp_percpu_model_free(pmodel);
-	if (churn)
-		pcp_churn_free(churn);
-	pcp_zone_map_free(zone_map);
-	if (percpu)
-		pcp_percpu_parser_free(percpu);
-	pcp_kmem_parser_free(kmem);
-	pcp_reader_close(reader);
-	pcp_analysis_free(a);
-	free(buffer);
+static void run_release(struct analyze_run *r)
+{
+	free(r->counts);
+	free(r->has_format);
+	if (r->pmodel)
+		pcp_percpu_model_free(r->pmodel);
+	if (r->churn)
+		pcp_churn_free(r->churn);
+	pcp_zone_map_free(r->zone_map);
+	if (r->percpu)
+		pcp_percpu_parser_free(r->percpu);
+	pcp_kmem_parser_free(r->kmem);
+	pcp_reader_close(r->reader);
+	pcp_analysis_free(r->a);
+	free(r->buffer);
+}
+
+int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
+		     struct pcp_analysis **out, char *errbuf, size_t errlen)
+{
+	struct analyze_run r = { .path = path, .errbuf = errbuf, .errlen = errlen };
+	int err;
+
+	*out = NULL;
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (opts_in)
+		r.opts = *opts_in;
+	else
+		pcp_analyze_opts_default(&r.opts);
+
+	err = run_open_trace(&r);
+	if (!err)
+		err = run_new_analysis(&r);
+	if (!err)
+		err = run_open_parsers(&r);
+	if (!err)
+		err = run_index_event_ids(&r);
+	if (!err)
+		err = run_open_models(&r);
+	if (!err)
+		err = run_read_records(&r);
+	if (!err)
+		err = run_finish(&r);
+	if (!err) {
+		*out = r.a;
+		r.a = NULL;
+	}
+	run_release(&r);
 	return err;
 }
 

@@ -539,23 +539,23 @@ static void add_metric(struct pcp_churn_results *r, const char *name, double val
 
 #define NR_METRICS 20
 
-static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
-{
-	uint32_t nc = m->nr_cpus;
-	uint64_t refill_pages = 0, drain_pages = 0, max_refill = 0, max_drain = 0;
-	uint64_t refill_locks = 0, drain_locks = 0;
-	double duration_s, bucket_s = (double)m->opts.bucket_ns / 1e9;
-	size_t n;
+/* Sums over the CPUs' flows, for the metrics. */
+struct flow_totals {
+	uint64_t refill_pages, drain_pages, max_refill, max_drain;
+	uint64_t refill_locks, drain_locks;
+};
 
-	r->nr_cpus = nc;
+/* Counters and time span of the trace; returns the duration in seconds for the rates, 0
+ * without a time base (durations are ticks then: every rate is undefined, NAN). */
+static double results_summary(const struct pcp_churn_model *m, struct pcp_churn_results *r)
+{
+	r->nr_cpus = m->nr_cpus;
 	r->events_seen = m->events_seen;
 	if (m->events_seen) {
 		r->first_ts_ns = m->first_ts;
 		r->last_ts_ns = m->last_ts;
 		r->duration_ns = m->last_ts - m->first_ts;
 	}
-	/* without a time base, durations are ticks: every rate is undefined (NAN) */
-	duration_s = m->opts.no_time_base ? 0.0 : (double)r->duration_ns / 1e9;
 	r->events_lost = m->events_lost;
 	r->lost_unknown_marks = m->lost_unknown_marks;
 	r->lossy = m->lossy;
@@ -566,8 +566,15 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 	r->events_bad_cpu = m->bad_cpu;
 	r->events_bad_order = m->bad_order;
 	r->cycles_saturated = m->pairs.cycles_saturated;
+	return m->opts.no_time_base ? 0.0 : (double)r->duration_ns / 1e9;
+}
 
-	/* cpu_flow */
+/* cpu_flow, and its sums in t. */
+static int results_cpu_flow(const struct pcp_churn_model *m, struct pcp_churn_results *r,
+			    struct flow_totals *t)
+{
+	uint32_t nc = m->nr_cpus;
+
 	r->cpu_flow = calloc(nc ? nc : 1, sizeof(*r->cpu_flow));
 	if (!r->cpu_flow)
 		return PCP_ERR_NOMEM;
@@ -576,97 +583,136 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 
 		*f = m->cpus[c].flow;
 		f->net_pages = (int64_t)(f->refill_pages - f->drain_pages);
-		refill_pages += f->refill_pages;
-		drain_pages += f->drain_pages;
-		refill_locks += f->refill_locks;
-		drain_locks += f->drain_locks;
-		if (f->refill_pages > max_refill)
-			max_refill = f->refill_pages;
-		if (f->drain_pages > max_drain)
-			max_drain = f->drain_pages;
+		t->refill_pages += f->refill_pages;
+		t->drain_pages += f->drain_pages;
+		t->refill_locks += f->refill_locks;
+		t->drain_locks += f->drain_locks;
+		if (f->refill_pages > t->max_refill)
+			t->max_refill = f->refill_pages;
+		if (f->drain_pages > t->max_drain)
+			t->max_drain = f->drain_pages;
 	}
+	return PCP_OK;
+}
 
-	/* pair_matrix, refill_cpu then drain_cpu order */
-	n = 0;
+/* pair_matrix, refill_cpu then drain_cpu order, cells with pairs only */
+static int results_pair_matrix(const struct pcp_churn_model *m, struct pcp_churn_results *r)
+{
+	uint32_t nc = m->nr_cpus;
+	size_t n = 0;
+
 	for (uint32_t a = 0; a < nc; a++)
 		for (uint32_t b = 0; m->matrix[a] && b < nc; b++)
 			n += m->matrix[a][b].pairs != 0;
-	if (n) {
-		r->pair_matrix = calloc(n, sizeof(*r->pair_matrix));
-		if (!r->pair_matrix)
-			return PCP_ERR_NOMEM;
-		for (uint32_t a = 0; a < nc; a++)
-			for (uint32_t b = 0; m->matrix[a] && b < nc; b++) {
-				const struct pair_cell *cell = &m->matrix[a][b];
-				struct pcp_pair_cell *o;
+	if (!n)
+		return PCP_OK;
+	r->pair_matrix = calloc(n, sizeof(*r->pair_matrix));
+	if (!r->pair_matrix)
+		return PCP_ERR_NOMEM;
+	for (uint32_t a = 0; a < nc; a++)
+		for (uint32_t b = 0; m->matrix[a] && b < nc; b++) {
+			const struct pair_cell *cell = &m->matrix[a][b];
+			struct pcp_pair_cell *o;
 
-				if (!cell->pairs)
-					continue;
-				o = &r->pair_matrix[r->nr_pair_cells++];
-				o->refill_cpu = a;
-				o->drain_cpu = b;
-				o->pairs = cell->pairs;
-				o->pages = cell->pages;
-			}
-	}
+			if (!cell->pairs)
+				continue;
+			o = &r->pair_matrix[r->nr_pair_cells++];
+			o->refill_cpu = a;
+			o->drain_cpu = b;
+			o->pairs = cell->pairs;
+			o->pages = cell->pages;
+		}
+	return PCP_OK;
+}
 
-	/* round_trip_hist */
-	n = 0;
+/* round_trip_hist: the non-empty log2 buckets */
+static int results_round_trip_hist(const struct pcp_churn_model *m, struct pcp_churn_results *r)
+{
+	size_t n = 0;
+
 	for (unsigned i = 0; i < LOG2_BUCKETS; i++)
 		n += m->hist_pairs[i] != 0;
-	if (n) {
-		r->round_trip_hist = calloc(n, sizeof(*r->round_trip_hist));
-		if (!r->round_trip_hist)
-			return PCP_ERR_NOMEM;
-		for (unsigned i = 0; i < LOG2_BUCKETS; i++) {
-			struct pcp_hist_bucket *h;
-
-			if (!m->hist_pairs[i])
-				continue;
-			h = &r->round_trip_hist[r->nr_hist_buckets++];
-			h->lo_ns = i ? UINT64_C(1) << (i - 1) : 0;
-			/* [2^63, 2^64) cannot say 2^64: its hi is UINT64_MAX */
-			h->hi_ns = i == 0 ? 1 : i < 64 ? UINT64_C(1) << i : UINT64_MAX;
-			h->pairs = m->hist_pairs[i];
-			h->pages = m->hist_pages[i];
-		}
-	}
-
-	/* pfn_cycles */
-	if (pcp_pair_top_cycles(&m->pairs, m->opts.top_n, &r->pfn_cycles, &r->nr_pfn_cycles))
+	if (!n)
+		return PCP_OK;
+	r->round_trip_hist = calloc(n, sizeof(*r->round_trip_hist));
+	if (!r->round_trip_hist)
 		return PCP_ERR_NOMEM;
+	for (unsigned i = 0; i < LOG2_BUCKETS; i++) {
+		struct pcp_hist_bucket *h;
 
-	/* zone_lock, by nid, zid, kind */
-	if (m->nr_zones) {
-		r->zone_lock = calloc(m->nr_zones, sizeof(*r->zone_lock));
-		if (!r->zone_lock)
-			return PCP_ERR_NOMEM;
-		for (size_t i = 0; i < m->nr_zones; i++) {
-			const struct zone_row *z = &m->zones[i];
-			struct pcp_zone_lock_row *o;
-			uint64_t peak = z->cur_count > z->max_count ? z->cur_count : z->max_count;
-
-			if (!z->row.acquisitions)
-				continue;
-			o = &r->zone_lock[r->nr_zone_lock++];
-			*o = z->row;
-			o->per_second = ratio((double)o->acquisitions, duration_s);
-			o->peak_per_second = m->opts.no_time_base ? NAN : ratio((double)peak, bucket_s);
-		}
-		qsort(r->zone_lock, r->nr_zone_lock, sizeof(*r->zone_lock), cmp_zone_row);
+		if (!m->hist_pairs[i])
+			continue;
+		h = &r->round_trip_hist[r->nr_hist_buckets++];
+		h->lo_ns = i ? UINT64_C(1) << (i - 1) : 0;
+		/* [2^63, 2^64) cannot say 2^64: its hi is UINT64_MAX */
+		h->hi_ns = i == 0 ? 1 : i < 64 ? UINT64_C(1) << i : UINT64_MAX;
+		h->pairs = m->hist_pairs[i];
+		h->pages = m->hist_pages[i];
 	}
+	return PCP_OK;
+}
 
-	/* timeline */
+/* zone_lock, by nid, zid, kind: rows with acquisitions, their rates over duration_s and the
+ * peak timeline bucket */
+static int results_zone_lock(const struct pcp_churn_model *m, struct pcp_churn_results *r,
+			     double duration_s)
+{
+	double bucket_s = (double)m->opts.bucket_ns / 1e9;
+
+	if (!m->nr_zones)
+		return PCP_OK;
+	r->zone_lock = calloc(m->nr_zones, sizeof(*r->zone_lock));
+	if (!r->zone_lock)
+		return PCP_ERR_NOMEM;
+	for (size_t i = 0; i < m->nr_zones; i++) {
+		const struct zone_row *z = &m->zones[i];
+		struct pcp_zone_lock_row *o;
+		uint64_t peak = z->cur_count > z->max_count ? z->cur_count : z->max_count;
+
+		if (!z->row.acquisitions)
+			continue;
+		o = &r->zone_lock[r->nr_zone_lock++];
+		*o = z->row;
+		o->per_second = ratio((double)o->acquisitions, duration_s);
+		o->peak_per_second = m->opts.no_time_base ? NAN : ratio((double)peak, bucket_s);
+	}
+	qsort(r->zone_lock, r->nr_zone_lock, sizeof(*r->zone_lock), cmp_zone_row);
+	return PCP_OK;
+}
+
+/* timeline, with the last bucket flushed */
+static int results_timeline(struct pcp_churn_model *m, struct pcp_churn_results *r)
+{
 	flush_timeline(m);
 	if (m->err)
 		return m->err;
-	if (m->nr_timeline) {
-		r->timeline = malloc(m->nr_timeline * sizeof(*r->timeline));
-		if (!r->timeline)
-			return PCP_ERR_NOMEM;
-		memcpy(r->timeline, m->timeline, m->nr_timeline * sizeof(*r->timeline));
-		r->nr_timeline = m->nr_timeline;
-	}
+	if (!m->nr_timeline)
+		return PCP_OK;
+	r->timeline = malloc(m->nr_timeline * sizeof(*r->timeline));
+	if (!r->timeline)
+		return PCP_ERR_NOMEM;
+	memcpy(r->timeline, m->timeline, m->nr_timeline * sizeof(*r->timeline));
+	r->nr_timeline = m->nr_timeline;
+	return PCP_OK;
+}
+
+static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
+{
+	uint32_t nc = m->nr_cpus;
+	struct flow_totals t = { 0 };
+	double duration_s = results_summary(m, r);
+	int err;
+
+	if ((err = results_cpu_flow(m, r, &t)) || (err = results_pair_matrix(m, r)) ||
+	    (err = results_round_trip_hist(m, r)))
+		return err;
+	if (pcp_pair_top_cycles(&m->pairs, m->opts.top_n, &r->pfn_cycles, &r->nr_pfn_cycles))
+		return PCP_ERR_NOMEM;   /* pfn_cycles */
+	if ((err = results_zone_lock(m, r, duration_s)) || (err = results_timeline(m, r)))
+		return err;
+	const uint64_t refill_pages = t.refill_pages, drain_pages = t.drain_pages;
+	const uint64_t max_refill = t.max_refill, max_drain = t.max_drain;
+	const uint64_t refill_locks = t.refill_locks, drain_locks = t.drain_locks;
 
 	/* metrics */
 	r->metrics = calloc(NR_METRICS, sizeof(*r->metrics));

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "common/error.h"
+#include "common/io.h"
 #include <jansson.h>
 #include "output/outfile.h"
 
@@ -49,11 +50,13 @@ int pcp_outfile_open(struct pcp_outfile *f, const char *target, char *errbuf, si
 	 * what it would destroy: a device or a pipe would be replaced by a plain file. */
 	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
 		snprintf(errbuf, errlen, "is a directory");
+		errno = EISDIR;
 		err = PCP_ERR_IO;
 		goto out;
 	}
 	if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
 		snprintf(errbuf, errlen, "not a regular file");
+		errno = EINVAL;
 		err = PCP_ERR_IO;
 		goto out;
 	}
@@ -91,20 +94,11 @@ out:
 static int write_through(struct pcp_outfile *f, char *errbuf, size_t errlen)
 {
 	int fd = open(f->target, O_WRONLY | O_CLOEXEC), err = PCP_OK;
-	size_t done = 0;
 
 	if (fd < 0)
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot open: %s", strerror(errno));
-	while (!err && done < f->data_len) {
-		ssize_t n = write(fd, f->data + done, f->data_len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot write: %s",
-					 n < 0 ? strerror(errno) : "short write");
-		else
-			done += (size_t)n;
-	}
+	else if (pcp_io_write_all(fd, f->data, f->data_len))
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot write: %s", strerror(errno));
 	if (fd >= 0 && close(fd) != 0 && !err)
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot write: %s", strerror(errno));
 	outfile_release(f);
@@ -139,6 +133,19 @@ int pcp_outfile_finish(struct pcp_outfile *f, char *errbuf, size_t errlen)
 	return PCP_OK;
 }
 
+/* After a rename: the directory entry reaches the disk too (best effort: the file is in place). */
+static void fsync_dir_of(const char *target)
+{
+	char *copy = strdup(target);
+	int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
 int pcp_outfile_commit(struct pcp_outfile *f, char *errbuf, size_t errlen)
 {
 	int err = pcp_outfile_finish(f, errbuf, errlen);
@@ -153,12 +160,15 @@ int pcp_outfile_commit(struct pcp_outfile *f, char *errbuf, size_t errlen)
 		pcp_outfile_abort(f);
 		return PCP_ERR_IO;
 	}
+	fsync_dir_of(f->target);
 	outfile_release(f);
 	return PCP_OK;
 }
 
 void pcp_outfile_abort(struct pcp_outfile *f)
 {
+	int saved = errno;   /* the cause of the failure that led here, for the caller's message */
+
 	if (f->tmp_path && !f->data) {
 		if (f->fd >= 0)
 			close(f->fd);
@@ -166,6 +176,7 @@ void pcp_outfile_abort(struct pcp_outfile *f)
 		unlink(f->tmp_path);
 	}
 	outfile_release(f);
+	errno = saved;
 }
 
 /* For messages: the reason of a failed stdio call, or a generic one if errno is unset. */

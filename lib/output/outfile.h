@@ -1,5 +1,6 @@
 /* Output files that appear complete or not at all: a temp file beside the target, renamed
- * over it at the end. Used by the store (SQLite) and the JSON report. */
+ * over it at the end (then the directory is fsynced). Used by the store (SQLite), the JSON
+ * report and the trace.dat writer; the one place that renames an output into place. */
 #ifndef PCPTRACE_OUTFILE_H
 #define PCPTRACE_OUTFILE_H
 
@@ -18,7 +19,8 @@ struct pcp_outfile {
 /* Creates the temp file in target's directory (the directory of the file a symlink points to:
  * the link stays). A target that exists and is not a regular file is refused. On failure
  * writes a one-line reason (without the target's name) to errbuf and returns PCP_ERR_IO (or
- * PCP_ERR_NOMEM). */
+ * PCP_ERR_NOMEM); errno says why too (EISDIR for a directory, EINVAL for another file that is
+ * not a regular one). */
 int pcp_outfile_open(struct pcp_outfile *f, const char *target, char *errbuf, size_t errlen);
 /* fsyncs and closes the temp file (if still open): it is complete and only the rename is left.
  * Lets a caller finish several outputs and rename them only when all of them succeeded. On
@@ -27,7 +29,8 @@ int pcp_outfile_finish(struct pcp_outfile *f, char *errbuf, size_t errlen);
 /* Finishes the temp file (if not done yet) and renames it over the target. On failure the
  * temp file is removed and the target is untouched. */
 int pcp_outfile_commit(struct pcp_outfile *f, char *errbuf, size_t errlen);
-/* Removes the temp file; the target is untouched. Safe to call after commit (no-op). */
+/* Removes the temp file; the target is untouched. Safe to call after commit (no-op). errno is
+ * kept: after a failed finish or commit it is the failing call's. */
 void pcp_outfile_abort(struct pcp_outfile *f);
 
 typedef struct json_t json_t;

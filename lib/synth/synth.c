@@ -12,6 +12,7 @@
 #include <traceevent/event-parse.h>
 
 #include "common/error.h"
+#include "common/io.h"
 #include "tracedat/ringbuf_encode.h"
 #include "tracedat/tracedat.h"
 
@@ -73,45 +74,6 @@ static int fail(struct synth *s, int err, const char *fmt, ...)
 	return err;
 }
 
-static int read_text(const char *path, char **text, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-
-	*text = NULL;
-	*len = 0;
-	if (!f)
-		return errno == ENOENT ? PCP_ERR_NOFILE : PCP_ERR_IO;
-	for (;;) {
-		size_t r;
-		if (cap - n < 4096) {
-			char *nb = realloc(buf, cap ? cap * 2 : 8192);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return PCP_ERR_NOMEM;
-			}
-			buf = nb;
-			cap = cap ? cap * 2 : 8192;
-		}
-		r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return PCP_ERR_IO;
-	}
-	fclose(f);
-	buf[n] = 0;
-	*text = buf;
-	*len = n;
-	return PCP_OK;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);
@@ -130,7 +92,7 @@ static int load_headers(struct synth *s)
 
 	if (asprintf(&path, "%s/header_page", s->o->formats_dir) < 0)
 		return PCP_ERR_NOMEM;
-	err = read_text(path, &s->header_page, &s->header_page_len);
+	err = pcp_io_read_file(path, &s->header_page, &s->header_page_len);
 	if (!err && tep_parse_header_page(s->tep, s->header_page, s->header_page_len,
 					  (int)sizeof(long)))
 		err = PCP_ERR_CORRUPT;
@@ -149,7 +111,7 @@ static int load_headers(struct synth *s)
 
 	if (asprintf(&path, "%s/header_event", s->o->formats_dir) < 0)
 		return PCP_ERR_NOMEM;
-	err = read_text(path, &s->header_event, &s->header_event_len);
+	err = pcp_io_read_file(path, &s->header_event, &s->header_event_len);
 	if (!err && !s->header_event_len)
 		err = PCP_ERR_EMPTY;
 	if (err)
@@ -182,7 +144,7 @@ static int load_format(struct synth *s, const char *file, struct synth_format *f
 		free(path);
 		return PCP_ERR_NOMEM;
 	}
-	err = read_text(path, &f->text, &f->len);
+	err = pcp_io_read_file(path, &f->text, &f->len);
 	if (err) {
 		err = fail(s, err, "%s: %s", path, pcp_strerror(err));
 	} else if (tep_parse_event(s->tep, f->text, f->len, f->system)) {

@@ -24,6 +24,7 @@
 #include <event-parse.h>
 #include <kbuffer.h>
 #include "common/error.h"
+#include "common/io.h"
 #include "tracedat/ringbuf_decode.h"
 
 #define MAP_WINDOW (4u << 20)   /* bytes of uncompressed data mapped per stream at a time */
@@ -88,24 +89,6 @@ static uint64_t get_num(const struct pcp_rbdec *d, const unsigned char *b, int n
 	return v;
 }
 
-static int pread_all(int fd, void *buf, size_t n, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t got = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return PCP_ERR_IO;
-		}
-		if (got == 0)
-			return PCP_ERR_TRUNCATED;
-		done += (size_t)got;
-	}
-	return PCP_OK;
-}
-
 static int grow(char **buf, size_t *cap, size_t need)
 {
 	char *n;
@@ -161,7 +144,7 @@ static int next_block(struct stream *s)
 
 		if (!s->chunks_left)
 			return 0;
-		if ((err = pread_all(d->p.fd, h, 8, s->chunk_off))) {
+		if ((err = pcp_io_pread_all(d->p.fd, h, 8, s->chunk_off))) {
 			d->err = pcp_errorf(d->msg, sizeof(d->msg), err, "cannot read a chunk header of CPU %u", s->cpu);
 			return -1;
 		}
@@ -177,7 +160,7 @@ static int next_block(struct stream *s)
 			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_NOMEM, "out of memory");
 			return -1;
 		}
-		if ((err = pread_all(d->p.fd, d->zbuf, (size_t)csize, s->chunk_off + 8))) {
+		if ((err = pcp_io_pread_all(d->p.fd, d->zbuf, (size_t)csize, s->chunk_off + 8))) {
 			d->err = pcp_errorf(d->msg, sizeof(d->msg), err, "cannot read a chunk of CPU %u", s->cpu);
 			return -1;
 		}
@@ -449,7 +432,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			unsigned char h[8];
 			uint64_t off = secs[i].offset + 4, count;
 
-			if ((err = pread_all(p->fd, h, 4, secs[i].offset))) {
+			if ((err = pcp_io_pread_all(p->fd, h, 4, secs[i].offset))) {
 				pcp_errorf(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
 				goto fail;
 			}
@@ -457,7 +440,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			s->chunk_off = off;
 			s->chunks_left = (uint32_t)count;
 			for (uint64_t c = 0; c < count; c++) {
-				if ((err = pread_all(p->fd, h, 8, off))) {
+				if ((err = pcp_io_pread_all(p->fd, h, 8, off))) {
 					pcp_errorf(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
 					goto fail;
 				}

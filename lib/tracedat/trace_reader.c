@@ -30,8 +30,10 @@
 #include <zstd.h>
 #include "tracedat/cpustat.h"
 #include "common/error.h"
+#include "common/io.h"
 #include "tracedat/ringbuf_decode.h"
 #include "tracedat/trace_reader.h"
+#include "tracedat/tracedat_format.h"
 #include "tracedat/tracedat_probe.h"
 
 #define MAX_SECTIONS 4096     /* guards a cyclic v7 options chain */
@@ -40,8 +42,6 @@
 
 /* Exported by libtracecmd 3.1.6 but declared only in its private header. */
 bool tracecmd_compress_is_supported(const char *name, const char *version);
-
-static const unsigned char tracedat_magic[10] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g' };
 
 /* ---- layout check ---- */
 
@@ -89,15 +89,16 @@ struct ck {
 };
 
 /* Options after which libtracecmd shifts timestamps (DATE, OFFSET, TIME_SHIFT) or reads a
- * latency buffer (BUFFER_TEXT): the direct reader leaves those files to it. TSC2NSEC (14) is
+ * latency buffer (BUFFER_TEXT): the direct reader leaves those files to it. TSC2NSEC is
  * applied by the direct reader too (tsc2nsec_option). */
 static void note_option(struct ck *c, uint64_t id)
 {
 	if (!c->w)
 		return;
-	if (id == 1 || id == 7 || id == 12)
+	if (id == PCP_TRACEDAT_OPT_DATE || id == PCP_TRACEDAT_OPT_OFFSET ||
+	    id == PCP_TRACEDAT_OPT_TIME_SHIFT)
 		c->w->no_direct = "its options shift or scale timestamps";
-	else if (id == 22)
+	else if (id == PCP_TRACEDAT_OPT_BUFFER_TEXT)
 		c->w->no_direct = "it has a latency buffer";
 }
 
@@ -129,7 +130,7 @@ static int begin_buffer(struct ck *c, const char *name)
 	return PCP_OK;
 }
 
-/* A CPUSTAT option (id 2): the text of one CPU's per_cpu/cpuN/stats, or trace-cmd's
+/* A CPUSTAT option: the text of one CPU's per_cpu/cpuN/stats, or trace-cmd's
  * "Buffer: NAME" line that says the CPUSTATs after it belong to instance NAME (trace-cmd
  * writes the top buffer's first, without a marker: tracecmd/trace-record.c add_buffer_stat). */
 static int collect_cpustat(struct ck *c, uint64_t off, uint64_t size)
@@ -180,23 +181,17 @@ static int fail(struct ck *c, int err, const char *fmt, ...)
 
 static int rd_at(struct ck *c, uint64_t off, void *buf, size_t n, const char *what)
 {
-	size_t done = 0;
+	int err;
 
 	if (off > c->size || n > c->size - off)
 		return fail(c, PCP_ERR_TRUNCATED, "file ends inside the %s (needs byte %llu, has %llu)",
 			    what, (unsigned long long)(off + n), (unsigned long long)c->size);
-	while (done < n) {
-		ssize_t got = pread(c->fd, (char *)buf + done, n - done, (off_t)(off + done));
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(c, PCP_ERR_IO, "read error: %s", strerror(errno));
-		}
-		if (got == 0)
-			return fail(c, PCP_ERR_TRUNCATED, "file ends inside the %s", what);
-		done += (size_t)got;
-	}
-	return PCP_OK;
+	err = pcp_io_pread_all(c->fd, buf, n, off);
+	if (err == PCP_ERR_IO)
+		return fail(c, err, "read error: %s", strerror(errno));
+	if (err == PCP_ERR_TRUNCATED)
+		return fail(c, err, "file ends inside the %s", what);
+	return err;
 }
 
 static uint64_t decode(const struct ck *c, const unsigned char *p, int n)
@@ -425,23 +420,23 @@ static int mem_u32(struct ck *c, const char *b, size_t n, size_t *p, uint64_t *v
 	return PCP_OK;
 }
 
-/* The text inside a v7 metadata section (ids 16..21, libtracecmd's parse of each, see man 5
+/* The text inside a v7 metadata section (header info .. command lines, libtracecmd's parse of each, see man 5
  * trace-cmd.dat.v7), decompressed first if it is compressed. */
 static int v7_meta_text(struct ck *c, uint64_t id, uint64_t off, uint64_t size, uint64_t flags)
 {
 	static const char *const names[] = { "header info", "ftrace formats", "event formats", "kallsyms",
 					     "printk formats", "command lines" };
-	const char *what = names[id - 16];
+	const char *what = names[id - PCP_TRACEDAT_SEC_HEADER_INFO];
 	char *raw = NULL, *b = NULL;
 	size_t n = 0, p = 0;
 	uint64_t cnt, m;
 	int err = PCP_OK;
 
-	if (id == 21)
+	if (id == PCP_TRACEDAT_SEC_CMDLINES)
 		return PCP_OK;   /* command lines: any bytes (comm names) */
 	if (size > 4 * (uint64_t)MAX_TEXT)
 		return fail(c, PCP_ERR_CORRUPT, "the %s section is implausibly large", what);
-	if (flags & 1) {
+	if (flags & PCP_TRACEDAT_SEC_FLAG_COMPRESSED) {
 		uint64_t csize, usize;
 		if (strcmp(c->lay->compression, "zstd"))
 			return PCP_OK;   /* libtracecmd cannot read it: refused before it is asked */
@@ -470,21 +465,22 @@ static int v7_meta_text(struct ck *c, uint64_t id, uint64_t off, uint64_t size, 
 		n = (size_t)size;
 	}
 	switch (id) {
-	case 16:   /* "header_page\0" size text "header_event\0" size text */
-		if (n < 12 || memcmp(b, "header_page", 12)) {
+	case PCP_TRACEDAT_SEC_HEADER_INFO:   /* "header_page\0" size text "header_event\0" size text */
+		if (n < sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE) ||
+		    memcmp(b, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE))) {
 			err = fail(c, PCP_ERR_CORRUPT, "damaged header info section");
 			break;
 		}
-		p = 12;
+		p = sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE);
 		err = mem_blob(c, b, n, &p, 8, TEXT_FIELDS, "header page");
 		break;
-	case 17:
+	case PCP_TRACEDAT_SEC_FTRACE_EVENTS:
 		if ((err = mem_u32(c, b, n, &p, &cnt, what)))
 			break;
 		for (uint64_t i = 0; i < cnt && !err; i++)
 			err = mem_blob(c, b, n, &p, 8, TEXT_FORMAT, "ftrace event format");
 		break;
-	case 18:
+	case PCP_TRACEDAT_SEC_EVENT_FORMATS:
 		if ((err = mem_u32(c, b, n, &p, &cnt, what)))
 			break;
 		for (uint64_t i = 0; i < cnt && !err; i++) {
@@ -494,10 +490,10 @@ static int v7_meta_text(struct ck *c, uint64_t id, uint64_t off, uint64_t size, 
 				err = mem_blob(c, b, n, &p, 8, TEXT_FORMAT, "event format");
 		}
 		break;
-	case 19:
+	case PCP_TRACEDAT_SEC_KALLSYMS:
 		err = mem_blob(c, b, n, &p, 4, TEXT_PLAIN, what);
 		break;
-	case 20:
+	case PCP_TRACEDAT_SEC_PRINTK:
 		err = mem_blob(c, b, n, &p, 4, TEXT_PRINTK, what);
 		break;
 	}
@@ -651,21 +647,21 @@ static void set_clock(struct ck *c, const char *text, size_t len)
 /* v6 flyrecord block: "flyrecord\0" then per CPU (offset, size). */
 static int v6_flyrecord(struct ck *c, uint64_t off, uint32_t cpus, const char *buffer, int tag_read)
 {
-	char tag[10];
+	char tag[sizeof(PCP_TRACEDAT_TAG_FLYRECORD)];
 	int err;
 
 	if (!tag_read) {
 		err = rd_at(c, off, tag, sizeof(tag), "buffer header");
 		if (err)
 			return err;
-		if (!memcmp(tag, "latency  \0", 10)) {
+		if (!memcmp(tag, PCP_TRACEDAT_TAG_LATENCY, sizeof(tag))) {
 			if (c->w)
 				c->w->no_direct = "it has a latency buffer";
 			return PCP_OK;
 		}
-		if (memcmp(tag, "flyrecord\0", 10))
+		if (memcmp(tag, PCP_TRACEDAT_TAG_FLYRECORD, sizeof(tag)))
 			return fail(c, PCP_ERR_CORRUPT, "buffer '%s' has no flyrecord header", buffer);
-		off += 10;
+		off += sizeof(tag);
 	}
 	c->lay->nr_buffers++;
 	if ((err = begin_buffer(c, buffer)))
@@ -683,119 +679,150 @@ static int v6_flyrecord(struct ck *c, uint64_t off, uint32_t cpus, const char *b
 	return PCP_OK;
 }
 
-static int check_v6(struct ck *c, uint64_t off)
+/* v6 header blocks up to the CPU count: header page and event, ftrace and event formats,
+ * kallsyms, printk formats, saved command lines. *off moves past them. */
+static int v6_headers(struct ck *c, uint64_t *off, uint64_t *cpus)
 {
-	uint64_t n, m, cpus, v;
-	char tag[13], name[256];
-	uint64_t buffer_offsets[256];
-	char buffer_names[256][64];
-	unsigned nr_bufopts = 0;
+	char tag[sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT)];
+	uint64_t n, m;
 	int err;
 
-	if ((err = rd_at(c, off, tag, 12, "header page")))
+	if ((err = rd_at(c, *off, tag, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE), "header page")))
 		return err;
-	if (memcmp(tag, "header_page\0", 12))
+	if (memcmp(tag, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE)))
 		return fail(c, PCP_ERR_CORRUPT, "missing header_page");
-	off += 12;
-	if ((err = text_blob(c, &off, 8, TEXT_FIELDS, "header page")))
+	*off += sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE);
+	if ((err = text_blob(c, off, 8, TEXT_FIELDS, "header page")))
 		return err;
-	if ((err = rd_at(c, off, tag, 13, "header event")))
+	if ((err = rd_at(c, *off, tag, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT), "header event")))
 		return err;
-	if (memcmp(tag, "header_event\0", 13))
+	if (memcmp(tag, PCP_TRACEDAT_TAG_HEADER_EVENT, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT)))
 		return fail(c, PCP_ERR_CORRUPT, "missing header_event");
-	off += 13;
-	if ((err = skip_blob(c, &off, 8, "header event")))
+	*off += sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT);
+	if ((err = skip_blob(c, off, 8, "header event")))
 		return err;
-	if ((err = rd_num(c, off, 4, &n, "ftrace event formats")))
+	if ((err = rd_num(c, *off, 4, &n, "ftrace event formats")))
 		return err;
-	off += 4;
+	*off += 4;
 	if (n > MAX_COUNT)
 		return fail(c, PCP_ERR_CORRUPT, "implausible ftrace format count %llu", (unsigned long long)n);
 	for (uint64_t i = 0; i < n; i++)
-		if ((err = text_blob(c, &off, 8, TEXT_FORMAT, "ftrace event format")))
+		if ((err = text_blob(c, off, 8, TEXT_FORMAT, "ftrace event format")))
 			return err;
-	if ((err = rd_num(c, off, 4, &n, "event formats")))
+	if ((err = rd_num(c, *off, 4, &n, "event formats")))
 		return err;
-	off += 4;
+	*off += 4;
 	if (n > MAX_COUNT)
 		return fail(c, PCP_ERR_CORRUPT, "implausible event system count %llu", (unsigned long long)n);
 	for (uint64_t i = 0; i < n; i++) {
-		if ((err = skip_str(c, &off, "event formats")) ||
-		    (err = rd_num(c, off, 4, &m, "event formats")))
+		if ((err = skip_str(c, off, "event formats")) ||
+		    (err = rd_num(c, *off, 4, &m, "event formats")))
 			return err;
-		off += 4;
+		*off += 4;
 		if (m > MAX_COUNT)
 			return fail(c, PCP_ERR_CORRUPT, "implausible event count %llu", (unsigned long long)m);
 		for (uint64_t j = 0; j < m; j++)
-			if ((err = text_blob(c, &off, 8, TEXT_FORMAT, "event format")))
+			if ((err = text_blob(c, off, 8, TEXT_FORMAT, "event format")))
 				return err;
 	}
-	if ((err = text_blob(c, &off, 4, TEXT_PLAIN, "kallsyms")) ||
-	    (err = text_blob(c, &off, 4, TEXT_PRINTK, "printk formats")) ||
-	    (err = skip_blob(c, &off, 8, "saved command lines")) ||
-	    (err = rd_num(c, off, 4, &cpus, "CPU count")))
+	if ((err = text_blob(c, off, 4, TEXT_PLAIN, "kallsyms")) ||
+	    (err = text_blob(c, off, 4, TEXT_PRINTK, "printk formats")) ||
+	    (err = skip_blob(c, off, 8, "saved command lines")) ||
+	    (err = rd_num(c, *off, 4, cpus, "CPU count")))
 		return err;
-	off += 4;
-	if (cpus > MAX_CPUS)
-		return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)cpus);
-	c->lay->nr_cpus = (uint32_t)cpus;
-	if ((err = rd_at(c, off, tag, 10, "options header")))
-		return err;
-	off += 10;
-	if (!memcmp(tag, "options  \0", 10)) {
-		for (;;) {
-			uint64_t id, size;
-			if ((err = rd_num(c, off, 2, &id, "options")))
-				return err;
-			off += 2;
-			if (id == 0)
-				break;
-			if ((err = rd_num(c, off, 4, &size, "options")))
-				return err;
-			off += 4;
-			if (size > c->size - off)
-				return fail(c, PCP_ERR_TRUNCATED, "file ends inside the options");
-			note_option(c, id);
-			if (id == 3 && size >= 9 && nr_bufopts < 256) {   /* BUFFER: offset, name */
-				size_t len;
-				if ((err = rd_num(c, off, 8, &buffer_offsets[nr_bufopts], "buffer option")) ||
-				    (err = rd_str(c, off + 8, name, sizeof(name), &len, "buffer name")))
-					return err;
-				snprintf(buffer_names[nr_bufopts], sizeof(buffer_names[0]), "%.63s", name); /* names are for messages only */
-				nr_bufopts++;
-			} else if (id == 2) {   /* CPUSTAT (TRACECMD_OPTION_CPUSTAT; 6 is HOOK) */
-				if ((err = collect_cpustat(c, off, size)))
-					return err;
-			} else if (id == 4 && size > 0 && size < sizeof(name)) {   /* TRACECLOCK */
-				if ((err = rd_at(c, off, name, size, "trace clock option")))
-					return err;
-				set_clock(c, name, strnlen(name, size));
-			} else if (id == 14 && (err = tsc2nsec_option(c, off, size))) {
-				return err;
-			} else if (id == 8 && size == 4) {   /* CPUCOUNT */
-				if ((err = rd_num(c, off, 4, &v, "CPU count option")))
-					return err;
-				if (v > MAX_CPUS)
-					return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)v);
-				if (v > c->lay->nr_cpus)
-					c->lay->nr_cpus = (uint32_t)v;
-			}
-			off += size;
-		}
-		if ((err = rd_at(c, off, tag, 10, "data header")))
+	*off += 4;
+	if (*cpus > MAX_CPUS)
+		return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)*cpus);
+	return PCP_OK;
+}
+
+/* The instances a v6 file's BUFFER options name: where each one's flyrecord block is. */
+struct v6_buffers {
+	uint64_t offsets[256];
+	char names[256][64];       /* for messages only */
+	unsigned nr;
+};
+
+/* The v6 options block (after its tag) up to DONE; *off moves past it. */
+static int v6_options(struct ck *c, uint64_t *off, struct v6_buffers *bufs)
+{
+	char name[256];
+	uint64_t id, size, v;
+	int err;
+
+	for (;;) {
+		if ((err = rd_num(c, *off, 2, &id, "options")))
 			return err;
-		off += 10;
+		*off += 2;
+		if (id == PCP_TRACEDAT_OPT_DONE)
+			return PCP_OK;
+		if ((err = rd_num(c, *off, 4, &size, "options")))
+			return err;
+		*off += 4;
+		if (size > c->size - *off)
+			return fail(c, PCP_ERR_TRUNCATED, "file ends inside the options");
+		note_option(c, id);
+		if (id == PCP_TRACEDAT_OPT_BUFFER && size >= 9 && bufs->nr < 256) {   /* offset, name */
+			size_t len;
+			if ((err = rd_num(c, *off, 8, &bufs->offsets[bufs->nr], "buffer option")) ||
+			    (err = rd_str(c, *off + 8, name, sizeof(name), &len, "buffer name")))
+				return err;
+			snprintf(bufs->names[bufs->nr], sizeof(bufs->names[0]), "%.63s", name);
+			bufs->nr++;
+		} else if (id == PCP_TRACEDAT_OPT_CPUSTAT) {
+			if ((err = collect_cpustat(c, *off, size)))
+				return err;
+		} else if (id == PCP_TRACEDAT_OPT_TRACECLOCK && size > 0 && size < sizeof(name)) {
+			if ((err = rd_at(c, *off, name, size, "trace clock option")))
+				return err;
+			set_clock(c, name, strnlen(name, size));
+		} else if (id == PCP_TRACEDAT_OPT_TSC2NSEC && (err = tsc2nsec_option(c, *off, size))) {
+			return err;
+		} else if (id == PCP_TRACEDAT_OPT_CPUCOUNT && size == 4) {
+			if ((err = rd_num(c, *off, 4, &v, "CPU count option")))
+				return err;
+			if (v > MAX_CPUS)
+				return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)v);
+			if (v > c->lay->nr_cpus)
+				c->lay->nr_cpus = (uint32_t)v;
+		}
+		*off += size;
 	}
-	if (!memcmp(tag, "flyrecord\0", 10)) {
+}
+
+/* Version 6: headers, the optional options block, then the top buffer's flyrecord (or latency)
+ * block and the blocks of the instances the options named. */
+static int check_v6(struct ck *c, uint64_t off)
+{
+	char tag[sizeof(PCP_TRACEDAT_TAG_OPTIONS)];
+	struct v6_buffers bufs;
+	uint64_t cpus;
+	int err;
+
+	bufs.nr = 0;
+	if ((err = v6_headers(c, &off, &cpus)))
+		return err;
+	c->lay->nr_cpus = (uint32_t)cpus;
+	if ((err = rd_at(c, off, tag, sizeof(PCP_TRACEDAT_TAG_OPTIONS), "options header")))
+		return err;
+	off += sizeof(PCP_TRACEDAT_TAG_OPTIONS);
+	if (!memcmp(tag, PCP_TRACEDAT_TAG_OPTIONS, sizeof(PCP_TRACEDAT_TAG_OPTIONS))) {
+		if ((err = v6_options(c, &off, &bufs)))
+			return err;
+		if ((err = rd_at(c, off, tag, sizeof(PCP_TRACEDAT_TAG_FLYRECORD), "data header")))
+			return err;
+		off += sizeof(PCP_TRACEDAT_TAG_FLYRECORD);
+	}
+	if (!memcmp(tag, PCP_TRACEDAT_TAG_FLYRECORD, sizeof(PCP_TRACEDAT_TAG_FLYRECORD))) {
 		if ((err = v6_flyrecord(c, off, (uint32_t)cpus, "", 1)))
 			return err;
-	} else if (memcmp(tag, "latency  \0", 10)) {
+	} else if (memcmp(tag, PCP_TRACEDAT_TAG_LATENCY, sizeof(PCP_TRACEDAT_TAG_LATENCY))) {
 		return fail(c, PCP_ERR_CORRUPT, "unknown data section type");
 	} else if (c->w) {
 		c->w->no_direct = "it is a latency trace";
 	}
-	for (unsigned i = 0; i < nr_bufopts; i++)
-		if ((err = v6_flyrecord(c, buffer_offsets[i], (uint32_t)cpus, buffer_names[i], 0)))
+	for (unsigned i = 0; i < bufs.nr; i++)
+		if ((err = v6_flyrecord(c, bufs.offsets[i], (uint32_t)cpus, bufs.names[i], 0)))
 			return err;
 	return PCP_OK;
 }
@@ -877,11 +904,71 @@ static int v7_buffer_option(struct ck *c, uint64_t off, uint64_t size)
 	return PCP_OK;
 }
 
+/* The options of one uncompressed v7 options section, bytes p..end; *next gets its DONE
+ * option's offset of the next options section (0: none, also when DONE is missing). */
+static int v7_options(struct ck *c, uint64_t p, uint64_t end, uint64_t *next)
+{
+	uint64_t v;
+	int err;
+
+	while (p < end) {
+		uint64_t oid, osize;
+		if (end - p < 6)
+			return fail(c, PCP_ERR_CORRUPT, "options section ends inside an option");
+		if ((err = rd_num(c, p, 2, &oid, "options")) || (err = rd_num(c, p + 2, 4, &osize, "options")))
+			return err;
+		p += 6;
+		if (osize > end - p)
+			return fail(c, PCP_ERR_CORRUPT, "option %llu overruns its section", (unsigned long long)oid);
+		note_option(c, oid);
+		if (oid == PCP_TRACEDAT_OPT_DONE) {   /* offset of the next options section */
+			if (osize < 8)
+				return fail(c, PCP_ERR_CORRUPT, "short DONE option");
+			return rd_num(c, p, 8, next, "options");
+		} else if (oid == PCP_TRACEDAT_OPT_BUFFER) {
+			if ((err = v7_buffer_option(c, p, osize)))
+				return err;
+		} else if (oid == PCP_TRACEDAT_OPT_CPUSTAT) {
+			if ((err = collect_cpustat(c, p, osize)))
+				return err;
+		} else if (oid == PCP_TRACEDAT_OPT_TRACECLOCK && osize > 0 && osize < 128) {
+			char text[128];
+			if ((err = rd_at(c, p, text, osize, "trace clock option")))
+				return err;
+			if (!c->lay->trace_clock[0])
+				set_clock(c, text, strnlen(text, osize));
+		} else if (oid == PCP_TRACEDAT_OPT_TSC2NSEC && (err = tsc2nsec_option(c, p, osize))) {
+			return err;
+		} else if (oid == PCP_TRACEDAT_OPT_CPUCOUNT && osize == 4) {
+			if ((err = rd_num(c, p, 4, &v, "CPU count option")))
+				return err;
+			if (v > MAX_CPUS)
+				return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)v);
+			if (v > c->lay->nr_cpus)
+				c->lay->nr_cpus = (uint32_t)v;
+		} else if (oid >= PCP_TRACEDAT_OPT_HEADER_INFO && oid <= PCP_TRACEDAT_OPT_CMDLINES &&
+			   osize == 8) {   /* offsets of the metadata sections */
+			uint64_t soff, sid, sflags, ssize;
+			if ((err = rd_num(c, p, 8, &soff, "options")) ||
+			    (err = v7_section(c, soff, "metadata section", &sid, &sflags, &ssize)))
+				return err;
+			if (sid != oid)
+				return fail(c, PCP_ERR_CORRUPT, "section at %llu has id %llu, expected %llu",
+					    (unsigned long long)soff, (unsigned long long)sid,
+					    (unsigned long long)oid);
+			if ((err = v7_meta_text(c, sid, soff + 16, ssize, sflags)))
+				return err;
+		}
+		p += osize;
+	}
+	return PCP_OK;
+}
+
 static int check_v7(struct ck *c, uint64_t off)
 {
 	char name[32], ver[32];
 	size_t len;
-	uint64_t next, v;
+	uint64_t next;
 	int err;
 
 	if ((err = rd_str(c, off, name, sizeof(name), &len, "compression header")))
@@ -911,10 +998,10 @@ static int check_v7(struct ck *c, uint64_t off)
 		options_seen[n] = next;
 		if ((err = v7_section(c, next, "options section", &id, &flags, &size)))
 			return err;
-		if (id != 0)
+		if (id != PCP_TRACEDAT_SEC_OPTIONS)
 			return fail(c, PCP_ERR_CORRUPT, "section at %llu is not an options section",
 				    (unsigned long long)next);
-		if (flags & 1) {   /* compressed: libtracecmd will check the rest */
+		if (flags & PCP_TRACEDAT_SEC_FLAG_COMPRESSED) {   /* libtracecmd will check the rest */
 			c->lay->options_compressed = 1;
 			if (c->w)
 				c->w->no_direct = "its options are compressed";
@@ -923,66 +1010,17 @@ static int check_v7(struct ck *c, uint64_t off)
 		p = next + 16;
 		end = p + size;
 		next = 0;
-		/* trace-cmd writes a STRINGS section (id 15) right after an options section; it is
+		/* trace-cmd writes a STRINGS section right after an options section; it is
 		 * not referenced by any option, so check it here (a cut at the file's end lands in it). */
 		if (end < c->size) {
 			uint64_t sid, sflags, ssize;
 			if ((err = rd_num(c, end, 2, &sid, "strings section")))
 				return err;
-			if (sid == 15 && (err = v7_section(c, end, "strings section", &sid, &sflags, &ssize)))
+			if (sid == PCP_TRACEDAT_SEC_STRINGS && (err = v7_section(c, end, "strings section", &sid, &sflags, &ssize)))
 				return err;
 		}
-		while (p < end) {
-			uint64_t oid, osize;
-			if (end - p < 6)
-				return fail(c, PCP_ERR_CORRUPT, "options section ends inside an option");
-			if ((err = rd_num(c, p, 2, &oid, "options")) || (err = rd_num(c, p + 2, 4, &osize, "options")))
-				return err;
-			p += 6;
-			if (osize > end - p)
-				return fail(c, PCP_ERR_CORRUPT, "option %llu overruns its section", (unsigned long long)oid);
-			note_option(c, oid);
-			if (oid == 0) {   /* DONE: offset of the next options section */
-				if (osize < 8)
-					return fail(c, PCP_ERR_CORRUPT, "short DONE option");
-				if ((err = rd_num(c, p, 8, &next, "options")))
-					return err;
-				break;
-			} else if (oid == 3) {
-				if ((err = v7_buffer_option(c, p, osize)))
-					return err;
-			} else if (oid == 2) {   /* CPUSTAT */
-				if ((err = collect_cpustat(c, p, osize)))
-					return err;
-			} else if (oid == 4 && osize > 0 && osize < sizeof(ver) * 4) {
-				char text[128];
-				if ((err = rd_at(c, p, text, osize, "trace clock option")))
-					return err;
-				if (!c->lay->trace_clock[0])
-					set_clock(c, text, strnlen(text, osize));
-			} else if (oid == 14 && (err = tsc2nsec_option(c, p, osize))) {
-				return err;
-			} else if (oid == 8 && osize == 4) {
-				if ((err = rd_num(c, p, 4, &v, "CPU count option")))
-					return err;
-				if (v > MAX_CPUS)
-					return fail(c, PCP_ERR_CORRUPT, "implausible CPU count %llu", (unsigned long long)v);
-				if (v > c->lay->nr_cpus)
-					c->lay->nr_cpus = (uint32_t)v;
-			} else if (oid >= 16 && oid <= 21 && osize == 8) {   /* offsets of meta sections */
-				uint64_t soff, sid, sflags, ssize;
-				if ((err = rd_num(c, p, 8, &soff, "options")) ||
-				    (err = v7_section(c, soff, "metadata section", &sid, &sflags, &ssize)))
-					return err;
-				if (sid != oid)
-					return fail(c, PCP_ERR_CORRUPT, "section at %llu has id %llu, expected %llu",
-						    (unsigned long long)soff, (unsigned long long)sid,
-						    (unsigned long long)oid);
-				if ((err = v7_meta_text(c, sid, soff + 16, ssize, sflags)))
-					return err;
-			}
-			p += osize;
-		}
+		if ((err = v7_options(c, p, end, &next)))
+			return err;
 	}
 	return PCP_OK;
 }
@@ -992,7 +1030,7 @@ static int check_file(const char *path, struct pcp_tracedat_layout *out, struct 
 {
 	struct pcp_tracedat_layout lay;
 	struct ck c = { .fd = -1, .errbuf = errbuf, .errlen = errlen, .lay = &lay, .w = w };
-	unsigned char head[10], b[2];
+	unsigned char head[PCP_TRACEDAT_MAGIC_LEN], b[2];
 	char ver[16];
 	size_t len;
 	uint64_t page_size;
@@ -1027,7 +1065,7 @@ static int check_file(const char *path, struct pcp_tracedat_layout *out, struct 
 	len = c.size < sizeof(head) ? (size_t)c.size : sizeof(head);
 	if ((err = rd_at(&c, 0, head, len, "file header")))
 		goto out;
-	if (memcmp(head, tracedat_magic, len)) {
+	if (memcmp(head, PCP_TRACEDAT_MAGIC, len)) {
 		err = fail(&c, PCP_ERR_NOT_TRACE, "not a trace.dat file (bad magic)");
 		goto out;
 	}
@@ -1035,14 +1073,14 @@ static int check_file(const char *path, struct pcp_tracedat_layout *out, struct 
 		err = fail(&c, PCP_ERR_TRUNCATED, "file ends inside the file header");
 		goto out;
 	}
-	if ((err = rd_str(&c, 10, ver, sizeof(ver), &len, "version string")))
+	if ((err = rd_str(&c, PCP_TRACEDAT_MAGIC_LEN, ver, sizeof(ver), &len, "version string")))
 		goto out;
 	lay.file_version = atoi(ver);
 	if (lay.file_version != 6 && lay.file_version != 7) {
 		err = fail(&c, PCP_ERR_CORRUPT, "unsupported trace.dat version '%s'", ver);
 		goto out;
 	}
-	uint64_t off = 10 + len + 1;
+	uint64_t off = PCP_TRACEDAT_MAGIC_LEN + len + 1;
 	if ((err = rd_at(&c, off, b, 2, "file header")))
 		goto out;
 	if (b[0] > 1 || (b[1] != 4 && b[1] != 8)) {

@@ -14,9 +14,11 @@
  *
  * Usage: pcp_tdw_create(), set the header texts and formats, hand over each CPU's raw ring-buffer
  * pages (a file descriptor of whole pages, or page by page), then pcp_tdw_commit(). Everything
- * goes to a temporary file beside the target ("<path>.tmp.<pid>") that is fsynced and renamed
- * into place only when complete: a failed or aborted write never leaves a partial file at
- * <path>, and removes its temporary file.
+ * goes to a temporary file beside the target (lib/output/outfile.h: ".<name>.XXXXXX" in its
+ * directory; a symlink's target is replaced, the link stays) that is fsynced and renamed into
+ * place only when complete: a failed or aborted write never leaves a partial file at <path>,
+ * and removes its temporary file. A target that is a directory or another file that is not a
+ * regular one is refused at create (errno EISDIR or EINVAL).
  *
  * All functions return PCP_OK or a code of pcptrace/error.h: PCP_ERR_USAGE (bad argument or
  * call order), PCP_ERR_NOMEM, PCP_ERR_IO (errno is left as the failing call set it),
@@ -28,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tracedat/tracedat_format.h"
 
 struct pcp_tdw;
 
@@ -43,16 +46,7 @@ struct pcp_tdw_params {
  * and compression (a static string). PCP_ERR_USAGE for anything else. */
 int pcp_tdw_parse_format(const char *name, struct pcp_tdw_params *p);
 
-/* trace.dat option ids (man 5 trace-cmd.dat.v7, "OPTIONS SECTION"). */
-enum pcp_tdw_option {
-	PCP_TDW_OPT_DATE = 1,
-	PCP_TDW_OPT_CPUSTAT = 2,
-	PCP_TDW_OPT_TRACECLOCK = 4,
-	PCP_TDW_OPT_UNAME = 5,
-	PCP_TDW_OPT_VERSION = 9,
-	PCP_TDW_OPT_TRACEID = 11,
-	PCP_TDW_OPT_TSC2NSEC = 14,
-};
+/* trace.dat option ids: enum pcp_tracedat_option (PCP_TRACEDAT_OPT_*) in tracedat_format.h. */
 
 /* Creates the temporary file beside path. *out is NULL on error. */
 int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_tdw **out);

@@ -14,6 +14,9 @@
 #include <zstd.h>
 
 #include "common/error.h"
+#include "common/io.h"
+#include "output/outfile.h"
+#include "tracedat/tracedat_format.h"
 
 #define TDW_MAX_CPUS 4096
 #define TDW_OUT_BUF (64 * 1024)
@@ -50,10 +53,9 @@ struct tdw_cpu {
 };
 
 struct pcp_tdw {
-	char *path;
-	char *tmp_path;
-	char *dir;
-	int fd;
+	struct pcp_outfile out;  /* the temporary file beside the target, renamed at commit */
+	int out_open;            /* out holds a temporary file (to remove on abort) */
+	char *dir;               /* the target's directory, for the unlinked page stores */
 	unsigned int page_size;
 	int long_size;
 	int nr_cpus;
@@ -78,27 +80,10 @@ struct tdw_out {
 	unsigned char buf[TDW_OUT_BUF];
 };
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	while (len) {
-		ssize_t r = write(fd, p, len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return PCP_ERR_IO;
-		}
-		p += r;
-		len -= (size_t)r;
-	}
-	return PCP_OK;
-}
-
 static void out_flush(struct tdw_out *o)
 {
 	if (!o->err && o->n)
-		o->err = write_all(o->fd, o->buf, o->n);
+		o->err = pcp_io_write_all(o->fd, o->buf, o->n);
 	o->n = 0;
 }
 
@@ -173,10 +158,13 @@ static void blobs_free(struct tdw_blobs *bs)
 	free(bs->v);
 }
 
+/* Frees w; removes its temporary file unless it was renamed into place. Keeps errno. */
 static void tdw_free(struct pcp_tdw *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
+	int saved = errno;
+
+	if (w->out_open)
+		pcp_outfile_abort(&w->out);
 	if (w->cpus) {
 		for (int c = 0; c < w->nr_cpus; c++)
 			if (w->cpus[c].own_fd >= 0)
@@ -197,10 +185,9 @@ static void tdw_free(struct pcp_tdw *w)
 	for (size_t i = 0; i < w->nr_options; i++)
 		free(w->options[i].data.data);
 	free(w->options);
-	free(w->path);
-	free(w->tmp_path);
 	free(w->dir);
 	free(w);
+	errno = saved;
 }
 
 static char *dir_of(const char *path)
@@ -218,6 +205,7 @@ int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_
 {
 	struct pcp_tdw *w;
 	long host_page = sysconf(_SC_PAGESIZE);
+	char msg[256];
 	int err = PCP_ERR_NOMEM;
 
 	*out = NULL;
@@ -227,7 +215,6 @@ int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return PCP_ERR_NOMEM;
-	w->fd = -1;
 	w->nr_cpus = p->nr_cpus;
 	w->page_size = p->page_size ? p->page_size : (unsigned int)(host_page > 0 ? host_page : 4096);
 	w->long_size = p->long_size ? p->long_size : (int)sizeof(long);
@@ -246,36 +233,21 @@ int pcp_tdw_create(const char *path, const struct pcp_tdw_params *p, struct pcp_
 		goto fail;
 	}
 	w->cpus = calloc((size_t)w->nr_cpus, sizeof(*w->cpus));
-	w->path = strdup(path);
 	w->dir = dir_of(path);
-	if (!w->cpus || !w->path || !w->dir)
+	if (!w->cpus || !w->dir)
 		goto fail;
 	for (int c = 0; c < w->nr_cpus; c++) {
 		w->cpus[c].ext_fd = -1;
 		w->cpus[c].own_fd = -1;
 	}
-	if (asprintf(&w->tmp_path, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-		w->tmp_path = NULL;
+	/* the cause is in errno; the one-line message is the caller's */
+	if ((err = pcp_outfile_open(&w->out, path, msg, sizeof(msg))))
 		goto fail;
-	}
-	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (w->fd < 0 && errno == EEXIST) {
-		/* Left over by an earlier process with our pid: it is garbage. */
-		unlink(w->tmp_path);
-		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	}
-	if (w->fd < 0) {
-		err = PCP_ERR_IO;
-		goto fail;
-	}
+	w->out_open = 1;
 	*out = w;
 	return PCP_OK;
 fail:
-	{
-		int saved = errno;
-		tdw_free(w);
-		errno = saved;
-	}
+	tdw_free(w);
 	return err;
 }
 
@@ -370,7 +342,7 @@ int pcp_tdw_add_option(struct pcp_tdw *w, uint16_t id, const void *data, size_t 
 {
 	struct tdw_option *o;
 
-	if (id == 0 || len > UINT32_MAX || (len && !data))
+	if (id == PCP_TRACEDAT_OPT_DONE || len > UINT32_MAX || (len && !data))
 		return PCP_ERR_USAGE;
 	if (w->nr_options == w->cap_options) {
 		size_t cap = w->cap_options ? w->cap_options * 2 : 8;
@@ -406,7 +378,7 @@ int pcp_tdw_set_tsc2nsec(struct pcp_tdw *w, uint32_t mult, uint32_t shift, uint6
 	memcpy(data, &mult, 4);
 	memcpy(data + 4, &shift, 4);
 	memcpy(data + 8, &offset, 8);
-	return pcp_tdw_add_option(w, PCP_TDW_OPT_TSC2NSEC, data, sizeof(data));
+	return pcp_tdw_add_option(w, PCP_TRACEDAT_OPT_TSC2NSEC, data, sizeof(data));
 }
 
 int pcp_tdw_set_trace_clock(struct pcp_tdw *w, const char *clock)
@@ -417,28 +389,28 @@ int pcp_tdw_set_trace_clock(struct pcp_tdw *w, const char *clock)
 	if (!clock || !*clock)
 		return PCP_ERR_USAGE;
 	if (strchr(clock, '['))
-		return add_string_option(w, PCP_TDW_OPT_TRACECLOCK, clock);
+		return add_string_option(w, PCP_TRACEDAT_OPT_TRACECLOCK, clock);
 	/* libtracecmd takes the selected clock from between the brackets. */
 	if (asprintf(&text, "[%s]\n", clock) < 0)
 		return PCP_ERR_NOMEM;
-	err = add_string_option(w, PCP_TDW_OPT_TRACECLOCK, text);
+	err = add_string_option(w, PCP_TRACEDAT_OPT_TRACECLOCK, text);
 	free(text);
 	return err;
 }
 
 int pcp_tdw_add_cpustat(struct pcp_tdw *w, const char *text)
 {
-	return add_string_option(w, PCP_TDW_OPT_CPUSTAT, text);
+	return add_string_option(w, PCP_TRACEDAT_OPT_CPUSTAT, text);
 }
 
 int pcp_tdw_set_uname(struct pcp_tdw *w, const char *text)
 {
-	return add_string_option(w, PCP_TDW_OPT_UNAME, text);
+	return add_string_option(w, PCP_TRACEDAT_OPT_UNAME, text);
 }
 
 int pcp_tdw_set_version(struct pcp_tdw *w, const char *text)
 {
-	return add_string_option(w, PCP_TDW_OPT_VERSION, text);
+	return add_string_option(w, PCP_TRACEDAT_OPT_VERSION, text);
 }
 
 int pcp_tdw_set_cpu_data_fd(struct pcp_tdw *w, int cpu, int fd)
@@ -482,7 +454,7 @@ int pcp_tdw_add_cpu_page(struct pcp_tdw *w, int cpu, const void *page)
 		if (c->own_fd < 0)
 			return PCP_ERR_IO;
 	}
-	err = write_all(c->own_fd, page, w->page_size);
+	err = pcp_io_write_all(c->own_fd, page, w->page_size);
 	if (err)
 		return err;
 	c->own_pages++;
@@ -497,6 +469,18 @@ unsigned int pcp_tdw_page_size(const struct pcp_tdw *w)
 int pcp_tdw_long_size(const struct pcp_tdw *w)
 {
 	return w->long_size;
+}
+
+/* len bytes of a CPU's data file at off: a file that ends before them shrank while we read it. */
+static int read_cpu_data(int fd, void *buf, size_t len, uint64_t off)
+{
+	int err = pcp_io_pread_all(fd, buf, len, off);
+
+	if (err == PCP_ERR_TRUNCATED) {
+		errno = EIO;
+		err = PCP_ERR_IO;
+	}
+	return err;
 }
 
 /* Copies len bytes from src (offset 0) to dst at dst_off. */
@@ -521,28 +505,12 @@ static int copy_range(int src, int dst, uint64_t dst_off, uint64_t len)
 		return PCP_ERR_NOMEM;
 	while (len && !err) {
 		size_t chunk = len < TDW_OUT_BUF ? (size_t)len : TDW_OUT_BUF;
-		ssize_t r = pread(src, buf, chunk, in_off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO; /* the CPU file shrank while we copied it */
-			err = PCP_ERR_IO;
-			break;
-		}
-		for (ssize_t done = 0; done < r;) {
-			ssize_t wr = pwrite(dst, buf + done, (size_t)(r - done), out_off);
-			if (wr < 0 && errno == EINTR)
-				continue;
-			if (wr < 0) {
-				err = PCP_ERR_IO;
-				break;
-			}
-			done += wr;
-			out_off += wr;
-		}
-		in_off += r;
-		len -= (uint64_t)r;
+		err = read_cpu_data(src, buf, chunk, (uint64_t)in_off);
+		if (!err)
+			err = pcp_io_pwrite_all(dst, buf, chunk, (uint64_t)out_off);
+		in_off += (loff_t)chunk;
+		out_off += (loff_t)chunk;
+		len -= chunk;
 	}
 	free(buf);
 	return err;
@@ -562,14 +530,14 @@ static void write_blob32(struct tdw_out *o, const struct tdw_blob *b)
 
 /* A new output stream at the start of the file, with the initial format written: magic (which
  * carries the version), endianness, long size and page size (trace-cmd.dat(5)). */
-static struct tdw_out *out_begin(struct pcp_tdw *w, const unsigned char *magic, size_t len)
+static struct tdw_out *out_begin(struct pcp_tdw *w, const char *magic, size_t len)
 {
 	struct tdw_out *o = malloc(sizeof(*o));
 	unsigned char endian_long[2];
 
 	if (!o)
 		return NULL;
-	o->fd = w->fd;
+	o->fd = w->out.fd;
 	o->err = PCP_OK;
 	o->offset = 0;
 	o->n = 0;
@@ -587,8 +555,7 @@ static struct tdw_out *out_begin(struct pcp_tdw *w, const unsigned char *magic, 
 
 static int write_v6(struct pcp_tdw *w)
 {
-	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
-					       '6', 0 };
+	static const char magic[] = PCP_TRACEDAT_MAGIC "6";   /* with its NUL */
 	struct tdw_out *o;
 	uint64_t data_offset;
 	int err;
@@ -598,9 +565,9 @@ static int write_v6(struct pcp_tdw *w)
 		return PCP_ERR_NOMEM;
 
 	/* Header info. */
-	out_bytes(o, "header_page", 12);
+	out_bytes(o, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE));
 	write_blob64(o, &w->header_page);
-	out_bytes(o, "header_event", 13);
+	out_bytes(o, PCP_TRACEDAT_TAG_HEADER_EVENT, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT));
 	write_blob64(o, &w->header_event);
 
 	/* Ftrace and event formats. */
@@ -623,14 +590,14 @@ static int write_v6(struct pcp_tdw *w)
 
 	/* CPU count, options, flyrecord table. */
 	out_u32(o, (uint32_t)w->nr_cpus);
-	out_bytes(o, "options  ", 10);
+	out_bytes(o, PCP_TRACEDAT_TAG_OPTIONS, sizeof(PCP_TRACEDAT_TAG_OPTIONS));
 	for (size_t i = 0; i < w->nr_options; i++) {
 		out_u16(o, w->options[i].id);
 		out_u32(o, (uint32_t)w->options[i].data.len);
 		out_bytes(o, w->options[i].data.data, w->options[i].data.len);
 	}
-	out_u16(o, 0);
-	out_bytes(o, "flyrecord", 10);
+	out_u16(o, PCP_TRACEDAT_OPT_DONE);
+	out_bytes(o, PCP_TRACEDAT_TAG_FLYRECORD, sizeof(PCP_TRACEDAT_TAG_FLYRECORD));
 
 	/* CPU data starts page aligned after the table; each CPU's data is whole pages. */
 	data_offset = o->offset + 16ull * (uint64_t)w->nr_cpus;
@@ -654,7 +621,7 @@ static int write_v6(struct pcp_tdw *w)
 		int src = cpu->ext_fd >= 0 ? cpu->ext_fd : cpu->own_fd;
 		if (!cpu->size)
 			continue;
-		err = copy_range(src, w->fd, cpu->file_offset, cpu->size);
+		err = copy_range(src, w->out.fd, cpu->file_offset, cpu->size);
 		if (err)
 			return err;
 	}
@@ -662,17 +629,6 @@ static int write_v6(struct pcp_tdw *w)
 }
 
 /* ---- version 7 ---- */
-
-enum {
-	V7_SEC_OPTIONS = 0,
-	V7_SEC_FLYRECORD = 3,
-	V7_SEC_STRINGS = 15,
-	V7_SEC_HEADER_INFO = 16, /* then ftrace events, event formats, kallsyms, printk, cmdlines */
-	V7_SEC_CMDLINES = 21,
-	V7_OPT_BUFFER = 3,
-	V7_OPT_CPUCOUNT = 8,
-	V7_FLAG_COMPRESSED = 1,
-};
 
 /* Section descriptions: the strings section is this text, an id is an offset into it. */
 static const char v7_strings[] = "headers\0ftrace events\0events format\0kallsyms\0printk\0"
@@ -787,49 +743,11 @@ static int out_section(struct pcp_tdw *w, struct tdw_out *o, uint16_t id, uint32
 		free(z);
 		return err;
 	}
-	out_section_header(o, id, V7_FLAG_COMPRESSED, str, 8 + (uint64_t)csize);
+	out_section_header(o, id, PCP_TRACEDAT_SEC_FLAG_COMPRESSED, str, 8 + (uint64_t)csize);
 	out_u32(o, (uint32_t)csize);
 	out_u32(o, (uint32_t)m->n);
 	out_bytes(o, z, csize);
 	free(z);
-	return PCP_OK;
-}
-
-static int pwrite_all(int fd, const void *data, size_t len, uint64_t off)
-{
-	const unsigned char *p = data;
-
-	while (len) {
-		ssize_t r = pwrite(fd, p, len, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return PCP_ERR_IO;
-		}
-		p += r;
-		len -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return PCP_OK;
-}
-
-static int pread_all(int fd, void *data, size_t len, uint64_t off)
-{
-	unsigned char *p = data;
-
-	while (len) {
-		ssize_t r = pread(fd, p, len, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO; /* the CPU file shrank while we read it */
-			return PCP_ERR_IO;
-		}
-		p += r;
-		len -= (size_t)r;
-		off += (uint64_t)r;
-	}
 	return PCP_OK;
 }
 
@@ -854,7 +772,7 @@ static int compress_cpu(struct pcp_tdw *w, ZSTD_CCtx *cctx, int src, int dst, ui
 		size_t n = len - in_off < chunk_max ? (size_t)(len - in_off) : chunk_max;
 		size_t csize;
 
-		if ((err = pread_all(src, in, n, in_off)))
+		if ((err = read_cpu_data(src, in, n, in_off)))
 			break;
 		if ((err = comp_block(w, cctx, z + 8, bound, in, n, &csize)))
 			break;
@@ -862,14 +780,14 @@ static int compress_cpu(struct pcp_tdw *w, ZSTD_CCtx *cctx, int src, int dst, ui
 		memcpy(z, &v, 4);
 		v = (uint32_t)n;
 		memcpy(z + 4, &v, 4);
-		if ((err = pwrite_all(dst, z, 8 + csize, pos)))
+		if ((err = pcp_io_pwrite_all(dst, z, 8 + csize, pos)))
 			break;
 		pos += 8 + csize;
 		in_off += n;
 		count++;
 	}
 	if (!err)
-		err = pwrite_all(dst, &count, 4, dst_off);
+		err = pcp_io_pwrite_all(dst, &count, 4, dst_off);
 	free(in);
 	free(z);
 	*out_len = pos - dst_off - 4;
@@ -883,7 +801,7 @@ static int selected_clock(const struct pcp_tdw *w, char *buf, size_t len)
 	for (size_t i = 0; i < w->nr_options; i++) {
 		const struct tdw_option *opt = &w->options[i];
 		const char *open, *close;
-		if (opt->id != PCP_TDW_OPT_TRACECLOCK || !opt->data.len)
+		if (opt->id != PCP_TRACEDAT_OPT_TRACECLOCK || !opt->data.len)
 			continue;
 		open = memchr(opt->data.data, '[', opt->data.len);
 		close = open ? memchr(open, ']', opt->data.len - (size_t)(open - opt->data.data)) : NULL;
@@ -900,195 +818,267 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-static int write_v7(struct pcp_tdw *w)
-{
-	static const unsigned char magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
-					       '7', 0 };
-	struct tdw_out *o;
-	struct tdw_mem m = { 0 };
-	ZSTD_CCtx *cctx = NULL;
-	uint64_t options_pos, sec_off[6], opt1_off, opt2_done_pos, fly_off, cur, opt3_off;
-	uint32_t nr_with_data = 0;
-	char clock[64];
-	int err;
+/* Offsets write_v7 leaves as placeholders and patches once the data after them is written. */
+struct v7_marks {
+	uint64_t first_options_at;  /* file header field: offset of options section 1 */
+	uint64_t options1;          /* options section 1 */
+	uint64_t options2_done_at;  /* DONE of options section 2: offset of section 3 */
+	uint64_t flyrecord;         /* the top buffer's flyrecord section header */
+	uint64_t data_end;          /* end of the CPU data */
+	uint64_t options3;          /* options section 3 (BUFFER) */
+};
 
-	if ((err = selected_clock(w, clock, sizeof(clock))))
-		return err;
-	/* Initial format, compression header, offset of the first options section (patched). */
-	o = out_begin(w, magic, sizeof(magic));
-	if (!o)
-		return PCP_ERR_NOMEM;
+/* Number of metadata sections: header info .. command lines, consecutive ids. */
+#define V7_NR_META (PCP_TRACEDAT_SEC_CMDLINES - PCP_TRACEDAT_SEC_HEADER_INFO + 1)
+
+/* Initial format, compression header (name and library version, as the plugin registers them
+ * with trace-cmd, or "none"), and a placeholder for the offset of the first options section. */
+static void v7_file_header(struct pcp_tdw *w, struct tdw_out *o, struct v7_marks *mk)
+{
 	if (w->comp != TDW_COMP_NONE) {
-		/* name and library version, as the plugin registers them with trace-cmd */
 		const char *ver = w->comp == TDW_COMP_ZSTD ? ZSTD_versionString() : zlibVersion();
 		out_bytes(o, w->comp == TDW_COMP_ZSTD ? "zstd" : "zlib", 5);
 		out_bytes(o, ver, strlen(ver) + 1);
 	} else {
 		out_bytes(o, "none\0", 6);
 	}
-	options_pos = o->offset;
+	mk->first_options_at = o->offset;
 	out_u64(o, 0);
+}
 
-	/* Header info, ftrace formats, event formats, kallsyms, printk formats, cmdlines. */
-	for (int id = V7_SEC_HEADER_INFO; id <= V7_SEC_CMDLINES && !err; id++) {
-		static const uint32_t strs[] = { V7_STR_HEADERS, V7_STR_FTRACE, V7_STR_EVENTS,
-						 V7_STR_KALLSYMS, V7_STR_PRINTK, V7_STR_CMDLINES };
-		m.n = 0;
-		switch (id) {
-		case V7_SEC_HEADER_INFO:
-			mem_bytes(&m, "header_page", 12);
-			mem_blob64(&m, &w->header_page);
-			mem_bytes(&m, "header_event", 13);
-			mem_blob64(&m, &w->header_event);
-			break;
-		case V7_SEC_HEADER_INFO + 1:
-			mem_u32(&m, (uint32_t)w->ftrace.nr);
-			for (size_t i = 0; i < w->ftrace.nr; i++)
-				mem_blob64(&m, &w->ftrace.v[i]);
-			break;
-		case V7_SEC_HEADER_INFO + 2:
-			mem_u32(&m, (uint32_t)w->nr_systems);
-			for (size_t i = 0; i < w->nr_systems; i++) {
-				const struct tdw_system *s = &w->systems[i];
-				mem_bytes(&m, s->name, strlen(s->name) + 1);
-				mem_u32(&m, (uint32_t)s->formats.nr);
-				for (size_t j = 0; j < s->formats.nr; j++)
-					mem_blob64(&m, &s->formats.v[j]);
-			}
-			break;
-		case V7_SEC_HEADER_INFO + 3:
-			mem_blob32(&m, &w->kallsyms);
-			break;
-		case V7_SEC_HEADER_INFO + 4:
-			mem_blob32(&m, &w->printk);
-			break;
-		default:
-			mem_blob64(&m, &w->cmdlines);
-			break;
+/* The content of metadata section id, in m (emptied first). */
+static void v7_meta_content(const struct pcp_tdw *w, int id, struct tdw_mem *m)
+{
+	m->n = 0;
+	switch (id) {
+	case PCP_TRACEDAT_SEC_HEADER_INFO:
+		mem_bytes(m, PCP_TRACEDAT_TAG_HEADER_PAGE, sizeof(PCP_TRACEDAT_TAG_HEADER_PAGE));
+		mem_blob64(m, &w->header_page);
+		mem_bytes(m, PCP_TRACEDAT_TAG_HEADER_EVENT, sizeof(PCP_TRACEDAT_TAG_HEADER_EVENT));
+		mem_blob64(m, &w->header_event);
+		break;
+	case PCP_TRACEDAT_SEC_FTRACE_EVENTS:
+		mem_u32(m, (uint32_t)w->ftrace.nr);
+		for (size_t i = 0; i < w->ftrace.nr; i++)
+			mem_blob64(m, &w->ftrace.v[i]);
+		break;
+	case PCP_TRACEDAT_SEC_EVENT_FORMATS:
+		mem_u32(m, (uint32_t)w->nr_systems);
+		for (size_t i = 0; i < w->nr_systems; i++) {
+			const struct tdw_system *s = &w->systems[i];
+			mem_bytes(m, s->name, strlen(s->name) + 1);
+			mem_u32(m, (uint32_t)s->formats.nr);
+			for (size_t j = 0; j < s->formats.nr; j++)
+				mem_blob64(m, &s->formats.v[j]);
 		}
-		sec_off[id - V7_SEC_HEADER_INFO] = o->offset;
-		err = out_section(w, o, (uint16_t)id, strs[id - V7_SEC_HEADER_INFO], &m);
+		break;
+	case PCP_TRACEDAT_SEC_KALLSYMS:
+		mem_blob32(m, &w->kallsyms);
+		break;
+	case PCP_TRACEDAT_SEC_PRINTK:
+		mem_blob32(m, &w->printk);
+		break;
+	default:
+		mem_blob64(m, &w->cmdlines);
+		break;
 	}
-	if (err)
-		goto out;
+}
 
-	/* Options section 1: the added options, in order; DONE points to section 2 right after. */
-	{
-		uint64_t size = 14;
-		for (size_t i = 0; i < w->nr_options; i++)
-			size += 6 + w->options[i].data.len;
-		opt1_off = o->offset;
-		out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, size);
-		for (size_t i = 0; i < w->nr_options; i++) {
-			out_u16(o, w->options[i].id);
-			out_u32(o, (uint32_t)w->options[i].data.len);
-			out_bytes(o, w->options[i].data.data, w->options[i].data.len);
-		}
-		out_u16(o, 0);
-		out_u32(o, 8);
-		out_u64(o, o->offset + 8);
-	}
+/* Header info, ftrace formats, event formats, kallsyms, printk formats, cmdlines; their
+ * offsets in meta_off for the second options section. */
+static int v7_meta_sections(struct pcp_tdw *w, struct tdw_out *o, struct tdw_mem *m,
+			    uint64_t meta_off[V7_NR_META])
+{
+	static const uint32_t strs[V7_NR_META] = { V7_STR_HEADERS, V7_STR_FTRACE, V7_STR_EVENTS,
+						   V7_STR_KALLSYMS, V7_STR_PRINTK, V7_STR_CMDLINES };
+	int err = PCP_OK;
 
-	/* Options section 2: where the metadata sections are, the CPU count; DONE patched below. */
-	out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 * 14 + 10 + 14);
-	for (int i = 0; i < 6; i++) {
-		out_u16(o, (uint16_t)(V7_SEC_HEADER_INFO + i));
-		out_u32(o, 8);
-		out_u64(o, sec_off[i]);
+	for (int i = 0; i < V7_NR_META && !err; i++) {
+		int id = PCP_TRACEDAT_SEC_HEADER_INFO + i;
+		v7_meta_content(w, id, m);
+		meta_off[i] = o->offset;
+		err = out_section(w, o, (uint16_t)id, strs[i], m);
 	}
-	out_u16(o, V7_OPT_CPUCOUNT);
+	return err;
+}
+
+/* Options section 1: the added options, in order; DONE points to section 2 right after. */
+static void v7_options_added(const struct pcp_tdw *w, struct tdw_out *o, struct v7_marks *mk)
+{
+	uint64_t size = 14;
+
+	for (size_t i = 0; i < w->nr_options; i++)
+		size += 6 + w->options[i].data.len;
+	mk->options1 = o->offset;
+	out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, size);
+	for (size_t i = 0; i < w->nr_options; i++) {
+		out_u16(o, w->options[i].id);
+		out_u32(o, (uint32_t)w->options[i].data.len);
+		out_bytes(o, w->options[i].data.data, w->options[i].data.len);
+	}
+	out_u16(o, PCP_TRACEDAT_OPT_DONE);
+	out_u32(o, 8);
+	out_u64(o, o->offset + 8);
+}
+
+/* Options section 2: where the metadata sections are, the CPU count; DONE patched later. */
+static void v7_options_offsets(const struct pcp_tdw *w, struct tdw_out *o,
+			       const uint64_t meta_off[V7_NR_META], struct v7_marks *mk)
+{
+	out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, V7_NR_META * 14 + 10 + 14);
+	for (int i = 0; i < V7_NR_META; i++) {
+		out_u16(o, (uint16_t)(PCP_TRACEDAT_SEC_HEADER_INFO + i));
+		out_u32(o, 8);
+		out_u64(o, meta_off[i]);
+	}
+	out_u16(o, PCP_TRACEDAT_OPT_CPUCOUNT);
 	out_u32(o, 4);
 	out_u32(o, (uint32_t)w->nr_cpus);
-	out_u16(o, 0);
+	out_u16(o, PCP_TRACEDAT_OPT_DONE);
 	out_u32(o, 8);
-	opt2_done_pos = o->offset;
+	mk->options2_done_at = o->offset;
 	out_u64(o, 0);
+}
 
-	/* Flyrecord section of the top buffer: size patched below; CPU data page aligned. */
-	fly_off = o->offset;
-	out_section_header(o, V7_SEC_FLYRECORD, w->comp ? V7_FLAG_COMPRESSED : 0, V7_STR_FLYRECORD, 0);
-	out_zeros(o, align_up(o->offset, w->page_size) - o->offset);
-	out_flush(o);
-	if ((err = o->err))
-		goto out;
-	cur = o->offset;
-	if (w->comp == TDW_COMP_ZSTD && !(cctx = ZSTD_createCCtx())) {
-		err = PCP_ERR_NOMEM;
-		goto out;
+/* Explicit zeros (not a hole) in fd from *cur up to end. */
+static int pad_zeros(int fd, uint64_t *cur, uint64_t end)
+{
+	static const unsigned char zeros[4096];
+	int err = PCP_OK;
+
+	while (!err && *cur < end) {
+		uint64_t n = end - *cur < sizeof(zeros) ? end - *cur : sizeof(zeros);
+		err = pcp_io_pwrite_all(fd, zeros, (size_t)n, *cur);
+		*cur += n;
 	}
+	return err;
+}
+
+/* Each CPU's data from *cur on, page aligned (compressed: chunk table and chunks); CPUs
+ * without data are left out. *cur ends after the last; *nr_with_data counts the CPUs written. */
+static int v7_cpu_data(struct pcp_tdw *w, uint64_t *cur, uint32_t *nr_with_data)
+{
+	ZSTD_CCtx *cctx = NULL;
+	int err = PCP_OK;
+
+	if (w->comp == TDW_COMP_ZSTD && !(cctx = ZSTD_createCCtx()))
+		return PCP_ERR_NOMEM;
 	for (int c = 0; c < w->nr_cpus && !err; c++) {
 		struct tdw_cpu *cpu = &w->cpus[c];
 		int src = cpu->ext_fd >= 0 ? cpu->ext_fd : cpu->own_fd;
 		if (!cpu->size)
 			continue;
-		nr_with_data++;
-		cpu->file_offset = align_up(cur, w->page_size);
-		while (!err && cur < cpu->file_offset) { /* explicit zeros, not a hole */
-			static const unsigned char zeros[4096];
-			uint64_t n = cpu->file_offset - cur < sizeof(zeros) ? cpu->file_offset - cur
-									: sizeof(zeros);
-			err = pwrite_all(w->fd, zeros, (size_t)n, cur);
-			cur += n;
-		}
+		(*nr_with_data)++;
+		cpu->file_offset = align_up(*cur, w->page_size);
+		err = pad_zeros(w->out.fd, cur, cpu->file_offset);
 		if (!err && w->comp != TDW_COMP_NONE) {
 			uint64_t len = cpu->size;
-			err = compress_cpu(w, cctx, src, w->fd, cpu->file_offset, len, &cpu->size);
-			cur = cpu->file_offset + 4 + cpu->size;
+			err = compress_cpu(w, cctx, src, w->out.fd, cpu->file_offset, len, &cpu->size);
+			*cur = cpu->file_offset + 4 + cpu->size;
 		} else if (!err) {
-			err = copy_range(src, w->fd, cpu->file_offset, cpu->size);
-			cur = cpu->file_offset + cpu->size;
+			err = copy_range(src, w->out.fd, cpu->file_offset, cpu->size);
+			*cur = cpu->file_offset + cpu->size;
 		}
 	}
-	if (err)
-		goto out;
+	ZSTD_freeCCtx(cctx);
+	return err;
+}
 
-	/* Options section 3: the BUFFER option of the top buffer ("" name); then the strings. */
-	if (lseek(w->fd, (off_t)cur, SEEK_SET) < 0) {
-		err = PCP_ERR_IO;
-		goto out;
+/* Options section 3: the BUFFER option of the top buffer ("" name) with its clock, page size
+ * and the CPUs with data; the last options section (DONE 0). */
+static void v7_options_buffer(const struct pcp_tdw *w, struct tdw_out *o, const char *clock,
+			      uint32_t nr_with_data, struct v7_marks *mk)
+{
+	uint32_t blen = 8 + 1 + (uint32_t)strlen(clock) + 1 + 4 + 4 + 20 * nr_with_data;
+
+	mk->options3 = o->offset;
+	out_section_header(o, PCP_TRACEDAT_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 + blen + 14);
+	out_u16(o, PCP_TRACEDAT_OPT_BUFFER);
+	out_u32(o, blen);
+	out_u64(o, mk->flyrecord);
+	out_bytes(o, "", 1);
+	out_bytes(o, clock, strlen(clock) + 1);
+	out_u32(o, w->page_size);
+	out_u32(o, nr_with_data);
+	for (int c = 0; c < w->nr_cpus; c++) {
+		if (!w->cpus[c].size)
+			continue;
+		out_u32(o, (uint32_t)c);
+		out_u64(o, w->cpus[c].file_offset);
+		out_u64(o, w->cpus[c].size);
 	}
-	o->offset = cur;
-	opt3_off = cur;
-	{
-		uint32_t blen = 8 + 1 + (uint32_t)strlen(clock) + 1 + 4 + 4 + 20 * nr_with_data;
-		out_section_header(o, V7_SEC_OPTIONS, 0, V7_STR_OPTIONS, 6 + blen + 14);
-		out_u16(o, V7_OPT_BUFFER);
-		out_u32(o, blen);
-		out_u64(o, fly_off);
-		out_bytes(o, "", 1);
-		out_bytes(o, clock, strlen(clock) + 1);
-		out_u32(o, w->page_size);
-		out_u32(o, nr_with_data);
-		for (int c = 0; c < w->nr_cpus; c++) {
-			if (!w->cpus[c].size)
-				continue;
-			out_u32(o, (uint32_t)c);
-			out_u64(o, w->cpus[c].file_offset);
-			out_u64(o, w->cpus[c].size);
-		}
-		out_u16(o, 0);
-		out_u32(o, 8);
-		out_u64(o, 0);
-	}
-	m.n = 0;
-	mem_bytes(&m, v7_strings, sizeof(v7_strings));
-	if ((err = out_section(w, o, V7_SEC_STRINGS, V7_STR_STRINGS, &m)))
+	out_u16(o, PCP_TRACEDAT_OPT_DONE);
+	out_u32(o, 8);
+	out_u64(o, 0);
+}
+
+/* The offsets known only now: first options section, options section 3, flyrecord size. */
+static int v7_patch(struct pcp_tdw *w, const struct v7_marks *mk)
+{
+	uint64_t fly_size = mk->data_end - (mk->flyrecord + 16);
+	int err = pcp_io_pwrite_all(w->out.fd, &mk->options1, 8, mk->first_options_at);
+
+	if (!err)
+		err = pcp_io_pwrite_all(w->out.fd, &mk->options3, 8, mk->options2_done_at);
+	if (!err)
+		err = pcp_io_pwrite_all(w->out.fd, &fly_size, 8, mk->flyrecord + 8);
+	return err;
+}
+
+/*
+ * Version 7 in file order: header; metadata sections; options 1 (added options) and 2 (section
+ * offsets, CPUCOUNT); the flyrecord section with the CPU data (written with pwrite beside the
+ * buffered stream); options 3 (BUFFER); strings; then the placeholders are patched.
+ */
+static int write_v7(struct pcp_tdw *w)
+{
+	static const char magic[] = PCP_TRACEDAT_MAGIC "7";   /* with its NUL */
+	struct tdw_out *o;
+	struct tdw_mem m = { 0 };
+	struct v7_marks mk = { 0 };
+	uint64_t meta_off[V7_NR_META];
+	uint32_t nr_with_data = 0;
+	char clock[64];
+	int err;
+
+	if ((err = selected_clock(w, clock, sizeof(clock))))
+		return err;
+	o = out_begin(w, magic, sizeof(magic));
+	if (!o)
+		return PCP_ERR_NOMEM;
+	v7_file_header(w, o, &mk);
+	if ((err = v7_meta_sections(w, o, &m, meta_off)))
 		goto out;
+	v7_options_added(w, o, &mk);
+	v7_options_offsets(w, o, meta_off, &mk);
+
+	/* Flyrecord section header of the top buffer (size patched), padded to a page. */
+	mk.flyrecord = o->offset;
+	out_section_header(o, PCP_TRACEDAT_SEC_FLYRECORD, w->comp ? PCP_TRACEDAT_SEC_FLAG_COMPRESSED : 0,
+			   V7_STR_FLYRECORD, 0);
+	out_zeros(o, align_up(o->offset, w->page_size) - o->offset);
 	out_flush(o);
 	if ((err = o->err))
 		goto out;
+	mk.data_end = o->offset;
+	if ((err = v7_cpu_data(w, &mk.data_end, &nr_with_data)))
+		goto out;
 
-	/* The offsets known only now. */
-	{
-		uint64_t fly_size = cur - (fly_off + 16);
-		err = pwrite_all(w->fd, &opt1_off, 8, options_pos);
-		if (!err)
-			err = pwrite_all(w->fd, &opt3_off, 8, opt2_done_pos);
-		if (!err)
-			err = pwrite_all(w->fd, &fly_size, 8, fly_off + 8);
+	/* The buffered stream goes on after the CPU data. */
+	if (lseek(w->out.fd, (off_t)mk.data_end, SEEK_SET) < 0) {
+		err = PCP_ERR_IO;
+		goto out;
 	}
+	o->offset = mk.data_end;
+	v7_options_buffer(w, o, clock, nr_with_data, &mk);
+	m.n = 0;
+	mem_bytes(&m, v7_strings, sizeof(v7_strings));
+	if ((err = out_section(w, o, PCP_TRACEDAT_SEC_STRINGS, V7_STR_STRINGS, &m)))
+		goto out;
+	out_flush(o);
+	if (!(err = o->err))
+		err = v7_patch(w, &mk);
 out:
-	ZSTD_freeCCtx(cctx);
 	free(m.p);
 	free(o);
 	return err;
@@ -1112,18 +1102,9 @@ static int measure_cpus(struct pcp_tdw *w)
 	return PCP_OK;
 }
 
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd); /* best effort: the rename itself already happened */
-		close(fd);
-	}
-}
-
 int pcp_tdw_commit(struct pcp_tdw *w)
 {
+	char msg[256];
 	int err;
 
 	if (!w)
@@ -1135,36 +1116,14 @@ int pcp_tdw_commit(struct pcp_tdw *w)
 	err = measure_cpus(w);
 	if (!err)
 		err = w->file_version == 7 ? write_v7(w) : write_v6(w);
-	if (!err && fsync(w->fd) < 0)
-		err = PCP_ERR_IO;
-	if (!err) {
-		int fd = w->fd;
-		w->fd = -1;
-		if (close(fd) < 0)
-			err = PCP_ERR_IO;
-	}
-	if (!err && rename(w->tmp_path, w->path) < 0)
-		err = PCP_ERR_IO;
-	if (err) {
-		int saved = errno;
-		pcp_tdw_abort(w);
-		errno = saved;
-		return err;
-	}
-	fsync_dir(w->dir);
-	tdw_free(w);
-	return PCP_OK;
+	if (!err)   /* fsync, rename, fsync of the directory; errno says why it failed */
+		err = pcp_outfile_commit(&w->out, msg, sizeof(msg));
+	tdw_free(w);   /* removes the temporary file if it is still there; keeps errno */
+	return err;
 }
 
 void pcp_tdw_abort(struct pcp_tdw *w)
 {
-	if (!w)
-		return;
-	if (w->fd >= 0) {
-		close(w->fd);
-		w->fd = -1;
-	}
-	if (w->tmp_path)
-		unlink(w->tmp_path);
-	tdw_free(w);
+	if (w)
+		tdw_free(w);
 }

@@ -121,7 +121,7 @@ bad() { # name, script text, expected stderr pattern
 	[ "$(cat "$T/$name.dat")" = OLD ] || fail "$name: existing output was modified"
 	[ "$(wc -l < "$T/$name.err")" -eq 1 ] || fail "$name: expected one error line, got: $(cat "$T/$name.err")"
 	grep -q -- "$pattern" "$T/$name.err" || fail "$name: stderr '$(cat "$T/$name.err")' lacks '$pattern'"
-	ls "$T"/"$name".dat.tmp.* >/dev/null 2>&1 && fail "$name: temporary file left behind"
+	ls "$T"/."$name".dat.* >/dev/null 2>&1 && fail "$name: temporary file left behind"
 }
 bad backwards $'100 0 kmem:mm_page_free pfn=1 order=0\n99 0 kmem:mm_page_free pfn=2 order=0' 'backwards.synth:2: timestamp 99'
 bad nofield '100 0 kmem:mm_page_free pfn=1 order=0 bogus=3' "nofield.synth:1: kmem:mm_page_free has no field 'bogus'"
@@ -138,7 +138,7 @@ grep -q "nodir/x.dat" "$T/nodir.err" || fail "nodir: message does not name the f
 echo OLD > "$T/ok.dat"
 "$SYNTH" -q -o "$T/ok.dat" --formats "$FORMATS" "$T/ok.synth" || fail "ok: pcpsynth failed"
 [ "$(trace-cmd report -t "$T/ok.dat" 2>/dev/null | grep -c mm_page_free)" -eq 1 ] || fail "ok: not replaced"
-ls "$T"/ok.dat.tmp.* >/dev/null 2>&1 && fail "ok: temporary file left behind"
+ls "$T"/.ok.dat.* >/dev/null 2>&1 && fail "ok: temporary file left behind"
 
 if [ "$fails" -ne 0 ]; then
 	echo "synth_roundtrip: $fails failures"
