@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <tracefs.h>
+#include "common/io.h"
 #include "common/error.h"
 #include "record/stream.h"
 
@@ -53,23 +54,6 @@ static int open_spool(const char *dir)
 	return fd;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Moves n bytes that sit in the reader's pipe to its spool file. */
 static int pipe_to_spool(struct pcp_rec_stream *c, size_t n)
 {
@@ -83,7 +67,7 @@ static int pipe_to_spool(struct pcp_rec_stream *c, size_t n)
 			ssize_t k = read(c->pipe[0], c->page,
 					 n < c->set->subbuf_size ? n : c->set->subbuf_size);
 
-			if (k <= 0 || write_all(c->spool_fd, c->page, (size_t)k))
+			if (k <= 0 || pcp_io_write_all(c->spool_fd, c->page, (size_t)k))
 				return -1;
 			m = k;
 		}
@@ -109,7 +93,7 @@ static ssize_t read_one_page(struct pcp_rec_stream *c)
 	if (n <= 0)
 		return n;
 	memset((char *)c->page + n, 0, ps - (size_t)n);
-	if (write_all(c->spool_fd, c->page, ps))
+	if (pcp_io_write_all(c->spool_fd, c->page, ps))
 		return -1;
 	c->bytes += ps;
 	return n;
@@ -293,7 +277,7 @@ static int flush_stream(struct pcp_rec_stream *c)
 		/* read() hands out a whole sub-buffer; pad defensively so the spool stays aligned */
 		if ((unsigned int)n < ps)
 			memset((char *)c->page + n, 0, ps - (unsigned int)n);
-		if (write_all(c->spool_fd, c->page, ps))
+		if (pcp_io_write_all(c->spool_fd, c->page, ps))
 			return -1;
 		c->bytes += ps;
 	}
