@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <tracefs.h>
+#include "common/io.h"
 #include "common/error.h"
 #include "record/instance.h"
 #include "record/output.h"
@@ -44,40 +45,12 @@ static int add_needed_top_file(struct pcp_tdw *w, const char *file,
 	return err;
 }
 
+/* The whole file, or NULL (procfs files report size 0: read to their end). */
 static char *slurp(const char *path, size_t *len)
 {
-	size_t cap = 1 << 20, n = 0;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text;
 
-	*len = 0;
-	if (!buf || fd < 0) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t k;
-
-		if (cap - n < 65536) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		k = read(fd, buf + n, cap - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	close(fd);
-	*len = n;
-	return buf;
+	return pcp_io_read_file(path, &text, len) == PCP_OK ? text : NULL;
 }
 
 /* The ftrace formats (readers need them) and the recorded events' formats. */

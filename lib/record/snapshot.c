@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/io.h"
 #include "common/error.h"
 #include "meta/meta.h"
 #include "meta/percpu_stats.h"
@@ -301,52 +302,17 @@ int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size
 	return PCP_OK;
 }
 
-/* Whole file as a NUL-terminated string (procfs/debugfs files report size 0). */
+/* Whole file as a NUL-terminated string (procfs/debugfs files report size 0), with the errno
+ * that stopped it. */
 static char *read_text(const char *path, int *err_no)
 {
-	size_t cap = 16384, len = 0;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text;
+	size_t len;
 
 	*err_no = 0;
-	if (fd < 0 || !buf) {
-		*err_no = fd < 0 ? errno : ENOMEM;
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb) {
-				*err_no = ENOMEM;
-				goto bad;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			*err_no = errno;
-			goto bad;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-bad:
-	close(fd);
-	free(buf);
-	return NULL;
+	if (pcp_io_read_file(path, &text, &len) != PCP_OK)
+		*err_no = errno ? errno : EIO;
+	return text;
 }
 
 static int debugfs_mounted(void)
