@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "pcptrace/churn.h"
+#include "model/churn.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 

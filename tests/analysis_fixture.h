@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "pcptrace/analyze.h"
-#include "pcptrace/churn.h"
-#include "pcptrace/percpu.h"
+#include "model/analyze.h"
+#include "model/churn.h"
+#include "model/percpu.h"
 
 #define FIX_DUP(arr, ...) do { \
 	static const __typeof__(*(arr)) fix_src_[] = { __VA_ARGS__ }; \

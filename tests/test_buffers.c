@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <event-parse.h>
 #include <jansson.h>
-#include "pcptrace/analyze.h"
-#include "pcptrace/buffer_choice.h"
-#include "pcptrace/churn.h"
-#include "pcptrace/error.h"
-#include "pcptrace/event_loss.h"
-#include "pcptrace/trace_reader.h"
+#include "model/analyze.h"
+#include "tracedat/buffer_choice.h"
+#include "model/churn.h"
+#include "common/error.h"
+#include "tracedat/event_loss.h"
+#include "tracedat/trace_reader.h"
 #include "check_helpers.h"
 
 static char tmpdir[] = "/tmp/pcp_buffers_test.XXXXXX";

@@ -3,9 +3,9 @@
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
-#include "pcptrace/churn.h"
-#include "pcptrace/error.h"
-#include "pcptrace/zone_map.h"
+#include "model/churn.h"
+#include "common/error.h"
+#include "model/zone_map.h"
 #include "check_helpers.h"
 
 static struct pcp_churn_model *model(uint32_t nr_cpus, enum pcp_lock_source ls, uint64_t bucket_ns,

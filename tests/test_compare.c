@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "pcptrace/compare.h"
-#include "pcptrace/error.h"
-#include "pcptrace/report.h"
-#include "pcptrace/store.h"
+#include "compare/compare.h"
+#include "common/error.h"
+#include "output/report.h"
+#include "output/store.h"
 #include "check_helpers.h"
 
 static struct pcp_side_stats side(double median, double min, double max, size_t n)

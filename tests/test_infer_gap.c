@@ -1,8 +1,8 @@
 /* --infer-gap auto: sampling rules and the valley after the mode (docs/METRICS.md). */
 #include <check.h>
 #include <stdlib.h>
-#include "pcptrace/error.h"
-#include "pcptrace/infer_gap.h"
+#include "common/error.h"
+#include "model/infer_gap.h"
 #include "check_helpers.h"
 
 static uint64_t feed_gaps(struct pcp_gap_sampler *s, uint64_t ts, uint64_t gap, int n, int kind)

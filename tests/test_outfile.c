@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "check_helpers.h"
-#include "pcptrace/error.h"
-#include "pcptrace/outfile.h"
+#include "common/error.h"
+#include "output/outfile.h"
 
 static char dir[] = "/tmp/pcp_outfile_test.XXXXXX";
 

@@ -2,8 +2,8 @@
  * per-PFN cycle statistics, top-N selection, growth to a million PFNs. */
 #include <check.h>
 #include <stdlib.h>
-#include "pcptrace/error.h"
-#include "pcptrace/pair_events.h"
+#include "common/error.h"
+#include "model/pair_events.h"
 #include "check_helpers.h"
 
 START_TEST(overwrite_unmatched_pair)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event-parse.h>
-#include "pcptrace/error.h"
-#include "pcptrace/parse_kmem.h"
+#include "common/error.h"
+#include "events/parse_kmem.h"
 #include "check_helpers.h"
 
 static char *slurp(const char *name, size_t *len)

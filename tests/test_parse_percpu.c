@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <traceevent/event-parse.h>
-#include "pcptrace/error.h"
-#include "pcptrace/percpu.h"
+#include "common/error.h"
+#include "model/percpu.h"
 #include "check_helpers.h"
 
 static char *slurp(const char *rel, size_t *len)

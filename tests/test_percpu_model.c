@@ -6,10 +6,10 @@
 #include <string.h>
 #include <sqlite3.h>
 #include <traceevent/event-parse.h>
-#include "pcptrace/analyze.h"
-#include "pcptrace/error.h"
-#include "pcptrace/percpu.h"
-#include "pcptrace/store.h"
+#include "model/analyze.h"
+#include "common/error.h"
+#include "model/percpu.h"
+#include "output/store.h"
 #include "check_helpers.h"
 
 #define MM_INIT 0xffffffff81000000ULL       /* symbol addresses for the tep tests */

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "pcptrace/error.h"
-#include "pcptrace/percpu_stats.h"
+#include "common/error.h"
+#include "meta/percpu_stats.h"
 #include "check_helpers.h"
 
 static char *slurp(const char *name, size_t *len)

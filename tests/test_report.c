@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/report.h"
+#include "common/error.h"
+#include "output/report.h"
 #include "analysis_fixture.h"
 #include "check_helpers.h"
 

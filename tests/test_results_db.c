@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "pcptrace/error.h"
-#include "pcptrace/results_db.h"
-#include "pcptrace/store.h"
+#include "common/error.h"
+#include "compare/results_db.h"
+#include "output/store.h"
 #include "check_helpers.h"
 
 static char path[] = "/tmp/pcp-test-results-db.XXXXXX";

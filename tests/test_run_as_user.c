@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "pcptrace/error.h"
-#include "pcptrace/run_as_user.h"
+#include "common/error.h"
+#include "record/run_as_user.h"
 #include "check_helpers.h"
 
 static const char *env_value(char **envp, const char *name, int *count)

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "pcptrace/error.h"
-#include "pcptrace/meta.h"
-#include "pcptrace/snapshot.h"
+#include "common/error.h"
+#include "meta/meta.h"
+#include "record/snapshot.h"
 #include "check_helpers.h"
 
 static char *fixture(const char *name)

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "pcptrace/error.h"
-#include "pcptrace/store.h"
+#include "common/error.h"
+#include "output/store.h"
 #include "analysis_fixture.h"
 #include "check_helpers.h"
 

@@ -2,9 +2,9 @@
  * counter) and the TSC rate measured by pcprecord when the kernel publishes no conversion. */
 #include <check.h>
 #include <string.h>
-#include "pcptrace/error.h"
-#include "pcptrace/time_base.h"
-#include "pcptrace/tsc2nsec.h"
+#include "common/error.h"
+#include "tracedat/time_base.h"
+#include "tracedat/tsc2nsec.h"
 #include "check_helpers.h"
 
 START_TEST(clocks)

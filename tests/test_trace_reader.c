@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <event-parse.h>
-#include "pcptrace/error.h"
-#include "pcptrace/trace_reader.h"
+#include "common/error.h"
+#include "tracedat/trace_reader.h"
 #include "check_helpers.h"
 
 static char tmpdir[] = "/tmp/pcp_reader_test.XXXXXX";

@@ -17,11 +17,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "pcptrace/error.h"
-#include "pcptrace/ringbuf_decode.h"
-#include "pcptrace/synth.h"
-#include "pcptrace/trace_reader.h"
-#include "pcptrace/tracedat.h"
+#include "common/error.h"
+#include "tracedat/ringbuf_decode.h"
+#include "synth/synth.h"
+#include "tracedat/trace_reader.h"
+#include "tracedat/tracedat.h"
 
 static char tmpdir[] = "/tmp/pcp_tracedat_v7_test.XXXXXX";
 

@@ -17,10 +17,10 @@
 #include <traceevent/event-parse.h>
 #include <traceevent/kbuffer.h>
 
-#include "pcptrace/error.h"
-#include "pcptrace/ringbuf_encode.h"
-#include "pcptrace/synth.h"
-#include "pcptrace/tracedat.h"
+#include "common/error.h"
+#include "tracedat/ringbuf_encode.h"
+#include "synth/synth.h"
+#include "tracedat/tracedat.h"
 #include "check_helpers.h"
 
 #define PAGE 4096

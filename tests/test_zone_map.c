@@ -4,9 +4,9 @@
 #include <check.h>
 #include <stdlib.h>
 #include <jansson.h>
-#include "pcptrace/error.h"
-#include "pcptrace/snapshot.h"
-#include "pcptrace/zone_map.h"
+#include "common/error.h"
+#include "record/snapshot.h"
+#include "model/zone_map.h"
 #include "check_helpers.h"
 
 static void ck_zone(const struct pcp_zone_map *map, uint64_t pfn, int32_t nid, int32_t zid)

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pcptrace/analyze.h"
-#include "pcptrace/compare.h"
-#include "pcptrace/error.h"
-#include "pcptrace/outfile.h"
-#include "pcptrace/report.h"
-#include "pcptrace/store.h"
+#include "model/analyze.h"
+#include "compare/compare.h"
+#include "common/error.h"
+#include "output/outfile.h"
+#include "output/report.h"
+#include "output/store.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"

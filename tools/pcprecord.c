@@ -17,13 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "pcptrace/error.h"
-#include "pcptrace/record.h"
-#include "pcptrace/run_as_user.h"
-#include "pcptrace/tracedat.h"
-#include "pcptrace/snapshot.h"
-#include "pcptrace/time_base.h"
-#include "pcptrace/tsc2nsec.h"
+#include "common/error.h"
+#include "record/record.h"
+#include "record/run_as_user.h"
+#include "tracedat/tracedat.h"
+#include "record/snapshot.h"
+#include "tracedat/time_base.h"
+#include "tracedat/tsc2nsec.h"
 
 #define PCPRECORD_VERSION "0.1.0"
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcptrace/error.h"
-#include "pcptrace/synth.h"
-#include "pcptrace/tracedat.h"
+#include "common/error.h"
+#include "synth/synth.h"
+#include "tracedat/tracedat.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"

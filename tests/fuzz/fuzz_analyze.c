@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pcptrace/analyze.h"
-#include "pcptrace/error.h"
-#include "pcptrace/report.h"
-#include "pcptrace/store.h"
+#include "model/analyze.h"
+#include "common/error.h"
+#include "output/report.h"
+#include "output/store.h"
 
 static char dir[64], trace[96], json[96], db[96];
 static FILE *devnull;
