@@ -10,6 +10,7 @@
 #include "compare/compare.h"
 #include "common/error.h"
 #include "compare/results_db.h"
+#include "model/metric_table.h"
 #include "output/store.h"
 #include "common/util.h"
 
@@ -79,17 +80,6 @@ enum pcp_verdict pcp_verdict_for(const struct pcp_side_stats *base, const struct
 	return PCP_VERDICT_WORSE;
 }
 
-/* Defaults where a metric is known to be noisier than the 10% general default. */
-static const struct {
-	const char *name;
-	double pct;
-} default_thresholds[] = {
-	{ "refill_locks_per_s", 15 }, { "drain_locks_per_s", 15 },
-	{ "refill_imbalance", 15 }, { "drain_imbalance", 15 },
-	{ "round_trip_p50_ns", 25 }, { "round_trip_p99_ns", 25 },
-	{ "events_lost", 0 }, { "percpu_fails", 0 },
-};
-
 double pcp_compare_abs_floor(const char *unit)
 {
 	/* A ratio whose base is 0 (e.g. no cross-CPU pair at all) would otherwise turn any tiny
@@ -99,10 +89,17 @@ double pcp_compare_abs_floor(const char *unit)
 
 double pcp_compare_default_threshold(const char *metric)
 {
-	for (size_t i = 0; i < sizeof(default_thresholds) / sizeof(default_thresholds[0]); i++)
-		if (!strcmp(default_thresholds[i].name, metric))
-			return default_thresholds[i].pct;
-	return 10.0;
+	const struct pcp_metric_def *d = pcp_metric_find(metric);
+
+	return d ? d->threshold_pct : PCP_METRIC_THRESHOLD_DEFAULT;
+}
+
+/* The direction of the metric table; a metric it does not know keeps the run's. */
+static const char *better_of(const struct pcp_run_metric *m)
+{
+	const struct pcp_metric_def *d = pcp_metric_find(m->name);
+
+	return d ? pcp_metric_better_name(d->better) : m->better;
 }
 
 void pcp_run_release(struct pcp_run *run)
@@ -469,7 +466,7 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		row = &r->rows[r->nr_rows];
 		row->name = strdup(m->name);
 		row->unit = strdup(m->unit);
-		row->better = strdup(m->better);
+		row->better = strdup(better_of(m));
 		if (!row->name || !row->unit || !row->better) {
 			free(row->name);
 			free(row->unit);
@@ -486,7 +483,7 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 			row->relative_change = NAN;
 		row->threshold_pct = threshold_for(opts, m->name);
 		row->abs_floor = pcp_compare_abs_floor(m->unit);
-		row->verdict = pcp_verdict_for(&row->base, &row->new_, m->better, row->threshold_pct,
+		row->verdict = pcp_verdict_for(&row->base, &row->new_, row->better, row->threshold_pct,
 					       row->abs_floor);
 		r->counts[row->verdict]++;
 	}

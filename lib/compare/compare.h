@@ -77,7 +77,8 @@ struct pcp_compare_opts {
  * ratios, 0 otherwise). */
 double pcp_compare_abs_floor(const char *unit);
 
-/* Default threshold for a metric, in percent. */
+/* Default threshold for a metric, in percent: the metric table's (model/metric_table.h),
+ * PCP_METRIC_THRESHOLD_DEFAULT for a name it does not know. */
 double pcp_compare_default_threshold(const char *metric);
 
 struct pcp_compare_row {
