@@ -7,7 +7,6 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "compare/compare.h"
-#include "model/metric_table.h"
 #include "common/error.h"
 #include "output/report.h"
 #include "output/store.h"

@@ -179,8 +179,8 @@ static int read_run_trace(const char *path, const struct pcp_analyze_opts *opts,
 	struct pcp_analysis *a = NULL;
 	int err = pcp_analyze_file(path, opts, &a, errbuf, errlen);
 
-	if (!err)
-		err = run_from_analysis(a, run);
+	if (!err && (err = run_from_analysis(a, run)))
+		pcp_errorf(errbuf, errlen, err, "%s", pcp_strerror(err));
 	pcp_analysis_free(a);
 	return err;
 }
