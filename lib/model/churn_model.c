@@ -532,7 +532,6 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 	uint64_t refill_pages = 0, drain_pages = 0, max_refill = 0, max_drain = 0;
 	uint64_t refill_locks = 0, drain_locks = 0;
 	double duration_s, bucket_s = (double)m->opts.bucket_ns / 1e9;
-	double v[PCP_METRIC_COUNT];
 	size_t n;
 
 	r->nr_cpus = nc;
@@ -657,6 +656,7 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 	}
 
 	/* metrics, by id (metric_table.h: names, units and order come from there) */
+	double v[PCP_METRIC_COUNT];
 	for (size_t i = 0; i < PCP_METRIC_COUNT; i++)
 		v[i] = NAN;
 	v[PCP_METRIC_PAIRS] = (double)m->pairs.pairs;
