@@ -526,6 +526,8 @@ static int cmp_zone_row(const void *pa, const void *pb)
 	return (a->kind > b->kind) - (a->kind < b->kind);
 }
 
+/* ---- results (metric values by id: model/metric_table.h) ---- */
+
 static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 {
 	uint32_t nc = m->nr_cpus;
