@@ -612,6 +612,121 @@ START_TEST(test_lossy_run_refused)
 }
 END_TEST
 
+/* The run compare makes of a trace.dat (analyzed in memory) and of that trace's own database
+ * (pcpanalyze -o) are the same: metric names, units, directions, bit-identical values (NAN
+ * where undefined), refill source and losses. */
+static void assert_same_run(const struct pcp_run *t, const struct pcp_run *d)
+{
+	ck_assert_uint_gt(t->nr_metrics, 0);
+	ck_assert_uint_eq(t->nr_metrics, d->nr_metrics);
+	for (size_t i = 0; i < t->nr_metrics; i++) {
+		const struct pcp_run_metric *x = &t->metrics[i], *y = &d->metrics[i];
+
+		ck_assert_str_eq(x->name, y->name);
+		ck_assert_str_eq(x->unit, y->unit);
+		ck_assert_str_eq(x->better, y->better);
+		ck_assert_msg(isnan(x->value) ? isnan(y->value) : x->value == y->value,
+			      "%s: %.17g from the trace, %.17g from its database", x->name, x->value,
+			      y->value);
+	}
+	ck_assert_int_eq(t->schema_version, d->schema_version);
+	ck_assert_str_eq(t->refill_source, d->refill_source);
+	ck_assert_int_eq(t->lossy, d->lossy);
+	ck_assert_uint_eq(t->events_lost, d->events_lost);
+	ck_assert_uint_eq(t->events_lost_unknown, d->events_lost_unknown);
+}
+
+static const struct pcp_run_metric *run_metric(const struct pcp_run *run, const char *name)
+{
+	for (size_t i = 0; i < run->nr_metrics; i++)
+		if (!strcmp(run->metrics[i].name, name))
+			return &run->metrics[i];
+	ck_abort_msg("metric %s missing", name);
+	return NULL;
+}
+
+/* Loads trace as a run and as the run of its database (written to db). */
+static void load_trace_and_db(const char *trace, const char *db, struct pcp_run *rt,
+			      struct pcp_run *rd)
+{
+	struct pcp_analyze_opts ao;
+	struct pcp_analysis *a = NULL;
+	char err[256] = "";
+
+	pcp_analyze_opts_default(&ao);
+	ck_assert_msg(pcp_run_load(trace, &ao, rt, err, sizeof(err)) == PCP_OK, "%s: %s", trace, err);
+	ck_assert_msg(pcp_analyze_file(trace, &ao, &a, err, sizeof(err)) == PCP_OK, "%s: %s", trace, err);
+	ck_assert_msg(pcp_store_write(db, a, err, sizeof(err)) == PCP_OK, "%s: %s", db, err);
+	pcp_analysis_free(a);
+	ck_assert_msg(pcp_run_load(db, &ao, rd, err, sizeof(err)) == PCP_OK, "%s: %s", db, err);
+}
+
+START_TEST(test_trace_run_equals_its_database)
+{
+	/* PCP and percpu metrics with values; a lossy trace */
+	static const char *const names[] = { "fallback-basic.dat", "dropped.dat" };
+	struct pcp_run rt, rd;
+	char trace[1024];
+
+	setup();
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(trace, sizeof(trace), "%s", check_fixture_path("..", NULL, names[i]));
+		load_trace_and_db(trace, path_in("own.db"), &rt, &rd);
+		assert_same_run(&rt, &rd);
+		if (i == 0) {           /* real values, not a table of zeros */
+			ck_assert_uint_eq(rt.nr_metrics, PCP_METRIC_COUNT);   /* PCP and percpu */
+			ck_assert_double_eq(run_metric(&rt, "pairs")->value, 68065);
+			ck_assert_double_gt(run_metric(&rt, "churn_ratio")->value, 0.7);
+			ck_assert_double_eq(run_metric(&rt, "percpu_allocs")->value, 102);
+			ck_assert_int_eq(rt.lossy, 0);
+		} else {
+			ck_assert_int_eq(rt.lossy, 1);
+			ck_assert_double_eq(run_metric(&rt, "events_lost")->value, 17729);
+		}
+		pcp_run_release(&rt);
+		pcp_run_release(&rd);
+		unlink(path_in("own.db"));
+	}
+}
+END_TEST
+
+/* A trace compared with itself, and with its own database: no change on any metric. */
+START_TEST(test_compare_trace_with_itself_and_its_db)
+{
+	struct pcp_compare_opts opts = { 0 };
+	struct pcp_compare_result *r = NULL;
+	struct pcp_analysis *a = NULL;
+	char trace[1024], err[256] = "";
+	char *base[1], *new_[1];
+
+	setup();
+	snprintf(trace, sizeof(trace), "%s", check_fixture_path("..", NULL, "fallback-basic.dat"));
+	pcp_analyze_opts_default(&opts.analyze);
+	ck_assert_int_eq(pcp_analyze_file(trace, &opts.analyze, &a, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_store_write(path_in("self.db"), a, err, sizeof(err)), PCP_OK);
+	pcp_analysis_free(a);
+	base[0] = trace;
+	for (int with_db = 0; with_db < 2; with_db++) {
+		new_[0] = with_db ? path_in("self.db") : trace;
+		ck_assert_msg(pcp_compare_runs(base, 1, new_, 1, &opts, &r, err, sizeof(err)) == PCP_OK,
+			      "%s", err);
+		ck_assert_uint_eq(r->nr_rows, PCP_METRIC_COUNT);
+		ck_assert_int_eq(r->failed, 0);
+		for (size_t i = 0; i < r->nr_rows; i++) {
+			const struct pcp_compare_row *row = &r->rows[i];
+
+			ck_assert_msg(row->verdict == PCP_VERDICT_SAME || row->verdict == PCP_VERDICT_NA,
+				      "%s: %s", row->name, pcp_verdict_name(row->verdict));
+			ck_assert_msg(isnan(row->base.median) ? isnan(row->new_.median)
+				      : row->base.median == row->new_.median, "%s", row->name);
+		}
+		ck_assert_uint_eq(r->counts[PCP_VERDICT_SAME] + r->counts[PCP_VERDICT_NA], PCP_METRIC_COUNT);
+		pcp_compare_result_free(r);
+	}
+	unlink(path_in("self.db"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compare");
@@ -634,6 +749,12 @@ int main(void)
 	tcase_add_test(tc, test_undefined_metric_is_na);
 	tcase_add_test(tc, test_lossy_run_refused);
 	tcase_set_timeout(tc, 60); /* each database opened is checked; ASan on a busy machine */
+	suite_add_tcase(s, tc);
+	/* each analyzes real traces several times: about 15 s each under ASan on a busy machine */
+	tc = tcase_create("trace");
+	tcase_add_test(tc, test_trace_run_equals_its_database);
+	tcase_add_test(tc, test_compare_trace_with_itself_and_its_db);
+	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

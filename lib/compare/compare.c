@@ -1,16 +1,11 @@
 /* Regression gate: metrics of several runs per side, medians against the base noise band. */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sqlite3.h>
 #include "compare/compare.h"
 #include "common/error.h"
-#include "compare/results_db.h"
-#include "output/store.h"
+#include "model/metric_table.h"
 #include "common/util.h"
 
 const char *pcp_verdict_name(enum pcp_verdict v)
@@ -79,17 +74,6 @@ enum pcp_verdict pcp_verdict_for(const struct pcp_side_stats *base, const struct
 	return PCP_VERDICT_WORSE;
 }
 
-/* Defaults where a metric is known to be noisier than the 10% general default. */
-static const struct {
-	const char *name;
-	double pct;
-} default_thresholds[] = {
-	{ "refill_locks_per_s", 15 }, { "drain_locks_per_s", 15 },
-	{ "refill_imbalance", 15 }, { "drain_imbalance", 15 },
-	{ "round_trip_p50_ns", 25 }, { "round_trip_p99_ns", 25 },
-	{ "events_lost", 0 }, { "percpu_fails", 0 },
-};
-
 double pcp_compare_abs_floor(const char *unit)
 {
 	/* A ratio whose base is 0 (e.g. no cross-CPU pair at all) would otherwise turn any tiny
@@ -99,160 +83,17 @@ double pcp_compare_abs_floor(const char *unit)
 
 double pcp_compare_default_threshold(const char *metric)
 {
-	for (size_t i = 0; i < sizeof(default_thresholds) / sizeof(default_thresholds[0]); i++)
-		if (!strcmp(default_thresholds[i].name, metric))
-			return default_thresholds[i].pct;
-	return 10.0;
+	const struct pcp_metric_def *d = pcp_metric_find(metric);
+
+	return d ? d->threshold_pct : PCP_METRIC_THRESHOLD_DEFAULT;
 }
 
-void pcp_run_release(struct pcp_run *run)
+/* The direction of the metric table; a metric it does not know keeps the run's. */
+static const char *better_of(const struct pcp_run_metric *m)
 {
-	for (size_t i = 0; i < run->nr_metrics; i++) {
-		free(run->metrics[i].name);
-		free(run->metrics[i].unit);
-		free(run->metrics[i].better);
-	}
-	free(run->metrics);
-	free(run->source);
-	free(run->refill_source);
-	memset(run, 0, sizeof(*run));
-}
+	const struct pcp_metric_def *d = pcp_metric_find(m->name);
 
-static char *column_text(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	return strdup(t ? (const char *)t : "");
-}
-
-static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size_t errlen)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc, err = PCP_OK;
-	size_t cap = 0;
-
-	/* read-only, defensive, and only if it is our schema, object by object (results_db.h) */
-	if ((err = pcp_results_db_open(path, &db, errbuf, errlen)) != PCP_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db, "SELECT key, value FROM trace_info WHERE key IN "
-				   "('schema_version', 'refill_source', 'lossy', 'events_lost', "
-				   "'events_lost_unknown')", -1, &st, NULL) != SQLITE_OK) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "not a pcptrace results database (%s)",
-				sqlite3_errmsg(db));
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *key = (const char *)sqlite3_column_text(st, 0);
-		if (!strcmp(key, "schema_version"))
-			run->schema_version = sqlite3_column_int(st, 1);
-		else if (!strcmp(key, "lossy"))
-			run->lossy = sqlite3_column_int(st, 1) != 0;
-		else if (!strcmp(key, "events_lost"))
-			run->events_lost = (unsigned long long)sqlite3_column_int64(st, 1);
-		else if (!strcmp(key, "events_lost_unknown"))
-			run->events_lost_unknown = (unsigned long long)sqlite3_column_int64(st, 1);
-		else if (!run->refill_source)
-			run->refill_source = column_text(st, 1);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "cannot read trace_info: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	if (run->schema_version != PCP_SCHEMA_VERSION) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "schema version %d, this pcpanalyze reads %d",
-				run->schema_version, PCP_SCHEMA_VERSION);
-		goto out;
-	}
-	/* A merged database holds many runs in one metrics table: reading it as one run would
-	 * silently compare its first run only. */
-	if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM run", -1, &st, NULL) == SQLITE_OK) {
-		long long runs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA,
-				"a merged database (%lld runs): compare the single-run databases or "
-				"traces it was made from", runs);
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT name, value, unit, better FROM metrics ORDER BY name", -1,
-			       &st, NULL) != SQLITE_OK) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "no metrics table (%s)", sqlite3_errmsg(db));
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct pcp_run_metric *m;
-		if (run->nr_metrics == cap) {
-			size_t ncap = cap ? 2 * cap : 32;
-			void *p = realloc(run->metrics, ncap * sizeof(*run->metrics));
-			if (!p) {
-				err = PCP_ERR_NOMEM;
-				goto out;
-			}
-			run->metrics = p;
-			cap = ncap;
-		}
-		m = &run->metrics[run->nr_metrics++];
-		m->name = column_text(st, 0);
-		/* NULL = undefined (METRICS.md): NAN here, never 0 */
-		m->value = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
-		m->unit = column_text(st, 2);
-		m->better = column_text(st, 3);
-		if (!m->name || !m->unit || !m->better) {
-			err = PCP_ERR_NOMEM;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE)
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "cannot read metrics: %s", sqlite3_errmsg(db));
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return err;
-}
-
-int pcp_run_load(const char *path, const struct pcp_analyze_opts *opts, struct pcp_run *out,
-		 char *errbuf, size_t errlen)
-{
-	int kind, err;
-
-	memset(out, 0, sizeof(*out));
-	out->source = strdup(path);
-	if (!out->source)
-		return PCP_ERR_NOMEM;
-	kind = pcp_file_kind(path);
-	if (kind < 0) {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOFILE, "%s", strerror(-kind));
-	} else if (kind == PCP_FILE_SQLITE) {
-		err = read_run_db(path, out, errbuf, errlen);
-	} else if (kind == PCP_FILE_TRACE_DAT) {
-		/* Analyze into a private temporary database so both kinds share one reader. */
-		struct pcp_analysis *a = NULL;
-		char tmpdir[] = "/tmp/pcpcompare.XXXXXX", dbpath[sizeof(tmpdir) + 16];
-
-		err = pcp_analyze_file(path, opts, &a, errbuf, errlen);
-		if (!err && !mkdtemp(tmpdir))
-			err = pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot create a temporary directory: %s",
-					strerror(errno));
-		if (!err) {
-			snprintf(dbpath, sizeof(dbpath), "%s/run.db", tmpdir);
-			err = pcp_store_write(dbpath, a, errbuf, errlen);
-			if (!err)
-				err = read_run_db(dbpath, out, errbuf, errlen);
-			unlink(dbpath);
-			rmdir(tmpdir);
-		}
-		pcp_analysis_free(a);
-	} else {
-		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOT_TRACE,
-				"neither a results database nor a trace.dat file");
-	}
-	if (err) {
-		pcp_run_release(out);
-		return err;
-	}
-	return PCP_OK;
+	return d ? pcp_metric_better_name(d->better) : m->better;
 }
 
 static int wanted(const struct pcp_compare_opts *opts, const char *name)
@@ -469,7 +310,7 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		row = &r->rows[r->nr_rows];
 		row->name = strdup(m->name);
 		row->unit = strdup(m->unit);
-		row->better = strdup(m->better);
+		row->better = strdup(better_of(m));
 		if (!row->name || !row->unit || !row->better) {
 			free(row->name);
 			free(row->unit);
@@ -486,7 +327,7 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 			row->relative_change = NAN;
 		row->threshold_pct = threshold_for(opts, m->name);
 		row->abs_floor = pcp_compare_abs_floor(m->unit);
-		row->verdict = pcp_verdict_for(&row->base, &row->new_, m->better, row->threshold_pct,
+		row->verdict = pcp_verdict_for(&row->base, &row->new_, row->better, row->threshold_pct,
 					       row->abs_floor);
 		r->counts[row->verdict]++;
 	}

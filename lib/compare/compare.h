@@ -16,7 +16,8 @@ struct pcp_run_metric {
 	char *better;          /* "lower", "higher", "none" */
 };
 
-/* The metrics of one run, from a results database or a trace.dat analyzed on the fly. */
+/* The metrics of one run, from a results database or a trace.dat analyzed on the fly
+ * (compare_run.c). */
 struct pcp_run {
 	char *source;          /* the path given */
 	char *refill_source;   /* trace_info refill_source */
@@ -27,7 +28,9 @@ struct pcp_run {
 	size_t nr_metrics;
 };
 
-/* Loads a run. A trace.dat is analyzed with opts; a database is read. */
+/* Loads a run. A database is read (defensively, results_db.h); a trace.dat is analyzed with
+ * opts and its metrics taken from the analysis in memory, as its database would hold them (no
+ * file is written). */
 int pcp_run_load(const char *path, const struct pcp_analyze_opts *opts, struct pcp_run *out,
 		 char *errbuf, size_t errlen);
 void pcp_run_release(struct pcp_run *run);
@@ -77,7 +80,8 @@ struct pcp_compare_opts {
  * ratios, 0 otherwise). */
 double pcp_compare_abs_floor(const char *unit);
 
-/* Default threshold for a metric, in percent. */
+/* Default threshold for a metric, in percent: the metric table's (model/metric_table.h),
+ * PCP_METRIC_THRESHOLD_DEFAULT for a name it does not know. */
 double pcp_compare_default_threshold(const char *metric);
 
 struct pcp_compare_row {

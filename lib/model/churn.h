@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "events/event.h"
+#include "model/metric_table.h"
 
 struct pcp_zone_map;
 
@@ -70,13 +71,6 @@ struct pcp_timeline_row {
 	uint64_t refill_pages, drain_pages, refill_locks, drain_locks;
 };
 
-struct pcp_metric {
-	const char *name;                   /* static strings */
-	double value;
-	const char *unit;
-	const char *better;                 /* "lower", "higher" or "none" */
-};
-
 struct pcp_churn_results {
 	uint32_t nr_cpus;
 	uint64_t first_ts_ns, last_ts_ns, duration_ns;
@@ -92,7 +86,7 @@ struct pcp_churn_results {
 	struct pcp_pfn_cycles *pfn_cycles; size_t nr_pfn_cycles;
 	struct pcp_zone_lock_row *zone_lock; size_t nr_zone_lock;
 	struct pcp_timeline_row *timeline; size_t nr_timeline;
-	struct pcp_metric *metrics; size_t nr_metrics;
+	struct pcp_metric *metrics; size_t nr_metrics;  /* the churn group of metric_table.h */
 
 	/* Debug counters (caller bugs or damaged input; 0 in a sane run). */
 	uint64_t events_bad_cpu;            /* events/marks with cpu >= nr_cpus: ignored */

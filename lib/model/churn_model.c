@@ -526,18 +526,7 @@ static int cmp_zone_row(const void *pa, const void *pb)
 	return (a->kind > b->kind) - (a->kind < b->kind);
 }
 
-static void add_metric(struct pcp_churn_results *r, const char *name, double value,
-		       const char *unit, const char *better)
-{
-	struct pcp_metric *x = &r->metrics[r->nr_metrics++];
-
-	x->name = name;
-	x->value = value;
-	x->unit = unit;
-	x->better = better;
-}
-
-#define NR_METRICS 20
+/* ---- results (metric values by id: model/metric_table.h) ---- */
 
 /* Sums over the CPUs' flows, for the metrics. */
 struct flow_totals {
@@ -714,42 +703,36 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 	const uint64_t max_refill = t.max_refill, max_drain = t.max_drain;
 	const uint64_t refill_locks = t.refill_locks, drain_locks = t.drain_locks;
 
-	/* metrics */
-	r->metrics = calloc(NR_METRICS, sizeof(*r->metrics));
-	if (!r->metrics)
-		return PCP_ERR_NOMEM;
-	add_metric(r, "pairs", (double)m->pairs.pairs, "pairs", "lower");
-	add_metric(r, "paired_pages", (double)m->paired_pages, "pages", "lower");
-	add_metric(r, "cross_cpu_pairs", (double)m->cross_pairs, "pairs", "lower");
-	add_metric(r, "cross_cpu_ratio", ratio((double)m->cross_pairs, (double)m->pairs.pairs),
-		   "ratio", "lower");
-	add_metric(r, "unmatched_drains", (double)m->pairs.unmatched_drains, "drains", "none");
-	add_metric(r, "open_refills", (double)m->pairs.nr_open, "refills", "none");
-	add_metric(r, "refill_overwritten", (double)m->pairs.refill_overwritten, "refills", "none");
-	add_metric(r, "refill_pages", (double)refill_pages, "pages", "lower");
-	add_metric(r, "drain_pages", (double)drain_pages, "pages", "lower");
-	add_metric(r, "churn_ratio", ratio((double)m->paired_pages, (double)refill_pages),
-		   "ratio", "lower");
+	/* metrics, by id (metric_table.h: names, units and order come from there) */
+	double v[PCP_METRIC_COUNT];
+	for (size_t i = 0; i < PCP_METRIC_COUNT; i++)
+		v[i] = NAN;
+	v[PCP_METRIC_PAIRS] = (double)m->pairs.pairs;
+	v[PCP_METRIC_PAIRED_PAGES] = (double)m->paired_pages;
+	v[PCP_METRIC_CROSS_CPU_PAIRS] = (double)m->cross_pairs;
+	v[PCP_METRIC_CROSS_CPU_RATIO] = ratio((double)m->cross_pairs, (double)m->pairs.pairs);
+	v[PCP_METRIC_UNMATCHED_DRAINS] = (double)m->pairs.unmatched_drains;
+	v[PCP_METRIC_OPEN_REFILLS] = (double)m->pairs.nr_open;
+	v[PCP_METRIC_REFILL_OVERWRITTEN] = (double)m->pairs.refill_overwritten;
+	v[PCP_METRIC_REFILL_PAGES] = (double)refill_pages;
+	v[PCP_METRIC_DRAIN_PAGES] = (double)drain_pages;
+	v[PCP_METRIC_CHURN_RATIO] = ratio((double)m->paired_pages, (double)refill_pages);
 	/* the churn window and round trips are in ns: undefined without a time base */
-	add_metric(r, "fast_churn_ratio", m->opts.no_time_base ? NAN
-		   : ratio((double)m->fast_pages, (double)refill_pages), "ratio", "lower");
-	add_metric(r, "round_trip_p50_ns", m->pairs.pairs && !m->opts.no_time_base
-		   ? (double)percentile(m, 50, 100) : NAN, "ns", "none");
-	add_metric(r, "round_trip_p99_ns", m->pairs.pairs && !m->opts.no_time_base
-		   ? (double)percentile(m, 99, 100) : NAN, "ns", "none");
+	v[PCP_METRIC_FAST_CHURN_RATIO] = m->opts.no_time_base ? NAN
+		: ratio((double)m->fast_pages, (double)refill_pages);
+	v[PCP_METRIC_ROUND_TRIP_P50_NS] = m->pairs.pairs && !m->opts.no_time_base
+		? (double)percentile(m, 50, 100) : NAN;
+	v[PCP_METRIC_ROUND_TRIP_P99_NS] = m->pairs.pairs && !m->opts.no_time_base
+		? (double)percentile(m, 99, 100) : NAN;
 	/* max / mean over all nr_cpus CPUs = max * nr_cpus / total */
-	add_metric(r, "refill_imbalance", ratio((double)max_refill * nc, (double)refill_pages),
-		   "ratio", "lower");
-	add_metric(r, "drain_imbalance", ratio((double)max_drain * nc, (double)drain_pages),
-		   "ratio", "lower");
-	add_metric(r, "refill_locks_per_s", ratio((double)refill_locks, duration_s), "1/s", "lower");
-	add_metric(r, "drain_locks_per_s", ratio((double)drain_locks, duration_s), "1/s", "lower");
-	add_metric(r, "pages_per_refill_lock", ratio((double)refill_pages, (double)refill_locks),
-		   "pages", "higher");
-	add_metric(r, "pages_per_drain_lock", ratio((double)drain_pages, (double)drain_locks),
-		   "pages", "higher");
-	add_metric(r, "events_lost", (double)m->events_lost, "events", "lower");
-	return PCP_OK;
+	v[PCP_METRIC_REFILL_IMBALANCE] = ratio((double)max_refill * nc, (double)refill_pages);
+	v[PCP_METRIC_DRAIN_IMBALANCE] = ratio((double)max_drain * nc, (double)drain_pages);
+	v[PCP_METRIC_REFILL_LOCKS_PER_S] = ratio((double)refill_locks, duration_s);
+	v[PCP_METRIC_DRAIN_LOCKS_PER_S] = ratio((double)drain_locks, duration_s);
+	v[PCP_METRIC_PAGES_PER_REFILL_LOCK] = ratio((double)refill_pages, (double)refill_locks);
+	v[PCP_METRIC_PAGES_PER_DRAIN_LOCK] = ratio((double)drain_pages, (double)drain_locks);
+	v[PCP_METRIC_EVENTS_LOST] = (double)m->events_lost;
+	return pcp_metric_rows(PCP_METRIC_GROUP_CHURN, v, &r->metrics, &r->nr_metrics);
 }
 
 int pcp_churn_finish(struct pcp_churn_model *m, struct pcp_churn_results **out)

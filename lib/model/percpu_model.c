@@ -2,6 +2,7 @@
  * histogram, outstanding allocations, chunk lifetimes, failures, metrics.
  * Definitions: docs/METRICS.md, "Percpu". Per event: hash lookups only; tables grow by
  * doubling (amortized), never one allocation per event. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,14 +415,6 @@ static int cmp_outstanding(const void *a, const void *b)
 	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
 }
 
-static void add_metric(struct pcp_percpu_results *r, const char *name, double value,
-		       const char *unit, const char *better)
-{
-	r->metrics[r->nr_metrics++] = (struct pcp_metric){ name, value, unit, better };
-}
-
-#define NR_PERCPU_METRICS 9
-
 int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 			    struct pcp_percpu_results **out)
 {
@@ -516,18 +509,21 @@ int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 		r->nr_failures = m->nr_fails;
 	}
 
-	r->metrics = calloc(NR_PERCPU_METRICS, sizeof(*r->metrics));
-	if (!r->metrics)
+	/* metrics, by id (metric_table.h: names, units and order come from there) */
+	double v[PCP_METRIC_COUNT];
+	for (size_t i = 0; i < PCP_METRIC_COUNT; i++)
+		v[i] = NAN;
+	v[PCP_METRIC_PERCPU_ALLOCS] = (double)r->allocs;
+	v[PCP_METRIC_PERCPU_FREES] = (double)r->frees;
+	v[PCP_METRIC_PERCPU_FAILS] = (double)r->fails;
+	v[PCP_METRIC_PERCPU_OUTSTANDING_ALLOCS] = (double)r->outstanding_allocs;
+	v[PCP_METRIC_PERCPU_OUTSTANDING_BYTES] = (double)r->outstanding_bytes;
+	v[PCP_METRIC_PERCPU_CHUNKS_CREATED] = (double)r->chunks_created;
+	v[PCP_METRIC_PERCPU_CHUNKS_DESTROYED] = (double)r->chunks_destroyed;
+	v[PCP_METRIC_PERCPU_UNMATCHED_FREES] = (double)r->unmatched_frees;
+	v[PCP_METRIC_PERCPU_REPLACED_ALLOCS] = (double)r->replaced_allocs;
+	if (pcp_metric_rows(PCP_METRIC_GROUP_PERCPU, v, &r->metrics, &r->nr_metrics))
 		goto nomem;
-	add_metric(r, "percpu_allocs", (double)r->allocs, "allocs", "lower");
-	add_metric(r, "percpu_frees", (double)r->frees, "frees", "lower");
-	add_metric(r, "percpu_fails", (double)r->fails, "fails", "lower");
-	add_metric(r, "percpu_outstanding_allocs", (double)r->outstanding_allocs, "allocs", "lower");
-	add_metric(r, "percpu_outstanding_bytes", (double)r->outstanding_bytes, "bytes", "lower");
-	add_metric(r, "percpu_chunks_created", (double)r->chunks_created, "chunks", "lower");
-	add_metric(r, "percpu_chunks_destroyed", (double)r->chunks_destroyed, "chunks", "lower");
-	add_metric(r, "percpu_unmatched_frees", (double)r->unmatched_frees, "frees", "none");
-	add_metric(r, "percpu_replaced_allocs", (double)r->replaced_allocs, "allocs", "none");
 
 	*out = r;
 	return PCP_OK;

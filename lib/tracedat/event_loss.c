@@ -62,8 +62,8 @@ void pcp_event_loss_apply(struct pcp_churn_results *c, const struct pcp_cpustat 
 	}
 	c->events_lost = total;
 	c->lossy = total > 0 || c->lost_unknown_marks > 0;
-	for (size_t i = 0; i < c->nr_metrics; i++)
-		if (!strcmp(c->metrics[i].name, "events_lost"))
+	for (size_t i = 0; i < c->nr_metrics; i++)   /* the metric's value is the same total */
+		if (!strcmp(c->metrics[i].name, pcp_metric_def(PCP_METRIC_EVENTS_LOST)->name))
 			c->metrics[i].value = (double)total;
 	if (source && len) {
 		snprintf(source, len, "%s%s%s%s%s", marks ? ",missed_marks" : "",

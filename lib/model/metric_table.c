@@ -1,0 +1,120 @@
+/* The metric table (metric_table.h). Rows are indexed by id (designated initializers), so the
+ * table's order is the enum's: the order of every output. */
+#include <stdlib.h>
+#include <string.h>
+#include "model/metric_table.h"
+#include "common/error.h"
+
+#define LOWER PCP_METRIC_BETTER_LOWER
+#define HIGHER PCP_METRIC_BETTER_HIGHER
+#define NONE PCP_METRIC_BETTER_NONE
+#define CHURN PCP_METRIC_GROUP_CHURN
+#define PERCPU PCP_METRIC_GROUP_PERCPU
+
+/* Thresholds: 10 % by default; noisier metrics (lock rates, imbalance, percentiles of round
+ * trips) get more, and a loss or an allocation failure is never noise (0). */
+static const struct pcp_metric_def metric_table[PCP_METRIC_COUNT] = {
+	[PCP_METRIC_PAIRS] = { "pairs", "pairs", LOWER, 10, CHURN,
+		"refill/drain pairs of one PFN" },
+	[PCP_METRIC_PAIRED_PAGES] = { "paired_pages", "pages", LOWER, 10, CHURN,
+		"pages of those pairs" },
+	[PCP_METRIC_CROSS_CPU_PAIRS] = { "cross_cpu_pairs", "pairs", LOWER, 10, CHURN,
+		"pairs refilled on one CPU and drained on another" },
+	[PCP_METRIC_CROSS_CPU_RATIO] = { "cross_cpu_ratio", "ratio", LOWER, 10, CHURN,
+		"cross_cpu_pairs / pairs" },
+	[PCP_METRIC_UNMATCHED_DRAINS] = { "unmatched_drains", "drains", NONE, 10, CHURN,
+		"drains of a PFN with no open refill" },
+	[PCP_METRIC_OPEN_REFILLS] = { "open_refills", "refills", NONE, 10, CHURN,
+		"refilled PFNs not drained by the end" },
+	[PCP_METRIC_REFILL_OVERWRITTEN] = { "refill_overwritten", "refills", NONE, 10, CHURN,
+		"refills of a PFN that was still open" },
+	[PCP_METRIC_REFILL_PAGES] = { "refill_pages", "pages", LOWER, 10, CHURN,
+		"pages refilled into the PCP lists" },
+	[PCP_METRIC_DRAIN_PAGES] = { "drain_pages", "pages", LOWER, 10, CHURN,
+		"pages drained from the PCP lists" },
+	[PCP_METRIC_CHURN_RATIO] = { "churn_ratio", "ratio", LOWER, 10, CHURN,
+		"paired_pages / refill_pages" },
+	[PCP_METRIC_FAST_CHURN_RATIO] = { "fast_churn_ratio", "ratio", LOWER, 10, CHURN,
+		"share of refill_pages drained again within the churn window" },
+	[PCP_METRIC_ROUND_TRIP_P50_NS] = { "round_trip_p50_ns", "ns", NONE, 25, CHURN,
+		"median refill-to-drain time of a pair" },
+	[PCP_METRIC_ROUND_TRIP_P99_NS] = { "round_trip_p99_ns", "ns", NONE, 25, CHURN,
+		"99th percentile refill-to-drain time of a pair" },
+	[PCP_METRIC_REFILL_IMBALANCE] = { "refill_imbalance", "ratio", LOWER, 15, CHURN,
+		"busiest CPU's refill_pages / mean over CPUs" },
+	[PCP_METRIC_DRAIN_IMBALANCE] = { "drain_imbalance", "ratio", LOWER, 15, CHURN,
+		"busiest CPU's drain_pages / mean over CPUs" },
+	[PCP_METRIC_REFILL_LOCKS_PER_S] = { "refill_locks_per_s", "1/s", LOWER, 15, CHURN,
+		"zone lock acquisitions for refills per second" },
+	[PCP_METRIC_DRAIN_LOCKS_PER_S] = { "drain_locks_per_s", "1/s", LOWER, 15, CHURN,
+		"zone lock acquisitions for drains per second" },
+	[PCP_METRIC_PAGES_PER_REFILL_LOCK] = { "pages_per_refill_lock", "pages", HIGHER, 10, CHURN,
+		"refill_pages per refill acquisition" },
+	[PCP_METRIC_PAGES_PER_DRAIN_LOCK] = { "pages_per_drain_lock", "pages", HIGHER, 10, CHURN,
+		"drain_pages per drain acquisition" },
+	[PCP_METRIC_EVENTS_LOST] = { "events_lost", "events", LOWER, 0, CHURN,
+		"events the trace lost (known counts)" },
+	[PCP_METRIC_PERCPU_ALLOCS] = { "percpu_allocs", "allocs", LOWER, 10, PERCPU,
+		"percpu allocations" },
+	[PCP_METRIC_PERCPU_FREES] = { "percpu_frees", "frees", LOWER, 10, PERCPU,
+		"percpu frees, paired or not" },
+	[PCP_METRIC_PERCPU_FAILS] = { "percpu_fails", "fails", LOWER, 0, PERCPU,
+		"failed percpu allocations" },
+	[PCP_METRIC_PERCPU_OUTSTANDING_ALLOCS] = { "percpu_outstanding_allocs", "allocs", LOWER, 10,
+		PERCPU, "allocations of the trace still open at the end" },
+	[PCP_METRIC_PERCPU_OUTSTANDING_BYTES] = { "percpu_outstanding_bytes", "bytes", LOWER, 10,
+		PERCPU, "bytes of those allocations" },
+	[PCP_METRIC_PERCPU_CHUNKS_CREATED] = { "percpu_chunks_created", "chunks", LOWER, 10, PERCPU,
+		"percpu chunks created" },
+	[PCP_METRIC_PERCPU_CHUNKS_DESTROYED] = { "percpu_chunks_destroyed", "chunks", LOWER, 10,
+		PERCPU, "percpu chunks destroyed" },
+	[PCP_METRIC_PERCPU_UNMATCHED_FREES] = { "percpu_unmatched_frees", "frees", NONE, 10, PERCPU,
+		"frees of a ptr with no open allocation" },
+	[PCP_METRIC_PERCPU_REPLACED_ALLOCS] = { "percpu_replaced_allocs", "allocs", NONE, 10, PERCPU,
+		"allocations of a ptr that was still open" },
+};
+
+const struct pcp_metric_def *pcp_metric_def(enum pcp_metric_id id)
+{
+	return &metric_table[id];
+}
+
+const struct pcp_metric_def *pcp_metric_find(const char *name)
+{
+	for (size_t i = 0; i < PCP_METRIC_COUNT; i++)
+		if (strcmp(metric_table[i].name, name) == 0)
+			return &metric_table[i];
+	return NULL;
+}
+
+const char *pcp_metric_better_name(enum pcp_metric_better better)
+{
+	switch (better) {
+	case PCP_METRIC_BETTER_LOWER: return "lower";
+	case PCP_METRIC_BETTER_HIGHER: return "higher";
+	default: return "none";
+	}
+}
+
+int pcp_metric_rows(enum pcp_metric_group group, const double values[PCP_METRIC_COUNT],
+		    struct pcp_metric **out, size_t *nr)
+{
+	size_t n = 0;
+
+	*out = NULL;
+	*nr = 0;
+	for (size_t i = 0; i < PCP_METRIC_COUNT; i++)
+		n += metric_table[i].group == group;
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return PCP_ERR_NOMEM;
+	for (size_t i = 0; i < PCP_METRIC_COUNT; i++) {
+		const struct pcp_metric_def *d = &metric_table[i];
+
+		if (d->group != group)
+			continue;
+		(*out)[(*nr)++] = (struct pcp_metric){ d->name, values[i], d->unit,
+						       pcp_metric_better_name(d->better) };
+	}
+	return PCP_OK;
+}
