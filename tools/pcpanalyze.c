@@ -58,7 +58,7 @@ static int usage_error(const char *what, const char *problem)
 	return pcp_exit_code(PCP_ERR_USAGE);
 }
 
-/* An output that is one of the inputs (the trace, its meta file beside it: lib/meta/meta.c) would
+/* An output that is one of the inputs (the trace, its meta file beside it: lib/meta/meta_read.c) would
  * replace it at the end: refuse before any work. 1 = refused (the line is printed). */
 static int output_is_input(const char *cmd, const char *opt, const char *output,
 			   char *const *inputs, size_t nr_inputs)

@@ -20,7 +20,7 @@
  * and removes its temporary file. A target that is a directory or another file that is not a
  * regular one is refused at create (errno EISDIR or EINVAL).
  *
- * All functions return PCP_OK or a code of pcptrace/error.h: PCP_ERR_USAGE (bad argument or
+ * All functions return PCP_OK or a code of enum pcp_err (pcptrace.h): PCP_ERR_USAGE (bad argument or
  * call order), PCP_ERR_NOMEM, PCP_ERR_IO (errno is left as the failing call set it),
  * PCP_ERR_CORRUPT (CPU data that is not whole pages).
  * Text arguments are copied; len is the text's length in bytes (no terminating NUL needed).
