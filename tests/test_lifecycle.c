@@ -6,8 +6,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <event-parse.h>
+#include <jansson.h>
 #include "common/error.h"
+#include "events/parse_kmem.h"
 #include "model/lifecycle.h"
+#include "synth/synth.h"
+#include "tracedat/trace_reader.h"
 #include "check_helpers.h"
 
 #define ck_near(a, b) ck_assert_double_eq_tol((double)(a), (double)(b), 1e-9 * fabs((double)(b)) + 1e-9)
@@ -500,6 +506,177 @@ START_TEST(table_growth)
 }
 END_TEST
 
+/* The model over a trace.dat (pcpsynth from tests/fixtures/lifecycle/lifecycle-fallback.synth,
+ * read by the trace reader, decoded by parse_kmem with the lifecycle part enabled, every record
+ * fed as pcpanalyze feeds the churn model) against tests/expected/lifecycle-fallback.json, the
+ * independent computation of tests/expected/lifecycle_expected.py over `trace-cmd report`
+ * text. No recorded fixture has mm_page_alloc/mm_page_free events yet. */
+static uint64_t jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_integer(v), "expected JSON: no integer %s", key);
+	return (uint64_t)json_integer_value(v);
+}
+
+static void ck_metric_json(json_t *metrics, const char *name, double got, int percentile)
+{
+	json_t *v = json_object_get(metrics, name);
+
+	if (json_is_null(v)) {
+		ck_assert_msg(isnan(got), "%s: expected undefined, got %g", name, got);
+		return;
+	}
+	ck_assert_msg(json_is_number(v), "expected JSON: no metric %s", name);
+	if (percentile)        /* the model: the fine bucket's last value, within 1/64 above */
+		ck_assert_msg(got >= json_number_value(v) && got <= json_number_value(v) * (1 + 1.0 / 64),
+			      "%s: %g, exact %g", name, got, json_number_value(v));
+	else
+		ck_assert_msg(fabs(got - json_number_value(v)) <= 1e-9 * fabs(json_number_value(v)) + 1e-9,
+			      "%s: %g, expected %g", name, got, json_number_value(v));
+}
+
+START_TEST(fixture_matches_independent_checker)
+{
+	char dir[] = "/tmp/test_lifecycle.XXXXXX", out[600], script[1100], fmt_dir[1100], msg[512] = "";
+	struct pcp_synth_opts so = { 0 };
+	struct pcp_synth_stats st;
+	struct pcp_reader *reader;
+	struct pcp_kmem_parser *kmem;
+	struct pcp_lifecycle_opts o;
+	struct pcp_lifecycle_model *m;
+	struct pcp_lifecycle_results *r;
+	struct tep_record *rec;
+	int64_t start[2], end[2];
+	json_error_t jerr;
+	json_t *doc, *tot, *flows, *tasks, *hist, *metrics;
+	const char *exits[PCP_LC_NR_EXITS] = { "alloc", "drain" };
+
+	snprintf(script, sizeof(script), "%s", check_fixture_path("..", "lifecycle", "lifecycle-fallback.synth"));
+	snprintf(fmt_dir, sizeof(fmt_dir), "%s/tests/fixtures/formats", check_source_dir(".."));
+	snprintf(out, sizeof(out), "%s/tests/expected/lifecycle-fallback.json", check_source_dir(".."));
+	doc = json_load_file(out, 0, &jerr);
+	ck_assert_msg(doc != NULL, "expected JSON: %s", jerr.text);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(out, sizeof(out), "%s/lifecycle.dat", dir);
+	so.formats_dir = fmt_dir;
+	so.script_path = script;
+	so.out_path = out;
+	ck_assert_msg(pcp_synth_build(&so, &st, msg, sizeof(msg)) == PCP_OK, "%s", msg);
+	ck_assert_int_eq(st.nr_cpus, (int)jint(doc, "nr_cpus"));
+	ck_assert_int_eq(st.nr_cpus, 2);
+	for (int c = 0; c < 2; c++) {
+		start[c] = (int64_t)json_integer_value(json_array_get(json_object_get(doc, "start_pages"), c));
+		end[c] = (int64_t)json_integer_value(json_array_get(json_object_get(doc, "end_pages"), c));
+	}
+
+	ck_assert_int_eq(pcp_reader_open(out, &reader, msg, sizeof(msg)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_parser_new(pcp_reader_tep(reader), PCP_REFILL_AUTO, &kmem, msg, sizeof(msg)),
+			 PCP_OK);
+	ck_assert_int_eq(pcp_kmem_refill_source(kmem), PCP_REFILL_FALLBACK);
+	ck_assert_int_eq(pcp_kmem_parser_enable_lifecycle(kmem, msg, sizeof(msg)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_has_lifecycle(kmem), 1);
+	pcp_lifecycle_opts_default(&o);
+	o.page_shift = (unsigned)jint(doc, "page_shift");
+	o.start_pages = start;
+	o.end_pages = end;
+	ck_assert_int_eq(pcp_lifecycle_new(2, &o, &m), PCP_OK);
+	while ((rec = pcp_reader_next(reader))) {
+		struct pcp_event e;
+		int id = tep_data_type(pcp_reader_tep(reader), rec);
+
+		memset(&e, 0, sizeof(e));
+		e.ts_ns = rec->ts;
+		e.cpu = (uint32_t)rec->cpu;
+		e.pid = -1;
+		e.kind = (uint8_t)pcp_kmem_decode(kmem, rec, id, &e);
+		pcp_lifecycle_event(m, &e);
+	}
+	ck_assert_int_eq(pcp_reader_status(reader, msg, sizeof(msg)), PCP_OK);
+	r = finish(m);
+
+	ck_assert_uint_eq(r->first_ts_ns, jint(doc, "first_ts_ns"));
+	ck_assert_uint_eq(r->last_ts_ns, jint(doc, "last_ts_ns"));
+	tot = json_object_get(doc, "totals");
+#define TOT(f) ck_assert_msg(r->f == jint(tot, #f), #f ": %llu, expected %llu", \
+			     (unsigned long long)r->f, (unsigned long long)jint(tot, #f))
+	TOT(allocs); TOT(frees); TOT(pcp_allocs); TOT(buddy_allocs); TOT(unclassified_allocs);
+	TOT(free_entries); TOT(buddy_frees); TOT(refill_blocks); TOT(drain_blocks);
+	TOT(unused_refills); TOT(drains_owner_known); TOT(remote_drains); TOT(drains_owner_unknown);
+	TOT(allocs_pcp_unseen);
+#undef TOT
+	ck_assert_uint_eq(r->stays[PCP_LC_EXIT_ALLOC], jint(tot, "stays_alloc"));
+	ck_assert_uint_eq(r->stays[PCP_LC_EXIT_DRAIN], jint(tot, "stays_drain"));
+
+	flows = json_object_get(doc, "cpu_flow");
+	ck_assert_uint_eq(json_array_size(flows), r->nr_cpus);
+	for (uint32_t c = 0; c < r->nr_cpus; c++) {
+		json_t *x = json_array_get(flows, c);
+		const struct pcp_lc_cpu_flow *f = &r->cpu_flow[c];
+#define FLOW(name) ck_assert_msg((int64_t)f->name == (int64_t)jint(x, #name), "cpu %u " #name ": %lld, expected %lld", \
+				 c, (long long)f->name, (long long)jint(x, #name))
+		FLOW(pcp_allocs); FLOW(buddy_allocs); FLOW(unclassified_allocs); FLOW(free_entries);
+		FLOW(buddy_frees); FLOW(refill_blocks); FLOW(refill_pages); FLOW(drain_blocks);
+		FLOW(drain_pages); FLOW(unused_refills); FLOW(remote_drains); FLOW(occ_start);
+		FLOW(occ_min); FLOW(occ_max); FLOW(occ_end); FLOW(snapshot_end); FLOW(end_diff);
+#undef FLOW
+		ck_near(f->occ_mean, json_number_value(json_object_get(x, "occ_mean")));
+	}
+
+	tasks = json_object_get(doc, "tasks");
+	ck_assert_uint_eq(json_array_size(tasks), r->nr_tasks);
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		json_t *x = json_array_get(tasks, i);
+		const struct pcp_lc_task *t = &r->tasks[i];
+#define TASK(name) ck_assert_msg(t->name == jint(x, #name), "task %d " #name ": %llu, expected %llu", \
+				 t->pid, (unsigned long long)t->name, (unsigned long long)jint(x, #name))
+		ck_assert_int_eq(t->pid, (int32_t)jint(x, "pid"));
+		TASK(refill_blocks); TASK(refill_pages); TASK(drain_blocks); TASK(drain_pages);
+		TASK(lock_acquisitions); TASK(allocs); TASK(pcp_allocs); TASK(buddy_allocs); TASK(frees);
+		TASK(free_entries);
+#undef TASK
+	}
+
+	hist = json_object_get(doc, "residency_hist");
+	for (int x = 0; x < PCP_LC_NR_EXITS; x++) {
+		json_t *rows = json_object_get(hist, exits[x]);
+
+		ck_assert_uint_eq(json_array_size(rows), r->nr_residency_hist[x]);
+		for (size_t i = 0; i < r->nr_residency_hist[x]; i++) {
+			json_t *row = json_array_get(rows, i);
+
+			ck_assert_uint_eq(r->residency_hist[x][i].lo_ns, jint(row, "lo_ns"));
+			ck_assert_uint_eq(r->residency_hist[x][i].hi_ns, jint(row, "hi_ns"));
+			ck_assert_uint_eq(r->residency_hist[x][i].pairs, jint(row, "stays"));
+			ck_assert_uint_eq(r->residency_hist[x][i].pages, jint(row, "pages"));
+		}
+	}
+
+	metrics = json_object_get(doc, "metrics");
+	ck_metric_json(metrics, "buddy_allocs", r->m_buddy_allocs, 0);
+	ck_metric_json(metrics, "pcp_allocs", r->m_pcp_allocs, 0);
+	ck_metric_json(metrics, "alloc_refill_ratio", r->alloc_refill_ratio, 0);
+	ck_metric_json(metrics, "free_drain_ratio", r->free_drain_ratio, 0);
+	ck_metric_json(metrics, "unused_refill_ratio", r->unused_refill_ratio, 0);
+	ck_metric_json(metrics, "free_entry_share", r->free_entry_share, 0);
+	ck_metric_json(metrics, "remote_drain_ratio", r->remote_drain_ratio, 0);
+	ck_metric_json(metrics, "pcp_residency_p50_ns", r->pcp_residency_p50_ns, 1);
+	ck_metric_json(metrics, "pcp_residency_p99_ns", r->pcp_residency_p99_ns, 1);
+	ck_metric_json(metrics, "mean_pcp_pages", r->mean_pcp_pages, 0);
+	ck_metric_json(metrics, "occupancy_error_pages", r->occupancy_error_pages, 0);
+	/* this fixture breaks no rule of a complete trace */
+	ck_assert_uint_eq(r->anomalies.refill_while_listed + r->anomalies.alloc_other_cpu +
+			  r->anomalies.drain_not_listed + r->anomalies.free_not_in_use, 0);
+
+	pcp_lifecycle_results_free(r);
+	pcp_kmem_parser_free(kmem);
+	pcp_reader_close(reader);
+	json_decref(doc);
+	ck_assert_int_eq(unlink(out), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -515,6 +692,7 @@ int main(void)
 	tcase_add_test(tc, per_task_counts);
 	tcase_add_test(tc, anomalies);
 	tcase_add_test(tc, table_growth);
+	tcase_add_test(tc, fixture_matches_independent_checker);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }
