@@ -506,11 +506,11 @@ START_TEST(table_growth)
 }
 END_TEST
 
-/* The model over a trace.dat (pcpsynth from tests/fixtures/lifecycle/lifecycle-fallback.synth,
- * read by the trace reader, decoded by parse_kmem with the lifecycle part enabled, every record
- * fed as pcpanalyze feeds the churn model) against tests/expected/lifecycle-fallback.json, the
- * independent computation of tests/expected/lifecycle_expected.py over `trace-cmd report`
- * text. No recorded fixture has mm_page_alloc/mm_page_free events yet. */
+/* The model over a trace.dat (pcpsynth from tests/fixtures/lifecycle/NAME.synth, read by the
+ * trace reader, decoded by parse_kmem with the lifecycle part enabled, every record fed as
+ * pcpanalyze feeds the churn model) against tests/expected/NAME.json, the independent
+ * computation of tests/expected/lifecycle_expected.py over `trace-cmd report` text. No recorded
+ * fixture has mm_page_alloc/mm_page_free events yet. */
 static uint64_t jint(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
@@ -536,9 +536,10 @@ static void ck_metric_json(json_t *metrics, const char *name, double got, int pe
 			      "%s: %g, expected %g", name, got, json_number_value(v));
 }
 
-START_TEST(fixture_matches_independent_checker)
+static void check_fixture(const char *name, enum pcp_refill_source mode)
 {
 	char dir[] = "/tmp/test_lifecycle.XXXXXX", out[600], script[1100], fmt_dir[1100], msg[512] = "";
+	char synth[128];
 	struct pcp_synth_opts so = { 0 };
 	struct pcp_synth_stats st;
 	struct pcp_reader *reader;
@@ -552,9 +553,10 @@ START_TEST(fixture_matches_independent_checker)
 	json_t *doc, *tot, *flows, *tasks, *hist, *metrics;
 	const char *exits[PCP_LC_NR_EXITS] = { "alloc", "drain" };
 
-	snprintf(script, sizeof(script), "%s", check_fixture_path("..", "lifecycle", "lifecycle-fallback.synth"));
+	snprintf(synth, sizeof(synth), "%s.synth", name);
+	snprintf(script, sizeof(script), "%s", check_fixture_path("..", "lifecycle", synth));
 	snprintf(fmt_dir, sizeof(fmt_dir), "%s/tests/fixtures/formats", check_source_dir(".."));
-	snprintf(out, sizeof(out), "%s/tests/expected/lifecycle-fallback.json", check_source_dir(".."));
+	snprintf(out, sizeof(out), "%s/tests/expected/%s.json", check_source_dir(".."), name);
 	doc = json_load_file(out, 0, &jerr);
 	ck_assert_msg(doc != NULL, "expected JSON: %s", jerr.text);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -573,7 +575,7 @@ START_TEST(fixture_matches_independent_checker)
 	ck_assert_int_eq(pcp_reader_open(out, &reader, msg, sizeof(msg)), PCP_OK);
 	ck_assert_int_eq(pcp_kmem_parser_new(pcp_reader_tep(reader), PCP_REFILL_AUTO, &kmem, msg, sizeof(msg)),
 			 PCP_OK);
-	ck_assert_int_eq(pcp_kmem_refill_source(kmem), PCP_REFILL_FALLBACK);
+	ck_assert_int_eq(pcp_kmem_refill_source(kmem), mode);
 	ck_assert_int_eq(pcp_kmem_parser_enable_lifecycle(kmem, msg, sizeof(msg)), PCP_OK);
 	ck_assert_int_eq(pcp_kmem_has_lifecycle(kmem), 1);
 	pcp_lifecycle_opts_default(&o);
@@ -607,6 +609,8 @@ START_TEST(fixture_matches_independent_checker)
 #undef TOT
 	ck_assert_uint_eq(r->stays[PCP_LC_EXIT_ALLOC], jint(tot, "stays_alloc"));
 	ck_assert_uint_eq(r->stays[PCP_LC_EXIT_DRAIN], jint(tot, "stays_drain"));
+	ck_assert_uint_eq(r->refill_acquisitions, jint(tot, "refill_acquisitions"));
+	ck_assert_uint_eq(r->drain_acquisitions, jint(tot, "drain_acquisitions"));
 
 	flows = json_object_get(doc, "cpu_flow");
 	ck_assert_uint_eq(json_array_size(flows), r->nr_cpus);
@@ -675,6 +679,17 @@ START_TEST(fixture_matches_independent_checker)
 	ck_assert_int_eq(unlink(out), 0);
 	ck_assert_int_eq(rmdir(dir), 0);
 }
+
+START_TEST(fixture_fallback_matches_independent_checker)
+{
+	check_fixture("lifecycle-fallback", PCP_REFILL_FALLBACK);
+}
+END_TEST
+
+START_TEST(fixture_native_matches_independent_checker)
+{
+	check_fixture("lifecycle-native", PCP_REFILL_NATIVE);
+}
 END_TEST
 
 int main(void)
@@ -692,7 +707,8 @@ int main(void)
 	tcase_add_test(tc, per_task_counts);
 	tcase_add_test(tc, anomalies);
 	tcase_add_test(tc, table_growth);
-	tcase_add_test(tc, fixture_matches_independent_checker);
+	tcase_add_test(tc, fixture_fallback_matches_independent_checker);
+	tcase_add_test(tc, fixture_native_matches_independent_checker);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

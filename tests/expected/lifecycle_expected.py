@@ -7,8 +7,10 @@ outputs)") computed independently from `trace-cmd report` text, never through pc
 --start/--end: the before/after snapshot's pageset count per CPU (summed over zones), as the
 model gets them. The output is what tests/test_lifecycle.c compares the model against
 (exact counts, occupancy and histogram rows; percentiles exact here, the model's within 1/64
-above). Fallback mode only (the kernel this machine runs): a trace with the seed patch's
-mm_page_pcpu_refill is refused.
+above). The mode as docs/METRICS.md says: native when the trace carries the format of
+kmem:mm_page_pcpu_refill (every mm_page_alloc_zone_locked is then a zone_locked record and the
+refill is the mm_page_pcpu_refill; the zone-lock events, when both formats are there, are the
+acquisitions), else fallback (percpu_refill != 0 is a refill, no acquisition events).
 
   trace-cmd report -t -R -N -i FILE: one line per record,
       COMM-PID [CPU] SEC.NSEC: EVENT: field=value ...
@@ -25,6 +27,13 @@ LINE_RE = re.compile(r"^\s*(?P<comm>.*)-(?P<pid>-?\d+)\s+\[(?P<cpu>\d+)\]\s+(?P<
                      r"\s+(?P<event>[^\s:]+):\s?(?P<fields>.*)$")
 FIELD_RE = re.compile(r"(\w+)=(\S*)")
 CPUS_RE = re.compile(r"^cpus=(\d+)\s*$")
+
+
+def formats(path):
+    text = subprocess.run(["trace-cmd", "report", "-E", "-i", path], check=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          universal_newlines=True).stdout
+    return set(l.strip() for l in text.splitlines() if ":" in l)
 
 
 def records(path):
@@ -71,8 +80,11 @@ def ratio(a, b):
 
 def compute(path, start=None, end=None, page_shift=12):
     nr_cpus, recs = records(path)
-    if any(e == "mm_page_pcpu_refill" for _, _, _, e, _ in recs):
-        sys.exit("%s: native-mode trace: this checker does fallback mode only" % path)
+    fmts = formats(path)
+    native = "kmem:mm_page_pcpu_refill" in fmts
+    native_locks = native and {"kmem:mm_page_pcpu_refill_zone_locked",
+                               "kmem:mm_page_pcpu_drain_zone_locked"} <= fmts
+    acquisitions = {"refill": 0, "drain": 0}
     # block state: pfn -> dict(state, owner, since, entry, order)
     blocks = {}
     zl = {}                                   # cpu -> [pfn, is_refill]
@@ -107,20 +119,32 @@ def compute(path, start=None, end=None, page_shift=12):
 
     first = recs[0][0] if recs else 0
     last = max((r[0] for r in recs), default=0)
+    def refill(ts, c, pid, f):
+        zl[c] = [f["pfn"], True]
+        o = f["order"]
+        cpu[c]["refill_blocks"] += 1
+        cpu[c]["refill_pages"] += 1 << o
+        tot["refill_blocks"] += 1
+        t = task(pid)
+        t["refill_blocks"] += 1
+        t["refill_pages"] += 1 << o
+        enter(blocks.setdefault(f["pfn"], {}), c, o, ts, "refill")
+
     for ts, c, pid, ev, f in recs:
-        if ev == "mm_page_alloc_zone_locked":
+        if ev in ("mm_page_pcpu_refill_zone_locked", "mm_page_pcpu_drain_zone_locked"):
+            if native_locks:
+                acquisitions["refill" if "refill" in ev else "drain"] += 1
+                task(pid)["lock_acquisitions"] += 1
+        elif ev == "mm_page_pcpu_refill":
+            if native:
+                refill(ts, c, pid, f)
+        elif ev == "mm_page_alloc_zone_locked":
             if f["pfn"] == (1 << 64) - 1:
                 continue
-            if f["percpu_refill"]:
-                zl[c] = [f["pfn"], True]
-                o = f["order"]
-                cpu[c]["refill_blocks"] += 1
-                cpu[c]["refill_pages"] += 1 << o
-                tot["refill_blocks"] += 1
-                t = task(pid)
-                t["refill_blocks"] += 1
-                t["refill_pages"] += 1 << o
-                enter(blocks.setdefault(f["pfn"], {}), c, o, ts, "refill")
+            if native:
+                zl[c] = [f["pfn"], False]    # a following mm_page_pcpu_refill makes it one
+            elif f["percpu_refill"]:
+                refill(ts, c, pid, f)
             else:
                 zl[c] = [f["pfn"], False]
         elif ev == "mm_page_alloc":
@@ -131,14 +155,14 @@ def compute(path, start=None, end=None, page_shift=12):
             tot["allocs"] += 1
             t["allocs"] += 1
             match = c in zl and zl[c][0] == pfn
-            refill = match and zl[c][1]
+            was_refill = match and zl[c][1]
             if match:
                 del zl[c]                     # one alloc per zone_locked record
             b = blocks.setdefault(pfn, {})
             if not allowed(o, page_shift):
                 cpu[c]["unclassified_allocs"] += 1
                 tot["unclassified_allocs"] += 1
-            elif match and not refill:
+            elif match and not was_refill:
                 cpu[c]["buddy_allocs"] += 1
                 tot["buddy_allocs"] += 1
                 t["buddy_allocs"] += 1
@@ -230,11 +254,13 @@ def compute(path, start=None, end=None, page_shift=12):
     every = [r for s in stays.values() for r, _ in s]
     tot["stays_alloc"] = len(stays["alloc"])
     tot["stays_drain"] = len(stays["drain"])
-    # no native zone-lock events in fallback mode: the acquisitions the ratios use are 0
+    # the acquisitions the ratios use: the native zone-lock events (none in fallback mode)
+    tot["refill_acquisitions"] = acquisitions["refill"]
+    tot["drain_acquisitions"] = acquisitions["drain"]
     metrics = dict(
         buddy_allocs=tot["buddy_allocs"], pcp_allocs=tot["pcp_allocs"],
-        alloc_refill_ratio=ratio(0, tot["pcp_allocs"]),
-        free_drain_ratio=ratio(0, tot["free_entries"]),
+        alloc_refill_ratio=ratio(acquisitions["refill"], tot["pcp_allocs"]),
+        free_drain_ratio=ratio(acquisitions["drain"], tot["free_entries"]),
         unused_refill_ratio=ratio(tot["unused_refills"], tot["refill_blocks"]),
         free_entry_share=ratio(tot["free_entries"], tot["free_entries"] + tot["refill_blocks"]),
         remote_drain_ratio=ratio(tot["remote_drains"], tot["drains_owner_known"]),
@@ -242,7 +268,7 @@ def compute(path, start=None, end=None, page_shift=12):
         pcp_residency_p99_ns=nearest_rank(every, 99, 100),
         mean_pcp_pages=sum_mean if start and duration > 0 else None,
         occupancy_error_pages=sum_err if start and end else None)
-    return dict(trace=os.path.basename(path), nr_cpus=nr_cpus, page_shift=page_shift,
+    return dict(trace=os.path.basename(path), mode="native" if native else "fallback", nr_cpus=nr_cpus, page_shift=page_shift,
                 start_pages=start, end_pages=end, first_ts_ns=first, last_ts_ns=last,
                 totals=tot, cpu_flow=rows, tasks=[tasks[p] for p in sorted(tasks)],
                 residency_hist=hist, metrics=metrics)
