@@ -485,6 +485,68 @@ START_TEST(anomalies)
 }
 END_TEST
 
+/* The occupancy timeline: a row per (bucket, CPU) with a change. Bucket 100 ns, from 0:
+ * cpu0: t0 1, t50 2, t120 1 (alloc), t260 0 (drain, owner cpu0); cpu1: t250 1, t320 0;
+ * the trace ends at t330. */
+START_TEST(occupancy_timeline)
+{
+	struct pcp_lifecycle_opts o;
+	struct pcp_lifecycle_model *m;
+	struct pcp_lifecycle_results *r;
+	const struct pcp_lc_occ_row *t;
+
+	pcp_lifecycle_opts_default(&o);
+	o.bucket_ns = 100;
+	ck_assert_int_eq(pcp_lifecycle_new(2, &o, &m), PCP_OK);
+	R(m, 0, 0, 1, 0);
+	R(m, 50, 0, 2, 0);
+	A(m, 120, 0, 1, 0);
+	F(m, 250, 1, 3, 0);
+	D(m, 260, 0, 2, 0);
+	D(m, 320, 1, 3, 0);
+	O(m, 330, 1);
+	r = finish(m);
+	ck_assert_uint_eq(r->nr_occ_timeline, 5);
+	t = r->occ_timeline;
+	/* [0,100) cpu0: entered 0; 0*0 + 1*50 + 2*50 = 150 -> 1.5; min 0 max 2 end 2, 2 changes */
+	ck_assert_uint_eq(t[0].bucket_start_ns, 0);
+	ck_assert_uint_eq(t[0].cpu, 0);
+	ck_assert_uint_eq(t[0].changes, 2);
+	ck_assert_int_eq(t[0].occ_min, 0);
+	ck_assert_int_eq(t[0].occ_max, 2);
+	ck_assert_int_eq(t[0].occ_end, 2);
+	ck_near(t[0].occ_mean, 1.5);
+	/* [100,200) cpu0: entered 2; 2*20 + 1*80 = 120 -> 1.2; min 1 max 2 end 1 */
+	ck_assert_uint_eq(t[1].bucket_start_ns, 100);
+	ck_assert_uint_eq(t[1].cpu, 0);
+	ck_assert_int_eq(t[1].occ_min, 1);
+	ck_assert_int_eq(t[1].occ_max, 2);
+	ck_assert_int_eq(t[1].occ_end, 1);
+	ck_near(t[1].occ_mean, 1.2);
+	/* [200,300) cpu0: entered 1; 1*60 + 0*40 = 60 -> 0.6; cpu1: 0*50 + 1*50 -> 0.5 */
+	ck_assert_uint_eq(t[2].bucket_start_ns, 200);
+	ck_assert_uint_eq(t[2].cpu, 0);
+	ck_assert_int_eq(t[2].occ_end, 0);
+	ck_near(t[2].occ_mean, 0.6);
+	ck_assert_uint_eq(t[3].bucket_start_ns, 200);
+	ck_assert_uint_eq(t[3].cpu, 1);
+	ck_assert_int_eq(t[3].occ_min, 0);
+	ck_assert_int_eq(t[3].occ_max, 1);
+	ck_assert_int_eq(t[3].occ_end, 1);
+	ck_near(t[3].occ_mean, 0.5);
+	/* [300,330] cpu1 (the trace ends at 330): 1*20 + 0*10 = 20 over 30 */
+	ck_assert_uint_eq(t[4].bucket_start_ns, 300);
+	ck_assert_uint_eq(t[4].cpu, 1);
+	ck_assert_uint_eq(t[4].changes, 1);
+	ck_assert_int_eq(t[4].occ_end, 0);
+	ck_near(t[4].occ_mean, 20.0 / 30);
+	pcp_lifecycle_results_free(r);
+
+	o.bucket_ns = 0;
+	ck_assert_int_eq(pcp_lifecycle_new(2, &o, &m), PCP_ERR_USAGE);
+}
+END_TEST
+
 /* The block table grows (many distinct blocks) without losing state. */
 START_TEST(table_growth)
 {
@@ -580,6 +642,7 @@ static void check_fixture(const char *name, enum pcp_refill_source mode)
 	ck_assert_int_eq(pcp_kmem_has_lifecycle(kmem), 1);
 	pcp_lifecycle_opts_default(&o);
 	o.page_shift = (unsigned)jint(doc, "page_shift");
+	o.bucket_ns = jint(doc, "bucket_ns");
 	o.start_pages = start;
 	o.end_pages = end;
 	ck_assert_int_eq(pcp_lifecycle_new(2, &o, &m), PCP_OK);
@@ -639,6 +702,24 @@ static void check_fixture(const char *name, enum pcp_refill_source mode)
 		TASK(lock_acquisitions); TASK(allocs); TASK(pcp_allocs); TASK(buddy_allocs); TASK(frees);
 		TASK(free_entries);
 #undef TASK
+	}
+
+	flows = json_object_get(doc, "occupancy_timeline");
+	ck_assert_uint_eq(json_array_size(flows), r->nr_occ_timeline);
+	for (size_t i = 0; i < r->nr_occ_timeline; i++) {
+		json_t *x = json_array_get(flows, i), *mean = json_object_get(x, "occ_mean");
+		const struct pcp_lc_occ_row *row = &r->occ_timeline[i];
+
+		ck_assert_uint_eq(row->bucket_start_ns, jint(x, "bucket_start_ns"));
+		ck_assert_uint_eq(row->cpu, jint(x, "cpu"));
+		ck_assert_uint_eq(row->changes, jint(x, "changes"));
+		ck_assert_int_eq(row->occ_min, (int64_t)jint(x, "occ_min"));
+		ck_assert_int_eq(row->occ_max, (int64_t)jint(x, "occ_max"));
+		ck_assert_int_eq(row->occ_end, (int64_t)jint(x, "occ_end"));
+		if (json_is_null(mean))
+			ck_assert(isnan(row->occ_mean));
+		else
+			ck_near(row->occ_mean, json_number_value(mean));
 	}
 
 	hist = json_object_get(doc, "residency_hist");
@@ -707,6 +788,7 @@ int main(void)
 	tcase_add_test(tc, per_task_counts);
 	tcase_add_test(tc, anomalies);
 	tcase_add_test(tc, table_growth);
+	tcase_add_test(tc, occupancy_timeline);
 	tcase_add_test(tc, fixture_fallback_matches_independent_checker);
 	tcase_add_test(tc, fixture_native_matches_independent_checker);
 	suite_add_tcase(s, tc);

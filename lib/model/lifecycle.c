@@ -45,6 +45,11 @@ struct lc_cpu {
 	long double occ_area;           /* integral of occ over time, pages x ns */
 	uint64_t zl_pfn;                /* the most recent zone_locked block on this CPU */
 	uint8_t zl_valid, zl_refill;
+	/* occupancy timeline: the bucket this CPU last changed in (its row is open) */
+	uint8_t tl_open;
+	uint64_t tl_bucket, tl_changes, tl_ts;
+	int64_t tl_min, tl_max;
+	long double tl_area;
 };
 
 struct exit_hist {
@@ -70,12 +75,15 @@ struct pcp_lifecycle_model {
 	struct pcp_lifecycle_results tot;       /* the totals as counted (no arrays) */
 	uint64_t native_locks[2];
 	struct exit_hist hist[PCP_LC_NR_EXITS];
+	struct pcp_lc_occ_row *timeline;
+	size_t nr_timeline, cap_timeline;
 };
 
 void pcp_lifecycle_opts_default(struct pcp_lifecycle_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->page_shift = 12;
+	o->bucket_ns = 10000000;
 }
 
 int pcp_lifecycle_pcp_allowed_order(uint32_t order, unsigned page_shift)
@@ -213,6 +221,8 @@ int pcp_lifecycle_new(uint32_t nr_cpus, const struct pcp_lifecycle_opts *opts,
 	size_t n = nr_cpus ? nr_cpus : 1;
 
 	*out = NULL;
+	if (opts && opts->bucket_ns == 0)
+		return PCP_ERR_USAGE;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return PCP_ERR_NOMEM;
@@ -252,19 +262,81 @@ void pcp_lifecycle_free(struct pcp_lifecycle_model *m)
 	free(m->tasks);
 	free(m->start_pages);
 	free(m->end_pages);
+	free(m->timeline);
 	free(m);
 }
 
-/* Occupancy of cpu changes by delta pages at ts: the time-weighted area first. */
+static inline uint64_t bucket_of(const struct pcp_lifecycle_model *m, uint64_t ts)
+{
+	return ts > m->first_ts ? (ts - m->first_ts) / m->opts.bucket_ns : 0;
+}
+
+/* Closes cpu's open timeline row at end_ts (its bucket's end, or the trace's last event). */
+static void tl_close(struct pcp_lifecycle_model *m, uint32_t cpu, uint64_t end_ts)
+{
+	struct lc_cpu *cs = &m->cpus[cpu];
+	uint64_t start = cs->tl_bucket * m->opts.bucket_ns;   /* relative to first_ts */
+	uint64_t span = end_ts - m->first_ts > start ? end_ts - m->first_ts - start : 0;
+	struct pcp_lc_occ_row *r;
+
+	cs->tl_open = 0;
+	if (end_ts > cs->tl_ts)
+		cs->tl_area += (long double)cs->occ * (long double)(end_ts - cs->tl_ts);
+	if (m->nr_timeline == m->cap_timeline) {
+		size_t cap = m->cap_timeline ? m->cap_timeline * 2 : 64;
+		struct pcp_lc_occ_row *t = realloc(m->timeline, cap * sizeof(*t));
+
+		if (!t) {
+			m->err = PCP_ERR_NOMEM;
+			return;
+		}
+		m->timeline = t;
+		m->cap_timeline = cap;
+	}
+	r = &m->timeline[m->nr_timeline++];
+	r->bucket_start_ns = start;
+	r->cpu = cpu;
+	r->changes = cs->tl_changes;
+	r->occ_min = cs->tl_min;
+	r->occ_max = cs->tl_max;
+	r->occ_end = cs->occ;
+	r->occ_mean = !m->opts.no_time_base && span ? (double)(cs->tl_area / (long double)span) : NAN;
+}
+
+/* Occupancy of cpu changes by delta pages at ts: the time-weighted areas first (the whole
+ * trace's and the timeline bucket's), then the level. */
 static inline void occ_add(struct pcp_lifecycle_model *m, uint32_t cpu, int64_t delta, uint64_t ts)
 {
 	struct lc_cpu *cs = &m->cpus[cpu];
+	uint64_t b = bucket_of(m, ts);
 
+	if (!cs->tl_open || cs->tl_bucket != b) {
+		/* rare: the first change of this CPU in a new bucket; the level was constant since
+		 * its last change, so the new bucket's area so far is level x time since its start */
+		uint64_t bstart = m->first_ts + b * m->opts.bucket_ns;
+
+		if (cs->tl_open)
+			tl_close(m, cpu, m->first_ts + (cs->tl_bucket + 1) * m->opts.bucket_ns);
+		cs->tl_open = 1;
+		cs->tl_bucket = b;
+		cs->tl_changes = 0;
+		cs->tl_min = cs->tl_max = cs->occ;
+		cs->tl_area = ts > bstart ? (long double)cs->occ * (long double)(ts - bstart) : 0;
+	} else if (ts > cs->tl_ts) {
+		cs->tl_area += (long double)cs->occ * (long double)(ts - cs->tl_ts);
+	}
+	if (ts > cs->tl_ts)
+		cs->tl_ts = ts;
+	cs->tl_changes++;
 	if (ts > cs->occ_ts)
 		cs->occ_area += (long double)cs->occ * (long double)(ts - cs->occ_ts);
 	if (ts > cs->occ_ts)
 		cs->occ_ts = ts;
 	cs->occ += delta;
+	if (cs->occ < cs->tl_min)
+		cs->tl_min = cs->occ;
+	if (cs->occ > cs->tl_max)
+		cs->tl_max = cs->occ;
 	if (cs->occ < cs->flow.occ_min)
 		cs->flow.occ_min = cs->occ;
 	if (cs->occ > cs->flow.occ_max)
@@ -573,6 +645,15 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : NAN;
 }
 
+static int cmp_occ_row(const void *pa, const void *pb)
+{
+	const struct pcp_lc_occ_row *a = pa, *b = pb;
+
+	if (a->bucket_start_ns != b->bucket_start_ns)
+		return a->bucket_start_ns < b->bucket_start_ns ? -1 : 1;
+	return (a->cpu > b->cpu) - (a->cpu < b->cpu);
+}
+
 static int cmp_task(const void *pa, const void *pb)
 {
 	const struct pcp_lc_task *a = pa, *b = pb;
@@ -617,6 +698,16 @@ int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_r
 	int err;
 
 	*out = NULL;
+	/* the open timeline rows end at the trace's last event (once: finish may be called again) */
+	for (uint32_t c = 0; c < m->nr_cpus; c++) {
+		uint64_t bend;
+
+		if (!m->cpus[c].tl_open)
+			continue;
+		bend = m->first_ts + (m->cpus[c].tl_bucket + 1) * m->opts.bucket_ns;
+		tl_close(m, c, bend < m->last_ts ? bend : m->last_ts);
+	}
+	qsort(m->timeline, m->nr_timeline, sizeof(*m->timeline), cmp_occ_row);
 	if (m->err)
 		return m->err;
 	r = calloc(1, sizeof(*r));
@@ -628,6 +719,13 @@ int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_r
 	r->last_ts_ns = m->last_ts;
 	r->occupancy_is_level = m->start_pages != NULL;
 	r->cpu_flow = calloc(m->nr_cpus ? m->nr_cpus : 1, sizeof(*r->cpu_flow));
+	if (m->nr_timeline && (r->occ_timeline = malloc(m->nr_timeline * sizeof(*r->occ_timeline)))) {
+		memcpy(r->occ_timeline, m->timeline, m->nr_timeline * sizeof(*r->occ_timeline));
+		r->nr_occ_timeline = m->nr_timeline;
+	} else if (m->nr_timeline) {
+		err = PCP_ERR_NOMEM;
+		goto fail;
+	}
 	r->tasks = calloc(m->nr_tasks ? m->nr_tasks : 1, sizeof(*r->tasks));
 	fine_all = calloc(FINE_BUCKETS, sizeof(*fine_all));
 	if (!r->cpu_flow || !r->tasks || !fine_all) {
@@ -714,6 +812,7 @@ void pcp_lifecycle_results_free(struct pcp_lifecycle_results *r)
 		return;
 	free(r->cpu_flow);
 	free(r->tasks);
+	free(r->occ_timeline);
 	for (int x = 0; x < PCP_LC_NR_EXITS; x++)
 		free(r->residency_hist[x]);
 	free(r);

@@ -24,6 +24,8 @@ struct pcp_lifecycle_opts {
 	const int64_t *end_pages;           /* the after snapshot's, likewise; NULL: none */
 	int no_time_base;                   /* timestamps are not ns: residencies and the
 					     * time-weighted means are undefined (NAN) */
+	uint64_t bucket_ns;                 /* occupancy timeline bucket; default 10000000 (as
+					     * the churn timeline's), 0 is PCP_ERR_USAGE */
 };
 
 void pcp_lifecycle_opts_default(struct pcp_lifecycle_opts *o);
@@ -49,6 +51,18 @@ struct pcp_lc_cpu_flow {
 					     * there is no time base or no duration */
 	int has_snapshot_end;               /* opts.end_pages given */
 	int64_t snapshot_end, end_diff;     /* the after snapshot's count; occ_end - snapshot_end */
+};
+
+/* Occupancy timeline: one row per (bucket, CPU) in which that CPU's occupancy changed, in
+ * bucket then CPU order; in a bucket without a row the CPU kept the previous row's occ_end. */
+struct pcp_lc_occ_row {
+	uint64_t bucket_start_ns;           /* relative to first_ts_ns (k * bucket) */
+	uint32_t cpu;
+	uint64_t changes;                   /* occupancy changes in the bucket */
+	int64_t occ_min, occ_max;           /* over the bucket, the level it entered with included */
+	int64_t occ_end;                    /* after the bucket's last change */
+	double occ_mean;                    /* time-weighted over the bucket's part of [first_ts,
+					     * last_ts]; NAN when that is empty or no time base */
 };
 
 struct pcp_lc_task {
@@ -86,6 +100,7 @@ struct pcp_lifecycle_results {
 
 	struct pcp_lc_cpu_flow *cpu_flow;   /* nr_cpus rows */
 	struct pcp_lc_task *tasks; size_t nr_tasks;         /* ascending pid */
+	struct pcp_lc_occ_row *occ_timeline; size_t nr_occ_timeline;
 	struct pcp_hist_bucket *residency_hist[PCP_LC_NR_EXITS]; /* non-empty log2 buckets,
 					     * 'pairs' = stays */
 	size_t nr_residency_hist[PCP_LC_NR_EXITS];
@@ -102,7 +117,8 @@ struct pcp_lifecycle_results {
 
 struct pcp_lifecycle_model;
 
-/* nr_cpus: CPUs the trace declares. opts NULL: the defaults. The snapshot arrays are copied. */
+/* nr_cpus: CPUs the trace declares. opts NULL: the defaults. The snapshot arrays are copied.
+ * PCP_ERR_USAGE when opts->bucket_ns is 0. */
 int pcp_lifecycle_new(uint32_t nr_cpus, const struct pcp_lifecycle_opts *opts,
 		      struct pcp_lifecycle_model **out);
 /* Hot path. Every record in the trace's order (like pcp_churn_event): REFILL, DRAIN,

@@ -2,7 +2,8 @@
 """Expected values of the lifecycle model (docs/METRICS.md, "Lifecycle (draft, not yet in the
 outputs)") computed independently from `trace-cmd report` text, never through pcptrace code.
 
-  lifecycle_expected.py TRACE [--start N,N,..] [--end N,N,..] [--page-shift S] [-o OUT.json]
+  lifecycle_expected.py TRACE [--start N,N,..] [--end N,N,..] [--page-shift S] [--bucket NS]
+                        [-o OUT.json]
 
 --start/--end: the before/after snapshot's pageset count per CPU (summed over zones), as the
 model gets them. The output is what tests/test_lifecycle.c compares the model against
@@ -78,7 +79,34 @@ def ratio(a, b):
     return a / b if b > 0 else None
 
 
-def compute(path, start=None, end=None, page_shift=12):
+def occupancy_timeline(changes, start_levels, first, last, bucket, nr_cpus):
+    """One row per (bucket, CPU) with a change: changes, min/max (the level the bucket entered
+    with included), end, mean over the bucket's part of [first, last]."""
+    rows = []
+    for c in range(nr_cpus):
+        level = start_levels[c]
+        by_bucket = {}
+        for ts, after in changes[c]:
+            by_bucket.setdefault((ts - first) // bucket, []).append((ts, after))
+        for b in sorted(by_bucket):
+            bstart = first + b * bucket
+            bend = min(bstart + bucket, last)
+            lo = hi = level
+            area, at = 0, bstart
+            for ts, after in by_bucket[b]:
+                area += level * (ts - at)
+                level, at = after, ts
+                lo, hi = min(lo, level), max(hi, level)
+            area += level * (bend - at)
+            span = bend - bstart
+            rows.append(dict(bucket_start_ns=b * bucket, cpu=c, changes=len(by_bucket[b]),
+                             occ_min=lo, occ_max=hi, occ_end=level,
+                             occ_mean=area / span if span > 0 else None))
+    rows.sort(key=lambda r: (r["bucket_start_ns"], r["cpu"]))
+    return rows
+
+
+def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
     nr_cpus, recs = records(path)
     fmts = formats(path)
     native = "kmem:mm_page_pcpu_refill" in fmts
@@ -268,7 +296,11 @@ def compute(path, start=None, end=None, page_shift=12):
         pcp_residency_p99_ns=nearest_rank(every, 99, 100),
         mean_pcp_pages=sum_mean if start and duration > 0 else None,
         occupancy_error_pages=sum_err if start and end else None)
-    return dict(trace=os.path.basename(path), mode="native" if native else "fallback", nr_cpus=nr_cpus, page_shift=page_shift,
+    timeline = occupancy_timeline(changes, [r["occ_start"] for r in rows], first, last, bucket,
+                                  nr_cpus)
+    return dict(trace=os.path.basename(path), mode="native" if native else "fallback",
+                nr_cpus=nr_cpus, page_shift=page_shift, bucket_ns=bucket,
+                occupancy_timeline=timeline,
                 start_pages=start, end_pages=end, first_ts_ns=first, last_ts_ns=last,
                 totals=tot, cpu_flow=rows, tasks=[tasks[p] for p in sorted(tasks)],
                 residency_hist=hist, metrics=metrics)
@@ -284,9 +316,10 @@ def main():
     ap.add_argument("--start", type=ints)
     ap.add_argument("--end", type=ints)
     ap.add_argument("--page-shift", type=int, default=12)
+    ap.add_argument("--bucket", type=int, default=10000000)
     ap.add_argument("-o", "--output", default="-")
     a = ap.parse_args()
-    doc = compute(a.trace, a.start, a.end, a.page_shift)
+    doc = compute(a.trace, a.start, a.end, a.page_shift, a.bucket)
     text = json.dumps(doc, indent=1) + "\n"
     if a.output == "-":
         sys.stdout.write(text)
