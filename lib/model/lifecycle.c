@@ -707,7 +707,8 @@ int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_r
 		bend = m->first_ts + (m->cpus[c].tl_bucket + 1) * m->opts.bucket_ns;
 		tl_close(m, c, bend < m->last_ts ? bend : m->last_ts);
 	}
-	qsort(m->timeline, m->nr_timeline, sizeof(*m->timeline), cmp_occ_row);
+	if (m->nr_timeline)
+		qsort(m->timeline, m->nr_timeline, sizeof(*m->timeline), cmp_occ_row);
 	if (m->err)
 		return m->err;
 	r = calloc(1, sizeof(*r));
