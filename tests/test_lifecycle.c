@@ -680,8 +680,9 @@ static void check_fixture(const char *name, enum pcp_refill_source mode)
 	for (uint32_t c = 0; c < r->nr_cpus; c++) {
 		json_t *x = json_array_get(flows, c);
 		const struct pcp_lc_cpu_flow *f = &r->cpu_flow[c];
-#define FLOW(name) ck_assert_msg((int64_t)f->name == (int64_t)jint(x, #name), "cpu %u " #name ": %lld, expected %lld", \
-				 c, (long long)f->name, (long long)jint(x, #name))
+#define FLOW(name) ck_assert_msg((int64_t)f->name == (int64_t)jint(x, #name), \
+				 "cpu %u " #name ": %lld, expected %lld", c, (long long)f->name, \
+				 (long long)jint(x, #name))
 		FLOW(pcp_allocs); FLOW(buddy_allocs); FLOW(unclassified_allocs); FLOW(free_entries);
 		FLOW(buddy_frees); FLOW(refill_blocks); FLOW(refill_pages); FLOW(drain_blocks);
 		FLOW(drain_pages); FLOW(unused_refills); FLOW(remote_drains); FLOW(occ_start);
