@@ -389,6 +389,163 @@ START_TEST(unreadable_type_is_not_an_absent_event)
 }
 END_TEST
 
+/* common_pid is a common field: tep_find_field does not see it. */
+static void put_pid(struct tep_handle *tep, struct fake *f, const char *event, int32_t pid)
+{
+	struct tep_event *ev = tep_find_event_by_name(tep, "kmem", event);
+	struct tep_format_field *fl = tep_find_common_field(ev, "common_pid");
+	ck_assert_ptr_nonnull(fl);
+	ck_assert_int_eq(fl->size, 4);
+	memcpy(f->data + fl->offset, &pid, 4);
+}
+
+/* The lifecycle events are decoded only after pcp_kmem_parser_enable_lifecycle: before it the
+ * parser answers exactly as it always did (the existing tools do not enable it). */
+START_TEST(lifecycle_fallback_alloc_free_zone_locked)
+{
+	struct tep_handle *tep = new_tep(0);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+	int id_alloc, id_free, id_zl;
+
+	add_format(tep, "kmem.mm_page_free.format");
+	id_alloc = event_id(tep, "mm_page_alloc");
+	id_free = event_id(tep, "mm_page_free");
+	id_zl = event_id(tep, "mm_page_alloc_zone_locked");
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_has_lifecycle(p), 0);
+
+	fake_init(tep, &f, "mm_page_alloc");
+	put(tep, &f, "mm_page_alloc", "pfn", 0x4242);
+	put(tep, &f, "mm_page_alloc", "order", 1);
+	put(tep, &f, "mm_page_alloc", "migratetype", 2);
+	put(tep, &f, "mm_page_alloc", "gfp_flags", 0xcc0);
+	put_pid(tep, &f, "mm_page_alloc", 4711);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_alloc, &ev), PCP_EV_OTHER);   /* not enabled */
+
+	ck_assert_int_eq(pcp_kmem_parser_enable_lifecycle(p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_has_lifecycle(p), 1);
+	ck_assert_int_eq(pcp_kmem_refill_source(p), PCP_REFILL_FALLBACK);
+	ck_assert_int_eq(pcp_kmem_block_key(p), PCP_BLOCK_KEY_PFN);
+	memset(&ev, 0, sizeof(ev));
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_alloc, &ev), PCP_EV_PAGE_ALLOC);
+	ck_assert_int_eq(ev.kind, PCP_EV_PAGE_ALLOC);
+	ck_assert_uint_eq(ev.block.pfn, 0x4242);
+	ck_assert_uint_eq(ev.block.order, 1);
+	ck_assert_int_eq(ev.block.migratetype, 2);
+	ck_assert_int_eq(ev.pid, 4711);
+	/* a failed allocation (pfn -1UL) touches no block */
+	put(tep, &f, "mm_page_alloc", "pfn", UINT64_MAX);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_alloc, &ev), PCP_EV_OTHER);
+
+	fake_init(tep, &f, "mm_page_free");
+	put(tep, &f, "mm_page_free", "pfn", 0x99);
+	put(tep, &f, "mm_page_free", "order", 9);
+	put_pid(tep, &f, "mm_page_free", 12);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_free, &ev), PCP_EV_PAGE_FREE);
+	ck_assert_uint_eq(ev.block.pfn, 0x99);
+	ck_assert_uint_eq(ev.block.order, 9);
+	ck_assert_int_eq(ev.block.migratetype, -1);
+	ck_assert_int_eq(ev.pid, 12);
+
+	/* percpu_refill=0: a direct buddy allocation (ZONE_LOCKED); =1 still a REFILL */
+	fake_init(tep, &f, "mm_page_alloc_zone_locked");
+	put(tep, &f, "mm_page_alloc_zone_locked", "pfn", 0x500);
+	put(tep, &f, "mm_page_alloc_zone_locked", "order", 0);
+	put(tep, &f, "mm_page_alloc_zone_locked", "percpu_refill", 0);
+	put_pid(tep, &f, "mm_page_alloc_zone_locked", -7);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_zl, &ev), PCP_EV_ZONE_LOCKED);
+	ck_assert_uint_eq(ev.block.pfn, 0x500);
+	ck_assert_int_eq(ev.pid, -7);
+	put(tep, &f, "mm_page_alloc_zone_locked", "percpu_refill", 1);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_zl, &ev), PCP_EV_REFILL);
+	put(tep, &f, "mm_page_alloc_zone_locked", "pfn", UINT64_MAX);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_zl, &ev), PCP_EV_OTHER);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+/* Native mode: every mm_page_alloc_zone_locked record is a ZONE_LOCKED event once enabled
+ * (the model takes the following mm_page_pcpu_refill for the refill), and the block events
+ * carry the pid. */
+START_TEST(lifecycle_native_zone_locked_and_pid)
+{
+	struct tep_handle *tep = new_tep(1);
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+	int id_zl = event_id(tep, "mm_page_alloc_zone_locked");
+
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	fake_init(tep, &f, "mm_page_alloc_zone_locked");
+	put(tep, &f, "mm_page_alloc_zone_locked", "pfn", 0x77);
+	put(tep, &f, "mm_page_alloc_zone_locked", "percpu_refill", 1);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_zl, &ev), PCP_EV_OTHER);
+	ck_assert_int_eq(pcp_kmem_parser_enable_lifecycle(p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_has_lifecycle(p), 0);   /* this tep has no mm_page_free */
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, id_zl, &ev), PCP_EV_ZONE_LOCKED);
+	ck_assert_uint_eq(ev.block.pfn, 0x77);
+
+	fake_init(tep, &f, "mm_page_pcpu_refill");
+	put(tep, &f, "mm_page_pcpu_refill", "pfn", 0x77);
+	put_pid(tep, &f, "mm_page_pcpu_refill", 321);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_refill"), &ev), PCP_EV_REFILL);
+	ck_assert_int_eq(ev.pid, 321);
+	fake_init(tep, &f, "mm_page_pcpu_refill_zone_locked");
+	put_pid(tep, &f, "mm_page_pcpu_refill_zone_locked", 322);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_pcpu_refill_zone_locked"), &ev),
+			 PCP_EV_REFILL_LOCK);
+	ck_assert_int_eq(ev.pid, 322);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
+/* Older kernels key mm_page_free by 'page' too: accepted with page-keyed block events,
+ * refused (and the parser left as it was) next to pfn-keyed ones. */
+START_TEST(lifecycle_block_keys)
+{
+	struct tep_handle *tep = tep_alloc();
+	struct pcp_kmem_parser *p;
+	struct pcp_event ev;
+	struct fake f;
+	char err[256] = "";
+
+	tep_set_file_bigendian(tep, TEP_LITTLE_ENDIAN);
+	tep_set_local_bigendian(tep, TEP_LITTLE_ENDIAN);
+	tep_set_long_size(tep, 8);
+	add_format(tep, "linux-3.6/kmem.mm_page_pcpu_drain.format");
+	add_format(tep, "linux-3.6/kmem.mm_page_alloc_zone_locked.format");
+	add_format(tep, "linux-3.6/kmem.mm_page_free.format");
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_parser_enable_lifecycle(p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_block_key(p), PCP_BLOCK_KEY_PAGE_POINTER);
+	fake_init(tep, &f, "mm_page_free");
+	put(tep, &f, "mm_page_free", "page", 0xffffea0000001000ULL);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_free"), &ev), PCP_EV_PAGE_FREE);
+	ck_assert_uint_eq(ev.block.pfn, 0xffffea0000001000ULL);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+
+	tep = new_tep(0);
+	add_format(tep, "linux-3.6/kmem.mm_page_free.format");
+	ck_assert_int_eq(pcp_kmem_parser_new(tep, PCP_REFILL_AUTO, &p, err, sizeof(err)), PCP_OK);
+	ck_assert_int_eq(pcp_kmem_parser_enable_lifecycle(p, err, sizeof(err)), PCP_ERR_CORRUPT);
+	ck_assert_msg(strstr(err, "mm_page_free") && strstr(err, "'page'"), "message: %s", err);
+	ck_assert_int_eq(pcp_kmem_has_lifecycle(p), 0);
+	ck_assert_int_eq(pcp_kmem_block_key(p), PCP_BLOCK_KEY_PFN);
+	fake_init(tep, &f, "mm_page_alloc");
+	put(tep, &f, "mm_page_alloc", "pfn", 5);
+	ck_assert_int_eq(pcp_kmem_decode(p, &f.rec, event_id(tep, "mm_page_alloc"), &ev), PCP_EV_OTHER);
+	pcp_kmem_parser_free(p);
+	tep_free(tep);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("parse_kmem");
@@ -405,6 +562,9 @@ int main(void)
 	tcase_add_test(tc, old_32bit_pfn_no_page);
 	tcase_add_test(tc, mixed_block_keys_refused);
 	tcase_add_test(tc, unreadable_type_is_not_an_absent_event);
+	tcase_add_test(tc, lifecycle_fallback_alloc_free_zone_locked);
+	tcase_add_test(tc, lifecycle_native_zone_locked_and_pid);
+	tcase_add_test(tc, lifecycle_block_keys);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

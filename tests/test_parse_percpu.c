@@ -82,8 +82,10 @@ START_TEST(alloc_6_18)
 	put(d, 56, 0x60795bb0c370ULL, 8);
 	put(d, 64, 64, 8);
 	put(d, 72, 0xcc0, 8);
+	put(d, 4, 2718, 4);                     /* common_pid, offset 4 in the 6.18 format */
 	ck_assert_int_eq(pcp_percpu_decode(p, &rec, 645, &ev), PCP_EV_PERCPU_ALLOC);
 	ck_assert_int_eq(ev.kind, PCP_EV_PERCPU_ALLOC);
+	ck_assert_int_eq(ev.pid, 2718);
 	ck_assert_uint_eq(ev.percpu.call_site, 0xffffffff810002bfULL);
 	ck_assert_uint_eq(ev.percpu.reserved, 0);
 	ck_assert_uint_eq(ev.percpu.is_atomic, 1);

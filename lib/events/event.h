@@ -16,6 +16,12 @@ enum pcp_event_kind {
 	PCP_EV_PERCPU_FAIL,
 	PCP_EV_PERCPU_CHUNK_CREATE,
 	PCP_EV_PERCPU_CHUNK_DESTROY,
+	/* Lifecycle events (lib/model/lifecycle.h): decoded only after
+	 * pcp_kmem_parser_enable_lifecycle(), else they are OTHER as before. */
+	PCP_EV_PAGE_ALLOC,        /* kmem:mm_page_alloc: a block handed out (block) */
+	PCP_EV_PAGE_FREE,         /* kmem:mm_page_free: a block freed (block, migratetype -1) */
+	PCP_EV_ZONE_LOCKED,       /* kmem:mm_page_alloc_zone_locked not decoded as a REFILL:
+				   * fallback: percpu_refill=0; native: every record (block) */
 };
 
 enum pcp_refill_source {
@@ -76,6 +82,8 @@ struct pcp_percpu_op {
 struct pcp_event {
 	uint64_t ts_ns;
 	uint32_t cpu;
+	int32_t pid;              /* common_pid of the record (kmem and percpu events decoded by
+				   * the parsers); -1 when the trace has no common_pid field */
 	uint8_t kind;             /* enum pcp_event_kind */
 	union {
 		struct pcp_page_block block;    /* REFILL, DRAIN */

@@ -36,6 +36,13 @@ struct pcp_kmem_parser {
 	struct kevent refill_lock;     /* mm_page_pcpu_refill_zone_locked */
 	struct kevent drain_lock;      /* mm_page_pcpu_drain_zone_locked */
 	int ignored_ids[3];            /* patch events in fallback mode (-1 unused) */
+	struct kfield pid;             /* common_pid; size 0: the trace has none (pid -1) */
+	/* Lifecycle events (pcp_kmem_parser_enable_lifecycle; id -1 until then). */
+	struct kevent page_alloc;      /* mm_page_alloc */
+	struct kevent page_free;       /* mm_page_free */
+	struct kevent zone_locked;     /* mm_page_alloc_zone_locked in native mode */
+	uint64_t alloc_no_page;        /* mm_page_alloc's F_PFN value of a failed allocation */
+	int lifecycle;
 };
 
 static int resolve(struct tep_handle *tep, const char *name, const char *const *fields, int nr_fields,
@@ -121,6 +128,31 @@ static int settle_block_key(struct pcp_kmem_parser *p, char *errbuf, size_t errl
 	return PCP_OK;
 }
 
+/* "No page" in a block event's key field: a NULL pointer, or pfn -1UL of the field's width
+ * (4 bytes on 32-bit). */
+static uint64_t no_page_of(const struct kevent *ke)
+{
+	if (ke->page_key)
+		return 0;
+	if (ke->f[F_PFN].size < 8)
+		return (UINT64_C(1) << (8 * ke->f[F_PFN].size)) - 1;
+	return ~UINT64_C(0);
+}
+
+/* common_pid, looked up by name in the first of the events that the trace has. */
+static void resolve_pid(struct pcp_kmem_parser *p, const struct kevent *const *evs, int n)
+{
+	for (int i = 0; i < n && !p->pid.size; i++) {
+		struct tep_event *ev = evs[i]->id >= 0 ? tep_find_event(p->tep, evs[i]->id) : NULL;
+		struct tep_format_field *f = ev ? tep_find_common_field(ev, "common_pid") : NULL;
+
+		if (f && f->size == 4) {
+			p->pid.offset = f->offset;
+			p->pid.size = f->size;
+		}
+	}
+}
+
 int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested,
 			struct pcp_kmem_parser **out, char *errbuf, size_t errlen)
 {
@@ -133,6 +165,7 @@ int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested
 	if (!p)
 		return PCP_ERR_NOMEM;
 	p->tep = tep;
+	p->page_alloc.id = p->page_free.id = p->zone_locked.id = -1;
 	p->host_order = tep_is_file_bigendian(tep) == tep_is_local_bigendian(tep);
 	if ((err = resolve_block(tep, "mm_page_pcpu_drain", 0, &p->drain, errbuf, errlen)) ||
 	    (err = resolve_block(tep, "mm_page_pcpu_refill", 0, &p->refill, errbuf, errlen)) ||
@@ -178,11 +211,84 @@ int pcp_kmem_parser_new(struct tep_handle *tep, enum pcp_refill_source requested
 		p->no_page = (UINT64_C(1) << (8 * p->alloc_locked.f[F_PFN].size)) - 1;
 	else
 		p->no_page = ~UINT64_C(0);
+	{
+		const struct kevent *const evs[] = { &p->drain, &p->refill, &p->alloc_locked,
+						     &p->refill_lock, &p->drain_lock };
+		resolve_pid(p, evs, 5);
+	}
 	*out = p;
 	return PCP_OK;
 fail:
 	free(p);
 	return err;
+}
+
+/* mm_page_free has no migratetype: (pfn or page, order). */
+static int resolve_free(struct tep_handle *tep, struct kevent *ke, char *errbuf, size_t errlen)
+{
+	static const char *const by_pfn[] = { "pfn", "order" };
+	static const char *const by_page[] = { "page", "order" };
+	struct tep_event *ev = tep_find_event_by_name(tep, "kmem", "mm_page_free");
+	int err;
+
+	ke->id = -1;
+	ke->page_key = 0;
+	if (!ev)
+		return PCP_OK;
+	if (!tep_find_field(ev, "pfn") && tep_find_field(ev, "page"))
+		ke->page_key = 1;
+	if ((err = resolve(tep, "mm_page_free", ke->page_key ? by_page : by_pfn, 2, ke, errbuf, errlen)))
+		return err;
+	ke->f[F_MIGRATETYPE].offset = ke->f[F_MIGRATETYPE].size = 0;
+	return PCP_OK;
+}
+
+int pcp_kmem_parser_enable_lifecycle(struct pcp_kmem_parser *p, char *errbuf, size_t errlen)
+{
+	const struct kevent *blocks[] = { &p->drain, &p->refill, &p->alloc_locked, &p->page_alloc,
+					  &p->page_free, &p->zone_locked };
+	const char *names[] = { "mm_page_pcpu_drain", "mm_page_pcpu_refill", "mm_page_alloc_zone_locked",
+				"mm_page_alloc", "mm_page_free", "mm_page_alloc_zone_locked" };
+	int err, first = -1;
+
+	if ((err = resolve_block(p->tep, "mm_page_alloc", 0, &p->page_alloc, errbuf, errlen)) ||
+	    (err = resolve_free(p->tep, &p->page_free, errbuf, errlen)))
+		goto fail;
+	/* Native mode did not resolve it: the lifecycle's buddy-vs-PCP rule needs it there too. */
+	if (p->source == PCP_REFILL_NATIVE &&
+	    (err = resolve_block(p->tep, "mm_page_alloc_zone_locked", 0, &p->zone_locked, errbuf, errlen)))
+		goto fail;
+	for (int i = 0; i < 6; i++) {
+		if (blocks[i]->id < 0)
+			continue;
+		if (first < 0)
+			first = i;
+		else if (blocks[i]->page_key != blocks[first]->page_key) {
+			err = pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT,
+					 "kmem:%s has a '%s' field but kmem:%s a '%s' field: blocks "
+					 "cannot be followed", names[first],
+					 blocks[first]->page_key ? "page" : "pfn", names[i],
+					 blocks[i]->page_key ? "page" : "pfn");
+			goto fail;
+		}
+	}
+	if (first >= 0)
+		p->block_key = blocks[first]->page_key ? PCP_BLOCK_KEY_PAGE_POINTER : PCP_BLOCK_KEY_PFN;
+	if (p->page_alloc.id >= 0)
+		p->alloc_no_page = no_page_of(&p->page_alloc);
+	if (p->zone_locked.id >= 0)
+		p->no_page = no_page_of(&p->zone_locked);
+	resolve_pid(p, blocks, 6);
+	p->lifecycle = 1;
+	return PCP_OK;
+fail:
+	p->page_alloc.id = p->page_free.id = p->zone_locked.id = -1;
+	return err;
+}
+
+int pcp_kmem_has_lifecycle(const struct pcp_kmem_parser *p)
+{
+	return p->lifecycle && p->page_alloc.id >= 0 && p->page_free.id >= 0;
 }
 
 void pcp_kmem_parser_free(struct pcp_kmem_parser *p)
@@ -245,6 +351,13 @@ static inline int fits(const struct tep_record *rec, const struct kfield *f, int
 	return 1;
 }
 
+static inline int32_t read_pid(const struct pcp_kmem_parser *p, const struct tep_record *rec)
+{
+	if (!p->pid.size || !fits(rec, &p->pid, 1))
+		return -1;
+	return field_s32(p, rec, &p->pid);
+}
+
 static inline int decode_block(const struct pcp_kmem_parser *p, const struct tep_record *rec,
 			       const struct kevent *ke, int kind, struct pcp_event *ev)
 {
@@ -253,8 +366,25 @@ static inline int decode_block(const struct pcp_kmem_parser *p, const struct tep
 	ev->block.pfn = field(p, rec, &ke->f[F_PFN]);
 	ev->block.order = (uint32_t)field(p, rec, &ke->f[F_ORDER]);
 	ev->block.migratetype = field_s32(p, rec, &ke->f[F_MIGRATETYPE]);
+	ev->pid = read_pid(p, rec);
 	ev->kind = (uint8_t)kind;
 	return kind;
+}
+
+/* mm_page_free: no migratetype (-1). */
+static inline int decode_free(const struct pcp_kmem_parser *p, const struct tep_record *rec,
+			      struct pcp_event *ev)
+{
+	const struct kevent *ke = &p->page_free;
+
+	if (!fits(rec, ke->f, 2))
+		return PCP_EV_OTHER;
+	ev->block.pfn = field(p, rec, &ke->f[F_PFN]);
+	ev->block.order = (uint32_t)field(p, rec, &ke->f[F_ORDER]);
+	ev->block.migratetype = -1;
+	ev->pid = read_pid(p, rec);
+	ev->kind = PCP_EV_PAGE_FREE;
+	return PCP_EV_PAGE_FREE;
 }
 
 static inline int decode_lock(const struct pcp_kmem_parser *p, const struct tep_record *rec,
@@ -265,6 +395,7 @@ static inline int decode_lock(const struct pcp_kmem_parser *p, const struct tep_
 	ev->lock.nid = field_s32(p, rec, &ke->f[F_NID]);
 	ev->lock.zid = field_s32(p, rec, &ke->f[F_ZID]);
 	ev->lock.nr_pages = field(p, rec, &ke->f[F_NR_PAGES]);
+	ev->pid = read_pid(p, rec);
 	ev->kind = (uint8_t)kind;
 	return kind;
 }
@@ -281,16 +412,38 @@ int pcp_kmem_decode(const struct pcp_kmem_parser *p, const struct tep_record *re
 		const struct kfield *pr = &p->alloc_locked.f[F_PERCPU_REFILL];
 		/* percpu_refill == 0: a direct buddy allocation, not a refill; without the field
 		 * the kernel's own print fmt said order == 0 (refill_flag derived). */
+		int refill;
+
 		if (pr->size) {
-			if (!fits(rec, p->alloc_locked.f, 4) || field(p, rec, pr) == 0)
+			if (!fits(rec, p->alloc_locked.f, 4))
 				return PCP_EV_OTHER;
-		} else if (!fits(rec, p->alloc_locked.f, 3) ||
-			   field(p, rec, &p->alloc_locked.f[F_ORDER]) != 0) {
-			return PCP_EV_OTHER;
+			refill = field(p, rec, pr) != 0;
+		} else {
+			if (!fits(rec, p->alloc_locked.f, 3))
+				return PCP_EV_OTHER;
+			refill = field(p, rec, &p->alloc_locked.f[F_ORDER]) == 0;
 		}
+		/* Not a refill: a direct buddy allocation, seen only by the lifecycle model. */
+		if (!refill && !p->lifecycle)
+			return PCP_EV_OTHER;
 		if (field(p, rec, &p->alloc_locked.f[F_PFN]) == p->no_page)
 			return PCP_EV_OTHER;
-		return decode_block(p, rec, &p->alloc_locked, PCP_EV_REFILL, ev);
+		return decode_block(p, rec, &p->alloc_locked, refill ? PCP_EV_REFILL : PCP_EV_ZONE_LOCKED, ev);
+	}
+	if (event_id == p->page_alloc.id) {
+		/* a failed allocation (no page) does not touch any block */
+		if (!fits(rec, p->page_alloc.f, 3) ||
+		    field(p, rec, &p->page_alloc.f[F_PFN]) == p->alloc_no_page)
+			return PCP_EV_OTHER;
+		return decode_block(p, rec, &p->page_alloc, PCP_EV_PAGE_ALLOC, ev);
+	}
+	if (event_id == p->page_free.id)
+		return decode_free(p, rec, ev);
+	if (event_id == p->zone_locked.id) {
+		if (!fits(rec, p->zone_locked.f, 3) ||
+		    field(p, rec, &p->zone_locked.f[F_PFN]) == p->no_page)
+			return PCP_EV_OTHER;
+		return decode_block(p, rec, &p->zone_locked, PCP_EV_ZONE_LOCKED, ev);
 	}
 	if (event_id == p->refill.id)
 		return decode_block(p, rec, &p->refill, PCP_EV_REFILL, ev);

@@ -32,10 +32,22 @@ int pcp_kmem_native_locks(const struct pcp_kmem_parser *p);
 enum pcp_block_key pcp_kmem_block_key(const struct pcp_kmem_parser *p);
 enum pcp_refill_flag pcp_kmem_refill_flag(const struct pcp_kmem_parser *p);
 
+/* Opt-in, after pcp_kmem_parser_new: also decode kmem:mm_page_alloc (PAGE_ALLOC; a failed
+ * allocation, no page, stays OTHER), kmem:mm_page_free (PAGE_FREE) and the
+ * mm_page_alloc_zone_locked records that are not refills (ZONE_LOCKED; in native mode every
+ * such record) for the lifecycle model (lib/model/lifecycle.h). Without it the parser decodes
+ * exactly what it did before. Errors: PCP_ERR_CORRUPT (a field missing, blocks keyed
+ * differently); the parser is then unchanged. */
+int pcp_kmem_parser_enable_lifecycle(struct pcp_kmem_parser *p, char *errbuf, size_t errlen);
+/* 1 when enabled and the trace has both mm_page_alloc and mm_page_free. */
+int pcp_kmem_has_lifecycle(const struct pcp_kmem_parser *p);
+
 /* Hot path. If event_id is one of our kmem events, fills ev's kind and payload and returns the
  * kind (REFILL, DRAIN, REFILL_LOCK, DRAIN_LOCK, IGNORED for the patch events in fallback mode,
- * OTHER for mm_page_alloc_zone_locked records that are not refills / not used in native mode).
- * Returns PCP_EV_OTHER and leaves ev alone for every other event. Does not touch ts/cpu. */
+ * OTHER for mm_page_alloc_zone_locked records that are not refills / not used in native mode;
+ * with the lifecycle enabled also PAGE_ALLOC, PAGE_FREE, ZONE_LOCKED), and ev->pid from
+ * common_pid (-1 without that field). Returns PCP_EV_OTHER and leaves ev alone for every other
+ * event. Does not touch ts/cpu. */
 int pcp_kmem_decode(const struct pcp_kmem_parser *p, const struct tep_record *rec, int event_id,
 		    struct pcp_event *ev);
 

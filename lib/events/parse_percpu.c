@@ -22,6 +22,7 @@ struct pcp_percpu_parser {
 	struct { struct field_ref base_addr, off, ptr; } free;
 	struct { struct field_ref call_site, reserved, is_atomic, size, align; } fail;
 	struct { struct field_ref base_addr; } create, destroy;
+	struct field_ref pid;       /* common_pid, from the first percpu event the trace has */
 };
 
 static void resolve(struct tep_event *ev, const char *name, struct field_ref *f)
@@ -85,6 +86,22 @@ int pcp_percpu_parser_new(struct tep_handle *tep, struct pcp_percpu_parser **out
 	resolve(ev, "base_addr", &p->create.base_addr);
 	ev = find(tep, "percpu_destroy_chunk", &p->id_destroy);
 	resolve(ev, "base_addr", &p->destroy.base_addr);
+
+	{
+		const int ids[] = { p->id_alloc, p->id_free, p->id_fail, p->id_create, p->id_destroy };
+
+		for (int i = 0; i < 5 && !p->pid.present; i++) {
+			struct tep_event *e = ids[i] >= 0 ? tep_find_event(tep, ids[i]) : NULL;
+			struct tep_format_field *tf = e ? tep_find_common_field(e, "common_pid") : NULL;
+
+			if (tf && tf->size == 4) {
+				p->pid.present = 1;
+				p->pid.offset = tf->offset;
+				p->pid.size = tf->size;
+				p->pid.is_signed = 1;
+			}
+		}
+	}
 
 	p->present = p->id_alloc >= 0 || p->id_free >= 0 || p->id_fail >= 0 ||
 		     p->id_create >= 0 || p->id_destroy >= 0;
@@ -169,5 +186,7 @@ int pcp_percpu_decode(const struct pcp_percpu_parser *p, struct tep_record *rec,
 	} else {
 		return PCP_EV_OTHER;
 	}
+	ev->pid = p->pid.present && p->pid.offset + p->pid.size <= (int)rec->size
+		  ? (int32_t)rd(p, rec, &p->pid) : -1;
 	return ev->kind;
 }

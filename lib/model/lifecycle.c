@@ -1,0 +1,820 @@
+/* The page lifecycle model: a per-block state machine over the decoded kmem events, exactly as
+ * docs/METRICS.md, "Lifecycle (draft, not yet in the outputs)", defines it. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/error.h"
+#include "model/lifecycle.h"
+#include "model/pair_events.h"      /* pcp_pfn_slot(): the same block hashing */
+
+/* Log2 residency histogram: index 0 is r = 0, index k+1 is [2^k, 2^(k+1)) (as round_trip_hist). */
+#define LOG2_BUCKETS 65
+/* Fine histogram for percentiles, as churn_model.c's: exact below 64, then 64 linear
+ * sub-buckets per power of two (relative error < 1/64). */
+#define FINE_SUB_BITS 6
+#define FINE_SUB (1u << FINE_SUB_BITS)
+#define FINE_BUCKETS (FINE_SUB + (64 - FINE_SUB_BITS) * FINE_SUB)
+
+#define MIN_CAPACITY 1024
+#define LOAD_NUM 7
+#define LOAD_DEN 10
+
+enum lc_state { LC_UNKNOWN = 0, LC_ON_PCP, LC_IN_USE, LC_IN_BUDDY };
+enum lc_entry { LC_BY_REFILL = 0, LC_BY_FREE };
+
+/* 24 bytes. An entry is created by the first event of its block and never removed. */
+struct lc_block {
+	uint64_t pfn;
+	uint64_t since_ns;              /* ON_PCP: when it entered the list */
+	uint32_t owner_cpu;             /* ON_PCP: the CPU whose list holds it */
+	uint8_t order;
+	uint8_t state;                  /* enum lc_state */
+	uint8_t entry;                  /* ON_PCP: enum lc_entry */
+	uint8_t used;
+};
+
+struct lc_task_slot {
+	struct pcp_lc_task t;
+	uint8_t used;
+};
+
+struct lc_cpu {
+	struct pcp_lc_cpu_flow flow;
+	int64_t occ;                    /* pages on this CPU's lists now */
+	uint64_t occ_ts;                /* time of the last change (or of the first event) */
+	long double occ_area;           /* integral of occ over time, pages x ns */
+	uint64_t zl_pfn;                /* the most recent zone_locked block on this CPU */
+	uint8_t zl_valid, zl_refill;
+	/* occupancy timeline: the bucket this CPU last changed in (its row is open) */
+	uint8_t tl_open;
+	uint64_t tl_bucket, tl_changes, tl_ts;
+	int64_t tl_min, tl_max;
+	long double tl_area;
+};
+
+struct exit_hist {
+	uint64_t stays[LOG2_BUCKETS], pages[LOG2_BUCKETS];
+	uint64_t fine[FINE_BUCKETS];
+	uint64_t n, max;
+};
+
+struct pcp_lifecycle_model {
+	uint32_t nr_cpus;
+	struct pcp_lifecycle_opts opts;
+	int64_t *start_pages, *end_pages;
+	int err;
+
+	struct lc_cpu *cpus;
+	struct lc_block *blocks;
+	size_t mask, used;
+	unsigned hash_shift;
+	struct lc_task_slot *tasks;
+	size_t task_mask, nr_tasks;
+
+	uint64_t events_seen, first_ts, last_ts;
+	struct pcp_lifecycle_results tot;       /* the totals as counted (no arrays) */
+	uint64_t native_locks[2];
+	struct exit_hist hist[PCP_LC_NR_EXITS];
+	struct pcp_lc_occ_row *timeline;
+	size_t nr_timeline, cap_timeline;
+};
+
+void pcp_lifecycle_opts_default(struct pcp_lifecycle_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->page_shift = 12;
+	o->bucket_ns = 10000000;
+}
+
+int pcp_lifecycle_pcp_allowed_order(uint32_t order, unsigned page_shift)
+{
+	/* PAGE_ALLOC_COSTLY_ORDER is 3; the PMD maps 2^(page_shift - 3) pages (8-byte entries) */
+	return order <= 3 || (page_shift > 3 && order == page_shift - 3);
+}
+
+static unsigned log2_pow2(size_t cap)
+{
+	unsigned b = 0;
+
+	while (((size_t)1 << b) < cap)
+		b++;
+	return b;
+}
+
+static int blocks_alloc(struct pcp_lifecycle_model *m, size_t cap)
+{
+	struct lc_block *b = calloc(cap, sizeof(*b));
+
+	if (!b)
+		return PCP_ERR_NOMEM;
+	m->blocks = b;
+	m->mask = cap - 1;
+	m->hash_shift = 64 - log2_pow2(cap);
+	return PCP_OK;
+}
+
+static inline struct lc_block *block_probe(const struct pcp_lifecycle_model *m, uint64_t pfn)
+{
+	size_t s = pcp_pfn_slot(pfn, m->hash_shift);
+
+	for (;;) {
+		struct lc_block *e = &m->blocks[s];
+
+		if (!e->used || e->pfn == pfn)
+			return e;
+		s = (s + 1) & m->mask;
+	}
+}
+
+static int blocks_grow(struct pcp_lifecycle_model *m)
+{
+	struct lc_block *old = m->blocks;
+	size_t old_cap = m->mask + 1;
+
+	if (old_cap > SIZE_MAX / 2 / sizeof(*old) || blocks_alloc(m, old_cap * 2)) {
+		m->blocks = old;
+		m->mask = old_cap - 1;
+		m->hash_shift = 64 - log2_pow2(old_cap);
+		return PCP_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].used)
+			*block_probe(m, old[i].pfn) = old[i];
+	free(old);
+	return PCP_OK;
+}
+
+/* The block's entry, created (state UNKNOWN) if new; NULL when growth failed. */
+static struct lc_block *block_get(struct pcp_lifecycle_model *m, uint64_t pfn)
+{
+	struct lc_block *e = block_probe(m, pfn);
+
+	if (e->used)
+		return e;
+	if ((m->used + 1) * LOAD_DEN > (m->mask + 1) * LOAD_NUM) {
+		if (blocks_grow(m)) {
+			m->err = PCP_ERR_NOMEM;
+			return NULL;
+		}
+		e = block_probe(m, pfn);
+	}
+	memset(e, 0, sizeof(*e));
+	e->pfn = pfn;
+	e->used = 1;
+	m->used++;
+	return e;
+}
+
+static inline size_t task_home(int32_t pid, size_t mask)
+{
+	return (size_t)(((uint64_t)(uint32_t)pid * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & mask;
+}
+
+static int tasks_grow(struct pcp_lifecycle_model *m)
+{
+	size_t cap = m->tasks ? (m->task_mask + 1) * 2 : 64;
+	struct lc_task_slot *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return PCP_ERR_NOMEM;
+	for (size_t i = 0; m->tasks && i <= m->task_mask; i++) {
+		size_t s;
+
+		if (!m->tasks[i].used)
+			continue;
+		for (s = task_home(m->tasks[i].t.pid, cap - 1); t[s].used; s = (s + 1) & (cap - 1))
+			;
+		t[s] = m->tasks[i];
+	}
+	free(m->tasks);
+	m->tasks = t;
+	m->task_mask = cap - 1;
+	return PCP_OK;
+}
+
+/* The task's row; NULL when growth failed (the event is then not attributed). */
+static struct pcp_lc_task *task_get(struct pcp_lifecycle_model *m, int32_t pid)
+{
+	size_t s;
+
+	for (s = task_home(pid, m->task_mask); m->tasks[s].used; s = (s + 1) & m->task_mask)
+		if (m->tasks[s].t.pid == pid)
+			return &m->tasks[s].t;
+	if ((m->nr_tasks + 1) * LOAD_DEN > (m->task_mask + 1) * LOAD_NUM) {
+		if (tasks_grow(m)) {
+			m->err = PCP_ERR_NOMEM;
+			return NULL;
+		}
+		for (s = task_home(pid, m->task_mask); m->tasks[s].used; s = (s + 1) & m->task_mask)
+			;
+	}
+	m->tasks[s].used = 1;
+	m->tasks[s].t.pid = pid;
+	m->nr_tasks++;
+	return &m->tasks[s].t;
+}
+
+int pcp_lifecycle_new(uint32_t nr_cpus, const struct pcp_lifecycle_opts *opts,
+		      struct pcp_lifecycle_model **out)
+{
+	struct pcp_lifecycle_model *m;
+	size_t n = nr_cpus ? nr_cpus : 1;
+
+	*out = NULL;
+	if (opts && opts->bucket_ns == 0)
+		return PCP_ERR_USAGE;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return PCP_ERR_NOMEM;
+	if (opts)
+		m->opts = *opts;
+	else
+		pcp_lifecycle_opts_default(&m->opts);
+	m->nr_cpus = nr_cpus;
+	m->cpus = calloc(n, sizeof(*m->cpus));
+	if (m->opts.start_pages && (m->start_pages = malloc(n * sizeof(int64_t))))
+		memcpy(m->start_pages, m->opts.start_pages, nr_cpus * sizeof(int64_t));
+	if (m->opts.end_pages && (m->end_pages = malloc(n * sizeof(int64_t))))
+		memcpy(m->end_pages, m->opts.end_pages, nr_cpus * sizeof(int64_t));
+	m->opts.start_pages = m->opts.end_pages = NULL;
+	if (!m->cpus || (opts && opts->start_pages && !m->start_pages) ||
+	    (opts && opts->end_pages && !m->end_pages) || blocks_alloc(m, MIN_CAPACITY) ||
+	    tasks_grow(m)) {
+		pcp_lifecycle_free(m);
+		return PCP_ERR_NOMEM;
+	}
+	for (uint32_t c = 0; c < nr_cpus; c++) {
+		struct lc_cpu *cs = &m->cpus[c];
+
+		cs->occ = m->start_pages ? m->start_pages[c] : 0;
+		cs->flow.occ_start = cs->flow.occ_min = cs->flow.occ_max = cs->occ;
+	}
+	*out = m;
+	return PCP_OK;
+}
+
+void pcp_lifecycle_free(struct pcp_lifecycle_model *m)
+{
+	if (!m)
+		return;
+	free(m->cpus);
+	free(m->blocks);
+	free(m->tasks);
+	free(m->start_pages);
+	free(m->end_pages);
+	free(m->timeline);
+	free(m);
+}
+
+static inline uint64_t bucket_of(const struct pcp_lifecycle_model *m, uint64_t ts)
+{
+	return ts > m->first_ts ? (ts - m->first_ts) / m->opts.bucket_ns : 0;
+}
+
+/* Closes cpu's open timeline row at end_ts (its bucket's end, or the trace's last event). */
+static void tl_close(struct pcp_lifecycle_model *m, uint32_t cpu, uint64_t end_ts)
+{
+	struct lc_cpu *cs = &m->cpus[cpu];
+	uint64_t start = cs->tl_bucket * m->opts.bucket_ns;   /* relative to first_ts */
+	uint64_t span = end_ts - m->first_ts > start ? end_ts - m->first_ts - start : 0;
+	struct pcp_lc_occ_row *r;
+
+	cs->tl_open = 0;
+	if (end_ts > cs->tl_ts)
+		cs->tl_area += (long double)cs->occ * (long double)(end_ts - cs->tl_ts);
+	if (m->nr_timeline == m->cap_timeline) {
+		size_t cap = m->cap_timeline ? m->cap_timeline * 2 : 64;
+		struct pcp_lc_occ_row *t = realloc(m->timeline, cap * sizeof(*t));
+
+		if (!t) {
+			m->err = PCP_ERR_NOMEM;
+			return;
+		}
+		m->timeline = t;
+		m->cap_timeline = cap;
+	}
+	r = &m->timeline[m->nr_timeline++];
+	r->bucket_start_ns = start;
+	r->cpu = cpu;
+	r->changes = cs->tl_changes;
+	r->occ_min = cs->tl_min;
+	r->occ_max = cs->tl_max;
+	r->occ_end = cs->occ;
+	r->occ_mean = !m->opts.no_time_base && span ? (double)(cs->tl_area / (long double)span) : NAN;
+}
+
+/* Occupancy of cpu changes by delta pages at ts: the time-weighted areas first (the whole
+ * trace's and the timeline bucket's), then the level. */
+static inline void occ_add(struct pcp_lifecycle_model *m, uint32_t cpu, int64_t delta, uint64_t ts)
+{
+	struct lc_cpu *cs = &m->cpus[cpu];
+	uint64_t b = bucket_of(m, ts);
+
+	if (!cs->tl_open || cs->tl_bucket != b) {
+		/* rare: the first change of this CPU in a new bucket; the level was constant since
+		 * its last change, so the new bucket's area so far is level x time since its start */
+		uint64_t bstart = m->first_ts + b * m->opts.bucket_ns;
+
+		if (cs->tl_open)
+			tl_close(m, cpu, m->first_ts + (cs->tl_bucket + 1) * m->opts.bucket_ns);
+		cs->tl_open = 1;
+		cs->tl_bucket = b;
+		cs->tl_changes = 0;
+		cs->tl_min = cs->tl_max = cs->occ;
+		cs->tl_area = ts > bstart ? (long double)cs->occ * (long double)(ts - bstart) : 0;
+	} else if (ts > cs->tl_ts) {
+		cs->tl_area += (long double)cs->occ * (long double)(ts - cs->tl_ts);
+	}
+	if (ts > cs->tl_ts)
+		cs->tl_ts = ts;
+	cs->tl_changes++;
+	if (ts > cs->occ_ts)
+		cs->occ_area += (long double)cs->occ * (long double)(ts - cs->occ_ts);
+	if (ts > cs->occ_ts)
+		cs->occ_ts = ts;
+	cs->occ += delta;
+	if (cs->occ < cs->tl_min)
+		cs->tl_min = cs->occ;
+	if (cs->occ > cs->tl_max)
+		cs->tl_max = cs->occ;
+	if (cs->occ < cs->flow.occ_min)
+		cs->flow.occ_min = cs->occ;
+	if (cs->occ > cs->flow.occ_max)
+		cs->flow.occ_max = cs->occ;
+}
+
+static inline unsigned log2_index(uint64_t r)
+{
+	return r ? 64u - (unsigned)__builtin_clzll(r) : 0;
+}
+
+static inline unsigned fine_index(uint64_t r)
+{
+	unsigned major;
+
+	if (r < FINE_SUB)
+		return (unsigned)r;
+	major = 63u - (unsigned)__builtin_clzll(r);
+	return FINE_SUB + (major - FINE_SUB_BITS) * FINE_SUB +
+	       (unsigned)((r >> (major - FINE_SUB_BITS)) & (FINE_SUB - 1));
+}
+
+static uint64_t fine_bucket_last(unsigned idx)
+{
+	unsigned major, sub;
+	uint64_t width;
+
+	if (idx < FINE_SUB)
+		return idx;
+	major = (idx - FINE_SUB) / FINE_SUB + FINE_SUB_BITS;
+	sub = (idx - FINE_SUB) % FINE_SUB;
+	width = UINT64_C(1) << (major - FINE_SUB_BITS);
+	return (UINT64_C(1) << major) + sub * width + (width - 1);
+}
+
+/* The block leaves the list it is on (owner's) at ts by exit kind x: residency and occupancy. */
+static void leave_list(struct pcp_lifecycle_model *m, struct lc_block *e, uint64_t ts, enum pcp_lc_exit x)
+{
+	struct exit_hist *h = &m->hist[x];
+	uint64_t pages = UINT64_C(1) << e->order;
+	uint64_t r = ts >= e->since_ns ? ts - e->since_ns : 0;
+	unsigned i = log2_index(r);
+
+	h->stays[i]++;
+	h->pages[i] += pages;
+	h->fine[fine_index(r)]++;
+	h->n++;
+	if (r > h->max)
+		h->max = r;
+	occ_add(m, e->owner_cpu, -(int64_t)pages, ts);
+}
+
+/* The block enters cpu's list at ts. A block the model already has on a list left it unseen
+ * (lost events): its occupancy is taken back, its stay is not counted. */
+static void enter_list(struct pcp_lifecycle_model *m, struct lc_block *e, uint32_t cpu, uint32_t order,
+		       uint64_t ts, enum lc_entry how)
+{
+	if (e->state == LC_ON_PCP) {
+		m->tot.anomalies.refill_while_listed++;
+		occ_add(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ts);
+	}
+	e->state = LC_ON_PCP;
+	e->owner_cpu = cpu;
+	e->since_ns = ts;
+	e->entry = (uint8_t)how;
+	e->order = (uint8_t)order;
+	occ_add(m, cpu, (int64_t)(UINT64_C(1) << order), ts);
+}
+
+static void on_refill(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+		      struct pcp_lc_task *t)
+{
+	const struct pcp_page_block *b = &ev->block;
+	struct lc_cpu *cs = &m->cpus[cpu];
+	uint64_t pages = UINT64_C(1) << b->order;
+	struct lc_block *e;
+
+	/* the most recent zone_locked of this CPU is this refill's (fallback: it is the same
+	 * record; native: mm_page_pcpu_refill follows its mm_page_alloc_zone_locked) */
+	cs->zl_pfn = b->pfn;
+	cs->zl_valid = cs->zl_refill = 1;
+	cs->flow.refill_blocks++;
+	cs->flow.refill_pages += pages;
+	m->tot.refill_blocks++;
+	if (t) {
+		t->refill_blocks++;
+		t->refill_pages += pages;
+	}
+	if ((e = block_get(m, b->pfn)))
+		enter_list(m, e, cpu, b->order, ev->ts_ns, LC_BY_REFILL);
+}
+
+static void on_drain(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+		     struct pcp_lc_task *t)
+{
+	const struct pcp_page_block *b = &ev->block;
+	struct lc_cpu *cs = &m->cpus[cpu];
+	uint64_t pages = UINT64_C(1) << b->order;
+	struct lc_block *e;
+
+	cs->flow.drain_blocks++;
+	cs->flow.drain_pages += pages;
+	m->tot.drain_blocks++;
+	if (t) {
+		t->drain_blocks++;
+		t->drain_pages += pages;
+	}
+	if (!(e = block_get(m, b->pfn)))
+		return;
+	if (e->state == LC_ON_PCP) {
+		struct lc_cpu *owner = &m->cpus[e->owner_cpu];
+
+		m->tot.drains_owner_known++;
+		if (e->owner_cpu != cpu) {
+			m->tot.remote_drains++;
+			owner->flow.remote_drains++;
+		}
+		if (e->entry == LC_BY_REFILL) {
+			m->tot.unused_refills++;
+			owner->flow.unused_refills++;
+		}
+		leave_list(m, e, ev->ts_ns, PCP_LC_EXIT_DRAIN);   /* the entry's order: balanced */
+	} else {
+		/* Not seen entering: on the list when tracing began (UNKNOWN), or its entry was
+		 * lost. It left the draining CPU's list: the best guess of the owner. */
+		if (e->state != LC_UNKNOWN)
+			m->tot.anomalies.drain_not_listed++;
+		m->tot.drains_owner_unknown++;
+		occ_add(m, cpu, -(int64_t)pages, ev->ts_ns);
+	}
+	e->state = LC_IN_BUDDY;
+	e->order = (uint8_t)b->order;
+}
+
+static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+		     struct pcp_lc_task *t)
+{
+	const struct pcp_page_block *b = &ev->block;
+	struct lc_cpu *cs = &m->cpus[cpu];
+	uint64_t pages = UINT64_C(1) << b->order;
+	int zl_match = cs->zl_valid && cs->zl_pfn == b->pfn;
+	struct lc_block *e;
+
+	m->tot.allocs++;
+	if (t)
+		t->allocs++;
+	/* A zone_locked record classifies at most one allocation: a later alloc of the same
+	 * block (after a free to this CPU's list) must not be taken for a buddy one again. */
+	if (zl_match)
+		cs->zl_valid = 0;
+	if (!(e = block_get(m, b->pfn)))
+		return;
+	if (!pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift)) {
+		cs->flow.unclassified_allocs++;
+		m->tot.unclassified_allocs++;
+	} else if (zl_match && !cs->zl_refill) {
+		cs->flow.buddy_allocs++;
+		m->tot.buddy_allocs++;
+		if (t)
+			t->buddy_allocs++;
+	} else {
+		cs->flow.pcp_allocs++;
+		m->tot.pcp_allocs++;
+		if (t)
+			t->pcp_allocs++;
+		if (e->state == LC_ON_PCP) {
+			if (e->owner_cpu != cpu)
+				m->tot.anomalies.alloc_other_cpu++;
+			leave_list(m, e, ev->ts_ns, PCP_LC_EXIT_ALLOC);
+		} else {
+			/* on the list when tracing began (or its entry lost): this CPU's list */
+			m->tot.allocs_pcp_unseen++;
+			occ_add(m, cpu, -(int64_t)pages, ev->ts_ns);
+		}
+		e->state = LC_IN_USE;
+		e->order = (uint8_t)b->order;
+		return;
+	}
+	/* buddy or unclassified: a block the model had on a list left it unseen */
+	if (e->state == LC_ON_PCP) {
+		m->tot.anomalies.refill_while_listed++;
+		occ_add(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ev->ts_ns);
+	}
+	e->state = LC_IN_USE;
+	e->order = (uint8_t)b->order;
+}
+
+static void on_free(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+		    struct pcp_lc_task *t)
+{
+	const struct pcp_page_block *b = &ev->block;
+	struct lc_cpu *cs = &m->cpus[cpu];
+	struct lc_block *e;
+
+	m->tot.frees++;
+	if (t)
+		t->frees++;
+	if (!(e = block_get(m, b->pfn)))
+		return;
+	if (e->state == LC_IN_BUDDY || e->state == LC_ON_PCP)
+		m->tot.anomalies.free_not_in_use++;
+	if (pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift)) {
+		/* assumed: an eligible free goes to the freeing CPU's list (docs/METRICS.md) */
+		cs->flow.free_entries++;
+		m->tot.free_entries++;
+		if (t)
+			t->free_entries++;
+		enter_list(m, e, cpu, b->order, ev->ts_ns, LC_BY_FREE);
+	} else {
+		cs->flow.buddy_frees++;
+		m->tot.buddy_frees++;
+		if (e->state == LC_ON_PCP)
+			occ_add(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ev->ts_ns);
+		e->state = LC_IN_BUDDY;
+		e->order = (uint8_t)b->order;
+	}
+}
+
+void pcp_lifecycle_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
+{
+	uint32_t cpu = ev->cpu;
+	struct pcp_lc_task *t = NULL;
+	uint64_t ts = ev->ts_ns;
+
+	if (cpu >= m->nr_cpus) {
+		m->tot.anomalies.bad_cpu++;
+		return;
+	}
+	if (m->events_seen++ == 0) {
+		m->first_ts = m->last_ts = ts;
+		for (uint32_t c = 0; c < m->nr_cpus; c++)
+			m->cpus[c].occ_ts = ts;
+	} else {
+		if (ts < m->first_ts)
+			m->first_ts = ts;
+		if (ts > m->last_ts)
+			m->last_ts = ts;
+	}
+	switch (ev->kind) {
+	case PCP_EV_REFILL:
+	case PCP_EV_DRAIN:
+	case PCP_EV_PAGE_ALLOC:
+	case PCP_EV_PAGE_FREE:
+	case PCP_EV_ZONE_LOCKED:
+		if (ev->block.order >= 64) {
+			m->tot.anomalies.bad_order++;
+			return;
+		}
+		break;
+	case PCP_EV_REFILL_LOCK:
+	case PCP_EV_DRAIN_LOCK:
+		m->native_locks[ev->kind == PCP_EV_DRAIN_LOCK]++;
+		if ((t = task_get(m, ev->pid)))
+			t->lock_acquisitions++;
+		return;
+	default:
+		return;
+	}
+	if (ev->kind != PCP_EV_ZONE_LOCKED)
+		t = task_get(m, ev->pid);
+	switch (ev->kind) {
+	case PCP_EV_REFILL:
+		on_refill(m, cpu, ev, t);
+		break;
+	case PCP_EV_DRAIN:
+		on_drain(m, cpu, ev, t);
+		break;
+	case PCP_EV_PAGE_ALLOC:
+		on_alloc(m, cpu, ev, t);
+		break;
+	case PCP_EV_PAGE_FREE:
+		on_free(m, cpu, ev, t);
+		break;
+	default:        /* ZONE_LOCKED: a direct buddy allocation, unless a refill follows */
+		m->cpus[cpu].zl_pfn = ev->block.pfn;
+		m->cpus[cpu].zl_valid = 1;
+		m->cpus[cpu].zl_refill = 0;
+		break;
+	}
+}
+
+/* Nearest rank over the fine histogram (churn_model.c's percentile): the last value of the
+ * bucket holding rank ceil(p n), capped by the largest value. */
+static double percentile(const uint64_t *fine, uint64_t n, uint64_t max, uint64_t num, uint64_t den)
+{
+	uint64_t rank, cum = 0;
+
+	if (n == 0)
+		return NAN;
+	rank = n / den * num + (n % den * num + den - 1) / den;
+	if (rank == 0)
+		rank = 1;
+	for (unsigned i = 0; i < FINE_BUCKETS; i++) {
+		cum += fine[i];
+		if (cum >= rank) {
+			uint64_t v = fine_bucket_last(i);
+
+			return (double)(v < max ? v : max);
+		}
+	}
+	return (double)max;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : NAN;
+}
+
+static int cmp_occ_row(const void *pa, const void *pb)
+{
+	const struct pcp_lc_occ_row *a = pa, *b = pb;
+
+	if (a->bucket_start_ns != b->bucket_start_ns)
+		return a->bucket_start_ns < b->bucket_start_ns ? -1 : 1;
+	return (a->cpu > b->cpu) - (a->cpu < b->cpu);
+}
+
+static int cmp_task(const void *pa, const void *pb)
+{
+	const struct pcp_lc_task *a = pa, *b = pb;
+
+	return (a->pid > b->pid) - (a->pid < b->pid);
+}
+
+static int results_hist(const struct exit_hist *h, struct pcp_hist_bucket **out, size_t *nr)
+{
+	size_t n = 0;
+
+	*out = NULL;
+	*nr = 0;
+	for (unsigned i = 0; i < LOG2_BUCKETS; i++)
+		n += h->stays[i] != 0;
+	if (!n)
+		return PCP_OK;
+	if (!(*out = calloc(n, sizeof(**out))))
+		return PCP_ERR_NOMEM;
+	for (unsigned i = 0; i < LOG2_BUCKETS; i++) {
+		struct pcp_hist_bucket *b;
+
+		if (!h->stays[i])
+			continue;
+		b = &(*out)[(*nr)++];
+		b->lo_ns = i ? UINT64_C(1) << (i - 1) : 0;
+		b->hi_ns = i == 0 ? 1 : i < 64 ? UINT64_C(1) << i : UINT64_MAX;
+		b->pairs = h->stays[i];
+		b->pages = h->pages[i];
+	}
+	return PCP_OK;
+}
+
+int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_results *churn,
+			 struct pcp_lifecycle_results **out)
+{
+	struct pcp_lifecycle_results *r;
+	uint64_t duration = m->last_ts - m->first_ts;
+	int timed = !m->opts.no_time_base && m->events_seen && duration > 0;
+	double sum_mean = 0, sum_err = 0;
+	uint64_t *fine_all = NULL, n_all, max_all;
+	int err;
+
+	*out = NULL;
+	/* the open timeline rows end at the trace's last event (once: finish may be called again) */
+	for (uint32_t c = 0; c < m->nr_cpus; c++) {
+		uint64_t bend;
+
+		if (!m->cpus[c].tl_open)
+			continue;
+		bend = m->first_ts + (m->cpus[c].tl_bucket + 1) * m->opts.bucket_ns;
+		tl_close(m, c, bend < m->last_ts ? bend : m->last_ts);
+	}
+	if (m->nr_timeline)
+		qsort(m->timeline, m->nr_timeline, sizeof(*m->timeline), cmp_occ_row);
+	if (m->err)
+		return m->err;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return PCP_ERR_NOMEM;
+	*r = m->tot;
+	r->nr_cpus = m->nr_cpus;
+	r->first_ts_ns = m->first_ts;
+	r->last_ts_ns = m->last_ts;
+	r->occupancy_is_level = m->start_pages != NULL;
+	r->cpu_flow = calloc(m->nr_cpus ? m->nr_cpus : 1, sizeof(*r->cpu_flow));
+	if (m->nr_timeline && (r->occ_timeline = malloc(m->nr_timeline * sizeof(*r->occ_timeline)))) {
+		memcpy(r->occ_timeline, m->timeline, m->nr_timeline * sizeof(*r->occ_timeline));
+		r->nr_occ_timeline = m->nr_timeline;
+	} else if (m->nr_timeline) {
+		err = PCP_ERR_NOMEM;
+		goto fail;
+	}
+	r->tasks = calloc(m->nr_tasks ? m->nr_tasks : 1, sizeof(*r->tasks));
+	fine_all = calloc(FINE_BUCKETS, sizeof(*fine_all));
+	if (!r->cpu_flow || !r->tasks || !fine_all) {
+		err = PCP_ERR_NOMEM;
+		goto fail;
+	}
+
+	for (uint32_t c = 0; c < m->nr_cpus; c++) {
+		struct lc_cpu *cs = &m->cpus[c];
+		struct pcp_lc_cpu_flow *f = &r->cpu_flow[c];
+		long double area = cs->occ_area;
+
+		*f = cs->flow;
+		f->occ_end = cs->occ;
+		if (m->events_seen && m->last_ts > cs->occ_ts)
+			area += (long double)cs->occ * (long double)(m->last_ts - cs->occ_ts);
+		f->occ_mean = timed ? (double)(area / (long double)duration) : NAN;
+		sum_mean += f->occ_mean;
+		if (m->end_pages) {
+			f->has_snapshot_end = 1;
+			f->snapshot_end = m->end_pages[c];
+			f->end_diff = f->occ_end - f->snapshot_end;
+			sum_err += (double)f->end_diff;
+		}
+	}
+
+	for (size_t i = 0; i <= m->task_mask; i++)
+		if (m->tasks[i].used)
+			r->tasks[r->nr_tasks++] = m->tasks[i].t;
+	qsort(r->tasks, r->nr_tasks, sizeof(*r->tasks), cmp_task);
+
+	n_all = max_all = 0;
+	for (int x = 0; x < PCP_LC_NR_EXITS; x++) {
+		const struct exit_hist *h = &m->hist[x];
+
+		if ((err = results_hist(h, &r->residency_hist[x], &r->nr_residency_hist[x])))
+			goto fail;
+		r->stays[x] = h->n;
+		r->residency_p50_ns[x] = m->opts.no_time_base ? NAN : percentile(h->fine, h->n, h->max, 1, 2);
+		r->residency_p99_ns[x] = m->opts.no_time_base ? NAN : percentile(h->fine, h->n, h->max, 99, 100);
+		for (unsigned i = 0; i < FINE_BUCKETS; i++)
+			fine_all[i] += h->fine[i];
+		n_all += h->n;
+		if (h->max > max_all)
+			max_all = h->max;
+	}
+
+	if (churn) {
+		r->refill_acquisitions = r->drain_acquisitions = 0;
+		for (size_t i = 0; i < churn->nr_zone_lock; i++) {
+			if (churn->zone_lock[i].kind == PCP_LOCK_KIND_REFILL)
+				r->refill_acquisitions += churn->zone_lock[i].acquisitions;
+			else
+				r->drain_acquisitions += churn->zone_lock[i].acquisitions;
+		}
+	} else {
+		r->refill_acquisitions = m->native_locks[0];
+		r->drain_acquisitions = m->native_locks[1];
+	}
+
+	r->m_buddy_allocs = (double)r->buddy_allocs;
+	r->m_pcp_allocs = (double)r->pcp_allocs;
+	r->alloc_refill_ratio = ratio((double)r->refill_acquisitions, (double)r->pcp_allocs);
+	r->free_drain_ratio = ratio((double)r->drain_acquisitions, (double)r->free_entries);
+	r->unused_refill_ratio = ratio((double)r->unused_refills, (double)r->refill_blocks);
+	r->free_entry_share = ratio((double)r->free_entries, (double)(r->free_entries + r->refill_blocks));
+	r->remote_drain_ratio = ratio((double)r->remote_drains, (double)r->drains_owner_known);
+	r->pcp_residency_p50_ns = m->opts.no_time_base ? NAN : percentile(fine_all, n_all, max_all, 1, 2);
+	r->pcp_residency_p99_ns = m->opts.no_time_base ? NAN : percentile(fine_all, n_all, max_all, 99, 100);
+	r->mean_pcp_pages = timed && m->start_pages ? sum_mean : NAN;
+	r->occupancy_error_pages = m->start_pages && m->end_pages && m->events_seen ? sum_err : NAN;
+	free(fine_all);
+	*out = r;
+	return PCP_OK;
+fail:
+	free(fine_all);
+	pcp_lifecycle_results_free(r);
+	return err;
+}
+
+void pcp_lifecycle_results_free(struct pcp_lifecycle_results *r)
+{
+	if (!r)
+		return;
+	free(r->cpu_flow);
+	free(r->tasks);
+	free(r->occ_timeline);
+	for (int x = 0; x < PCP_LC_NR_EXITS; x++)
+		free(r->residency_hist[x]);
+	free(r);
+}

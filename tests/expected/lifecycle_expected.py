@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""Expected values of the lifecycle model (docs/METRICS.md, "Lifecycle (draft, not yet in the
+outputs)") computed independently from `trace-cmd report` text, never through pcptrace code.
+
+  lifecycle_expected.py TRACE [--start N,N,..] [--end N,N,..] [--page-shift S] [--bucket NS]
+                        [-o OUT.json]
+
+--start/--end: the before/after snapshot's pageset count per CPU (summed over zones), as the
+model gets them. The output is what tests/test_lifecycle.c compares the model against
+(exact counts, occupancy and histogram rows; percentiles exact here, the model's within 1/64
+above). The mode as docs/METRICS.md says: native when the trace carries the format of
+kmem:mm_page_pcpu_refill (every mm_page_alloc_zone_locked is then a zone_locked record and the
+refill is the mm_page_pcpu_refill; the zone-lock events, when both formats are there, are the
+acquisitions), else fallback (percpu_refill != 0 is a refill, no acquisition events).
+
+  trace-cmd report -t -R -N -i FILE: one line per record,
+      COMM-PID [CPU] SEC.NSEC: EVENT: field=value ...
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+LINE_RE = re.compile(r"^\s*(?P<comm>.*)-(?P<pid>-?\d+)\s+\[(?P<cpu>\d+)\]\s+(?P<sec>\d+)\.(?P<nsec>\d{9}):"
+                     r"\s+(?P<event>[^\s:]+):\s?(?P<fields>.*)$")
+FIELD_RE = re.compile(r"(\w+)=(\S*)")
+CPUS_RE = re.compile(r"^cpus=(\d+)\s*$")
+
+
+def formats(path):
+    text = subprocess.run(["trace-cmd", "report", "-E", "-i", path], check=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          universal_newlines=True).stdout
+    return set(l.strip() for l in text.splitlines() if ":" in l)
+
+
+def records(path):
+    text = subprocess.run(["trace-cmd", "report", "-t", "-R", "-N", "-i", path], check=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          universal_newlines=True).stdout
+    nr_cpus, out = None, []
+    for line in text.splitlines():
+        m = CPUS_RE.match(line)
+        if m:
+            nr_cpus = int(m.group(1))
+            continue
+        m = LINE_RE.match(line)
+        if not m:
+            continue
+        f = {k: int(v, 0) for k, v in FIELD_RE.findall(m.group("fields"))}
+        out.append((int(m.group("sec")) * 10**9 + int(m.group("nsec")), int(m.group("cpu")),
+                    int(m.group("pid")), m.group("event"), f))
+    return nr_cpus, out
+
+
+def allowed(order, page_shift):
+    return order <= 3 or order == page_shift - 3
+
+
+def nearest_rank(values, num, den):
+    if not values:
+        return None
+    v = sorted(values)
+    k = max(-(-num * len(v) // den), 1)
+    return v[k - 1]
+
+
+def log2_bucket(r):
+    if r <= 0:
+        return 0, 1
+    lo = 1 << (r.bit_length() - 1)
+    return lo, 2 * lo
+
+
+def ratio(a, b):
+    return a / b if b > 0 else None
+
+
+def occupancy_timeline(changes, start_levels, first, last, bucket, nr_cpus):
+    """One row per (bucket, CPU) with a change: changes, min/max (the level the bucket entered
+    with included), end, mean over the bucket's part of [first, last]."""
+    rows = []
+    for c in range(nr_cpus):
+        level = start_levels[c]
+        by_bucket = {}
+        for ts, after in changes[c]:
+            by_bucket.setdefault((ts - first) // bucket, []).append((ts, after))
+        for b in sorted(by_bucket):
+            bstart = first + b * bucket
+            bend = min(bstart + bucket, last)
+            lo = hi = level
+            area, at = 0, bstart
+            for ts, after in by_bucket[b]:
+                area += level * (ts - at)
+                level, at = after, ts
+                lo, hi = min(lo, level), max(hi, level)
+            area += level * (bend - at)
+            span = bend - bstart
+            rows.append(dict(bucket_start_ns=b * bucket, cpu=c, changes=len(by_bucket[b]),
+                             occ_min=lo, occ_max=hi, occ_end=level,
+                             occ_mean=area / span if span > 0 else None))
+    rows.sort(key=lambda r: (r["bucket_start_ns"], r["cpu"]))
+    return rows
+
+
+def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
+    nr_cpus, recs = records(path)
+    fmts = formats(path)
+    native = "kmem:mm_page_pcpu_refill" in fmts
+    native_locks = native and {"kmem:mm_page_pcpu_refill_zone_locked",
+                               "kmem:mm_page_pcpu_drain_zone_locked"} <= fmts
+    acquisitions = {"refill": 0, "drain": 0}
+    # block state: pfn -> dict(state, owner, since, entry, order)
+    blocks = {}
+    zl = {}                                   # cpu -> [pfn, is_refill]
+    occ = [start[c] if start else 0 for c in range(nr_cpus)]
+    cpu = [dict(pcp_allocs=0, buddy_allocs=0, unclassified_allocs=0, free_entries=0,
+                buddy_frees=0, refill_blocks=0, refill_pages=0, drain_blocks=0, drain_pages=0,
+                unused_refills=0, remote_drains=0, occ_start=occ[c], occ_min=occ[c],
+                occ_max=occ[c]) for c in range(nr_cpus)]
+    changes = [[] for _ in range(nr_cpus)]    # (ts, occupancy after)
+    tasks = {}
+    tot = dict(allocs=0, frees=0, pcp_allocs=0, buddy_allocs=0, unclassified_allocs=0,
+               free_entries=0, buddy_frees=0, refill_blocks=0, drain_blocks=0, unused_refills=0,
+               drains_owner_known=0, remote_drains=0, drains_owner_unknown=0, allocs_pcp_unseen=0)
+    stays = {"alloc": [], "drain": []}        # (residency, pages)
+
+    def task(pid):
+        return tasks.setdefault(pid, dict(pid=pid, refill_blocks=0, refill_pages=0, drain_blocks=0,
+                                          drain_pages=0, lock_acquisitions=0, allocs=0,
+                                          pcp_allocs=0, buddy_allocs=0, frees=0, free_entries=0))
+
+    def change(c, delta, ts):
+        occ[c] += delta
+        cpu[c]["occ_min"] = min(cpu[c]["occ_min"], occ[c])
+        cpu[c]["occ_max"] = max(cpu[c]["occ_max"], occ[c])
+        changes[c].append((ts, occ[c]))
+
+    def enter(b, c, order, ts, how):
+        if b.get("state") == "pcp":
+            change(b["owner"], -(1 << b["order"]), ts)
+        b.update(state="pcp", owner=c, since=ts, entry=how, order=order)
+        change(c, 1 << order, ts)
+
+    first = recs[0][0] if recs else 0
+    last = max((r[0] for r in recs), default=0)
+    def refill(ts, c, pid, f):
+        zl[c] = [f["pfn"], True]
+        o = f["order"]
+        cpu[c]["refill_blocks"] += 1
+        cpu[c]["refill_pages"] += 1 << o
+        tot["refill_blocks"] += 1
+        t = task(pid)
+        t["refill_blocks"] += 1
+        t["refill_pages"] += 1 << o
+        enter(blocks.setdefault(f["pfn"], {}), c, o, ts, "refill")
+
+    for ts, c, pid, ev, f in recs:
+        if ev in ("mm_page_pcpu_refill_zone_locked", "mm_page_pcpu_drain_zone_locked"):
+            if native_locks:
+                acquisitions["refill" if "refill" in ev else "drain"] += 1
+                task(pid)["lock_acquisitions"] += 1
+        elif ev == "mm_page_pcpu_refill":
+            if native:
+                refill(ts, c, pid, f)
+        elif ev == "mm_page_alloc_zone_locked":
+            if f["pfn"] == (1 << 64) - 1:
+                continue
+            if native:
+                zl[c] = [f["pfn"], False]    # a following mm_page_pcpu_refill makes it one
+            elif f["percpu_refill"]:
+                refill(ts, c, pid, f)
+            else:
+                zl[c] = [f["pfn"], False]
+        elif ev == "mm_page_alloc":
+            if f["pfn"] == (1 << 64) - 1:
+                continue                      # failed: no block
+            pfn, o = f["pfn"], f["order"]
+            t = task(pid)
+            tot["allocs"] += 1
+            t["allocs"] += 1
+            match = c in zl and zl[c][0] == pfn
+            was_refill = match and zl[c][1]
+            if match:
+                del zl[c]                     # one alloc per zone_locked record
+            b = blocks.setdefault(pfn, {})
+            if not allowed(o, page_shift):
+                cpu[c]["unclassified_allocs"] += 1
+                tot["unclassified_allocs"] += 1
+            elif match and not was_refill:
+                cpu[c]["buddy_allocs"] += 1
+                tot["buddy_allocs"] += 1
+                t["buddy_allocs"] += 1
+            else:
+                cpu[c]["pcp_allocs"] += 1
+                tot["pcp_allocs"] += 1
+                t["pcp_allocs"] += 1
+                if b.get("state") == "pcp":
+                    stays["alloc"].append((ts - b["since"], 1 << b["order"]))
+                    change(b["owner"], -(1 << b["order"]), ts)
+                else:
+                    tot["allocs_pcp_unseen"] += 1
+                    change(c, -(1 << o), ts)
+                b.update(state="use", order=o)
+                continue
+            if b.get("state") == "pcp":
+                change(b["owner"], -(1 << b["order"]), ts)
+            b.update(state="use", order=o)
+        elif ev == "mm_page_free":
+            pfn, o = f["pfn"], f["order"]
+            t = task(pid)
+            tot["frees"] += 1
+            t["frees"] += 1
+            b = blocks.setdefault(pfn, {})
+            if allowed(o, page_shift):
+                cpu[c]["free_entries"] += 1
+                tot["free_entries"] += 1
+                t["free_entries"] += 1
+                enter(b, c, o, ts, "free")
+            else:
+                cpu[c]["buddy_frees"] += 1
+                tot["buddy_frees"] += 1
+                if b.get("state") == "pcp":
+                    change(b["owner"], -(1 << b["order"]), ts)
+                b.update(state="buddy", order=o)
+        elif ev == "mm_page_pcpu_drain":
+            pfn, o = f["pfn"], f["order"]
+            t = task(pid)
+            cpu[c]["drain_blocks"] += 1
+            cpu[c]["drain_pages"] += 1 << o
+            tot["drain_blocks"] += 1
+            t["drain_blocks"] += 1
+            t["drain_pages"] += 1 << o
+            b = blocks.setdefault(pfn, {})
+            if b.get("state") == "pcp":
+                owner = b["owner"]
+                tot["drains_owner_known"] += 1
+                if owner != c:
+                    tot["remote_drains"] += 1
+                    cpu[owner]["remote_drains"] += 1
+                if b["entry"] == "refill":
+                    tot["unused_refills"] += 1
+                    cpu[owner]["unused_refills"] += 1
+                stays["drain"].append((ts - b["since"], 1 << b["order"]))
+                change(owner, -(1 << b["order"]), ts)
+            else:
+                tot["drains_owner_unknown"] += 1
+                change(c, -(1 << o), ts)
+            b.update(state="buddy", order=o)
+
+    duration = last - first
+    rows, sum_mean, sum_err = [], 0.0, 0
+    for c in range(nr_cpus):
+        row = dict(cpu=c, **cpu[c])
+        row["occ_end"] = occ[c]
+        # time-weighted mean over [first, last]
+        area, level, at = 0, cpu[c]["occ_start"], first
+        for ts, after in changes[c]:
+            area += level * (ts - at)
+            level, at = after, ts
+        area += level * (last - at)
+        row["occ_mean"] = area / duration if duration > 0 else None
+        sum_mean += row["occ_mean"] or 0
+        if end:
+            row["snapshot_end"] = end[c]
+            row["end_diff"] = occ[c] - end[c]
+            sum_err += row["end_diff"]
+        rows.append(row)
+
+    hist = {}
+    for kind, s in stays.items():
+        buckets = {}
+        for r, pages in s:
+            lo, hi = log2_bucket(r)
+            b = buckets.setdefault(lo, dict(lo_ns=lo, hi_ns=hi, stays=0, pages=0))
+            b["stays"] += 1
+            b["pages"] += pages
+        hist[kind] = [buckets[k] for k in sorted(buckets)]
+    every = [r for s in stays.values() for r, _ in s]
+    tot["stays_alloc"] = len(stays["alloc"])
+    tot["stays_drain"] = len(stays["drain"])
+    # the acquisitions the ratios use: the native zone-lock events (none in fallback mode)
+    tot["refill_acquisitions"] = acquisitions["refill"]
+    tot["drain_acquisitions"] = acquisitions["drain"]
+    metrics = dict(
+        buddy_allocs=tot["buddy_allocs"], pcp_allocs=tot["pcp_allocs"],
+        alloc_refill_ratio=ratio(acquisitions["refill"], tot["pcp_allocs"]),
+        free_drain_ratio=ratio(acquisitions["drain"], tot["free_entries"]),
+        unused_refill_ratio=ratio(tot["unused_refills"], tot["refill_blocks"]),
+        free_entry_share=ratio(tot["free_entries"], tot["free_entries"] + tot["refill_blocks"]),
+        remote_drain_ratio=ratio(tot["remote_drains"], tot["drains_owner_known"]),
+        pcp_residency_p50_ns=nearest_rank(every, 1, 2),
+        pcp_residency_p99_ns=nearest_rank(every, 99, 100),
+        mean_pcp_pages=sum_mean if start and duration > 0 else None,
+        occupancy_error_pages=sum_err if start and end else None)
+    timeline = occupancy_timeline(changes, [r["occ_start"] for r in rows], first, last, bucket,
+                                  nr_cpus)
+    return dict(trace=os.path.basename(path), mode="native" if native else "fallback",
+                nr_cpus=nr_cpus, page_shift=page_shift, bucket_ns=bucket,
+                occupancy_timeline=timeline,
+                start_pages=start, end_pages=end, first_ts_ns=first, last_ts_ns=last,
+                totals=tot, cpu_flow=rows, tasks=[tasks[p] for p in sorted(tasks)],
+                residency_hist=hist, metrics=metrics)
+
+
+def ints(s):
+    return [int(x) for x in s.split(",")] if s else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("trace")
+    ap.add_argument("--start", type=ints)
+    ap.add_argument("--end", type=ints)
+    ap.add_argument("--page-shift", type=int, default=12)
+    ap.add_argument("--bucket", type=int, default=10000000)
+    ap.add_argument("-o", "--output", default="-")
+    a = ap.parse_args()
+    doc = compute(a.trace, a.start, a.end, a.page_shift, a.bucket)
+    text = json.dumps(doc, indent=1) + "\n"
+    if a.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(a.output + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(a.output + ".tmp", a.output)
+
+
+if __name__ == "__main__":
+    main()
