@@ -12,19 +12,7 @@ work=$(mktemp -d /tmp/pcpbench-cmp.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 traces=("$@")
 if [ ${#traces[@]} -eq 0 ]; then
-	python3 - 4000000 200000 >"$work/script.txt" <<'PY'
-import sys
-n, pool = int(sys.argv[1]), int(sys.argv[2])
-out = sys.stdout
-out.write("cpus 2\n")
-ts = 1_000_000
-for i in range(n // 2):
-    pfn = 0x100000 + (i * 7919) % pool
-    ts += 50
-    out.write(f"{ts} {i & 1} kmem:mm_page_alloc_zone_locked pfn={pfn} order=0 migratetype=1 percpu_refill=1\n")
-    ts += 50
-    out.write(f"{ts} {(i >> 3) & 1} kmem:mm_page_pcpu_drain pfn={pfn} order=0 migratetype=1\n")
-PY
+	python3 "$top/bench/synth_script.py" 4000000 200000 >"$work/script.txt"
 	"$new/pcpsynth" -q -u -o "$work/synth-4M.dat" --formats "$top/tests/fixtures/formats" "$work/script.txt"
 	traces=("$work/synth-4M.dat")
 	for f in lab-2node.dat fallback-zones.dat; do

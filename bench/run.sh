@@ -16,21 +16,7 @@ cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
 # synth_script EVENTS PFNS: a refill/drain stream cycling over a fixed pool of PFNs on 2 CPUs.
-synth_script() {
-	python3 - "$1" "$2" <<'PY'
-import sys
-n, pool = int(sys.argv[1]), int(sys.argv[2])
-out = sys.stdout
-out.write("cpus 2\n")
-ts = 1_000_000
-for i in range(n // 2):
-    pfn = 0x100000 + (i * 7919) % pool
-    ts += 50
-    out.write(f"{ts} {i & 1} kmem:mm_page_alloc_zone_locked pfn={pfn} order=0 migratetype=1 percpu_refill=1\n")
-    ts += 50
-    out.write(f"{ts} {(i >> 3) & 1} kmem:mm_page_pcpu_drain pfn={pfn} order=0 migratetype=1\n")
-PY
-}
+synth_script() { python3 "$top/bench/synth_script.py" "$1" "$2"; }
 
 synth_trace() { # EVENTS PFNS OUT
 	synth_script "$1" "$2" >"$work/script.txt"

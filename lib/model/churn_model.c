@@ -8,21 +8,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model/histogram.h"
 #include "model/churn.h"
 #include "common/error.h"
 #include "model/pair_events.h"
 #include "model/zone_map.h"
-
-/* Log2 round-trip histogram (round_trip_hist): index 0 is r = 0, index k+1 is [2^k, 2^(k+1)). */
-#define LOG2_BUCKETS 65
-
-/* Fine histogram for percentiles: values below 64 have one bucket each (exact); above, each
- * log2 major bucket [2^m, 2^(m+1)) is split into 64 linear sub-buckets of width 2^(m-6).
- * A sub-bucket [lo, lo + w) has lo >= 64 w, so any value in it is within w/lo < 1/64 of any
- * other: the relative error of a reported percentile is below 1/64. */
-#define FINE_SUB_BITS 6
-#define FINE_SUB (1u << FINE_SUB_BITS)
-#define FINE_BUCKETS (FINE_SUB + (64 - FINE_SUB_BITS) * FINE_SUB)
 
 enum { RUN_NONE = 0, RUN_REFILL, RUN_DRAIN };
 
@@ -285,36 +275,6 @@ static void on_lock(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_zo
 	m->zones[idx].row.target_pages += op->nr_pages;
 	m->cpus[cpu].lock_row[kind] = idx;
 	zone_acquire(m, idx, cpu, kind);
-}
-
-static inline unsigned log2_index(uint64_t r)
-{
-	return r ? 64u - (unsigned)__builtin_clzll(r) : 0;
-}
-
-static inline unsigned fine_index(uint64_t r)
-{
-	unsigned major;
-
-	if (r < FINE_SUB)
-		return (unsigned)r;
-	major = 63u - (unsigned)__builtin_clzll(r);     /* >= FINE_SUB_BITS */
-	return FINE_SUB + (major - FINE_SUB_BITS) * FINE_SUB +
-	       (unsigned)((r >> (major - FINE_SUB_BITS)) & (FINE_SUB - 1));
-}
-
-/* The largest value of fine bucket idx (we report it: never below the exact percentile). */
-static uint64_t fine_bucket_last(unsigned idx)
-{
-	unsigned major, sub;
-	uint64_t width;
-
-	if (idx < FINE_SUB)
-		return idx;
-	major = (idx - FINE_SUB) / FINE_SUB + FINE_SUB_BITS;
-	sub = (idx - FINE_SUB) % FINE_SUB;
-	width = UINT64_C(1) << (major - FINE_SUB_BITS);
-	return (UINT64_C(1) << major) + sub * width + (width - 1);
 }
 
 static void on_pair(struct pcp_churn_model *m, const struct pcp_pair *p, uint32_t drain_cpu)

@@ -4,16 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/error.h"
+#include "model/histogram.h"
 #include "model/lifecycle.h"
 #include "model/pair_events.h"      /* pcp_pfn_slot(): the same block hashing */
-
-/* Log2 residency histogram: index 0 is r = 0, index k+1 is [2^k, 2^(k+1)) (as round_trip_hist). */
-#define LOG2_BUCKETS 65
-/* Fine histogram for percentiles, as churn_model.c's: exact below 64, then 64 linear
- * sub-buckets per power of two (relative error < 1/64). */
-#define FINE_SUB_BITS 6
-#define FINE_SUB (1u << FINE_SUB_BITS)
-#define FINE_BUCKETS (FINE_SUB + (64 - FINE_SUB_BITS) * FINE_SUB)
 
 #define MIN_CAPACITY 1024
 #define LOAD_NUM 7
@@ -341,35 +334,6 @@ static inline void occ_add(struct pcp_lifecycle_model *m, uint32_t cpu, int64_t 
 		cs->flow.occ_min = cs->occ;
 	if (cs->occ > cs->flow.occ_max)
 		cs->flow.occ_max = cs->occ;
-}
-
-static inline unsigned log2_index(uint64_t r)
-{
-	return r ? 64u - (unsigned)__builtin_clzll(r) : 0;
-}
-
-static inline unsigned fine_index(uint64_t r)
-{
-	unsigned major;
-
-	if (r < FINE_SUB)
-		return (unsigned)r;
-	major = 63u - (unsigned)__builtin_clzll(r);
-	return FINE_SUB + (major - FINE_SUB_BITS) * FINE_SUB +
-	       (unsigned)((r >> (major - FINE_SUB_BITS)) & (FINE_SUB - 1));
-}
-
-static uint64_t fine_bucket_last(unsigned idx)
-{
-	unsigned major, sub;
-	uint64_t width;
-
-	if (idx < FINE_SUB)
-		return idx;
-	major = (idx - FINE_SUB) / FINE_SUB + FINE_SUB_BITS;
-	sub = (idx - FINE_SUB) % FINE_SUB;
-	width = UINT64_C(1) << (major - FINE_SUB_BITS);
-	return (UINT64_C(1) << major) + sub * width + (width - 1);
 }
 
 /* The block leaves the list it is on (owner's) at ts by exit kind x: residency and occupancy. */
