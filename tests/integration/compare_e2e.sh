@@ -58,14 +58,33 @@ WIDE_WINDOW=1000000000000000 # 10^15 ns: longer than any recording
 
 # record NAME PCPLOAD-ARGS...: NAME.dat (+ meta), NAME.narrow.db and NAME.wide.db. compare
 # refuses a run that lost events, so a lossy recording (a busy machine) is recorded again, up to
-# 3 times; so is one whose burst paired no page on CPU 0 (the live property below) or whose wide
-# fast_churn_ratio is under 0.02 (the comparison below needs it beyond the 0.01 band floor). Each
-# recording runs bursts for 3 s: the first burst may only drain what the list held before.
+# TRIES times; so is one whose burst paired no page on CPU 0 (the live property below) or whose
+# wide fast_churn_ratio is under 0.02 (the comparison below needs it beyond the 0.01 band floor).
+# Each recording runs bursts for 3 s: the first burst may only drain what the list held before.
+# The buffer is 128 MB per CPU (few losses when the reader is starved); 6 tries.
+# Before each recording, CPU 0's PCP lists are let shrink (the kernel decays an auto-tuned high
+# mark every second) to under a tenth of a burst, for up to 30 s: a recording that starts while
+# the lists still hold the previous burst's pages drains those, refilled before the trace, and
+# pairs few of its own (wide fast_churn_ratio seen from 0.0008 to 0.41 without this wait).
+TRIES=6
+MIN_WIDE=0.02
+cpu0_pcp_pages() {
+	awk '/^ *cpu: / { cpu = $2 } /^ *count: / && cpu == 0 { n += $2 } END { print n + 0 }' /proc/zoneinfo
+}
+settle() {
+	local i limit=$((SIZE_MB * 256 / 10))
+	for i in $(seq 30); do
+		[ "$(cpu0_pcp_pages)" -lt "$limit" ] && return 0
+		sleep 1
+	done
+	echo "CPU 0's PCP lists still hold $(cpu0_pcp_pages) pages after 30 s (limit $limit)"
+}
 record() {
 	local name=$1 try
 	shift
-	for try in 1 2 3; do
-		"$PCPRECORD" -q -o "$name.dat" -- "$PCPLOAD" -q --duration 3 "$@" > "$name.rec.log" 2>&1 ||
+	for try in $(seq $TRIES); do
+		settle
+		"$PCPRECORD" -q -b 131072 -o "$name.dat" -- "$PCPLOAD" -q --duration 3 "$@" > "$name.rec.log" 2>&1 ||
 			fail "pcprecord $name failed: $(tail -3 "$name.rec.log")"
 		"$PCPANALYZE" -q --churn-window 0 -o "$name.narrow.db" "$name.dat" > "$name.ana.log" 2>&1 &&
 		"$PCPANALYZE" -q --churn-window $WIDE_WINDOW -o "$name.wide.db" "$name.dat" >> "$name.ana.log" 2>&1 ||
@@ -75,15 +94,16 @@ record() {
 		elif [ "$(sqlite3 "$name.narrow.db" "SELECT COALESCE(SUM(pages), 0) FROM pair_matrix
 			WHERE refill_cpu = 0 AND drain_cpu = 0")" -lt 1 ]; then
 			echo "$name: no page paired on CPU 0 (try $try)"
-		elif [ "$(sqlite3 "$name.wide.db" "SELECT COALESCE(value, 0) >= 0.02 FROM metrics
+		elif [ "$(sqlite3 "$name.wide.db" "SELECT COALESCE(value, 0) >= $MIN_WIDE FROM metrics
 			WHERE name = 'fast_churn_ratio'")" != 1 ]; then
 			# the comparison needs every wide run beyond the 0.01 floor of a ratio's band
-			echo "$name: wide fast_churn_ratio under 0.02 (try $try)"
+			echo "$name: wide fast_churn_ratio $(sqlite3 "$name.wide.db" "SELECT value FROM metrics
+				WHERE name = 'fast_churn_ratio'") under $MIN_WIDE (try $try)"
 		else
 			return 0
 		fi
 	done
-	fail "$name: 3 recordings in a row were lossy or paired no page on CPU 0"
+	fail "$name: $TRIES recordings in a row were lossy, paired no page on CPU 0 or had a wide fast_churn_ratio under 0.02"
 }
 
 NARROW=() WIDE=()
