@@ -4,7 +4,7 @@
 # checked; it is unpacked into a temporary root (dpkg-deb -x: this machine's /usr is not touched)
 # and the unpacked pcpanalyze, library, header and pcptrace.pc are used from there.
 # With PCP_DEB_INSTALL=1 (CI, a fresh machine; normal builds only) it is also installed for real
-# with apt-get, used from /usr, and removed again.
+# with apt-get, used from /usr, and purged again (no "config-files" state left in dpkg).
 set -u
 BUILD=$(cd "${1:?usage: deb.sh BUILD_DIR}" && pwd)
 SRC=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -72,7 +72,7 @@ dpkg-query -W -f='${Status}' pcptrace 2>/dev/null | grep -q 'ok installed' &&
 	fail "pcptrace is already installed on this machine: not installing over it"
 [ -e /usr/bin/pcpanalyze ] && fail "/usr/bin/pcpanalyze exists already: not installing over it"
 installed=0
-remove_pkg() { [ $installed = 1 ] && DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq pcptrace >/dev/null 2>&1; }
+remove_pkg() { [ $installed = 1 ] && DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pcptrace >/dev/null 2>&1; }
 trap 'remove_pkg; rm -rf "$WORK"' EXIT
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$DEB" >"$WORK/apt.log" 2>&1 ||
 	fail "apt-get install $DEB: $(tail -5 "$WORK/apt.log")"
@@ -92,8 +92,9 @@ pkg_check_same_json /usr/bin/pcpanalyze "$BUILD/pcpanalyze" "$FIXTURE" "$WORK"
 	pkg_build_static "$WORK/sys/hello_static" "$WORK/sys/hello.c"
 	pkg_check_program "$WORK/sys/hello_static"
 ) || exit 1
-DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq pcptrace >"$WORK/apt.log" 2>&1 ||
-	fail "apt-get remove pcptrace: $(tail -5 "$WORK/apt.log")"
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq pcptrace >"$WORK/apt.log" 2>&1 ||
+	fail "apt-get purge pcptrace: $(tail -5 "$WORK/apt.log")"
 installed=0
-[ ! -e /usr/bin/pcpanalyze ] && [ ! -e /usr/lib/libpcptrace.so.0 ] || fail "files left after apt-get remove"
-echo "PASS (installed with apt-get, used from /usr, removed)"
+[ ! -e /usr/bin/pcpanalyze ] && [ ! -e /usr/lib/libpcptrace.so.0 ] || fail "files left after apt-get purge"
+! dpkg-query -W -f='${Status}' pcptrace 2>/dev/null | grep -q config-files || fail "dpkg keeps pcptrace in config-files state after purge"
+echo "PASS (installed with apt-get, used from /usr, purged)"
