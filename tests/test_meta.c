@@ -15,6 +15,7 @@
 
 static const char *const fixtures[] = {
 	"fallback-zones.dat", "lab-1node.dat", "lab-2node.dat", "lab-2node-zones.dat",
+	"lifecycle/recorded-mix.dat",   /* pcprecord --lifecycle: lifecycle, pageset_timing */
 };
 
 /* The fixture's meta, loaded as pcpanalyze finds it beside its trace. */
