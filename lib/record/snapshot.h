@@ -38,7 +38,7 @@ int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size
 int pcp_snapshot_take(json_t **out);
 
 /* The same with the reads ordered around a tracing switch, the per-CPU pageset counts
- * (/proc/zoneinfo, ~25 us) nearest to it and percpu_stats (~250 us, checked on the switch's
+ * (/proc/zoneinfo, 25-200 us) nearest to it and percpu_stats (~250 us, checked on the switch's
  * other side) next: BEFORE_ON vmstat, percpu_stats, zoneinfo (then tracing goes on); AFTER_OFF
  * (as pcp_snapshot_take; tracing just went off) zoneinfo, percpu_stats, vmstat. The lifecycle
  * model starts and ends each CPU's occupancy at these counts: pages that move between the read
