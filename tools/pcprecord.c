@@ -242,13 +242,13 @@ static int check_on(void *ctx)
 	struct window_snapshots *w = ctx;
 	int64_t a, d, on_ns = pcp_snapshot_mono_ns();
 
+	w->on_attempts++;
+	w->on_read = pcp_snapshot_percpu_counts(&w->on_alloc, &w->on_dealloc);
 	/* how far the pageset counts are from tracing on: at most the time since their read */
 	if (w->before && pcp_snapshot_set_pageset_timing(w->before, w->zi_before.end_ns -
 							 w->zi_before.start_ns,
 							 on_ns - w->zi_before.end_ns) && !w->err)
 		w->err = PCP_ERR_NOMEM;
-	w->on_attempts++;
-	w->on_read = pcp_snapshot_percpu_counts(&w->on_alloc, &w->on_dealloc);
 	if (w->on_read != PCP_OK || !w->before || snapshot_global(w->before, "nr_alloc", &a) ||
 	    snapshot_global(w->before, "nr_dealloc", &d))
 		return 0; /* nothing to compare with: no verdict, no retry */
