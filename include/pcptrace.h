@@ -674,11 +674,26 @@ PCP_API int pcp_recording_opts_add_event(struct pcp_recording_opts *opts, const 
 /**
  * pcp_recording_opts_set_buffer_kb - the per-CPU ring buffer size
  * @opts: the options
- * @kb: kilobytes per CPU, 0 = the instance's default (pcprecord -b)
+ * @kb: kilobytes per CPU, 0 = the instance's default (pcprecord -b; with the lifecycle events
+ *      at least 4096)
  *
  * Returns PCP_OK, or PCP_ERR_USAGE for NULL options.
  */
 PCP_API int pcp_recording_opts_set_buffer_kb(struct pcp_recording_opts *opts, size_t kb);
+
+/**
+ * pcp_recording_opts_set_lifecycle - also record every page allocation and free
+ * @opts: the options
+ * @on: 1 to also arm kmem:mm_page_alloc and kmem:mm_page_free (pcprecord --lifecycle), 0 not
+ *
+ * The events the lifecycle model follows each block through the PCP lists with
+ * (mm_page_alloc_zone_locked is always armed). They raise the event rate several times: without
+ * pcp_recording_opts_set_buffer_kb() the per-CPU buffer is then at least 4096 KB (pcprecord(1),
+ * --lifecycle, has the measured rates).
+ *
+ * Returns PCP_OK, or PCP_ERR_USAGE for NULL options.
+ */
+PCP_API int pcp_recording_opts_set_lifecycle(struct pcp_recording_opts *opts, int on);
 
 /**
  * pcp_recording_opts_set_cpus - the CPUs to record

@@ -413,6 +413,8 @@ START_TEST(test_errors_and_version)
 	ck_assert_int_eq(pcp_recording_opts_set_output(ro, "x.dat", 7, "zstd"), PCP_OK);
 	ck_assert_int_eq(pcp_recording_opts_add_event(ro, "sched_switch"), PCP_ERR_USAGE);
 	ck_assert_int_eq(pcp_recording_opts_add_event(ro, "sched:sched_switch"), PCP_OK);
+	ck_assert_int_eq(pcp_recording_opts_set_lifecycle(NULL, 1), PCP_ERR_USAGE);
+	ck_assert_int_eq(pcp_recording_opts_set_lifecycle(ro, 1), PCP_OK);
 	/* A clock without a time base is refused (before anything of the kernel is touched). */
 	ck_assert_int_eq(pcp_recording_opts_set_clock(ro, "counter", 0), PCP_OK);
 	ck_assert_int_eq(pcp_recording_create(ro, &r), PCP_ERR_USAGE);

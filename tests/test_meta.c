@@ -15,6 +15,7 @@
 
 static const char *const fixtures[] = {
 	"fallback-zones.dat", "lab-1node.dat", "lab-2node.dat", "lab-2node-zones.dat",
+	"lifecycle/recorded-mix.dat",   /* pcprecord --lifecycle: lifecycle, pageset_timing */
 };
 
 /* The fixture's meta, loaded as pcpanalyze finds it beside its trace. */
@@ -118,13 +119,15 @@ START_TEST(recorder_shapes_roundtrip)
 		"\"refill_source\": \"fallback\", \"events\": [\"kmem:mm_page_pcpu_drain\"], "
 		"\"missing_events\": [], \"events_total\": 0, \"event_counts\": {}, \"lost_events\": 0, "
 		"\"lost_unknown_pages\": 0, \"cpus\": [], \"tsc2nsec\": {\"mult\": 5, \"shift\": 3, "
-		"\"source\": \"perf\"}}, \"snapshots\": {\"before\": {\"time\": \"T\", \"time_ns\": 1, "
-		"\"zoneinfo_error\": \"/proc/zoneinfo: x\", \"vmstat\": {\"a\": 1}, "
+		"\"source\": \"perf\"}, \"lifecycle\": true}, \"snapshots\": {\"before\": {\"time\": \"T\", "
+		"\"time_ns\": 1, \"zoneinfo_error\": \"/proc/zoneinfo: x\", \"pageset_timing\": "
+		"{\"read_ns\": 30000, \"switch_gap_ns\": 9000}, \"vmstat\": {\"a\": 1}, "
 		"\"percpu_stats\": {\"available\": false, \"text\": \"PCT\", \"parsed\": {}, "
 		"\"tracing_switch\": {\"when\": \"went on\", \"nr_alloc\": 3, \"nr_dealloc\": 2, "
 		"\"attempts\": 1}, \"reason\": \"R\"}}, \"after\": {\"time\": \"U\", \"time_ns\": 2, "
 		"\"percpu_stats\": {\"available\": false, \"reason\": \"no debugfs\"}, "
-		"\"zoneinfo\": [], \"vmstat_error\": \"/proc/vmstat: y\"}}}";
+		"\"zoneinfo\": [], \"pageset_timing\": {\"read_ns\": 25000, \"switch_gap_ns\": 70000}, "
+		"\"vmstat_error\": \"/proc/vmstat: y\"}}}";
 	static const char pct[] =
 		"Percpu Memory Statistics\nAllocation Info:\n----------\n  unit_size : 4096\n\n"
 		"Global Stats:\n----------\n  nr_alloc : 3\n  nr_dealloc : 2\n  nr_chunks : 1\n\n"
@@ -144,6 +147,12 @@ START_TEST(recorder_shapes_roundtrip)
 		"nr_alloc", 3));
 	ck_assert_int_eq(pcp_meta_from_json(in, &m), PCP_OK);
 	ck_assert(m->before.percpu_stats_last);
+	ck_assert_int_eq(m->recording.lifecycle, PCP_META_SET);
+	ck_assert_int_eq(m->recording.lifecycle_on, 1);
+	ck_assert(m->before.has_pageset_timing && m->after.has_pageset_timing);
+	ck_assert_int_eq(m->before.pageset_read_ns, 30000);
+	ck_assert_int_eq(m->before.pageset_switch_gap_ns, 9000);
+	ck_assert_int_eq(m->after.pageset_switch_gap_ns, 70000);
 	ck_assert_int_eq(m->before.percpu_stats.switch_nr_alloc, 3);
 	ck_assert_ptr_nonnull(m->before.percpu_stats.parsed);
 	out = pcp_meta_to_json(m);
@@ -213,6 +222,57 @@ START_TEST(reader_validation)
 }
 END_TEST
 
+/* The snapshot's pages per CPU, summed over zones by hand: CPU 0 3 + 40 + 500, CPU 1 7 + 0 +
+ * 600, CPU 2 in no zone (offline) 0; an empty zone (no pagesets) is skipped. */
+START_TEST(pcp_pages_per_cpu)
+{
+	static const char good[] =
+		"{\"zoneinfo\": [{\"node\": 0, \"zone\": \"DMA\", \"pagesets\": [{\"cpu\": 0, \"count\": 3},"
+		" {\"cpu\": 1, \"count\": 7}]}, {\"node\": 0, \"zone\": \"DMA32\", \"pagesets\": "
+		"[{\"cpu\": 1, \"count\": 0}, {\"cpu\": 0, \"count\": 40}]}, {\"node\": 0, \"zone\": "
+		"\"Normal\", \"pagesets\": [{\"cpu\": 0, \"count\": 500}, {\"cpu\": 1, \"count\": 600}]},"
+		" {\"node\": 0, \"zone\": \"Movable\", \"pagesets\": []}]}";
+	/* each refused: a CPU missing from one zone, a pageset without count, a CPU beyond
+	 * nr_cpus, a CPU twice in a zone, no zoneinfo, no pagesets at all */
+	static const char *const bad[] = {
+		"{\"zoneinfo\": [{\"zone\": \"A\", \"pagesets\": [{\"cpu\": 0, \"count\": 1}, "
+		"{\"cpu\": 1, \"count\": 1}]}, {\"zone\": \"B\", \"pagesets\": [{\"cpu\": 0, \"count\": 1}]}]}",
+		"{\"zoneinfo\": [{\"zone\": \"A\", \"pagesets\": [{\"cpu\": 0, \"high\": 1}]}]}",
+		"{\"zoneinfo\": [{\"zone\": \"A\", \"pagesets\": [{\"cpu\": 3, \"count\": 1}]}]}",
+		"{\"zoneinfo\": [{\"zone\": \"A\", \"pagesets\": [{\"cpu\": 0, \"count\": 1}, "
+		"{\"cpu\": 1, \"count\": 1}]}, {\"zone\": \"B\", \"pagesets\": [{\"cpu\": 0, \"count\": 1}, "
+		"{\"cpu\": 0, \"count\": 1}]}]}",
+		"{\"zoneinfo_error\": \"/proc/zoneinfo: x\"}",
+		"{\"zoneinfo\": [{\"zone\": \"A\", \"pagesets\": []}]}",
+	};
+	int64_t pages[3] = { -1, -1, -1 }, none[3] = { -1, -1, -1 };
+	json_t *j = json_loads(good, 0, NULL);
+	struct pcp_meta *m = calloc(1, sizeof(*m));   /* pcp_meta_free frees its snapshots */
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(pcp_meta_snapshot_from_json(j, &m->before), PCP_OK);
+	ck_assert_int_eq(pcp_meta_pcp_pages(&m->before, 3, pages), 1);
+	ck_assert_int_eq(pages[0], 543);
+	ck_assert_int_eq(pages[1], 607);
+	ck_assert_int_eq(pages[2], 0);
+	ck_assert_int_eq(pcp_meta_pcp_pages(&m->before, 1, none), 0);   /* CPU 1 beyond nr_cpus */
+	ck_assert_int_eq(none[0], -1);
+	ck_assert_int_eq(pcp_meta_pcp_pages(&m->after, 3, none), 0);    /* no after snapshot */
+	json_decref(j);
+	pcp_meta_free(m);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m = calloc(1, sizeof(*m));
+		j = json_loads(bad[i], 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_int_eq(pcp_meta_snapshot_from_json(j, &m->before), PCP_OK);
+		ck_assert_msg(pcp_meta_pcp_pages(&m->before, 2, none) == 0, "case %zu accepted", i);
+		ck_assert_int_eq(none[0], -1);
+		json_decref(j);
+		pcp_meta_free(m);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("meta");
@@ -222,6 +282,7 @@ int main(void)
 	tcase_add_test(tc, fixture_values);
 	tcase_add_test(tc, recorder_shapes_roundtrip);
 	tcase_add_test(tc, reader_validation);
+	tcase_add_test(tc, pcp_pages_per_cpu);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

@@ -207,6 +207,8 @@ struct window_snapshots {
 	struct pcp_record *rec;
 	int marked;             /* trace clock marked right after the last read before off */
 	int err;
+	struct pcp_snapshot_read_time zi_before, zi_after; /* the zoneinfo reads (pagesets) */
+	int64_t off_begin_ns;   /* CLOCK_MONOTONIC right before tracing goes off */
 };
 
 static int snapshot_global(json_t *snap, const char *key, int64_t *v)
@@ -228,7 +230,7 @@ static int take_before(void *ctx)
 
 	json_decref(w->before); /* an earlier attempt's */
 	w->before = NULL;
-	err = pcp_snapshot_take_ordered(&w->before, PCP_SNAPSHOT_PERCPU_STATS_LAST);
+	err = pcp_snapshot_take_ordered(&w->before, PCP_SNAPSHOT_BEFORE_ON, &w->zi_before);
 	if (err && !w->err)
 		w->err = err;
 	return 0;
@@ -238,10 +240,15 @@ static int take_before(void *ctx)
 static int check_on(void *ctx)
 {
 	struct window_snapshots *w = ctx;
-	int64_t a, d;
+	int64_t a, d, on_ns = pcp_snapshot_mono_ns();
 
 	w->on_attempts++;
 	w->on_read = pcp_snapshot_percpu_counts(&w->on_alloc, &w->on_dealloc);
+	/* how far the pageset counts are from tracing on: at most the time since their read */
+	if (w->before && pcp_snapshot_set_pageset_timing(w->before, w->zi_before.end_ns -
+							 w->zi_before.start_ns,
+							 on_ns - w->zi_before.end_ns) && !w->err)
+		w->err = PCP_ERR_NOMEM;
 	if (w->on_read != PCP_OK || !w->before || snapshot_global(w->before, "nr_alloc", &a) ||
 	    snapshot_global(w->before, "nr_dealloc", &d))
 		return 0; /* nothing to compare with: no verdict, no retry */
@@ -270,14 +277,19 @@ static int quiet_before_off(void *ctx)
 	}
 	/* the trace then tells which operations after this read it holds (see main) */
 	w->marked = w->off_read == PCP_OK && pcp_record_mark_now(w->rec) == 0;
+	w->off_begin_ns = pcp_snapshot_mono_ns();
 	return 0;
 }
 
 static int take_after(void *ctx)
 {
 	struct window_snapshots *w = ctx;
-	int err = pcp_snapshot_take_ordered(&w->after, PCP_SNAPSHOT_PERCPU_STATS_FIRST);
+	int err = pcp_snapshot_take_ordered(&w->after, PCP_SNAPSHOT_AFTER_OFF, &w->zi_after);
 
+	if (!err && pcp_snapshot_set_pageset_timing(w->after, w->zi_after.end_ns -
+						    w->zi_after.start_ns,
+						    w->zi_after.start_ns - w->off_begin_ns))
+		err = PCP_ERR_NOMEM;
 	if (err && !w->err)
 		w->err = err;
 	return 0;

@@ -15,6 +15,7 @@ struct pcp_recording_opts {
 	char *cpulist, *clock, *output, *compression;
 	int file_version;
 	int force_clock;
+	int lifecycle;
 	char **events;
 	size_t nr_events;
 };
@@ -97,6 +98,14 @@ PCP_API int pcp_recording_opts_set_buffer_kb(struct pcp_recording_opts *o, size_
 	return PCP_OK;
 }
 
+PCP_API int pcp_recording_opts_set_lifecycle(struct pcp_recording_opts *o, int on)
+{
+	if (!o)
+		return pcp_api_fail(PCP_ERR_USAGE, NULL, "recording options are NULL");
+	o->lifecycle = on != 0;
+	return PCP_OK;
+}
+
 PCP_API int pcp_recording_opts_set_cpus(struct pcp_recording_opts *o, const char *cpulist)
 {
 	if (!o || (cpulist && !*cpulist))
@@ -139,6 +148,7 @@ static void recording_opts_fill(const struct pcp_recording_opts *o, char *spool_
 	ro->buffer_kb = o->buffer_kb;
 	ro->cpulist = o->cpulist;
 	ro->clock = o->clock;
+	ro->lifecycle = o->lifecycle;
 	ro->extra_events = (const char *const *)o->events;
 	ro->nr_extra_events = o->nr_events;
 	ro->spool_dir = dirname(spool_dir);

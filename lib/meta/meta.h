@@ -51,6 +51,9 @@ struct pcp_meta_recording {
 	int has_tsc2nsec;              /* x86-tsc recordings: ns = cycles * mult >> shift */
 	int64_t tsc2nsec_mult, tsc2nsec_shift;
 	char *tsc2nsec_source;         /* "perf" or "calibrated" */
+	enum pcp_meta_presence lifecycle; /* absent in older files (then only the events list
+					* tells); PCP_META_SET: lifecycle_on holds the value */
+	int lifecycle_on;              /* pcprecord --lifecycle: mm_page_alloc/free were armed */
 };
 
 /* One per-CPU pageset of a zone (/proc/zoneinfo); has: PCP_META_PAGESET_* bits. */
@@ -108,13 +111,19 @@ struct pcp_meta_snapshot {
 	char *time;                        /* ISO 8601 UTC, ms */
 	int has_time_ns;
 	int64_t time_ns;                   /* CLOCK_REALTIME */
-	int percpu_stats_last;             /* percpu_stats after zoneinfo/vmstat in the file: read
-					    * last, right before tracing went on */
+	int percpu_stats_last;             /* percpu_stats after zoneinfo/vmstat in the file
+					    * (kept to write the file back as read; the order the
+					    * files were read in is pcprecord(1)'s, META FILE) */
 	struct pcp_meta_percpu_stats percpu_stats;
 	int has_zoneinfo;
 	struct pcp_meta_zone *zones;
 	size_t nr_zones;
 	char *zoneinfo_error;              /* instead of zoneinfo when it could not be read */
+	int has_pageset_timing;            /* "pageset_timing" (pcprecord since issue 11) */
+	int64_t pageset_read_ns;           /* the /proc/zoneinfo read, open to close */
+	int64_t pageset_switch_gap_ns;     /* at most this between the read and the tracing
+					    * switch: before: read end -> tracing on returned;
+					    * after: tracing off begun -> read start */
 	int has_vmstat;
 	struct pcp_meta_counter *vmstat;   /* in the file's order */
 	size_t nr_vmstat;
@@ -169,6 +178,14 @@ void pcp_meta_free(struct pcp_meta *m);
  * NULL and PCP_OK when it does not, PCP_ERR_BAD_META when its text is damaged. Owned by m. */
 int pcp_meta_percpu_stats(const struct pcp_meta_snapshot *s,
 			  const struct pcp_percpu_stats **out);
+
+/* Each CPU's pages on its PCP lists in the snapshot, the pageset `count` summed over zones,
+ * into pages[0..nr_cpus-1] (the lifecycle model's start_pages / end_pages). 1 when filled; 0
+ * (pages untouched) when the snapshot cannot say: no zoneinfo, a pageset without a count or
+ * with a CPU >= nr_cpus, a CPU twice in a zone, or zones with pagesets that list different
+ * CPUs. A CPU in no zone counts 0: zoneinfo lists the online CPUs, and the kernel empties an
+ * offline CPU's lists. */
+int pcp_meta_pcp_pages(const struct pcp_meta_snapshot *s, uint32_t nr_cpus, int64_t *pages);
 
 /* ---- writer (meta_write.c) ---- */
 

@@ -161,6 +161,10 @@ int pcp_meta_recording_from_json(const json_t *o, struct pcp_meta_recording *rec
 		get_int(tsc, "shift", &rec->tsc2nsec_shift);
 		rec->tsc2nsec_source = get_str(tsc, "source", &ok);
 	}
+	if (json_is_boolean(json_object_get(o, "lifecycle"))) {
+		rec->lifecycle = PCP_META_SET;
+		rec->lifecycle_on = json_is_true(json_object_get(o, "lifecycle"));
+	}
 	if (!ok || (err = read_recorded_cpus(json_object_get(o, "recorded_cpus"), rec)) ||
 	    (err = get_strings(json_object_get(o, "events"), &rec->events)) ||
 	    (err = get_strings(json_object_get(o, "missing_events"), &rec->missing_events)) ||
@@ -356,6 +360,13 @@ int pcp_meta_snapshot_from_json(const json_t *o, struct pcp_meta_snapshot *s)
 	s->has_time_ns = get_int(o, "time_ns", &s->time_ns);
 	s->percpu_stats_last = percpu_stats_last(o);
 	s->zoneinfo_error = get_str(o, "zoneinfo_error", &ok);
+	if (json_is_object(json_object_get(o, "pageset_timing"))) {
+		const json_t *t = json_object_get(o, "pageset_timing");
+
+		s->has_pageset_timing = 1;
+		get_int(t, "read_ns", &s->pageset_read_ns);
+		get_int(t, "switch_gap_ns", &s->pageset_switch_gap_ns);
+	}
 	s->vmstat_error = get_str(o, "vmstat_error", &ok);
 	if (!ok || (err = read_percpu_stats(json_object_get(o, "percpu_stats"), &s->percpu_stats)) ||
 	    (err = read_zoneinfo(json_object_get(o, "zoneinfo"), s)) ||
@@ -479,6 +490,58 @@ int pcp_meta_percpu_stats(const struct pcp_meta_snapshot *s,
 		return PCP_ERR_BAD_META;
 	*out = s->percpu_stats.parsed;
 	return PCP_OK;
+}
+
+/* The pageset of cpu in z, or NULL; dup set when cpu is there more than once. */
+static const struct pcp_meta_pageset *zone_pageset(const struct pcp_meta_zone *z, int64_t cpu,
+						   int *dup)
+{
+	const struct pcp_meta_pageset *found = NULL;
+
+	for (size_t i = 0; i < z->nr_pagesets; i++)
+		if (z->pagesets[i].cpu == cpu) {
+			*dup |= found != NULL;
+			found = &z->pagesets[i];
+		}
+	return found;
+}
+
+int pcp_meta_pcp_pages(const struct pcp_meta_snapshot *s, uint32_t nr_cpus, int64_t *pages)
+{
+	const struct pcp_meta_zone *ref = NULL;
+	int dup = 0;
+
+	if (!s->present || !s->has_zoneinfo)
+		return 0;
+	/* every zone with pagesets lists the same CPUs (the first such zone's), each once */
+	for (size_t z = 0; z < s->nr_zones; z++) {
+		const struct pcp_meta_zone *zone = &s->zones[z];
+
+		if (!zone->nr_pagesets)
+			continue;
+		if (!ref)
+			ref = zone;
+		if (zone->nr_pagesets != ref->nr_pagesets)
+			return 0;
+		for (size_t i = 0; i < zone->nr_pagesets; i++) {
+			const struct pcp_meta_pageset *p = &zone->pagesets[i];
+
+			if (!(p->has & PCP_META_PAGESET_COUNT) || p->cpu < 0 ||
+			    (uint64_t)p->cpu >= nr_cpus || !zone_pageset(ref, p->cpu, &dup))
+				return 0;
+			zone_pageset(zone, p->cpu, &dup);
+			if (dup)
+				return 0;
+		}
+	}
+	if (!ref)
+		return 0;
+	for (uint32_t c = 0; c < nr_cpus; c++)
+		pages[c] = 0;
+	for (size_t z = 0; z < s->nr_zones; z++)
+		for (size_t i = 0; i < s->zones[z].nr_pagesets; i++)
+			pages[s->zones[z].pagesets[i].cpu] += s->zones[z].pagesets[i].count;
+	return 1;
 }
 
 void pcp_meta_free(struct pcp_meta *m)

@@ -195,15 +195,19 @@ static void add_zoneinfo(json_t *o, const struct pcp_meta_snapshot *s, int *ok)
 	json_t *zones;
 
 	add_str(o, "zoneinfo_error", s->zoneinfo_error, ok);
-	if (!s->has_zoneinfo)
-		return;
-	zones = json_array();
-	for (size_t i = 0; zones && i < s->nr_zones; i++)
-		if (json_array_append_new(zones, zone_json(&s->zones[i]))) {
-			json_decref(zones);
-			zones = NULL;
-		}
-	add(o, "zoneinfo", zones, ok);
+	if (s->has_zoneinfo) {
+		zones = json_array();
+		for (size_t i = 0; zones && i < s->nr_zones; i++)
+			if (json_array_append_new(zones, zone_json(&s->zones[i]))) {
+				json_decref(zones);
+				zones = NULL;
+			}
+		add(o, "zoneinfo", zones, ok);
+	}
+	if (*ok && s->has_pageset_timing)
+		add(o, "pageset_timing", json_pack("{s:I,s:I}", "read_ns",
+						   (json_int_t)s->pageset_read_ns, "switch_gap_ns",
+						   (json_int_t)s->pageset_switch_gap_ns), ok);
 }
 
 static void add_vmstat(json_t *o, const struct pcp_meta_snapshot *s, int *ok)
@@ -291,6 +295,11 @@ static json_t *recording_json(const struct pcp_meta_recording *r)
 							 (json_int_t)r->tsc2nsec_mult, "shift",
 							 (json_int_t)r->tsc2nsec_shift, "source",
 							 r->tsc2nsec_source))) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && r->lifecycle == PCP_META_SET &&
+	    json_object_set_new(o, "lifecycle", json_boolean(r->lifecycle_on))) {
 		json_decref(o);
 		return NULL;
 	}

@@ -166,6 +166,15 @@ int pcp_rec_instance_setup(struct tracefs_instance *inst, const char *name,
 			       "cannot set the buffer of %s to %zu KB per CPU: %s", name,
 			       o->buffer_kb, strerror(errno));
 	kb = tracefs_instance_get_buffer_size(inst, 0);
+	/* alloc/free multiply the event rate: a default that loses events is no default */
+	if (!o->buffer_kb && o->lifecycle && kb >= 0 && (size_t)kb < PCP_RECORD_LIFECYCLE_BUFFER_KB) {
+		if (tracefs_instance_set_buffer_size(inst, PCP_RECORD_LIFECYCLE_BUFFER_KB, -1) < 0)
+			return pcp_errorf(errbuf, errlen, PCP_ERR_TRACEFS,
+				       "cannot set the buffer of %s to %d KB per CPU (--lifecycle's "
+				       "default): %s", name, PCP_RECORD_LIFECYCLE_BUFFER_KB,
+				       strerror(errno));
+		kb = tracefs_instance_get_buffer_size(inst, 0);
+	}
 	out->buffer_kb = kb > 0 ? (size_t)kb : o->buffer_kb;
 	if (o->clock) {
 		if (!clock_available(inst, o->clock))

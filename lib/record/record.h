@@ -17,16 +17,24 @@
 #include <jansson.h>
 
 struct pcp_record_opts {
-	size_t buffer_kb;              /* per-CPU ring buffer size; 0 = the instance's default */
+	size_t buffer_kb;              /* per-CPU ring buffer size; 0 = the instance's default
+					* (with lifecycle: at least PCP_RECORD_LIFECYCLE_BUFFER_KB) */
 	const char *cpulist;           /* "0-3,6": CPUs to record; NULL = all */
 	const char *clock;             /* trace clock; NULL = the instance's default (local) */
-	int lifecycle;                 /* also kmem:mm_page_alloc and kmem:mm_page_free */
+	int lifecycle;                 /* also kmem:mm_page_alloc and kmem:mm_page_free (the
+					* lifecycle model's events; mm_page_alloc_zone_locked is
+					* always armed), a larger default buffer */
 	const char *const *extra_events; /* "system:event" or "system:*" (-e) */
 	size_t nr_extra_events;
 	const char *spool_dir;         /* directory for the per-CPU spool files; NULL = "." */
 	int file_version;              /* trace.dat version, 6 or 7; 0 = 6 */
 	const char *compression;       /* version 7: "none", "zstd" or "zlib"; NULL = "none" */
 };
+
+/* The per-CPU buffer a lifecycle recording gets when no size is given (and the instance's
+ * default is smaller): lossless with margin for every pcpload pattern on the 2-CPU test machine
+ * (pcprecord(1), --lifecycle; bench/RESULTS.md). */
+#define PCP_RECORD_LIFECYCLE_BUFFER_KB 4096
 
 /* Per-CPU result of a recording. The kernel's counters come from the instance's
  * per_cpu/cpuN/stats read after tracing stopped and everything was read. */

@@ -40,6 +40,7 @@ struct pcp_record {
 	uint64_t mark_ns;           /* pcp_record_mark_now(): trace clock, 0 = none */
 	uint64_t *counts_since_mark; /* per ev.names index, events at or after mark_ns */
 	int started, stopped;
+	int lifecycle;              /* opts.lifecycle: the meta's recording.lifecycle */
 };
 
 static int parse_cpulist(const char *s, unsigned char *sel, int nr_cpus)
@@ -131,6 +132,7 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "%s", pcp_strerror(PCP_ERR_NOMEM));
+	r->lifecycle = o->lifecycle != 0;
 	err = plan(r, o, errbuf, errlen);
 	if (err == PCP_OK) {
 		snprintf(r->name, sizeof(r->name), "pcprecord-%d", (int)getpid());
@@ -453,6 +455,11 @@ json_t *pcp_record_describe(const struct pcp_record *r)
 	    json_object_set_new(o, "tsc2nsec", json_pack("{s:I,s:I,s:s}", "mult",
 				(json_int_t)r->tsc2nsec_mult, "shift", (json_int_t)r->tsc2nsec_shift,
 				"source", r->tsc2nsec_source ? r->tsc2nsec_source : ""))) {
+		json_decref(o);
+		return NULL;
+	}
+	/* asked for, so that the analysis tells "not recorded" from "recorded, none happened" */
+	if (o && json_object_set_new(o, "lifecycle", json_boolean(r->lifecycle))) {
 		json_decref(o);
 		return NULL;
 	}

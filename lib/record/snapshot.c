@@ -360,9 +360,19 @@ static json_t *percpu_stats_snapshot(void)
 	return obj;
 }
 
-/* Parses a live file into obj[key]; trouble goes to obj[key "_error"]. */
+int64_t pcp_snapshot_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Parses a live file into obj[key]; trouble goes to obj[key "_error"]. t (may be NULL): when
+ * the read began and ended. */
 static int add_parsed(json_t *obj, const char *key, const char *path,
-		      int (*parse)(const char *, json_t **, char *, size_t))
+		      int (*parse)(const char *, json_t **, char *, size_t),
+		      struct pcp_snapshot_read_time *t)
 {
 	char errbuf[160], reason[256], errkey[64];
 	json_t *val = NULL;
@@ -370,7 +380,11 @@ static int add_parsed(json_t *obj, const char *key, const char *path,
 	int err_no, err;
 
 	snprintf(errkey, sizeof(errkey), "%s_error", key);
+	if (t)
+		t->start_ns = pcp_snapshot_mono_ns();
 	text = read_text(path, &err_no);
+	if (t)
+		t->end_ns = pcp_snapshot_mono_ns();
 	if (!text) {
 		snprintf(reason, sizeof(reason), "%s: %s", path, strerror(err_no));
 		return json_object_set_new(obj, errkey, json_string(reason)) ? PCP_ERR_NOMEM
@@ -388,22 +402,31 @@ static int add_parsed(json_t *obj, const char *key, const char *path,
 	return json_object_set_new(obj, key, val) ? PCP_ERR_NOMEM : PCP_OK;
 }
 
-/* zoneinfo and vmstat: slower to read than percpu_stats, so they go on the far side of it */
-static int add_slow_files(json_t *snap)
+static int add_zoneinfo(json_t *snap, struct pcp_snapshot_read_time *t)
 {
-	int err = add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo);
-
-	if (err == PCP_OK)
-		err = add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat);
-	return err;
+	return add_parsed(snap, "zoneinfo", "/proc/zoneinfo", pcp_snapshot_parse_zoneinfo, t);
 }
 
-int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order)
+static int add_vmstat(json_t *snap)
 {
+	return add_parsed(snap, "vmstat", "/proc/vmstat", pcp_snapshot_parse_vmstat, NULL);
+}
+
+static int add_percpu_stats(json_t *snap)
+{
+	json_t *pcs = percpu_stats_snapshot();
+
+	return !pcs || json_object_set_new(snap, "percpu_stats", pcs) ? PCP_ERR_NOMEM : PCP_OK;
+}
+
+int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order,
+			      struct pcp_snapshot_read_time *zi)
+{
+	struct pcp_snapshot_read_time unused;
 	struct timespec ts;
 	struct tm tm;
 	char when[40];
-	json_t *snap, *pcs;
+	json_t *snap;
 	int err;
 
 	*out = NULL;
@@ -415,17 +438,19 @@ int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order)
 			 "time_ns", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	if (!snap)
 		return PCP_ERR_NOMEM;
-	/* percpu_stats is read closest to the tracing switch: the slower files go on the far side */
-	if (order == PCP_SNAPSHOT_PERCPU_STATS_LAST && (err = add_slow_files(snap)) != PCP_OK) {
-		json_decref(snap);
-		return err;
-	}
-	pcs = percpu_stats_snapshot();
-	if (!pcs || json_object_set_new(snap, "percpu_stats", pcs)) {
-		json_decref(snap);
-		return PCP_ERR_NOMEM;
-	}
-	if (order != PCP_SNAPSHOT_PERCPU_STATS_LAST && (err = add_slow_files(snap)) != PCP_OK) {
+	if (!zi)
+		zi = &unused;
+	/* the pageset counts nearest the switch, percpu_stats next (its own check on the other
+	 * side of the switch tolerates the zoneinfo read between), vmstat farthest */
+	if (order == PCP_SNAPSHOT_BEFORE_ON)
+		err = add_vmstat(snap);
+	else
+		err = add_zoneinfo(snap, zi);
+	if (err == PCP_OK)
+		err = add_percpu_stats(snap);
+	if (err == PCP_OK)
+		err = order == PCP_SNAPSHOT_BEFORE_ON ? add_zoneinfo(snap, zi) : add_vmstat(snap);
+	if (err != PCP_OK) {
 		json_decref(snap);
 		return err;
 	}
@@ -435,7 +460,15 @@ int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order)
 
 int pcp_snapshot_take(json_t **out)
 {
-	return pcp_snapshot_take_ordered(out, PCP_SNAPSHOT_PERCPU_STATS_FIRST);
+	return pcp_snapshot_take_ordered(out, PCP_SNAPSHOT_AFTER_OFF, NULL);
+}
+
+int pcp_snapshot_set_pageset_timing(json_t *snap, int64_t read_ns, int64_t switch_gap_ns)
+{
+	return json_object_set_new(snap, "pageset_timing",
+				   json_pack("{s:I,s:I}", "read_ns", (json_int_t)read_ns,
+					     "switch_gap_ns", (json_int_t)switch_gap_ns))
+	       ? PCP_ERR_NOMEM : PCP_OK;
 }
 
 int pcp_snapshot_percpu_counts(int64_t *nr_alloc, int64_t *nr_dealloc)

@@ -37,10 +37,21 @@ int pcp_snapshot_parse_vmstat(const char *text, json_t **out, char *errbuf, size
  */
 int pcp_snapshot_take(json_t **out);
 
-/* The same with percpu_stats read first (FIRST, as pcp_snapshot_take: right after tracing went
- * off) or last (LAST: right before tracing goes on), next to the tracing switch. */
-enum pcp_snapshot_order { PCP_SNAPSHOT_PERCPU_STATS_FIRST, PCP_SNAPSHOT_PERCPU_STATS_LAST };
-int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order);
+/* The same with the reads ordered around a tracing switch, the per-CPU pageset counts
+ * (/proc/zoneinfo, 25-200 us) nearest to it and percpu_stats (~250 us, checked on the switch's
+ * other side) next: BEFORE_ON vmstat, percpu_stats, zoneinfo (then tracing goes on); AFTER_OFF
+ * (as pcp_snapshot_take; tracing just went off) zoneinfo, percpu_stats, vmstat. The lifecycle
+ * model starts and ends each CPU's occupancy at these counts: pages that move between the read
+ * and the switch are an error of the model's end occupancy. When zi is not NULL it gets the
+ * zoneinfo read's CLOCK_MONOTONIC start and end (ns) for pcp_snapshot_set_pageset_timing. */
+enum pcp_snapshot_order { PCP_SNAPSHOT_BEFORE_ON, PCP_SNAPSHOT_AFTER_OFF };
+struct pcp_snapshot_read_time { int64_t start_ns, end_ns; };
+int pcp_snapshot_take_ordered(json_t **out, enum pcp_snapshot_order order,
+			      struct pcp_snapshot_read_time *zi);
+/* snap's "pageset_timing": {"read_ns", "switch_gap_ns"} (pcprecord(1), META FILE). NOMEM. */
+int pcp_snapshot_set_pageset_timing(json_t *snap, int64_t read_ns, int64_t switch_gap_ns);
+/* CLOCK_MONOTONIC in ns, the clock of struct pcp_snapshot_read_time. */
+int64_t pcp_snapshot_mono_ns(void);
 
 /* percpu_stats' global nr_alloc and nr_dealloc now: one read of the file, which the kernel
  * prints under pcpu_lock, through the one parser. PCP_ERR_IO (cannot read), PCP_ERR_BAD_META

@@ -2,11 +2,12 @@
 """Expected values of the lifecycle model (docs/METRICS.md, "Lifecycle (draft, not yet in the
 outputs)") computed independently from `trace-cmd report` text, never through pcptrace code.
 
-  lifecycle_expected.py TRACE [--start N,N,..] [--end N,N,..] [--page-shift S] [--bucket NS]
-                        [-o OUT.json]
+  lifecycle_expected.py TRACE [--start N,N,..] [--end N,N,..] [--meta] [--page-shift S]
+                        [--bucket NS] [-o OUT.json]
 
 --start/--end: the before/after snapshot's pageset count per CPU (summed over zones), as the
-model gets them. The output is what tests/test_lifecycle.c compares the model against
+model gets them; --meta: both summed here from TRACE.meta.json (pcprecord's snapshots), every
+zone's pagesets["count"] added per "cpu", CPUs listed nowhere 0. The output is what tests/test_lifecycle.c compares the model against
 (exact counts, occupancy and histogram rows; percentiles exact here, the model's within 1/64
 above). The mode as docs/METRICS.md says: native when the trace carries the format of
 kmem:mm_page_pcpu_refill (every mm_page_alloc_zone_locked is then a zone_locked record and the
@@ -50,7 +51,12 @@ def records(path):
         m = LINE_RE.match(line)
         if not m:
             continue
-        f = {k: int(v, 0) for k, v in FIELD_RE.findall(m.group("fields"))}
+        f = {}
+        for k, v in FIELD_RE.findall(m.group("fields")):
+            try:
+                f[k] = int(v, 0)
+            except ValueError:
+                pass                          # symbols (percpu call_site): not used here
         out.append((int(m.group("sec")) * 10**9 + int(m.group("nsec")), int(m.group("cpu")),
                     int(m.group("pid")), m.group("event"), f))
     return nr_cpus, out
@@ -123,6 +129,9 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
                 occ_max=occ[c]) for c in range(nr_cpus)]
     changes = [[] for _ in range(nr_cpus)]    # (ts, occupancy after)
     tasks = {}
+    # what a complete trace cannot show (lost events, blocks already listed, untraced moves)
+    anomalies = dict(refill_while_listed=0, alloc_other_cpu=0, drain_not_listed=0,
+                     free_not_in_use=0, bad_order=0, bad_cpu=0)
     tot = dict(allocs=0, frees=0, pcp_allocs=0, buddy_allocs=0, unclassified_allocs=0,
                free_entries=0, buddy_frees=0, refill_blocks=0, drain_blocks=0, unused_refills=0,
                drains_owner_known=0, remote_drains=0, drains_owner_unknown=0, allocs_pcp_unseen=0)
@@ -141,6 +150,7 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
 
     def enter(b, c, order, ts, how):
         if b.get("state") == "pcp":
+            anomalies["refill_while_listed"] += 1
             change(b["owner"], -(1 << b["order"]), ts)
         b.update(state="pcp", owner=c, since=ts, entry=how, order=order)
         change(c, 1 << order, ts)
@@ -158,7 +168,15 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
         t["refill_pages"] += 1 << o
         enter(blocks.setdefault(f["pfn"], {}), c, o, ts, "refill")
 
+    block_events = ("mm_page_pcpu_refill", "mm_page_alloc_zone_locked", "mm_page_alloc",
+                    "mm_page_free", "mm_page_pcpu_drain")
     for ts, c, pid, ev, f in recs:
+        if c >= nr_cpus:
+            anomalies["bad_cpu"] += 1
+            continue
+        if ev in block_events and f.get("order", 0) >= 64:
+            anomalies["bad_order"] += 1
+            continue
         if ev in ("mm_page_pcpu_refill_zone_locked", "mm_page_pcpu_drain_zone_locked"):
             if native_locks:
                 acquisitions["refill" if "refill" in ev else "drain"] += 1
@@ -199,6 +217,8 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
                 tot["pcp_allocs"] += 1
                 t["pcp_allocs"] += 1
                 if b.get("state") == "pcp":
+                    if b["owner"] != c:
+                        anomalies["alloc_other_cpu"] += 1
                     stays["alloc"].append((ts - b["since"], 1 << b["order"]))
                     change(b["owner"], -(1 << b["order"]), ts)
                 else:
@@ -207,6 +227,7 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
                 b.update(state="use", order=o)
                 continue
             if b.get("state") == "pcp":
+                anomalies["refill_while_listed"] += 1
                 change(b["owner"], -(1 << b["order"]), ts)
             b.update(state="use", order=o)
         elif ev == "mm_page_free":
@@ -215,6 +236,8 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
             tot["frees"] += 1
             t["frees"] += 1
             b = blocks.setdefault(pfn, {})
+            if b.get("state") in ("pcp", "buddy"):
+                anomalies["free_not_in_use"] += 1
             if allowed(o, page_shift):
                 cpu[c]["free_entries"] += 1
                 tot["free_entries"] += 1
@@ -247,6 +270,8 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
                 stays["drain"].append((ts - b["since"], 1 << b["order"]))
                 change(owner, -(1 << b["order"]), ts)
             else:
+                if b.get("state") in ("use", "buddy"):
+                    anomalies["drain_not_listed"] += 1
                 tot["drains_owner_unknown"] += 1
                 change(c, -(1 << o), ts)
             b.update(state="buddy", order=o)
@@ -303,11 +328,25 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
                 occupancy_timeline=timeline,
                 start_pages=start, end_pages=end, first_ts_ns=first, last_ts_ns=last,
                 totals=tot, cpu_flow=rows, tasks=[tasks[p] for p in sorted(tasks)],
-                residency_hist=hist, metrics=metrics)
+                residency_hist=hist, metrics=metrics, anomalies=anomalies)
 
 
 def ints(s):
     return [int(x) for x in s.split(",")] if s else None
+
+
+def meta_pages(trace, nr_cpus):
+    """Per-CPU pageset count sums (before, after) from TRACE.meta.json."""
+    with open(trace + ".meta.json") as f:
+        snaps = json.load(f)["snapshots"]
+    out = []
+    for when in ("before", "after"):
+        pages = [0] * nr_cpus
+        for zone in snaps[when]["zoneinfo"]:
+            for ps in zone["pagesets"]:
+                pages[ps["cpu"]] += ps["count"]
+        out.append(pages)
+    return out
 
 
 def main():
@@ -315,10 +354,13 @@ def main():
     ap.add_argument("trace")
     ap.add_argument("--start", type=ints)
     ap.add_argument("--end", type=ints)
+    ap.add_argument("--meta", action="store_true")
     ap.add_argument("--page-shift", type=int, default=12)
     ap.add_argument("--bucket", type=int, default=10000000)
     ap.add_argument("-o", "--output", default="-")
     a = ap.parse_args()
+    if a.meta:
+        a.start, a.end = meta_pages(a.trace, records(a.trace)[0])
     doc = compute(a.trace, a.start, a.end, a.page_shift, a.bucket)
     text = json.dumps(doc, indent=1) + "\n"
     if a.output == "-":
