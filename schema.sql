@@ -84,6 +84,69 @@ CREATE TABLE zone_lock (
 	PRIMARY KEY (nid, zid, kind)
 );
 
+-- Zone-lock hold time (docs/METRICS.md, "Zone-lock hold time") per zone and kind: an
+-- acquisition holds the lock AT LEAST from its start (native: its *_zone_locked event; inferred:
+-- its first block) to its last attributed block (the release itself is not traced).
+-- Percentiles as round_trip_p50_ns (nearest rank, within 1/64 above); hold columns NULL when
+-- no acquisition had a block or the trace has no time base.
+CREATE TABLE zone_lock_hold (
+	nid                    INTEGER NOT NULL,
+	zid                    INTEGER NOT NULL,
+	kind                   TEXT NOT NULL CHECK (kind IN ('refill', 'drain')),
+	acquisitions           INTEGER NOT NULL,   -- as zone_lock.acquisitions
+	empty_acquisitions     INTEGER NOT NULL,   -- no attributed block: no hold time
+	hold_p50_ns            REAL,
+	hold_p99_ns            REAL,
+	hold_max_ns            REAL,
+	lower_bound            INTEGER NOT NULL,   -- 1: inferred (starts at the first block, not
+	                                           -- at the lock): a lower bound of the native figure
+	batch                  INTEGER,            -- the zone's pageset batch (before snapshot; NULL:
+	                                           -- no snapshot, zone unknown, CPUs disagree)
+	at_batch_acquisitions  INTEGER,            -- acquisitions that moved >= batch pages (NULL
+	                                           -- without batch)
+	at_batch_share         REAL,               -- at_batch_acquisitions / acquisitions
+	PRIMARY KEY (nid, zid, kind)
+);
+
+-- Hold times of the acquisitions with a block, all zones, per kind, log2 buckets [lo_ns, hi_ns)
+-- as round_trip_hist; non-empty buckets only; no rows without a time base.
+CREATE TABLE zone_lock_hold_hist (
+	kind         TEXT NOT NULL CHECK (kind IN ('refill', 'drain')),
+	lo_ns        INTEGER NOT NULL,
+	hi_ns        INTEGER NOT NULL,
+	acquisitions INTEGER NOT NULL,
+	PRIMARY KEY (kind, lo_ns)
+);
+
+-- Pages attributed to each acquisition (all, also those without a block), all zones, per kind,
+-- log2 buckets [lo_pages, hi_pages): [0, 1), [1, 2), [2, 4), ...; non-empty buckets only.
+-- Against the pageset batch: zone_lock_hold.at_batch_share.
+CREATE TABLE zone_lock_pages_hist (
+	kind         TEXT NOT NULL CHECK (kind IN ('refill', 'drain')),
+	lo_pages     INTEGER NOT NULL,
+	hi_pages     INTEGER NOT NULL,
+	acquisitions INTEGER NOT NULL,
+	PRIMARY KEY (kind, lo_pages)
+);
+
+-- The --top N longest acquisitions (hold_ns desc, then ts_ns, cpu, kind; rank 1 = longest);
+-- none without a time base. ts_ns: the acquisition's start (trace timestamp). pid: common_pid of
+-- the start event (NULL: the trace has none); comm: that pid's name in the trace's cmdlines
+-- ("<idle>" for 0, "<...>" when not saved).
+CREATE TABLE zone_lock_longest (
+	rank    INTEGER PRIMARY KEY,
+	ts_ns   INTEGER NOT NULL,
+	cpu     INTEGER NOT NULL,
+	pid     INTEGER,
+	comm    TEXT,
+	kind    TEXT NOT NULL CHECK (kind IN ('refill', 'drain')),
+	nid     INTEGER NOT NULL,
+	zid     INTEGER NOT NULL,
+	blocks  INTEGER NOT NULL,
+	pages   INTEGER NOT NULL,
+	hold_ns INTEGER NOT NULL
+);
+
 -- Per --bucket window (bucket_start_ns relative to first_ts_ns) and CPU; non-zero rows only.
 CREATE TABLE timeline (
 	bucket_start_ns INTEGER NOT NULL,

@@ -296,12 +296,14 @@ START_TEST(empty)
 	}
 	/* every metric of the contract is there: counts 0, and every 0/0 ratio, rate over no
 	 * time and percentile of no pair undefined (NAN, NULL in the database), never 0 */
-	ck_assert_uint_eq(r->nr_metrics, 20);
+	ck_assert_uint_eq(r->nr_metrics, 24);
 	for (size_t i = 0; i < r->nr_metrics; i++) {
 		static const char *const undefined[] = {
 			"cross_cpu_ratio", "churn_ratio", "fast_churn_ratio", "round_trip_p50_ns",
 			"round_trip_p99_ns", "refill_imbalance", "drain_imbalance", "refill_locks_per_s",
 			"drain_locks_per_s", "pages_per_refill_lock", "pages_per_drain_lock",
+			"refill_lock_hold_p99_ns", "drain_lock_hold_p99_ns", "refill_lock_hold_max_ns",
+			"drain_lock_hold_max_ns",
 		};
 		int is_undefined = 0;
 
@@ -341,7 +343,10 @@ START_TEST(metric_table)
 		{ "round_trip_p99_ns", "ns", "none" }, { "refill_imbalance", "ratio", "lower" },
 		{ "drain_imbalance", "ratio", "lower" }, { "refill_locks_per_s", "1/s", "lower" },
 		{ "drain_locks_per_s", "1/s", "lower" }, { "pages_per_refill_lock", "pages", "higher" },
-		{ "pages_per_drain_lock", "pages", "higher" }, { "events_lost", "events", "lower" },
+		{ "pages_per_drain_lock", "pages", "higher" },
+		{ "refill_lock_hold_p99_ns", "ns", "lower" }, { "drain_lock_hold_p99_ns", "ns", "lower" },
+		{ "refill_lock_hold_max_ns", "ns", "lower" }, { "drain_lock_hold_max_ns", "ns", "lower" },
+		{ "events_lost", "events", "lower" },
 	};
 	struct pcp_churn_results *r = finish(model(1, PCP_LOCK_NONE, 0, 0, 0));
 

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "tracedat/event_loss.h"
 #include "model/infer_gap.h"
+#include "model/lock_hold.h"
 #include "meta/meta.h"
 #include "model/pair_events.h"
 #include "events/parse_kmem.h"
@@ -302,6 +303,7 @@ static int run_open_models(struct analyze_run *r)
 	run_churn_opts(r);
 	if ((err = pcp_meta_load(path, &a->meta)))
 		return pcp_errorf(errbuf, errlen, err, "%s.meta.json is not a valid JSON object", path);
+	r->copts.meta = a->meta;   /* zone-lock hold: the pageset batch */
 	/* Zone spans are PFN ranges: blocks keyed by page pointer have no zone (zone_map n/a). */
 	if (r->copts.lock_source == PCP_LOCK_INFERRED && a->block_key == PCP_BLOCK_KEY_PFN) {
 		if ((err = pcp_zone_map_from_meta(a->meta, &r->zone_map)))
@@ -382,6 +384,18 @@ static int run_read_records(struct analyze_run *r)
 	return pcp_reader_status(reader, r->errbuf, r->errlen);
 }
 
+/* The task names of the longest zone-lock acquisitions, from the trace's cmdlines (as
+ * trace-cmd report names them: "<idle>" for pid 0, "<...>" when the file has no name). */
+static void lock_hold_comms(struct tep_handle *tep, struct pcp_lock_hold_results *h)
+{
+	for (size_t i = 0; h && i < h->nr_longest; i++) {
+		struct pcp_lock_hold_acq *q = &h->longest[i];
+		const char *comm = q->pid >= 0 ? tep_data_comm_from_pid(tep, q->pid) : NULL;
+
+		snprintf(q->comm, sizeof(q->comm), "%s", comm ? comm : "");
+	}
+}
+
 /* After the pass: the models' results, lost events, lock source, event counts, the
  * percpu_stats check; no analyzable event at all is an error of its own. */
 static int run_finish(struct analyze_run *r)
@@ -399,6 +413,7 @@ static int run_finish(struct analyze_run *r)
 						  : "the trace holds no records");
 	if ((err = pcp_churn_finish(r->churn, &a->churn)))
 		return pcp_errorf(errbuf, errlen, err, "churn model failed");
+	lock_hold_comms(r->tep, a->churn->lock_hold);
 	/* Losses from every source the file has; the meta describes the recorder's one buffer. */
 	pcp_event_loss_apply(a->churn, buf ? buf->cpustat : NULL, buf ? buf->nr_cpus : 0,
 			     r->nr_data_buffers <= 1 ? a->meta : NULL, lost_source, sizeof(lost_source));

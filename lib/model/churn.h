@@ -10,6 +10,8 @@
 #include "model/metric_table.h"
 
 struct pcp_zone_map;
+struct pcp_meta;
+struct pcp_lock_hold_results;
 
 struct pcp_churn_opts {
 	uint64_t churn_window_ns;           /* default 1000000 */
@@ -27,6 +29,8 @@ struct pcp_churn_opts {
 	const struct pcp_zone_map *zone_map; /* inferred: names the zone of each acquisition and
 					     * splits runs that cross zones; NULL (default): all
 					     * nid = zid = -1. Kept by the caller until finish. */
+	const struct pcp_meta *meta;        /* zone-lock hold: the pageset batch (lock_hold.h);
+					     * NULL (default): none. Kept until finish. */
 };
 
 void pcp_churn_opts_default(struct pcp_churn_opts *o);
@@ -87,6 +91,7 @@ struct pcp_churn_results {
 	struct pcp_zone_lock_row *zone_lock; size_t nr_zone_lock;
 	struct pcp_timeline_row *timeline; size_t nr_timeline;
 	struct pcp_metric *metrics; size_t nr_metrics;  /* the churn group of metric_table.h */
+	struct pcp_lock_hold_results *lock_hold;        /* zone-lock hold time (lock_hold.h) */
 
 	/* Debug counters (caller bugs or damaged input; 0 in a sane run). */
 	uint64_t events_bad_cpu;            /* events/marks with cpu >= nr_cpus: ignored */

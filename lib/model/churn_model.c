@@ -10,6 +10,7 @@
 #include <string.h>
 #include "model/histogram.h"
 #include "model/churn.h"
+#include "model/lock_hold.h"
 #include "common/error.h"
 #include "model/pair_events.h"
 #include "model/zone_map.h"
@@ -71,6 +72,8 @@ struct pcp_churn_model {
 	size_t nr_timeline, cap_timeline;
 	uint32_t *dirty_cpus;
 	size_t nr_dirty;
+
+	struct pcp_lock_hold *hold;     /* zone-lock hold time, fed below */
 };
 
 void pcp_churn_opts_default(struct pcp_churn_opts *o)
@@ -82,6 +85,7 @@ void pcp_churn_opts_default(struct pcp_churn_opts *o)
 	o->lock_source = PCP_LOCK_NONE;
 	o->no_time_base = 0;
 	o->zone_map = NULL;
+	o->meta = NULL;
 }
 
 int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pcp_churn_model **out)
@@ -101,7 +105,10 @@ int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pc
 	m->cpus = calloc(n, sizeof(*m->cpus));
 	m->matrix = calloc(n, sizeof(*m->matrix));
 	m->dirty_cpus = calloc(n, sizeof(*m->dirty_cpus));
-	if (!m->cpus || !m->matrix || !m->dirty_cpus || pcp_pair_table_init(&m->pairs, 0)) {
+	struct pcp_lock_hold_opts hopts = { opts->top_n, opts->no_time_base, !m->native_locks,
+					    opts->meta };
+	if (!m->cpus || !m->matrix || !m->dirty_cpus || pcp_pair_table_init(&m->pairs, 0) ||
+	    pcp_lock_hold_new(nr_cpus, &hopts, &m->hold)) {
 		pcp_churn_free(m);
 		return PCP_ERR_NOMEM;
 	}
@@ -125,6 +132,7 @@ void pcp_churn_free(struct pcp_churn_model *m)
 	free(m->dirty_cpus);
 	free(m->zones);
 	free(m->timeline);
+	pcp_lock_hold_free(m->hold);
 	pcp_pair_table_destroy(&m->pairs);
 	free(m);
 }
@@ -265,13 +273,15 @@ static void zone_acquire(struct pcp_churn_model *m, int32_t idx, uint32_t cpu,
 	}
 }
 
-static void on_lock(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_zone_lock_op *op,
+static void on_lock(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_event *ev,
 		    enum pcp_lock_kind kind)
 {
+	const struct pcp_zone_lock_op *op = &ev->lock;
 	int32_t idx = zone_row_index(m, op->nid, op->zid, kind);
 
 	if (idx < 0)
 		return;
+	pcp_lock_hold_start(m->hold, cpu, kind, op->nid, op->zid, ev->ts_ns, ev->pid);
 	m->zones[idx].row.target_pages += op->nr_pages;
 	m->cpus[cpu].lock_row[kind] = idx;
 	zone_acquire(m, idx, cpu, kind);
@@ -334,8 +344,10 @@ static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_e
 	if (m->native_locks) {
 		int32_t idx = cs->lock_row[kind];
 
-		if (idx >= 0)
+		if (idx >= 0) {
 			m->zones[idx].row.moved_pages += pages;
+			pcp_lock_hold_block(m->hold, cpu, kind, ev->ts_ns, pages);
+		}
 	} else {
 		uint8_t run = kind == PCP_LOCK_KIND_REFILL ? RUN_REFILL : RUN_DRAIN;
 		int32_t idx, nid = -1, zid = -1;
@@ -349,8 +361,10 @@ static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_e
 		    (m->opts.infer_gap_ns[kind] && ev->ts_ns > cs->run_last_ts + m->opts.infer_gap_ns[kind]) ||
 		    nid != cs->run_nid || zid != cs->run_zid) {
 			idx = zone_row_index(m, nid, zid, kind);
-			if (idx >= 0)
+			if (idx >= 0) {
 				zone_acquire(m, idx, cpu, kind);
+				pcp_lock_hold_start(m->hold, cpu, kind, nid, zid, ev->ts_ns, ev->pid);
+			}
 			cs->run_row = idx;
 			cs->run_nid = nid;
 			cs->run_zid = zid;
@@ -360,6 +374,7 @@ static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_e
 		if (idx >= 0) {
 			m->zones[idx].row.target_pages += pages;
 			m->zones[idx].row.moved_pages += pages;
+			pcp_lock_hold_block(m->hold, cpu, kind, ev->ts_ns, pages);
 		}
 		cs->run = run;
 		cs->run_last_ts = ev->ts_ns;
@@ -408,7 +423,7 @@ void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev)
 	case PCP_EV_REFILL_LOCK:
 	case PCP_EV_DRAIN_LOCK:
 		if (m->native_locks)
-			on_lock(m, cpu, &ev->lock, ev->kind == PCP_EV_REFILL_LOCK ?
+			on_lock(m, cpu, ev, ev->kind == PCP_EV_REFILL_LOCK ?
 				PCP_LOCK_KIND_REFILL : PCP_LOCK_KIND_DRAIN);
 		else
 			m->cpus[cpu].run = RUN_NONE;
@@ -442,6 +457,7 @@ void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count)
 		m->lost_unknown_marks++;
 	}
 	m->cpus[cpu].run = RUN_NONE;
+	pcp_lock_hold_cut(m->hold, cpu);
 }
 
 /* Nearest rank: the smallest r with at least ceil(num/den * pairs) round trips <= r, read
@@ -657,7 +673,8 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 		return err;
 	if (pcp_pair_top_cycles(&m->pairs, m->opts.top_n, &r->pfn_cycles, &r->nr_pfn_cycles))
 		return PCP_ERR_NOMEM;   /* pfn_cycles */
-	if ((err = results_zone_lock(m, r, duration_s)) || (err = results_timeline(m, r)))
+	if ((err = results_zone_lock(m, r, duration_s)) || (err = results_timeline(m, r)) ||
+	    (err = pcp_lock_hold_finish(m->hold, &r->lock_hold)))
 		return err;
 	const uint64_t refill_pages = t.refill_pages, drain_pages = t.drain_pages;
 	const uint64_t max_refill = t.max_refill, max_drain = t.max_drain;
@@ -692,6 +709,11 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 	v[PCP_METRIC_PAGES_PER_REFILL_LOCK] = ratio((double)refill_pages, (double)refill_locks);
 	v[PCP_METRIC_PAGES_PER_DRAIN_LOCK] = ratio((double)drain_pages, (double)drain_locks);
 	v[PCP_METRIC_EVENTS_LOST] = (double)m->events_lost;
+	/* hold times: NAN without an acquisition with a block or without a time base */
+	v[PCP_METRIC_REFILL_LOCK_HOLD_P99_NS] = r->lock_hold->hold_p99_ns[PCP_LOCK_KIND_REFILL];
+	v[PCP_METRIC_DRAIN_LOCK_HOLD_P99_NS] = r->lock_hold->hold_p99_ns[PCP_LOCK_KIND_DRAIN];
+	v[PCP_METRIC_REFILL_LOCK_HOLD_MAX_NS] = r->lock_hold->hold_max_ns[PCP_LOCK_KIND_REFILL];
+	v[PCP_METRIC_DRAIN_LOCK_HOLD_MAX_NS] = r->lock_hold->hold_max_ns[PCP_LOCK_KIND_DRAIN];
 	return pcp_metric_rows(PCP_METRIC_GROUP_CHURN, v, &r->metrics, &r->nr_metrics);
 }
 
@@ -726,6 +748,7 @@ void pcp_churn_results_free(struct pcp_churn_results *r)
 	free(r->zone_lock);
 	free(r->timeline);
 	free(r->metrics);
+	pcp_lock_hold_results_free(r->lock_hold);
 	free(r);
 }
 

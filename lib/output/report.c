@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "meta/meta.h"
 #include "output/outfile.h"
+#include "output/lock_hold_report.h"
 #include "model/percpu.h"
 #include "output/report.h"
 #include "common/util.h"
@@ -214,6 +215,7 @@ void pcp_report_text(FILE *out, const struct pcp_analysis *a)
 	text_metrics(out, a->churn);
 	text_cpu_pairs(out, a->churn);
 	text_zones(out, a);
+	pcp_lock_hold_report_text(out, a->churn->lock_hold);
 	if (a->percpu)
 		pcp_percpu_report_text(out, a->percpu);
 }
@@ -474,6 +476,7 @@ json_t *pcp_report_json(const struct pcp_analysis *a)
 	put(root, "cpu_flow", json_cpu_flow(c, &ok), &ok);
 	put(root, "pair_matrix", json_pair_matrix(c, &ok), &ok);
 	put(root, "zone_lock", json_zone_lock(c, &ok), &ok);
+	put(root, "zone_lock_hold", pcp_lock_hold_report_json(c->lock_hold), &ok);
 	put(root, "round_trip_hist", json_round_trip_hist(c, &ok), &ok);
 	put(root, "pfn_cycles", json_pfn_cycles(c, a->block_key == PCP_BLOCK_KEY_PAGE_POINTER, &ok), &ok);
 	put(root, "event_counts", json_event_counts(a, &ok), &ok);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "common/error.h"
+#include "output/lock_hold_store.h"
 #include "meta/meta.h"
 #include "output/outfile.h"
 #include "model/percpu.h"
@@ -578,6 +579,8 @@ static int fill(struct store *s, const struct pcp_analysis *a)
 	    (err = write_zone_lock(s, c)) || (err = write_timeline(s, c)) ||
 	    (err = write_metrics(s, c)) || (err = write_snapshots(s, a->meta)))
 		return err;
+	if ((err = pcp_lock_hold_store(s->db, c->lock_hold)))
+		return db_fail(s, "cannot store zone-lock hold results");
 	if (a->percpu && (err = pcp_percpu_store(s->db, a->percpu, a->meta, c->lossy))) {
 		if (err == PCP_ERR_DB)
 			return db_fail(s, "cannot store percpu results");

@@ -17,12 +17,14 @@ import sqlite3
 import sys
 
 MASK64 = (1 << 64) - 1
-PERCENTILES = {"round_trip_p50_ns", "round_trip_p99_ns"}
+PERCENTILES = {"round_trip_p50_ns", "round_trip_p99_ns", "refill_lock_hold_p99_ns",
+               "drain_lock_hold_p99_ns"}
 EXACT_METRICS = {"pairs", "paired_pages", "cross_cpu_pairs", "unmatched_drains", "open_refills",
                  "refill_overwritten", "refill_pages", "drain_pages", "events_lost",
                  "percpu_allocs", "percpu_frees", "percpu_fails", "percpu_outstanding_allocs",
                  "percpu_outstanding_bytes", "percpu_chunks_created", "percpu_chunks_destroyed",
-                 "percpu_unmatched_frees", "percpu_replaced_allocs"}
+                 "percpu_unmatched_frees", "percpu_replaced_allocs", "refill_lock_hold_max_ns",
+                 "drain_lock_hold_max_ns"}
 MAX_SHOWN = 12
 
 
@@ -177,6 +179,43 @@ def check_pcp(db, diff, want):
         ignore=lambda r: not any(r.get(c) for c in ("refill_pages", "drain_pages",
                                                     "refill_locks", "drain_locks"))))
     step(diff, "metrics", lambda: check_metrics(diff, rows(db, "metrics"), want["metrics"]))
+    check_lock_hold(db, diff, want)
+
+
+def within_64(got, want):
+    """A percentile: NULL exactly when undefined, else within 1/64 above the exact rank."""
+    if got is None or want is None:
+        return got is None and want is None
+    return want <= float(got) <= want + want / 64.0
+
+
+def check_lock_hold(db, diff, want):
+    """Zone-lock hold time tables (tests/expected/lock_hold_expected.py)."""
+    def hold_rows():
+        got = rows(db, "zone_lock_hold")
+        compare_keyed(diff, "zone_lock_hold", got, want["zone_lock_hold"], ["nid", "zid", "kind"],
+                      ["acquisitions", "empty_acquisitions", "hold_max_ns", "lower_bound",
+                       "batch", "at_batch_acquisitions"], [("at_batch_share", 1e-9)])
+        wmap = {(w["nid"], w["zid"], w["kind"]): w for w in want["zone_lock_hold"]}
+        for g in got:
+            w = wmap.get((g["nid"], g["zid"], g["kind"]))
+            for c in ("hold_p50_ns", "hold_p99_ns"):
+                if w is not None and not within_64(g[c], w[c]):
+                    diff.add("zone_lock_hold", "%s:%s %s: %s is %r, expected %r (within 1/64)"
+                             % (g["nid"], g["zid"], g["kind"], c, g[c], w[c]))
+
+    step(diff, "zone_lock_hold", hold_rows)
+    step(diff, "zone_lock_hold_hist", lambda: compare_keyed(
+        diff, "zone_lock_hold_hist", rows(db, "zone_lock_hold_hist"), want["zone_lock_hold_hist"],
+        ["kind", "lo_ns"], ["hi_ns", "acquisitions"], norm={"hi_ns": u64}))
+    step(diff, "zone_lock_pages_hist", lambda: compare_keyed(
+        diff, "zone_lock_pages_hist", rows(db, "zone_lock_pages_hist"),
+        want["zone_lock_pages_hist"], ["kind", "lo_pages"], ["hi_pages", "acquisitions"],
+        norm={"hi_pages": u64}))
+    step(diff, "zone_lock_longest", lambda: compare_keyed(
+        diff, "zone_lock_longest", rows(db, "zone_lock_longest"), want["zone_lock_longest"],
+        ["rank"], ["ts_ns", "cpu", "pid", "comm", "kind", "nid", "zid", "blocks", "pages",
+                   "hold_ns"]))
 
 
 def check_trace_info(db, diff, want):

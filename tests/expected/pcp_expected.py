@@ -50,6 +50,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trace_report  # noqa: E402
+import lock_hold_expected  # noqa: E402
 
 REFILL_NATIVE = "kmem:mm_page_pcpu_refill"
 DRAIN = "kmem:mm_page_pcpu_drain"
@@ -78,6 +79,10 @@ METRIC_SPECS = [  # name, unit, better
     ("drain_locks_per_s", "1/s", "lower"),
     ("pages_per_refill_lock", "pages", "higher"),
     ("pages_per_drain_lock", "pages", "higher"),
+    ("refill_lock_hold_p99_ns", "ns", "lower"),
+    ("drain_lock_hold_p99_ns", "ns", "lower"),
+    ("refill_lock_hold_max_ns", "ns", "lower"),
+    ("drain_lock_hold_max_ns", "ns", "lower"),
     ("events_lost", "events", "lower"),
 ]
 
@@ -340,6 +345,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     run_zone = {}             # cpu -> (nid, zid) of the current inferred acquisition
     mark_since = {}           # cpu -> a missed-events mark since the previous considered record
     timeline = {}             # (bucket_index, cpu) -> [refill_pages, drain_pages, rl, dl]
+    hold = lock_hold_expected.Tracker(meta)   # zone-lock hold time, fed by this pass
 
     def tl(ts, cpu):
         key = ((ts - first_ts) // bucket, cpu)
@@ -366,6 +372,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     for r, k in zip(recs, kinds):
         if r.missed:
             mark_since[r.cpu] = True
+            hold.mark(r.cpu)
         if k is None:
             continue
         cpu = r.cpu
@@ -392,6 +399,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                 key = latest_acq.get((cpu, k))
                 if key is not None:
                     zone[key]["moved_pages"] += pages
+                    hold.block(cpu, k, r.ts, pages)
             elif lock_source == "inferred":
                 gap = r.ts - prev_ts.get(cpu, r.ts)
                 nz = zone_of(spans, pfn)
@@ -399,15 +407,18 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                         or run_zone.get(cpu) != nz):
                     key = (nz[0], nz[1], k)
                     acquire(key, r.ts, cpu, 0)
+                    hold.start(cpu, k, nz[0], nz[1], r.ts, r)
                     run_acq[cpu] = key
                     run_zone[cpu] = nz
                 row = zone[run_acq[cpu]]
                 row["target_pages"] += pages
                 row["moved_pages"] += pages
+                hold.block(cpu, k, r.ts, pages)
         elif k in ("refill_zl", "drain_zl") and lock_source == "native":
             kind = "refill" if k == "refill_zl" else "drain"
             key = (r.num("nid"), r.num("zid"), kind)
             acquire(key, r.ts, cpu, r.num("nr_pages"))
+            hold.start(cpu, kind, key[0], key[1], r.ts, r)
             latest_acq[(cpu, kind)] = key
         run_prev[cpu] = k
         prev_ts[cpu] = r.ts
@@ -486,6 +497,8 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         pages_per_drain_lock=drain_pages / drain_acq if drain_acq else None,
         events_lost=events_lost,
     )
+    hold_tables, hold_metrics = hold.result(timed, top, lock_source != "native")
+    values.update(hold_metrics)
     metrics = {name: dict(value=values[name], unit=unit, better=better)
                for name, unit, better in METRIC_SPECS}
 
@@ -515,6 +528,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
                        drain_pages=v[1], refill_locks=v[2], drain_locks=v[3])
                   for k, v in sorted(timeline.items()) if any(v)],
         metrics=metrics,
+        **hold_tables,
     )
 
 

@@ -61,7 +61,7 @@ STAT_KEYS = ("entries", "overrun", "commit overrun", "dropped events", "read eve
 
 
 class Record:
-    __slots__ = ("ts", "cpu", "event", "text", "missed", "buffer", "_fields", "printed")
+    __slots__ = ("ts", "cpu", "event", "text", "missed", "buffer", "_fields", "printed", "head")
 
     def __init__(self, ts, cpu, event, text, missed, buffer=TOP):
         self.ts = ts          # ns
@@ -72,6 +72,16 @@ class Record:
         self.buffer = buffer  # "top" or the instance name
         self._fields = None
         self.printed = None   # fields as the print fmt shows them (see printed_for)
+        self.head = ""        # the line before "[CPU]": "[BUFFER: ]COMM-PID"
+
+    def task(self):
+        """(comm, pid) as report prints them (comm from the trace's cmdlines: "<idle>" for pid
+        0, "<...>" when not saved)."""
+        h = self.head.strip()
+        if self.buffer != TOP and h.startswith(self.buffer + ": "):
+            h = h[len(self.buffer) + 2:].strip()
+        comm, _, pid = h.rpartition("-")
+        return comm, int(pid)
 
     @property
     def fields(self):
@@ -237,6 +247,7 @@ def parse_report(text, formats, instances=()):
         ts = (int(m.group("sec")) * 1000000000 + int(m.group("nsec")) if m.group("nsec") is not None
               else int(m.group("sec")))
         records.append(Record(ts, cpu, event, m.group("fields"), pending.pop(cpu, 0), buf))
+        records[-1].head = line[:m.start()]
     if pending:
         raise ReportError("drop mark without a following record on CPU %s" % sorted(pending))
     if nr_cpus is None:
