@@ -1,0 +1,397 @@
+/* Percpu fragmentation (issue 16): the before/after percpu_stats snapshots compared chunk by
+ * chunk, the fragmentation metrics, and the run's surviving allocations per chunk.
+ * Definitions: docs/METRICS.md, "Percpu fragmentation". Runs once per analysis (not per event). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/error.h"
+#include "meta/percpu_stats.h"
+#include "model/percpu.h"
+#include "model/percpu_frag.h"
+
+const char *const pcp_frag_chunk_keys[PCP_FRAG_NR_CHUNK_KEYS] = {
+	"free_bytes", "contig_bytes", "sum_frag", "max_frag", "empty_pop_pages", "nr_alloc",
+	"cur_min_alloc", "cur_med_alloc", "cur_max_alloc",
+};
+const char *const pcp_frag_global_keys[PCP_FRAG_NR_GLOBAL_KEYS] = {
+	"nr_chunks", "nr_max_chunks", "empty_pop_pages", "nr_cur_alloc", "nr_max_alloc",
+};
+enum { GKEY_EMPTY_POP_PAGES = 2 }; /* index of empty_pop_pages in pcp_frag_global_keys */
+
+const char *pcp_frag_kind_name(enum pcp_frag_kind k)
+{
+	switch (k) {
+	case PCP_FRAG_KIND_FIRST: return "first";
+	case PCP_FRAG_KIND_RESERVED: return "reserved";
+	default: return "dynamic";
+	}
+}
+
+const char *pcp_frag_status_name(enum pcp_frag_status s)
+{
+	switch (s) {
+	case PCP_FRAG_MATCHED: return "matched";
+	case PCP_FRAG_CREATED: return "created";
+	case PCP_FRAG_DESTROYED: return "destroyed";
+	default: return "unmatched";
+	}
+}
+
+/* ---- the run's survivors per chunk ---- */
+
+static int cmp_by_chunk(const void *a, const void *b)
+{
+	const struct pcp_percpu_outstanding *x = *(const struct pcp_percpu_outstanding *const *)a;
+	const struct pcp_percpu_outstanding *y = *(const struct pcp_percpu_outstanding *const *)b;
+	if (x->base_addr != y->base_addr)
+		return x->base_addr < y->base_addr ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static int cmp_run_chunk(const void *a, const void *b)
+{
+	const struct pcp_percpu_run_chunk *x = a, *y = b;
+	if (x->unit_bytes != y->unit_bytes)
+		return x->unit_bytes > y->unit_bytes ? -1 : 1;
+	return x->base_addr < y->base_addr ? -1 : x->base_addr > y->base_addr;
+}
+
+/* The live lifetime of base at the end of the trace: the last row of base not destroyed. */
+static const struct pcp_percpu_chunk *live_chunk(const struct pcp_percpu_results *r,
+						 uint64_t base)
+{
+	for (size_t i = r->nr_chunks; i-- > 0;)
+		if (r->chunks[i].base_addr == base)
+			return r->chunks[i].has_destroyed ? NULL : &r->chunks[i];
+	return NULL;
+}
+
+int pcp_percpu_run_chunks(struct pcp_percpu_results *r)
+{
+	const struct pcp_percpu_outstanding **v;
+	size_t n = 0, nchunks = 0;
+
+	r->run_chunks = NULL;
+	r->nr_run_chunks = 0;
+	if (!r->nr_outstanding)
+		return PCP_OK;
+	v = malloc(r->nr_outstanding * sizeof(*v));
+	if (!v)
+		return PCP_ERR_NOMEM;
+	for (size_t i = 0; i < r->nr_outstanding; i++)
+		if (r->outstanding[i].base_addr) /* base 0 is never a chunk */
+			v[n++] = &r->outstanding[i];
+	qsort(v, n, sizeof(*v), cmp_by_chunk);
+	for (size_t i = 0; i < n; i++)
+		nchunks += i == 0 || v[i]->base_addr != v[i - 1]->base_addr;
+	if (nchunks && !(r->run_chunks = calloc(nchunks, sizeof(*r->run_chunks)))) {
+		free(v);
+		return PCP_ERR_NOMEM;
+	}
+	struct pcp_percpu_run_chunk *c = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct pcp_percpu_outstanding *o = v[i];
+		/* offsets are non-negative in a chunk; a negative one (damaged) counts as 0 */
+		uint64_t lo = o->off > 0 ? (uint64_t)o->off : 0, hi = lo + o->size;
+
+		if (!c || c->base_addr != o->base_addr) {
+			c = &r->run_chunks[r->nr_run_chunks++];
+			c->base_addr = o->base_addr;
+			c->lo_off = lo;
+			c->hi_off = hi;
+			const struct pcp_percpu_chunk *live = live_chunk(r, o->base_addr);
+			if (live && live->has_created) {
+				c->has_created = 1;
+				c->created_ns = live->created_ns;
+			}
+		} else if (lo > c->hi_off) {
+			/* a gap no survivor covers: sorted by off, hi_off is the covered end */
+			uint64_t gap = lo - c->hi_off;
+			c->holes++;
+			c->hole_bytes += gap;
+			if (gap > c->max_hole_bytes)
+				c->max_hole_bytes = gap;
+		}
+		if (hi > c->hi_off)
+			c->hi_off = hi;
+		c->allocs++;
+		c->unit_bytes += o->size;
+		c->bytes_alloc += o->bytes_alloc;
+		c->span_bytes = c->hi_off - c->lo_off;
+	}
+	free(v);
+	if (r->nr_run_chunks > 1)
+		qsort(r->run_chunks, r->nr_run_chunks, sizeof(*r->run_chunks), cmp_run_chunk);
+	return PCP_OK;
+}
+
+/* ---- the snapshots compared ---- */
+
+static enum pcp_frag_kind kind_of(const struct pcp_percpu_stats *s, size_t i)
+{
+	if (strstr(s->chunks[i].label, "First Chunk"))
+		return PCP_FRAG_KIND_FIRST;
+	if (strstr(s->chunks[i].label, "Reserved Chunk"))
+		return PCP_FRAG_KIND_RESERVED;
+	return PCP_FRAG_KIND_DYNAMIC;
+}
+
+static void fill_side(struct pcp_frag_chunk *c, const struct pcp_percpu_stats *s, int32_t idx,
+		      int after)
+{
+	for (size_t k = 0; k < PCP_FRAG_NR_CHUNK_KEYS; k++) {
+		int64_t v;
+		if (!pcp_percpu_stats_get(s, PCP_PSTATS_CHUNK, idx, pcp_frag_chunk_keys[k], &v))
+			continue;
+		if (after) {
+			c->v[k].has_after = 1;
+			c->v[k].after = v;
+		} else {
+			c->v[k].has_before = 1;
+			c->v[k].before = v;
+		}
+	}
+	if (after)
+		c->after_chunk = idx;
+	else
+		c->before_chunk = idx;
+}
+
+static struct pcp_frag_chunk *add_row(struct pcp_percpu_frag *f, enum pcp_frag_kind kind,
+				      enum pcp_frag_status status)
+{
+	struct pcp_frag_chunk *c = &f->chunks[f->nr_chunks++];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->status = status;
+	c->before_chunk = c->after_chunk = -1;
+	return c;
+}
+
+/* The chunk of kind (first or reserved: at most one in each text) in s, or -1. */
+static int32_t find_kind(const struct pcp_percpu_stats *s, enum pcp_frag_kind kind)
+{
+	for (size_t i = 0; i < s->nr_chunks; i++)
+		if (kind_of(s, i) == kind)
+			return (int32_t)i;
+	return -1;
+}
+
+static int64_t chunk_value(const struct pcp_percpu_stats *s, size_t i, const char *key)
+{
+	int64_t v = 0;
+	pcp_percpu_stats_get(s, PCP_PSTATS_CHUNK, (int32_t)i, key, &v);
+	return v;
+}
+
+/*
+ * Dynamic chunks carry no identity in the text (the kernel lists them by free-space slot), so
+ * they are matched only as far as the trace proves it (docs/METRICS.md):
+ *  - counts: P = dynamic before - destroyed_pre = dynamic after - created_alive chunks persist;
+ *    other counts (or no usable trace) leave every dynamic chunk unmatched;
+ *  - P = 0: every before chunk was destroyed, every after chunk created;
+ *  - a created chunk starts empty, so the trace holds all its allocations: the after chunk
+ *    whose nr_alloc equals the chunk's traced allocs - frees, when exactly one does (both
+ *    ways), is that chunk (its base_addr known);
+ *  - with every created chunk placed, no pre-existing chunk destroyed and one dynamic chunk
+ *    left on each side, those two are the same chunk.
+ */
+static void match_dynamic(struct pcp_percpu_frag *f, const struct pcp_percpu_stats *b,
+			  const struct pcp_percpu_stats *a, const struct pcp_percpu_results *r,
+			  int use_trace, int32_t *after_of_before, int32_t *before_of_after,
+			  int *created_after, uint64_t *created_base)
+{
+	size_t nb = 0, na = 0;
+
+	for (size_t i = 0; i < b->nr_chunks; i++)
+		nb += kind_of(b, i) == PCP_FRAG_KIND_DYNAMIC;
+	for (size_t j = 0; j < a->nr_chunks; j++)
+		na += kind_of(a, j) == PCP_FRAG_KIND_DYNAMIC;
+	if (!use_trace)
+		return;
+	for (size_t x = 0; x < r->nr_chunks; x++) {
+		const struct pcp_percpu_chunk *c = &r->chunks[x];
+		f->created_alive += c->has_created && !c->has_destroyed;
+		f->destroyed_pre += !c->has_created && c->has_destroyed;
+	}
+	if ((uint64_t)nb < f->destroyed_pre || nb - f->destroyed_pre + f->created_alive != na)
+		return;
+	f->trace_used = 1;
+	size_t persist = nb - (size_t)f->destroyed_pre;
+	if (persist == 0) {
+		for (size_t i = 0; i < b->nr_chunks; i++)
+			if (kind_of(b, i) == PCP_FRAG_KIND_DYNAMIC)
+				after_of_before[i] = -2; /* destroyed */
+		for (size_t j = 0; j < a->nr_chunks; j++)
+			if (kind_of(a, j) == PCP_FRAG_KIND_DYNAMIC)
+				created_after[j] = 1;
+	}
+	/* created chunks by their traced allocation count */
+	size_t placed = 0;
+	for (size_t x = 0; x < r->nr_chunks; x++) {
+		const struct pcp_percpu_chunk *c = &r->chunks[x];
+		if (!c->has_created || c->has_destroyed)
+			continue;
+		int64_t net = (int64_t)c->allocs - (int64_t)c->frees;
+		int32_t hit = -1, hits = 0;
+		for (size_t j = 0; j < a->nr_chunks; j++)
+			if (kind_of(a, j) == PCP_FRAG_KIND_DYNAMIC &&
+			    chunk_value(a, j, "nr_alloc") == net) {
+				hit = (int32_t)j;
+				hits++;
+			}
+		if (hits != 1)
+			continue;
+		/* no other created chunk may claim the same after chunk */
+		int others = 0;
+		for (size_t y = 0; y < r->nr_chunks; y++) {
+			const struct pcp_percpu_chunk *d = &r->chunks[y];
+			if (y != x && d->has_created && !d->has_destroyed &&
+			    (int64_t)d->allocs - (int64_t)d->frees == net)
+				others++;
+		}
+		if (others)
+			continue;
+		created_after[hit] = 1;
+		created_base[hit] = c->base_addr;
+		placed++;
+	}
+	if (persist == 1 && f->destroyed_pre == 0 && placed == f->created_alive) {
+		int32_t bi = -1, aj = -1;
+		for (size_t i = 0; i < b->nr_chunks; i++)
+			if (kind_of(b, i) == PCP_FRAG_KIND_DYNAMIC)
+				bi = (int32_t)i;
+		for (size_t j = 0; j < a->nr_chunks; j++)
+			if (kind_of(a, j) == PCP_FRAG_KIND_DYNAMIC && !created_after[j])
+				aj = (int32_t)j;
+		if (bi >= 0 && aj >= 0) {
+			after_of_before[bi] = aj;
+			before_of_after[aj] = bi;
+		}
+	}
+}
+
+static void totals(const struct pcp_percpu_stats *s, int64_t *free_bytes, int64_t *sum_frag,
+		   int64_t *max_frag)
+{
+	*free_bytes = *sum_frag = 0;
+	if (max_frag)
+		*max_frag = 0;
+	for (size_t i = 0; i < s->nr_chunks; i++) {
+		*free_bytes += chunk_value(s, i, "free_bytes");
+		*sum_frag += chunk_value(s, i, "sum_frag");
+		if (max_frag && chunk_value(s, i, "max_frag") > *max_frag)
+			*max_frag = chunk_value(s, i, "max_frag");
+	}
+}
+
+int pcp_percpu_frag_compute(const struct pcp_percpu_stats *before,
+			    const struct pcp_percpu_stats *after,
+			    const struct pcp_percpu_results *r, int lossy,
+			    struct pcp_percpu_frag **out)
+{
+	struct pcp_percpu_frag *f = calloc(1, sizeof(*f));
+	size_t nb = before->nr_chunks, na = after->nr_chunks;
+	int32_t *aob = malloc((nb ? nb : 1) * sizeof(*aob));
+	int32_t *boa = malloc((na ? na : 1) * sizeof(*boa));
+	int *created = calloc(na ? na : 1, sizeof(*created));
+	uint64_t *cbase = calloc(na ? na : 1, sizeof(*cbase));
+
+	*out = NULL;
+	if (!f || !aob || !boa || !created || !cbase ||
+	    !(f->chunks = calloc(nb + na ? nb + na : 1, sizeof(*f->chunks)))) {
+		free(aob), free(boa), free(created), free(cbase);
+		pcp_percpu_frag_free(f);
+		return PCP_ERR_NOMEM;
+	}
+	for (size_t k = 0; k < PCP_FRAG_NR_GLOBAL_KEYS; k++) {
+		struct pcp_frag_value *g = &f->global[k];
+		g->has_before = pcp_percpu_stats_get(before, PCP_PSTATS_GLOBAL, -1,
+						     pcp_frag_global_keys[k], &g->before);
+		g->has_after = pcp_percpu_stats_get(after, PCP_PSTATS_GLOBAL, -1,
+						    pcp_frag_global_keys[k], &g->after);
+	}
+	for (size_t i = 0; i < nb; i++)
+		aob[i] = -1;
+	for (size_t j = 0; j < na; j++)
+		boa[j] = -1;
+	/* the first and the reserved chunk by their label */
+	for (enum pcp_frag_kind k = PCP_FRAG_KIND_FIRST; k <= PCP_FRAG_KIND_RESERVED; k++) {
+		int32_t i = find_kind(before, k), j = find_kind(after, k);
+		if (i >= 0 && j >= 0) {
+			aob[i] = j;
+			boa[j] = i;
+		}
+	}
+	match_dynamic(f, before, after, r, r && !lossy, aob, boa, created, cbase);
+
+	/* rows: first, reserved, then dynamic: before's in text order (matched, destroyed or
+	 * unmatched), then after's not matched (created or unmatched) */
+	for (enum pcp_frag_kind k = PCP_FRAG_KIND_FIRST; k <= PCP_FRAG_KIND_DYNAMIC; k++) {
+		for (size_t i = 0; i < nb; i++) {
+			if (kind_of(before, i) != k)
+				continue;
+			enum pcp_frag_status st = aob[i] >= 0 ? PCP_FRAG_MATCHED :
+				aob[i] == -2 ? PCP_FRAG_DESTROYED : PCP_FRAG_UNMATCHED;
+			struct pcp_frag_chunk *c = add_row(f, k, st);
+			fill_side(c, before, (int32_t)i, 0);
+			if (aob[i] >= 0)
+				fill_side(c, after, aob[i], 1);
+		}
+		for (size_t j = 0; j < na; j++) {
+			if (kind_of(after, j) != k || boa[j] >= 0)
+				continue;
+			struct pcp_frag_chunk *c = add_row(f, k, created[j] ? PCP_FRAG_CREATED
+									: PCP_FRAG_UNMATCHED);
+			fill_side(c, after, (int32_t)j, 1);
+			if (cbase[j]) {
+				c->has_base = 1;
+				c->base_addr = cbase[j];
+			}
+		}
+	}
+	free(aob), free(boa), free(created), free(cbase);
+
+	totals(before, &f->free_before, &f->sum_frag_before, NULL);
+	totals(after, &f->free_after, &f->sum_frag_after, &f->max_frag_after);
+	f->ratio_before = f->free_before ? (double)f->sum_frag_before / (double)f->free_before : 0;
+	f->ratio_after = f->free_after ? (double)f->sum_frag_after / (double)f->free_after : 0;
+	f->empty_pop_before = f->global[GKEY_EMPTY_POP_PAGES].before;
+	f->empty_pop_after = f->global[GKEY_EMPTY_POP_PAGES].after;
+	*out = f;
+	return PCP_OK;
+}
+
+void pcp_percpu_frag_free(struct pcp_percpu_frag *f)
+{
+	if (!f)
+		return;
+	free(f->chunks);
+	free(f);
+}
+
+static void set_metric(struct pcp_percpu_results *r, enum pcp_metric_id id, double v)
+{
+	const char *name = pcp_metric_def(id)->name;
+
+	for (size_t i = 0; i < r->nr_metrics; i++)
+		if (r->metrics[i].name == name)
+			r->metrics[i].value = v;
+}
+
+void pcp_percpu_frag_metrics(struct pcp_percpu_results *r, const struct pcp_percpu_frag *f)
+{
+	int ge = f && f->global[GKEY_EMPTY_POP_PAGES].has_before &&
+		 f->global[GKEY_EMPTY_POP_PAGES].has_after;
+
+	set_metric(r, PCP_METRIC_PERCPU_FRAG_RATIO, f ? f->ratio_after : NAN);
+	set_metric(r, PCP_METRIC_PERCPU_FRAG_RATIO_CHANGE,
+		   f ? f->ratio_after - f->ratio_before : NAN);
+	set_metric(r, PCP_METRIC_PERCPU_FREE_BYTES_CHANGE,
+		   f ? (double)(f->free_after - f->free_before) : NAN);
+	set_metric(r, PCP_METRIC_PERCPU_EMPTY_POP_PAGES_CHANGE,
+		   ge ? (double)(f->empty_pop_after - f->empty_pop_before) : NAN);
+	set_metric(r, PCP_METRIC_PERCPU_MAX_FRAG_BYTES, f ? (double)f->max_frag_after : NAN);
+}
