@@ -208,6 +208,50 @@ START_TEST(ambiguous_and_all_replaced)
 }
 END_TEST
 
+/* Two dynamic chunks live through the run, listed in the other order after it: matched by
+ * their nr_alloc change against the trace's per-chunk allocs - frees (+30 and -5): before 1
+ * (100) is after 2 (95), before 2 (200) is after 1 (230); 95 - 200 and 230 - 100 are no traced
+ * change. With the changes not traced (nets +31, -5) nothing is matched. */
+START_TEST(persisting_chunks_matched_by_counts)
+{
+	const struct chunk_spec b[] = { first, { "", 100, 1000, 100, 60, 3 },
+					{ "", 200, 900, 300, 80, 1 } };
+	const struct chunk_spec a[] = { first, { "", 230, 700, 350, 90, 0 },
+					{ "", 95, 1020, 90, 60, 3 } };
+	const struct pcp_percpu_chunk tc[] = {
+		{ .base_addr = 0xa000, .allocs = 40, .frees = 10 },
+		{ .base_addr = 0xb000, .allocs = 5, .frees = 10 },
+	};
+	const struct pcp_percpu_chunk off[] = {
+		{ .base_addr = 0xa000, .allocs = 41, .frees = 10 },
+		{ .base_addr = 0xb000, .allocs = 5, .frees = 10 },
+	};
+	struct pcp_percpu_stats *sb = stats(4, b, 3), *sa = stats(3, a, 3);
+	struct pcp_percpu_results *r = results(tc, 2), *r2 = results(off, 2);
+	struct pcp_percpu_frag *f;
+
+	ck_assert_int_eq(pcp_percpu_frag_compute(sb, sa, r, 0, &f), PCP_OK);
+	ck_assert_uint_eq(f->nr_chunks, 3);
+	ck_assert_int_eq(f->chunks[1].status, PCP_FRAG_MATCHED);
+	ck_assert_int_eq(f->chunks[1].before_chunk, 1);
+	ck_assert_int_eq(f->chunks[1].after_chunk, 2);
+	ck_assert_int_eq(f->chunks[2].status, PCP_FRAG_MATCHED);
+	ck_assert_int_eq(f->chunks[2].before_chunk, 2);
+	ck_assert_int_eq(f->chunks[2].after_chunk, 1);
+	ck_assert_int_eq(val(&f->chunks[2], "nr_alloc")->after, 230);
+	pcp_percpu_frag_free(f);
+	ck_assert_int_eq(pcp_percpu_frag_compute(sb, sa, r2, 0, &f), PCP_OK);
+	ck_assert_uint_eq(f->nr_chunks, 5);
+	for (size_t i = 1; i < 5; i++)
+		ck_assert_int_eq(f->chunks[i].status, PCP_FRAG_UNMATCHED);
+	pcp_percpu_frag_free(f);
+	pcp_percpu_results_free(r);
+	pcp_percpu_results_free(r2);
+	pcp_percpu_stats_free(sb);
+	pcp_percpu_stats_free(sa);
+}
+END_TEST
+
 /* No free byte at all: the ratio is 0 (the issue's rule), not undefined; without snapshots
  * the five metrics are undefined. */
 START_TEST(zero_free_and_undefined)
@@ -288,6 +332,7 @@ int main(void)
 	tcase_add_test(tc, created_chunk_matched_by_trace);
 	tcase_add_test(tc, no_usable_trace_leaves_dynamic_unmatched);
 	tcase_add_test(tc, ambiguous_and_all_replaced);
+	tcase_add_test(tc, persisting_chunks_matched_by_counts);
 	tcase_add_test(tc, zero_free_and_undefined);
 	tcase_add_test(tc, run_chunks_span_and_holes);
 	suite_add_tcase(s, tc);

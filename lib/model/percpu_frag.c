@@ -196,8 +196,103 @@ static int64_t chunk_value(const struct pcp_percpu_stats *s, size_t i, const cha
  *    whose nr_alloc equals the chunk's traced allocs - frees, when exactly one does (both
  *    ways), is that chunk (its base_addr known);
  *  - with every created chunk placed, no pre-existing chunk destroyed and one dynamic chunk
- *    left on each side, those two are the same chunk.
+ *    left on each side, those two are the same chunk; with several, match_by_counts.
  */
+/* 1 if v is one of the nets of the persisting trace chunks (0: a chunk the trace never saw,
+ * possible while fewer chunks than could persist were seen). */
+static int net_known(const int64_t *nets, size_t n, size_t slots, int64_t v)
+{
+	for (size_t y = 0; y < n; y++)
+		if (nets[y] == v)
+			return 1;
+	return n < slots && v == 0;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Several dynamic chunks lived through the run: before chunk i and after chunk j are the same
+ * chunk when after.nr_alloc - before.nr_alloc is a persisting chunk's traced allocs - frees
+ * (its nr_alloc change), for exactly one j per i and one i per j, and the changes so matched
+ * are, as a multiset, among the traced ones (those of the chunks the trace saw neither created
+ * nor destroyed, the first and reserved chunk's included, padded with 0 for chunks without an
+ * event). Otherwise none is matched. Allocation failure: none matched either (a missing match
+ * is never wrong).
+ */
+static void match_by_counts(const struct pcp_percpu_stats *b, const struct pcp_percpu_stats *a,
+			    const struct pcp_percpu_results *r, size_t persist,
+			    const int *created_after, int32_t *after_of_before,
+			    int32_t *before_of_after)
+{
+	size_t n = 0, nd = 0, slots = persist;
+	int64_t *nets;
+
+	for (size_t j = 0; j < a->nr_chunks; j++)
+		slots += kind_of(a, j) != PCP_FRAG_KIND_DYNAMIC; /* first, reserved: events too */
+	nets = malloc((r->nr_chunks + slots) * sizeof(*nets));
+	int64_t *deltas = malloc(persist * sizeof(*deltas));
+	int32_t *pick = malloc(b->nr_chunks * sizeof(*pick));
+
+	if (!nets || !deltas || !pick)
+		goto out;
+	for (size_t x = 0; x < r->nr_chunks; x++)
+		if (!r->chunks[x].has_created && !r->chunks[x].has_destroyed)
+			nets[n++] = (int64_t)r->chunks[x].allocs - (int64_t)r->chunks[x].frees;
+	if (n > slots)
+		goto out;
+	for (size_t i = 0; i < b->nr_chunks; i++) {
+		pick[i] = -1;
+		if (kind_of(b, i) != PCP_FRAG_KIND_DYNAMIC)
+			continue;
+		int hits = 0;
+		for (size_t j = 0; j < a->nr_chunks; j++) {
+			if (kind_of(a, j) != PCP_FRAG_KIND_DYNAMIC || created_after[j])
+				continue;
+			int64_t d = chunk_value(a, j, "nr_alloc") - chunk_value(b, i, "nr_alloc");
+			if (!net_known(nets, n, slots, d))
+				continue;
+			/* j must have no other candidate i either */
+			for (size_t i2 = 0; i2 < b->nr_chunks; i2++)
+				if (i2 != i && kind_of(b, i2) == PCP_FRAG_KIND_DYNAMIC &&
+				    net_known(nets, n, slots, chunk_value(a, j, "nr_alloc") -
+					      chunk_value(b, i2, "nr_alloc")))
+					hits = 2;
+			pick[i] = (int32_t)j;
+			hits++;
+		}
+		if (hits != 1)
+			goto out;
+		deltas[nd++] = chunk_value(a, (size_t)pick[i], "nr_alloc") -
+			       chunk_value(b, i, "nr_alloc");
+	}
+	if (nd != persist)
+		goto out;
+	while (n < slots)
+		nets[n++] = 0;
+	qsort(nets, n, sizeof(*nets), cmp_i64);
+	qsort(deltas, nd, sizeof(*deltas), cmp_i64);
+	/* deltas a sub-multiset of nets (both sorted) */
+	for (size_t x = 0, y = 0; x < nd; x++, y++) {
+		while (y < n && nets[y] < deltas[x])
+			y++;
+		if (y == n || nets[y] != deltas[x])
+			goto out;
+	}
+	for (size_t i = 0; i < b->nr_chunks; i++)
+		if (pick[i] >= 0) {
+			after_of_before[i] = pick[i];
+			before_of_after[pick[i]] = (int32_t)i;
+		}
+out:
+	free(nets);
+	free(deltas);
+	free(pick);
+}
+
 static void match_dynamic(struct pcp_percpu_frag *f, const struct pcp_percpu_stats *b,
 			  const struct pcp_percpu_stats *a, const struct pcp_percpu_results *r,
 			  int use_trace, int32_t *after_of_before, int32_t *before_of_after,
@@ -270,6 +365,8 @@ static void match_dynamic(struct pcp_percpu_frag *f, const struct pcp_percpu_sta
 			after_of_before[bi] = aj;
 			before_of_after[aj] = bi;
 		}
+	} else if (persist >= 2 && f->destroyed_pre == 0 && placed == f->created_alive) {
+		match_by_counts(b, a, r, persist, created_after, after_of_before, before_of_after);
 	}
 }
 

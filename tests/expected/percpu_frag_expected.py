@@ -158,10 +158,35 @@ def match(before, after, rows, lossy, have_trace):
                     created.add(hits[0])
                     cbase[hits[0]] = r["base"]
                     placed += 1
+            rest = [j for j in da if j not in created]
             if persist == 1 and not dpre and placed == len(alive):
-                rest = [j for j in da if j not in created]
                 if len(db) == 1 and len(rest) == 1:
                     aob[db[0]], boa[rest[0]] = rest[0], db[0]
+            elif persist >= 2 and not dpre and placed == len(alive):
+                # by nr_alloc change = a persisting chunk's traced allocs - frees
+                slots = persist + sum(1 for c in a if kind(c[0]) != "dynamic")
+                nets = [r["allocs"] - r["frees"] for r in rows
+                        if r["created"] is None and r["destroyed"] is None]
+                if len(nets) <= slots:
+                    def ok(d):
+                        return d in nets or (len(nets) < slots and d == 0)
+
+                    def delta(i, j):
+                        return a[j][1].get("nr_alloc", 0) - b[i][1].get("nr_alloc", 0)
+                    cand = {i: [j for j in rest if ok(delta(i, j))] for i in db}
+                    back = {j: [i for i in db if ok(delta(i, j))] for j in rest}
+                    if all(len(cand[i]) == 1 and len(back[cand[i][0]]) == 1 for i in db):
+                        pool = nets + [0] * (slots - len(nets))
+                        good = True
+                        for i in db:
+                            d = delta(i, cand[i][0])
+                            if d in pool:
+                                pool.remove(d)
+                            else:
+                                good = False
+                        if good:
+                            for i in db:
+                                aob[i], boa[cand[i][0]] = cand[i][0], i
     out = []
     for k in ("first", "reserved", "dynamic"):
         for i, c in enumerate(b):
