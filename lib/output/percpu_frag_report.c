@@ -15,10 +15,10 @@ static const char *verdict(const struct pcp_percpu_frag *f)
 	return f->ratio_after < f->ratio_before ? "shrank" : "did not change";
 }
 
-/* "before->after" of one value, "-" for a side that is absent. */
+/* "before->after" of one value, "none" for a side the chunk is not in. */
 static void pair_text(char *buf, size_t len, const struct pcp_frag_value *v)
 {
-	char b[24] = "-", a[24] = "-";
+	char b[24] = "none", a[24] = "none";
 
 	if (v->has_before)
 		snprintf(b, sizeof(b), "%" PRId64, v->before);
