@@ -129,28 +129,72 @@ int pcp_percpu_run_chunks(struct pcp_percpu_results *r)
 
 /* ---- the snapshots compared ---- */
 
-static enum pcp_frag_kind kind_of(const struct pcp_percpu_stats *s, size_t i)
+enum { K_FREE_BYTES = 0, K_SUM_FRAG = 2, K_MAX_FRAG = 3, K_NR_ALLOC = 5 };
+
+/* Dynamic chunks beyond this (per snapshot or trace) are left unmatched: real machines have
+ * tens; the bound keeps a forged meta file from making the matching slow. */
+#define MATCH_MAX_CHUNKS 4096
+
+/* One snapshot's chunks as a table, built in one pass over its entries. */
+struct snap {
+	size_t n;
+	enum pcp_frag_kind *kind;
+	int64_t (*v)[PCP_FRAG_NR_CHUNK_KEYS];
+	uint8_t (*has)[PCP_FRAG_NR_CHUNK_KEYS];
+	size_t nr_dynamic;
+};
+
+static void snap_free(struct snap *t)
 {
-	if (strstr(s->chunks[i].label, "First Chunk"))
-		return PCP_FRAG_KIND_FIRST;
-	if (strstr(s->chunks[i].label, "Reserved Chunk"))
-		return PCP_FRAG_KIND_RESERVED;
-	return PCP_FRAG_KIND_DYNAMIC;
+	free(t->kind);
+	free(t->v);
+	free(t->has);
 }
 
-static void fill_side(struct pcp_frag_chunk *c, const struct pcp_percpu_stats *s, int32_t idx,
-		      int after)
+static int snap_build(const struct pcp_percpu_stats *s, struct snap *t)
+{
+	size_t n = s->nr_chunks ? s->nr_chunks : 1;
+
+	memset(t, 0, sizeof(*t));
+	t->kind = calloc(n, sizeof(*t->kind));
+	t->v = calloc(n, sizeof(*t->v));
+	t->has = calloc(n, sizeof(*t->has));
+	if (!t->kind || !t->v || !t->has) {
+		snap_free(t);
+		return PCP_ERR_NOMEM;
+	}
+	t->n = s->nr_chunks;
+	for (size_t i = 0; i < t->n; i++) {
+		const char *l = s->chunks[i].label;
+		t->kind[i] = strstr(l, "First Chunk") ? PCP_FRAG_KIND_FIRST :
+			     strstr(l, "Reserved Chunk") ? PCP_FRAG_KIND_RESERVED :
+			     PCP_FRAG_KIND_DYNAMIC;
+		t->nr_dynamic += t->kind[i] == PCP_FRAG_KIND_DYNAMIC;
+	}
+	for (size_t e = 0; e < s->nr_entries; e++) {
+		const struct pcp_percpu_stats_entry *x = &s->entries[e];
+		if (x->section != PCP_PSTATS_CHUNK || x->chunk < 0 || (size_t)x->chunk >= t->n)
+			continue;
+		for (size_t k = 0; k < PCP_FRAG_NR_CHUNK_KEYS; k++)
+			if (!strcmp(x->key, pcp_frag_chunk_keys[k])) {
+				t->v[x->chunk][k] = x->value;
+				t->has[x->chunk][k] = 1;
+			}
+	}
+	return PCP_OK;
+}
+
+static void fill_side(struct pcp_frag_chunk *c, const struct snap *t, int32_t idx, int after)
 {
 	for (size_t k = 0; k < PCP_FRAG_NR_CHUNK_KEYS; k++) {
-		int64_t v;
-		if (!pcp_percpu_stats_get(s, PCP_PSTATS_CHUNK, idx, pcp_frag_chunk_keys[k], &v))
+		if (!t->has[idx][k])
 			continue;
 		if (after) {
 			c->v[k].has_after = 1;
-			c->v[k].after = v;
+			c->v[k].after = t->v[idx][k];
 		} else {
 			c->v[k].has_before = 1;
-			c->v[k].before = v;
+			c->v[k].before = t->v[idx][k];
 		}
 	}
 	if (after)
@@ -170,48 +214,43 @@ static struct pcp_frag_chunk *add_row(struct pcp_percpu_frag *f, enum pcp_frag_k
 	return c;
 }
 
-/* The chunk of kind (first or reserved: at most one in each text) in s, or -1. */
-static int32_t find_kind(const struct pcp_percpu_stats *s, enum pcp_frag_kind kind)
+/* The chunk of kind (first or reserved: at most one in each text) in t, or -1. */
+static int32_t find_kind(const struct snap *t, enum pcp_frag_kind kind)
 {
-	for (size_t i = 0; i < s->nr_chunks; i++)
-		if (kind_of(s, i) == kind)
+	for (size_t i = 0; i < t->n; i++)
+		if (t->kind[i] == kind)
 			return (int32_t)i;
 	return -1;
-}
-
-static int64_t chunk_value(const struct pcp_percpu_stats *s, size_t i, const char *key)
-{
-	int64_t v = 0;
-	pcp_percpu_stats_get(s, PCP_PSTATS_CHUNK, (int32_t)i, key, &v);
-	return v;
-}
-
-/*
- * Dynamic chunks carry no identity in the text (the kernel lists them by free-space slot), so
- * they are matched only as far as the trace proves it (docs/METRICS.md):
- *  - counts: P = dynamic before - destroyed_pre = dynamic after - created_alive chunks persist;
- *    other counts (or no usable trace) leave every dynamic chunk unmatched;
- *  - P = 0: every before chunk was destroyed, every after chunk created;
- *  - a created chunk starts empty, so the trace holds all its allocations: the after chunk
- *    whose nr_alloc equals the chunk's traced allocs - frees, when exactly one does (both
- *    ways), is that chunk (its base_addr known);
- *  - with every created chunk placed, no pre-existing chunk destroyed and one dynamic chunk
- *    left on each side, those two are the same chunk; with several, match_by_counts.
- */
-/* 1 if v is one of the nets of the persisting trace chunks (0: a chunk the trace never saw,
- * possible while fewer chunks than could persist were seen). */
-static int net_known(const int64_t *nets, size_t n, size_t slots, int64_t v)
-{
-	for (size_t y = 0; y < n; y++)
-		if (nets[y] == v)
-			return 1;
-	return n < slots && v == 0;
 }
 
 static int cmp_i64(const void *x, const void *y)
 {
 	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
 	return a < b ? -1 : a > b;
+}
+
+/* How many of the sorted values v[0..n) equal x. */
+static size_t count_eq(const int64_t *v, size_t n, int64_t x)
+{
+	size_t lo = 0, hi = n, c = 0;
+
+	while (lo < hi) {               /* first index with v >= x */
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + c < n && v[lo + c] == x)
+		c++;
+	return c;
+}
+
+/* 1 if v is one of the sorted nets of the persisting trace chunks (0: a chunk the trace never
+ * saw, possible while fewer chunks than could persist were seen). */
+static int net_known(const int64_t *nets, size_t n, size_t slots, int64_t v)
+{
+	return count_eq(nets, n, v) > 0 || (n < slots && v == 0);
 }
 
 /*
@@ -223,51 +262,44 @@ static int cmp_i64(const void *x, const void *y)
  * event). Otherwise none is matched. Allocation failure: none matched either (a missing match
  * is never wrong).
  */
-static void match_by_counts(const struct pcp_percpu_stats *b, const struct pcp_percpu_stats *a,
+static void match_by_counts(const struct snap *b, const struct snap *a,
 			    const struct pcp_percpu_results *r, size_t persist,
 			    const int *created_after, int32_t *after_of_before,
 			    int32_t *before_of_after)
 {
-	size_t n = 0, nd = 0, slots = persist;
-	int64_t *nets;
-
-	for (size_t j = 0; j < a->nr_chunks; j++)
-		slots += kind_of(a, j) != PCP_FRAG_KIND_DYNAMIC; /* first, reserved: events too */
-	nets = malloc((r->nr_chunks + slots) * sizeof(*nets));
+	size_t n = 0, nd = 0, slots = persist + (a->n - a->nr_dynamic);
+	int64_t *nets = malloc((r->nr_chunks + slots) * sizeof(*nets));
 	int64_t *deltas = malloc(persist * sizeof(*deltas));
-	int32_t *pick = malloc(b->nr_chunks * sizeof(*pick));
+	int32_t *pick = malloc((b->n ? b->n : 1) * sizeof(*pick));
+	uint32_t *cb = calloc(b->n ? b->n : 1, sizeof(*cb)), *ca = calloc(a->n ? a->n : 1,
+									   sizeof(*ca));
 
-	if (!nets || !deltas || !pick)
+	if (!nets || !deltas || !pick || !cb || !ca)
 		goto out;
 	for (size_t x = 0; x < r->nr_chunks; x++)
 		if (!r->chunks[x].has_created && !r->chunks[x].has_destroyed)
 			nets[n++] = (int64_t)r->chunks[x].allocs - (int64_t)r->chunks[x].frees;
 	if (n > slots)
 		goto out;
-	for (size_t i = 0; i < b->nr_chunks; i++) {
+	qsort(nets, n, sizeof(*nets), cmp_i64);
+	/* candidates, counted both ways */
+	for (size_t i = 0; i < b->n; i++) {
 		pick[i] = -1;
-		if (kind_of(b, i) != PCP_FRAG_KIND_DYNAMIC)
-			continue;
-		int hits = 0;
-		for (size_t j = 0; j < a->nr_chunks; j++) {
-			if (kind_of(a, j) != PCP_FRAG_KIND_DYNAMIC || created_after[j])
+		for (size_t j = 0; b->kind[i] == PCP_FRAG_KIND_DYNAMIC && j < a->n; j++) {
+			if (a->kind[j] != PCP_FRAG_KIND_DYNAMIC || created_after[j] ||
+			    !net_known(nets, n, slots, a->v[j][K_NR_ALLOC] - b->v[i][K_NR_ALLOC]))
 				continue;
-			int64_t d = chunk_value(a, j, "nr_alloc") - chunk_value(b, i, "nr_alloc");
-			if (!net_known(nets, n, slots, d))
-				continue;
-			/* j must have no other candidate i either */
-			for (size_t i2 = 0; i2 < b->nr_chunks; i2++)
-				if (i2 != i && kind_of(b, i2) == PCP_FRAG_KIND_DYNAMIC &&
-				    net_known(nets, n, slots, chunk_value(a, j, "nr_alloc") -
-					      chunk_value(b, i2, "nr_alloc")))
-					hits = 2;
 			pick[i] = (int32_t)j;
-			hits++;
+			cb[i]++;
+			ca[j]++;
 		}
-		if (hits != 1)
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->kind[i] != PCP_FRAG_KIND_DYNAMIC)
+			continue;
+		if (cb[i] != 1 || ca[pick[i]] != 1)
 			goto out;
-		deltas[nd++] = chunk_value(a, (size_t)pick[i], "nr_alloc") -
-			       chunk_value(b, i, "nr_alloc");
+		deltas[nd++] = a->v[pick[i]][K_NR_ALLOC] - b->v[i][K_NR_ALLOC];
 	}
 	if (nd != persist)
 		goto out;
@@ -282,8 +314,8 @@ static void match_by_counts(const struct pcp_percpu_stats *b, const struct pcp_p
 		if (y == n || nets[y] != deltas[x])
 			goto out;
 	}
-	for (size_t i = 0; i < b->nr_chunks; i++)
-		if (pick[i] >= 0) {
+	for (size_t i = 0; i < b->n; i++)
+		if (pick[i] >= 0 && b->kind[i] == PCP_FRAG_KIND_DYNAMIC) {
 			after_of_before[i] = pick[i];
 			before_of_after[pick[i]] = (int32_t)i;
 		}
@@ -291,75 +323,89 @@ out:
 	free(nets);
 	free(deltas);
 	free(pick);
+	free(cb);
+	free(ca);
 }
 
-static void match_dynamic(struct pcp_percpu_frag *f, const struct pcp_percpu_stats *b,
-			  const struct pcp_percpu_stats *a, const struct pcp_percpu_results *r,
-			  int use_trace, int32_t *after_of_before, int32_t *before_of_after,
-			  int *created_after, uint64_t *created_base)
+/*
+ * Dynamic chunks carry no identity in the text (the kernel lists them by free-space slot), so
+ * they are matched only as far as the trace proves it (docs/METRICS.md):
+ *  - counts: P = dynamic before - destroyed_pre = dynamic after - created_alive chunks persist;
+ *    other counts (or no usable trace) leave every dynamic chunk unmatched;
+ *  - P = 0: every before chunk was destroyed, every after chunk created;
+ *  - a created chunk starts empty, so the trace holds all its allocations: the after chunk
+ *    whose nr_alloc equals the chunk's traced allocs - frees, when exactly one does and no
+ *    other created chunk has that count, is that chunk (its base_addr known);
+ *  - with every created chunk placed, no pre-existing chunk destroyed and one dynamic chunk
+ *    left on each side, those two are the same chunk; with several, match_by_counts.
+ */
+static int match_dynamic(struct pcp_percpu_frag *f, const struct snap *b, const struct snap *a,
+			 const struct pcp_percpu_results *r, int use_trace,
+			 int32_t *after_of_before, int32_t *before_of_after, int *created_after,
+			 uint64_t *created_base)
 {
-	size_t nb = 0, na = 0;
+	size_t nb = b->nr_dynamic, na = a->nr_dynamic, nc = 0, placed = 0;
 
-	for (size_t i = 0; i < b->nr_chunks; i++)
-		nb += kind_of(b, i) == PCP_FRAG_KIND_DYNAMIC;
-	for (size_t j = 0; j < a->nr_chunks; j++)
-		na += kind_of(a, j) == PCP_FRAG_KIND_DYNAMIC;
-	if (!use_trace)
-		return;
+	if (!use_trace || nb > MATCH_MAX_CHUNKS || na > MATCH_MAX_CHUNKS ||
+	    r->nr_chunks > MATCH_MAX_CHUNKS)
+		return PCP_OK;
 	for (size_t x = 0; x < r->nr_chunks; x++) {
 		const struct pcp_percpu_chunk *c = &r->chunks[x];
 		f->created_alive += c->has_created && !c->has_destroyed;
 		f->destroyed_pre += !c->has_created && c->has_destroyed;
 	}
 	if ((uint64_t)nb < f->destroyed_pre || nb - f->destroyed_pre + f->created_alive != na)
-		return;
+		return PCP_OK;
 	f->trace_used = 1;
 	size_t persist = nb - (size_t)f->destroyed_pre;
 	if (persist == 0) {
-		for (size_t i = 0; i < b->nr_chunks; i++)
-			if (kind_of(b, i) == PCP_FRAG_KIND_DYNAMIC)
+		for (size_t i = 0; i < b->n; i++)
+			if (b->kind[i] == PCP_FRAG_KIND_DYNAMIC)
 				after_of_before[i] = -2; /* destroyed */
-		for (size_t j = 0; j < a->nr_chunks; j++)
-			if (kind_of(a, j) == PCP_FRAG_KIND_DYNAMIC)
+		for (size_t j = 0; j < a->n; j++)
+			if (a->kind[j] == PCP_FRAG_KIND_DYNAMIC)
 				created_after[j] = 1;
 	}
-	/* created chunks by their traced allocation count */
-	size_t placed = 0;
+	/* created chunks by their traced allocation count: sorted counts of both sides */
+	int64_t *cnets = malloc((f->created_alive ? f->created_alive : 1) * sizeof(*cnets));
+	int64_t *anr = malloc((na ? na : 1) * sizeof(*anr));
+	if (!cnets || !anr) {
+		free(cnets);
+		free(anr);
+		return PCP_ERR_NOMEM;
+	}
+	for (size_t x = 0; x < r->nr_chunks; x++)
+		if (r->chunks[x].has_created && !r->chunks[x].has_destroyed)
+			cnets[nc++] = (int64_t)r->chunks[x].allocs - (int64_t)r->chunks[x].frees;
+	na = 0;
+	for (size_t j = 0; j < a->n; j++)
+		if (a->kind[j] == PCP_FRAG_KIND_DYNAMIC)
+			anr[na++] = a->v[j][K_NR_ALLOC];
+	qsort(cnets, nc, sizeof(*cnets), cmp_i64);
+	qsort(anr, na, sizeof(*anr), cmp_i64);
 	for (size_t x = 0; x < r->nr_chunks; x++) {
 		const struct pcp_percpu_chunk *c = &r->chunks[x];
 		if (!c->has_created || c->has_destroyed)
 			continue;
 		int64_t net = (int64_t)c->allocs - (int64_t)c->frees;
-		int32_t hit = -1, hits = 0;
-		for (size_t j = 0; j < a->nr_chunks; j++)
-			if (kind_of(a, j) == PCP_FRAG_KIND_DYNAMIC &&
-			    chunk_value(a, j, "nr_alloc") == net) {
-				hit = (int32_t)j;
-				hits++;
+		if (count_eq(cnets, nc, net) != 1 || count_eq(anr, na, net) != 1)
+			continue;
+		for (size_t j = 0; j < a->n; j++)
+			if (a->kind[j] == PCP_FRAG_KIND_DYNAMIC && a->v[j][K_NR_ALLOC] == net) {
+				created_after[j] = 1;
+				created_base[j] = c->base_addr;
+				placed++;
 			}
-		if (hits != 1)
-			continue;
-		/* no other created chunk may claim the same after chunk */
-		int others = 0;
-		for (size_t y = 0; y < r->nr_chunks; y++) {
-			const struct pcp_percpu_chunk *d = &r->chunks[y];
-			if (y != x && d->has_created && !d->has_destroyed &&
-			    (int64_t)d->allocs - (int64_t)d->frees == net)
-				others++;
-		}
-		if (others)
-			continue;
-		created_after[hit] = 1;
-		created_base[hit] = c->base_addr;
-		placed++;
 	}
+	free(cnets);
+	free(anr);
 	if (persist == 1 && f->destroyed_pre == 0 && placed == f->created_alive) {
 		int32_t bi = -1, aj = -1;
-		for (size_t i = 0; i < b->nr_chunks; i++)
-			if (kind_of(b, i) == PCP_FRAG_KIND_DYNAMIC)
+		for (size_t i = 0; i < b->n; i++)
+			if (b->kind[i] == PCP_FRAG_KIND_DYNAMIC)
 				bi = (int32_t)i;
-		for (size_t j = 0; j < a->nr_chunks; j++)
-			if (kind_of(a, j) == PCP_FRAG_KIND_DYNAMIC && !created_after[j])
+		for (size_t j = 0; j < a->n; j++)
+			if (a->kind[j] == PCP_FRAG_KIND_DYNAMIC && !created_after[j])
 				aj = (int32_t)j;
 		if (bi >= 0 && aj >= 0) {
 			after_of_before[bi] = aj;
@@ -368,19 +414,20 @@ static void match_dynamic(struct pcp_percpu_frag *f, const struct pcp_percpu_sta
 	} else if (persist >= 2 && f->destroyed_pre == 0 && placed == f->created_alive) {
 		match_by_counts(b, a, r, persist, created_after, after_of_before, before_of_after);
 	}
+	return PCP_OK;
 }
 
-static void totals(const struct pcp_percpu_stats *s, int64_t *free_bytes, int64_t *sum_frag,
+static void totals(const struct snap *t, int64_t *free_bytes, int64_t *sum_frag,
 		   int64_t *max_frag)
 {
 	*free_bytes = *sum_frag = 0;
 	if (max_frag)
 		*max_frag = 0;
-	for (size_t i = 0; i < s->nr_chunks; i++) {
-		*free_bytes += chunk_value(s, i, "free_bytes");
-		*sum_frag += chunk_value(s, i, "sum_frag");
-		if (max_frag && chunk_value(s, i, "max_frag") > *max_frag)
-			*max_frag = chunk_value(s, i, "max_frag");
+	for (size_t i = 0; i < t->n; i++) {
+		*free_bytes += t->v[i][K_FREE_BYTES];
+		*sum_frag += t->v[i][K_SUM_FRAG];
+		if (max_frag && t->v[i][K_MAX_FRAG] > *max_frag)
+			*max_frag = t->v[i][K_MAX_FRAG];
 	}
 }
 
@@ -389,20 +436,29 @@ int pcp_percpu_frag_compute(const struct pcp_percpu_stats *before,
 			    const struct pcp_percpu_results *r, int lossy,
 			    struct pcp_percpu_frag **out)
 {
-	struct pcp_percpu_frag *f = calloc(1, sizeof(*f));
-	size_t nb = before->nr_chunks, na = after->nr_chunks;
-	int32_t *aob = malloc((nb ? nb : 1) * sizeof(*aob));
-	int32_t *boa = malloc((na ? na : 1) * sizeof(*boa));
-	int *created = calloc(na ? na : 1, sizeof(*created));
-	uint64_t *cbase = calloc(na ? na : 1, sizeof(*cbase));
+	struct snap b, a;
+	struct pcp_percpu_frag *f = NULL;
+	int32_t *aob = NULL, *boa = NULL;
+	int *created = NULL;
+	uint64_t *cbase = NULL;
+	int rc;
 
 	*out = NULL;
-	if (!f || !aob || !boa || !created || !cbase ||
-	    !(f->chunks = calloc(nb + na ? nb + na : 1, sizeof(*f->chunks)))) {
-		free(aob), free(boa), free(created), free(cbase);
-		pcp_percpu_frag_free(f);
-		return PCP_ERR_NOMEM;
+	if ((rc = snap_build(before, &b)))
+		return rc;
+	if ((rc = snap_build(after, &a))) {
+		snap_free(&b);
+		return rc;
 	}
+	rc = PCP_ERR_NOMEM;
+	f = calloc(1, sizeof(*f));
+	aob = malloc((b.n ? b.n : 1) * sizeof(*aob));
+	boa = malloc((a.n ? a.n : 1) * sizeof(*boa));
+	created = calloc(a.n ? a.n : 1, sizeof(*created));
+	cbase = calloc(a.n ? a.n : 1, sizeof(*cbase));
+	if (!f || !aob || !boa || !created || !cbase ||
+	    !(f->chunks = calloc(b.n + a.n ? b.n + a.n : 1, sizeof(*f->chunks))))
+		goto out;
 	for (size_t k = 0; k < PCP_FRAG_NR_GLOBAL_KEYS; k++) {
 		struct pcp_frag_value *g = &f->global[k];
 		g->has_before = pcp_percpu_stats_get(before, PCP_PSTATS_GLOBAL, -1,
@@ -410,55 +466,64 @@ int pcp_percpu_frag_compute(const struct pcp_percpu_stats *before,
 		g->has_after = pcp_percpu_stats_get(after, PCP_PSTATS_GLOBAL, -1,
 						    pcp_frag_global_keys[k], &g->after);
 	}
-	for (size_t i = 0; i < nb; i++)
+	for (size_t i = 0; i < b.n; i++)
 		aob[i] = -1;
-	for (size_t j = 0; j < na; j++)
+	for (size_t j = 0; j < a.n; j++)
 		boa[j] = -1;
 	/* the first and the reserved chunk by their label */
 	for (enum pcp_frag_kind k = PCP_FRAG_KIND_FIRST; k <= PCP_FRAG_KIND_RESERVED; k++) {
-		int32_t i = find_kind(before, k), j = find_kind(after, k);
+		int32_t i = find_kind(&b, k), j = find_kind(&a, k);
 		if (i >= 0 && j >= 0) {
 			aob[i] = j;
 			boa[j] = i;
 		}
 	}
-	match_dynamic(f, before, after, r, r && !lossy, aob, boa, created, cbase);
+	if ((rc = match_dynamic(f, &b, &a, r, r && !lossy, aob, boa, created, cbase)))
+		goto out;
 
 	/* rows: first, reserved, then dynamic: before's in text order (matched, destroyed or
 	 * unmatched), then after's not matched (created or unmatched) */
 	for (enum pcp_frag_kind k = PCP_FRAG_KIND_FIRST; k <= PCP_FRAG_KIND_DYNAMIC; k++) {
-		for (size_t i = 0; i < nb; i++) {
-			if (kind_of(before, i) != k)
+		for (size_t i = 0; i < b.n; i++) {
+			if (b.kind[i] != k)
 				continue;
 			enum pcp_frag_status st = aob[i] >= 0 ? PCP_FRAG_MATCHED :
 				aob[i] == -2 ? PCP_FRAG_DESTROYED : PCP_FRAG_UNMATCHED;
 			struct pcp_frag_chunk *c = add_row(f, k, st);
-			fill_side(c, before, (int32_t)i, 0);
+			fill_side(c, &b, (int32_t)i, 0);
 			if (aob[i] >= 0)
-				fill_side(c, after, aob[i], 1);
+				fill_side(c, &a, aob[i], 1);
 		}
-		for (size_t j = 0; j < na; j++) {
-			if (kind_of(after, j) != k || boa[j] >= 0)
+		for (size_t j = 0; j < a.n; j++) {
+			if (a.kind[j] != k || boa[j] >= 0)
 				continue;
 			struct pcp_frag_chunk *c = add_row(f, k, created[j] ? PCP_FRAG_CREATED
 									: PCP_FRAG_UNMATCHED);
-			fill_side(c, after, (int32_t)j, 1);
+			fill_side(c, &a, (int32_t)j, 1);
 			if (cbase[j]) {
 				c->has_base = 1;
 				c->base_addr = cbase[j];
 			}
 		}
 	}
-	free(aob), free(boa), free(created), free(cbase);
-
-	totals(before, &f->free_before, &f->sum_frag_before, NULL);
-	totals(after, &f->free_after, &f->sum_frag_after, &f->max_frag_after);
+	totals(&b, &f->free_before, &f->sum_frag_before, NULL);
+	totals(&a, &f->free_after, &f->sum_frag_after, &f->max_frag_after);
 	f->ratio_before = f->free_before ? (double)f->sum_frag_before / (double)f->free_before : 0;
 	f->ratio_after = f->free_after ? (double)f->sum_frag_after / (double)f->free_after : 0;
 	f->empty_pop_before = f->global[GKEY_EMPTY_POP_PAGES].before;
 	f->empty_pop_after = f->global[GKEY_EMPTY_POP_PAGES].after;
 	*out = f;
-	return PCP_OK;
+	f = NULL;
+	rc = PCP_OK;
+out:
+	free(aob);
+	free(boa);
+	free(created);
+	free(cbase);
+	snap_free(&b);
+	snap_free(&a);
+	pcp_percpu_frag_free(f);
+	return rc;
 }
 
 void pcp_percpu_frag_free(struct pcp_percpu_frag *f)
