@@ -287,7 +287,8 @@ static void match_by_counts(const struct snap *b, const struct snap *a,
 		pick[i] = -1;
 		for (size_t j = 0; b->kind[i] == PCP_FRAG_KIND_DYNAMIC && j < a->n; j++) {
 			if (a->kind[j] != PCP_FRAG_KIND_DYNAMIC || created_after[j] ||
-			    !net_known(nets, n, slots, a->v[j][K_NR_ALLOC] - b->v[i][K_NR_ALLOC]))
+			    !net_known(nets, n, slots, pcp_frag_sub(a->v[j][K_NR_ALLOC],
+								  b->v[i][K_NR_ALLOC])))
 				continue;
 			pick[i] = (int32_t)j;
 			cb[i]++;
@@ -299,7 +300,7 @@ static void match_by_counts(const struct snap *b, const struct snap *a,
 			continue;
 		if (cb[i] != 1 || ca[pick[i]] != 1)
 			goto out;
-		deltas[nd++] = a->v[pick[i]][K_NR_ALLOC] - b->v[i][K_NR_ALLOC];
+		deltas[nd++] = pcp_frag_sub(a->v[pick[i]][K_NR_ALLOC], b->v[i][K_NR_ALLOC]);
 	}
 	if (nd != persist)
 		goto out;
@@ -424,8 +425,8 @@ static void totals(const struct snap *t, int64_t *free_bytes, int64_t *sum_frag,
 	if (max_frag)
 		*max_frag = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		*free_bytes += t->v[i][K_FREE_BYTES];
-		*sum_frag += t->v[i][K_SUM_FRAG];
+		*free_bytes = pcp_frag_add(*free_bytes, t->v[i][K_FREE_BYTES]);
+		*sum_frag = pcp_frag_add(*sum_frag, t->v[i][K_SUM_FRAG]);
 		if (max_frag && t->v[i][K_MAX_FRAG] > *max_frag)
 			*max_frag = t->v[i][K_MAX_FRAG];
 	}
@@ -552,8 +553,8 @@ void pcp_percpu_frag_metrics(struct pcp_percpu_results *r, const struct pcp_perc
 	set_metric(r, PCP_METRIC_PERCPU_FRAG_RATIO_CHANGE,
 		   f ? f->ratio_after - f->ratio_before : NAN);
 	set_metric(r, PCP_METRIC_PERCPU_FREE_BYTES_CHANGE,
-		   f ? (double)(f->free_after - f->free_before) : NAN);
+		   f ? (double)f->free_after - (double)f->free_before : NAN);
 	set_metric(r, PCP_METRIC_PERCPU_EMPTY_POP_PAGES_CHANGE,
-		   ge ? (double)(f->empty_pop_after - f->empty_pop_before) : NAN);
+		   ge ? (double)f->empty_pop_after - (double)f->empty_pop_before : NAN);
 	set_metric(r, PCP_METRIC_PERCPU_MAX_FRAG_BYTES, f ? (double)f->max_frag_after : NAN);
 }

@@ -56,6 +56,20 @@ struct pcp_percpu_frag {
 					       * without its creation in the trace */
 };
 
+/* Differences and sums of the texts' integers, saturated: a forged meta file's values cannot
+ * overflow (the kernel's are far from the limits). */
+static inline int64_t pcp_frag_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_sub_overflow(a, b, &r) ? (a > b ? INT64_MAX : INT64_MIN) : r;
+}
+
+static inline int64_t pcp_frag_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_add_overflow(a, b, &r) ? (a > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 /* The run's surviving allocations of one chunk at the end of the trace. */
 struct pcp_percpu_run_chunk {
 	uint64_t base_addr;

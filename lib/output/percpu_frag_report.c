@@ -41,8 +41,10 @@ void pcp_percpu_frag_report_text(FILE *out, const struct pcp_percpu_results *r)
 			"%" PRId64 " -> %" PRId64 " bytes (%+" PRId64 "), free_bytes %+" PRId64
 			", empty_pop_pages %+" PRId64 ", largest fragment %" PRId64 " bytes\n",
 			verdict(f), f->ratio_before, f->ratio_after, f->ratio_after - f->ratio_before,
-			f->sum_frag_before, f->sum_frag_after, f->sum_frag_after - f->sum_frag_before,
-			f->free_after - f->free_before, f->empty_pop_after - f->empty_pop_before,
+			f->sum_frag_before, f->sum_frag_after,
+			pcp_frag_sub(f->sum_frag_after, f->sum_frag_before),
+			pcp_frag_sub(f->free_after, f->free_before),
+			pcp_frag_sub(f->empty_pop_after, f->empty_pop_before),
 			f->max_frag_after);
 		fprintf(out, "  chunks before->after (%s):\n", f->trace_used ?
 			"dynamic chunks matched with the trace's chunk events" :
@@ -115,7 +117,7 @@ static json_t *values_json(const char *const *keys, const struct pcp_frag_value 
 		put(x, "before", v[k].has_before ? json_integer(v[k].before) : json_null(), ok);
 		put(x, "after", v[k].has_after ? json_integer(v[k].after) : json_null(), ok);
 		put(x, "change", v[k].has_before && v[k].has_after ?
-			json_integer(v[k].after - v[k].before) : json_null(), ok);
+			json_integer(pcp_frag_sub(v[k].after, v[k].before)) : json_null(), ok);
 		put(o, keys[k], x, ok);
 	}
 	if (!o)

@@ -44,7 +44,7 @@ static int frag_rows(sqlite3_stmt *st, int pairing, const char *scope, const cha
 		if (v[k].has_after)
 			sqlite3_bind_int64(st, 9, v[k].after);
 		if (v[k].has_before && v[k].has_after)
-			sqlite3_bind_int64(st, 10, v[k].after - v[k].before);
+			sqlite3_bind_int64(st, 10, pcp_frag_sub(v[k].after, v[k].before));
 		rc = step_reset(st);
 	}
 	return rc;
