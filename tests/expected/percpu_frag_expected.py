@@ -231,7 +231,8 @@ def expected(trace, meta):
     def ratio(s):
         return tot(s, "sum_frag") / tot(s, "free_bytes") if tot(s, "free_bytes") else 0.0
     epb, epa = before["glob"].get("empty_pop_pages"), after["glob"].get("empty_pop_pages")
-    values = dict(percpu_frag_ratio=ratio(after), percpu_frag_ratio_change=ratio(after) - ratio(before),
+    values = dict(percpu_frag_ratio=ratio(after),
+                  percpu_frag_ratio_change=ratio(after) - ratio(before),
                   percpu_free_bytes_change=tot(after, "free_bytes") - tot(before, "free_bytes"),
                   percpu_empty_pop_pages_change=None if None in (epa, epb) else epa - epb,
                   percpu_max_frag_bytes=max([c[1].get("max_frag", 0) for c in after["chunks"]],

@@ -38,7 +38,8 @@ T=$WORK/percpu-frag.dat
 python3 "$SRC/tests/expected/percpu_frag_expected.py" --db "$WORK/a.db" -o "$WORK/exp.json" "$T" ||
 	fail "the checker disagrees with the database"
 
-python3 - "$T.meta.json" "$WORK/a.db" "$WORK/exp.json" "$WORK/a.json" "$WORK/summary.txt" <<'EOF' || exit 1
+python3 - "$T.meta.json" "$WORK/a.db" "$WORK/exp.json" "$WORK/a.json" "$WORK/summary.txt" \
+	<<'EOF' || exit 1
 import json, re, sqlite3, sys
 meta, db, exp, js, summary = sys.argv[1:]
 m = json.load(open(meta))
@@ -61,11 +62,13 @@ ra = sum(c["sum_frag"] for c in ac) / sum(c["free_bytes"] for c in ac)
 def check(cond, msg):
     if not cond:
         print("FAIL: " + msg); sys.exit(1)
-check(ra > rb + 0.1, "the fixture's texts do not show fragmentation growing (%.4f -> %.4f)" % (rb, ra))
+check(ra > rb + 0.1,
+      "the fixture's texts do not show fragmentation growing (%.4f -> %.4f)" % (rb, ra))
 check(ag["nr_chunks"] > bg["nr_chunks"], "the fixture added no chunk")
 con = sqlite3.connect(db)
 v = dict(con.execute("SELECT name, value FROM metrics"))
-check(abs(v["percpu_frag_ratio"] - ra) < 1e-12, "percpu_frag_ratio %r, texts say %r" % (v["percpu_frag_ratio"], ra))
+check(abs(v["percpu_frag_ratio"] - ra) < 1e-12,
+      "percpu_frag_ratio %r, texts say %r" % (v["percpu_frag_ratio"], ra))
 check(abs(v["percpu_frag_ratio_change"] - (ra - rb)) < 1e-12, "percpu_frag_ratio_change")
 check(v["percpu_frag_ratio_change"] > 0, "no increase in the database")
 # the chunk created during the run: kernel (after text) against the trace (its survivors)
@@ -76,9 +79,11 @@ aj, base = created[0]
 rc = con.execute("SELECT allocs, holes, hole_bytes, max_hole_bytes, lo_off, created_ns FROM "
                  "percpu_run_chunk WHERE base_addr = ?", (base,)).fetchone()
 check(rc is not None and rc[5] is not None, "no run chunk for the created chunk")
-check(rc[0] == ac[aj]["nr_alloc"], "created chunk: %d surviving allocs, kernel nr_alloc %d" % (rc[0], ac[aj]["nr_alloc"]))
+check(rc[0] == ac[aj]["nr_alloc"],
+      "created chunk: %d surviving allocs, kernel nr_alloc %d" % (rc[0], ac[aj]["nr_alloc"]))
 check(rc[4] == 0 and rc[2] == ac[aj]["sum_frag"] and rc[3] == ac[aj]["max_frag"],
-      "created chunk: holes %r vs kernel sum_frag %d max_frag %d" % (rc, ac[aj]["sum_frag"], ac[aj]["max_frag"]))
+      "created chunk: holes %r vs kernel sum_frag %d max_frag %d"
+      % (rc, ac[aj]["sum_frag"], ac[aj]["max_frag"]))
 # every figure of both texts is in percpu_frag, once, as printed
 n = con.execute("SELECT count(*) FROM percpu_frag WHERE before IS NOT NULL").fetchone()[0]
 check(n == 5 + 9 * len(bc), "before figures: %d rows" % n)
@@ -88,21 +93,25 @@ j = json.load(open(js))["percpu"]
 check(j["frag"]["grew"] is True and len(j["run_chunks"]) >= 2, "JSON frag/run_chunks")
 check(abs(j["frag"]["frag_ratio_after"] - ra) < 1e-12, "JSON frag_ratio_after")
 line = [l for l in open(summary) if "fragmentation" in l]
-check(line and line[0].strip().startswith("fragmentation grew: percpu_frag_ratio %.4f -> %.4f" % (rb, ra)),
+want = "fragmentation grew: percpu_frag_ratio %.4f -> %.4f" % (rb, ra)
+check(line and line[0].strip().startswith(want),
       "text line: %r" % line[:1])
-print("fixture: frag ratio %.4f -> %.4f, created chunk %d allocs, holes %d bytes = sum_frag" % (rb, ra, rc[0], rc[2]))
+print("fixture: frag ratio %.4f -> %.4f, created chunk %d allocs, holes %d bytes = sum_frag"
+      % (rb, ra, rc[0], rc[2]))
 EOF
 
 # compare: base = the same trace with no change in the snapshots, new = the real recording
 mkdir -p "$WORK/base" "$WORK/new"
-cp "$T" "$WORK/base/t.dat" && cp "$T" "$WORK/new/t.dat" && cp "$T.meta.json" "$WORK/new/t.dat.meta.json" || fail "copy"
+cp "$T" "$WORK/base/t.dat" && cp "$T" "$WORK/new/t.dat" &&
+	cp "$T.meta.json" "$WORK/new/t.dat.meta.json" || fail "copy"
 python3 - "$T.meta.json" "$WORK/base/t.dat.meta.json" <<'EOF' || fail "cannot write the base meta"
 import json, sys
 m = json.load(open(sys.argv[1]))
 m["snapshots"]["after"]["percpu_stats"] = m["snapshots"]["before"]["percpu_stats"]
 json.dump(m, open(sys.argv[2], "w"), indent=2)
 EOF
-"$PCPANALYZE" compare --json "$WORK/cmp.json" "$WORK/base/t.dat" "$WORK/new/t.dat" > "$WORK/cmp.txt" 2> "$WORK/err"
+"$PCPANALYZE" compare --json "$WORK/cmp.json" "$WORK/base/t.dat" "$WORK/new/t.dat" \
+	> "$WORK/cmp.txt" 2> "$WORK/err"
 rc=$?
 [ $rc = 1 ] || fail "compare no-change -> real: exit $rc, expected 1 (regression): $(cat "$WORK/err")"
 # (the other direction: the real run's max_frag and empty_pop_pages are lower than the

@@ -31,7 +31,8 @@ fi
 if [ ! -e /sys/kernel/debug/percpu_stats ]; then
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 fi
-[ -r /sys/kernel/debug/percpu_stats ] || skip "no /sys/kernel/debug/percpu_stats (CONFIG_PERCPU_STATS)"
+[ -r /sys/kernel/debug/percpu_stats ] ||
+	skip "no /sys/kernel/debug/percpu_stats (CONFIG_PERCPU_STATS)"
 if [ -f /sys/fs/cgroup/memory/cgroup.procs ]; then
 	ROOT=/sys/fs/cgroup/memory
 elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
@@ -64,14 +65,16 @@ mkdir "$PARENT" || skip "cannot create a cgroup under $ROOT"
 python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1]))
-sys.exit(0 if all(m["snapshots"][w]["percpu_stats"].get("available") for w in ("before", "after")) else 3)
+ok = all(m["snapshots"][w]["percpu_stats"].get("available") for w in ("before", "after"))
+sys.exit(0 if ok else 3)
 ' "$WORK/t.dat.meta.json"
 case $? in
 0) ;;
 3) skip "the recorder marked a percpu_stats snapshot unavailable (a tracing switch raced)" ;;
 *) fail "cannot read the meta file" ;;
 esac
-"$PCPANALYZE" -q -o "$WORK/t.db" "$WORK/t.dat" 2> "$WORK/err" || fail "pcpanalyze: $(cat "$WORK/err")"
+"$PCPANALYZE" -q -o "$WORK/t.db" "$WORK/t.dat" 2> "$WORK/err" ||
+	fail "pcpanalyze: $(cat "$WORK/err")"
 python3 "$SRC/tests/expected/percpu_frag_expected.py" --db "$WORK/t.db" "$WORK/t.dat" ||
 	fail "the checker disagrees with the database"
 python3 - "$WORK/t.dat.meta.json" "$WORK/t.db" "$N" <<'EOF' || exit 1
@@ -91,7 +94,8 @@ def check(cond, msg):
 check(one("SELECT count(*) FROM percpu_frag WHERE before IS NOT NULL") == 5 + 9 * nb, "before rows")
 check(one("SELECT count(*) FROM percpu_frag WHERE after IS NOT NULL") == 5 + 9 * na, "after rows")
 check(one("SELECT count(DISTINCT status) FROM percpu_frag WHERE scope = 'first'") == 1 and
-      one("SELECT status FROM percpu_frag WHERE scope = 'first'") == "matched", "first chunk matched")
+      one("SELECT status FROM percpu_frag WHERE scope = 'first'") == "matched",
+      "first chunk matched")
 v = dict(con.execute("SELECT name, value FROM metrics WHERE name LIKE 'percpu_%frag%' OR "
                      "name IN ('percpu_free_bytes_change', 'percpu_empty_pop_pages_change')"))
 check(len(v) == 5 and all(x is not None for x in v.values()), "metrics: %r" % v)
