@@ -221,6 +221,47 @@ CREATE TABLE percpu_stats (
 	value    TEXT
 );
 
+-- Percpu fragmentation (issue 16, docs/METRICS.md "Percpu fragmentation"): the before and after
+-- percpu_stats snapshots side by side, one row per (chunk pairing, key); written only with both
+-- snapshots. scope 'global' (chunk -1 both sides; keys nr_chunks, nr_max_chunks,
+-- empty_pop_pages, nr_cur_alloc, nr_max_alloc) or the chunk's kind 'first', 'reserved',
+-- 'dynamic' (keys free_bytes, contig_bytes, sum_frag, max_frag, empty_pop_pages, nr_alloc,
+-- cur_min_alloc, cur_med_alloc, cur_max_alloc). status: 'matched' (the same chunk in both),
+-- 'created' / 'destroyed' (during the run, from the trace's percpu_create_chunk /
+-- percpu_destroy_chunk), 'unmatched' (dynamic chunks carry no identity in the text and the
+-- trace did not settle it). pairing numbers the pairings of one analysis (0, 1, ...).
+CREATE TABLE percpu_frag (
+	pairing      INTEGER NOT NULL,
+	scope        TEXT NOT NULL,
+	status       TEXT NOT NULL,
+	before_chunk INTEGER,                  -- percpu_stats.chunk in 'before'; NULL: not in it
+	after_chunk  INTEGER,                  -- percpu_stats.chunk in 'after'; NULL: not in it
+	base_addr    INTEGER,                  -- created chunks the trace identifies, else NULL
+	key          TEXT NOT NULL,
+	before       INTEGER,                  -- NULL when the chunk is not in that snapshot
+	after        INTEGER,
+	change       INTEGER                   -- after - before; NULL unless both
+);
+
+-- The run's own surviving allocations (percpu_outstanding) per chunk at the end of the trace
+-- (issue 16). Offsets and *_bytes but bytes_alloc are in one CPU's unit (the events' off and
+-- size); span = [lo_off, hi_off) from the lowest offset to the highest offset + size; a hole
+-- is a maximal gap inside the span that no surviving allocation of the run covers (other
+-- allocations or free space: the trace cannot tell which).
+CREATE TABLE percpu_run_chunk (
+	base_addr      INTEGER,
+	created_ns     INTEGER,                -- the chunk's create event; NULL: before the trace
+	allocs         INTEGER,
+	unit_bytes     INTEGER,                -- sum of size
+	bytes_alloc    INTEGER,                -- sum of bytes_alloc (every CPU)
+	lo_off         INTEGER,
+	hi_off         INTEGER,
+	span_bytes     INTEGER,
+	holes          INTEGER,
+	hole_bytes     INTEGER,
+	max_hole_bytes INTEGER
+);
+
 -- Recorder snapshots from <trace>.meta.json (pcprecord(1)): key/value sources such as
 -- vmstat, one row per (snapshot, source, key); snapshot is 'before' or 'after'.
 CREATE TABLE snapshot (

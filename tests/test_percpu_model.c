@@ -1,6 +1,7 @@
 /* The percpu model on hand-built event sequences (expected values worked out by hand in the
  * comments), plus its SQLite store, consistency check and text/JSON report. */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,7 +403,10 @@ START_TEST(empty)
 	ck_assert_uint_eq(r->allocs + r->frees + r->fails, 0);
 	ck_assert_uint_eq(r->nr_callsites + r->nr_size_hist + r->nr_outstanding + r->nr_chunks +
 			  r->nr_failures, 0);
-	ck_assert_uint_eq(r->nr_metrics, 9);
+	ck_assert_uint_eq(r->nr_metrics, 14);
+	/* the five fragmentation metrics (issue 16) wait for the snapshots: undefined */
+	for (size_t i = 9; i < 14; i++)
+		ck_assert_msg(isnan(r->metrics[i].value), "%s defined", r->metrics[i].name);
 	pcp_percpu_results_free(r);
 }
 END_TEST

@@ -80,6 +80,16 @@ static const struct pcp_metric_def metric_table[PCP_METRIC_COUNT] = {
 		"frees of a ptr with no open allocation" },
 	[PCP_METRIC_PERCPU_REPLACED_ALLOCS] = { "percpu_replaced_allocs", "allocs", NONE, 10, PERCPU,
 		"allocations of a ptr that was still open" },
+	[PCP_METRIC_PERCPU_FRAG_RATIO] = { "percpu_frag_ratio", "ratio", LOWER, 10, PERCPU,
+		"after snapshot: sum of sum_frag / sum of free_bytes over chunks" },
+	[PCP_METRIC_PERCPU_FRAG_RATIO_CHANGE] = { "percpu_frag_ratio_change", "ratio", LOWER, 10,
+		PERCPU, "percpu_frag_ratio after - before" },
+	[PCP_METRIC_PERCPU_FREE_BYTES_CHANGE] = { "percpu_free_bytes_change", "bytes", NONE, 10,
+		PERCPU, "sum of free_bytes over chunks, after - before" },
+	[PCP_METRIC_PERCPU_EMPTY_POP_PAGES_CHANGE] = { "percpu_empty_pop_pages_change", "pages",
+		LOWER, 10, PERCPU, "global empty_pop_pages, after - before" },
+	[PCP_METRIC_PERCPU_MAX_FRAG_BYTES] = { "percpu_max_frag_bytes", "bytes", LOWER, 10, PERCPU,
+		"after snapshot: largest max_frag over chunks" },
 };
 
 const struct pcp_metric_def *pcp_metric_def(enum pcp_metric_id id)

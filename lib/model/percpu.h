@@ -13,6 +13,8 @@
 
 struct tep_handle;
 struct tep_record;
+struct pcp_percpu_run_chunk;
+struct pcp_percpu_frag;
 
 /* Resolves percpu:* event ids and field handles once per trace. */
 struct pcp_percpu_parser;
@@ -45,6 +47,8 @@ struct pcp_percpu_size_bucket {
 
 struct pcp_percpu_outstanding {
 	uint64_t ptr, call_site, size, bytes_alloc, ts_ns;
+	uint64_t base_addr;                 /* its chunk (0: unknown) and offset in it */
+	int32_t off;
 };
 
 struct pcp_percpu_chunk {
@@ -105,6 +109,10 @@ struct pcp_percpu_results {
 	struct pcp_percpu_chunk *chunks; size_t nr_chunks;           /* order of first sight */
 	struct pcp_percpu_fail *failures; size_t nr_failures;        /* trace order */
 	struct pcp_metric *metrics; size_t nr_metrics;
+	/* issue 16 (model/percpu_frag.h): the run's survivors per chunk (by finish) and the
+	 * snapshots compared (by pcp_percpu_attach_meta; NULL without both snapshots) */
+	struct pcp_percpu_run_chunk *run_chunks; size_t nr_run_chunks;
+	struct pcp_percpu_frag *frag;
 
 	struct pcp_percpu_check check;      /* filled by pcp_percpu_attach_meta */
 };
@@ -126,7 +134,8 @@ int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r,
 		     const struct pcp_meta *meta, int lossy);
 /* Runs the percpu_stats consistency check against meta (may be NULL; its snapshots as
  * pcp_meta_percpu_stats gives them) and keeps it in r->check so the text and JSON reports
- * show it. PCP_ERR_BAD_META if a snapshot text is damaged. */
+ * show it; compares the snapshots' fragmentation into r->frag and its metrics.
+ * PCP_ERR_BAD_META if a snapshot text is damaged, PCP_ERR_NOMEM. */
 int pcp_percpu_attach_meta(struct pcp_percpu_results *r, const struct pcp_meta *meta, int lossy);
 /* "checked", "no_snapshots", "lossy", "not_run" (trace_info percpu_stats_check). */
 const char *pcp_percpu_check_state_name(enum pcp_percpu_check_state s);

@@ -9,12 +9,15 @@
 #include <traceevent/event-parse.h>
 #include "common/error.h"
 #include "model/percpu.h"
+#include "model/percpu_frag.h"
 
 #define SIZE_BUCKETS 65 /* [0,1), [1,2), [2,4), ... [2^63, 2^64) */
 
 struct open_alloc {             /* one slot of the ptr table (linear probing) */
 	uint64_t ptr;
 	uint64_t size, bytes, ts_ns;
+	uint64_t base_addr;         /* its chunk and offset (issue 16: where survivors lie) */
+	int32_t off;
 	uint32_t site;              /* index into sites */
 	uint8_t used;
 };
@@ -278,6 +281,8 @@ static void on_alloc(struct pcp_percpu_model *m, const struct pcp_event *ev)
 	slot->size = op->size;
 	slot->bytes = bytes;
 	slot->ts_ns = ev->ts_ns;
+	slot->base_addr = op->base_addr;
+	slot->off = op->off;
 	slot->site = row;
 }
 
@@ -466,6 +471,7 @@ int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 		r->outstanding[r->nr_outstanding++] = (struct pcp_percpu_outstanding){
 			.ptr = o->ptr, .call_site = site->call_site, .size = o->size,
 			.bytes_alloc = o->bytes, .ts_ns = o->ts_ns,
+			.base_addr = o->base_addr, .off = o->off,
 		};
 		r->outstanding_allocs++;
 		r->outstanding_bytes += o->bytes;
@@ -501,6 +507,8 @@ int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 		memcpy(r->chunks, m->chunks, m->nr_chunks * sizeof(*r->chunks));
 		r->nr_chunks = m->nr_chunks;
 	}
+	if (pcp_percpu_run_chunks(r))
+		goto nomem;
 	if (m->nr_fails) {
 		r->failures = malloc(m->nr_fails * sizeof(*r->failures));
 		if (!r->failures)
@@ -522,6 +530,7 @@ int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 	v[PCP_METRIC_PERCPU_CHUNKS_DESTROYED] = (double)r->chunks_destroyed;
 	v[PCP_METRIC_PERCPU_UNMATCHED_FREES] = (double)r->unmatched_frees;
 	v[PCP_METRIC_PERCPU_REPLACED_ALLOCS] = (double)r->replaced_allocs;
+	/* the fragmentation metrics stay undefined until pcp_percpu_attach_meta has snapshots */
 	if (pcp_metric_rows(PCP_METRIC_GROUP_PERCPU, v, &r->metrics, &r->nr_metrics))
 		goto nomem;
 
@@ -557,5 +566,7 @@ void pcp_percpu_results_free(struct pcp_percpu_results *r)
 	free(r->chunks);
 	free(r->failures);
 	free(r->metrics);
+	free(r->run_chunks);
+	pcp_percpu_frag_free(r->frag);
 	free(r);
 }

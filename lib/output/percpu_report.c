@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include "common/error.h"
 #include "model/percpu.h"
+#include "output/percpu_frag_report.h"
 
 #define TEXT_TOP_SITES 10
 #define TEXT_TOP_FAILS 10
@@ -58,6 +59,8 @@ void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r)
 	default:
 		break;
 	}
+	if (r->check.state != PCP_PERCPU_CHECK_NOT_RUN)
+		pcp_percpu_frag_report_text(out, r); /* issue 16 */
 	if (r->nr_callsites) {
 		fprintf(out, "  top call sites by outstanding bytes:\n");
 		fprintf(out, "    %12s %8s %8s %8s %6s  %s\n", "out_bytes", "out", "allocs", "frees",
@@ -230,6 +233,8 @@ int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r)
 		put(p, "stats_check", o, &ok);
 	}
 
+	if (r->check.state != PCP_PERCPU_CHECK_NOT_RUN && pcp_percpu_frag_report_json(p, r))
+		ok = 0; /* issue 16: "frag" and "run_chunks" */
 	if (!ok) {
 		json_decref(p);
 		return PCP_ERR_JSON;

@@ -7,6 +7,8 @@
 #include "common/error.h"
 #include "meta/meta.h"
 #include "model/percpu.h"
+#include "model/percpu_frag.h"
+#include "output/percpu_frag_store.h"
 #include "meta/percpu_stats.h"
 
 /* The snapshots' percpu_stats as the meta reader parsed them (NULL without a meta). */
@@ -93,6 +95,13 @@ int pcp_percpu_attach_meta(struct pcp_percpu_results *r, const struct pcp_meta *
 
 	if (!rc)
 		run_check(r, before, after, lossy, &r->check);
+	/* issue 16: the snapshots' fragmentation and its metrics (undefined without both) */
+	pcp_percpu_frag_free(r->frag);
+	r->frag = NULL;
+	if (!rc && before && after)
+		rc = pcp_percpu_frag_compute(before, after, r, lossy, &r->frag);
+	if (!rc)
+		pcp_percpu_frag_metrics(r, r->frag);
 	return rc;
 }
 
@@ -347,5 +356,7 @@ int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r,
 		run_check(r, before, after, lossy, &check);
 		rc = store_check(db, &check);
 	}
+	if (!rc && r)
+		rc = pcp_percpu_frag_store(db, r);
 	return rc;
 }

@@ -38,7 +38,9 @@ cases = {
     "missing":   "DROP TABLE pcp_pageset",
     "nocheck":   "ALTER TABLE metrics RENAME TO m0;"
                  "CREATE TABLE metrics(name TEXT PRIMARY KEY, value REAL NOT NULL, unit TEXT NOT NULL,"
-                 " better TEXT NOT NULL); INSERT INTO metrics SELECT * FROM m0; DROP TABLE m0",
+                 " better TEXT NOT NULL);"
+                 " INSERT INTO metrics SELECT name, coalesce(value, 0), unit, better FROM m0;"
+                 " DROP TABLE m0",
     "generated": "ALTER TABLE metrics RENAME TO m0;"
                  "CREATE TABLE metrics(name TEXT PRIMARY KEY, value REAL GENERATED ALWAYS AS (0),"
                  " unit TEXT NOT NULL, better TEXT NOT NULL); DROP TABLE m0",
