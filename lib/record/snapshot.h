@@ -42,7 +42,9 @@ int pcp_snapshot_take(json_t **out);
  * other side) next: BEFORE_ON vmstat, percpu_stats, zoneinfo (then tracing goes on); AFTER_OFF
  * (as pcp_snapshot_take; tracing just went off) zoneinfo, percpu_stats, vmstat. The lifecycle
  * model starts and ends each CPU's occupancy at these counts: pages that move between the read
- * and the switch are an error of the model's end occupancy. When zi is not NULL it gets the
+ * and the switch are an error of the model's end occupancy. Measured on the 2-CPU test VM
+ * under load (21 recordings): read 40-215 us, read to switch at most 50-215 us, median 93
+ * (parsing the text and the libtracefs write included); percpu_stats alone takes ~250 us. When zi is not NULL it gets the
  * zoneinfo read's CLOCK_MONOTONIC start and end (ns) for pcp_snapshot_set_pageset_timing. */
 enum pcp_snapshot_order { PCP_SNAPSHOT_BEFORE_ON, PCP_SNAPSHOT_AFTER_OFF };
 struct pcp_snapshot_read_time { int64_t start_ns, end_ns; };
