@@ -23,8 +23,6 @@ struct hold_zone {
 struct hold_state {
 	struct hold_zone *zones;
 	size_t nr_zones, cap_zones;
-	uint64_t kind_fine[2][FINE_BUCKETS];
-	uint64_t kind_max[2], kind_timed[2];
 	uint64_t hold_hist[2][LOG2_BUCKETS], pages_hist[2][LOG2_BUCKETS];
 	struct pcp_lock_hold_acq *heap; /* min-heap of the top_n longest (least first) */
 	size_t nr_heap;
@@ -218,11 +216,10 @@ static void close_slot(struct pcp_lock_hold *h, uint32_t cpu, enum pcp_lock_kind
 	z->fine[fine_index(hold)]++;
 	if (hold > z->max_hold)
 		z->max_hold = hold;
-	st->kind_timed[kind]++;
-	st->kind_fine[kind][fine_index(hold)]++;
-	if (hold > st->kind_max[kind])
-		st->kind_max[kind] = hold;
 	st->hold_hist[kind][log2_index(hold)]++;
+	/* most acquisitions are shorter than the heap's least: no row built for them */
+	if (!h->opts.top_n || (st->nr_heap == h->opts.top_n && hold < st->heap[0].hold_ns))
+		return;
 	heap_offer(h, &(struct pcp_lock_hold_acq){
 		.ts_ns = s->start_ts, .cpu = cpu, .pid = s->pid, .kind = kind,
 		.nid = z->row.nid, .zid = z->row.zid, .blocks = s->blocks, .pages = s->pages,
@@ -239,11 +236,14 @@ void pcp_lock_hold_start(struct pcp_lock_hold *h, uint32_t cpu, enum pcp_lock_ki
 	if (cpu >= h->nr_cpus)
 		return;
 	close_slot(h, cpu, kind);
-	row = zone_index(h, nid, zid, kind);
+	s = &h->slots[cpu * 2u + (unsigned)kind];
+	/* the CPU's previous acquisition of this kind was most likely in the same zone */
+	row = s->row >= 0 && (size_t)s->row < st->nr_zones && st->zones[s->row].row.nid == nid &&
+	      st->zones[s->row].row.zid == zid && st->zones[s->row].row.kind == kind
+	      ? s->row : zone_index(h, nid, zid, kind);
 	if (row < 0)
 		return;
 	st->zones[row].row.acquisitions++;
-	s = &h->slots[cpu * 2u + (unsigned)kind];
 	*s = (struct pcp_lock_hold_slot){ .open = 1, .row = row, .pid = pid, .start_ts = ts,
 					  .last_ts = ts };
 }
@@ -354,11 +354,26 @@ static int build(struct pcp_lock_hold *h, struct pcp_lock_hold_results *r)
 	if (r->nr_rows)
 		qsort(r->rows, r->nr_rows, sizeof(*r->rows), cmp_row);
 	for (unsigned k = 0; k < 2; k++) {
-		r->hold_p50_ns[k] = fine_percentile(st->kind_fine[k], st->kind_timed[k],
-						    st->kind_max[k], 50, 100);
-		r->hold_p99_ns[k] = fine_percentile(st->kind_fine[k], st->kind_timed[k],
-						    st->kind_max[k], 99, 100);
-		r->hold_max_ns[k] = st->kind_timed[k] ? (double)st->kind_max[k] : NAN;
+		uint64_t *fine = calloc(FINE_BUCKETS, sizeof(*fine)), timed = 0, max = 0;
+
+		if (!fine)
+			return PCP_ERR_NOMEM;
+		/* the kind over all zones: the sum of its zones' fine histograms */
+		for (size_t i = 0; i < st->nr_zones; i++) {
+			const struct hold_zone *z = &st->zones[i];
+
+			if ((unsigned)z->row.kind != k || !z->timed)
+				continue;
+			for (unsigned b = 0; b < FINE_BUCKETS; b++)
+				fine[b] += z->fine[b];
+			timed += z->timed;
+			if (z->max_hold > max)
+				max = z->max_hold;
+		}
+		r->hold_p50_ns[k] = fine_percentile(fine, timed, max, 50, 100);
+		r->hold_p99_ns[k] = fine_percentile(fine, timed, max, 99, 100);
+		r->hold_max_ns[k] = timed ? (double)max : NAN;
+		free(fine);
 	}
 	if ((err = hist_rows((const uint64_t (*)[LOG2_BUCKETS])st->hold_hist, &r->hold_hist,
 			     &r->nr_hold_hist)) ||

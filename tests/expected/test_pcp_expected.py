@@ -216,6 +216,55 @@ class PcpFallback(unittest.TestCase):
                  refill_locks=0, drain_locks=0)])
 
 
+class LockHold(unittest.TestCase):
+    """Zone-lock hold time on PCP_REPORT, run rule alone (gap off), --top 2, by hand:
+    refill: R1 R2 R3 (+0..+200: hold 200, 3 blocks, 10 pages), R5 (+400: hold 0, 1 page);
+    drain: R6 R7 on CPU 1 (+1000..+2000: hold 1000, 9 pages), R8 R13 (R8 starts after its mark,
+    R13 continues it: R12 is ignored in fallback; hold 30000200 - 3000, 2 pages), R9 on CPU 0
+    (hold 0, 1 page; R11's unknown-count mark ends it), R11 (hold 0, 2 pages)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = pcp_expected.analyze(make_trace(PCP_REPORT, PCP_FORMATS), top=2,
+                                     refill_source="fallback", infer_gap=0)
+
+    def test_rows(self):
+        refill, drain = self.d["zone_lock_hold"]
+        self.assertEqual(refill, dict(nid=-1, zid=-1, kind="refill", acquisitions=2,
+                                      empty_acquisitions=0, hold_p50_ns=0, hold_p99_ns=200,
+                                      hold_max_ns=200, lower_bound=1, batch=None,
+                                      at_batch_acquisitions=None, at_batch_share=None))
+        self.assertEqual((drain["acquisitions"], drain["hold_p50_ns"], drain["hold_p99_ns"],
+                          drain["hold_max_ns"]), (4, 0, 29997200, 29997200))
+
+    def test_metrics(self):
+        m = self.d["metrics"]
+        self.assertEqual([m[k]["value"] for k in ("refill_lock_hold_p99_ns",
+                                                  "drain_lock_hold_p99_ns",
+                                                  "refill_lock_hold_max_ns",
+                                                  "drain_lock_hold_max_ns")],
+                         [200, 29997200, 200, 29997200])
+        self.assertEqual(m["drain_lock_hold_max_ns"]["better"], "lower")
+
+    def test_histograms(self):
+        self.assertEqual([(r["kind"], r["lo_ns"], r["hi_ns"], r["acquisitions"])
+                          for r in self.d["zone_lock_hold_hist"]],
+                         [("refill", 0, 1, 1), ("refill", 128, 256, 1), ("drain", 0, 1, 2),
+                          ("drain", 512, 1024, 1), ("drain", 1 << 24, 1 << 25, 1)])
+        self.assertEqual([(r["kind"], r["lo_pages"], r["acquisitions"])
+                          for r in self.d["zone_lock_pages_hist"]],
+                         [("refill", 1, 1), ("refill", 8, 1), ("drain", 1, 1), ("drain", 2, 2),
+                          ("drain", 8, 1)])
+
+    def test_longest(self):
+        self.assertEqual([(r["rank"], r["ts_ns"], r["cpu"], r["pid"], r["kind"], r["blocks"],
+                           r["pages"], r["hold_ns"]) for r in self.d["zone_lock_longest"]],
+                         [(1, 1000003000, 1, 2, "drain", 2, 2, 29997200),
+                          (2, 1000001000, 1, 2, "drain", 2, 9, 1000)])
+        # the record after a drop line has no buffer prefix: its comm is the bare name
+        self.assertEqual(self.d["zone_lock_longest"][0]["comm"], "b b")
+
+
 class PcpZoneMap(unittest.TestCase):
     # Zone spans in the meta: (0,1) holds pfn 0x100 only, (0,2) holds [0x101, 0x201); the empty
     # zone (0,3) has no start_pfn. 0x300, 0x400, 0x500, 0x501 are in no zone. Gap rule off.
@@ -457,6 +506,15 @@ def build_db(path, pcp, percpu):
                                           "moved_pages", "per_second", "peak_per_second"])
     table("timeline", pcp["timeline"], ["bucket_start_ns", "cpu", "refill_pages", "drain_pages",
                                         "refill_locks", "drain_locks"])
+    table("zone_lock_hold", pcp["zone_lock_hold"], [
+        "nid", "zid", "kind", "acquisitions", "empty_acquisitions", "hold_p50_ns", "hold_p99_ns",
+        "hold_max_ns", "lower_bound", "batch", "at_batch_acquisitions", "at_batch_share"])
+    table("zone_lock_hold_hist", pcp["zone_lock_hold_hist"], ["kind", "lo_ns", "hi_ns",
+                                                              "acquisitions"])
+    table("zone_lock_pages_hist", pcp["zone_lock_pages_hist"], ["kind", "lo_pages", "hi_pages",
+                                                                "acquisitions"])
+    table("zone_lock_longest", pcp["zone_lock_longest"], [
+        "rank", "ts_ns", "cpu", "pid", "comm", "kind", "nid", "zid", "blocks", "pages", "hold_ns"])
     metrics = dict(pcp["metrics"])
     metrics.update(percpu["metrics"])
     db.execute("CREATE TABLE metrics(name TEXT PRIMARY KEY, value REAL, unit TEXT, better TEXT)")

@@ -195,7 +195,9 @@ def stats(values):
 
 DEFAULTS = {"refill_locks_per_s": 15, "drain_locks_per_s": 15, "refill_imbalance": 15,
             "drain_imbalance": 15, "round_trip_p50_ns": 25, "round_trip_p99_ns": 25,
-            "events_lost": 0, "percpu_fails": 0}
+            "events_lost": 0, "percpu_fails": 0,
+            "refill_lock_hold_p99_ns": 25, "drain_lock_hold_p99_ns": 25,
+            "refill_lock_hold_max_ns": 50, "drain_lock_hold_max_ns": 50}
 
 def verdict(base, new, better, pct, unit):
     if base["undefined_runs"] or new["undefined_runs"]:
