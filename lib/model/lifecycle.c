@@ -1,5 +1,5 @@
 /* The page lifecycle model: a per-block state machine over the decoded kmem events, exactly as
- * docs/METRICS.md, "Lifecycle (draft, not yet in the outputs)", defines it. */
+ * docs/METRICS.md, "Lifecycle", defines it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * buddy -> (refill) -> PCP list -> (alloc) -> in use -> (free) -> PCP list -> (drain) -> buddy.
  * Fed the same decoded stream as the churn model plus PAGE_ALLOC, PAGE_FREE and ZONE_LOCKED
  * (pcp_kmem_parser_enable_lifecycle), in timestamp order. It computes only. Every rule is in
- * docs/METRICS.md, "Lifecycle (draft, not yet in the outputs)": that section is the contract.
+ * docs/METRICS.md, "Lifecycle": that section is the contract (round-trip phases included).
  *
  * Memory: a block table like pair_events.c (open addressing, one entry per distinct block
  * ever seen, no removal, growth by doubling), a task table (one entry per pid) and fixed

@@ -34,6 +34,15 @@ static const char *mean_text(char *buf, size_t len, double v)
 	return buf;
 }
 
+static const char *p50_text(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%.0f", v);
+	return buf;
+}
+
 static uint64_t task_weight(const struct pcp_lc_task *t)
 {
 	return t->refill_blocks + t->drain_blocks + t->allocs + t->frees;
@@ -92,11 +101,11 @@ void pcp_lifecycle_text(FILE *out, const struct pcp_analysis *a)
 	fprintf(out, "  %16" PRIu64 "  %-22s blocks\n", r->unused_refills, "unused_refills");
 	fprintf(out, "  %16" PRIu64 "  %-22s blocks\n", r->free_entries, "free_entries");
 	fprintf(out, "  %16" PRIu64 "  %-22s blocks\n", r->remote_drains, "remote_drains");
-	fprintf(out, "  round trips: %" PRIu64 " split, %" PRIu64 " unused, %" PRIu64 " unsplit;"
-		" p50 ns", r->rt_split, r->rt_unused, r->rt_unsplit);
+	fprintf(out, "  round trips %" PRIu64 " split into phases, %" PRIu64 " unused, %" PRIu64
+		" unsplit; median ns:", r->rt_split, r->rt_unused, r->rt_unsplit);
 	for (int p = 0; p < PCP_LC_NR_PHASES; p++)
-		fprintf(out, " %s %s", pcp_lc_phase_name((enum pcp_lc_phase)p),
-			mean_text(v, sizeof(v), r->rt_phase_p50_ns[p]));
+		fprintf(out, "%s %s %s", p ? "," : "", pcp_lc_phase_name((enum pcp_lc_phase)p),
+			p50_text(v, sizeof(v), r->rt_phase_p50_ns[p]));
 	fprintf(out, "\n  %-4s %10s %10s %10s %10s %10s %8s %8s %8s %8s %8s %8s\n", "cpu", "pcp allocs",
 		"buddy", "free ent", "unused rf", "remote dr", "occ 0", "min", "mean", "max", "end",
 		"-snap");
