@@ -407,7 +407,9 @@ static int run_read_records(struct analyze_run *r)
 				analyzable++;
 			}
 		} else if (kind != PCP_EV_OTHER) {
-			analyzable++;
+			/* the lifecycle's own events alone are no analysis (docs/METRICS.md) */
+			analyzable += kind != PCP_EV_PAGE_ALLOC && kind != PCP_EV_PAGE_FREE &&
+				      kind != PCP_EV_ZONE_LOCKED;
 			if (kind == PCP_EV_REFILL || kind == PCP_EV_DRAIN) {
 				pcp_blocks++;
 				pcp_pair_prefetch(pairs, in->ev.block.pfn);

@@ -15,10 +15,11 @@
 enum lc_state { LC_UNKNOWN = 0, LC_ON_PCP, LC_IN_USE, LC_IN_BUDDY };
 enum lc_entry { LC_BY_REFILL = 0, LC_BY_FREE };
 
-/* 64 bytes. An entry is created by the first event of its block and never removed. */
+/* 64 bytes (static_assert below). An entry is created by the first event of its block and never removed. */
 struct lc_block {
 	uint64_t pfn;
-	uint64_t since_ns;              /* ON_PCP: when it entered the list */
+	uint64_t since_ns;              /* ON_PCP: when it entered the list; IN_USE with an open
+					 * round trip: when that use began */
 	uint32_t owner_cpu;             /* ON_PCP: the CPU whose list holds it */
 	uint8_t order;
 	uint8_t state;                  /* enum lc_state */
@@ -27,8 +28,10 @@ struct lc_block {
 	/* the open round trip (a refill not yet drained, as pair_events.c pairs them) */
 	uint8_t rt_open, rt_in_use, rt_broken;
 	uint32_t rt_uses;
-	uint64_t rt_refill_ts, rt_first_alloc_ts, rt_last_free_ts, rt_use_since, rt_in_use_ns;
+	uint64_t rt_refill_ts, rt_first_alloc_ts, rt_last_free_ts, rt_in_use_ns;
 };
+
+_Static_assert(sizeof(struct lc_block) == 64, "one cache line per block");
 
 struct lc_task_slot {
 	struct pcp_lc_task t;
@@ -551,20 +554,18 @@ static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		m->tot.pcp_allocs++;
 		if (t)
 			t->pcp_allocs++;
-		if (e->rt_open) {
-			if (e->rt_in_use || e->state != LC_ON_PCP) {
-				e->rt_broken = 1;
-			} else {
-				if (e->rt_uses++ == 0)
-					e->rt_first_alloc_ts = ev->ts_ns;
-				e->rt_in_use = 1;
-				e->rt_use_since = ev->ts_ns;
-			}
-		}
+		if (e->rt_open && (e->rt_in_use || e->state != LC_ON_PCP))
+			e->rt_broken = 1;
 		if (e->state == LC_ON_PCP) {
 			if (e->owner_cpu != cpu)
 				m->tot.anomalies.alloc_other_cpu++;
 			leave_list(m, e, ev->ts_ns, PCP_LC_EXIT_ALLOC);
+			if (e->rt_open && !e->rt_broken) {
+				if (e->rt_uses++ == 0)
+					e->rt_first_alloc_ts = ev->ts_ns;
+				e->rt_in_use = 1;
+				e->since_ns = ev->ts_ns;        /* the use begins */
+			}
 		} else {
 			/* on the list when tracing began (or its entry lost): this CPU's list */
 			m->tot.allocs_pcp_unseen++;
@@ -601,11 +602,11 @@ static void on_free(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pc
 		m->tot.anomalies.free_not_in_use++;
 	if (e->rt_open) {
 		if (!e->rt_in_use || !pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift) ||
-		    ev->ts_ns < e->rt_use_since) {
+		    ev->ts_ns < e->since_ns) {
 			e->rt_broken = 1;
 		} else {
 			e->rt_in_use = 0;
-			e->rt_in_use_ns += ev->ts_ns - e->rt_use_since;
+			e->rt_in_use_ns += ev->ts_ns - e->since_ns;
 			e->rt_last_free_ts = ev->ts_ns;
 		}
 	}
