@@ -17,7 +17,8 @@ database and the JSON, and
   - the JSON "lifecycle" member must say recorded and hold the same metrics.
 Then a trace without alloc/free (tests/fixtures/fallback-basic.dat) must have no lifecycle row
 anywhere, no lifecycle metric, and its text and JSON must say that the lifecycle part needs
-pcprecord --lifecycle; and `pcpanalyze compare` of two lifecycle runs must give every lifecycle
+pcprecord --lifecycle; its database without the lifecycle tables (as written before they
+existed) must still compare with it, all same; and `pcpanalyze compare` of two lifecycle runs must give every lifecycle
 metric the verdict the contract gives for the two databases' values.
 Exit 0 when all pass, 1 otherwise (one "FAIL: ..." line each).
 """
@@ -249,6 +250,19 @@ def check_not_recorded(build, tmp):
     lc = json.load(open(js)).get("lifecycle")
     if not lc or lc.get("recorded") is not False or "pcprecord --lifecycle" not in lc.get("note", ""):
         fail(name, "JSON lifecycle member is %r" % lc)
+    # a database of the version before the lifecycle tables (the same file without them) is
+    # still complete for compare: all the same
+    old = os.path.join(tmp, "old.db")
+    subprocess.run(["cp", db, old])
+    con = sqlite3.connect(old)
+    for t in LIFECYCLE_TABLES:
+        con.execute("DROP TABLE %s" % t)
+    con.commit()
+    con.close()
+    p = run([os.path.join(build, "pcpanalyze"), "compare", old, db])
+    if p.returncode != 0 or "0 regression, 0 worse, 0 better" not in p.stdout:
+        fail(name, "compare with a database without the lifecycle tables: exit %d: %s"
+             % (p.returncode, p.stdout.strip()[-300:]))
     if len(failures) == before:
         print("ok: %s" % name)
 
