@@ -286,6 +286,86 @@ CREATE TABLE pcp_pageset (
 	PRIMARY KEY (snapshot, nid, zone, cpu)
 );
 
+-- Page lifecycle (issue 11; docs/METRICS.md "Lifecycle"): written only when the trace has
+-- kmem:mm_page_alloc / kmem:mm_page_free records (pcprecord --lifecycle); empty otherwise.
+-- Blocks unless a column says pages. trace_info then also holds lifecycle_* keys (totals).
+-- One row per CPU the trace declares. Occupancy = pages on the CPU's PCP lists: a level when
+-- the meta's before snapshot gave the start (trace_info lifecycle_occupancy = level), else a
+-- change from 0 (= change).
+CREATE TABLE lifecycle_cpu_flow (
+	cpu                 INTEGER PRIMARY KEY,
+	pcp_allocs          INTEGER NOT NULL,   -- mm_page_alloc on this CPU served from a PCP list
+	buddy_allocs        INTEGER NOT NULL,   -- ... served by the buddy allocator directly
+	unclassified_allocs INTEGER NOT NULL,   -- orders that cannot use a PCP list
+	free_entries        INTEGER NOT NULL,   -- frees that put a block on this CPU's list
+	buddy_frees         INTEGER NOT NULL,   -- frees of orders that go to the buddy allocator
+	refill_blocks       INTEGER NOT NULL,
+	refill_pages        INTEGER NOT NULL,
+	drain_blocks        INTEGER NOT NULL,   -- drains run on this CPU
+	drain_pages         INTEGER NOT NULL,
+	unused_refills      INTEGER NOT NULL,   -- refilled here, drained with no alloc between
+	remote_drains       INTEGER NOT NULL,   -- blocks of this CPU's lists drained by another CPU
+	occ_start           INTEGER NOT NULL,
+	occ_min             INTEGER NOT NULL,
+	occ_mean            REAL,               -- time-weighted; NULL: no time base or duration
+	occ_max             INTEGER NOT NULL,
+	occ_end             INTEGER NOT NULL,
+	snapshot_end        INTEGER,            -- after snapshot's count (NULL: none)
+	end_diff            INTEGER             -- occ_end - snapshot_end (NULL: no after snapshot)
+);
+
+-- Residency on a PCP list per exit kind ('alloc': PCP-served alloc, 'drain'), stays with
+-- entry and exit in the trace, log2 buckets [lo_ns, hi_ns) as round_trip_hist.
+CREATE TABLE lifecycle_residency_hist (
+	exit_kind TEXT NOT NULL CHECK (exit_kind IN ('alloc', 'drain')),
+	lo_ns INTEGER NOT NULL,
+	hi_ns INTEGER NOT NULL,
+	stays INTEGER NOT NULL,
+	pages INTEGER NOT NULL,
+	PRIMARY KEY (exit_kind, lo_ns)
+);
+
+-- Occupancy per --bucket window (bucket_start_ns relative to the first record) and CPU, rows
+-- only where the CPU's occupancy changed; a missing row kept the previous occ_end.
+CREATE TABLE lifecycle_occupancy (
+	bucket_start_ns INTEGER NOT NULL,
+	cpu             INTEGER NOT NULL,
+	changes         INTEGER NOT NULL,
+	occ_min         INTEGER NOT NULL,   -- the level the bucket entered with included
+	occ_max         INTEGER NOT NULL,
+	occ_end         INTEGER NOT NULL,
+	occ_mean        REAL,               -- NULL: empty part of the trace, or no time base
+	PRIMARY KEY (bucket_start_ns, cpu)
+);
+
+-- Per task (the records' common_pid; -1: no such field), comm from the trace's cmdlines.
+CREATE TABLE lifecycle_task (
+	pid               INTEGER PRIMARY KEY,
+	comm              TEXT,             -- NULL: the trace's cmdlines do not name the pid
+	refill_blocks     INTEGER NOT NULL,
+	refill_pages      INTEGER NOT NULL,
+	drain_blocks      INTEGER NOT NULL,
+	drain_pages       INTEGER NOT NULL,
+	lock_acquisitions INTEGER NOT NULL, -- native refill/drain zone-lock events
+	allocs            INTEGER NOT NULL,
+	pcp_allocs        INTEGER NOT NULL,
+	buddy_allocs      INTEGER NOT NULL,
+	frees             INTEGER NOT NULL,
+	free_entries      INTEGER NOT NULL
+);
+
+-- The refill -> drain round trips (pairing) split into phases: wait_before_alloc, in_use,
+-- wait_between_uses (only with 2+ uses), wait_after_free; log2 buckets, split round trips only
+-- (trace_info round_trips_split / _unused / _unsplit count them all).
+CREATE TABLE round_trip_phase_hist (
+	phase       TEXT NOT NULL CHECK (phase IN ('wait_before_alloc', 'in_use',
+						  'wait_between_uses', 'wait_after_free')),
+	lo_ns       INTEGER NOT NULL,
+	hi_ns       INTEGER NOT NULL,
+	round_trips INTEGER NOT NULL,
+	PRIMARY KEY (phase, lo_ns)
+);
+
 -- Views for the usual questions.
 
 -- Hottest PFNs: most round trips first.

@@ -1,6 +1,6 @@
 /* Unit tests of the lifecycle model (lib/model/lifecycle.c) on hand-built event sequences.
- * Every expected value is worked out by hand in the comments from docs/METRICS.md, "Lifecycle
- * (draft, not yet in the outputs)". Notation: R refill, D drain, A mm_page_alloc, F
+ * Every expected value is worked out by hand in the comments from docs/METRICS.md, "Lifecycle".
+ * Notation: R refill, D drain, A mm_page_alloc, F
  * mm_page_free, Z mm_page_alloc_zone_locked that is not a refill, "t" the timestamp (ns). */
 #include <check.h>
 #include <math.h>

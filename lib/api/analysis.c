@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "model/analyze.h"
 #include "model/churn.h"
+#include "model/lifecycle.h"
 #include "model/percpu.h"
 #include "output/outfile.h"
 #include "output/report.h"
@@ -149,7 +150,7 @@ PCP_API int pcp_analysis_run(const char *path, const struct pcp_analysis_opts *o
 	return err ? pcp_api_fail(err, path, errbuf) : PCP_OK;
 }
 
-/* ---- metrics: the PCP ones, then the percpu ones (the metrics table's order) ---- */
+/* ---- metrics: the PCP ones, the percpu ones, the lifecycle ones (the metrics table's order) ---- */
 
 static const struct pcp_metric *metric_at(const struct pcp_analysis *a, size_t i)
 {
@@ -158,7 +159,10 @@ static const struct pcp_metric *metric_at(const struct pcp_analysis *a, size_t i
 	if (i < a->churn->nr_metrics)
 		return &a->churn->metrics[i];
 	i -= a->churn->nr_metrics;
-	return a->percpu && i < a->percpu->nr_metrics ? &a->percpu->metrics[i] : NULL;
+	if (a->percpu && i < a->percpu->nr_metrics)
+		return &a->percpu->metrics[i];
+	i -= a->percpu ? a->percpu->nr_metrics : 0;
+	return a->lifecycle && i < a->lifecycle->nr_metrics ? &a->lifecycle->metrics[i] : NULL;
 }
 
 static const struct pcp_metric *metric_named(const struct pcp_analysis *a, const char *name)
@@ -175,7 +179,8 @@ PCP_API size_t pcp_analysis_metric_count(const struct pcp_analysis *a)
 {
 	if (!a || !a->churn)
 		return 0;
-	return a->churn->nr_metrics + (a->percpu ? a->percpu->nr_metrics : 0);
+	return a->churn->nr_metrics + (a->percpu ? a->percpu->nr_metrics : 0) +
+	       (a->lifecycle ? a->lifecycle->nr_metrics : 0);
 }
 
 PCP_API const char *pcp_analysis_metric_name(const struct pcp_analysis *a, size_t i)
@@ -212,7 +217,8 @@ PCP_API const char *pcp_analysis_metric_unit(const struct pcp_analysis *a, const
 
 /* ---- tables: the database's tables of the same names, read from the model's arrays ---- */
 
-enum column_type { COL_ROW, COL_U64, COL_I64, COL_U32, COL_I32, COL_KIND, COL_REAL };
+enum column_type { COL_ROW, COL_U64, COL_I64, COL_U32, COL_I32, COL_KIND, COL_REAL,
+		   COL_SNAP_I64 /* int64, NAN (NULL) without the after snapshot */ };
 
 struct column {
 	const char *name;
@@ -257,18 +263,80 @@ static const struct column timeline_columns[] = {
 	COL(pcp_timeline_row, refill_locks, COL_U64), COL(pcp_timeline_row, drain_locks, COL_U64),
 };
 
+/* Lifecycle tables (issue 11): rows only when the trace has alloc/free records. exit_kind
+ * and phase read as the index of their names (alloc 0, drain 1; wait_before_alloc 0, in_use
+ * 1, wait_between_uses 2, wait_after_free 3); lifecycle_task's comm is not a number. */
+static const struct column lc_cpu_flow_columns[] = {
+	{ "cpu", COL_ROW, 0 },
+	COL(pcp_lc_cpu_flow, pcp_allocs, COL_U64), COL(pcp_lc_cpu_flow, buddy_allocs, COL_U64),
+	COL(pcp_lc_cpu_flow, unclassified_allocs, COL_U64),
+	COL(pcp_lc_cpu_flow, free_entries, COL_U64), COL(pcp_lc_cpu_flow, buddy_frees, COL_U64),
+	COL(pcp_lc_cpu_flow, refill_blocks, COL_U64), COL(pcp_lc_cpu_flow, refill_pages, COL_U64),
+	COL(pcp_lc_cpu_flow, drain_blocks, COL_U64), COL(pcp_lc_cpu_flow, drain_pages, COL_U64),
+	COL(pcp_lc_cpu_flow, unused_refills, COL_U64), COL(pcp_lc_cpu_flow, remote_drains, COL_U64),
+	COL(pcp_lc_cpu_flow, occ_start, COL_I64), COL(pcp_lc_cpu_flow, occ_min, COL_I64),
+	COL(pcp_lc_cpu_flow, occ_mean, COL_REAL), COL(pcp_lc_cpu_flow, occ_max, COL_I64),
+	COL(pcp_lc_cpu_flow, occ_end, COL_I64), COL(pcp_lc_cpu_flow, snapshot_end, COL_SNAP_I64),
+	COL(pcp_lc_cpu_flow, end_diff, COL_SNAP_I64),
+};
+static const struct column lc_residency_columns[] = {
+	COL(pcp_lc_residency_row, exit_kind, COL_U32), COL(pcp_lc_residency_row, lo_ns, COL_U64),
+	COL(pcp_lc_residency_row, hi_ns, COL_U64), COL(pcp_lc_residency_row, stays, COL_U64),
+	COL(pcp_lc_residency_row, pages, COL_U64),
+};
+static const struct column lc_occupancy_columns[] = {
+	COL(pcp_lc_occ_row, bucket_start_ns, COL_U64), COL(pcp_lc_occ_row, cpu, COL_U32),
+	COL(pcp_lc_occ_row, changes, COL_U64), COL(pcp_lc_occ_row, occ_min, COL_I64),
+	COL(pcp_lc_occ_row, occ_max, COL_I64), COL(pcp_lc_occ_row, occ_end, COL_I64),
+	COL(pcp_lc_occ_row, occ_mean, COL_REAL),
+};
+static const struct column lc_task_columns[] = {
+	COL(pcp_lc_task, pid, COL_I32), COL(pcp_lc_task, refill_blocks, COL_U64),
+	COL(pcp_lc_task, refill_pages, COL_U64), COL(pcp_lc_task, drain_blocks, COL_U64),
+	COL(pcp_lc_task, drain_pages, COL_U64), COL(pcp_lc_task, lock_acquisitions, COL_U64),
+	COL(pcp_lc_task, allocs, COL_U64), COL(pcp_lc_task, pcp_allocs, COL_U64),
+	COL(pcp_lc_task, buddy_allocs, COL_U64), COL(pcp_lc_task, frees, COL_U64),
+	COL(pcp_lc_task, free_entries, COL_U64),
+};
+static const struct column rt_phase_columns[] = {
+	COL(pcp_lc_phase_bucket, phase, COL_U32), COL(pcp_lc_phase_bucket, lo_ns, COL_U64),
+	COL(pcp_lc_phase_bucket, hi_ns, COL_U64), COL(pcp_lc_phase_bucket, round_trips, COL_U64),
+};
+
 static const struct table tables[] = {
 	TABLE("cpu_flow", pcp_cpu_flow, cpu_flow_columns),
 	TABLE("pair_matrix", pcp_pair_cell, pair_matrix_columns),
 	TABLE("round_trip_hist", pcp_hist_bucket, round_trip_hist_columns),
 	TABLE("zone_lock", pcp_zone_lock_row, zone_lock_columns),
 	TABLE("timeline", pcp_timeline_row, timeline_columns),
+	TABLE("lifecycle_cpu_flow", pcp_lc_cpu_flow, lc_cpu_flow_columns),
+	TABLE("lifecycle_residency_hist", pcp_lc_residency_row, lc_residency_columns),
+	TABLE("lifecycle_occupancy", pcp_lc_occ_row, lc_occupancy_columns),
+	TABLE("lifecycle_task", pcp_lc_task, lc_task_columns),
+	TABLE("round_trip_phase_hist", pcp_lc_phase_bucket, rt_phase_columns),
 };
 
 /* The table's rows in the results: base pointer and count. */
-static const void *table_data(const struct pcp_churn_results *c, const struct table *t, size_t *n)
+static const void *table_data(const struct pcp_analysis *a, const struct table *t, size_t *n)
 {
+	const struct pcp_churn_results *c = a->churn;
+	const struct pcp_lifecycle_results *l = a->lifecycle;
 	const char *name = t->name;
+
+	if (!strncmp(name, "lifecycle_", 10) || !strcmp(name, "round_trip_phase_hist")) {
+		*n = 0;
+		if (!l)
+			return NULL;
+		if (!strcmp(name, "lifecycle_cpu_flow"))
+			return *n = l->nr_cpus, l->cpu_flow;
+		if (!strcmp(name, "lifecycle_residency_hist"))
+			return *n = l->nr_residency, l->residency;
+		if (!strcmp(name, "lifecycle_occupancy"))
+			return *n = l->nr_occ_timeline, l->occ_timeline;
+		if (!strcmp(name, "lifecycle_task"))
+			return *n = l->nr_tasks, l->tasks;
+		return *n = l->nr_rt_phase_hist, l->rt_phase_hist;
+	}
 
 	if (!strcmp(name, "cpu_flow"))
 		return *n = c->cpu_flow ? c->nr_cpus : 0, c->cpu_flow;
@@ -287,7 +355,8 @@ static const struct table *table_named(const char *name)
 		if (!strcmp(tables[i].name, name))
 			return &tables[i];
 	pcp_api_failf(PCP_ERR_USAGE, NULL, "no table named %s (cpu_flow, pair_matrix, "
-		      "round_trip_hist, zone_lock, timeline)", name ? name : "(null)");
+		      "round_trip_hist, zone_lock, timeline, lifecycle_cpu_flow, lifecycle_residency_hist, "
+		      "lifecycle_occupancy, lifecycle_task, round_trip_phase_hist)", name ? name : "(null)");
 	return NULL;
 }
 
@@ -300,7 +369,7 @@ PCP_API int pcp_analysis_table_rows(const struct pcp_analysis *a, const char *ta
 		return PCP_ERR_USAGE;
 	if (!a || !a->churn || !rows)
 		return pcp_api_fail(PCP_ERR_USAGE, NULL, "pcp_analysis_table_rows: NULL argument");
-	table_data(a->churn, t, &n);
+	table_data(a, t, &n);
 	*rows = n;
 	return PCP_OK;
 }
@@ -322,6 +391,11 @@ static double column_value(const struct column *col, const char *row, size_t ind
 	case COL_I32: memcpy(&i32, p, sizeof(i32)); return i32;
 	case COL_KIND: return ((const struct pcp_zone_lock_row *)row)->kind;
 	case COL_REAL: memcpy(&d, p, sizeof(d)); return d;
+	case COL_SNAP_I64:
+		if (!((const struct pcp_lc_cpu_flow *)row)->has_snapshot_end)
+			return NAN;
+		memcpy(&i64, p, sizeof(i64));
+		return (double)i64;
 	}
 	return NAN;
 }
@@ -337,7 +411,7 @@ PCP_API int pcp_analysis_table_value(const struct pcp_analysis *a, const char *t
 		return PCP_ERR_USAGE;
 	if (!a || !a->churn || !column || !value)
 		return pcp_api_fail(PCP_ERR_USAGE, NULL, "pcp_analysis_table_value: NULL argument");
-	base = table_data(a->churn, t, &n);
+	base = table_data(a, t, &n);
 	if (row >= n)
 		return pcp_api_failf(PCP_ERR_USAGE, NULL, "%s has %zu rows, not %zu", t->name, n, row + 1);
 	for (size_t i = 0; i < t->nr_columns; i++) {

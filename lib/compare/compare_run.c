@@ -8,6 +8,7 @@
 #include "compare/compare.h"
 #include "common/error.h"
 #include "compare/results_db.h"
+#include "model/lifecycle.h"
 #include "model/percpu.h"
 #include "output/store.h"
 #include "common/util.h"
@@ -151,7 +152,7 @@ static int cmp_run_metric_name(const void *a, const void *b)
 }
 
 /* What read_run_db would read from this analysis's database: trace_info's schema_version,
- * refill_source and losses, the metrics rows (PCP, then percpu) ordered by name. */
+ * refill_source and losses, the metrics rows (PCP, percpu, lifecycle) ordered by name. */
 static int run_from_analysis(const struct pcp_analysis *a, struct pcp_run *run)
 {
 	const struct pcp_churn_results *c = a->churn;
@@ -167,6 +168,8 @@ static int run_from_analysis(const struct pcp_analysis *a, struct pcp_run *run)
 	err = run_add_metrics(run, c->metrics, c->nr_metrics);
 	if (!err && a->percpu)
 		err = run_add_metrics(run, a->percpu->metrics, a->percpu->nr_metrics);
+	if (!err && a->lifecycle)
+		err = run_add_metrics(run, a->lifecycle->metrics, a->lifecycle->nr_metrics);
 	if (err)
 		return err;
 	qsort(run->metrics, run->nr_metrics, sizeof(*run->metrics), cmp_run_metric_name);

@@ -332,6 +332,22 @@ static int check_objects(struct check *c)
 	return err;
 }
 
+/* Tables added to schema version 2 after databases of it were written (the lifecycle ones,
+ * issue 11): a database without them is complete (they would be empty for its trace); when
+ * present they are checked like every other object. */
+static int added_later(const char *name)
+{
+	static const char *const names[] = {
+		"lifecycle_cpu_flow", "lifecycle_residency_hist", "lifecycle_occupancy",
+		"lifecycle_task", "round_trip_phase_hist",
+	};
+
+	for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	return 0;
+}
+
 /* ...and every object we would have made must be there. */
 static int check_complete(struct check *c, sqlite3 *ref, int tables_only)
 {
@@ -340,8 +356,9 @@ static int check_complete(struct check *c, sqlite3 *ref, int tables_only)
 	int err = PCP_OK;
 
 	if (!sql || sqlite3_prepare_v2(c->db, sql, -1, &have, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(ref, tables_only ? "SELECT type, name FROM sqlite_master WHERE type = 'table'"
-						: "SELECT type, name FROM sqlite_master",
+	    sqlite3_prepare_v2(ref, tables_only
+				    ? "SELECT type, name, tbl_name FROM sqlite_master WHERE type = 'table'"
+				    : "SELECT type, name, tbl_name FROM sqlite_master",
 			       -1, &st, NULL) != SQLITE_OK)
 		err = pcp_errorf(c->errbuf, c->errlen, PCP_ERR_DB, "cannot read its schema: %s",
 				 sqlite3_errmsg(c->db));
@@ -349,6 +366,8 @@ static int check_complete(struct check *c, sqlite3 *ref, int tables_only)
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 
+		if (added_later((const char *)sqlite3_column_text(st, 2)))   /* its indexes too */
+			continue;
 		sqlite3_reset(have);
 		sqlite3_bind_text(have, 1, name, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(have) != SQLITE_ROW)

@@ -15,7 +15,9 @@
 #include "tracedat/event_loss.h"
 #include "model/infer_gap.h"
 #include "model/lock_hold.h"
+#include "model/lifecycle.h"
 #include "meta/meta.h"
+#include "meta/meta_pageset.h"
 #include "model/pair_events.h"
 #include "events/parse_kmem.h"
 #include "model/percpu.h"
@@ -155,6 +157,7 @@ struct analyze_run {
 	struct pcp_zone_map *zone_map;
 	struct pcp_churn_model *churn;
 	struct pcp_percpu_model *pmodel;
+	struct pcp_lifecycle_model *lc;         /* only with mm_page_alloc and mm_page_free formats */
 	uint64_t analyzable, pcp_blocks;
 	struct pcp_analysis *a;
 };
@@ -238,6 +241,13 @@ static int run_open_parsers(struct analyze_run *r)
 	if ((err = pcp_percpu_parser_new(r->tep, &r->percpu)))
 		return pcp_errorf(r->errbuf, r->errlen, err, "cannot resolve the percpu events");
 	r->percpu_present = pcp_percpu_parser_present(r->percpu);
+	/* The lifecycle part only for traces recorded with alloc/free (pcprecord --lifecycle):
+	 * any other trace is decoded exactly as before. After the infer-gap pass, which it must
+	 * not change. */
+	if (tep_find_event_by_name(r->tep, "kmem", "mm_page_alloc") &&
+	    tep_find_event_by_name(r->tep, "kmem", "mm_page_free") &&
+	    (err = pcp_kmem_parser_enable_lifecycle(r->kmem, r->errbuf, r->errlen)))
+		return err;
 	r->a->refill_source = pcp_kmem_refill_source(r->kmem);
 	r->a->block_key = pcp_kmem_block_key(r->kmem);
 	r->a->refill_flag = pcp_kmem_refill_flag(r->kmem);
@@ -290,6 +300,35 @@ static void run_churn_opts(struct analyze_run *r)
 	}
 }
 
+/* The lifecycle model: page size from the trace, occupancy from the snapshots' per-CPU pageset
+ * counts when the meta has them (docs/METRICS.md, "Lifecycle"). */
+static int run_open_lifecycle(struct analyze_run *r)
+{
+	struct pcp_lifecycle_opts lo;
+	size_t n = r->nr_cpus ? r->nr_cpus : 1;
+	int64_t *start = calloc(n, sizeof(*start)), *end = calloc(n, sizeof(*end));
+	int page_size = tep_get_page_size(r->tep), err;
+
+	if (!start || !end) {
+		free(start);
+		free(end);
+		return PCP_ERR_NOMEM;
+	}
+	pcp_lifecycle_opts_default(&lo);
+	if (page_size > 0 && (page_size & (page_size - 1)) == 0)
+		lo.page_shift = (unsigned)__builtin_ctz((unsigned)page_size);
+	lo.no_time_base = r->a->time_base == PCP_TIME_NONE;
+	lo.bucket_ns = r->opts.bucket_ns;
+	if (r->a->meta && pcp_meta_pageset_count_by_cpu(&r->a->meta->before, r->nr_cpus, start))
+		lo.start_pages = start;
+	if (r->a->meta && pcp_meta_pageset_count_by_cpu(&r->a->meta->after, r->nr_cpus, end))
+		lo.end_pages = end;
+	err = pcp_lifecycle_new(r->nr_cpus, &lo, &r->lc);
+	free(start);
+	free(end);
+	return err;
+}
+
 /* The meta beside the trace (zone spans for inferred locks, percpu_stats snapshots), then the
  * churn model and, when the trace has percpu events, the percpu model. */
 static int run_open_models(struct analyze_run *r)
@@ -315,6 +354,8 @@ static int run_open_models(struct analyze_run *r)
 		return pcp_errorf(errbuf, errlen, err, "cannot create the churn model");
 	if (r->percpu_present && (err = pcp_percpu_model_new(&r->pmodel)))
 		return pcp_errorf(errbuf, errlen, err, "cannot create the percpu model");
+	if (pcp_kmem_has_lifecycle(r->kmem) && (err = run_open_lifecycle(r)))
+		return pcp_errorf(errbuf, errlen, err, "cannot create the lifecycle model");
 	return PCP_OK;
 }
 
@@ -328,6 +369,7 @@ static int run_read_records(struct analyze_run *r)
 	struct pcp_percpu_parser *percpu = r->percpu;
 	struct pcp_churn_model *churn = r->churn;
 	struct pcp_percpu_model *pmodel = r->pmodel;
+	struct pcp_lifecycle_model *lc = r->lc;
 	const struct pcp_pair_table *pairs = pcp_churn_pair_table(churn);
 	uint64_t *counts = r->counts;
 	const uint8_t *has_format = r->has_format;
@@ -367,7 +409,9 @@ static int run_read_records(struct analyze_run *r)
 				analyzable++;
 			}
 		} else if (kind != PCP_EV_OTHER) {
-			analyzable++;
+			/* the lifecycle's own events alone are no analysis (docs/METRICS.md) */
+			analyzable += kind != PCP_EV_PAGE_ALLOC && kind != PCP_EV_PAGE_FREE &&
+				      kind != PCP_EV_ZONE_LOCKED;
 			if (kind == PCP_EV_REFILL || kind == PCP_EV_DRAIN) {
 				pcp_blocks++;
 				pcp_pair_prefetch(pairs, in->ev.block.pfn);
@@ -376,6 +420,8 @@ static int run_read_records(struct analyze_run *r)
 		in->ev.kind = (uint8_t)kind;
 		in->has_event = 1;
 		nr_in++;
+		if (lc)         /* every record: first/last timestamps are over all of them */
+			pcp_lifecycle_event(lc, &in->ev);
 	}
 	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; i < nr_in; i++)
 		churn_feed(churn, &pipe[i & (CHURN_PIPE - 1)]);
@@ -394,6 +440,36 @@ static void lock_hold_comms(struct tep_handle *tep, struct pcp_lock_hold_results
 
 		snprintf(q->comm, sizeof(q->comm), "%s", comm ? comm : "");
 	}
+}
+
+/* The lifecycle results, kept only when the trace held an alloc or a free; tasks get their
+ * comm from the trace's cmdlines. */
+static int run_finish_lifecycle(struct analyze_run *r)
+{
+	struct pcp_lifecycle_results *lr;
+	int err = pcp_lifecycle_finish(r->lc, r->a->churn, &lr);
+
+	if (err)
+		return err;
+	if (lr->allocs + lr->frees == 0) {
+		pcp_lifecycle_results_free(lr);
+		return PCP_OK;
+	}
+	if (!(lr->task_comm = calloc(lr->nr_tasks ? lr->nr_tasks : 1, sizeof(*lr->task_comm)))) {
+		pcp_lifecycle_results_free(lr);
+		return PCP_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < lr->nr_tasks; i++) {
+		const char *comm = lr->tasks[i].pid >= 0 && tep_is_pid_registered(r->tep, lr->tasks[i].pid)
+				   ? tep_data_comm_from_pid(r->tep, lr->tasks[i].pid) : NULL;
+
+		if (comm && !(lr->task_comm[i] = strdup(comm))) {
+			pcp_lifecycle_results_free(lr);
+			return PCP_ERR_NOMEM;
+		}
+	}
+	r->a->lifecycle = lr;
+	return PCP_OK;
 }
 
 /* After the pass: the models' results, lost events, lock source, event counts, the
@@ -424,6 +500,8 @@ static int run_finish(struct analyze_run *r)
 		a->lock_source = PCP_LOCK_NONE;
 	a->churn->lock_source = a->lock_source;
 
+	if (r->lc && (err = run_finish_lifecycle(r)))
+		return pcp_errorf(errbuf, errlen, err, "lifecycle model failed");
 	if (r->pmodel && (err = pcp_percpu_model_finish(r->pmodel, r->tep, &a->percpu)))
 		return pcp_errorf(errbuf, errlen, err, "percpu model failed");
 	if ((err = build_counts(r->tep, r->counts, r->nr_ids, a)))
@@ -441,6 +519,7 @@ static void run_release(struct analyze_run *r)
 	free(r->has_format);
 	if (r->pmodel)
 		pcp_percpu_model_free(r->pmodel);
+	pcp_lifecycle_free(r->lc);
 	if (r->churn)
 		pcp_churn_free(r->churn);
 	pcp_zone_map_free(r->zone_map);
@@ -502,6 +581,7 @@ void pcp_analysis_free(struct pcp_analysis *a)
 		pcp_churn_results_free(a->churn);
 	if (a->percpu)
 		pcp_percpu_results_free(a->percpu);
+	pcp_lifecycle_results_free(a->lifecycle);
 	pcp_meta_free(a->meta);
 	free(a);
 }

@@ -9,6 +9,7 @@
 #include "events/event.h"
 
 struct pcp_percpu_results;
+struct pcp_lifecycle_results;
 struct pcp_meta;
 
 #define PCP_INFER_GAP_AUTO UINT64_MAX
@@ -58,6 +59,8 @@ struct pcp_analysis {
 	struct pcp_churn_results *churn;          /* never NULL on success */
 	struct pcp_percpu_results *percpu;        /* NULL when the trace has no percpu event */
 	struct pcp_meta *meta;                    /* <trace>.meta.json, NULL if absent */
+	struct pcp_lifecycle_results *lifecycle; /* NULL unless the trace has mm_page_alloc /
+						   * mm_page_free records (pcprecord --lifecycle) */
 	struct pcp_analyze_opts opts;
 };
 

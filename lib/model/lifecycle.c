@@ -1,5 +1,5 @@
 /* The page lifecycle model: a per-block state machine over the decoded kmem events, exactly as
- * docs/METRICS.md, "Lifecycle (draft, not yet in the outputs)", defines it. */
+ * docs/METRICS.md, "Lifecycle", defines it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +15,23 @@
 enum lc_state { LC_UNKNOWN = 0, LC_ON_PCP, LC_IN_USE, LC_IN_BUDDY };
 enum lc_entry { LC_BY_REFILL = 0, LC_BY_FREE };
 
-/* 24 bytes. An entry is created by the first event of its block and never removed. */
+/* 64 bytes (static_assert below). An entry is created by the first event of its block and never removed. */
 struct lc_block {
 	uint64_t pfn;
-	uint64_t since_ns;              /* ON_PCP: when it entered the list */
+	uint64_t since_ns;              /* ON_PCP: when it entered the list; IN_USE with an open
+					 * round trip: when that use began */
 	uint32_t owner_cpu;             /* ON_PCP: the CPU whose list holds it */
 	uint8_t order;
 	uint8_t state;                  /* enum lc_state */
 	uint8_t entry;                  /* ON_PCP: enum lc_entry */
 	uint8_t used;
+	/* the open round trip (a refill not yet drained, as pair_events.c pairs them) */
+	uint8_t rt_open, rt_in_use, rt_broken;
+	uint32_t rt_uses;
+	uint64_t rt_refill_ts, rt_first_alloc_ts, rt_last_free_ts, rt_in_use_ns;
 };
+
+_Static_assert(sizeof(struct lc_block) == 64, "one cache line per block");
 
 struct lc_task_slot {
 	struct pcp_lc_task t;
@@ -51,6 +58,12 @@ struct exit_hist {
 	uint64_t n, max;
 };
 
+struct phase_hist {
+	uint64_t n[LOG2_BUCKETS];
+	uint64_t fine[FINE_BUCKETS];
+	uint64_t count, max;
+};
+
 struct pcp_lifecycle_model {
 	uint32_t nr_cpus;
 	struct pcp_lifecycle_opts opts;
@@ -68,6 +81,8 @@ struct pcp_lifecycle_model {
 	struct pcp_lifecycle_results tot;       /* the totals as counted (no arrays) */
 	uint64_t native_locks[2];
 	struct exit_hist hist[PCP_LC_NR_EXITS];
+	struct phase_hist *phases;      /* PCP_LC_NR_PHASES, allocated once */
+	uint64_t rt_split, rt_unused, rt_unsplit;
 	struct pcp_lc_occ_row *timeline;
 	size_t nr_timeline, cap_timeline;
 };
@@ -232,6 +247,7 @@ int pcp_lifecycle_new(uint32_t nr_cpus, const struct pcp_lifecycle_opts *opts,
 	m->opts.start_pages = m->opts.end_pages = NULL;
 	if (!m->cpus || (opts && opts->start_pages && !m->start_pages) ||
 	    (opts && opts->end_pages && !m->end_pages) || blocks_alloc(m, MIN_CAPACITY) ||
+	    !(m->phases = calloc(PCP_LC_NR_PHASES, sizeof(*m->phases))) ||
 	    tasks_grow(m)) {
 		pcp_lifecycle_free(m);
 		return PCP_ERR_NOMEM;
@@ -256,7 +272,76 @@ void pcp_lifecycle_free(struct pcp_lifecycle_model *m)
 	free(m->start_pages);
 	free(m->end_pages);
 	free(m->timeline);
+	free(m->phases);
 	free(m);
+}
+
+const char *pcp_lc_phase_name(enum pcp_lc_phase p)
+{
+	static const char *const names[PCP_LC_NR_PHASES] = {
+		"wait_before_alloc", "in_use", "wait_between_uses", "wait_after_free",
+	};
+	return (unsigned)p < PCP_LC_NR_PHASES ? names[p] : "unknown";
+}
+
+const char *pcp_lc_exit_name(enum pcp_lc_exit x)
+{
+	return x == PCP_LC_EXIT_ALLOC ? "alloc" : x == PCP_LC_EXIT_DRAIN ? "drain" : "unknown";
+}
+
+static void phase_add(struct pcp_lifecycle_model *m, enum pcp_lc_phase p, uint64_t ns)
+{
+	struct phase_hist *h = &m->phases[p];
+
+	h->n[log2_index(ns)]++;
+	h->fine[fine_index(ns)]++;
+	h->count++;
+	if (ns > h->max)
+		h->max = ns;
+}
+
+/* A refill opens the block's round trip (a refill of an open one replaces it, as pairing's
+ * refill_overwritten does). */
+static void rt_open(struct lc_block *e, uint64_t ts)
+{
+	e->rt_open = 1;
+	e->rt_in_use = e->rt_broken = 0;
+	e->rt_uses = 0;
+	e->rt_refill_ts = ts;
+	e->rt_in_use_ns = 0;
+}
+
+/* The drain closes it: split into phases when the block went refill -> (alloc -> free)+ ->
+ * drain, every alloc a PCP one and every free a free-path entry, with nothing lost between. */
+static void rt_close(struct pcp_lifecycle_model *m, struct lc_block *e, uint64_t ts)
+{
+	uint64_t total, before, after, between;
+
+	if (!e->rt_open)
+		return;
+	e->rt_open = 0;
+	if (e->rt_broken || e->rt_in_use || ts < e->rt_refill_ts) {
+		m->rt_unsplit++;
+		return;
+	}
+	if (e->rt_uses == 0) {
+		m->rt_unused++;
+		return;
+	}
+	total = ts - e->rt_refill_ts;
+	before = e->rt_first_alloc_ts - e->rt_refill_ts;
+	after = ts - e->rt_last_free_ts;
+	if (before + after + e->rt_in_use_ns > total) {
+		m->rt_unsplit++;
+		return;
+	}
+	between = total - before - after - e->rt_in_use_ns;
+	m->rt_split++;
+	phase_add(m, PCP_LC_PHASE_WAIT_BEFORE_ALLOC, before);
+	phase_add(m, PCP_LC_PHASE_IN_USE, e->rt_in_use_ns);
+	if (e->rt_uses > 1)
+		phase_add(m, PCP_LC_PHASE_WAIT_BETWEEN_USES, between);
+	phase_add(m, PCP_LC_PHASE_WAIT_AFTER_FREE, after);
 }
 
 static inline uint64_t bucket_of(const struct pcp_lifecycle_model *m, uint64_t ts)
@@ -389,8 +474,10 @@ static void on_refill(struct pcp_lifecycle_model *m, uint32_t cpu, const struct 
 		t->refill_blocks++;
 		t->refill_pages += pages;
 	}
-	if ((e = block_get(m, b->pfn)))
+	if ((e = block_get(m, b->pfn))) {
 		enter_list(m, e, cpu, b->order, ev->ts_ns, LC_BY_REFILL);
+		rt_open(e, ev->ts_ns);
+	}
 }
 
 static void on_drain(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
@@ -431,6 +518,7 @@ static void on_drain(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		m->tot.drains_owner_unknown++;
 		occ_add(m, cpu, -(int64_t)pages, ev->ts_ns);
 	}
+	rt_close(m, e, ev->ts_ns);
 	e->state = LC_IN_BUDDY;
 	e->order = (uint8_t)b->order;
 }
@@ -466,10 +554,18 @@ static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		m->tot.pcp_allocs++;
 		if (t)
 			t->pcp_allocs++;
+		if (e->rt_open && (e->rt_in_use || e->state != LC_ON_PCP))
+			e->rt_broken = 1;
 		if (e->state == LC_ON_PCP) {
 			if (e->owner_cpu != cpu)
 				m->tot.anomalies.alloc_other_cpu++;
 			leave_list(m, e, ev->ts_ns, PCP_LC_EXIT_ALLOC);
+			if (e->rt_open && !e->rt_broken) {
+				if (e->rt_uses++ == 0)
+					e->rt_first_alloc_ts = ev->ts_ns;
+				e->rt_in_use = 1;
+				e->since_ns = ev->ts_ns;        /* the use begins */
+			}
 		} else {
 			/* on the list when tracing began (or its entry lost): this CPU's list */
 			m->tot.allocs_pcp_unseen++;
@@ -480,6 +576,8 @@ static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		return;
 	}
 	/* buddy or unclassified: a block the model had on a list left it unseen */
+	if (e->rt_open)
+		e->rt_broken = 1;
 	if (e->state == LC_ON_PCP) {
 		m->tot.anomalies.refill_while_listed++;
 		occ_add(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ev->ts_ns);
@@ -502,6 +600,16 @@ static void on_free(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pc
 		return;
 	if (e->state == LC_IN_BUDDY || e->state == LC_ON_PCP)
 		m->tot.anomalies.free_not_in_use++;
+	if (e->rt_open) {
+		if (!e->rt_in_use || !pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift) ||
+		    ev->ts_ns < e->since_ns) {
+			e->rt_broken = 1;
+		} else {
+			e->rt_in_use = 0;
+			e->rt_in_use_ns += ev->ts_ns - e->since_ns;
+			e->rt_last_free_ts = ev->ts_ns;
+		}
+	}
 	if (pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift)) {
 		/* assumed: an eligible free goes to the freeing CPU's list (docs/METRICS.md) */
 		cs->flow.free_entries++;
@@ -651,6 +759,87 @@ static int results_hist(const struct exit_hist *h, struct pcp_hist_bucket **out,
 	return PCP_OK;
 }
 
+static int results_phases(const struct pcp_lifecycle_model *m, struct pcp_lifecycle_results *r)
+{
+	size_t n = 0;
+
+	r->rt_split = m->rt_split;
+	r->rt_unused = m->rt_unused;
+	r->rt_unsplit = m->rt_unsplit;
+	for (int p = 0; p < PCP_LC_NR_PHASES; p++) {
+		const struct phase_hist *h = &m->phases[p];
+
+		r->rt_phase_p50_ns[p] = m->opts.no_time_base ? NAN
+				      : percentile(h->fine, h->count, h->max, 1, 2);
+		for (unsigned i = 0; i < LOG2_BUCKETS; i++)
+			n += h->n[i] != 0;
+	}
+	if (!n)
+		return PCP_OK;
+	if (!(r->rt_phase_hist = calloc(n, sizeof(*r->rt_phase_hist))))
+		return PCP_ERR_NOMEM;
+	for (int p = 0; p < PCP_LC_NR_PHASES; p++)
+		for (unsigned i = 0; i < LOG2_BUCKETS; i++) {
+			struct pcp_lc_phase_bucket *b;
+
+			if (!m->phases[p].n[i])
+				continue;
+			b = &r->rt_phase_hist[r->nr_rt_phase_hist++];
+			b->phase = (uint32_t)p;
+			b->lo_ns = i ? UINT64_C(1) << (i - 1) : 0;
+			b->hi_ns = i == 0 ? 1 : i < 64 ? UINT64_C(1) << i : UINT64_MAX;
+			b->round_trips = m->phases[p].n[i];
+		}
+	return PCP_OK;
+}
+
+static int results_residency_rows(struct pcp_lifecycle_results *r)
+{
+	size_t n = r->nr_residency_hist[0] + r->nr_residency_hist[1];
+
+	if (!n)
+		return PCP_OK;
+	if (!(r->residency = calloc(n, sizeof(*r->residency))))
+		return PCP_ERR_NOMEM;
+	for (int x = 0; x < PCP_LC_NR_EXITS; x++)
+		for (size_t i = 0; i < r->nr_residency_hist[x]; i++) {
+			const struct pcp_hist_bucket *b = &r->residency_hist[x][i];
+
+			r->residency[r->nr_residency++] = (struct pcp_lc_residency_row){
+				(uint32_t)x, b->lo_ns, b->hi_ns, b->pairs, b->pages };
+		}
+	return PCP_OK;
+}
+
+/* The lifecycle group's metric rows; occupancy_error_pages only with both snapshots. */
+static int results_metrics(const struct pcp_lifecycle_model *m, struct pcp_lifecycle_results *r)
+{
+	double v[PCP_METRIC_COUNT];
+	size_t keep = 0;
+	int err;
+
+	for (size_t i = 0; i < PCP_METRIC_COUNT; i++)
+		v[i] = NAN;
+	v[PCP_METRIC_BUDDY_ALLOCS] = r->m_buddy_allocs;
+	v[PCP_METRIC_PCP_ALLOCS] = r->m_pcp_allocs;
+	v[PCP_METRIC_ALLOC_REFILL_RATIO] = r->alloc_refill_ratio;
+	v[PCP_METRIC_FREE_DRAIN_RATIO] = r->free_drain_ratio;
+	v[PCP_METRIC_UNUSED_REFILL_RATIO] = r->unused_refill_ratio;
+	v[PCP_METRIC_FREE_ENTRY_SHARE] = r->free_entry_share;
+	v[PCP_METRIC_REMOTE_DRAIN_RATIO] = r->remote_drain_ratio;
+	v[PCP_METRIC_PCP_RESIDENCY_P50_NS] = r->pcp_residency_p50_ns;
+	v[PCP_METRIC_PCP_RESIDENCY_P99_NS] = r->pcp_residency_p99_ns;
+	v[PCP_METRIC_MEAN_PCP_PAGES] = r->mean_pcp_pages;
+	v[PCP_METRIC_OCCUPANCY_ERROR_PAGES] = r->occupancy_error_pages;
+	if ((err = pcp_metric_rows(PCP_METRIC_GROUP_LIFECYCLE, v, &r->metrics, &r->nr_metrics)))
+		return err;
+	for (size_t i = 0; i < r->nr_metrics; i++)
+		if (strcmp(r->metrics[i].name, "occupancy_error_pages") || (m->start_pages && m->end_pages))
+			r->metrics[keep++] = r->metrics[i];
+	r->nr_metrics = keep;
+	return PCP_OK;
+}
+
 int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_results *churn,
 			 struct pcp_lifecycle_results **out)
 {
@@ -680,6 +869,7 @@ int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_r
 		return PCP_ERR_NOMEM;
 	*r = m->tot;
 	r->nr_cpus = m->nr_cpus;
+	r->page_shift = m->opts.page_shift;
 	r->first_ts_ns = m->first_ts;
 	r->last_ts_ns = m->last_ts;
 	r->occupancy_is_level = m->start_pages != NULL;
@@ -762,6 +952,9 @@ int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_r
 	r->pcp_residency_p99_ns = m->opts.no_time_base ? NAN : percentile(fine_all, n_all, max_all, 99, 100);
 	r->mean_pcp_pages = timed && m->start_pages ? sum_mean : NAN;
 	r->occupancy_error_pages = m->start_pages && m->end_pages && m->events_seen ? sum_err : NAN;
+	if ((err = results_phases(m, r)) || (err = results_metrics(m, r)) ||
+	    (err = results_residency_rows(r)))
+		goto fail;
 	free(fine_all);
 	*out = r;
 	return PCP_OK;
@@ -778,6 +971,12 @@ void pcp_lifecycle_results_free(struct pcp_lifecycle_results *r)
 	free(r->cpu_flow);
 	free(r->tasks);
 	free(r->occ_timeline);
+	free(r->rt_phase_hist);
+	free(r->residency);
+	free(r->metrics);
+	for (size_t i = 0; r->task_comm && i < r->nr_tasks; i++)
+		free(r->task_comm[i]);
+	free(r->task_comm);
 	for (int x = 0; x < PCP_LC_NR_EXITS; x++)
 		free(r->residency_hist[x]);
 	free(r);

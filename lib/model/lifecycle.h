@@ -2,7 +2,7 @@
  * buddy -> (refill) -> PCP list -> (alloc) -> in use -> (free) -> PCP list -> (drain) -> buddy.
  * Fed the same decoded stream as the churn model plus PAGE_ALLOC, PAGE_FREE and ZONE_LOCKED
  * (pcp_kmem_parser_enable_lifecycle), in timestamp order. It computes only. Every rule is in
- * docs/METRICS.md, "Lifecycle (draft, not yet in the outputs)": that section is the contract.
+ * docs/METRICS.md, "Lifecycle": that section is the contract (round-trip phases included).
  *
  * Memory: a block table like pair_events.c (open addressing, one entry per distinct block
  * ever seen, no removal, growth by doubling), a task table (one entry per pid) and fixed
@@ -35,6 +35,30 @@ void pcp_lifecycle_opts_default(struct pcp_lifecycle_opts *o);
 int pcp_lifecycle_pcp_allowed_order(uint32_t order, unsigned page_shift);
 
 enum pcp_lc_exit { PCP_LC_EXIT_ALLOC = 0, PCP_LC_EXIT_DRAIN = 1, PCP_LC_NR_EXITS = 2 };
+
+/* The phases of a refill-to-drain round trip (pair_events.c's pairing) that the lifecycle
+ * events split (docs/METRICS.md, "Round-trip phases"). */
+enum pcp_lc_phase {
+	PCP_LC_PHASE_WAIT_BEFORE_ALLOC = 0, /* refill -> first alloc of the block */
+	PCP_LC_PHASE_IN_USE,                /* sum of alloc -> free */
+	PCP_LC_PHASE_WAIT_BETWEEN_USES,     /* sum of free -> next alloc (only with 2+ uses) */
+	PCP_LC_PHASE_WAIT_AFTER_FREE,       /* last free -> drain */
+	PCP_LC_NR_PHASES
+};
+const char *pcp_lc_phase_name(enum pcp_lc_phase p);   /* "wait_before_alloc", ... */
+const char *pcp_lc_exit_name(enum pcp_lc_exit x);     /* "alloc", "drain" */
+
+/* lifecycle_residency_hist's rows: both exit kinds in one array (exit, then lo order). */
+struct pcp_lc_residency_row {
+	uint32_t exit_kind;                 /* enum pcp_lc_exit */
+	uint64_t lo_ns, hi_ns, stays, pages;
+};
+
+struct pcp_lc_phase_bucket {
+	uint32_t phase;                     /* enum pcp_lc_phase */
+	uint64_t lo_ns, hi_ns;              /* log2 bucket as round_trip_hist */
+	uint64_t round_trips;
+};
 
 /* One row per CPU. Blocks unless said; "pages" are 2^order per block. */
 struct pcp_lc_cpu_flow {
@@ -85,6 +109,7 @@ struct pcp_lc_anomalies {
 
 struct pcp_lifecycle_results {
 	uint32_t nr_cpus;
+	unsigned page_shift;                /* the option used */
 	uint64_t first_ts_ns, last_ts_ns;
 	int occupancy_is_level;             /* started from a snapshot (else a change from 0) */
 	uint64_t allocs, frees, failed_allocs_ignored;
@@ -104,6 +129,7 @@ struct pcp_lifecycle_results {
 	struct pcp_hist_bucket *residency_hist[PCP_LC_NR_EXITS]; /* non-empty log2 buckets,
 					     * 'pairs' = stays */
 	size_t nr_residency_hist[PCP_LC_NR_EXITS];
+	struct pcp_lc_residency_row *residency; size_t nr_residency;   /* the same, one table */
 	double residency_p50_ns[PCP_LC_NR_EXITS], residency_p99_ns[PCP_LC_NR_EXITS];
 
 	/* the draft metrics of docs/METRICS.md; undefined = NAN, never 0 */
@@ -113,6 +139,20 @@ struct pcp_lifecycle_results {
 	double mean_pcp_pages, occupancy_error_pages;
 
 	struct pcp_lc_anomalies anomalies;
+
+	/* the round-trip split: pairs (refill -> drain of one block) by what happened between */
+	uint64_t rt_split;                  /* used at least once, every phase seen */
+	uint64_t rt_unused;                 /* never allocated in between (an unused refill) */
+	uint64_t rt_unsplit;                /* the events between do not follow the rules */
+	struct pcp_lc_phase_bucket *rt_phase_hist; size_t nr_rt_phase_hist;  /* phase, lo order */
+	double rt_phase_p50_ns[PCP_LC_NR_PHASES];   /* over split round trips; NAN: none */
+
+	/* the lifecycle group of metric_table.h in table order; occupancy_error_pages only when
+	 * both snapshots were given */
+	struct pcp_metric *metrics; size_t nr_metrics;
+	/* per task (same index as tasks): its comm from the trace's cmdlines, NULL if unknown;
+	 * filled by the analysis (analyze.c), freed with the results */
+	char **task_comm;
 };
 
 struct pcp_lifecycle_model;

@@ -10,6 +10,7 @@
 #define NONE PCP_METRIC_BETTER_NONE
 #define CHURN PCP_METRIC_GROUP_CHURN
 #define PERCPU PCP_METRIC_GROUP_PERCPU
+#define LIFECYCLE PCP_METRIC_GROUP_LIFECYCLE
 
 /* Thresholds: 10 % by default; noisier metrics (lock rates, imbalance, percentiles of round
  * trips) get more, and a loss or an allocation failure is never noise (0). */
@@ -90,6 +91,28 @@ static const struct pcp_metric_def metric_table[PCP_METRIC_COUNT] = {
 		LOWER, 10, PERCPU, "global empty_pop_pages, after - before" },
 	[PCP_METRIC_PERCPU_MAX_FRAG_BYTES] = { "percpu_max_frag_bytes", "bytes", LOWER, 10, PERCPU,
 		"after snapshot: largest max_frag over chunks" },
+	[PCP_METRIC_BUDDY_ALLOCS] = { "buddy_allocs", "allocs", LOWER, 10, LIFECYCLE,
+		"allocations served by the buddy allocator directly" },
+	[PCP_METRIC_PCP_ALLOCS] = { "pcp_allocs", "allocs", NONE, 10, LIFECYCLE,
+		"allocations served from a PCP list" },
+	[PCP_METRIC_ALLOC_REFILL_RATIO] = { "alloc_refill_ratio", "ratio", LOWER, 10, LIFECYCLE,
+		"refill acquisitions / pcp_allocs" },
+	[PCP_METRIC_FREE_DRAIN_RATIO] = { "free_drain_ratio", "ratio", LOWER, 10, LIFECYCLE,
+		"drain acquisitions / free-path entries" },
+	[PCP_METRIC_UNUSED_REFILL_RATIO] = { "unused_refill_ratio", "ratio", LOWER, 10, LIFECYCLE,
+		"refilled blocks drained without an alloc / refill blocks" },
+	[PCP_METRIC_FREE_ENTRY_SHARE] = { "free_entry_share", "ratio", NONE, 10, LIFECYCLE,
+		"free-path entries / (free-path entries + refill blocks)" },
+	[PCP_METRIC_REMOTE_DRAIN_RATIO] = { "remote_drain_ratio", "ratio", LOWER, 10, LIFECYCLE,
+		"drains by another CPU than the owner / drains with a known owner" },
+	[PCP_METRIC_PCP_RESIDENCY_P50_NS] = { "pcp_residency_p50_ns", "ns", NONE, 25, LIFECYCLE,
+		"median time a block stays on a PCP list" },
+	[PCP_METRIC_PCP_RESIDENCY_P99_NS] = { "pcp_residency_p99_ns", "ns", NONE, 25, LIFECYCLE,
+		"99th percentile time a block stays on a PCP list" },
+	[PCP_METRIC_MEAN_PCP_PAGES] = { "mean_pcp_pages", "pages", LOWER, 10, LIFECYCLE,
+		"time-weighted pages on all CPUs' PCP lists" },
+	[PCP_METRIC_OCCUPANCY_ERROR_PAGES] = { "occupancy_error_pages", "pages", NONE, 10, LIFECYCLE,
+		"model end occupancy - after snapshot count, over CPUs" },
 };
 
 const struct pcp_metric_def *pcp_metric_def(enum pcp_metric_id id)

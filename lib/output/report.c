@@ -6,8 +6,10 @@
 #include <string.h>
 #include "common/error.h"
 #include "meta/meta.h"
+#include "output/lifecycle_out.h"
 #include "output/outfile.h"
 #include "output/lock_hold_report.h"
+#include "model/lifecycle.h"
 #include "model/percpu.h"
 #include "output/report.h"
 #include "common/util.h"
@@ -218,6 +220,7 @@ void pcp_report_text(FILE *out, const struct pcp_analysis *a)
 	pcp_lock_hold_report_text(out, a->churn->lock_hold);
 	if (a->percpu)
 		pcp_percpu_report_text(out, a->percpu);
+	pcp_lifecycle_text(out, a);
 }
 
 /* ---- JSON ---- */
@@ -308,7 +311,7 @@ static void json_add_metrics(json_t *m, const struct pcp_metric *list, size_t n,
 	}
 }
 
-/* The same rows as the database's metrics table: PCP first, then percpu. */
+/* The same rows as the database's metrics table: PCP, percpu, then lifecycle. */
 static json_t *json_metrics(const struct pcp_analysis *a, int *ok)
 {
 	json_t *m = json_object();
@@ -320,6 +323,8 @@ static json_t *json_metrics(const struct pcp_analysis *a, int *ok)
 	json_add_metrics(m, a->churn->metrics, a->churn->nr_metrics, ok);
 	if (a->percpu)
 		json_add_metrics(m, a->percpu->metrics, a->percpu->nr_metrics, ok);
+	if (a->lifecycle)
+		json_add_metrics(m, a->lifecycle->metrics, a->lifecycle->nr_metrics, ok);
 	return m;
 }
 
@@ -487,6 +492,7 @@ json_t *pcp_report_json(const struct pcp_analysis *a)
 	/* "percpu" is always present: null when the trace has no percpu event. */
 	if (ok && !json_object_get(root, "percpu"))
 		put(root, "percpu", json_null(), &ok);
+	put(root, "lifecycle", pcp_lifecycle_json(a), &ok);
 	put(root, "meta", a->meta ? json_incref(a->meta->json) : json_null(), &ok);
 	if (!ok) {
 		json_decref(root);

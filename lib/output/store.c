@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "output/lock_hold_store.h"
 #include "meta/meta.h"
+#include "output/lifecycle_out.h"
 #include "output/outfile.h"
 #include "model/percpu.h"
 #include "output/store.h"
@@ -589,6 +590,8 @@ static int fill(struct store *s, const struct pcp_analysis *a)
 				 pcp_strerror(err));
 		return err;
 	}
+	if (a->lifecycle && pcp_lifecycle_store(s->db, a))
+		return db_fail(s, "cannot store lifecycle results");
 	return exec_sql(s, "COMMIT", "cannot commit transaction");
 }
 

@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
-"""Expected values of the lifecycle model (docs/METRICS.md, "Lifecycle (draft, not yet in the
-outputs)") computed independently from `trace-cmd report` text, never through pcptrace code.
+"""Expected values of the lifecycle model (docs/METRICS.md, "Lifecycle") computed
+independently from `trace-cmd report` text, never through pcptrace code.
 
   lifecycle_expected.py TRACE [--start N,N,..] [--end N,N,..] [--meta] [--page-shift S]
-                        [--bucket NS] [-o OUT.json]
+                        [--bucket NS] [--acquisitions REFILL,DRAIN] [-o OUT.json]
+
+--acquisitions: the refill and drain zone-lock acquisitions the ratios use when pcpanalyze
+runs the model (the churn model's zone_lock rows, native or inferred: the harness takes them
+from pcp_expected.py); without it, the native zone-lock events as tests/test_lifecycle.c gives
+the model no churn results. Round-trip phases: the refill -> drain round trips split by the
+block events between (docs/METRICS.md, "Round-trip phases").
 
 --start/--end: the before/after snapshot's pageset count per CPU (summed over zones), as the
 model gets them; --meta: both summed here from TRACE.meta.json (pcprecord's snapshots), every
@@ -58,8 +64,11 @@ def records(path):
             except ValueError:
                 pass                          # symbols (percpu call_site): not used here
         out.append((int(m.group("sec")) * 10**9 + int(m.group("nsec")), int(m.group("cpu")),
-                    int(m.group("pid")), m.group("event"), f))
+                    int(m.group("pid")), m.group("event"), f, m.group("comm").strip()))
     return nr_cpus, out
+
+
+PHASES = ("wait_before_alloc", "in_use", "wait_between_uses", "wait_after_free")
 
 
 def allowed(order, page_shift):
@@ -112,7 +121,27 @@ def occupancy_timeline(changes, start_levels, first, last, bucket, nr_cpus):
     return rows
 
 
-def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
+def split_round_trip(tokens, refill_ts, drain_ts):
+    """tokens: what happened to the block between its refill and its drain, in order:
+    ("A", ts) a PCP-served alloc, ("F", ts) a free of a PCP-eligible order, ("X", ts) any
+    other alloc or free. Returns "unused", "unsplit", or the phases as a dict."""
+    if not tokens:
+        return "unused"
+    kinds = "".join(k for k, _ in tokens)
+    if not re.fullmatch("(AF)+", kinds):
+        return "unsplit"
+    ts = [t for _, t in tokens]
+    allocs, frees = ts[0::2], ts[1::2]
+    phases = dict(wait_before_alloc=allocs[0] - refill_ts,
+                  in_use=sum(f - a for a, f in zip(allocs, frees)),
+                  wait_after_free=drain_ts - frees[-1])
+    if len(allocs) > 1:
+        phases["wait_between_uses"] = sum(a - f for f, a in zip(frees, allocs[1:]))
+    return phases
+
+
+def compute(path, start=None, end=None, page_shift=12, bucket=10000000, acquisitions=None):
+    given_acq = acquisitions
     nr_cpus, recs = records(path)
     fmts = formats(path)
     native = "kmem:mm_page_pcpu_refill" in fmts
@@ -155,6 +184,15 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
         b.update(state="pcp", owner=c, since=ts, entry=how, order=order)
         change(c, 1 << order, ts)
 
+    comms = {}
+    round_trip = {}                           # pfn -> [refill_ts, tokens] while open
+    phase_values = {p: [] for p in PHASES}
+    rt_count = dict(split=0, unused=0, unsplit=0)
+
+    def token(pfn, kind, ts):
+        if pfn in round_trip:
+            round_trip[pfn][1].append((kind, ts))
+
     first = recs[0][0] if recs else 0
     last = max((r[0] for r in recs), default=0)
     def refill(ts, c, pid, f):
@@ -167,10 +205,13 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
         t["refill_blocks"] += 1
         t["refill_pages"] += 1 << o
         enter(blocks.setdefault(f["pfn"], {}), c, o, ts, "refill")
+        round_trip[f["pfn"]] = [ts, []]       # a refill of an open one replaces it
 
     block_events = ("mm_page_pcpu_refill", "mm_page_alloc_zone_locked", "mm_page_alloc",
                     "mm_page_free", "mm_page_pcpu_drain")
-    for ts, c, pid, ev, f in recs:
+    for ts, c, pid, ev, f, comm in recs:
+        if pid >= 0 and not comm.startswith("<"):
+            comms.setdefault(pid, comm)
         if c >= nr_cpus:
             anomalies["bad_cpu"] += 1
             continue
@@ -205,6 +246,8 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
             if match:
                 del zl[c]                     # one alloc per zone_locked record
             b = blocks.setdefault(pfn, {})
+            token(pfn, "A" if allowed(o, page_shift) and not (match and not was_refill) else "X",
+                  ts)
             if not allowed(o, page_shift):
                 cpu[c]["unclassified_allocs"] += 1
                 tot["unclassified_allocs"] += 1
@@ -238,6 +281,7 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
             b = blocks.setdefault(pfn, {})
             if b.get("state") in ("pcp", "buddy"):
                 anomalies["free_not_in_use"] += 1
+            token(pfn, "F" if allowed(o, page_shift) else "X", ts)
             if allowed(o, page_shift):
                 cpu[c]["free_entries"] += 1
                 tot["free_entries"] += 1
@@ -258,6 +302,15 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
             t["drain_blocks"] += 1
             t["drain_pages"] += 1 << o
             b = blocks.setdefault(pfn, {})
+            if pfn in round_trip:
+                refill_ts, tokens = round_trip.pop(pfn)
+                res = split_round_trip(tokens, refill_ts, ts)
+                if isinstance(res, dict):
+                    rt_count["split"] += 1
+                    for p, v in res.items():
+                        phase_values[p].append(v)
+                else:
+                    rt_count[res] += 1
             if b.get("state") == "pcp":
                 owner = b["owner"]
                 tot["drains_owner_known"] += 1
@@ -307,7 +360,10 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
     every = [r for s in stays.values() for r, _ in s]
     tot["stays_alloc"] = len(stays["alloc"])
     tot["stays_drain"] = len(stays["drain"])
-    # the acquisitions the ratios use: the native zone-lock events (none in fallback mode)
+    # the acquisitions the ratios use: the given ones (pcpanalyze: the churn model's), else the
+    # native zone-lock events (none in fallback mode)
+    if given_acq is not None:
+        acquisitions = dict(refill=given_acq[0], drain=given_acq[1])
     tot["refill_acquisitions"] = acquisitions["refill"]
     tot["drain_acquisitions"] = acquisitions["drain"]
     metrics = dict(
@@ -323,11 +379,25 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000):
         occupancy_error_pages=sum_err if start and end else None)
     timeline = occupancy_timeline(changes, [r["occ_start"] for r in rows], first, last, bucket,
                                   nr_cpus)
+    phase_hist = []
+    for p in PHASES:
+        buckets = {}
+        for v in phase_values[p]:
+            lo, hi = log2_bucket(v)
+            buckets.setdefault(lo, dict(phase=p, lo_ns=lo, hi_ns=hi, round_trips=0))
+            buckets[lo]["round_trips"] += 1
+        phase_hist += [buckets[k] for k in sorted(buckets)]
+    round_trip_phases = dict(rt_count, hist=phase_hist,
+                             p50_ns={p: nearest_rank(phase_values[p], 1, 2) for p in PHASES})
+    task_rows = []
+    for p in sorted(tasks):
+        task_rows.append(dict(tasks[p], comm=comms.get(p)))
     return dict(trace=os.path.basename(path), mode="native" if native else "fallback",
+                round_trip_phases=round_trip_phases,
                 nr_cpus=nr_cpus, page_shift=page_shift, bucket_ns=bucket,
                 occupancy_timeline=timeline,
                 start_pages=start, end_pages=end, first_ts_ns=first, last_ts_ns=last,
-                totals=tot, cpu_flow=rows, tasks=[tasks[p] for p in sorted(tasks)],
+                totals=tot, cpu_flow=rows, tasks=task_rows,
                 residency_hist=hist, metrics=metrics, anomalies=anomalies)
 
 
@@ -357,11 +427,12 @@ def main():
     ap.add_argument("--meta", action="store_true")
     ap.add_argument("--page-shift", type=int, default=12)
     ap.add_argument("--bucket", type=int, default=10000000)
+    ap.add_argument("--acquisitions", type=ints)
     ap.add_argument("-o", "--output", default="-")
     a = ap.parse_args()
     if a.meta:
         a.start, a.end = meta_pages(a.trace, records(a.trace)[0])
-    doc = compute(a.trace, a.start, a.end, a.page_shift, a.bucket)
+    doc = compute(a.trace, a.start, a.end, a.page_shift, a.bucket, a.acquisitions)
     text = json.dumps(doc, indent=1) + "\n"
     if a.output == "-":
         sys.stdout.write(text)
