@@ -1,5 +1,5 @@
-/* The lifecycle model inside pcpanalyze (issue 11): the per-CPU pageset counts of the meta's
- * snapshots (lib/meta/meta_pageset.c), and pcp_analyze_file on a pcpsynth lifecycle trace
+/* The lifecycle model inside pcpanalyze (issue 11). The per-CPU pageset counts of the meta's
+ * snapshots are tests/test_meta.c's (pcp_meta_pcp_pages); here pcp_analyze_file on a pcpsynth lifecycle trace
  * read through the public analysis API (metrics, lifecycle tables) against the independent
  * checker's values (tests/expected/lifecycle-native.json, lifecycle_expected.py over
  * `trace-cmd report` text). The outputs table by table: tests/expected/lifecycle_cases.py. */
@@ -13,51 +13,8 @@
 #include "pcptrace.h"
 #include "common/error.h"
 #include "meta/meta.h"
-#include "meta/meta_pageset.h"
 #include "synth/synth.h"
 #include "check_helpers.h"
-
-static struct pcp_meta *meta_of(const char *text)
-{
-	json_error_t jerr;
-	json_t *root = json_loads(text, 0, &jerr);
-	struct pcp_meta *m = NULL;
-
-	ck_assert_msg(root != NULL, "%s", jerr.text);
-	ck_assert_int_eq(pcp_meta_from_json(root, &m), PCP_OK);
-	json_decref(root);
-	return m;
-}
-
-/* Sums over zones and nodes; a CPU no zone lists is 0; a pageset without count and a CPU
- * beyond nr_cpus add nothing; no zoneinfo, or no count at all, is no snapshot. */
-START_TEST(pageset_count_by_cpu)
-{
-	struct pcp_meta *m = meta_of(
-		"{\"snapshots\": {\"before\": {\"zoneinfo\": ["
-		" {\"node\": 0, \"zone\": \"DMA32\", \"pagesets\": [{\"cpu\": 0, \"count\": 7},"
-		"   {\"cpu\": 1, \"count\": 2}, {\"cpu\": 5, \"count\": 100}]},"
-		" {\"node\": 0, \"zone\": \"Normal\", \"pagesets\": [{\"cpu\": 0, \"count\": 30},"
-		"   {\"cpu\": 1, \"high\": 9}]},"
-		" {\"node\": 1, \"zone\": \"Normal\", \"pagesets\": [{\"cpu\": 1, \"count\": 4}]}]},"
-		" \"after\": {\"zoneinfo\": [{\"node\": 0, \"zone\": \"Normal\", \"pagesets\": ["
-		"   {\"cpu\": 0, \"high\": 3}]}]}}}");
-	int64_t out[3] = { -1, -1, -1 };
-
-	ck_assert_int_eq(pcp_meta_pageset_count_by_cpu(&m->before, 3, out), 1);
-	ck_assert_int_eq(out[0], 37);
-	ck_assert_int_eq(out[1], 6);
-	ck_assert_int_eq(out[2], 0);
-	out[0] = -1;
-	ck_assert_int_eq(pcp_meta_pageset_count_by_cpu(&m->after, 3, out), 0);   /* no count */
-	ck_assert_int_eq(out[0], -1);
-	ck_assert_int_eq(pcp_meta_pageset_count_by_cpu(NULL, 3, out), 0);
-	pcp_meta_free(m);
-	m = meta_of("{\"snapshots\": {\"before\": {\"vmstat\": {\"pgfree\": 1}}}}");
-	ck_assert_int_eq(pcp_meta_pageset_count_by_cpu(&m->before, 3, out), 0);   /* no zoneinfo */
-	pcp_meta_free(m);
-}
-END_TEST
 
 static json_t *jget(json_t *o, const char *key)
 {
@@ -183,7 +140,6 @@ int main(void)
 	int failed;
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, pageset_count_by_cpu);
 	tcase_add_test(tc, analysis_api_matches_checker);
 	tcase_add_test(tc, no_lifecycle_no_rows);
 	suite_add_tcase(s, tc);

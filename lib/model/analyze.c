@@ -17,7 +17,6 @@
 #include "model/lock_hold.h"
 #include "model/lifecycle.h"
 #include "meta/meta.h"
-#include "meta/meta_pageset.h"
 #include "model/pair_events.h"
 #include "events/parse_kmem.h"
 #include "model/percpu.h"
@@ -319,9 +318,9 @@ static int run_open_lifecycle(struct analyze_run *r)
 		lo.page_shift = (unsigned)__builtin_ctz((unsigned)page_size);
 	lo.no_time_base = r->a->time_base == PCP_TIME_NONE;
 	lo.bucket_ns = r->opts.bucket_ns;
-	if (r->a->meta && pcp_meta_pageset_count_by_cpu(&r->a->meta->before, r->nr_cpus, start))
+	if (r->a->meta && pcp_meta_pcp_pages(&r->a->meta->before, r->nr_cpus, start))
 		lo.start_pages = start;
-	if (r->a->meta && pcp_meta_pageset_count_by_cpu(&r->a->meta->after, r->nr_cpus, end))
+	if (r->a->meta && pcp_meta_pcp_pages(&r->a->meta->after, r->nr_cpus, end))
 		lo.end_pages = end;
 	err = pcp_lifecycle_new(r->nr_cpus, &lo, &r->lc);
 	free(start);
