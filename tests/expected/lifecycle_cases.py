@@ -250,12 +250,13 @@ def check_not_recorded(build, tmp):
     lc = json.load(open(js)).get("lifecycle")
     if not lc or lc.get("recorded") is not False or "pcprecord --lifecycle" not in lc.get("note", ""):
         fail(name, "JSON lifecycle member is %r" % lc)
-    # a database of the version before the lifecycle tables (the same file without them) is
-    # still complete for compare: all the same
+    # a database of the version before the lifecycle, zone-lock hold and percpu fragmentation
+    # tables (the same file without them) is still complete for compare: all the same
     old = os.path.join(tmp, "old.db")
     subprocess.run(["cp", db, old])
     con = sqlite3.connect(old)
-    for t in LIFECYCLE_TABLES:
+    for t in list(LIFECYCLE_TABLES) + ["zone_lock_hold", "zone_lock_hold_hist", "zone_lock_pages_hist",
+                                 "zone_lock_longest", "percpu_frag", "percpu_run_chunk"]:
         con.execute("DROP TABLE %s" % t)
     con.commit()
     con.close()
