@@ -57,6 +57,8 @@ struct pcp_analysis {
 	size_t nr_event_counts;
 	struct pcp_churn_results *churn;          /* never NULL on success */
 	struct pcp_percpu_results *percpu;        /* NULL when the trace has no percpu event */
+	struct pcp_lock_cause_results *lock_cause; /* NULL when the trace has no kernel_stack
+						   * record (pcprecord --stacks; lock_cause.h) */
 	struct pcp_meta *meta;                    /* <trace>.meta.json, NULL if absent */
 	struct pcp_analyze_opts opts;
 };

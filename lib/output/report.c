@@ -8,6 +8,7 @@
 #include "meta/meta.h"
 #include "output/outfile.h"
 #include "model/percpu.h"
+#include "output/lock_cause_output.h"
 #include "output/report.h"
 #include "common/util.h"
 #include "tracedat/time_base.h"
@@ -216,6 +217,8 @@ void pcp_report_text(FILE *out, const struct pcp_analysis *a)
 	text_zones(out, a);
 	if (a->percpu)
 		pcp_percpu_report_text(out, a->percpu);
+	if (a->lock_cause)
+		pcp_lock_cause_report_text(out, a->lock_cause);
 }
 
 /* ---- JSON ---- */
@@ -318,6 +321,8 @@ static json_t *json_metrics(const struct pcp_analysis *a, int *ok)
 	json_add_metrics(m, a->churn->metrics, a->churn->nr_metrics, ok);
 	if (a->percpu)
 		json_add_metrics(m, a->percpu->metrics, a->percpu->nr_metrics, ok);
+	if (a->lock_cause)
+		json_add_metrics(m, a->lock_cause->metrics, a->lock_cause->nr_metrics, ok);
 	return m;
 }
 
@@ -484,6 +489,13 @@ json_t *pcp_report_json(const struct pcp_analysis *a)
 	/* "percpu" is always present: null when the trace has no percpu event. */
 	if (ok && !json_object_get(root, "percpu"))
 		put(root, "percpu", json_null(), &ok);
+	/* "lock_cause": null when the trace has no kernel_stack record (pcprecord --stacks) */
+	if (ok && a->lock_cause) {
+		if (pcp_lock_cause_report_json(root, a->lock_cause) != PCP_OK)
+			ok = 0;
+	} else if (ok) {
+		put(root, "lock_cause", json_null(), &ok);
+	}
 	put(root, "meta", a->meta ? json_incref(a->meta->json) : json_null(), &ok);
 	if (!ok) {
 		json_decref(root);

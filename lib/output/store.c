@@ -12,6 +12,7 @@
 #include "meta/meta.h"
 #include "output/outfile.h"
 #include "model/percpu.h"
+#include "output/lock_cause_output.h"
 #include "output/store.h"
 #include "tracedat/time_base.h"
 
@@ -586,6 +587,8 @@ static int fill(struct store *s, const struct pcp_analysis *a)
 				 pcp_strerror(err));
 		return err;
 	}
+	if (a->lock_cause && pcp_lock_cause_store(s->db, a->lock_cause))
+		return db_fail(s, "cannot store lock-cause results");
 	return exec_sql(s, "COMMIT", "cannot commit transaction");
 }
 

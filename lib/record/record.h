@@ -21,6 +21,8 @@ struct pcp_record_opts {
 	const char *cpulist;           /* "0-3,6": CPUs to record; NULL = all */
 	const char *clock;             /* trace clock; NULL = the instance's default (local) */
 	int lifecycle;                 /* also kmem:mm_page_alloc and kmem:mm_page_free */
+	unsigned stacks;               /* --stacks: 0 off; else stack-trace triggers, in fallback
+				        * mode on 1 block in `stacks` (PFN multiple; power of 2) */
 	const char *const *extra_events; /* "system:event" or "system:*" (-e) */
 	size_t nr_extra_events;
 	const char *spool_dir;         /* directory for the per-CPU spool files; NULL = "." */
