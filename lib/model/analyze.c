@@ -124,8 +124,12 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 
 		if (id < 0 || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
 			continue;   /* the main pass reports damaged data */
-		if (id == stack_id)
-			continue;   /* inside the bulk operation, as the churn model sees it */
+		if (id == stack_id) {
+			/* inside the bulk operation, as the churn model sees it; a mark still counts */
+			if (rec->missed_events)
+				pcp_gap_sampler_mark(&sampler, (uint32_t)rec->cpu);
+			continue;
+		}
 		kind = pcp_kmem_decode(kmem, rec, id, &ev);
 		if (kind == PCP_EV_IGNORED) {
 			if (rec->missed_events)
