@@ -5,7 +5,7 @@
 # stack text, the rules table of docs/METRICS.md), with the default and a small --top; each
 # workload's cause shows up under its own name; the causes add up to zone_lock.
 set -u
-BUILD=${1:?usage: lock_cause.sh BUILD_DIR}
+BUILD=$(cd "${1:?usage: lock_cause.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 command -v trace-cmd >/dev/null || { echo "SKIP: trace-cmd not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
