@@ -133,7 +133,7 @@ START_TEST(test_json_shape)
 	const char *key;
 	static const char *const top[] = { "schema_version", "kind", "trace", "metrics", "cpu_flow",
 		"pair_matrix", "zone_lock", "round_trip_hist", "pfn_cycles", "event_counts", "percpu",
-		"meta", NULL };
+		"lock_cause", "meta", NULL };
 	static const char *const flow_keys[] = { "cpu", "refill_blocks", "refill_pages",
 		"drain_blocks", "drain_pages", "net_pages", "refill_locks", "drain_locks",
 		"lost_events", NULL };
@@ -147,7 +147,8 @@ START_TEST(test_json_shape)
 	ck_assert_ptr_nonnull(j);
 	for (int i = 0; top[i]; i++)
 		ck_assert_msg(json_object_get(j, top[i]), "missing %s", top[i]);
-	ck_assert_int_eq(json_object_size(j), 12);
+	ck_assert_int_eq(json_object_size(j), 13);
+	ck_assert(json_is_null(json_object_get(j, "lock_cause")));   /* no kernel stacks */
 	ck_assert_int_eq(int_member(j, "schema_version"), PCP_JSON_SCHEMA_VERSION);
 	ck_assert_str_eq(json_string_value(member(j, "kind", JSON_STRING)), "analysis");
 
