@@ -53,6 +53,10 @@ q stacks-munmap "SELECT comm || ';' || folded FROM lock_cause_stack WHERE kind =
 	fail "stacks-decay: no decay drains"
 q stacks-decay "SELECT folded FROM lock_cause_stack WHERE cause = 'decay'" |
 	grep -q 'vmstat_update;refresh_cpu_vm_stats;decay_pcp_high;free_pcppages_bulk$' || fail "stacks-decay: no decay_pcp_high stack"
+# compare: a shift between drain causes is reported (better none: changed)
+"$BUILD/pcpanalyze" compare "$WORK/stacks-munmap.db" "$WORK/stacks-decay.db" > "$WORK/cmp" 2>&1
+grep -Eq '^drain_cause_decay_share +.* changed$' "$WORK/cmp" || fail "compare does not report the decay share's change"
+grep -Eq '^drain_stack_coverage ' "$WORK/cmp" || fail "compare has no drain_stack_coverage row"
 # text summary section
 "$BUILD/pcpanalyze" -o "$WORK/t.db" "$WORK/stacks-decay.dat" > "$WORK/text" 2>&1 || fail "text run failed"
 grep -q '^ Lock causes (kernel stacks: ' "$WORK/text" || fail "no Lock causes section in the text summary"
