@@ -16,7 +16,8 @@
 -- (meta|none|n/a; only when locks are inferred), block_key (pfn|page_pointer), refill_flag
 -- (field|derived; fallback mode only), pcptrace_version; with percpu events percpu_stats_check (checked|no_snapshots|
 -- lossy) and, when checked, percpu_stats_consistent, percpu_stats_nr_alloc_delta,
--- percpu_stats_nr_dealloc_delta, percpu_traced_allocs, percpu_traced_frees; meta.<key> for the
+-- percpu_stats_nr_dealloc_delta, percpu_traced_allocs, percpu_traced_frees; with kernel stacks
+-- stack_events, stacks_attributed, stacks_extra, stacks_unattributed, distinct_stacks; meta.<key> for the
 -- members of <trace>.meta.json except snapshots (objects flattened: meta.a.b).
 CREATE TABLE trace_info (
 	key   TEXT PRIMARY KEY,
@@ -367,6 +368,36 @@ CREATE TABLE round_trip_phase_hist (
 );
 
 -- Views for the usual questions.
+
+-- Lock causes (pcprecord --stacks; docs/METRICS.md "Lock causes"): zone-lock acquisitions
+-- (native or inferred, as zone_lock counts them) per zone, kind and cause. cause is one of the
+-- rules' causes, 'other' (a stack no rule matches) or 'unsampled' (no stack was recorded for
+-- the acquisition). Empty when the trace has no ftrace:kernel_stack record. pages: the pages
+-- of the blocks the acquisition moved.
+CREATE TABLE lock_cause (
+	kind         TEXT NOT NULL CHECK (kind IN ('refill', 'drain')),
+	nid          INTEGER NOT NULL,
+	zid          INTEGER NOT NULL,
+	cause        TEXT NOT NULL,
+	acquisitions INTEGER NOT NULL,
+	pages        INTEGER NOT NULL,
+	PRIMARY KEY (kind, nid, zid, cause)
+);
+
+-- The --top most frequent stacks per kind and cause (rank 0 = most acquisitions), with the
+-- task that hit them. folded: frame names, outermost first, ';' between them (FlameGraph's
+-- folded format: SELECT comm || ';' || folded || ' ' || acquisitions FROM lock_cause_stack).
+CREATE TABLE lock_cause_stack (
+	kind         TEXT NOT NULL CHECK (kind IN ('refill', 'drain')),
+	cause        TEXT NOT NULL,
+	rank         INTEGER NOT NULL,
+	comm         TEXT NOT NULL,
+	pid          INTEGER NOT NULL,
+	folded       TEXT NOT NULL,
+	acquisitions INTEGER NOT NULL,
+	pages        INTEGER NOT NULL,
+	PRIMARY KEY (kind, cause, rank)
+);
 
 -- Hottest PFNs: most round trips first.
 CREATE VIEW v_hot_pfns AS

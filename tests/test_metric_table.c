@@ -145,11 +145,14 @@ START_TEST(test_rows_of_group_in_table_order)
 	churn += nr;
 	free(rows);
 	ck_assert_int_eq(pcp_metric_rows(PCP_METRIC_GROUP_LIFECYCLE, v, &rows, &nr), PCP_OK);
-	ck_assert_uint_eq(churn + nr, PCP_METRIC_COUNT);
 	ck_assert_uint_eq(nr, 11);              /* the lifecycle metrics of METRICS.md */
 	ck_assert_str_eq(rows[0].name, "buddy_allocs");
 	ck_assert_double_eq(rows[0].value, (double)PCP_METRIC_BUDDY_ALLOCS);
 	ck_assert_str_eq(rows[nr - 1].name, "occupancy_error_pages");
+	free(rows);
+	ck_assert_int_eq(pcp_metric_rows(PCP_METRIC_GROUP_LOCK_CAUSE, v, &rows, &nr), PCP_OK);
+	ck_assert_uint_eq(churn + 11 + nr, PCP_METRIC_COUNT);
+	ck_assert_str_eq(rows[0].name, "drain_cause_free_high_share");
 	free(rows);
 }
 END_TEST

@@ -133,7 +133,7 @@ START_TEST(test_json_shape)
 	const char *key;
 	static const char *const top[] = { "schema_version", "kind", "trace", "metrics", "cpu_flow",
 		"pair_matrix", "zone_lock", "round_trip_hist", "pfn_cycles", "event_counts", "percpu",
-		"zone_lock_hold", "lifecycle", "meta", NULL };
+		"zone_lock_hold", "lifecycle", "lock_cause", "meta", NULL };
 	static const char *const flow_keys[] = { "cpu", "refill_blocks", "refill_pages",
 		"drain_blocks", "drain_pages", "net_pages", "refill_locks", "drain_locks",
 		"lost_events", NULL };
@@ -147,12 +147,13 @@ START_TEST(test_json_shape)
 	ck_assert_ptr_nonnull(j);
 	for (int i = 0; top[i]; i++)
 		ck_assert_msg(json_object_get(j, top[i]), "missing %s", top[i]);
-	ck_assert_int_eq(json_object_size(j), 14);
+	ck_assert_int_eq(json_object_size(j), 15);
 	/* no alloc/free in this analysis: the member says the lifecycle part needs --lifecycle */
 	e = member(j, "lifecycle", JSON_OBJECT);
 	member(e, "recorded", JSON_FALSE);
 	ck_assert_ptr_nonnull(strstr(json_string_value(member(e, "note", JSON_STRING)),
 				     "pcprecord --lifecycle"));
+	ck_assert(json_is_null(json_object_get(j, "lock_cause")));   /* no kernel stacks */
 	ck_assert_int_eq(int_member(j, "schema_version"), PCP_JSON_SCHEMA_VERSION);
 	ck_assert_str_eq(json_string_value(member(j, "kind", JSON_STRING)), "analysis");
 

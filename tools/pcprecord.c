@@ -28,6 +28,8 @@
 #include "meta/meta.h" /* the meta file: its struct and writer */
 
 #define PCPRECORD_VERSION "0.1.0"
+/* --stacks without =N: one stack per 16 blocks in fallback mode (pcprecord(1), overhead) */
+#define PCPRECORD_STACKS_DEFAULT 16
 
 static volatile sig_atomic_t stop_signal;    /* SIGINT/SIGTERM/SIGHUP received */
 static volatile sig_atomic_t deadline_hit;   /* --duration elapsed */
@@ -60,7 +62,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pcprecord [-o FILE] [-b KB] [-C CPULIST] [--duration SECONDS] [--clock CLOCK]\n"
-		"                 [--force-clock] [--lifecycle] [-e SYSTEM:EVENT]...\n"
+		"                 [--force-clock] [--lifecycle] [--stacks[=N]] [-e SYSTEM:EVENT]...\n"
 		"                 [--format FMT [--force-format]] [-q] [--user USER] [-- COMMAND [ARG]...]\n"
 		"  -o, --output FILE     trace.dat to write (default trace.dat) and FILE.meta.json\n"
 		"      --format FMT      trace.dat format: v6 (default), v7, v7-zstd (zstd-compressed)\n"
@@ -77,6 +79,9 @@ static void usage(FILE *out)
 		"      --force-clock     record with such a clock anyway (no rates in the analysis)\n"
 		"      --lifecycle       also kmem:mm_page_alloc and kmem:mm_page_free (every page\n"
 		"                        allocation and free: the lifecycle model's events)\n"
+		"      --stacks[=N]      kernel stacks of the refills and drains (stacktrace triggers):\n"
+		"                        each zone-locked event, or 1 block in N (PFN multiple of N;\n"
+		"                        power of two, default 16) in fallback mode\n"
 		"  -e, --event SYS:EVENT also this event (SYS:* for a whole system); repeatable\n"
 		"      --user USER       run the command as USER (uid, groups, HOME...), not root\n"
 		"  -q, --quiet           only warnings, lost events and errors\n"
@@ -385,6 +390,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *exit_cod
 		{ "clock", required_argument, NULL, 'k' },
 		{ "force-clock", no_argument, NULL, 'K' },
 		{ "lifecycle", no_argument, NULL, 'l' },
+		{ "stacks", optional_argument, NULL, 'S' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "force-format", no_argument, NULL, 'f' },
@@ -437,6 +443,17 @@ static int parse_options(int argc, char **argv, struct options *o, int *exit_cod
 		case 'k': o->ro.clock = optarg; break;
 		case 'K': o->force_clock = 1; break;
 		case 'l': o->ro.lifecycle = 1; break;
+		case 'S': {
+			unsigned long n = optarg ? strtoul(optarg, &end, 10) : PCPRECORD_STACKS_DEFAULT;
+
+			if ((optarg && (*end || !*optarg)) || n == 0 || n > 65536 || (n & (n - 1))) {
+				fprintf(stderr, "pcprecord: --stacks=%s: expected a power of two from 1 "
+					"to 65536\n", optarg);
+				return -1;
+			}
+			o->ro.stacks = (unsigned)n;
+			break;
+		}
 		case 'e': {
 			const char **n = realloc(o->extra, (o->nr_extra + 1) * sizeof(*o->extra));
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "api/api.h"
 #include "common/error.h"
+#include "model/lock_cause.h"
 #include "model/analyze.h"
 #include "model/churn.h"
 #include "model/lifecycle.h"
@@ -150,7 +151,8 @@ PCP_API int pcp_analysis_run(const char *path, const struct pcp_analysis_opts *o
 	return err ? pcp_api_fail(err, path, errbuf) : PCP_OK;
 }
 
-/* ---- metrics: the PCP ones, the percpu ones, the lifecycle ones (the metrics table's order) ---- */
+/* ---- metrics: the PCP ones, the percpu ones, the lifecycle ones, the lock-cause ones (the
+ * metrics table's order) ---- */
 
 static const struct pcp_metric *metric_at(const struct pcp_analysis *a, size_t i)
 {
@@ -162,7 +164,10 @@ static const struct pcp_metric *metric_at(const struct pcp_analysis *a, size_t i
 	if (a->percpu && i < a->percpu->nr_metrics)
 		return &a->percpu->metrics[i];
 	i -= a->percpu ? a->percpu->nr_metrics : 0;
-	return a->lifecycle && i < a->lifecycle->nr_metrics ? &a->lifecycle->metrics[i] : NULL;
+	if (a->lifecycle && i < a->lifecycle->nr_metrics)
+		return &a->lifecycle->metrics[i];
+	i -= a->lifecycle ? a->lifecycle->nr_metrics : 0;
+	return a->lock_cause && i < a->lock_cause->nr_metrics ? &a->lock_cause->metrics[i] : NULL;
 }
 
 static const struct pcp_metric *metric_named(const struct pcp_analysis *a, const char *name)
@@ -180,7 +185,8 @@ PCP_API size_t pcp_analysis_metric_count(const struct pcp_analysis *a)
 	if (!a || !a->churn)
 		return 0;
 	return a->churn->nr_metrics + (a->percpu ? a->percpu->nr_metrics : 0) +
-	       (a->lifecycle ? a->lifecycle->nr_metrics : 0);
+	       (a->lifecycle ? a->lifecycle->nr_metrics : 0) +
+	       (a->lock_cause ? a->lock_cause->nr_metrics : 0);
 }
 
 PCP_API const char *pcp_analysis_metric_name(const struct pcp_analysis *a, size_t i)

@@ -10,6 +10,7 @@
 #include "compare/results_db.h"
 #include "model/lifecycle.h"
 #include "model/percpu.h"
+#include "model/lock_cause.h"
 #include "output/store.h"
 #include "common/util.h"
 
@@ -170,6 +171,8 @@ static int run_from_analysis(const struct pcp_analysis *a, struct pcp_run *run)
 		err = run_add_metrics(run, a->percpu->metrics, a->percpu->nr_metrics);
 	if (!err && a->lifecycle)
 		err = run_add_metrics(run, a->lifecycle->metrics, a->lifecycle->nr_metrics);
+	if (!err && a->lock_cause)
+		err = run_add_metrics(run, a->lock_cause->metrics, a->lock_cause->nr_metrics);
 	if (err)
 		return err;
 	qsort(run->metrics, run->nr_metrics, sizeof(*run->metrics), cmp_run_metric_name);

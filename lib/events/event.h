@@ -22,6 +22,8 @@ enum pcp_event_kind {
 	PCP_EV_PAGE_FREE,         /* kmem:mm_page_free: a block freed (block, migratetype -1) */
 	PCP_EV_ZONE_LOCKED,       /* kmem:mm_page_alloc_zone_locked not decoded as a REFILL:
 				   * fallback: percpu_refill=0; native: every record (block) */
+	PCP_EV_STACK,             /* ftrace:kernel_stack (pcprecord --stacks; lib/model/lock_cause.h):
+				   * stack.id names the interned stack; invisible to the churn model */
 };
 
 enum pcp_refill_source {
@@ -89,6 +91,7 @@ struct pcp_event {
 		struct pcp_page_block block;    /* REFILL, DRAIN */
 		struct pcp_zone_lock_op lock;   /* REFILL_LOCK, DRAIN_LOCK */
 		struct pcp_percpu_op percpu;    /* PERCPU_* */
+		struct { uint32_t id; } stack;  /* STACK: lock_cause.h's stack id */
 	};
 };
 

@@ -23,6 +23,8 @@
 #include "tracedat/time_base.h"
 #include "tracedat/trace_reader.h"
 #include "model/zone_map.h"
+#include "model/lock_cause.h"
+#include "events/parse_stack.h"
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 {
@@ -93,18 +95,23 @@ static inline int event_id(const struct tep_record *rec, int off, int size)
 	return (int)v32;
 }
 
-static inline void churn_feed(struct pcp_churn_model *churn, const struct churn_input *in)
+static inline void churn_feed(struct pcp_churn_model *churn, struct pcp_lock_cause_model *lc,
+			      const struct churn_input *in)
 {
 	if (in->missed)
 		pcp_churn_missed(churn, in->ev.cpu, in->missed);
-	if (in->has_event)
+	if (in->has_event) {
 		pcp_churn_event(churn, &in->ev);
+		if (lc)
+			pcp_lock_cause_event(lc, churn, &in->ev);
+	}
 }
 
 /* --infer-gap auto: a first pass over the start of the trace, until each kind has its samples
  * (or the trace ends), learns the gaps (lib/model/infer_gap.c). Only when locks are inferred. */
 static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_parser *kmem,
-			    uint32_t nr_cpus, uint64_t gaps[2], char *errbuf, size_t errlen)
+			    int stack_id, uint32_t nr_cpus, uint64_t gaps[2], char *errbuf,
+			    size_t errlen)
 {
 	struct tep_handle *tep = pcp_reader_tep(reader);
 	struct pcp_gap_sampler sampler;
@@ -119,6 +126,12 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 
 		if (id < 0 || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
 			continue;   /* the main pass reports damaged data */
+		if (id == stack_id) {
+			/* inside the bulk operation, as the churn model sees it; a mark still counts */
+			if (rec->missed_events)
+				pcp_gap_sampler_mark(&sampler, (uint32_t)rec->cpu);
+			continue;
+		}
 		kind = pcp_kmem_decode(kmem, rec, id, &ev);
 		if (kind == PCP_EV_IGNORED) {
 			if (rec->missed_events)
@@ -148,6 +161,9 @@ struct analyze_run {
 	struct pcp_kmem_parser *kmem;
 	struct pcp_percpu_parser *percpu;
 	int percpu_present;
+	struct pcp_stack_parser *stack;
+	int stack_id;                   /* ftrace:kernel_stack, -1 absent */
+	struct pcp_lock_cause_model *lcause;
 	/* event ids: dense per-id counters; common_type read in place (see event_id()) */
 	int nr_ids, type_host, type_off, type_size;
 	uint64_t *counts;
@@ -212,7 +228,8 @@ static int run_learn_infer_gaps(struct analyze_run *r)
 		a->infer_gap_ns[0] = a->infer_gap_ns[1] = r->opts.infer_gap_ns;
 		return PCP_OK;
 	}
-	if ((err = learn_infer_gaps(r->reader, r->kmem, r->nr_cpus, a->infer_gap_ns, r->errbuf, r->errlen)))
+	if ((err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, a->infer_gap_ns,
+				    r->errbuf, r->errlen)))
 		return err;
 	err = pcp_reader_rewind(r->reader, r->errbuf, r->errlen);
 	if (err != PCP_ERR_MODE)
@@ -235,8 +252,15 @@ static int run_open_parsers(struct analyze_run *r)
 
 	if ((err = pcp_kmem_parser_new(r->tep, r->opts.refill_source, &r->kmem, r->errbuf, r->errlen)))
 		return err;
+	if ((err = pcp_stack_parser_new(r->tep, &r->stack)))
+		return pcp_errorf(r->errbuf, r->errlen, err, "out of memory");
+	r->stack_id = pcp_stack_event_id(r->stack);
 	if (!pcp_kmem_native_locks(r->kmem) && (err = run_learn_infer_gaps(r)))
 		return err;
+	/* the learning pass may have opened the file again: the parser of the tep now read */
+	pcp_stack_parser_free(r->stack);
+	if ((err = pcp_stack_parser_new(r->tep, &r->stack)))
+		return pcp_errorf(r->errbuf, r->errlen, err, "out of memory");
 	if ((err = pcp_percpu_parser_new(r->tep, &r->percpu)))
 		return pcp_errorf(r->errbuf, r->errlen, err, "cannot resolve the percpu events");
 	r->percpu_present = pcp_percpu_parser_present(r->percpu);
@@ -355,6 +379,8 @@ static int run_open_models(struct analyze_run *r)
 		return pcp_errorf(errbuf, errlen, err, "cannot create the percpu model");
 	if (pcp_kmem_has_lifecycle(r->kmem) && (err = run_open_lifecycle(r)))
 		return pcp_errorf(errbuf, errlen, err, "cannot create the lifecycle model");
+	if (r->stack_id >= 0 && (err = pcp_lock_cause_new(r->nr_cpus, r->opts.top_n, &r->lcause)))
+		return pcp_errorf(errbuf, errlen, err, "cannot create the lock-cause model");
 	return PCP_OK;
 }
 
@@ -369,6 +395,9 @@ static int run_read_records(struct analyze_run *r)
 	struct pcp_churn_model *churn = r->churn;
 	struct pcp_percpu_model *pmodel = r->pmodel;
 	struct pcp_lifecycle_model *lc = r->lc;
+	struct pcp_lock_cause_model *lcause = r->lcause;
+	const struct pcp_stack_parser *stack = r->stack;
+	const int stack_id = r->stack_id;
 	const struct pcp_pair_table *pairs = pcp_churn_pair_table(churn);
 	uint64_t *counts = r->counts;
 	const uint8_t *has_format = r->has_format;
@@ -391,12 +420,24 @@ static int run_read_records(struct analyze_run *r)
 		counts[id]++;
 		/* The slot is reused: its event, CHURN_PIPE inputs old, goes to the model first. */
 		if (nr_in >= CHURN_PIPE)
-			churn_feed(churn, in);
+			churn_feed(churn, lcause, in);
 		in->missed = rec->missed_events;
 		in->has_event = 0;
 		in->ev.ts_ns = rec->ts;
 		in->ev.cpu = (uint32_t)rec->cpu;
 		in->ev.kind = PCP_EV_OTHER;
+		if (id == stack_id) {
+			uint64_t frames[PCP_STACK_MAX_FRAMES];
+			unsigned n = pcp_stack_decode(stack, rec, frames, &in->ev.pid);
+
+			pcp_lock_cause_intern(lcause, frames, n, &in->ev);
+			in->ev.kind = PCP_EV_STACK;
+			in->has_event = 1;
+			nr_in++;
+			if (lc)         /* a stack record too: it only advances time there */
+				pcp_lifecycle_event(lc, &in->ev);
+			continue;
+		}
 		kind = pcp_kmem_decode(kmem, rec, id, &in->ev);
 		/* IGNORED records still go to the model: first/last timestamps are over all records
 		 * (docs/METRICS.md); the model does not let them break inferred runs. */
@@ -423,7 +464,7 @@ static int run_read_records(struct analyze_run *r)
 			pcp_lifecycle_event(lc, &in->ev);
 	}
 	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; i < nr_in; i++)
-		churn_feed(churn, &pipe[i & (CHURN_PIPE - 1)]);
+		churn_feed(churn, lcause, &pipe[i & (CHURN_PIPE - 1)]);
 	r->analyzable = analyzable;
 	r->pcp_blocks = pcp_blocks;
 	return pcp_reader_status(reader, r->errbuf, r->errlen);
@@ -503,6 +544,10 @@ static int run_finish(struct analyze_run *r)
 		return pcp_errorf(errbuf, errlen, err, "lifecycle model failed");
 	if (r->pmodel && (err = pcp_percpu_model_finish(r->pmodel, r->tep, &a->percpu)))
 		return pcp_errorf(errbuf, errlen, err, "percpu model failed");
+	/* a trace recorded without --stacks has the kernel_stack format but no record of it */
+	if (r->lcause && r->counts[r->stack_id] &&
+	    (err = pcp_lock_cause_finish(r->lcause, r->tep, &a->lock_cause)))
+		return pcp_errorf(errbuf, errlen, err, "lock-cause model failed");
 	if ((err = build_counts(r->tep, r->counts, r->nr_ids, a)))
 		return pcp_errorf(errbuf, errlen, err, "out of memory");
 	/* The percpu_stats before/after check needs the snapshots: keep it with the results so
@@ -519,6 +564,8 @@ static void run_release(struct analyze_run *r)
 	if (r->pmodel)
 		pcp_percpu_model_free(r->pmodel);
 	pcp_lifecycle_free(r->lc);
+	pcp_lock_cause_free(r->lcause);
+	pcp_stack_parser_free(r->stack);
 	if (r->churn)
 		pcp_churn_free(r->churn);
 	pcp_zone_map_free(r->zone_map);
@@ -533,7 +580,7 @@ static void run_release(struct analyze_run *r)
 int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 		     struct pcp_analysis **out, char *errbuf, size_t errlen)
 {
-	struct analyze_run r = { .path = path, .errbuf = errbuf, .errlen = errlen };
+	struct analyze_run r = { .path = path, .errbuf = errbuf, .errlen = errlen, .stack_id = -1 };
 	int err;
 
 	*out = NULL;
@@ -581,6 +628,7 @@ void pcp_analysis_free(struct pcp_analysis *a)
 	if (a->percpu)
 		pcp_percpu_results_free(a->percpu);
 	pcp_lifecycle_results_free(a->lifecycle);
+	pcp_lock_cause_results_free(a->lock_cause);
 	pcp_meta_free(a->meta);
 	free(a);
 }

@@ -58,6 +58,8 @@ struct pcp_analysis {
 	size_t nr_event_counts;
 	struct pcp_churn_results *churn;          /* never NULL on success */
 	struct pcp_percpu_results *percpu;        /* NULL when the trace has no percpu event */
+	struct pcp_lock_cause_results *lock_cause; /* NULL when the trace has no kernel_stack
+						   * record (pcprecord --stacks; lock_cause.h) */
 	struct pcp_meta *meta;                    /* <trace>.meta.json, NULL if absent */
 	struct pcp_lifecycle_results *lifecycle; /* NULL unless the trace has mm_page_alloc /
 						   * mm_page_free records (pcprecord --lifecycle) */

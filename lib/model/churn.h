@@ -117,6 +117,16 @@ struct pcp_pair_table;
 const struct pcp_pair_table *pcp_churn_pair_table(const struct pcp_churn_model *m);
 /* A missed-events mark on cpu before its next record: count > 0 known, < 0 unknown. */
 void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count);
+/* The zone-lock acquisition (native lock event or inferred run) that the latest record on cpu
+ * belongs to, for lock_cause.h: 1 and *op filled when that record was a refill, drain or
+ * zone-lock record of an acquisition with a zone row; 0 when another record (or a missed-events
+ * mark) came after it, or none. seq numbers acquisitions from 1 in the order they began. */
+struct pcp_churn_op {
+	uint64_t seq;
+	enum pcp_lock_kind kind;
+	int32_t nid, zid;
+};
+int pcp_churn_current_op(const struct pcp_churn_model *m, uint32_t cpu, struct pcp_churn_op *op);
 int pcp_churn_finish(struct pcp_churn_model *m, struct pcp_churn_results **out);
 void pcp_churn_free(struct pcp_churn_model *m);
 void pcp_churn_results_free(struct pcp_churn_results *r);

@@ -25,6 +25,11 @@ struct cpu_state {
 	int32_t run_nid, run_zid;       /* inferred: zone of the current acquisition */
 	int32_t run_row;                /* inferred: its zone row, -1 none */
 	uint8_t tl_dirty;               /* has values in the current timeline bucket */
+	/* lock_cause.h: the acquisition of each kind this CPU made last, and the kind (+1) of its
+	 * latest refill/drain/zone-lock record, 0 when another record came after it */
+	uint64_t op_seq[2];
+	int32_t op_row[2];
+	uint8_t op_last;
 	uint64_t tl_refill_pages, tl_drain_pages, tl_refill_locks, tl_drain_locks;
 };
 
@@ -56,6 +61,7 @@ struct pcp_churn_model {
 	uint64_t events_lost, lost_unknown_marks;
 	int lossy;
 	uint64_t bad_cpu, bad_order;
+	uint64_t op_counter;            /* acquisitions numbered from 1 (pcp_churn_current_op) */
 
 	/* pair aggregates */
 	uint64_t paired_pages, cross_pairs, fast_pages, max_round_trip;
@@ -115,6 +121,7 @@ int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pc
 	for (uint32_t c = 0; c < nr_cpus; c++) {
 		m->cpus[c].lock_row[0] = m->cpus[c].lock_row[1] = -1;
 		m->cpus[c].run_row = -1;
+		m->cpus[c].op_row[0] = m->cpus[c].op_row[1] = -1;
 	}
 	*out = m;
 	return PCP_OK;
@@ -257,6 +264,8 @@ static void zone_acquire(struct pcp_churn_model *m, int32_t idx, uint32_t cpu,
 	struct cpu_state *cs = tl_touch(m, cpu);
 
 	z->row.acquisitions++;
+	cs->op_seq[kind] = ++m->op_counter;
+	cs->op_row[kind] = idx;
 	if (z->cur_bucket != m->cur_bucket) {
 		if (z->cur_count > z->max_count)
 			z->max_count = z->cur_count;
@@ -416,22 +425,30 @@ void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev)
 	switch (ev->kind) {
 	case PCP_EV_REFILL:
 		on_block(m, cpu, ev, PCP_LOCK_KIND_REFILL);
+		m->cpus[cpu].op_last = 1 + PCP_LOCK_KIND_REFILL;
 		break;
 	case PCP_EV_DRAIN:
 		on_block(m, cpu, ev, PCP_LOCK_KIND_DRAIN);
+		m->cpus[cpu].op_last = 1 + PCP_LOCK_KIND_DRAIN;
 		break;
 	case PCP_EV_REFILL_LOCK:
 	case PCP_EV_DRAIN_LOCK:
-		if (m->native_locks)
-			on_lock(m, cpu, ev, ev->kind == PCP_EV_REFILL_LOCK ?
-				PCP_LOCK_KIND_REFILL : PCP_LOCK_KIND_DRAIN);
-		else
+		if (m->native_locks) {
+			enum pcp_lock_kind k = ev->kind == PCP_EV_REFILL_LOCK ? PCP_LOCK_KIND_REFILL
+									      : PCP_LOCK_KIND_DRAIN;
+			on_lock(m, cpu, ev, k);
+			m->cpus[cpu].op_last = (uint8_t)(1 + k);
+		} else {
 			m->cpus[cpu].run = RUN_NONE;
+			m->cpus[cpu].op_last = 0;
+		}
 		break;
 	case PCP_EV_IGNORED:
+	case PCP_EV_STACK:              /* recorded inside the bulk operation: not a pause */
 		break;
 	default:                        /* OTHER, PERCPU_*: only break inferred runs */
 		m->cpus[cpu].run = RUN_NONE;
+		m->cpus[cpu].op_last = 0;
 		break;
 	}
 }
@@ -458,6 +475,25 @@ void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count)
 	}
 	m->cpus[cpu].run = RUN_NONE;
 	pcp_lock_hold_cut(m->hold, cpu);
+	m->cpus[cpu].op_last = 0;
+}
+
+int pcp_churn_current_op(const struct pcp_churn_model *m, uint32_t cpu, struct pcp_churn_op *op)
+{
+	const struct cpu_state *cs;
+	int k;
+
+	if (cpu >= m->nr_cpus || !m->cpus[cpu].op_last)
+		return 0;
+	cs = &m->cpus[cpu];
+	k = cs->op_last - 1;
+	if (!cs->op_seq[k] || cs->op_row[k] < 0)
+		return 0;
+	op->seq = cs->op_seq[k];
+	op->kind = (enum pcp_lock_kind)k;
+	op->nid = m->zones[cs->op_row[k]].row.nid;
+	op->zid = m->zones[cs->op_row[k]].row.zid;
+	return 1;
 }
 
 /* Nearest rank: the smallest r with at least ceil(num/den * pairs) round trips <= r, read

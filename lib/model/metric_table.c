@@ -11,6 +11,7 @@
 #define CHURN PCP_METRIC_GROUP_CHURN
 #define PERCPU PCP_METRIC_GROUP_PERCPU
 #define LIFECYCLE PCP_METRIC_GROUP_LIFECYCLE
+#define CAUSE PCP_METRIC_GROUP_LOCK_CAUSE
 
 /* Thresholds: 10 % by default; noisier metrics (lock rates, imbalance, percentiles of round
  * trips) get more, and a loss or an allocation failure is never noise (0). */
@@ -113,6 +114,20 @@ static const struct pcp_metric_def metric_table[PCP_METRIC_COUNT] = {
 		"time-weighted pages on all CPUs' PCP lists" },
 	[PCP_METRIC_OCCUPANCY_ERROR_PAGES] = { "occupancy_error_pages", "pages", NONE, 10, LIFECYCLE,
 		"model end occupancy - after snapshot count, over CPUs" },
+	[PCP_METRIC_DRAIN_CAUSE_FREE_HIGH_SHARE] = { "drain_cause_free_high_share", "ratio", NONE, 10,
+		CAUSE, "drain acquisitions with a stack whose cause is the free path over high" },
+	[PCP_METRIC_DRAIN_CAUSE_DECAY_SHARE] = { "drain_cause_decay_share", "ratio", NONE, 10, CAUSE,
+		"the same for the vmstat worker's decay of pcp->high" },
+	[PCP_METRIC_DRAIN_CAUSE_EXPLICIT_SHARE] = { "drain_cause_explicit_share", "ratio", NONE, 10,
+		CAUSE, "the same for explicit drains (drain_pages, drain_all_pages)" },
+	[PCP_METRIC_DRAIN_CAUSE_CPU_OFFLINE_SHARE] = { "drain_cause_cpu_offline_share", "ratio", NONE,
+		10, CAUSE, "the same for a CPU going offline" },
+	[PCP_METRIC_DRAIN_CAUSE_OTHER_SHARE] = { "drain_cause_other_share", "ratio", NONE, 10, CAUSE,
+		"the same for stacks no rule matches" },
+	[PCP_METRIC_DRAIN_STACK_COVERAGE] = { "drain_stack_coverage", "ratio", HIGHER, 10, CAUSE,
+		"drain acquisitions that have a stack" },
+	[PCP_METRIC_REFILL_STACK_COVERAGE] = { "refill_stack_coverage", "ratio", HIGHER, 10, CAUSE,
+		"refill acquisitions that have a stack" },
 };
 
 const struct pcp_metric_def *pcp_metric_def(enum pcp_metric_id id)

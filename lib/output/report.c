@@ -11,6 +11,7 @@
 #include "output/lock_hold_report.h"
 #include "model/lifecycle.h"
 #include "model/percpu.h"
+#include "output/lock_cause_output.h"
 #include "output/report.h"
 #include "common/util.h"
 #include "tracedat/time_base.h"
@@ -221,6 +222,8 @@ void pcp_report_text(FILE *out, const struct pcp_analysis *a)
 	if (a->percpu)
 		pcp_percpu_report_text(out, a->percpu);
 	pcp_lifecycle_text(out, a);
+	if (a->lock_cause)
+		pcp_lock_cause_report_text(out, a->lock_cause);
 }
 
 /* ---- JSON ---- */
@@ -325,6 +328,8 @@ static json_t *json_metrics(const struct pcp_analysis *a, int *ok)
 		json_add_metrics(m, a->percpu->metrics, a->percpu->nr_metrics, ok);
 	if (a->lifecycle)
 		json_add_metrics(m, a->lifecycle->metrics, a->lifecycle->nr_metrics, ok);
+	if (a->lock_cause)
+		json_add_metrics(m, a->lock_cause->metrics, a->lock_cause->nr_metrics, ok);
 	return m;
 }
 
@@ -493,6 +498,13 @@ json_t *pcp_report_json(const struct pcp_analysis *a)
 	if (ok && !json_object_get(root, "percpu"))
 		put(root, "percpu", json_null(), &ok);
 	put(root, "lifecycle", pcp_lifecycle_json(a), &ok);
+	/* "lock_cause": null when the trace has no kernel_stack record (pcprecord --stacks) */
+	if (ok && a->lock_cause) {
+		if (pcp_lock_cause_report_json(root, a->lock_cause) != PCP_OK)
+			ok = 0;
+	} else if (ok) {
+		put(root, "lock_cause", json_null(), &ok);
+	}
 	put(root, "meta", a->meta ? json_incref(a->meta->json) : json_null(), &ok);
 	if (!ok) {
 		json_decref(root);

@@ -14,6 +14,7 @@
 #include "output/lifecycle_out.h"
 #include "output/outfile.h"
 #include "model/percpu.h"
+#include "output/lock_cause_output.h"
 #include "output/store.h"
 #include "tracedat/time_base.h"
 
@@ -592,6 +593,8 @@ static int fill(struct store *s, const struct pcp_analysis *a)
 	}
 	if (a->lifecycle && pcp_lifecycle_store(s->db, a))
 		return db_fail(s, "cannot store lifecycle results");
+	if (a->lock_cause && pcp_lock_cause_store(s->db, a->lock_cause))
+		return db_fail(s, "cannot store lock-cause results");
 	return exec_sql(s, "COMMIT", "cannot commit transaction");
 }
 

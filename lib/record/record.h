@@ -24,6 +24,8 @@ struct pcp_record_opts {
 	int lifecycle;                 /* also kmem:mm_page_alloc and kmem:mm_page_free (the
 					* lifecycle model's events; mm_page_alloc_zone_locked is
 					* always armed), a larger default buffer */
+	unsigned stacks;               /* --stacks: 0 off; else stack-trace triggers, in fallback
+				        * mode on 1 block in `stacks` (PFN multiple; power of 2) */
 	const char *const *extra_events; /* "system:event" or "system:*" (-e) */
 	size_t nr_extra_events;
 	const char *spool_dir;         /* directory for the per-CPU spool files; NULL = "." */

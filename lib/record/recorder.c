@@ -17,6 +17,7 @@
 #include "record/instance.h"
 #include "record/output.h"
 #include "record/record.h"
+#include "record/stack_trigger.h"
 #include "record/stream.h"
 
 struct pcp_record {
@@ -30,6 +31,7 @@ struct pcp_record {
 	uint32_t tsc2nsec_mult, tsc2nsec_shift;   /* pcp_record_set_tsc2nsec; mult 0 = none */
 	const char *tsc2nsec_source;
 	struct pcp_rec_events ev;
+	struct pcp_rec_stack_triggers stacks;   /* --stacks (stack_trigger.h) */
 	char *spool_dir;
 	int file_version;           /* of the trace.dat (tracedat.h) */
 	const char *compression;    /* "zstd", "zlib" or NULL (none) */
@@ -142,6 +144,9 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 		err = pcp_rec_instance_setup(r->inst, r->name, o, &r->setup, errbuf, errlen);
 	if (err == PCP_OK)
 		err = pcp_rec_instance_enable_events(r->inst, r->name, o, &r->ev, errbuf, errlen);
+	if (err == PCP_OK && o->stacks)
+		err = pcp_rec_stack_triggers_arm(r->inst, r->name, &r->ev, o->stacks, &r->stacks,
+						 errbuf, errlen);
 	if (err != PCP_OK) {
 		pcp_record_destroy(r);
 		return err;
@@ -510,6 +515,7 @@ void pcp_record_destroy(struct pcp_record *r)
 		for (i = 0; i < r->nr_cpus; i++)
 			free(r->cpus[i].stats_text);
 	pcp_rec_events_free(&r->ev);
+	pcp_rec_stack_triggers_free(&r->stacks);
 	for (k = 0; k < r->nr_counts; k++)
 		free(r->counts[k].name);
 	free(r->counts);

@@ -256,7 +256,8 @@ def check_not_recorded(build, tmp):
     subprocess.run(["cp", db, old])
     con = sqlite3.connect(old)
     for t in list(LIFECYCLE_TABLES) + ["zone_lock_hold", "zone_lock_hold_hist", "zone_lock_pages_hist",
-                                 "zone_lock_longest", "percpu_frag", "percpu_run_chunk"]:
+                                 "zone_lock_longest", "percpu_frag", "percpu_run_chunk",
+                                 "lock_cause", "lock_cause_stack"]:
         con.execute("DROP TABLE %s" % t)
     con.commit()
     con.close()

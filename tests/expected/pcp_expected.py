@@ -58,6 +58,7 @@ ALLOC_ZONE_LOCKED = "kmem:mm_page_alloc_zone_locked"
 REFILL_ZL = "kmem:mm_page_pcpu_refill_zone_locked"
 DRAIN_ZL = "kmem:mm_page_pcpu_drain_zone_locked"
 PATCH_EVENTS = (REFILL_NATIVE, REFILL_ZL, DRAIN_ZL)
+KERNEL_STACK = "ftrace:kernel_stack"
 
 METRIC_SPECS = [  # name, unit, better
     ("pairs", "pairs", "lower"),
@@ -288,6 +289,8 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         e = r.event
         if mode == "fallback" and e in PATCH_EVENTS:
             return None
+        if e == KERNEL_STACK:
+            return None       # written inside the bulk operation (pcprecord --stacks)
         if e == DRAIN:
             return "drain"
         if mode == "native" and e == REFILL_NATIVE:

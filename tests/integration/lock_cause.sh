@@ -1,0 +1,67 @@
+#!/bin/sh
+# Lock causes (issue 12) on real pcprecord --stacks recordings (tests/fixtures/stacks-*.dat.xz,
+# made by tests/fixtures/record_stack_fixtures.sh): pcpanalyze's lock_cause member and metrics
+# against the independent checker (tests/expected/lock_cause_expected.py: trace-cmd report's
+# stack text, the rules table of docs/METRICS.md), with the default and a small --top; each
+# workload's cause shows up under its own name; the causes add up to zone_lock.
+set -u
+BUILD=$(cd "${1:?usage: lock_cause.sh BUILD_DIR}" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+command -v trace-cmd >/dev/null || { echo "SKIP: trace-cmd not installed"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
+command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 not installed"; exit 77; }
+[ -x "$BUILD/pcpanalyze" ] || { echo "FAIL: pcpanalyze not built in $BUILD"; exit 1; }
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+status=0
+fail() { echo "FAIL: $*"; status=1; }
+
+for name in stacks-munmap stacks-decay; do
+	xz -dc "$SRC/tests/fixtures/$name.dat.xz" > "$WORK/$name.dat" || { fail "$name: cannot decompress"; continue; }
+	cp "$SRC/tests/fixtures/$name.dat.meta.json" "$WORK/"
+	tops="100"
+	[ $name = stacks-decay ] && tops="100 2"
+	for top in $tops; do
+		"$BUILD/pcpanalyze" -q --top $top -o "$WORK/$name.db" --json "$WORK/$name.json" "$WORK/$name.dat" \
+			|| { fail "$name: pcpanalyze failed"; continue; }
+		python3 "$SRC/tests/expected/lock_cause_expected.py" --top $top "$WORK/$name.dat" \
+			-o "$WORK/$name.expected.json" || { fail "$name: checker failed"; continue; }
+		python3 "$SRC/tests/expected/compare_lock_cause.py" "$WORK/$name.expected.json" \
+			"$WORK/$name.json" || fail "$name --top $top: pcpanalyze and the checker differ"
+	done
+	# over causes, the acquisitions are zone_lock's
+	diff=$(sqlite3 "$WORK/$name.db" "SELECT count(*) FROM zone_lock z WHERE acquisitions !=
+		(SELECT coalesce(sum(acquisitions), 0) FROM lock_cause c WHERE c.kind = z.kind AND
+		 c.nid = z.nid AND c.zid = z.zid)")
+	[ "$diff" = 0 ] || fail "$name: lock_cause does not add up to zone_lock"
+	[ $name = stacks-munmap ] || [ "$(sqlite3 "$WORK/$name.db" "SELECT count(*) FROM lock_cause_stack WHERE rank >= 2")" = 0 ] ||
+		fail "$name: --top 2 kept more than 2 stacks per cause"
+done
+
+q() { sqlite3 "$WORK/$1.db" "$2"; }
+# a munmap storm: drains over the high mark from the workload's own munmap, refills from its
+# page faults
+[ "$(q stacks-munmap "SELECT acquisitions > 50 FROM lock_cause WHERE kind = 'drain' AND cause = 'free_high'")" = 1 ] ||
+	fail "stacks-munmap: no free_high drains"
+q stacks-munmap "SELECT comm || ';' || folded FROM lock_cause_stack WHERE kind = 'drain' AND cause = 'free_high'" |
+	grep -q '^python3;.*free_unref_folios;free_frozen_page_commit;free_pcppages_bulk$' ||
+	fail "stacks-munmap: no free_high stack from the workload (python3)"
+[ "$(q stacks-munmap "SELECT acquisitions > 100 FROM lock_cause WHERE kind = 'refill' AND cause = 'page_fault'")" = 1 ] ||
+	fail "stacks-munmap: no page_fault refills"
+# a burst, then idle: the vmstat worker's decay of pcp->high drains
+[ "$(q stacks-decay "SELECT acquisitions > 0 FROM lock_cause WHERE kind = 'drain' AND cause = 'decay'")" = 1 ] ||
+	fail "stacks-decay: no decay drains"
+q stacks-decay "SELECT folded FROM lock_cause_stack WHERE cause = 'decay'" |
+	grep -q 'vmstat_update;refresh_cpu_vm_stats;decay_pcp_high;free_pcppages_bulk$' || fail "stacks-decay: no decay_pcp_high stack"
+# compare: a shift between drain causes is reported (better none: changed)
+"$BUILD/pcpanalyze" compare "$WORK/stacks-munmap.db" "$WORK/stacks-decay.db" > "$WORK/cmp" 2>&1
+grep -Eq '^drain_cause_decay_share +.* changed$' "$WORK/cmp" || fail "compare does not report the decay share's change"
+grep -Eq '^drain_stack_coverage ' "$WORK/cmp" || fail "compare has no drain_stack_coverage row"
+# text summary section
+"$BUILD/pcpanalyze" -o "$WORK/t.db" "$WORK/stacks-decay.dat" > "$WORK/text" 2>&1 || fail "text run failed"
+grep -q '^ Lock causes (kernel stacks: ' "$WORK/text" || fail "no Lock causes section in the text summary"
+# a trace without stacks: no lock_cause member content, no lock-cause metrics
+"$BUILD/pcpanalyze" -q -o "$WORK/nost.db" --json "$WORK/nost.json" "$SRC/tests/fixtures/overrun.dat" || fail "overrun.dat failed"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d['lock_cause'] is not None or 'drain_stack_coverage' in d['metrics'])" "$WORK/nost.json" ||
+	fail "a trace without stacks has lock_cause output"
+exit $status
