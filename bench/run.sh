@@ -18,8 +18,8 @@ cmake --build "$build" -j"$(nproc)" >/dev/null
 # synth_script EVENTS PFNS: a refill/drain stream cycling over a fixed pool of PFNs on 2 CPUs.
 synth_script() { python3 "$top/bench/synth_script.py" "$1" "$2"; }
 
-synth_trace() { # EVENTS PFNS OUT
-	synth_script "$1" "$2" >"$work/script.txt"
+synth_trace() { # EVENTS PFNS OUT [--lifecycle]
+	python3 "$top/bench/synth_script.py" ${4:+"$4"} "$1" "$2" >"$work/script.txt"
 	"$build/pcpsynth" -q -u -o "$3" --formats "$top/tests/fixtures/formats" "$work/script.txt"
 }
 
@@ -79,3 +79,22 @@ read -r _ n_kb < <(measure n "$build/pcpanalyze" -q -o "$work/n.db" "$work/n.dat
 read -r _ n2_kb < <(measure n2 "$build/pcpanalyze" -q -o "$work/2n.db" "$work/2n.dat")
 printf 'peak RSS, N=1M events: %.1f MB, 2N: %.1f MB over the same 100000 PFNs: %sx (target ~1.0)\n' \
 	"$(ratio "$n_kb" 1024)" "$(ratio "$n2_kb" 1024)" "$(ratio "$n2_kb" "$n_kb")"
+
+# The lifecycle model (a `pcprecord --lifecycle` trace: mm_page_alloc/mm_page_free beside the
+# refills and drains, 4 of every 6 events): the same ratio to the bare loop, and memory against
+# trace length (it must follow the live block table, not the number of events).
+synth_trace 6000000 200000 "$work/lc.dat" --lifecycle
+"$build/pcpanalyze" -q -o "$work/lc.db" "$work/lc.dat" >/dev/null
+lc_allocs=$(sqlite3 "$work/lc.db" "SELECT value FROM metrics WHERE name = 'pcp_allocs'" 2>/dev/null || true)
+[ -n "$lc_allocs" ] || { echo "bench: pcpanalyze did not run the lifecycle model on $work/lc.dat" >&2; exit 1; }
+read -r lbare_s _ < <(measure lbare "$build/bench_bare_iterate" "$work/lc.dat")
+read -r lpcp_s lpcp_kb < <(measure lpcp "$build/pcpanalyze" -q -o "$work/lc.db" "$work/lc.dat")
+echo
+echo "lifecycle, synthetic 6M events (pcp_allocs $lc_allocs): bare loop ${lbare_s} s, pcpanalyze ${lpcp_s} s" \
+	"($(ratio "$lpcp_s" "$lbare_s")x the bare loop), peak RSS $(ratio "$lpcp_kb" 1024) MB"
+synth_trace 3000000 100000 "$work/ln.dat" --lifecycle
+synth_trace 6000000 100000 "$work/l2n.dat" --lifecycle
+read -r _ ln_kb < <(measure ln "$build/pcpanalyze" -q -o "$work/ln.db" "$work/ln.dat")
+read -r _ ln2_kb < <(measure ln2 "$build/pcpanalyze" -q -o "$work/l2n.db" "$work/l2n.dat")
+printf 'lifecycle peak RSS, N=3M events: %.1f MB, 2N: %.1f MB over the same 100000 PFNs: %sx (target ~1.0)\n' \
+	"$(ratio "$ln_kb" 1024)" "$(ratio "$ln2_kb" 1024)" "$(ratio "$ln2_kb" "$ln_kb")"
