@@ -25,18 +25,21 @@ workload="sh /lab/workload.sh $dur"
 
 case "$PCPLAB_RECORDER" in
 pcprecord)
-	pcprecord -o "$out/trace.dat" -b "$bufkb" --clock "$clock" -- $workload
+	# --lifecycle: also every page alloc/free (kmem:mm_page_alloc/mm_page_free), the lifecycle
+	# model's events; the meta's zoneinfo snapshots give its start and end occupancy
+	pcprecord -o "$out/trace.dat" -b "$bufkb" --clock "$clock" --lifecycle -- $workload
 	rc=$?
 	;;
 *)
-	# tracefs directly: own instance, events enabled, big overwrite buffer, then extract
+	# tracefs directly: own instance, events enabled (the lifecycle's mm_page_alloc/free too),
+	# big overwrite buffer, then extract
 	I=$T/instances/pcplab
 	mkdir $I || exit 4
 	echo "$bufkb" > $I/buffer_size_kb
 	echo "$clock" > $I/trace_clock
 	for e in kmem/mm_page_pcpu_refill kmem/mm_page_pcpu_drain \
 		kmem/mm_page_pcpu_refill_zone_locked kmem/mm_page_pcpu_drain_zone_locked \
-		kmem/mm_page_alloc_zone_locked percpu; do
+		kmem/mm_page_alloc_zone_locked kmem/mm_page_alloc kmem/mm_page_free percpu; do
 		echo 1 > $I/events/$e/enable || exit 4
 	done
 	echo 1 > $I/tracing_on
