@@ -2,6 +2,8 @@
 """The lifecycle part of pcpanalyze's outputs against the independent checker.
 
 usage: lifecycle_cases.py [-v] BUILD_DIR    (-v: print the recorded cases' checker metrics)
+       lifecycle_cases.py [-v] BUILD_DIR --trace TRACE.dat [--refill-source fallback]
+                                            (only that recording, with TRACE.dat.meta.json)
 
 For every case below: the fixture (tests/fixtures/lifecycle/*.synth) is synthesized with
 BUILD_DIR/pcpsynth, a meta file with per-CPU pagesets (two zones, so the sum over zones is
@@ -261,7 +263,12 @@ def check_case(name, fixture, opts, snaps, build, tmp, recorded=False):
         if (g is None) != (w is None) or (w is not None and not w <= g <= w + w / 64.0):
             fail(name, "JSON round_trip_phases.p50_ns.%s is %r, expected %r" % (p, g, w))
     if len(failures) == before:
-        print("ok: %s (%s %s)" % (name, fixture, " ".join(opts)))
+        extra = ""
+        if recorded:      # the model's end occupancy against the after snapshot's count
+            extra = ": end occupancy %d pages (model) vs %d (after snapshot), error %s" % (
+                sum(r["occ_end"] for r in want["cpu_flow"]), sum(snaps[1]),
+                want["metrics"]["occupancy_error_pages"])
+        print("ok: %s (%s %s)%s" % (name, os.path.basename(fixture), " ".join(opts), extra))
     return db
 
 
@@ -349,20 +356,27 @@ def main(argv):
     global verbose
     verbose = "-v" in argv
     argv = [a for a in argv if a != "-v"]
-    if len(argv) != 2:
+    cases, recorded, only_trace = CASES, RECORDED, False
+    if len(argv) >= 4 and argv[2] == "--trace":
+        # one recording with its meta (lab/run's output): only that, native unless the
+        # options say --refill-source fallback
+        path = os.path.abspath(argv[3])
+        cases, only_trace = [], True
+        recorded = [(path, path, argv[4:])]
+    elif len(argv) != 2:
         sys.stderr.write(__doc__)
         return 2
     build = argv[1]
     tmp = tempfile.mkdtemp(prefix="pcp_lc.")
     try:
         dbs = {}
-        for name, fixture, opts, snaps in CASES:
+        for name, fixture, opts, snaps in cases:
             try:
                 dbs[name] = check_case(name, fixture, opts, snaps, build, tmp)
             except (RuntimeError, ValueError, KeyError, trace_report.ReportError,
                     pcp_expected.AnalyzeError) as e:
                 fail(name, repr(e))
-        for name, fixture, opts in RECORDED:
+        for name, fixture, opts in recorded:
             if not os.path.exists(os.path.join(FIXTURES, fixture)):
                 fail(name, "fixture %s missing" % fixture)
                 continue
@@ -373,12 +387,18 @@ def main(argv):
                 fail(name, repr(e))
         if verbose:
             print(json.dumps(summary, indent=1, sort_keys=True))
+        if only_trace:
+            return finish()
         check_not_recorded(build, tmp)
         # two lifecycle runs of one mode, both with snapshots
         if dbs.get("fallback-snap") and dbs.get("phases"):
             check_compare(build, dbs["fallback-snap"], dbs["phases"])
     finally:
         subprocess.run(["rm", "-rf", tmp])
+    return finish()
+
+
+def finish():
     for f in failures:
         print(f)
     return 1 if failures else 0

@@ -53,6 +53,20 @@ for layout in 1node 2node; do
 				&& ok "$layout: pcpanalyze ${opts:-(native)} matches tests/expected checkers" \
 				|| fail "$layout: pcpanalyze ${opts:-(native)} differs from the checkers"
 		done
+		# pcprecord --lifecycle (lab/guest/record.sh): lossless, and the lifecycle model
+		# (native) against tests/expected/lifecycle_expected.py, incl. the end occupancy
+		# against the after snapshot (printed; not asserted: untraced moves)
+		meta=$dat.meta.json
+		if [ -f "$meta" ]; then
+			lc=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["recording"]
+print(r.get("lifecycle"), r.get("lost_events"))' "$meta")
+			[ "$lc" = "True 0" ] && ok "$layout: pcprecord --lifecycle, 0 events lost" \
+				|| fail "$layout: meta says lifecycle, lost_events: $lc (want True 0)"
+			python3 "$repo/tests/expected/lifecycle_cases.py" "$build" --trace "$dat" \
+				> "$out/$layout/lifecycle.check" 2>&1 \
+				&& ok "$layout: lifecycle (native) matches the checker$(sed -n 's/^ok: [^:]*//p' "$out/$layout/lifecycle.check")" \
+				|| fail "$layout: lifecycle differs from the checker: $(tail -5 "$out/$layout/lifecycle.check")"
+		fi
 	else
 		echo "lab.sh: note: pcpanalyze or tests/expected/pcp_expected.py missing, analysis not checked"
 	fi
