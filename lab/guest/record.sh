@@ -1,7 +1,8 @@
 #!/bin/sh
 # The ONE place that decides how the guest records. Called by /init as: record.sh OUTDIR
 # Environment (from the kernel command line): PCPLAB_RECORDER=pcprecord|tracefs,
-# PCPLAB_WORKLOAD=pcpload|shell, PCPLAB_DURATION (s), PCPLAB_PATTERN, PCPLAB_BUFKB (per CPU).
+# PCPLAB_WORKLOAD=pcpload|shell, PCPLAB_DURATION (s), PCPLAB_PATTERN, PCPLAB_BUFKB (per CPU),
+# PCPLAB_STACKS=1 (pcprecord --stacks: stacktrace triggers on the zone-locked events).
 out=$1
 dur=${PCPLAB_DURATION:-12}
 bufkb=${PCPLAB_BUFKB:-32768}
@@ -27,7 +28,9 @@ case "$PCPLAB_RECORDER" in
 pcprecord)
 	# --lifecycle: also every page alloc/free (kmem:mm_page_alloc/mm_page_free), the lifecycle
 	# model's events; the meta's zoneinfo snapshots give its start and end occupancy
-	pcprecord -o "$out/trace.dat" -b "$bufkb" --clock "$clock" --lifecycle -- $workload
+	stacks=
+	[ "$PCPLAB_STACKS" = 1 ] && stacks=--stacks
+	pcprecord -o "$out/trace.dat" -b "$bufkb" --clock "$clock" --lifecycle $stacks -- $workload
 	rc=$?
 	;;
 *)
