@@ -16,6 +16,7 @@
 static const char *const fixtures[] = {
 	"fallback-zones.dat", "lab-1node.dat", "lab-2node.dat", "lab-2node-zones.dat",
 	"lifecycle/recorded-mix.dat",   /* pcprecord --lifecycle: lifecycle, pageset_timing */
+	"lab-1node-lifecycle.dat", "lab-2node-lifecycle.dat",   /* the same in the kernel lab */
 };
 
 /* The fixture's meta, loaded as pcpanalyze finds it beside its trace. */

@@ -267,7 +267,8 @@ END_TEST
 START_TEST(counts_native_lab)
 {
 	static const char *const files[] = { "lab-1node.dat.xz", "lab-2node.dat.xz",
-					     "lab-2node-zones.dat.xz", "fallback-zones.dat.xz" };
+					     "lab-2node-zones.dat.xz", "fallback-zones.dat.xz",
+					     "lab-1node-lifecycle.dat.xz", "lab-2node-lifecycle.dat.xz" };
 	uint64_t all = 0, missed = 0;
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)

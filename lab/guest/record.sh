@@ -1,7 +1,8 @@
 #!/bin/sh
 # The ONE place that decides how the guest records. Called by /init as: record.sh OUTDIR
 # Environment (from the kernel command line): PCPLAB_RECORDER=pcprecord|tracefs,
-# PCPLAB_WORKLOAD=pcpload|shell, PCPLAB_DURATION (s), PCPLAB_PATTERN, PCPLAB_BUFKB (per CPU).
+# PCPLAB_WORKLOAD=pcpload|shell, PCPLAB_DURATION (s), PCPLAB_PATTERN, PCPLAB_BUFKB (per CPU),
+# PCPLAB_STACKS=1 (pcprecord --stacks: stacktrace triggers on the zone-locked events).
 out=$1
 dur=${PCPLAB_DURATION:-12}
 bufkb=${PCPLAB_BUFKB:-32768}
@@ -25,18 +26,23 @@ workload="sh /lab/workload.sh $dur"
 
 case "$PCPLAB_RECORDER" in
 pcprecord)
-	pcprecord -o "$out/trace.dat" -b "$bufkb" --clock "$clock" -- $workload
+	# --lifecycle: also every page alloc/free (kmem:mm_page_alloc/mm_page_free), the lifecycle
+	# model's events; the meta's zoneinfo snapshots give its start and end occupancy
+	stacks=
+	[ "$PCPLAB_STACKS" = 1 ] && stacks=--stacks
+	pcprecord -o "$out/trace.dat" -b "$bufkb" --clock "$clock" --lifecycle $stacks -- $workload
 	rc=$?
 	;;
 *)
-	# tracefs directly: own instance, events enabled, big overwrite buffer, then extract
+	# tracefs directly: own instance, events enabled (the lifecycle's mm_page_alloc/free too),
+	# big overwrite buffer, then extract
 	I=$T/instances/pcplab
 	mkdir $I || exit 4
 	echo "$bufkb" > $I/buffer_size_kb
 	echo "$clock" > $I/trace_clock
 	for e in kmem/mm_page_pcpu_refill kmem/mm_page_pcpu_drain \
 		kmem/mm_page_pcpu_refill_zone_locked kmem/mm_page_pcpu_drain_zone_locked \
-		kmem/mm_page_alloc_zone_locked percpu; do
+		kmem/mm_page_alloc_zone_locked kmem/mm_page_alloc kmem/mm_page_free percpu; do
 		echo 1 > $I/events/$e/enable || exit 4
 	done
 	echo 1 > $I/tracing_on

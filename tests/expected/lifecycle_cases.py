@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """The lifecycle part of pcpanalyze's outputs against the independent checker.
 
-usage: lifecycle_cases.py BUILD_DIR
+usage: lifecycle_cases.py [-v] BUILD_DIR    (-v: print the recorded cases' checker metrics)
+       lifecycle_cases.py [-v] BUILD_DIR --trace TRACE.dat [--refill-source fallback]
+                                            (only that recording, with TRACE.dat.meta.json)
 
 For every case below: the fixture (tests/fixtures/lifecycle/*.synth) is synthesized with
 BUILD_DIR/pcpsynth, a meta file with per-CPU pagesets (two zones, so the sum over zones is
-tested) is written beside it when the case has snapshots, BUILD_DIR/pcpanalyze writes the
+tested) is written beside it when the case has snapshots (RECORDED: a real lab recording,
+decompressed, with its own meta: snapshots from pcprecord, native mode required, or the
+fallback when the case says --refill-source fallback), BUILD_DIR/pcpanalyze writes the
 database and the JSON, and
   - every lifecycle table (lifecycle_cpu_flow, lifecycle_residency_hist, lifecycle_occupancy,
     lifecycle_task, round_trip_phase_hist), the lifecycle trace_info keys and the lifecycle
@@ -48,6 +52,15 @@ CASES = [
     ("fallback-default", "lifecycle-fallback.synth", [], None),
     ("phases", "lifecycle-phases.synth", ["--bucket", "10000"], ([7, 3], [6, 3])),
 ]
+# real native-mode --lifecycle recordings of the kernel lab (lab/run, 6.1 + seed patch v2, qemu;
+# tests/fixtures/lab-*-lifecycle.dat.xz + .meta.json): snapshots from their meta, analysed
+# natively and with --refill-source fallback (the checker ignores the native events then too)
+RECORDED = [
+    ("lab-1node-lifecycle", "lab-1node-lifecycle.dat.xz", []),
+    ("lab-2node-lifecycle", "lab-2node-lifecycle.dat.xz", []),
+    ("lab-1node-lifecycle-fallback", "lab-1node-lifecycle.dat.xz", ["--refill-source", "fallback"]),
+    ("lab-2node-lifecycle-fallback", "lab-2node-lifecycle.dat.xz", ["--refill-source", "fallback"]),
+]
 LIFECYCLE_TABLES = ("lifecycle_cpu_flow", "lifecycle_residency_hist", "lifecycle_occupancy",
                     "lifecycle_task", "round_trip_phase_hist")
 LIFECYCLE_METRICS = ("buddy_allocs", "pcp_allocs", "alloc_refill_ratio", "free_drain_ratio",
@@ -60,7 +73,9 @@ BETTER = dict(buddy_allocs="lower", pcp_allocs="none", alloc_refill_ratio="lower
               pcp_residency_p99_ns="none", mean_pcp_pages="lower", occupancy_error_pages="none")
 PERCENTILES = {"pcp_residency_p50_ns", "pcp_residency_p99_ns"}
 
+verbose = False
 failures = []
+summary = {}        # recorded case -> the checker's lifecycle metrics (printed with -v)
 
 
 def fail(case, msg):
@@ -115,15 +130,30 @@ def db_rows(db, sql):
         con.close()
 
 
-def check_case(name, fixture, opts, snaps, build, tmp):
+def prepare_recorded(name, fixture, tmp):
+    """A real recording (tests/fixtures/FIXTURE, .xz decompressed) with its meta beside it;
+    returns (trace path, (before, after) per-CPU pageset counts summed from the meta)."""
+    dat = trace_report.materialize(os.path.join(FIXTURES, fixture), tmp)
+    base = fixture[:-len(".xz")] if fixture.endswith(".xz") else fixture
+    if dat != os.path.join(FIXTURES, fixture):
+        subprocess.run(["cp", os.path.join(FIXTURES, base + ".meta.json"), dat + ".meta.json"],
+                       check=True)
+    nr_cpus = lifecycle_expected.records(dat)[0]
+    return dat, tuple(lifecycle_expected.meta_pages(dat, nr_cpus))
+
+
+def check_case(name, fixture, opts, snaps, build, tmp, recorded=False):
     before = len(failures)
-    dat = os.path.join(tmp, name + ".dat")
-    p = run([os.path.join(build, "pcpsynth"), "-q", "-o", dat, "-f",
-             os.path.join(FIXTURES, "formats"), os.path.join(FIXTURES, "lifecycle", fixture)])
-    if p.returncode:
-        return fail(name, "pcpsynth: " + p.stdout.strip()[-300:])
-    if snaps:
-        write_meta(dat, snaps)
+    if recorded:
+        dat, snaps = prepare_recorded(name, fixture, tmp)
+    else:
+        dat = os.path.join(tmp, name + ".dat")
+        p = run([os.path.join(build, "pcpsynth"), "-q", "-o", dat, "-f",
+                 os.path.join(FIXTURES, "formats"), os.path.join(FIXTURES, "lifecycle", fixture)])
+        if p.returncode:
+            return fail(name, "pcpsynth: " + p.stdout.strip()[-300:])
+        if snaps:
+            write_meta(dat, snaps)
     db, js = os.path.join(tmp, name + ".db"), os.path.join(tmp, name + ".json")
     p = run([os.path.join(build, "pcpanalyze"), "-q", "-o", db, "--json", js] + opts + [dat])
     if p.returncode:
@@ -133,7 +163,9 @@ def check_case(name, fixture, opts, snaps, build, tmp):
     trace = trace_report.load(dat, kallsyms=True)
     meta = json.load(open(dat + ".meta.json")) if snaps else None
     bucket = int(opts[opts.index("--bucket") + 1]) if "--bucket" in opts else 10000000
-    pcp = pcp_expected.analyze(trace, meta=meta, bucket=bucket)
+    refill_source = opts[opts.index("--refill-source") + 1] if "--refill-source" in opts else None
+    kw = dict(refill_source=refill_source) if refill_source else {}
+    pcp = pcp_expected.analyze(trace, meta=meta, bucket=bucket, **kw)
     percpu = percpu_expected.analyze(trace)
     for doc, fn in ((pcp, "pcp.json"), (percpu, "percpu.json")):
         trace_report.write_json(json.loads(json.dumps(doc)), os.path.join(tmp, fn))
@@ -145,7 +177,16 @@ def check_case(name, fixture, opts, snaps, build, tmp):
     acq = (sum(z["acquisitions"] for z in pcp["zone_lock"] if z["kind"] == "refill"),
            sum(z["acquisitions"] for z in pcp["zone_lock"] if z["kind"] == "drain"))
     want = lifecycle_expected.compute(dat, snaps[0] if snaps else None,
-                                      snaps[1] if snaps else None, 12, bucket, acq)
+                                      snaps[1] if snaps else None, 12, bucket, acq,
+                                      refill_source)
+    if recorded:
+        info_mode = {r["key"]: r["value"] for r in db_rows(
+            db, "SELECT key, value FROM trace_info WHERE key = 'refill_source'")}
+        if info_mode.get("refill_source") != (refill_source or "native") or \
+                want["mode"] != (refill_source or "native"):
+            fail(name, "mode: pcpanalyze %r, checker %r, want %s" % (
+                info_mode.get("refill_source"), want["mode"], refill_source or "native"))
+        summary[name] = dict(want["metrics"], mode=want["mode"], totals=want["totals"])
 
     flow_keys = ("pcp_allocs", "buddy_allocs", "unclassified_allocs", "free_entries",
                  "buddy_frees", "refill_blocks", "refill_pages", "drain_blocks", "drain_pages",
@@ -222,7 +263,12 @@ def check_case(name, fixture, opts, snaps, build, tmp):
         if (g is None) != (w is None) or (w is not None and not w <= g <= w + w / 64.0):
             fail(name, "JSON round_trip_phases.p50_ns.%s is %r, expected %r" % (p, g, w))
     if len(failures) == before:
-        print("ok: %s (%s %s)" % (name, fixture, " ".join(opts)))
+        extra = ""
+        if recorded:      # the model's end occupancy against the after snapshot's count
+            extra = ": end occupancy %d pages (model) vs %d (after snapshot), error %s" % (
+                sum(r["occ_end"] for r in want["cpu_flow"]), sum(snaps[1]),
+                want["metrics"]["occupancy_error_pages"])
+        print("ok: %s (%s %s)%s" % (name, os.path.basename(fixture), " ".join(opts), extra))
     return db
 
 
@@ -307,25 +353,52 @@ def check_compare(build, db1, db2):
 
 
 def main(argv):
-    if len(argv) != 2:
+    global verbose
+    verbose = "-v" in argv
+    argv = [a for a in argv if a != "-v"]
+    cases, recorded, only_trace = CASES, RECORDED, False
+    if len(argv) >= 4 and argv[2] == "--trace":
+        # one recording with its meta (lab/run's output): only that, native unless the
+        # options say --refill-source fallback
+        path = os.path.abspath(argv[3])
+        cases, only_trace = [], True
+        recorded = [(path, path, argv[4:])]
+    elif len(argv) != 2:
         sys.stderr.write(__doc__)
         return 2
     build = argv[1]
     tmp = tempfile.mkdtemp(prefix="pcp_lc.")
     try:
         dbs = {}
-        for name, fixture, opts, snaps in CASES:
+        for name, fixture, opts, snaps in cases:
             try:
                 dbs[name] = check_case(name, fixture, opts, snaps, build, tmp)
             except (RuntimeError, ValueError, KeyError, trace_report.ReportError,
                     pcp_expected.AnalyzeError) as e:
                 fail(name, repr(e))
+        for name, fixture, opts in recorded:
+            if not os.path.exists(os.path.join(FIXTURES, fixture)):
+                fail(name, "fixture %s missing" % fixture)
+                continue
+            try:
+                check_case(name, fixture, opts, None, build, tmp, recorded=True)
+            except (RuntimeError, ValueError, KeyError, OSError, trace_report.ReportError,
+                    pcp_expected.AnalyzeError) as e:
+                fail(name, repr(e))
+        if verbose:
+            print(json.dumps(summary, indent=1, sort_keys=True))
+        if only_trace:
+            return finish()
         check_not_recorded(build, tmp)
         # two lifecycle runs of one mode, both with snapshots
         if dbs.get("fallback-snap") and dbs.get("phases"):
             check_compare(build, dbs["fallback-snap"], dbs["phases"])
     finally:
         subprocess.run(["rm", "-rf", tmp])
+    return finish()
+
+
+def finish():
     for f in failures:
         print(f)
     return 1 if failures else 0

@@ -3,7 +3,8 @@
 independently from `trace-cmd report` text, never through pcptrace code.
 
   lifecycle_expected.py TRACE [--start N,N,..] [--end N,N,..] [--meta] [--page-shift S]
-                        [--bucket NS] [--acquisitions REFILL,DRAIN] [-o OUT.json]
+                        [--bucket NS] [--acquisitions REFILL,DRAIN]
+                        [--refill-source fallback] [-o OUT.json]
 
 --acquisitions: the refill and drain zone-lock acquisitions the ratios use when pcpanalyze
 runs the model (the churn model's zone_lock rows, native or inferred: the harness takes them
@@ -18,7 +19,8 @@ zone's pagesets["count"] added per "cpu", CPUs listed nowhere 0. The output is w
 above). The mode as docs/METRICS.md says: native when the trace carries the format of
 kmem:mm_page_pcpu_refill (every mm_page_alloc_zone_locked is then a zone_locked record and the
 refill is the mm_page_pcpu_refill; the zone-lock events, when both formats are there, are the
-acquisitions), else fallback (percpu_refill != 0 is a refill, no acquisition events).
+acquisitions), else fallback (percpu_refill != 0 is a refill, no acquisition events);
+--refill-source fallback forces the fallback on a native trace (as pcpanalyze's option does).
 
   trace-cmd report -t -R -N -i FILE: one line per record,
       COMM-PID [CPU] SEC.NSEC: EVENT: field=value ...
@@ -140,11 +142,13 @@ def split_round_trip(tokens, refill_ts, drain_ts):
     return phases
 
 
-def compute(path, start=None, end=None, page_shift=12, bucket=10000000, acquisitions=None):
+def compute(path, start=None, end=None, page_shift=12, bucket=10000000, acquisitions=None,
+            refill_source=None):
     given_acq = acquisitions
     nr_cpus, recs = records(path)
     fmts = formats(path)
-    native = "kmem:mm_page_pcpu_refill" in fmts
+    # pcpanalyze --refill-source fallback on a native trace: its native events are ignored
+    native = "kmem:mm_page_pcpu_refill" in fmts and refill_source != "fallback"
     native_locks = native and {"kmem:mm_page_pcpu_refill_zone_locked",
                                "kmem:mm_page_pcpu_drain_zone_locked"} <= fmts
     acquisitions = {"refill": 0, "drain": 0}
@@ -428,11 +432,13 @@ def main():
     ap.add_argument("--page-shift", type=int, default=12)
     ap.add_argument("--bucket", type=int, default=10000000)
     ap.add_argument("--acquisitions", type=ints)
+    ap.add_argument("--refill-source", choices=("fallback",))
     ap.add_argument("-o", "--output", default="-")
     a = ap.parse_args()
     if a.meta:
         a.start, a.end = meta_pages(a.trace, records(a.trace)[0])
-    doc = compute(a.trace, a.start, a.end, a.page_shift, a.bucket, a.acquisitions)
+    doc = compute(a.trace, a.start, a.end, a.page_shift, a.bucket, a.acquisitions,
+                  a.refill_source)
     text = json.dumps(doc, indent=1) + "\n"
     if a.output == "-":
         sys.stdout.write(text)

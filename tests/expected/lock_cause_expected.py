@@ -3,7 +3,9 @@
 pcpanalyze: the records from `trace-cmd report -t -R -N` (trace_report.py), the stacks from
 `trace-cmd report -t` (trace-cmd's own kernel_stack printer: "=> name (address)" lines after
 each kernel_stack record, every frame, names from the trace's kallsyms), the cause rules from
-the table in docs/METRICS.md. Fallback-mode (inferred) recordings only.
+the table in docs/METRICS.md. Fallback mode (inferred acquisitions) and native mode (the
+seed patch's zone_locked events are the acquisitions, with nid/zid from their fields; a block
+adds its pages to the latest acquisition of its kind on its CPU: the kernel lab's recordings).
 
 Prints the JSON document {"lock_cause": {...as pcpanalyze's JSON member...}, "metrics": {...}}.
 """
@@ -102,7 +104,9 @@ def read_stacks(path, trace_cmd):
 def analyze(trace, stacks, rules, infer_gap="auto", top=100, meta=None):
     mode = pcp_expected.classify(trace, None)
     if mode != "fallback":
-        raise SystemExit("lock_cause_expected: native-mode traces are not checked here")
+        if not {pcp_expected.REFILL_ZL, pcp_expected.DRAIN_ZL} <= set(trace.formats):
+            raise SystemExit("lock_cause_expected: native mode without both zone_locked formats")
+        return analyze_native(trace, stacks, rules, top)
     block_key, key_field, refill_flag = pcp_expected.block_format(trace, mode)
     azl_size = trace.fields.get(pcp_expected.ALLOC_ZONE_LOCKED, {}).get(key_field, 8)
     no_page = (1 << (8 * azl_size)) - 1
@@ -168,6 +172,58 @@ def analyze(trace, stacks, rules, infer_gap="auto", top=100, meta=None):
         ops[live[r.cpu]][3] += 1 << r.num("order")
         prev[r.cpu] = (k, r.ts, zone)
 
+    return summarize(ops, stacks, srecs, rules, top, attributed, extra, unattributed)
+
+
+def analyze_native(trace, stacks, rules, top):
+    """Native mode: each zone_locked record is one acquisition of its (nid, zid); refill
+    (mm_page_pcpu_refill) and drain blocks add their pages to the latest acquisition of their
+    kind on their CPU; a stack belongs to the acquisition of the latest such record on its CPU
+    when no other record and no missed-events mark came between."""
+    recs = trace.records
+    srecs = [r for r in recs if r.event == pcp_expected.KERNEL_STACK]
+    if len(srecs) != len(stacks):
+        raise SystemExit("lock_cause_expected: %d kernel_stack records, %d printed stacks"
+                         % (len(srecs), len(stacks)))
+    ops, live, latest = [], {}, {}
+    si = attributed = extra = unattributed = 0
+    for r in recs:
+        if r.missed:
+            live.pop(r.cpu, None)
+        e = r.event
+        if e == pcp_expected.KERNEL_STACK:
+            st = stacks[si]
+            si += 1
+            if (st[0], st[1]) != (r.ts, r.cpu):
+                raise SystemExit("lock_cause_expected: stack %d at %d/%d, record at %d/%d"
+                                 % (si, st[0], st[1], r.ts, r.cpu))
+            op = live.get(r.cpu)
+            if op is None:
+                unattributed += 1
+            elif ops[op][4] is None:
+                ops[op][4] = si - 1
+                attributed += 1
+            else:
+                extra += 1
+        elif e in (pcp_expected.REFILL_ZL, pcp_expected.DRAIN_ZL):
+            kind = "refill" if e == pcp_expected.REFILL_ZL else "drain"
+            ops.append([kind, r.num("nid"), r.num("zid"), 0, None])
+            latest[(r.cpu, kind)] = live[r.cpu] = len(ops) - 1
+        elif e in (pcp_expected.REFILL_NATIVE, pcp_expected.DRAIN):
+            kind = "refill" if e == pcp_expected.REFILL_NATIVE else "drain"
+            op = latest.get((r.cpu, kind))
+            if op is None:
+                live.pop(r.cpu, None)
+            else:
+                ops[op][3] += 1 << r.num("order")
+                live[r.cpu] = op
+        else:
+            live.pop(r.cpu, None)
+    return summarize(ops, stacks, srecs, rules, top, attributed, extra, unattributed)
+
+
+def summarize(ops, stacks, srecs, rules, top, attributed, extra, unattributed):
+    """The lock_cause member and metrics from the acquisitions [kind, nid, zid, pages, stack]."""
     causes = {}
     groups = {}
     for kind, nid, zid, pages, s in ops:

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Kernel lab end to end: lab/run boots the patched 6.1 kernel in qemu (1 and 2 NUMA nodes),
 # records there, and this checks the traces on the host. ctest passes the build dir as $1.
+# The guest records with pcprecord --lifecycle --stacks.
 # PCP_SKIP_LAB=1 skips it: says so loudly and exits 77, which ctest reports as Skipped (a pass
 # would hide that native mode went unchecked); PCP_LAB_OUT keeps the results in a given dir.
 set -uo pipefail
@@ -18,7 +19,7 @@ fails=0
 fail() { echo "lab.sh: FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "lab.sh: ok: $*"; }
 
-"$repo/lab/run" --out "$out" --build-dir "$build" || { echo "lab.sh: FAIL: lab/run failed"; exit 1; }
+"$repo/lab/run" --out "$out" --build-dir "$build" --stacks || { echo "lab.sh: FAIL: lab/run failed"; exit 1; }
 
 events="mm_page_pcpu_refill mm_page_pcpu_refill_zone_locked mm_page_pcpu_drain_zone_locked mm_page_pcpu_drain"
 for layout in 1node 2node; do
@@ -53,6 +54,31 @@ for layout in 1node 2node; do
 				&& ok "$layout: pcpanalyze ${opts:-(native)} matches tests/expected checkers" \
 				|| fail "$layout: pcpanalyze ${opts:-(native)} differs from the checkers"
 		done
+		# pcprecord --lifecycle (lab/guest/record.sh): lossless, and the lifecycle model
+		# (native) against tests/expected/lifecycle_expected.py, incl. the end occupancy
+		# against the after snapshot (printed; not asserted: untraced moves)
+		meta=$dat.meta.json
+		if [ -f "$meta" ]; then
+			lc=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["recording"]
+print(r.get("lifecycle"), r.get("lost_events"))' "$meta")
+			[ "$lc" = "True 0" ] && ok "$layout: pcprecord --lifecycle, 0 events lost" \
+				|| fail "$layout: meta says lifecycle, lost_events: $lc (want True 0)"
+			python3 "$repo/tests/expected/lifecycle_cases.py" "$build" --trace "$dat" \
+				> "$out/$layout/lifecycle.check" 2>&1 \
+				&& ok "$layout: lifecycle (native) matches the checker$(sed -n 's/^ok: [^:]*//p' "$out/$layout/lifecycle.check")" \
+				|| fail "$layout: lifecycle differs from the checker: $(tail -5 "$out/$layout/lifecycle.check")"
+		fi
+		# --stacks: lock causes of the native acquisitions against the checker
+		if "$analyze" -q -o "$out/$layout/lc.db" --json "$out/$layout/lc.json" "$dat" \
+			&& python3 "$repo/tests/expected/lock_cause_expected.py" "$dat" -o "$out/$layout/lc.expected.json" \
+			&& python3 "$repo/tests/expected/compare_lock_cause.py" "$out/$layout/lc.expected.json" \
+				"$out/$layout/lc.json" > "$out/$layout/lc.check" 2>&1; then
+			ok "$layout: lock causes match the checker ($(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))["lock_cause"]
+print("%d stacks, %d attributed" % (d["stack_events"], d["stacks_attributed"]))' "$out/$layout/lc.json"))"
+		else
+			fail "$layout: lock causes differ from the checker: $(tail -3 "$out/$layout/lc.check" 2> /dev/null)"
+		fi
 	else
 		echo "lab.sh: note: pcpanalyze or tests/expected/pcp_expected.py missing, analysis not checked"
 	fi

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Lock causes (issue 12) on real pcprecord --stacks recordings (tests/fixtures/stacks-*.dat.xz,
-# made by tests/fixtures/record_stack_fixtures.sh): pcpanalyze's lock_cause member and metrics
+# made by tests/fixtures/record_stack_fixtures.sh; lab-2node-stacks.dat.xz: lab/run --stacks,
+# native mode): pcpanalyze's lock_cause member and metrics
 # against the independent checker (tests/expected/lock_cause_expected.py: trace-cmd report's
 # stack text, the rules table of docs/METRICS.md), with the default and a small --top; each
 # workload's cause shows up under its own name; the causes add up to zone_lock.
@@ -16,7 +17,7 @@ trap 'rm -rf "$WORK"' EXIT
 status=0
 fail() { echo "FAIL: $*"; status=1; }
 
-for name in stacks-munmap stacks-decay; do
+for name in stacks-munmap stacks-decay lab-2node-stacks; do
 	xz -dc "$SRC/tests/fixtures/$name.dat.xz" > "$WORK/$name.dat" || { fail "$name: cannot decompress"; continue; }
 	cp "$SRC/tests/fixtures/$name.dat.meta.json" "$WORK/"
 	tops="100"
@@ -34,7 +35,7 @@ for name in stacks-munmap stacks-decay; do
 		(SELECT coalesce(sum(acquisitions), 0) FROM lock_cause c WHERE c.kind = z.kind AND
 		 c.nid = z.nid AND c.zid = z.zid)")
 	[ "$diff" = 0 ] || fail "$name: lock_cause does not add up to zone_lock"
-	[ $name = stacks-munmap ] || [ "$(sqlite3 "$WORK/$name.db" "SELECT count(*) FROM lock_cause_stack WHERE rank >= 2")" = 0 ] ||
+	[ $name != stacks-decay ] || [ "$(sqlite3 "$WORK/$name.db" "SELECT count(*) FROM lock_cause_stack WHERE rank >= 2")" = 0 ] ||
 		fail "$name: --top 2 kept more than 2 stacks per cause"
 done
 
@@ -57,6 +58,18 @@ q stacks-decay "SELECT folded FROM lock_cause_stack WHERE cause = 'decay'" |
 "$BUILD/pcpanalyze" compare "$WORK/stacks-munmap.db" "$WORK/stacks-decay.db" > "$WORK/cmp" 2>&1
 grep -Eq '^drain_cause_decay_share +.* changed$' "$WORK/cmp" || fail "compare does not report the decay share's change"
 grep -Eq '^drain_stack_coverage ' "$WORK/cmp" || fail "compare has no drain_stack_coverage row"
+# the kernel lab (lab/run --stacks, 6.1 + seed patch, native zone_locked events, 2 nodes): one
+# stack per native acquisition, all attributed; munmap drains over the high mark on both nodes,
+# page-fault refills, the vmstat worker's drain_zone_pages (6.1's decay)
+[ "$(q lab-2node-stacks "SELECT count(*) FROM lock_cause WHERE cause = 'unsampled'")" = 0 ] ||
+	fail "lab-2node-stacks: unsampled native acquisitions"
+[ "$(q lab-2node-stacks "SELECT count(DISTINCT nid) FROM lock_cause WHERE kind = 'drain' AND cause = 'free_high'")" = 2 ] ||
+	fail "lab-2node-stacks: free_high drains not on both nodes"
+[ "$(q lab-2node-stacks "SELECT acquisitions > 100 FROM lock_cause WHERE kind = 'refill' AND cause = 'page_fault' AND nid = 0")" = 1 ] ||
+	fail "lab-2node-stacks: no page_fault refills"
+q lab-2node-stacks "SELECT folded FROM lock_cause_stack WHERE cause = 'decay'" |
+	grep -q 'vmstat_update;refresh_cpu_vm_stats;drain_zone_pages;free_pcppages_bulk$' ||
+	fail "lab-2node-stacks: no drain_zone_pages stack"
 # text summary section
 "$BUILD/pcpanalyze" -o "$WORK/t.db" "$WORK/stacks-decay.dat" > "$WORK/text" 2>&1 || fail "text run failed"
 grep -q '^ Lock causes (kernel stacks: ' "$WORK/text" || fail "no Lock causes section in the text summary"
