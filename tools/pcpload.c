@@ -5,6 +5,9 @@
  *          (refills on one CPU, drains on the other)
  *   fork   fork/exit storm (percpu allocations of new mm/task structures)
  *   mix    all three at once
+ *   saturate  every thread allocates and frees order-0 pages as fast as the kernel can
+ *          (populated in the kernel, no user-space touch): more events per second than a
+ *          recorder keeps, to find its ceiling; --rate caps it (pages/s) for a ramp
  * Only libc and pthreads: it also runs in a minimal guest.
  */
 #include <errno.h>
@@ -28,7 +31,7 @@
 #endif
 #define CROSS_CHUNK_BYTES (1u << 20) /* one hand-over between the CPUs of a pair */
 
-enum role { ROLE_BURST, ROLE_CROSS_ALLOC, ROLE_CROSS_FREE, ROLE_FORK };
+enum role { ROLE_BURST, ROLE_CROSS_ALLOC, ROLE_CROSS_FREE, ROLE_FORK, ROLE_SATURATE };
 
 struct handoff {                     /* chunks in flight from one CPU to another */
 	pthread_mutex_t lock;
@@ -51,6 +54,8 @@ static atomic_int stop_flag;
 static size_t page_size;
 static size_t burst_bytes;
 static size_t cross_inflight;
+static double worker_rate;           /* --rate: pages/s per worker; 0 = as fast as possible */
+static double start_s;               /* when the workers started */
 
 static void on_signal(int sig)
 {
@@ -106,6 +111,62 @@ static void *burst_main(struct worker *w)
 		}
 		munmap(p, burst_bytes); /* one big free: the PCP list overflows and drains */
 		w->ops++;
+	}
+	return NULL;
+}
+
+/* Order-0 pages of bytes, allocated by the kernel in one call where it can
+ * (MADV_POPULATE_WRITE, Linux 5.14): no fault per page, so page allocations and frees are
+ * most of the work. */
+static void *alloc_populated(size_t bytes, uint64_t *pages)
+{
+	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_NOHUGEPAGE
+	madvise(p, bytes, MADV_NOHUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(p, bytes, MADV_POPULATE_WRITE) == 0) {
+		*pages += bytes / page_size;
+		return p;
+	}
+#endif
+	for (size_t off = 0; off < bytes; off += page_size)
+		p[off] = (char)off;
+	*pages += bytes / page_size;
+	return p;
+}
+
+/* --rate: sleeps until this worker's pages are due (its share of the rate since the start). */
+static void pace(const struct worker *w)
+{
+	double due, now;
+
+	if (worker_rate <= 0)
+		return;
+	due = start_s + (double)w->pages / worker_rate;
+	while (!atomic_load(&stop_flag) && (now = now_s()) < due) {
+		double left = due - now > 0.05 ? 0.05 : due - now;
+		struct timespec ts = { 0, (long)(left * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void *saturate_main(struct worker *w)
+{
+	while (!atomic_load(&stop_flag)) {
+		void *p = alloc_populated(burst_bytes, &w->pages);
+
+		if (!p) {
+			w->err_no = errno;
+			break;
+		}
+		munmap(p, burst_bytes);
+		w->ops++;
+		pace(w);
 	}
 	return NULL;
 }
@@ -209,6 +270,7 @@ static void *worker_main(void *arg)
 	case ROLE_CROSS_ALLOC: return cross_alloc_main(w);
 	case ROLE_CROSS_FREE: return cross_free_main(w);
 	case ROLE_FORK: return fork_main(w);
+	case ROLE_SATURATE: return saturate_main(w);
 	}
 	return NULL;
 }
@@ -281,18 +343,23 @@ static int first_unusable_cpu(const int *cpus, int n, cpu_set_t *allowed)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pcpload [--pattern burst|cross|fork|mix] [--threads N] [--duration SECONDS]\n"
-		"               [--size MB] [--cpus LIST] [-q]\n"
+		"usage: pcpload [--pattern burst|cross|fork|mix|saturate] [--threads N]\n"
+		"               [--duration SECONDS] [--size MB] [--cpus LIST] [--rate PAGES] [-q]\n"
 		"  -p, --pattern P     burst: allocate+touch --size MB, free it, repeat (PCP overflow)\n"
 		"                      cross: allocate on one pinned CPU, free on another (refill/drain\n"
 		"                             imbalance); --size MB in flight per pair\n"
 		"                      fork:  fork/exit storm (percpu allocations)\n"
 		"                      mix:   all three at once (default)\n"
+		"                      saturate: order-0 pages allocated (populated by the kernel)\n"
+		"                             and freed as fast as possible on every thread, --size\n"
+		"                             MB at a time (default 4 here): a recorder's ceiling\n"
 		"  -t, --threads N     worker threads (default: number of CPUs in --cpus; mix uses >= 4,\n"
 		"                      cross >= 2)\n"
 		"  -d, --duration S    seconds to run (default 5; fractions allowed)\n"
 		"  -s, --size MB       memory per burst / in flight per cross pair (default 64)\n"
 		"  -c, --cpus LIST     CPUs to pin workers on, e.g. 0-3,6 (default: allowed CPUs)\n"
+		"  -r, --rate PAGES    saturate: at most PAGES page allocations per second in all\n"
+		"                      (shared by the threads; default: no limit)\n"
 		"  -q, --quiet         no summary line\n"
 		"  -h, --help          this help\n"
 		"  -V, --version       version\n"
@@ -307,6 +374,7 @@ static const char *role_name(enum role r)
 	case ROLE_CROSS_ALLOC: return "cross-alloc";
 	case ROLE_CROSS_FREE: return "cross-free";
 	case ROLE_FORK: return "fork";
+	case ROLE_SATURATE: return "saturate";
 	}
 	return "?";
 }
@@ -319,6 +387,7 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "cpus", required_argument, NULL, 'c' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -327,13 +396,14 @@ int main(int argc, char **argv)
 	const char *pattern = "mix";
 	int cpus[CPU_SETSIZE], nr_cpus = 0, threads = 0, quiet = 0, opt, i, nw = 0, npairs = 0;
 	int nburst = 0, nfork = 0, failed = 0;
-	double duration = 5.0, size_mb = 64, t0, elapsed;
+	double duration = 5.0, size_mb = 0, rate = 0, t0, elapsed;
 	struct worker *workers;
 	struct handoff *hos;
 	struct sigaction sa;
-	uint64_t pages[4] = { 0 }, ops[4] = { 0 };
+	uint64_t pages[5] = { 0 }, ops[5] = { 0 };
+	int nsat = 0;
 
-	while ((opt = getopt_long(argc, argv, "p:t:d:s:c:qhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:t:d:s:c:r:qhV", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -356,6 +426,13 @@ int main(int argc, char **argv)
 			size_mb = strtod(optarg, &end);
 			if (*end || !(size_mb >= 1) || size_mb > 1 << 20) {
 				fprintf(stderr, "pcpload: --size %s: expected MB >= 1\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			rate = strtod(optarg, &end);
+			if (*end || !(rate > 0) || rate > 1e12) {
+				fprintf(stderr, "pcpload: --rate %s: expected pages per second > 0\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -390,11 +467,17 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(pattern, "burst") && strcmp(pattern, "cross") && strcmp(pattern, "fork") &&
-	    strcmp(pattern, "mix")) {
-		fprintf(stderr, "pcpload: --pattern %s: expected burst, cross, fork or mix\n",
+	    strcmp(pattern, "mix") && strcmp(pattern, "saturate")) {
+		fprintf(stderr, "pcpload: --pattern %s: expected burst, cross, fork, mix or saturate\n",
 			pattern);
 		return EXIT_USAGE;
 	}
+	if (rate > 0 && strcmp(pattern, "saturate")) {
+		fprintf(stderr, "pcpload: --rate: only with --pattern saturate\n");
+		return EXIT_USAGE;
+	}
+	if (size_mb == 0) /* saturate: small chunks, so that --rate paces finely */
+		size_mb = strcmp(pattern, "saturate") ? 64 : 4;
 	if (nr_cpus == 0) {
 		cpu_set_t set;
 
@@ -414,7 +497,9 @@ int main(int argc, char **argv)
 		threads = nr_cpus;
 
 	/* roles */
-	if (!strcmp(pattern, "burst")) {
+	if (!strcmp(pattern, "saturate")) {
+		nsat = threads;
+	} else if (!strcmp(pattern, "burst")) {
 		nburst = threads;
 	} else if (!strcmp(pattern, "fork")) {
 		nfork = threads;
@@ -427,7 +512,7 @@ int main(int argc, char **argv)
 		nfork = threads / 4;
 		npairs = (threads - nburst - nfork) / 2;
 	}
-	workers = calloc((size_t)(nburst + nfork + 2 * npairs), sizeof(*workers));
+	workers = calloc((size_t)(nburst + nfork + nsat + 2 * npairs), sizeof(*workers));
 	hos = calloc((size_t)(npairs ? npairs : 1), sizeof(*hos));
 	if (!workers || !hos) {
 		fprintf(stderr, "pcpload: out of memory\n");
@@ -451,6 +536,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < nburst + nfork; i++, nw++)
 		workers[nw] = (struct worker){ .role = i < nburst ? ROLE_BURST : ROLE_FORK,
 					       .cpu = cpus[nw % nr_cpus] };
+	for (i = 0; i < nsat; i++, nw++)
+		workers[nw] = (struct worker){ .role = ROLE_SATURATE, .cpu = cpus[nw % nr_cpus] };
+	worker_rate = nsat && rate > 0 ? rate / nsat : 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -458,7 +546,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	t0 = now_s();
+	t0 = start_s = now_s();
 	for (i = 0; i < nw; i++)
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
 			fprintf(stderr, "pcpload: cannot start thread %d\n", i);
@@ -492,7 +580,12 @@ int main(int argc, char **argv)
 		}
 	}
 	elapsed = now_s() - t0;
-	if (!quiet)
+	if (!quiet && nsat)
+		printf("pcpload: pattern saturate, %.2f s, %d threads on %d CPUs: %llu pages "
+		       "allocated and freed (%.0f pages/s%s)\n", elapsed, nw, nr_cpus,
+		       (unsigned long long)pages[ROLE_SATURATE],
+		       (double)pages[ROLE_SATURATE] / elapsed, rate > 0 ? ", --rate cap" : "");
+	else if (!quiet)
 		printf("pcpload: pattern %s, %.2f s, %d threads on %d CPUs: %llu bursts (%llu pages),"
 		       " %llu cross chunks (%llu pages allocated, %llu freed remotely), %llu forks\n",
 		       pattern, elapsed, nw, nr_cpus, (unsigned long long)ops[ROLE_BURST],

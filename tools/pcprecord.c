@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "common/error.h"
+#include "record/progress.h"
 #include "record/record.h"
 #include "record/run_as_user.h"
 #include "tracedat/tracedat.h"
@@ -84,7 +85,7 @@ static void usage(FILE *out)
 		"                        power of two, default 16) in fallback mode\n"
 		"  -e, --event SYS:EVENT also this event (SYS:* for a whole system); repeatable\n"
 		"      --user USER       run the command as USER (uid, groups, HOME...), not root\n"
-		"  -q, --quiet           only warnings, lost events and errors\n"
+		"  -q, --quiet           only warnings, lost events and errors (no status line)\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         version\n"
 		"Without a command, records system-wide until Ctrl-C or --duration.\n"
@@ -376,6 +377,8 @@ struct session {
 	int go_fd, err_fd;           /* the held workload's "go" pipe and exec-failure pipe */
 	int not_started;             /* the workload could not be run: no stop, no output */
 	int exit_status, have_status;
+	struct pcp_progress *progress;  /* status line and loss notice while recording */
+	struct pcp_progress_result progress_result;
 	char errbuf[512];
 };
 
@@ -609,6 +612,19 @@ static int spawn_workload(struct session *s)
 	return PCP_OK;
 }
 
+/* The status line on a terminal (not with -q), and the loss notice on any stderr: best effort. */
+static void start_progress(struct session *s)
+{
+	const struct pcp_progress_opts po = {
+		.out = stderr, .status_line = !s->o.quiet && isatty(STDERR_FILENO),
+		.color = isatty(STDERR_FILENO) && !getenv("NO_COLOR"), .interval_s = 1.0,
+		.start = s->m_start,
+	};
+
+	if (pcp_progress_start(s->rec, &po, &s->progress) != PCP_OK && !s->o.quiet)
+		fprintf(stderr, "pcprecord: warning: no progress line or loss notice (no thread)\n");
+}
+
 /* Tracing on, between the before snapshot and the readers; the --duration timer armed. */
 static int start_recording(struct session *s)
 {
@@ -640,6 +656,7 @@ static int start_recording(struct session *s)
 			it.it_value.tv_usec = 1;
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
+	start_progress(s);
 	return PCP_OK;
 }
 
@@ -776,6 +793,8 @@ static int stop_recording(struct session *s, int err)
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 	int stop_err;
 
+	pcp_progress_finish(s->progress, &s->progress_result);
+	s->progress = NULL;
 	setitimer(ITIMER_REAL, &off, NULL);
 	clock_gettime(CLOCK_REALTIME, &s->t_stop);
 	clock_gettime(CLOCK_MONOTONIC, &s->m_stop);
@@ -795,6 +814,33 @@ static int stop_recording(struct session *s, int err)
 	s->snaps.before = s->snaps.after = NULL;
 	pcp_record_remove_instance(s->rec);
 	return err;
+}
+
+/* A lossy recording's last lines: whether the loss lasted the whole run, then the per-CPU buffer
+ * that would have kept the lost events (pcprecord(1), LOST EVENTS). */
+static void print_buffer_advice(const struct pcp_record *rec, double secs,
+				const struct pcp_progress_result *pr)
+{
+	struct pcp_advice_cpu cpus[CPU_SETSIZE];
+	struct pcp_buffer_advice a;
+	const struct pcp_record_cpu *rc = pcp_record_cpus(rec, &(int){ 0 });
+	int nr = pcp_record_nr_cpus(rec), i;
+	char line[512];
+
+	if (nr > CPU_SETSIZE)
+		nr = CPU_SETSIZE;
+	for (i = 0; i < nr; i++)
+		cpus[i] = (struct pcp_advice_cpu){ rc[i].events, rc[i].bytes,
+						   rc[i].overrun + rc[i].commit_overrun + rc[i].dropped };
+	if (!pcp_progress_advise(pcp_record_buffer_kb(rec), cpus, nr, secs, &a))
+		return;
+	if (pcp_progress_loss_sustained(pr->lossy_samples, pr->samples))
+		fprintf(stderr, "pcprecord: events were lost in %u of %u one-second samples: the "
+			"reader fell behind for the whole run, so a longer run needs a larger buffer "
+			"in proportion (or fewer events: -C, without --lifecycle)\n",
+			pr->lossy_samples, pr->samples);
+	pcp_progress_format_advice(line, sizeof(line), pcp_record_buffer_kb(rec), &a);
+	fprintf(stderr, "%s\n", line);
 }
 
 /* FILE.meta.json (pcprecord(1), META FILE), then the summary. */
@@ -838,6 +884,7 @@ static int write_meta(const struct session *s, int argc, char **argv)
 		print_summary(rec, secs, quiet);
 		if (!quiet)
 			fprintf(stderr, "pcprecord: wrote %s and %s.meta.json\n", output, output);
+		print_buffer_advice(rec, secs, &s->progress_result);
 	}
 out:
 	return err;
@@ -867,6 +914,7 @@ static void interrupted_before_start(struct session *s)
  * removed if an error left it) and gives the exit status. */
 static int finish(struct session *s, int err)
 {
+	pcp_progress_finish(s->progress, NULL); /* before the instance goes */
 	if (s->go_fd >= 0)
 		close(s->go_fd);
 	if (s->err_fd >= 0)

@@ -21,6 +21,11 @@ static uint64_t stat_value(const char *text, const char *key)
 	return 0;
 }
 
+uint64_t pcp_rec_cpu_stats_value(const char *text, const char *key)
+{
+	return stat_value(text, key);
+}
+
 int pcp_rec_cpu_stats_read(struct tracefs_instance *inst, int cpu, struct pcp_record_cpu *out)
 {
 	char path[64];

@@ -14,6 +14,9 @@ struct tracefs_instance;
  * (out is left as it was). */
 int pcp_rec_cpu_stats_read(struct tracefs_instance *inst, int cpu, struct pcp_record_cpu *out);
 
+/* One "key: value" line of a stats text ("entries", "overrun"...); 0 if absent. */
+uint64_t pcp_rec_cpu_stats_value(const char *text, const char *key);
+
 /* The trace clock's present time in ns from per_cpu/cpu0/stats' "now ts" (seconds and
  * microseconds), rounded up to the next microsecond; 0 when the clock gives none (counter
  * clocks print no fraction). */
