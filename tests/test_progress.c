@@ -45,7 +45,7 @@ END_TEST
 
 START_TEST(test_advice_none_lost)
 {
-	const struct pcp_advice_cpu cpus[2] = { { 1000, 36000, 0 }, { 5, 4096, 0 } };
+	const struct pcp_advice_cpu cpus[2] = { { 1000, 36000, 0, 0, 0 }, { 5, 4096, 0, 0, 0 } };
 	struct pcp_buffer_advice a;
 
 	ck_assert_int_eq(pcp_progress_advise(1410, cpus, 2, 3.0, &a), 0);
@@ -62,7 +62,7 @@ START_TEST(test_advice_largest_cpu)
 	 * CPU 1: 40 B/event; 10,000 x 40 = 400,000 B = 390.6 -> 391; 1801 KB -> 2048
 	 * CPU 2: nothing lost */
 	const struct pcp_advice_cpu cpus[3] = {
-		{ 1000000, 36000000, 50000 }, { 500000, 20000000, 10000 }, { 7, 4096, 0 },
+		{ 1000000, 36000000, 50000, 0, 0 }, { 500000, 20000000, 10000, 0, 0 }, { 7, 4096, 0, 0, 0 },
 	};
 	struct pcp_buffer_advice a;
 	char b[512];
@@ -78,7 +78,7 @@ START_TEST(test_advice_largest_cpu)
 	ck_assert_double_eq_tol(a.events_per_s, 105000.0, 1e-6);
 	pcp_progress_format_advice(b, sizeof(b), 1410, &a);
 	ck_assert_str_eq(b, "pcprecord: lost 60,000 events; -b 4096 would have kept them (CPU 0: "
-			    "1410 KB + 50,000 lost x 36.0 B/event = 3168 KB, rounded up to a power "
+			    "1410 KB + 50,000 lost in its worst second x 36.0 B/event = 3168 KB, rounded up to a power "
 			    "of two; it wrote 105.0 k events/s)");
 }
 END_TEST
@@ -86,7 +86,7 @@ END_TEST
 START_TEST(test_advice_exact_power_and_no_duration)
 {
 	/* 1024 KB + 1,024 lost x 1024 B/event = 1024 KB: 2048 exactly, not rounded further */
-	const struct pcp_advice_cpu cpus[1] = { { 4, 4096, 1024 } };
+	const struct pcp_advice_cpu cpus[1] = { { 4, 4096, 1024, 0, 0 } };
 	struct pcp_buffer_advice a;
 	char b[512];
 
@@ -104,8 +104,8 @@ START_TEST(test_advice_cpu_kept_nothing)
 	/* CPU 1 kept nothing: the recording's bytes per event (8,000 / 100 = 80 B) stand in;
 	 * 2,048 x 80 = 163,840 B = 160 KB; 64 + 160 = 224 -> 256. With no event kept anywhere
 	 * there is no bytes per event: no size, said so. */
-	const struct pcp_advice_cpu cpus[2] = { { 100, 8000, 0 }, { 0, 0, 2048 } };
-	const struct pcp_advice_cpu none[1] = { { 0, 0, 99 } };
+	const struct pcp_advice_cpu cpus[2] = { { 100, 8000, 0, 0, 0 }, { 0, 0, 2048, 0, 0 } };
+	const struct pcp_advice_cpu none[1] = { { 0, 0, 99, 0, 0 } };
 	struct pcp_buffer_advice a;
 	char b[512];
 
@@ -120,6 +120,33 @@ START_TEST(test_advice_cpu_kept_nothing)
 	pcp_progress_format_advice(b, sizeof(b), 64, &a);
 	ck_assert_str_eq(b, "pcprecord: lost 99 events; no event was kept to measure bytes per "
 			    "event, so no buffer size can be computed: try a much larger -b than 64");
+}
+END_TEST
+
+START_TEST(test_advice_worst_second)
+{
+	/* 512 KB per CPU, 10 s, with live samples.
+	 * CPU 0: 36 B/event; worst second 20,000 (2,000 after the last sample): 720,000 B =
+	 *        703.1 KB -> 704; 512 + 704 = 1216 -> 2048. Whole run: 50,000 x 36 = 1758 KB;
+	 *        2270 -> 4096.
+	 * CPU 1: 40 B/event; worst 8,000, after the last sample (peak 1,000 between samples):
+	 *        320,000 B = 312.5 -> 313; 825 -> 1024. Whole run: 10,000 x 40 = 391; 903 -> 1024. */
+	const struct pcp_advice_cpu cpus[2] = {
+		{ 1000000, 36000000, 50000, 48000, 20000 }, { 500000, 20000000, 10000, 2000, 1000 },
+	};
+	struct pcp_buffer_advice a;
+	char b[512];
+
+	ck_assert_int_eq(pcp_progress_advise(512, cpus, 2, 10.0, &a), 1);
+	ck_assert_int_eq(a.cpu, 0);
+	ck_assert_uint_eq(a.lost, 20000);
+	ck_assert_uint_eq(a.exact_kb, 1216);
+	ck_assert_uint_eq(a.need_kb, 2048);
+	ck_assert_uint_eq(a.need_run_kb, 4096);
+	pcp_progress_format_advice(b, sizeof(b), 512, &a);
+	ck_assert_str_eq(b, "pcprecord: lost 60,000 events; -b 2048 would have kept them (CPU 0: "
+			    "512 KB + 20,000 lost in its worst second x 36.0 B/event = 1216 KB, "
+			    "rounded up to a power of two; it wrote 105.0 k events/s)");
 }
 END_TEST
 
@@ -144,6 +171,7 @@ int main(void)
 	tcase_add_test(tc, test_advice_largest_cpu);
 	tcase_add_test(tc, test_advice_exact_power_and_no_duration);
 	tcase_add_test(tc, test_advice_cpu_kept_nothing);
+	tcase_add_test(tc, test_advice_worst_second);
 	tcase_add_test(tc, test_sustained);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);

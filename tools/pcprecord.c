@@ -830,15 +830,17 @@ static void print_buffer_advice(const struct pcp_record *rec, double secs,
 	if (nr > CPU_SETSIZE)
 		nr = CPU_SETSIZE;
 	for (i = 0; i < nr; i++)
-		cpus[i] = (struct pcp_advice_cpu){ rc[i].events, rc[i].bytes,
-						   rc[i].overrun + rc[i].commit_overrun + rc[i].dropped };
+		cpus[i] = (struct pcp_advice_cpu){
+			rc[i].events, rc[i].bytes, rc[i].overrun + rc[i].commit_overrun + rc[i].dropped,
+			i < pr->nr_cpus ? pr->sampled_lost[i] : 0, i < pr->nr_cpus ? pr->peak_lost[i] : 0 };
 	if (!pcp_progress_advise(pcp_record_buffer_kb(rec), cpus, nr, secs, &a))
 		return;
-	if (pcp_progress_loss_sustained(pr->lossy_samples, pr->samples))
-		fprintf(stderr, "pcprecord: events were lost in %u of %u one-second samples: the "
-			"reader fell behind for the whole run, so a longer run needs a larger buffer "
-			"in proportion (or fewer events: -C, without --lifecycle)\n",
-			pr->lossy_samples, pr->samples);
+	if (a.defined && pcp_progress_loss_sustained(pr->lossy_samples, pr->samples))
+		fprintf(stderr, "pcprecord: events were lost in %u of %u one-second samples: if the "
+			"reader did not merely wake late but could not keep up, only -b %llu (the whole "
+			"run's loss) holds a run this long, a longer one more; fewer events (-C, "
+			"without --lifecycle) help either way\n", pr->lossy_samples, pr->samples,
+			(unsigned long long)a.need_run_kb);
 	pcp_progress_format_advice(line, sizeof(line), pcp_record_buffer_kb(rec), &a);
 	fprintf(stderr, "%s\n", line);
 }
@@ -915,6 +917,7 @@ static void interrupted_before_start(struct session *s)
 static int finish(struct session *s, int err)
 {
 	pcp_progress_finish(s->progress, NULL); /* before the instance goes */
+	pcp_progress_result_release(&s->progress_result);
 	if (s->go_fd >= 0)
 		close(s->go_fd);
 	if (s->err_fd >= 0)

@@ -78,11 +78,14 @@ int pcp_progress_advise(uint64_t buffer_kb, const struct pcp_advice_cpu *cpus, i
 		return 0;
 	for (i = 0; i < nr_cpus; i++) {
 		const struct pcp_advice_cpu *c = &cpus[i];
+		uint64_t worst = c->peak_lost, after = c->lost > c->sampled_lost ? c->lost - c->sampled_lost : 0;
 		double bpe;
-		uint64_t kb;
+		uint64_t kb, run_kb;
 
 		if (!c->lost)
 			continue;
+		if (after > worst) /* after the last sample (or with none: all of it) */
+			worst = after;
 		/* a CPU that kept nothing: the recording's average size of an event */
 		if (c->events && c->bytes)
 			bpe = (double)c->bytes / (double)c->events;
@@ -90,12 +93,15 @@ int pcp_progress_advise(uint64_t buffer_kb, const struct pcp_advice_cpu *cpus, i
 			bpe = (double)all_bytes / (double)all_events;
 		else
 			continue;
-		kb = buffer_kb + (uint64_t)ceil((double)c->lost * bpe / 1024.0);
+		kb = buffer_kb + (uint64_t)ceil((double)worst * bpe / 1024.0);
+		run_kb = round_up_pow2(buffer_kb + (uint64_t)ceil((double)c->lost * bpe / 1024.0));
+		if (run_kb > out->need_run_kb)
+			out->need_run_kb = run_kb;
 		if (out->defined && kb <= out->exact_kb)
 			continue;
 		out->defined = 1;
 		out->cpu = i;
-		out->lost = c->lost;
+		out->lost = worst;
 		out->bytes_per_event = bpe;
 		out->exact_kb = kb;
 		out->need_kb = round_up_pow2(kb);
@@ -130,8 +136,8 @@ int pcp_progress_format_advice(char *buf, size_t len, uint64_t buffer_kb,
 	pcp_progress_group(lost, sizeof(lost), a->lost);
 	format_rate(rate, sizeof(rate), a->events_per_s);
 	return snprintf(buf, len, "pcprecord: lost %s events; -b %llu would have kept them "
-			"(CPU %d: %llu KB + %s lost x %.1f B/event = %llu KB, rounded up to a power "
-			"of two; it wrote %s events/s)", total, (unsigned long long)a->need_kb,
+			"(CPU %d: %llu KB + %s lost in its worst second x %.1f B/event = %llu KB, "
+			"rounded up to a power of two; it wrote %s events/s)", total, (unsigned long long)a->need_kb,
 			a->cpu, (unsigned long long)buffer_kb, lost, a->bytes_per_event,
 			(unsigned long long)a->exact_kb, rate);
 }
@@ -150,8 +156,17 @@ struct pcp_progress {
 	int stopping;
 	int line_shown;              /* a status line is on the terminal */
 	uint64_t last_lost;
+	struct pcp_record_live_cpu *live;   /* per CPU, the sample being read */
 	struct pcp_progress_result res;
 };
+
+void pcp_progress_result_release(struct pcp_progress_result *res)
+{
+	free(res->sampled_lost);
+	free(res->peak_lost);
+	res->sampled_lost = res->peak_lost = NULL;
+	res->nr_cpus = 0;
+}
 
 static double since(const struct timespec *t0)
 {
@@ -168,8 +183,17 @@ static void sample(struct pcp_progress *p)
 	struct pcp_progress_figures f;
 	char line[256], lost[32];
 
-	if (pcp_record_live_read(p->rec, NULL, &live) != 0)
+	if (pcp_record_live_read(p->rec, p->live, &live) != 0)
 		return;
+	for (int i = 0; i < p->res.nr_cpus; i++) {
+		uint64_t l = p->live[i].lost, d = l > p->res.sampled_lost[i] ? l - p->res.sampled_lost[i] : 0;
+
+		if (!p->live[i].recorded)
+			continue;
+		if (d > p->res.peak_lost[i])
+			p->res.peak_lost[i] = d;
+		p->res.sampled_lost[i] = l;
+	}
 	f = (struct pcp_progress_figures){ since(&p->o.start), live.events, live.bytes, live.lost };
 	p->res.samples++;
 	if (live.lost > p->last_lost)
@@ -229,6 +253,16 @@ int pcp_progress_start(const struct pcp_record *rec, const struct pcp_progress_o
 		return PCP_ERR_NOMEM;
 	p->rec = rec;
 	p->o = *o;
+	p->res.nr_cpus = pcp_record_nr_cpus(rec);
+	p->live = calloc((size_t)p->res.nr_cpus, sizeof(*p->live));
+	p->res.sampled_lost = calloc((size_t)p->res.nr_cpus, sizeof(uint64_t));
+	p->res.peak_lost = calloc((size_t)p->res.nr_cpus, sizeof(uint64_t));
+	if (!p->live || !p->res.sampled_lost || !p->res.peak_lost) {
+		free(p->live);
+		pcp_progress_result_release(&p->res);
+		free(p);
+		return PCP_ERR_NOMEM;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -242,6 +276,8 @@ int pcp_progress_start(const struct pcp_record *rec, const struct pcp_progress_o
 	if (err) {
 		pthread_cond_destroy(&p->cond);
 		pthread_mutex_destroy(&p->lock);
+		free(p->live);
+		pcp_progress_result_release(&p->res);
 		free(p);
 		return PCP_ERR_INTERNAL;
 	}
@@ -274,7 +310,10 @@ void pcp_progress_finish(struct pcp_progress *p, struct pcp_progress_result *res
 		fflush(p->o.out);
 	}
 	if (res)
-		*res = p->res;
+		*res = p->res; /* the arrays go with it */
+	else
+		pcp_progress_result_release(&p->res);
+	free(p->live);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

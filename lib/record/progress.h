@@ -32,21 +32,28 @@ struct pcp_advice_cpu {
 	uint64_t events;   /* kept (found in its sub-buffers) */
 	uint64_t bytes;    /* spooled: what the kept events took in the ring buffer */
 	uint64_t lost;     /* overrun + commit overrun + dropped */
+	uint64_t sampled_lost; /* lost as of the last live sample (0: none taken) */
+	uint64_t peak_lost;    /* the most lost between two samples (a second) */
 };
 
 /* The per-CPU buffer (-b) that would have kept the lost events: per CPU, the buffer it had plus
- * its lost events at its measured bytes per event (bytes / events; the recording's average on
- * a CPU that kept none), rounded up to a power of two KB; the largest over the CPUs. */
+ * the events it lost in its worst second (the most between two live samples, or after the last
+ * one; all of them without samples) at its measured bytes per event (bytes / events; the
+ * recording's average on a CPU that kept none), rounded up to a power of two KB; the largest
+ * over the CPUs. A reader that catches up at every wake-up (10 a second) then loses nothing.
+ * The whole run's loss instead of the worst second's gives need_run_kb: what a reader that
+ * never caught up would have needed for a run this long. */
 struct pcp_buffer_advice {
 	int defined;             /* 0: no event was kept anywhere, bytes per event unknown */
 	int cpu;                 /* the CPU that needs the largest buffer */
 	uint64_t lost_total;     /* over all CPUs */
-	uint64_t lost;           /* that CPU's */
+	uint64_t lost;           /* that CPU's, in its worst second */
 	double bytes_per_event;  /* that CPU's */
 	double events_per_s;     /* that CPU's written rate (kept + lost) over the recording;
 				  * NAN without a duration */
 	uint64_t exact_kb;       /* buffer_kb + ceil(lost * bytes_per_event / 1024) */
 	uint64_t need_kb;        /* exact_kb rounded up to a power of two: the -b to give */
+	uint64_t need_run_kb;    /* the same from each CPU's whole loss (largest over CPUs) */
 };
 
 /* 0 when nothing was lost (*out zeroed but lost_total), 1 when *out holds the advice. */
@@ -75,7 +82,12 @@ struct pcp_progress_result {
 	unsigned samples;          /* samples read */
 	unsigned lossy_samples;    /* samples in which the lost count grew */
 	int noticed;               /* the loss notice was printed */
+	int nr_cpus;               /* entries of the arrays (0: none) */
+	uint64_t *sampled_lost;    /* per CPU: lost as of the last sample */
+	uint64_t *peak_lost;       /* per CPU: the most lost between two samples */
 };
+/* Frees the arrays. */
+void pcp_progress_result_release(struct pcp_progress_result *res);
 
 struct pcp_progress;
 
