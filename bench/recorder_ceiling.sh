@@ -2,8 +2,8 @@
 # The recorder's ceiling and overhead (issue 14, "Recorder"), in one invocation, nice'd (other
 # people share the machine): needs root (live tracing).
 #
-#   bench/recorder_ceiling.sh BUILD_DIR [SECONDS] [SIZES_KB] [RATES] [OVERHEAD_REPS]
-#   e.g. bench/recorder_ceiling.sh build 3 "128 512 1410 4096" "150000 300000 0" 3
+#   bench/recorder_ceiling.sh BUILD_DIR [SECONDS] [SIZES_KB] [RATES] [OVERHEAD_REPS] [OVERHEAD_PATTERNS]
+#   e.g. bench/recorder_ceiling.sh build 3 "128 512 1410 4096" "150000 300000 0" 3 "burst saturate"
 #
 # Ceiling: `pcprecord --lifecycle -b KB -- pcpload --pattern saturate [--rate R]` for each buffer
 # size and page rate (0 = no cap: as fast as the kernel allocates, more than the recorder keeps
@@ -11,16 +11,19 @@
 # counts in the meta file), kept, lost, and the -b pcprecord's last line advised. Then per size:
 # the highest written rate held with no loss and the lowest written rate that lost events.
 #
-# Overhead: a memory hog pinned to each CPU (pcpload --pattern saturate, one thread per CPU),
-# untraced then traced with `pcprecord --lifecycle` (default buffer), alternated OVERHEAD_REPS
-# times; pcpload runs a fixed time, so the ratio is its pages/s untraced over traced (= the
-# traced run's time for the same work over the untraced one), the median of the pairs.
+# Overhead: a memory hog pinned to each CPU (pcpload, one thread per CPU: burst = it writes
+# every page it allocates, 64 MB at a time; saturate = the worst case, allocation and free
+# only), untraced then traced with `pcprecord --lifecycle` (default buffer), alternated
+# OVERHEAD_REPS times; pcpload runs a fixed time, so the ratio is its pages/s untraced over
+# traced (= the traced run's time for the same work over the untraced one), the median of the
+# pairs per pattern.
 set -u
 build=$(cd "${1:?usage: recorder_ceiling.sh BUILD_DIR [SECONDS] [SIZES_KB] [RATES] [REPS]}" && pwd) || exit 2
 secs=${2:-3}
 sizes=${3:-128 512 1410 4096}
 rates=${4:-150000 300000 0}
 reps=${5:-3}
+overhead_patterns=${6:-burst saturate}
 [ "$(id -u)" = 0 ] || { echo "recorder_ceiling.sh: needs root (live tracing)" >&2; exit 2; }
 scratch=$(mktemp -d "$build/ceiling.XXXXXX") || exit 1
 trap 'rm -rf "$scratch"' EXIT
@@ -66,22 +69,24 @@ for kb in sys.argv[2].split():
     print("| %s | %s | %s |" % (kb, "%.0f" % max(ok) if ok else "none", "%.0f" % min(bad) if bad else "none"))
 EOF_PY
 
+for pat in $overhead_patterns; do
 echo
-echo "# overhead: pcpload --pattern saturate, one pinned thread per CPU, $secs s; untraced vs pcprecord --lifecycle"
+echo "# overhead: pcpload --pattern $pat, one pinned thread per CPU, $secs s; untraced vs pcprecord --lifecycle"
 echo
 echo "| pair | untraced pages/s | traced pages/s | untraced / traced | traced ev/s | lost |"
 echo "|---|---|---|---|---|---|"
 : >"$scratch/ratios"
 for r in $(seq 1 "$reps"); do
-	$NICE "$build/pcpload" --pattern saturate --duration "$secs" >"$scratch/u.out" || continue
+	$NICE "$build/pcpload" --pattern "$pat" --duration "$secs" >"$scratch/u.out" || continue
 	$NICE "$build/pcprecord" -q --lifecycle -o "$scratch/o.dat" -- \
-		"$build/pcpload" --pattern saturate --duration "$secs" >"$scratch/t.out" 2>"$scratch/err" || continue
+		"$build/pcpload" --pattern "$pat" --duration "$secs" >"$scratch/t.out" 2>"$scratch/err" || continue
 	python3 - "$scratch/u.out" "$scratch/t.out" "$scratch/o.dat.meta.json" "$r" "$scratch/ratios" <<'EOF_PY'
 import json, re, sys
 def pages_per_s(path):
     t = open(path).read()
     s = float(re.search(r", ([0-9.]+) s,", t).group(1))
-    return int(re.search(r": ([0-9]+) pages allocated and freed", t).group(1)) / s
+    m = re.search(r": ([0-9]+) pages allocated and freed", t) or re.search(r"bursts \(([0-9]+) pages\)", t)
+    return int(m.group(1)) / s
 u, t = pages_per_s(sys.argv[1]), pages_per_s(sys.argv[2])
 m = json.load(open(sys.argv[3])); rec = m["recording"]
 lost = sum(c["overrun"] + c["commit_overrun"] + c["dropped"] for c in rec["cpus"])
@@ -90,4 +95,5 @@ open(sys.argv[5], "a").write("%f\n" % (u / t))
 EOF_PY
 	rm -f "$scratch/o.dat" "$scratch/o.dat.meta.json"
 done
-sort -n "$scratch/ratios" | awk '{ v[NR] = $1 } END { if (NR) printf "\nmedian untraced/traced: %.3fx over %d pairs\n", v[int((NR + 1) / 2)], NR }'
+sort -n "$scratch/ratios" | awk -v p="$pat" '{ v[NR] = $1 } END { if (NR) printf "\n%s: median untraced/traced %.3fx over %d pairs\n", p, v[int((NR + 1) / 2)], NR }'
+done
