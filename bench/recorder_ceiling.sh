@@ -27,8 +27,11 @@ overhead_patterns=${6:-burst saturate}
 [ "$(id -u)" = 0 ] || { echo "recorder_ceiling.sh: needs root (live tracing)" >&2; exit 2; }
 scratch=$(mktemp -d "$build/ceiling.XXXXXX") || exit 1
 trap 'rm -rf "$scratch"' EXIT
-NICE="nice -n 10"
-echo "# recorder ceiling: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+NICE="nice -n ${PCP_BENCH_NICE:-10}"
+# PCPLOAD_THREADS: saturate threads in the ceiling runs (default: one per CPU); more threads get
+# the load a larger share of a machine that others use too
+threads=${PCPLOAD_THREADS:+--threads $PCPLOAD_THREADS}
+echo "# recorder ceiling: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ), $NICE, saturate ${threads:-one thread per CPU}"
 echo
 echo "| -b KB/CPU | --rate pages/s | run s | written ev/s | kept ev/s | lost | lost % | advised -b |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -40,7 +43,7 @@ for kb in $sizes; do
 		[ "$rate" != 0 ] && rarg="--rate $rate"
 		# shellcheck disable=SC2086
 		$NICE "$build/pcprecord" --lifecycle -b "$kb" -o "$out" -- \
-			"$build/pcpload" -q --pattern saturate --duration "$secs" $rarg 2>"$scratch/err" >/dev/null ||
+			"$build/pcpload" -q --pattern saturate --duration "$secs" $rarg $threads 2>"$scratch/err" >/dev/null ||
 			{ echo "| $kb | $rate | failed: $(tail -1 "$scratch/err" | head -c 200) |"; continue; }
 		python3 - "$out.meta.json" "$kb" "$rate" "$scratch/err" "$scratch/rows" <<'EOF_PY'
 import json, re, sys
