@@ -120,6 +120,8 @@ struct pcp_percpu_results {
 struct pcp_percpu_model;
 int pcp_percpu_model_new(struct pcp_percpu_model **out);
 void pcp_percpu_model_event(struct pcp_percpu_model *m, const struct pcp_event *ev);
+/* Bytes of the allocations open now (outstanding_bytes at the end): the timeline's counter. */
+uint64_t pcp_percpu_model_open_bytes(const struct pcp_percpu_model *m);
 /* tep resolves call sites to symbols (function+0xoff, as trace-cmd report prints). */
 int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 			    struct pcp_percpu_results **out);
