@@ -620,6 +620,8 @@ static int run_finish(struct analyze_run *r)
 	if (r->opts.sink && r->opts.sink->names)
 		r->opts.sink->names(r->opts.sink->ctx, r->tep);
 	/* with a window or filter the snapshots do not bound what is analyzed: no check */
+	if (a->percpu && r->filter)
+		a->percpu->check.state = PCP_PERCPU_CHECK_FILTERED;
 	if (a->percpu && !r->filter && (err = pcp_percpu_attach_meta(a->percpu, a->meta, a->churn->lossy)))
 		return pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged percpu_stats snapshot", r->path);
 	return PCP_OK;
