@@ -418,7 +418,7 @@ static int write_slices(struct writer *w, struct pcp_perfetto *p)
 {
 	struct track t = { 0 };
 	int64_t tid_base = 0;
-	char name[96];
+	char name[160];
 
 	qsort(p->acq, p->nr_acq, sizeof(*p->acq), cmp_acq);
 	for (size_t i = 0; i < p->nr_acq; i++) {
