@@ -471,6 +471,8 @@ static int run_read_records(struct analyze_run *r)
 					churn_feed(churn, lcause, in);
 				in->missed = rec->missed_events;
 				in->has_event = 0;
+				in->ev.ts_ns = rec->ts;
+				in->ev.cpu = (uint32_t)rec->cpu;   /* churn_feed's mark goes to this CPU */
 				nr_in++;
 				continue;
 			}
