@@ -14,8 +14,11 @@
 -- and time_base_reason (only when none; duration_ns is then NULL), churn_window_ns, bucket_ns,
 -- top_n, infer_gap_ns (auto|N), infer_gap_refill_ns / infer_gap_drain_ns / zone_map
 -- (meta|none|n/a; only when locks are inferred), block_key (pfn|page_pointer), refill_flag
--- (field|derived; fallback mode only), pcptrace_version; with percpu events percpu_stats_check (checked|no_snapshots|
--- lossy) and, when checked, percpu_stats_consistent, percpu_stats_nr_alloc_delta,
+-- (field|derived; fallback mode only), pcptrace_version, filter (the analysis window and filter:
+-- none, or e.g. "from=+1.500000000s to=@123.000000000s cpus=0-3 pid=17,42 comm=cc1"; compare
+-- refuses runs whose filter differs) and, when filtered, window_from_ns / window_to_ns (trace
+-- time, [from, to); to NULL when open; docs/METRICS.md "Windows and filters"); with percpu
+-- events percpu_stats_check (checked|no_snapshots|lossy|filtered) and, when checked, percpu_stats_consistent, percpu_stats_nr_alloc_delta,
 -- percpu_stats_nr_dealloc_delta, percpu_traced_allocs, percpu_traced_frees; with kernel stacks
 -- stack_events, stacks_attributed, stacks_extra, stacks_unattributed, distinct_stacks; meta.<key> for the
 -- members of <trace>.meta.json except snapshots (objects flattened: meta.a.b).

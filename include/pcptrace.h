@@ -47,6 +47,7 @@ enum pcp_err {
 	PCP_ERR_EXEC_NOT_FOUND, /* workload command not found (the shell's 127) */
 	PCP_ERR_INTERNAL,       /* a bug: please report */
 	PCP_ERR_LOSSY,          /* compare: a run lost events (not comparable without --allow-lossy) */
+	PCP_ERR_WINDOW_MISMATCH, /* compare: runs analyzed with different windows or filters */
 	PCP_ERR__COUNT
 };
 

@@ -13,6 +13,8 @@
 #include "output/outfile.h"
 #include "output/report.h"
 #include "output/store.h"
+#include "output/perfetto.h"
+#include "model/analysis_filter.h"
 
 #ifndef PCPTRACE_VERSION
 #define PCPTRACE_VERSION "unknown"
@@ -40,12 +42,21 @@ static const char usage_text[] =
 	"                            learnt per kind from the trace)\n"
 	"      --buffer NAME         the trace buffer to analyze (trace-cmd's -B NAME; top = the\n"
 	"                            top-level one); needed when several hold analyzable events\n"
+	"      --from T, --to T      analyze the window [T, T): seconds from the trace's first\n"
+	"                            record (1.5), or absolute trace time with @ (@5123.000125)\n"
+	"      --cpus LIST           only these CPUs (0-3,8)\n"
+	"      --pid PID[,PID...]    only records of these pids (common_pid)\n"
+	"      --comm NAME           only records of the pids the trace's cmdlines name NAME\n"
+	"                            (the rule for blocks crossing the edges: pcpanalyze(1))\n"
+	"      --perfetto FILE       also write a Perfetto / Chrome JSON timeline\n"
+	"      --perfetto-max-slices N  zone-lock acquisitions drawn as slices (default 200000)\n"
 	"  -q, --quiet               no text summary\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             version\n"
 	"\n"
 	"Exit status: 0 ok, 2 usage, 3 cannot open, 4 empty, 5 not a trace.dat, 6 truncated,\n"
-	"7 corrupt, 8 no analyzable event, 9 mode impossible, 10 database, 11 JSON, 14 bad meta,\n"
+	"7 corrupt, 8 no analyzable event, 9 mode impossible (also --pid/--comm on a trace without\n"
+	"common_pid), 10 database, 11 JSON, 14 bad meta,\n"
 	"70 out of memory, 74 I/O, 125 internal error; see pcpanalyze(1).\n";
 
 static void err_line(const char *file, const char *problem)
@@ -98,12 +109,61 @@ static int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
+/* The window and filter options' spec (one per process: one analysis or one compare). */
+static struct pcp_filter_spec filter_spec;
+
+/* --from/--to/--cpus/--pid/--comm. 1 = it was one of them (an error already printed: -1). */
+static int filter_option(const char *name, const char *arg, struct pcp_analyze_opts *opts)
+{
+	int bad = 0;
+
+	if (!strcmp(name, "from"))
+		bad = pcp_filter_parse_time(arg, &filter_spec.from) ? -1 : 0;
+	else if (!strcmp(name, "to"))
+		bad = pcp_filter_parse_time(arg, &filter_spec.to) ? -1 : 0;
+	else if (!strcmp(name, "cpus"))
+		bad = pcp_filter_parse_cpus(arg, &filter_spec) ? -1 : 0;
+	else if (!strcmp(name, "pid"))
+		bad = pcp_filter_parse_pids(arg, &filter_spec) ? -1 : 0;
+	else if (!strcmp(name, "comm")) {
+		if (!*arg || strlen(arg) >= sizeof(filter_spec.comm))
+			bad = -1;
+		else
+			snprintf(filter_spec.comm, sizeof(filter_spec.comm), "%s", arg);
+	} else
+		return 0;
+	if (bad) {
+		usage_error(!strcmp(name, "from") ? "--from" : !strcmp(name, "to") ? "--to"
+			    : !strcmp(name, "cpus") ? "--cpus" : !strcmp(name, "pid") ? "--pid" : "--comm",
+			    !strcmp(name, "from") || !strcmp(name, "to")
+			    ? "expects seconds from the start (1.5) or @absolute trace time (@5123.000125)"
+			    : !strcmp(name, "cpus") ? "expects a CPU list (0-3,8)"
+			    : !strcmp(name, "pid") ? "expects pids (17,42; at most 64)"
+			    : "expects a task name (at most 63 characters)");
+		return -1;
+	}
+	opts->filter = &filter_spec;
+	return 1;
+}
+
+/* An empty window of one kind of time is a usage error (relative vs absolute: the trace says). */
+static int window_error(void)
+{
+	if (filter_spec.from.set && filter_spec.to.set &&
+	    filter_spec.from.absolute == filter_spec.to.absolute && filter_spec.to.ns <= filter_spec.from.ns)
+		return usage_error("--to", "must be after --from");
+	return 0;
+}
+
 /* Applies one of the analysis options shared by `pcpanalyze` and `pcpanalyze compare`
  * (compare analyzes trace.dat inputs on the fly with the same options). 0 = handled. */
 static int analysis_option(const char *name, const char *arg, struct pcp_analyze_opts *opts)
 {
 	uint64_t v;
+	int f = filter_option(name, arg, opts);
 
+	if (f)
+		return f < 0 ? -1 : 0;
 	if (!strcmp(name, "churn-window")) {
 		if (parse_u64(arg, &v))
 			return usage_error("--churn-window", "expects a number of nanoseconds");
@@ -151,16 +211,18 @@ static const char compare_usage_text[] =
 	"      --fail-on WHAT        regression (default) or worse: what makes the exit status 1\n"
 	"      --allow-mode-mismatch compare runs with different refill sources anyway\n"
 	"      --allow-lossy         compare runs that lost events anyway (the output names them)\n"
+	"      --allow-different-windows  compare runs analyzed with different --from/--to/--cpus/\n"
+	"                            --pid/--comm anyway\n"
 	"      --json FILE|-         write the comparison as JSON (- = stdout, no text table)\n"
 	"      --junit FILE          write JUnit XML: one test case per metric\n"
 	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap auto|NS,\n"
-	"      --buffer NAME\n"
+	"      --buffer NAME, --from T, --to T, --cpus LIST, --pid PIDS, --comm NAME\n"
 	"                            analysis options for trace.dat inputs (see pcpanalyze --help)\n"
 	"  -q, --quiet               no text table\n"
 	"  -h, --help                this help\n"
 	"\n"
 	"Exit status: 0 no regression, 1 at least one regression (or worse with --fail-on worse),\n"
-	"2 the inputs could not be compared.\n";
+	"2 the inputs could not be compared, 15 runs analyzed with different windows or filters.\n";
 
 static int compare_usage_error(const char *what, const char *problem)
 {
@@ -184,7 +246,7 @@ static char **split_commas(char *s, size_t *n)
 }
 
 enum { OPT_C_THRESHOLD = 300, OPT_C_ONLY, OPT_C_FAIL_ON, OPT_C_ALLOW_MISMATCH, OPT_C_JSON,
-       OPT_C_JUNIT, OPT_C_ANALYSIS, OPT_C_ALLOW_LOSSY };
+       OPT_C_JUNIT, OPT_C_ANALYSIS, OPT_C_ALLOW_LOSSY, OPT_C_ALLOW_WINDOWS };
 
 static int cmd_compare(int argc, char **argv)
 {
@@ -202,6 +264,12 @@ static int cmd_compare(int argc, char **argv)
 		{ "refill-source", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "infer-gap", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "buffer", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "from", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "to", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "cpus", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "pid", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "comm", required_argument, NULL, OPT_C_ANALYSIS },
+		{ "allow-different-windows", no_argument, NULL, OPT_C_ALLOW_WINDOWS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -257,6 +325,7 @@ static int cmd_compare(int argc, char **argv)
 			break;
 		case OPT_C_ALLOW_MISMATCH: opts.allow_mode_mismatch = 1; break;
 		case OPT_C_ALLOW_LOSSY: opts.allow_lossy = 1; break;
+		case OPT_C_ALLOW_WINDOWS: opts.allow_different_windows = 1; break;
 		case OPT_C_JSON: json_path = optarg; break;
 		case OPT_C_JUNIT: junit_path = optarg; break;
 		case OPT_C_ANALYSIS:
@@ -284,6 +353,8 @@ static int cmd_compare(int argc, char **argv)
 	}
 	if (!nr_base || !nr_new)
 		return compare_usage_error("arguments", "needs at least one base and one new run");
+	if (window_error())
+		return 2;
 	if (output_is_input("pcpanalyze compare", "--json", json_path, base, nr_base) ||
 	    output_is_input("pcpanalyze compare", "--json", json_path, new_, nr_new) ||
 	    output_is_input("pcpanalyze compare", "--junit", junit_path, base, nr_base) ||
@@ -297,6 +368,8 @@ static int cmd_compare(int argc, char **argv)
 	err = pcp_compare_runs(base, nr_base, new_, nr_new, &opts, &r, errbuf, sizeof(errbuf));
 	if (err) {
 		fprintf(stderr, "pcpanalyze compare: %s\n", errbuf[0] ? errbuf : pcp_strerror(err));
+		if (err == PCP_ERR_WINDOW_MISMATCH)
+			status = pcp_exit_code(err);   /* 15: its own status (pcpanalyze(1)) */
 		goto out;
 	}
 	if (!quiet && !(json_path && !strcmp(json_path, "-")))
@@ -429,7 +502,7 @@ static char *default_db_path(const char *trace)
 	return out;
 }
 
-enum { OPT_JSON = 256, OPT_ANALYSIS };
+enum { OPT_JSON = 256, OPT_ANALYSIS, OPT_PERFETTO, OPT_PERFETTO_MAX };
 
 static int cmd_analyze(int argc, char **argv)
 {
@@ -442,6 +515,13 @@ static int cmd_analyze(int argc, char **argv)
 		{ "refill-source", required_argument, NULL, OPT_ANALYSIS },
 		{ "infer-gap", required_argument, NULL, OPT_ANALYSIS },
 		{ "buffer", required_argument, NULL, OPT_ANALYSIS },
+		{ "from", required_argument, NULL, OPT_ANALYSIS },
+		{ "to", required_argument, NULL, OPT_ANALYSIS },
+		{ "cpus", required_argument, NULL, OPT_ANALYSIS },
+		{ "pid", required_argument, NULL, OPT_ANALYSIS },
+		{ "comm", required_argument, NULL, OPT_ANALYSIS },
+		{ "perfetto", required_argument, NULL, OPT_PERFETTO },
+		{ "perfetto-max-slices", required_argument, NULL, OPT_PERFETTO_MAX },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -449,7 +529,11 @@ static int cmd_analyze(int argc, char **argv)
 	};
 	struct pcp_analyze_opts opts;
 	struct pcp_analysis *a = NULL;
-	const char *db_opt = NULL, *json_path = NULL, *trace;
+	const char *db_opt = NULL, *json_path = NULL, *trace, *perfetto_path = NULL;
+	uint64_t max_slices = PCP_PERFETTO_DEFAULT_MAX_SLICES;
+	struct pcp_perfetto *timeline = NULL;
+	struct pcp_outfile perfetto_out;
+	int perfetto_pending = 0;
 	char *db_path = NULL;
 	char errbuf[512];
 	int quiet = 0, c, idx, err, json_pending = 0;
@@ -462,6 +546,15 @@ static int cmd_analyze(int argc, char **argv)
 		switch (c) {
 		case 'o': db_opt = optarg; break;
 		case OPT_JSON: json_path = optarg; break;
+		case OPT_PERFETTO:
+			if (!*optarg || !strcmp(optarg, "-"))
+				return usage_error("--perfetto", "expects a file name");
+			perfetto_path = optarg;
+			break;
+		case OPT_PERFETTO_MAX:
+			if (parse_u64(optarg, &max_slices) || max_slices > 100000000)
+				return usage_error("--perfetto-max-slices", "expects a count");
+			break;
 		case OPT_ANALYSIS:
 			if (analysis_option(longopts[idx].name, optarg, &opts))
 				return pcp_exit_code(PCP_ERR_USAGE);
@@ -479,6 +572,8 @@ static int cmd_analyze(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error("arguments", optind >= argc ? "expects one trace.dat" : "expects exactly one trace.dat");
 	trace = argv[optind];
+	if (window_error())
+		return pcp_exit_code(PCP_ERR_USAGE);
 
 	db_path = db_opt ? strdup(db_opt) : default_db_path(trace);
 	if (!db_path) {
@@ -489,10 +584,24 @@ static int cmd_analyze(int argc, char **argv)
 		free(db_path);
 		return usage_error("--json", "must differ from the database path");
 	}
+	if (perfetto_path && (pcp_same_file(perfetto_path, db_path) ||
+			      (json_path && pcp_same_file(perfetto_path, json_path)))) {
+		free(db_path);
+		return usage_error("--perfetto", "must differ from the database and JSON paths");
+	}
 	if (output_is_input("pcpanalyze", db_opt ? "-o" : "database", db_path, argv + optind, 1) ||
-	    output_is_input("pcpanalyze", "--json", json_path, argv + optind, 1)) {
+	    output_is_input("pcpanalyze", "--json", json_path, argv + optind, 1) ||
+	    output_is_input("pcpanalyze", "--perfetto", perfetto_path, argv + optind, 1)) {
 		free(db_path);
 		return pcp_exit_code(PCP_ERR_USAGE);
+	}
+	if (perfetto_path) {
+		if ((err = pcp_perfetto_new((size_t)max_slices, opts.bucket_ns, &timeline))) {
+			err_line(trace, pcp_strerror(err));
+			free(db_path);
+			return pcp_exit_code(err);
+		}
+		opts.sink = pcp_perfetto_sink(timeline);
 	}
 
 	err = pcp_analyze_file(trace, &opts, &a, errbuf, sizeof(errbuf));
@@ -514,6 +623,14 @@ static int cmd_analyze(int argc, char **argv)
 		err_line(json_path, errbuf);
 		goto out;
 	}
+	if (timeline) {
+		if ((err = pcp_perfetto_prepare(&perfetto_out, perfetto_path, timeline, a, errbuf,
+						sizeof(errbuf)))) {
+			err_line(perfetto_path, errbuf);
+			goto out;
+		}
+		perfetto_pending = 1;
+	}
 	errbuf[0] = '\0';
 	err = pcp_store_prepare(&db_out, db_path, a, errbuf, sizeof(errbuf));
 	if (!err)
@@ -528,6 +645,17 @@ static int cmd_analyze(int argc, char **argv)
 			err_line(json_path, errbuf);
 			goto out;
 		}
+	}
+	if (perfetto_pending) {
+		perfetto_pending = 0;
+		if ((err = pcp_outfile_commit(&perfetto_out, errbuf, sizeof(errbuf)))) {
+			err_line(perfetto_path, errbuf);
+			goto out;
+		}
+		if (pcp_perfetto_dropped(timeline))
+			fprintf(stderr, "pcpanalyze: %s: zone-lock slices capped at %" PRIu64
+				" (--perfetto-max-slices); %" PRIu64 " later acquisitions not drawn, counters complete\n",
+				perfetto_path, max_slices, pcp_perfetto_dropped(timeline));
 	}
 	if (json_doc && !strcmp(json_path, "-") &&
 	    (err = pcp_json_write_stdout(json_doc, errbuf, sizeof(errbuf)))) {
@@ -545,6 +673,9 @@ static int cmd_analyze(int argc, char **argv)
 out:
 	if (json_pending)
 		pcp_outfile_abort(&json_out);
+	if (perfetto_pending)
+		pcp_outfile_abort(&perfetto_out);
+	pcp_perfetto_free(timeline);
 	json_decref(json_doc);
 	pcp_analysis_free(a);
 	free(db_path);

@@ -31,6 +31,7 @@ static const struct {
 	[PCP_ERR_EXEC_NOT_FOUND] = { "command not found", 127 },
 	[PCP_ERR_INTERNAL] = { "internal error", 125 },
 	[PCP_ERR_LOSSY] = { "a run lost events: not comparable", 2 },   /* compare's "cannot compare" */
+	[PCP_ERR_WINDOW_MISMATCH] = { "runs analyzed with different windows or filters", 15 },
 };
 
 PCP_API const char *pcp_strerror(int err)

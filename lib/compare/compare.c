@@ -206,6 +206,17 @@ static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts
 			return err;
 		}
 	}
+	for (size_t i = 1; i < n && !opts->allow_different_windows; i++) {
+		if (strcmp(runs[i].filter, runs[0].filter)) {
+			int err = pcp_errorf(errbuf, errlen, PCP_ERR_WINDOW_MISMATCH,
+					    "%s: analyzed with window/filter '%s', but %s with '%s' "
+					    "(--allow-different-windows to compare anyway)", paths[i],
+					    runs[i].filter, paths[0], runs[0].filter);
+			for (size_t j = 0; j < n; j++)
+				pcp_run_release(&runs[j]);
+			return err;
+		}
+	}
 	for (size_t i = 1; i < n; i++) {
 		if (strcmp(runs[i].refill_source ? runs[i].refill_source : "",
 			   runs[0].refill_source ? runs[0].refill_source : "") && !opts->allow_mode_mismatch) {
@@ -280,6 +291,12 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_MODE_MISMATCH,
 				"base runs use refill source %s, new runs %s (use --allow-mode-mismatch to "
 				"compare anyway)", base[0].refill_source, new_[0].refill_source);
+		goto out_release;
+	}
+	if (strcmp(base[0].filter, new_[0].filter) && !opts->allow_different_windows) {
+		err = pcp_errorf(errbuf, errlen, PCP_ERR_WINDOW_MISMATCH,
+				"base runs analyzed with window/filter '%s', new runs with '%s' (use "
+				"--allow-different-windows to compare anyway)", base[0].filter, new_[0].filter);
 		goto out_release;
 	}
 	r->rows = calloc(base[0].nr_metrics ? base[0].nr_metrics : 1, sizeof(*r->rows));

@@ -21,6 +21,7 @@ struct pcp_run_metric {
 struct pcp_run {
 	char *source;          /* the path given */
 	char *refill_source;   /* trace_info refill_source */
+	char *filter;          /* trace_info filter (window and filter; "none", also when absent) */
 	int schema_version;
 	int lossy;             /* trace_info lossy = 1 */
 	unsigned long long events_lost, events_lost_unknown;   /* trace_info, for messages */
@@ -73,6 +74,8 @@ struct pcp_compare_opts {
 	size_t nr_only;
 	int fail_on_worse;                        /* --fail-on worse */
 	int allow_mode_mismatch;
+	int allow_different_windows;              /* --allow-different-windows: compare runs
+						   * analyzed with other windows/filters */
 	int allow_lossy;                          /* --allow-lossy: compare lossy runs anyway */
 };
 

@@ -24,6 +24,7 @@ void pcp_run_release(struct pcp_run *run)
 	free(run->metrics);
 	free(run->source);
 	free(run->refill_source);
+	free(run->filter);
 	memset(run, 0, sizeof(*run));
 }
 
@@ -45,7 +46,7 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 		goto out;
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM trace_info WHERE key IN "
 				   "('schema_version', 'refill_source', 'lossy', 'events_lost', "
-				   "'events_lost_unknown')", -1, &st, NULL) != SQLITE_OK) {
+				   "'events_lost_unknown', 'filter')", -1, &st, NULL) != SQLITE_OK) {
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "not a pcptrace results database (%s)",
 				sqlite3_errmsg(db));
 		goto out;
@@ -60,13 +61,21 @@ static int read_run_db(const char *path, struct pcp_run *run, char *errbuf, size
 			run->events_lost = (unsigned long long)sqlite3_column_int64(st, 1);
 		else if (!strcmp(key, "events_lost_unknown"))
 			run->events_lost_unknown = (unsigned long long)sqlite3_column_int64(st, 1);
-		else if (!run->refill_source)
+		else if (!strcmp(key, "filter")) {
+			free(run->filter);
+			run->filter = column_text(st, 1);
+		} else if (!run->refill_source)
 			run->refill_source = column_text(st, 1);
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != SQLITE_DONE) {
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_DB, "cannot read trace_info: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	/* databases from before windows and filters analyzed the whole trace */
+	if (!run->filter && !(run->filter = strdup("none"))) {
+		err = PCP_ERR_NOMEM;
 		goto out;
 	}
 	if (run->schema_version != PCP_SCHEMA_VERSION) {
@@ -164,7 +173,8 @@ static int run_from_analysis(const struct pcp_analysis *a, struct pcp_run *run)
 	run->events_lost = c->events_lost;
 	run->events_lost_unknown = c->lost_unknown_marks;
 	run->refill_source = strdup(pcp_refill_source_name(a->refill_source));
-	if (!run->refill_source)
+	run->filter = strdup(a->filter ? a->filter : "none");
+	if (!run->refill_source || !run->filter)
 		return PCP_ERR_NOMEM;
 	err = run_add_metrics(run, c->metrics, c->nr_metrics);
 	if (!err && a->percpu)

@@ -25,6 +25,8 @@
 #include "model/zone_map.h"
 #include "model/lock_cause.h"
 #include "events/parse_stack.h"
+#include "model/analysis_filter.h"
+#include "model/timeline_sink.h"
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 {
@@ -34,6 +36,8 @@ void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 	o->infer_gap_ns = PCP_INFER_GAP_AUTO;
 	o->refill_source = PCP_REFILL_AUTO;
 	o->buffer = NULL;
+	o->filter = NULL;
+	o->sink = NULL;
 }
 
 static int count_cmp(const void *a, const void *b)
@@ -110,8 +114,8 @@ static inline void churn_feed(struct pcp_churn_model *churn, struct pcp_lock_cau
 /* --infer-gap auto: a first pass over the start of the trace, until each kind has its samples
  * (or the trace ends), learns the gaps (lib/model/infer_gap.c). Only when locks are inferred. */
 static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_parser *kmem,
-			    int stack_id, uint32_t nr_cpus, uint64_t gaps[2], char *errbuf,
-			    size_t errlen)
+			    int stack_id, uint32_t nr_cpus, struct pcp_filter *filter, uint64_t gaps[2],
+			    char *errbuf, size_t errlen)
 {
 	struct tep_handle *tep = pcp_reader_tep(reader);
 	struct pcp_gap_sampler sampler;
@@ -126,6 +130,14 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 
 		if (id < 0 || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
 			continue;   /* the main pass reports damaged data */
+		if (filter) {   /* the gaps of the records the analysis keeps (analysis_filter.h) */
+			pcp_filter_start(filter, rec->ts);
+			if (!pcp_filter_keep(filter, rec->data, rec->size, rec->ts, rec->cpu)) {
+				if (rec->missed_events && pcp_filter_in_window(filter, rec->ts, rec->cpu))
+					pcp_gap_sampler_mark(&sampler, (uint32_t)rec->cpu);
+				continue;
+			}
+		}
 		if (id == stack_id) {
 			/* inside the bulk operation, as the churn model sees it; a mark still counts */
 			if (rec->missed_events)
@@ -173,6 +185,7 @@ struct analyze_run {
 	struct pcp_churn_model *churn;
 	struct pcp_percpu_model *pmodel;
 	struct pcp_lifecycle_model *lc;         /* only with mm_page_alloc and mm_page_free formats */
+	struct pcp_filter *filter;              /* --from/--to/--cpus/--pid/--comm; NULL: none */
 	uint64_t analyzable, pcp_blocks;
 	struct pcp_analysis *a;
 };
@@ -195,6 +208,25 @@ static int run_open_trace(struct analyze_run *r)
 	return PCP_OK;
 }
 
+/* The window and filter resolved for this trace, and their description for every output. */
+static int run_new_filter(struct analyze_run *r)
+{
+	char desc[1024];
+
+	pcp_filter_spec_describe(r->opts.filter, desc, sizeof(desc));
+	if (!(r->a->filter = strdup(desc)))
+		return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_NOMEM, "out of memory");
+	if (!pcp_filter_spec_active(r->opts.filter))
+		return PCP_OK;
+	if (!(r->filter = malloc(sizeof(*r->filter))))
+		return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_NOMEM, "out of memory");
+	if (pcp_filter_init(r->filter, r->opts.filter, r->tep))
+		return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_MODE,
+				  "--pid/--comm need a common_pid field of 4 bytes in the trace's byte order");
+	r->a->filtered = 1;
+	return PCP_OK;
+}
+
 /* The analysis with what the file says of itself: buffer, version, CPUs, clock, time base. */
 static int run_new_analysis(struct analyze_run *r)
 {
@@ -214,7 +246,9 @@ static int run_new_analysis(struct analyze_run *r)
 	if (lay->trace_clock[0] && !(a->trace_clock = strdup(lay->trace_clock)))
 		return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_NOMEM, "out of memory");
 	a->time_base = pcp_time_base_of(a->trace_clock, lay->tsc2nsec_mult != 0, &a->time_base_reason);
-	return PCP_OK;
+	a->opts.filter = NULL;   /* the caller's: a->filter describes it */
+	a->opts.sink = NULL;
+	return run_new_filter(r);
 }
 
 /* Learn the infer gaps first, then start over: the direct path rewinds in place; the
@@ -228,8 +262,8 @@ static int run_learn_infer_gaps(struct analyze_run *r)
 		a->infer_gap_ns[0] = a->infer_gap_ns[1] = r->opts.infer_gap_ns;
 		return PCP_OK;
 	}
-	if ((err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, a->infer_gap_ns,
-				    r->errbuf, r->errlen)))
+	if ((err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, r->filter,
+				    a->infer_gap_ns, r->errbuf, r->errlen)))
 		return err;
 	err = pcp_reader_rewind(r->reader, r->errbuf, r->errlen);
 	if (err != PCP_ERR_MODE)
@@ -342,9 +376,10 @@ static int run_open_lifecycle(struct analyze_run *r)
 		lo.page_shift = (unsigned)__builtin_ctz((unsigned)page_size);
 	lo.no_time_base = r->a->time_base == PCP_TIME_NONE;
 	lo.bucket_ns = r->opts.bucket_ns;
-	if (r->a->meta && pcp_meta_pcp_pages(&r->a->meta->before, r->nr_cpus, start))
+	/* a window or filter: the snapshots bound the whole recording, not what is kept */
+	if (!r->filter && r->a->meta && pcp_meta_pcp_pages(&r->a->meta->before, r->nr_cpus, start))
 		lo.start_pages = start;
-	if (r->a->meta && pcp_meta_pcp_pages(&r->a->meta->after, r->nr_cpus, end))
+	if (!r->filter && r->a->meta && pcp_meta_pcp_pages(&r->a->meta->after, r->nr_cpus, end))
 		lo.end_pages = end;
 	err = pcp_lifecycle_new(r->nr_cpus, &lo, &r->lc);
 	free(start);
@@ -366,6 +401,7 @@ static int run_open_models(struct analyze_run *r)
 	if ((err = pcp_meta_load(path, &a->meta)))
 		return pcp_errorf(errbuf, errlen, err, "%s.meta.json is not a valid JSON object", path);
 	r->copts.meta = a->meta;   /* zone-lock hold: the pageset batch */
+	r->copts.sink = r->opts.sink;
 	/* Zone spans are PFN ranges: blocks keyed by page pointer have no zone (zone_map n/a). */
 	if (r->copts.lock_source == PCP_LOCK_INFERRED && a->block_key == PCP_BLOCK_KEY_PFN) {
 		if ((err = pcp_zone_map_from_meta(a->meta, &r->zone_map)))
@@ -404,6 +440,8 @@ static int run_read_records(struct analyze_run *r)
 	const int nr_ids = r->nr_ids, type_host = r->type_host, type_off = r->type_off;
 	const int type_size = r->type_size, percpu_present = r->percpu_present;
 	const uint32_t nr_cpus = r->nr_cpus;
+	struct pcp_filter *filter = r->filter;
+	const struct pcp_timeline_sink *sink = r->opts.sink && r->opts.sink->percpu ? r->opts.sink : NULL;
 	uint64_t analyzable = 0, pcp_blocks = 0, nr_in = 0;
 	struct churn_input pipe[CHURN_PIPE];
 	struct tep_record *rec;
@@ -417,6 +455,28 @@ static int run_read_records(struct analyze_run *r)
 			return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_CORRUPT,
 					  "record %llu (CPU %d) has an unknown event id %d: damaged data",
 					  (unsigned long long)pcp_reader_records(reader), rec->cpu, id);
+		/* A window or filter (analysis_filter.h): a record it drops is not in the analysis;
+		 * its missed-events mark is, when the record is inside the window on a kept CPU. */
+		if (filter) {
+			int keep;
+
+			pcp_filter_start(filter, rec->ts);
+			keep = pcp_filter_keep(filter, rec->data, rec->size, rec->ts, rec->cpu);
+			filter->kept += keep;
+			filter->dropped += !keep;
+			if (!keep && (!rec->missed_events || !pcp_filter_in_window(filter, rec->ts, rec->cpu)))
+				continue;
+			if (!keep) {
+				if (nr_in >= CHURN_PIPE)
+					churn_feed(churn, lcause, in);
+				in->missed = rec->missed_events;
+				in->has_event = 0;
+				in->ev.ts_ns = rec->ts;
+				in->ev.cpu = (uint32_t)rec->cpu;   /* churn_feed's mark goes to this CPU */
+				nr_in++;
+				continue;
+			}
+		}
 		counts[id]++;
 		/* The slot is reused: its event, CHURN_PIPE inputs old, goes to the model first. */
 		if (nr_in >= CHURN_PIPE)
@@ -446,6 +506,8 @@ static int run_read_records(struct analyze_run *r)
 			if (kind != PCP_EV_OTHER) {
 				in->ev.kind = (uint8_t)kind;
 				pcp_percpu_model_event(pmodel, &in->ev);
+				if (sink)
+					sink->percpu(sink->ctx, &in->ev, pcp_percpu_model_open_bytes(pmodel));
 				analyzable++;
 			}
 		} else if (kind != PCP_EV_OTHER) {
@@ -523,6 +585,11 @@ static int run_finish(struct analyze_run *r)
 	int err;
 
 	a->events_total = pcp_reader_records(r->reader);
+	if (r->filter) {   /* the analysis is of the kept records (docs/METRICS.md) */
+		a->events_total = r->filter->kept;
+		a->window_from_ns = r->filter->from_ns;
+		a->window_to_ns = r->filter->to_ns;
+	}
 	if (!r->analyzable)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_NO_EVENTS, "no event that pcptrace analyzes (%s)",
 				  a->events_total ? "no PCP refill/drain, zone-lock or percpu record"
@@ -552,13 +619,19 @@ static int run_finish(struct analyze_run *r)
 		return pcp_errorf(errbuf, errlen, err, "out of memory");
 	/* The percpu_stats before/after check needs the snapshots: keep it with the results so
 	 * the text and JSON reports show it, not only the database. */
-	if (a->percpu && (err = pcp_percpu_attach_meta(a->percpu, a->meta, a->churn->lossy)))
+	if (r->opts.sink && r->opts.sink->names)
+		r->opts.sink->names(r->opts.sink->ctx, r->tep);
+	/* with a window or filter the snapshots do not bound what is analyzed: no check */
+	if (a->percpu && r->filter)
+		a->percpu->check.state = PCP_PERCPU_CHECK_FILTERED;
+	if (a->percpu && !r->filter && (err = pcp_percpu_attach_meta(a->percpu, a->meta, a->churn->lossy)))
 		return pcp_errorf(errbuf, errlen, err, "%s.meta.json: damaged percpu_stats snapshot", r->path);
 	return PCP_OK;
 }
 
 static void run_release(struct analyze_run *r)
 {
+	free(r->filter);
 	free(r->counts);
 	free(r->has_format);
 	if (r->pmodel)
@@ -620,6 +693,7 @@ void pcp_analysis_free(struct pcp_analysis *a)
 	free(a->trace_clock);
 	free(a->buffer);
 	free(a->events_lost_source);
+	free(a->filter);
 	for (size_t i = 0; i < a->nr_event_counts; i++)
 		free(a->event_counts[i].name);
 	free(a->event_counts);

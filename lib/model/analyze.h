@@ -11,6 +11,8 @@
 struct pcp_percpu_results;
 struct pcp_lifecycle_results;
 struct pcp_meta;
+struct pcp_filter_spec;
+struct pcp_timeline_sink;
 
 #define PCP_INFER_GAP_AUTO UINT64_MAX
 
@@ -24,6 +26,9 @@ struct pcp_analyze_opts {
 	enum pcp_refill_source refill_source;     /* AUTO by default */
 	const char *buffer;                       /* trace buffer to read ("top" = top-level);
 						   * NULL (default): chosen (buffer_choice.h) */
+	const struct pcp_filter_spec *filter;     /* --from/--to/--cpus/--pid/--comm
+						   * (analysis_filter.h); NULL (default): none */
+	const struct pcp_timeline_sink *sink;     /* timeline hooks (timeline_sink.h); NULL */
 };
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o);
@@ -63,7 +68,12 @@ struct pcp_analysis {
 	struct pcp_meta *meta;                    /* <trace>.meta.json, NULL if absent */
 	struct pcp_lifecycle_results *lifecycle; /* NULL unless the trace has mm_page_alloc /
 						   * mm_page_free records (pcprecord --lifecycle) */
-	struct pcp_analyze_opts opts;
+	char *filter;                             /* the window and filter, described
+						   * (pcp_filter_spec_describe): "none" */
+	int filtered;                             /* a window or filter applied */
+	uint64_t window_from_ns, window_to_ns;    /* filtered: trace time [from, to), to =
+						   * UINT64_MAX: open */
+	struct pcp_analyze_opts opts;             /* filter and sink: NULL here */
 };
 
 /* On failure returns a pcp_err and writes a one-line reason (without the file name) to

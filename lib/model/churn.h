@@ -12,6 +12,7 @@
 struct pcp_zone_map;
 struct pcp_meta;
 struct pcp_lock_hold_results;
+struct pcp_timeline_sink;
 
 struct pcp_churn_opts {
 	uint64_t churn_window_ns;           /* default 1000000 */
@@ -30,6 +31,8 @@ struct pcp_churn_opts {
 					     * splits runs that cross zones; NULL (default): all
 					     * nid = zid = -1. Kept by the caller until finish. */
 	const struct pcp_meta *meta;        /* zone-lock hold: the pageset batch (lock_hold.h);
+					     * NULL (default): none. Kept until finish. */
+	const struct pcp_timeline_sink *sink; /* zone-lock acquisitions as they close (lock_hold.h);
 					     * NULL (default): none. Kept until finish. */
 };
 

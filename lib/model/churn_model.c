@@ -92,6 +92,7 @@ void pcp_churn_opts_default(struct pcp_churn_opts *o)
 	o->no_time_base = 0;
 	o->zone_map = NULL;
 	o->meta = NULL;
+	o->sink = NULL;
 }
 
 int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pcp_churn_model **out)
@@ -112,7 +113,7 @@ int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pc
 	m->matrix = calloc(n, sizeof(*m->matrix));
 	m->dirty_cpus = calloc(n, sizeof(*m->dirty_cpus));
 	struct pcp_lock_hold_opts hopts = { opts->top_n, opts->no_time_base, !m->native_locks,
-					    opts->meta };
+					    opts->meta, opts->sink };
 	if (!m->cpus || !m->matrix || !m->dirty_cpus || pcp_pair_table_init(&m->pairs, 0) ||
 	    pcp_lock_hold_new(nr_cpus, &hopts, &m->hold)) {
 		pcp_churn_free(m);

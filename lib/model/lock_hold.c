@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/lock_hold.h"
+#include "model/timeline_sink.h"
 #include "model/histogram.h"
 #include "common/error.h"
 #include "meta/meta.h"
@@ -202,6 +203,11 @@ static void close_slot(struct pcp_lock_hold *h, uint32_t cpu, enum pcp_lock_kind
 		return;
 	s->open = 0;
 	z = &st->zones[s->row];
+	if (h->opts.sink && h->opts.sink->acquisition)
+		h->opts.sink->acquisition(h->opts.sink->ctx, &(struct pcp_lock_hold_acq){
+			.ts_ns = s->start_ts, .cpu = cpu, .pid = s->pid, .kind = kind,
+			.nid = z->row.nid, .zid = z->row.zid, .blocks = s->blocks, .pages = s->pages,
+			.hold_ns = s->blocks && s->last_ts >= s->start_ts ? s->last_ts - s->start_ts : 0 });
 	st->pages_hist[kind][log2_index(s->pages)]++;
 	if (z->row.batch >= 0 && s->pages >= (uint64_t)z->row.batch)
 		z->row.at_batch_acquisitions++;

@@ -12,12 +12,14 @@
 #include "model/churn.h"
 
 struct pcp_meta;
+struct pcp_timeline_sink;
 
 struct pcp_lock_hold_opts {
 	unsigned top_n;                     /* rows of the longest-acquisitions table */
 	int no_time_base;                   /* every hold time undefined: NAN, no hist, no rows */
 	int inferred;                       /* acquisitions start at their first block: lower bound */
 	const struct pcp_meta *meta;        /* the before snapshot's pageset batch; NULL: none */
+	const struct pcp_timeline_sink *sink; /* every closed acquisition (timeline_sink.h); NULL */
 };
 
 /* One row of zone_lock_hold. */

@@ -71,6 +71,8 @@ enum pcp_percpu_check_state {
 	PCP_PERCPU_CHECK_NO_SNAPSHOTS,      /* before or after percpu_stats missing */
 	PCP_PERCPU_CHECK_LOSSY,             /* the trace lost events: no verdict */
 	PCP_PERCPU_CHECK_DONE,
+	PCP_PERCPU_CHECK_FILTERED,          /* a window or filter (analysis_filter.h): the snapshots
+					     * bound the whole recording, not what was kept */
 };
 
 /* DONE only: what the kernel's counters say about the trace (docs/METRICS.md, "Percpu"). */
@@ -120,6 +122,8 @@ struct pcp_percpu_results {
 struct pcp_percpu_model;
 int pcp_percpu_model_new(struct pcp_percpu_model **out);
 void pcp_percpu_model_event(struct pcp_percpu_model *m, const struct pcp_event *ev);
+/* Bytes of the allocations open now (outstanding_bytes at the end): the timeline's counter. */
+uint64_t pcp_percpu_model_open_bytes(const struct pcp_percpu_model *m);
 /* tep resolves call sites to symbols (function+0xoff, as trace-cmd report prints). */
 int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 			    struct pcp_percpu_results **out);
@@ -137,7 +141,7 @@ int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r,
  * show it; compares the snapshots' fragmentation into r->frag and its metrics.
  * PCP_ERR_BAD_META if a snapshot text is damaged, PCP_ERR_NOMEM. */
 int pcp_percpu_attach_meta(struct pcp_percpu_results *r, const struct pcp_meta *meta, int lossy);
-/* "checked", "no_snapshots", "lossy", "not_run" (trace_info percpu_stats_check). */
+/* "checked", "no_snapshots", "lossy", "filtered", "not_run" (trace_info percpu_stats_check). */
 const char *pcp_percpu_check_state_name(enum pcp_percpu_check_state s);
 /* "consistent", "incomplete", "inconsistent" (trace_info percpu_stats_verdict). */
 const char *pcp_percpu_verdict_name(enum pcp_percpu_verdict v);

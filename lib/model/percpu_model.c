@@ -53,6 +53,7 @@ struct pcp_percpu_model {
 	uint64_t size_hist[SIZE_BUCKETS];
 	uint64_t allocs, frees, nfails, unmatched_frees, replaced_allocs, atomic_allocs;
 	uint64_t bytes_alloc, bytes_freed, chunks_created, chunks_destroyed;
+	uint64_t open_bytes;        /* bytes of the open allocations (the timeline's counter) */
 };
 
 static inline size_t hash64(uint64_t k, size_t mask)
@@ -264,6 +265,7 @@ static void on_alloc(struct pcp_percpu_model *m, const struct pcp_event *ev)
 	struct open_alloc *slot = open_find(m, op->ptr);
 	if (slot) {
 		m->replaced_allocs++; /* its free was not traced: drop the old one */
+		m->open_bytes -= slot->bytes;
 	} else {
 		if ((m->open_len + 1) * 4 > m->open_cap * 3 &&
 		    open_rehash(m, m->open_cap ? m->open_cap * 2 : 1024)) {
@@ -280,6 +282,7 @@ static void on_alloc(struct pcp_percpu_model *m, const struct pcp_event *ev)
 	slot->ptr = op->ptr;
 	slot->size = op->size;
 	slot->bytes = bytes;
+	m->open_bytes += bytes;
 	slot->ts_ns = ev->ts_ns;
 	slot->base_addr = op->base_addr;
 	slot->off = op->off;
@@ -309,6 +312,7 @@ static void on_free(struct pcp_percpu_model *m, const struct pcp_event *ev)
 	site->frees++;
 	site->bytes_freed += slot->bytes;
 	m->bytes_freed += slot->bytes;
+	m->open_bytes -= slot->bytes;
 	open_remove(m, slot);
 }
 
@@ -372,6 +376,11 @@ void pcp_percpu_model_event(struct pcp_percpu_model *m, const struct pcp_event *
 	case PCP_EV_PERCPU_CHUNK_DESTROY: on_chunk(m, ev, 0); break;
 	default: break;
 	}
+}
+
+uint64_t pcp_percpu_model_open_bytes(const struct pcp_percpu_model *m)
+{
+	return m->open_bytes;
 }
 
 /* ---- finish ---- */

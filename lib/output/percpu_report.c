@@ -56,6 +56,10 @@ void pcp_percpu_report_text(FILE *out, const struct pcp_percpu_results *r)
 	case PCP_PERCPU_CHECK_LOSSY:
 		fprintf(out, "  percpu_stats check: skipped (the trace lost events)\n");
 		break;
+	case PCP_PERCPU_CHECK_FILTERED:
+		fprintf(out, "  percpu_stats check: skipped (a window or filter: the snapshots bound "
+			"the whole recording)\n");
+		break;
 	default:
 		break;
 	}

@@ -111,6 +111,7 @@ const char *pcp_percpu_check_state_name(enum pcp_percpu_check_state s)
 	case PCP_PERCPU_CHECK_NO_SNAPSHOTS: return "no_snapshots";
 	case PCP_PERCPU_CHECK_LOSSY: return "lossy";
 	case PCP_PERCPU_CHECK_DONE: return "checked";
+	case PCP_PERCPU_CHECK_FILTERED: return "filtered";
 	default: return "not_run";
 	}
 }
@@ -353,7 +354,10 @@ int pcp_percpu_store(sqlite3 *db, const struct pcp_percpu_results *r,
 	if (!rc)
 		rc = store_snapshot(db, "after", after);
 	if (!rc && r) {
-		run_check(r, before, after, lossy, &check);
+		if (r->check.state == PCP_PERCPU_CHECK_FILTERED)   /* no verdict on a window */
+			check = r->check;
+		else
+			run_check(r, before, after, lossy, &check);
 		rc = store_check(db, &check);
 	}
 	if (!rc && r)

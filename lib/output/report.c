@@ -73,6 +73,11 @@ static void text_header(FILE *out, const struct pcp_analysis *a)
 			a->buffer_why ? a->buffer_why : "chosen", a->nr_data_buffers);
 	else if (a->buffer)
 		fprintf(out, "  %-10s %s (%s)\n", "buffer", a->buffer, a->buffer_why ? a->buffer_why : "chosen");
+	if (a->filtered) {   /* loud: the numbers below are of the kept records only */
+		snprintf(n1, sizeof(n1), "%" PRIu64, a->window_to_ns);
+		fprintf(out, "  %-10s %s (only the records it keeps; trace time [%" PRIu64 ", %s) ns)\n",
+			"filter", a->filter, a->window_from_ns, a->window_to_ns == UINT64_MAX ? "end" : n1);
+	}
 	fprintf(out, "  %-10s %s total, %s lost%s%s%s\n", "events", pcp_group_digits(n1, sizeof(n1), a->events_total),
 		pcp_group_digits(n2, sizeof(n2), c->events_lost),
 		c->lost_unknown_marks ? " (+ losses of unknown size)" : "",
@@ -294,6 +299,12 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 					       : a->zone_map ? "meta" : "none"), ok);
 	}
 	put(t, "pcptrace_version", json_string(PCPTRACE_VERSION), ok);
+	/* the window and filter, as trace_info says them (docs/METRICS.md) */
+	put(t, "filter", json_string(a->filter ? a->filter : "none"), ok);
+	if (a->filtered) {
+		put(t, "window_from_ns", jint(a->window_from_ns), ok);
+		put(t, "window_to_ns", a->window_to_ns == UINT64_MAX ? json_null() : jint(a->window_to_ns), ok);
+	}
 	return t;
 }
 

@@ -205,6 +205,21 @@ static int info_meta(struct store *s, sqlite3_stmt *st, const char *prefix, json
 	return PCP_OK;
 }
 
+/* The window and filter (docs/METRICS.md, "Windows and filters"): filter always ("none"
+ * unfiltered, compare's key), the resolved window in trace time when filtered. */
+static int write_filter_info(struct store *s, sqlite3_stmt *st, const struct pcp_analysis *a)
+{
+	int err = info_text(s, st, "filter", a->filter ? a->filter : "none");
+
+	if (!err && a->filtered) {
+		err = info_u64(s, st, "window_from_ns", a->window_from_ns);
+		if (!err)
+			err = a->window_to_ns == UINT64_MAX ? info_text(s, st, "window_to_ns", NULL)
+							    : info_u64(s, st, "window_to_ns", a->window_to_ns);
+	}
+	return err;
+}
+
 static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 {
 	const struct pcp_churn_results *c = a->churn;
@@ -249,7 +264,8 @@ static int write_trace_info(struct store *s, const struct pcp_analysis *a)
 	      (err = info_u64(s, st, "infer_gap_drain_ns", a->infer_gap_ns[PCP_LOCK_KIND_DRAIN])) ||
 	      (err = info_text(s, st, "zone_map", a->block_key == PCP_BLOCK_KEY_PAGE_POINTER ? "n/a"
 						  : a->zone_map ? "meta" : "none")))) ||
-	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)))
+	    (err = info_text(s, st, "pcptrace_version", PCPTRACE_VERSION)) ||
+	    (err = write_filter_info(s, st, a)))
 		goto out;
 	if (a->meta)
 		err = info_meta(s, st, "meta", a->meta->json, 0);

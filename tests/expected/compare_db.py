@@ -229,7 +229,8 @@ def check_trace_info(db, diff, want):
                 diff.add("trace_info", "%s is %r, expected NULL" % (k, ti[k]))
         elif ti[k] is None or int(ti[k]) != want["trace_info"][k]:
             diff.add("trace_info", "%s is %r, expected %r" % (k, ti[k], want["trace_info"][k]))
-    for k in ("refill_source", "lock_source", "buffer", "events_lost_source", "time_base"):
+    for k in ("refill_source", "lock_source", "buffer", "events_lost_source", "time_base",
+              "filter", "window_from_ns", "window_to_ns"):
         if k not in want["trace_info"]:  # expected JSON older than the key
             continue
         if ti.get(k) != want["trace_info"][k]:

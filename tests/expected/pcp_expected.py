@@ -237,6 +237,10 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     no_page = 0 if key_field == "page" else (1 << (8 * azl_size)) - 1
     recs = trace.records
     nr_cpus = trace.nr_cpus
+    # window_filter.apply(): the kept records, and those inside the window that only bring
+    # their missed-events mark (in the passes below, as ignored records)
+    mark_only = getattr(trace, "mark_only", set())
+    passed = getattr(trace, "filtered", recs)
 
     # --- whole-trace facts (every record, ignored or not) ---
     event_counts = {}
@@ -250,7 +254,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
     dur_s = duration / 1e9 if timed else 0
     lost_per_cpu = {}
     lost_unknown = 0
-    for r in recs:
+    for r in passed:
         if r.missed:
             if r.missed > 0:
                 lost_per_cpu[r.cpu] = lost_per_cpu.get(r.cpu, 0) + r.missed
@@ -311,8 +315,13 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         return "other"
 
     kinds = [kind_of(r) for r in recs]
-    has_blocks = any(k in ("refill", "drain") for k in kinds)
-    if not any(k in ("refill", "drain", "refill_zl", "drain_zl", "percpu") for k in kinds):
+    if mark_only:
+        kinds_kept = kinds
+        kinds = [None if id(r) in mark_only else kind_of(r) for r in passed]
+    else:
+        kinds_kept = kinds
+    has_blocks = any(k in ("refill", "drain") for k in kinds_kept)
+    if not any(k in ("refill", "drain", "refill_zl", "drain_zl", "percpu") for k in kinds_kept):
         raise AnalyzeError("%s: no event that pcptrace analyzes" % trace.path, 3)
     if mode == "native" and REFILL_ZL in trace.formats and DRAIN_ZL in trace.formats:
         lock_source = "native"
@@ -322,7 +331,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         lock_source = "none"
 
     if lock_source == "inferred":
-        gaps = {k: (auto_gap(recs, kinds, k) if infer_gap == "auto" else int(infer_gap))
+        gaps = {k: (auto_gap(passed, kinds, k) if infer_gap == "auto" else int(infer_gap))
                 for k in ("refill", "drain")}
         spans = zone_spans(meta) if block_key == "pfn" else []
         extra_info = dict(zone_map=("meta" if spans else "none") if block_key == "pfn" else "n/a")
@@ -372,7 +381,7 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         flow[cpu][key[2] + "_locks"] += 1
         tl(ts, cpu)[2 if key[2] == "refill" else 3] += 1
 
-    for r, k in zip(recs, kinds):
+    for r, k in zip(passed, kinds):
         if r.missed:
             mark_since[r.cpu] = True
             hold.mark(r.cpu)

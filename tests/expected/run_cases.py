@@ -33,6 +33,7 @@ sys.path.insert(0, HERE)
 import trace_report  # noqa: E402
 import pcp_expected  # noqa: E402
 import percpu_expected  # noqa: E402
+import window_filter  # noqa: E402
 
 
 def load_cases():
@@ -60,7 +61,7 @@ def checker_options(opts):
              "--refill-source": "refill_source", "--infer-gap": "infer_gap"}
     it = iter(opts)
     for o in it:
-        if o == "--buffer":   # applied by trace_report.select_buffer()
+        if o == "--buffer" or o in window_filter.FILTER_OPTIONS:   # applied in expected()
             next(it)
             continue
         if o not in names:
@@ -120,11 +121,17 @@ def expected(name, fixture, opts, dat):
         buffer = opts[opts.index("--buffer") + 1]
     trace_report.select_buffer(trace, buffer)
     trace.path = fixture  # stable trace_file in the JSON whatever the temp path
+    fopts = {o: opts[i + 1] for i, o in enumerate(opts) if o in window_filter.FILTER_OPTIONS}
+    window = window_filter.apply(trace, fopts) if fopts else None
     meta = None
     if meta_path(fixture):
         with open(meta_path(fixture)) as f:
             meta = json.load(f)
     pcp = pcp_expected.analyze(trace, meta=meta, **checker_options(opts))
+    if window:   # the window and filter as every output records them
+        pcp["trace_info"]["filter"] = window_filter.describe(fopts)
+        pcp["trace_info"]["window_from_ns"] = str(window.window[0])
+        pcp["trace_info"]["window_to_ns"] = None if window.window[1] is None else str(window.window[1])
     percpu = percpu_expected.analyze(trace)
     # through JSON so that the comparison with the committed file is like for like
     return json.loads(json.dumps(pcp)), json.loads(json.dumps(percpu))
