@@ -323,7 +323,7 @@ static int pid_is_pcprecord(long pid)
 		comm[0] = '\0';
 	fclose(f);
 	comm[strcspn(comm, "\n")] = '\0';
-	return !strcmp(comm, "pcprecord");
+	return !strcmp(comm, "pcprecord") || !strcmp(comm, "pcpstat"); /* pcpstat records too */
 }
 
 int pcp_record_remove_stale_instances(void)
