@@ -443,7 +443,7 @@ int main(int argc, char **argv)
 		struct pcp_live_opts lo = { .interval_ns = (uint64_t)(o.interval * 1e9),
 					    .lag_ns = (uint64_t)(o.interval * 1e9) + 1000000000ull,
 					    .infer_gap_ns = o.infer_gap_ns, .meta = meta,
-					    .max_windows = o.count };
+					    .max_windows = o.count, .punch = !o.output };
 
 		err = pcp_live_new(rec, &lo, &live, errbuf, sizeof(errbuf));
 	}
@@ -524,12 +524,12 @@ int main(int argc, char **argv)
 			fprintf(o.quiet ? stderr : stdout,
 				"# total: refill_pages %llu drain_pages %llu refill_locks %llu drain_locks %llu "
 				"pairs %llu cross_cpu_pairs %llu percpu_allocs %llu percpu_frees %llu lost %llu "
-				"late %llu gaps %llu/%llu%s\n",
+				"percpu_outstanding_bytes %llu late %llu gaps %llu/%llu%s\n",
 				(unsigned long long)sum.refill_pages, (unsigned long long)sum.drain_pages,
 				(unsigned long long)sum.refill_locks, (unsigned long long)sum.drain_locks,
 				(unsigned long long)sum.pairs, (unsigned long long)sum.cross_pairs,
 				(unsigned long long)sum.percpu_allocs, (unsigned long long)sum.percpu_frees,
-				(unsigned long long)sum.lost_events,
+				(unsigned long long)sum.lost_events, (unsigned long long)v.last_outstanding,
 				(unsigned long long)pcp_live_late_records(live), (unsigned long long)g[0],
 				(unsigned long long)g[1], fin ? "" : " (provisional)");
 			free(per);

@@ -29,6 +29,8 @@ struct pcp_live_opts {
 	uint64_t lag_ns;            /* how long a CPU with no whole sub-buffer may hold the merge */
 	uint64_t infer_gap_ns;      /* PCP_INFER_GAP_AUTO (analyze.h) or a fixed gap, 0 = off */
 	const struct pcp_meta *meta; /* the before snapshot (zone spans, pagesets); may be NULL */
+	int punch;                  /* no trace.dat is written from the spools: the part read (and
+				     * not needed for a replay) is punched out of them */
 	uint64_t max_windows;       /* COUNT: the last window stays open until the stop; 0 none */
 };
 

@@ -1,4 +1,5 @@
 /* pcpstat's incremental analysis over a running recording's spools (live/live.h). */
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 struct src {
 	int fd;                     /* -1: CPU not recorded */
 	uint64_t consumed;          /* bytes handed to decoders (whole sub-buffers) */
+	uint64_t punched;           /* bytes given back to the file system (opts.punch) */
 	struct pcp_rbdec *dec;      /* over [consumed of its opening, consumed) */
 	struct tep_record *head;    /* the next record of this CPU, not fed yet */
 	uint64_t last_ts;           /* the latest record taken from it */
@@ -166,6 +168,12 @@ static int src_fill(struct pcp_live *l, struct src *s, uint32_t cpu, char *errbu
 		}
 		if (fstat(s->fd, &st) < 0)
 			return pcp_errorf(errbuf, errlen, PCP_ERR_IO, "the spool of CPU %u: cannot stat it", cpu);
+		/* sub-buffers read for good (no replay can need them) leave the disk: a watch
+		 * without -o runs for days */
+		if (l->o.punch && !l->learning && s->consumed > s->punched &&
+		    fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			      (off_t)s->consumed) == 0)
+			s->punched = s->consumed;
 		avail = (uint64_t)st.st_size / l->page_size * l->page_size;
 		if (avail <= s->consumed) {
 			s->dry = 1;
