@@ -42,7 +42,7 @@ static void usage(FILE *out)
 		"  -b, --batch           plain lines even on a terminal\n"
 		"  -q, --quiet           no rows (with --prometheus or -o)\n"
 		"  -h, --help\n"
-		"Exit: 0, or pcpanalyze(1)'s error statuses (2 usage, 20 not root, ...).\n");
+		"Exit: 0, 2 usage, else pcprecord(1)'s statuses (121 not root, 122 no tracefs, ...).\n");
 }
 
 struct options {
