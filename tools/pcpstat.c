@@ -408,6 +408,7 @@ int main(int argc, char **argv)
 	pcp_record_remove_stale_instances();
 	ro.cpulist = o.cpus;
 	ro.lifecycle = o.lifecycle;
+	ro.instance_prefix = "pcpstat";
 	if (o.output) {
 		spool = strdup(o.output);
 		ro.spool_dir = spool ? dirname(spool) : ".";

@@ -426,9 +426,12 @@ static int rebuild(struct pcp_live *l, int final, char *errbuf, size_t errlen)
 		engine_free(e2, l->nr_cpus);
 		return err;
 	}
-	/* the old engine's open window carries over: its index and bounds */
+	/* the windows the old engine closed stay closed (printed once): the new one's open
+	 * window is the old one's */
 	if (!e2->started && l->eng->started)
 		engine_start_windows(l, e2, l->eng->win_start);
+	if (l->eng->started)
+		close_windows_before(l, e2, l->eng->win_start, NULL, NULL);
 	engine_free(l->eng, l->nr_cpus);
 	l->eng = e2;
 	return PCP_OK;

@@ -31,6 +31,9 @@ struct pcp_record_opts {
 	const char *spool_dir;         /* directory for the per-CPU spool files; NULL = "." */
 	int file_version;              /* trace.dat version, 6 or 7; 0 = 6 */
 	const char *compression;       /* version 7: "none", "zstd" or "zlib"; NULL = "none" */
+	const char *instance_prefix;   /* the instance is <prefix>-<pid>; NULL = "pcprecord"
+					* (pcpstat: "pcpstat", so that an older pcprecord's
+					* clean-up never takes a running pcpstat's for its own) */
 };
 
 /* The per-CPU buffer a lifecycle recording gets when no size is given (and the instance's
@@ -153,9 +156,10 @@ uint64_t pcp_record_now_ns(const struct pcp_record *r);
 /* Removes the instance if still there, closes and frees everything. NULL is fine. */
 void pcp_record_destroy(struct pcp_record *r);
 
-/* Removes instances named pcprecord-<pid> whose process no longer exists, or whose PID now
- * belongs to a process not named pcprecord (left by a recorder killed with SIGKILL, tracing
- * still on). A running pcprecord's instance is left alone. Returns how many were removed. */
+/* Removes instances named pcprecord-<pid> (pcpstat-<pid>) whose process no longer exists, or
+ * whose PID now belongs to a process not named pcprecord (pcpstat) (left by a recorder killed
+ * with SIGKILL, tracing still on). A running recorder's instance is left alone. Returns how
+ * many were removed. */
 int pcp_record_remove_stale_instances(void);
 
 /* Whether the installed libtracecmd, which pcpanalyze and trace-cmd read headers with, can

@@ -137,7 +137,8 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	r->lifecycle = o->lifecycle != 0;
 	err = plan(r, o, errbuf, errlen);
 	if (err == PCP_OK) {
-		snprintf(r->name, sizeof(r->name), "pcprecord-%d", (int)getpid());
+		snprintf(r->name, sizeof(r->name), "%s-%d",
+			 o->instance_prefix ? o->instance_prefix : "pcprecord", (int)getpid());
 		err = pcp_rec_instance_create(r->name, &r->inst, errbuf, errlen);
 	}
 	if (err == PCP_OK)

@@ -105,14 +105,24 @@ for sig in INT TERM; do
 	"$PCPSTAT" -b 1 > sig.txt 2> sig.err &
 	pid=$!
 	sleep 2.5
-	[ -d $TRACEFS/instances/pcprecord-$pid ] || fail "no instance pcprecord-$pid while running"
+	[ -d $TRACEFS/instances/pcpstat-$pid ] || fail "no instance pcpstat-$pid while running"
 	kill -$sig $pid
 	wait $pid
 	rc=$?
 	[ $rc = 0 ] || fail "SIG$sig: exit $rc: $(cat sig.err)"
-	[ -d $TRACEFS/instances/pcprecord-$pid ] && fail "SIG$sig: instance pcprecord-$pid left behind"
+	[ -d $TRACEFS/instances/pcpstat-$pid ] && fail "SIG$sig: instance pcpstat-$pid left behind"
 	grep -q '^# total:' sig.txt || fail "SIG$sig: no total line"
 done
+
+# --- SIGKILL leaves the instance; the next pcpstat removes it
+"$PCPSTAT" -b 1 > /dev/null 2>&1 &
+pid=$!
+sleep 2
+kill -KILL $pid
+wait $pid 2>/dev/null
+[ -d $TRACEFS/instances/pcpstat-$pid ] || fail "SIGKILL: no instance pcpstat-$pid to clean up"
+"$PCPSTAT" -b 0.5 1 > /dev/null 2>&1 || fail "pcpstat after a SIGKILL failed"
+[ -d $TRACEFS/instances/pcpstat-$pid ] && fail "stale instance pcpstat-$pid not removed"
 
 # --- lifecycle: occupancy from the model next to /proc/zoneinfo's
 "$PCPLOAD" -d 3 -q -p burst &
