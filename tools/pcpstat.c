@@ -288,7 +288,9 @@ static void on_window(const struct pcp_live_window *w, void *ctx)
 				  w->lc_occupancy ? w->lc_occupancy[c] : 0, 0);
 		}
 	print_row(stdout, v, w, t, "all", &w->sum, zsum, lsum, 1);
-	fflush(stdout);
+	/* a reader that went away (pcpstat | head) ends the watch as Ctrl-C does */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		stop_signal = SIGPIPE;
 }
 
 static int write_prom(struct view *v, char *errbuf, size_t errlen)
@@ -553,5 +555,5 @@ out:
 	free(spool);
 	if (err)
 		return pcp_exit_code(err);
-	return stop_signal && !o.count ? 0 : 0;
+	return 0;   /* also when a signal ended the watch */
 }

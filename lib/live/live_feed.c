@@ -17,6 +17,8 @@
 #include "record/record.h"
 #include "tracedat/ringbuf_decode.h"
 
+#define PCP_LIVE_BUCKET_NS (60ull * 1000000000ull)
+
 /* One CPU's spool as read so far. */
 struct src {
 	int fd;                     /* -1: CPU not recorded */
@@ -125,6 +127,9 @@ static int engine_new(struct pcp_live *l, const uint64_t gaps[2], struct engine 
 	copts.infer_gap_ns[1] = gaps[1];
 	copts.zone_map = l->zone_map;
 	copts.meta = l->o.meta;
+	/* buckets only serve the timeline and peak rates, which pcpstat does not show: long ones
+	 * keep a watch of days small (the timeline grows per bucket and CPU) */
+	copts.bucket_ns = PCP_LIVE_BUCKET_NS;
 	if ((err = pcp_churn_new(l->nr_cpus, &copts, &e->churn)) ||
 	    (e->percpu_present && (err = pcp_percpu_model_new(&e->pmodel)))) {
 		engine_free(e, l->nr_cpus);
@@ -138,6 +143,7 @@ static int engine_new(struct pcp_live *l, const uint64_t gaps[2], struct engine 
 		if (ps > 0 && (ps & (ps - 1)) == 0)
 			lo.page_shift = (unsigned)__builtin_ctz((unsigned)ps);
 		lo.start_pages = l->start_pages;
+		lo.bucket_ns = PCP_LIVE_BUCKET_NS;
 		if ((err = pcp_lifecycle_new(l->nr_cpus, &lo, &e->lc))) {
 			engine_free(e, l->nr_cpus);
 			return pcp_errorf(errbuf, errlen, err, "cannot create the lifecycle model");
