@@ -28,6 +28,9 @@ struct src {
 	struct tep_record *head;    /* the next record of this CPU, not fed yet */
 	uint64_t last_ts;           /* the latest record taken from it */
 	int dry;                    /* no record left in this poll */
+	int refilled;               /* a decoder was opened in this poll: one per poll, so that
+				     * a poll ends even when the kernel writes faster than we read */
+	int limited;                /* dry by that rule: more is there, not read yet */
 };
 
 /* The models and where they stand: rebuilt whole when the learnt gaps replace provisional
@@ -64,6 +67,7 @@ struct pcp_live {
 	int learning, gaps_final;
 	uint64_t gaps[2];
 	uint64_t late;
+	int unbounded;                      /* this pass reads every sub-buffer there is */
 	struct engine *eng;
 	/* window scratch */
 	struct pcp_churn_live_cpu *peek;
@@ -172,6 +176,10 @@ static int src_fill(struct pcp_live *l, struct src *s, uint32_t cpu, char *errbu
 			if (err)
 				return pcp_errorf(errbuf, errlen, err, "the spool of CPU %u: %s", cpu, why);
 		}
+		if (s->refilled) {
+			s->dry = s->limited = 1;
+			break;
+		}
 		if (fstat(s->fd, &st) < 0)
 			return pcp_errorf(errbuf, errlen, PCP_ERR_IO, "the spool of CPU %u: cannot stat it", cpu);
 		/* sub-buffers read for good (no replay can need them) leave the disk: a watch
@@ -198,6 +206,7 @@ static int src_fill(struct pcp_live *l, struct src *s, uint32_t cpu, char *errbu
 			if (err)
 				return pcp_errorf(errbuf, errlen, err, "the spool of CPU %u: %s", cpu, why);
 			s->consumed = avail;
+			s->refilled = !l->unbounded;
 		}
 	}
 	return PCP_OK;
@@ -359,7 +368,8 @@ static int engine_run(struct pcp_live *l, struct engine *e, uint64_t now_ns, int
 	int err;
 
 	for (uint32_t c = 0; c < l->nr_cpus; c++)
-		e->src[c].dry = 0;
+		e->src[c].dry = e->src[c].refilled = e->src[c].limited = 0;
+	l->unbounded = final || limit;   /* the stop's pass and a replay read to the end */
 	for (;;) {
 		struct src *best = NULL;
 
@@ -378,7 +388,10 @@ static int engine_run(struct pcp_live *l, struct engine *e, uint64_t now_ns, int
 				if (!best || s->head->ts < best->head->ts)
 					best = s;
 			} else if (!final) {
-				uint64_t b = s->last_ts > lagged ? s->last_ts : lagged;
+				/* a CPU with sub-buffers still unread holds the merge at its
+				 * last record; only one that handed out nothing newer gets
+				 * the lag rule */
+				uint64_t b = s->limited || s->last_ts > lagged ? s->last_ts : lagged;
 
 				if (b < bound)
 					bound = b;
