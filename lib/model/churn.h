@@ -130,6 +130,17 @@ struct pcp_churn_op {
 	int32_t nid, zid;
 };
 int pcp_churn_current_op(const struct pcp_churn_model *m, uint32_t cpu, struct pcp_churn_op *op);
+/* Live readers (pcpstat, lib/live/): the counts so far, the model untouched. out gets nr_cpus
+ * entries: the CPU's flow, and the pairs drained on it (cross: refilled on another CPU). */
+struct pcp_churn_live_cpu {
+	struct pcp_cpu_flow flow;
+	uint64_t pairs, cross_pairs;
+};
+void pcp_churn_peek(const struct pcp_churn_model *m, struct pcp_churn_live_cpu *out);
+/* The zone rows so far (acquisitions, pages; per_second not set), up to cap copied into out;
+ * returns how many there are. */
+size_t pcp_churn_peek_zones(const struct pcp_churn_model *m, struct pcp_zone_lock_row *out,
+			    size_t cap);
 int pcp_churn_finish(struct pcp_churn_model *m, struct pcp_churn_results **out);
 void pcp_churn_free(struct pcp_churn_model *m);
 void pcp_churn_results_free(struct pcp_churn_results *r);

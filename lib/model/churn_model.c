@@ -796,3 +796,25 @@ const struct pcp_metric *pcp_churn_metric(const struct pcp_churn_results *r, con
 			return &r->metrics[i];
 	return NULL;
 }
+
+void pcp_churn_peek(const struct pcp_churn_model *m, struct pcp_churn_live_cpu *out)
+{
+	for (uint32_t c = 0; c < m->nr_cpus; c++) {
+		out[c].flow = m->cpus[c].flow;
+		out[c].pairs = out[c].cross_pairs = 0;
+	}
+	for (uint32_t r = 0; r < m->nr_cpus; r++)
+		for (uint32_t d = 0; m->matrix[r] && d < m->nr_cpus; d++) {
+			out[d].pairs += m->matrix[r][d].pairs;
+			if (r != d)
+				out[d].cross_pairs += m->matrix[r][d].pairs;
+		}
+}
+
+size_t pcp_churn_peek_zones(const struct pcp_churn_model *m, struct pcp_zone_lock_row *out,
+			    size_t cap)
+{
+	for (size_t i = 0; i < m->nr_zones && i < cap; i++)
+		out[i] = m->zones[i].row;
+	return m->nr_zones;
+}

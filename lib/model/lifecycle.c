@@ -981,3 +981,9 @@ void pcp_lifecycle_results_free(struct pcp_lifecycle_results *r)
 		free(r->residency_hist[x]);
 	free(r);
 }
+
+void pcp_lifecycle_peek_occupancy(const struct pcp_lifecycle_model *m, int64_t *pages)
+{
+	for (uint32_t c = 0; c < m->nr_cpus; c++)
+		pages[c] = m->cpus[c].occ;
+}

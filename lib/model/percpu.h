@@ -128,6 +128,12 @@ uint64_t pcp_percpu_model_open_bytes(const struct pcp_percpu_model *m);
 int pcp_percpu_model_finish(struct pcp_percpu_model *m, struct tep_handle *tep,
 			    struct pcp_percpu_results **out);
 void pcp_percpu_model_free(struct pcp_percpu_model *m);
+/* Live readers (pcpstat): the counts so far, the model untouched; outstanding = the open
+ * allocations (as finish's outstanding_allocs / outstanding_bytes). */
+struct pcp_percpu_live {
+	uint64_t allocs, frees, fails, outstanding_allocs, outstanding_bytes;
+};
+void pcp_percpu_model_peek(const struct pcp_percpu_model *m, struct pcp_percpu_live *out);
 void pcp_percpu_results_free(struct pcp_percpu_results *r);
 
 struct pcp_meta;

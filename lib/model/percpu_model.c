@@ -579,3 +579,15 @@ void pcp_percpu_results_free(struct pcp_percpu_results *r)
 	pcp_percpu_frag_free(r->frag);
 	free(r);
 }
+
+void pcp_percpu_model_peek(const struct pcp_percpu_model *m, struct pcp_percpu_live *out)
+{
+	out->allocs = m->allocs;
+	out->frees = m->frees;
+	out->fails = m->nfails;
+	out->outstanding_allocs = m->open_len;
+	out->outstanding_bytes = 0;
+	for (size_t i = 0; i < m->open_cap; i++)
+		if (m->open[i].used)
+			out->outstanding_bytes += m->open[i].bytes;
+}

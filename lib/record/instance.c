@@ -308,9 +308,9 @@ int pcp_rec_instance_remove(struct tracefs_instance **inst)
 	return ret;
 }
 
-/* Whether pid is a running pcprecord (its comm), so that a recycled PID does not keep a dead
- * recorder's instance alive forever. */
-static int pid_is_pcprecord(long pid)
+/* Whether pid is a running pcprecord (or pcpstat: tool, its comm), so that a recycled PID does
+ * not keep a dead recorder's instance alive forever. */
+static int pid_is_pcprecord(long pid, const char *tool)
 {
 	char path[64], comm[32] = "";
 	FILE *f;
@@ -323,7 +323,7 @@ static int pid_is_pcprecord(long pid)
 		comm[0] = '\0';
 	fclose(f);
 	comm[strcspn(comm, "\n")] = '\0';
-	return !strcmp(comm, "pcprecord");
+	return !strcmp(comm, tool);
 }
 
 int pcp_record_remove_stale_instances(void)
@@ -343,19 +343,22 @@ int pcp_record_remove_stale_instances(void)
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		const char *digits = de->d_name + strlen("pcprecord-");
+		/* pcpstat records with the same code into pcpstat-<pid> */
+		const char *tool = !strncmp(de->d_name, "pcprecord-", strlen("pcprecord-")) ? "pcprecord"
+				   : !strncmp(de->d_name, "pcpstat-", strlen("pcpstat-")) ? "pcpstat" : NULL;
+		const char *digits = tool ? de->d_name + strlen(tool) + 1 : NULL;
 		struct tracefs_instance *inst;
 		char *end;
 		long pid;
 
-		if (strncmp(de->d_name, "pcprecord-", strlen("pcprecord-")) || !isdigit((unsigned char)*digits))
+		if (!tool || !isdigit((unsigned char)*digits))
 			continue;
 		errno = 0;
 		pid = strtol(digits, &end, 10);
 		if (errno || *end || pid <= 0 || pid == (long)getpid())
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
-			if (pid_is_pcprecord(pid))
+			if (pid_is_pcprecord(pid, tool))
 				continue; /* a live recorder's: never touch it */
 		}
 		inst = tracefs_instance_alloc(NULL, de->d_name);

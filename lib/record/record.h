@@ -31,6 +31,9 @@ struct pcp_record_opts {
 	const char *spool_dir;         /* directory for the per-CPU spool files; NULL = "." */
 	int file_version;              /* trace.dat version, 6 or 7; 0 = 6 */
 	const char *compression;       /* version 7: "none", "zstd" or "zlib"; NULL = "none" */
+	const char *instance_prefix;   /* the instance is <prefix>-<pid>; NULL = "pcprecord"
+					* (pcpstat: "pcpstat", so that an older pcprecord's
+					* clean-up never takes a running pcpstat's for its own) */
 };
 
 /* The per-CPU buffer a lifecycle recording gets when no size is given (and the instance's
@@ -144,12 +147,24 @@ uint64_t pcp_record_lost_events(const struct pcp_record *r);
 /* Writes the trace.dat (temp file + rename, by the tracedat writer). */
 int pcp_record_write_trace(struct pcp_record *r, const char *path, char *errbuf, size_t errlen);
 
+/* For a live reader of the recording (pcpstat, lib/live/), between start and destroy: CPU
+ * cpu's spool file (whole sub-buffers appended while tracing runs; read with pread, never
+ * written), -1 when the CPU is not recorded; the sub-buffer size; a tep with the instance's
+ * header page and the enabled events' formats (NULL with errbuf set, *err the code; the caller
+ * frees it with tep_free); the trace clock's present time in ns (0 when it gives none). */
+int pcp_record_spool_fd(const struct pcp_record *r, int cpu);
+unsigned int pcp_record_subbuf_size(const struct pcp_record *r);
+struct tep_handle *pcp_record_new_tep(const struct pcp_record *r, int *err, char *errbuf,
+				      size_t errlen);
+uint64_t pcp_record_now_ns(const struct pcp_record *r);
+
 /* Removes the instance if still there, closes and frees everything. NULL is fine. */
 void pcp_record_destroy(struct pcp_record *r);
 
-/* Removes instances named pcprecord-<pid> whose process no longer exists, or whose PID now
- * belongs to a process not named pcprecord (left by a recorder killed with SIGKILL, tracing
- * still on). A running pcprecord's instance is left alone. Returns how many were removed. */
+/* Removes instances named pcprecord-<pid> (pcpstat-<pid>) whose process no longer exists, or
+ * whose PID now belongs to a process not named pcprecord (pcpstat) (left by a recorder killed
+ * with SIGKILL, tracing still on). A running recorder's instance is left alone. Returns how
+ * many were removed. */
 int pcp_record_remove_stale_instances(void);
 
 /* Whether the installed libtracecmd, which pcpanalyze and trace-cmd read headers with, can

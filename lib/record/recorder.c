@@ -137,7 +137,8 @@ int pcp_record_create(const struct pcp_record_opts *o, struct pcp_record **out, 
 	r->lifecycle = o->lifecycle != 0;
 	err = plan(r, o, errbuf, errlen);
 	if (err == PCP_OK) {
-		snprintf(r->name, sizeof(r->name), "pcprecord-%d", (int)getpid());
+		snprintf(r->name, sizeof(r->name), "%s-%d",
+			 o->instance_prefix ? o->instance_prefix : "pcprecord", (int)getpid());
 		err = pcp_rec_instance_create(r->name, &r->inst, errbuf, errlen);
 	}
 	if (err == PCP_OK)
@@ -533,4 +534,25 @@ void pcp_record_destroy(struct pcp_record *r)
 	free(r->setup.clock);
 	free(r->spool_dir);
 	free(r);
+}
+
+int pcp_record_spool_fd(const struct pcp_record *r, int cpu)
+{
+	if (cpu < 0 || cpu >= r->nr_cpus || !r->streams.cpu || !r->streams.cpu[cpu].opened)
+		return -1;
+	return r->streams.cpu[cpu].spool_fd;
+}
+
+unsigned int pcp_record_subbuf_size(const struct pcp_record *r) { return r->setup.subbuf_size; }
+
+struct tep_handle *pcp_record_new_tep(const struct pcp_record *r, int *err, char *errbuf,
+				      size_t errlen)
+{
+	*err = PCP_OK;
+	return pcp_rec_count_tep(r->inst, r->ev.names, r->ev.nr, err, errbuf, errlen);
+}
+
+uint64_t pcp_record_now_ns(const struct pcp_record *r)
+{
+	return r->inst ? pcp_rec_cpu_stats_now_ns(r->inst) : 0;
 }
