@@ -44,8 +44,7 @@ static const char *const refill_slab[] = { "allocate_slab", "new_slab", "___slab
 	"kmalloc_order", NULL };
 static const char *const refill_page_cache[] = { "__filemap_get_folio", "filemap_alloc_folio",
 	"filemap_alloc_folio_noprof", "__page_cache_alloc", "page_cache_ra_unbounded",
-	"page_cache_ra_order", "grab_cache_page_write_begin", "shmem_alloc_folio",
-	"shmem_alloc_and_add_folio", "shmem_alloc_and_acct_folio", NULL };
+	"page_cache_ra_order", "grab_cache_page_write_begin", "shmem_write_begin", NULL };
 static const char *const refill_vmalloc[] = { "__vmalloc_node_range_noprof", "__vmalloc_node_range",
 	"__vmalloc_area_node", "vm_area_alloc_pages", NULL };
 static const char *const refill_mmu_gather[] = { "tlb_next_batch", "tlb_remove_table",
