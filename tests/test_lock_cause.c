@@ -66,12 +66,15 @@ START_TEST(test_classify_order_and_irq)
 			      "rcu_core", "handle_softirqs", "irq_exit_rcu", "do_anonymous_page" };
 	const char *irq_refill[] = { "__rmqueue_pcplist", "get_page_from_freelist", "page_pool_alloc_pages",
 				     "net_rx_action", "handle_softirqs", "do_anonymous_page" };
-	const char *none[] = { "__rmqueue_pcplist", "get_free_pages_noprof", "tlb_next_batch" };
+	const char *none[] = { "__rmqueue_pcplist", "get_free_pages_noprof", "bpf_map_alloc_pages" };
+	const char *gather[] = { "__rmqueue_pcplist", "get_free_pages_noprof", "tlb_next_batch",
+				 "__tlb_remove_folio_pages", "unmap_page_range" };
 
 	ck_assert_str_eq(pcp_lock_cause_classify(PCP_LOCK_KIND_DRAIN, expl, 5), "explicit");
 	ck_assert_str_eq(pcp_lock_cause_classify(PCP_LOCK_KIND_DRAIN, irq, 6), "free_high");
 	ck_assert_str_eq(pcp_lock_cause_classify(PCP_LOCK_KIND_REFILL, irq_refill, 6), PCP_CAUSE_OTHER);
 	ck_assert_str_eq(pcp_lock_cause_classify(PCP_LOCK_KIND_REFILL, none, 3), PCP_CAUSE_OTHER);
+	ck_assert_str_eq(pcp_lock_cause_classify(PCP_LOCK_KIND_REFILL, gather, 5), "mmu_gather");
 	/* a drain rule does not classify a refill */
 	ck_assert_str_eq(pcp_lock_cause_classify(PCP_LOCK_KIND_REFILL, expl, 5), PCP_CAUSE_OTHER);
 }

@@ -18,6 +18,8 @@ end=$(( $(date +%s) + dur ))
 pcpload --pattern "${PCPLAB_PATTERN:-mix}" --threads "${PCPLAB_THREADS:-$(nproc)}" --duration "$dur"
 rc=$?
 wait
+# lab/run --causes: CPU offline and explicit drains (lab/guest/causes.sh)
+[ "$PCPLAB_CAUSES" = 1 ] && sh /lab/causes.sh
 sync
 echo 3 > /proc/sys/vm/drop_caches
 sleep "${PCPLAB_IDLE:-5}"

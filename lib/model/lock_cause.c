@@ -33,21 +33,25 @@ static const char *const drain_free_high[] = { "free_frozen_page_commit", "free_
 
 static const char *const refill_thp[] = { "do_huge_pmd_anonymous_page", "vma_alloc_anon_folio_pmd",
 	"__do_huge_pmd_anonymous_page", "collapse_huge_page", "khugepaged", NULL };
-static const char *const refill_hugetlb[] = { "alloc_pool_huge_folio", "alloc_fresh_hugetlb_folio",
-	"only_alloc_fresh_hugetlb_folio", "alloc_buddy_hugetlb_folio", "alloc_surplus_hugetlb_folio",
-	NULL };
+static const char *const refill_hugetlb[] = { "alloc_pool_huge_folio", "only_alloc_fresh_hugetlb_folio",
+	"alloc_buddy_hugetlb_folio", "alloc_surplus_hugetlb_folio", "alloc_pool_huge_page",
+	"alloc_fresh_huge_page", "alloc_buddy_huge_page", "alloc_surplus_huge_page", NULL };
 static const char *const refill_kernel_stack[] = { "alloc_thread_stack_node", "dup_task_struct", NULL };
 static const char *const refill_page_table[] = { "__pte_alloc", "pte_alloc_one", "__pmd_alloc",
-	"pmd_alloc_one", "__pud_alloc", "__p4d_alloc", NULL };
+	"pmd_alloc_one", "__pud_alloc", "__p4d_alloc", "pgd_alloc", NULL };
 static const char *const refill_slab[] = { "allocate_slab", "new_slab", "___slab_alloc",
 	"__slab_alloc", "__kmalloc_large_node_noprof", "___kmalloc_large_node", "kmalloc_large",
 	"kmalloc_order", NULL };
 static const char *const refill_page_cache[] = { "__filemap_get_folio", "filemap_alloc_folio",
 	"filemap_alloc_folio_noprof", "__page_cache_alloc", "page_cache_ra_unbounded",
-	"page_cache_ra_order", "grab_cache_page_write_begin", NULL };
+	"page_cache_ra_order", "grab_cache_page_write_begin", "shmem_write_begin", NULL };
 static const char *const refill_vmalloc[] = { "__vmalloc_node_range_noprof", "__vmalloc_node_range",
 	"__vmalloc_area_node", "vm_area_alloc_pages", NULL };
-static const char *const refill_page_fault[] = { "do_anonymous_page", "alloc_anon_folio",
+static const char *const refill_mmu_gather[] = { "tlb_next_batch", "tlb_remove_table",
+	"__tlb_remove_page_size", NULL };
+static const char *const refill_pipe[] = { "anon_pipe_write", "pipe_write", NULL };
+static const char *const refill_trace_buffer[] = { "ring_buffer_alloc_read_page", NULL };
+static const char *const refill_page_fault[] = { "do_anonymous_page",
 	"wp_page_copy", "do_wp_page", "do_cow_fault", "__handle_mm_fault", "handle_mm_fault", NULL };
 
 static const struct cause_rule rules[] = {
@@ -62,6 +66,9 @@ static const struct cause_rule rules[] = {
 	{ PCP_LOCK_KIND_REFILL, "slab", refill_slab },
 	{ PCP_LOCK_KIND_REFILL, "page_cache", refill_page_cache },
 	{ PCP_LOCK_KIND_REFILL, "vmalloc", refill_vmalloc },
+	{ PCP_LOCK_KIND_REFILL, "mmu_gather", refill_mmu_gather },
+	{ PCP_LOCK_KIND_REFILL, "pipe", refill_pipe },
+	{ PCP_LOCK_KIND_REFILL, "trace_buffer", refill_trace_buffer },
 	{ PCP_LOCK_KIND_REFILL, "page_fault", refill_page_fault },
 };
 #define NR_RULES (sizeof(rules) / sizeof(rules[0]))

@@ -395,7 +395,9 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000, acquisit
                              p50_ns={p: nearest_rank(phase_values[p], 1, 2) for p in PHASES})
     task_rows = []
     for p in sorted(tasks):
-        task_rows.append(dict(tasks[p], comm=comms.get(p)))
+        # pid 0 (the idle task: interrupts on an idle CPU, a CPU coming online) is never in
+        # the cmdlines; trace-cmd report and libtraceevent call it "<idle>"
+        task_rows.append(dict(tasks[p], comm="<idle>" if p == 0 else comms.get(p)))
     return dict(trace=os.path.basename(path), mode="native" if native else "fallback",
                 round_trip_phases=round_trip_phases,
                 nr_cpus=nr_cpus, page_shift=page_shift, bucket_ns=bucket,

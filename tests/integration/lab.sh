@@ -1,7 +1,9 @@
 #!/bin/bash
 # Kernel lab end to end: lab/run boots the patched 6.1 kernel in qemu (1 and 2 NUMA nodes),
 # records there, and this checks the traces on the host. ctest passes the build dir as $1.
-# The guest records with pcprecord --lifecycle --stacks.
+# The guest records with pcprecord --lifecycle --stacks; --causes takes CPU 1 offline and grows a
+# hugetlb pool on fragmented memory after the workload (lab/guest/causes.sh), so the drain
+# causes cpu_offline and explicit must each show up.
 # PCP_SKIP_LAB=1 skips it: says so loudly and exits 77, which ctest reports as Skipped (a pass
 # would hide that native mode went unchecked); PCP_LAB_OUT keeps the results in a given dir.
 set -uo pipefail
@@ -19,7 +21,7 @@ fails=0
 fail() { echo "lab.sh: FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "lab.sh: ok: $*"; }
 
-"$repo/lab/run" --out "$out" --build-dir "$build" --stacks || { echo "lab.sh: FAIL: lab/run failed"; exit 1; }
+"$repo/lab/run" --out "$out" --build-dir "$build" --stacks --causes || { echo "lab.sh: FAIL: lab/run failed"; exit 1; }
 
 events="mm_page_pcpu_refill mm_page_pcpu_refill_zone_locked mm_page_pcpu_drain_zone_locked mm_page_pcpu_drain"
 for layout in 1node 2node; do
@@ -79,6 +81,15 @@ print("%d stacks, %d attributed" % (d["stack_events"], d["stacks_attributed"]))'
 		else
 			fail "$layout: lock causes differ from the checker: $(tail -3 "$out/$layout/lc.check" 2> /dev/null)"
 		fi
+		# lab/guest/causes.sh: each provoked drain cause under its own name
+		for cause in cpu_offline explicit; do
+			n=$(sqlite3 "$out/$layout/lc.db" "SELECT coalesce(sum(acquisitions), 0) || ' ' ||
+				coalesce(sum(pages), 0) FROM lock_cause WHERE kind = 'drain' AND cause = '$cause'" 2> /dev/null)
+			[ "${n%% *}" -gt 0 ] 2> /dev/null && ok "$layout: drain cause $cause: ${n%% *} acquisitions, ${n#* } pages" \
+				|| fail "$layout: no drain acquisitions of cause $cause (lab/guest/causes.sh)"
+		done
+		echo "lab.sh: $layout: acquisitions per cause: $(sqlite3 "$out/$layout/lc.db" "SELECT kind || ':' ||
+			cause || '=' || sum(acquisitions) FROM lock_cause GROUP BY kind, cause" 2> /dev/null | tr '\n' ' ')"
 	else
 		echo "lab.sh: note: pcpanalyze or tests/expected/pcp_expected.py missing, analysis not checked"
 	fi

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Lock causes (issue 12) on real pcprecord --stacks recordings (tests/fixtures/stacks-*.dat.xz,
 # made by tests/fixtures/record_stack_fixtures.sh; lab-2node-stacks.dat.xz: lab/run --stacks,
-# native mode): pcpanalyze's lock_cause member and metrics
+# lab-2node-causes.dat.xz: lab/run --stacks --causes, native mode): pcpanalyze's lock_cause member and metrics
 # against the independent checker (tests/expected/lock_cause_expected.py: trace-cmd report's
 # stack text, the rules table of docs/METRICS.md), with the default and a small --top; each
 # workload's cause shows up under its own name; the causes add up to zone_lock.
@@ -17,7 +17,7 @@ trap 'rm -rf "$WORK"' EXIT
 status=0
 fail() { echo "FAIL: $*"; status=1; }
 
-for name in stacks-munmap stacks-decay lab-2node-stacks; do
+for name in stacks-munmap stacks-decay stacks-cpu-offline lab-2node-stacks lab-2node-causes; do
 	xz -dc "$SRC/tests/fixtures/$name.dat.xz" > "$WORK/$name.dat" || { fail "$name: cannot decompress"; continue; }
 	cp "$SRC/tests/fixtures/$name.dat.meta.json" "$WORK/"
 	tops="100"
@@ -70,6 +70,30 @@ grep -Eq '^drain_stack_coverage ' "$WORK/cmp" || fail "compare has no drain_stac
 q lab-2node-stacks "SELECT folded FROM lock_cause_stack WHERE cause = 'decay'" |
 	grep -q 'vmstat_update;refresh_cpu_vm_stats;drain_zone_pages;free_pcppages_bulk$' ||
 	fail "lab-2node-stacks: no drain_zone_pages stack"
+# CPU 1 taken offline on this machine's 6.18 (stack_workload.py offline): the hotplug worker on
+# CPU 0 drains CPU 1's lists
+[ "$(q stacks-cpu-offline "SELECT acquisitions > 0 FROM lock_cause WHERE kind = 'drain' AND cause = 'cpu_offline'")" = 1 ] ||
+	fail "stacks-cpu-offline: no cpu_offline drains"
+q stacks-cpu-offline "SELECT folded FROM lock_cause_stack WHERE cause = 'cpu_offline'" |
+	grep -q ';_cpu_down.constprop.0;.*;page_alloc_cpu_dead;drain_pages_zone;free_pcppages_bulk$' ||
+	fail "stacks-cpu-offline: no page_alloc_cpu_dead stack"
+# the lab with --causes (lab/guest/causes.sh, 6.1): CPU 1 offline, then a hugetlb pool on
+# fragmented memory: explicit drains from direct compaction and from reclaim's drain_all_pages;
+# every acquisition has a stack and a named cause (no `other`)
+[ "$(q lab-2node-causes "SELECT count(*) FROM lock_cause WHERE cause IN ('unsampled', 'other')")" = 0 ] ||
+	fail "lab-2node-causes: unsampled or unclassified acquisitions"
+for cause in cpu_offline explicit; do
+	[ "$(q lab-2node-causes "SELECT sum(acquisitions) > 0 FROM lock_cause WHERE kind = 'drain' AND cause = '$cause'")" = 1 ] ||
+		fail "lab-2node-causes: no $cause drains"
+done
+q lab-2node-causes "SELECT folded FROM lock_cause_stack WHERE cause = 'cpu_offline'" |
+	grep -q ';page_alloc_cpu_dead;drain_pages;drain_pages_zone;free_pcppages_bulk$' ||
+	fail "lab-2node-causes: no page_alloc_cpu_dead stack"
+q lab-2node-causes "SELECT folded FROM lock_cause_stack WHERE cause = 'explicit'" > "$WORK/explicit"
+grep -q ';set_max_huge_pages;.*;compact_zone;lru_add_drain_cpu_zone;drain_pages_zone;free_pcppages_bulk$' "$WORK/explicit" ||
+	fail "lab-2node-causes: no explicit drain from direct compaction"
+grep -q ';set_max_huge_pages;.*;__alloc_pages_slowpath.constprop.0;__drain_all_pages;drain_pages;drain_pages_zone;free_pcppages_bulk$' "$WORK/explicit" ||
+	fail "lab-2node-causes: no explicit drain from drain_all_pages after reclaim"
 # text summary section
 "$BUILD/pcpanalyze" -o "$WORK/t.db" "$WORK/stacks-decay.dat" > "$WORK/text" 2>&1 || fail "text run failed"
 grep -q '^ Lock causes (kernel stacks: ' "$WORK/text" || fail "no Lock causes section in the text summary"
