@@ -1,9 +1,9 @@
 /* The open[pfn] table: refill/drain pairing per PFN (docs/METRICS.md, "Pairing"). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "common/error.h"
 #include "model/pair_events.h"
+#include "model/table_mem.h"
 
 #define PAIR_MIN_CAPACITY 1024
 /* Grow before the load factor passes 7/10: linear probing stays short. */
@@ -19,24 +19,15 @@ static unsigned log2_pow2(size_t cap)
 	return b;
 }
 
-/* Large tables are aligned to and advised for 2 MiB pages: probes land anywhere in the table,
- * and with 4 KiB pages nearly each one also missed the TLB (measured: the table's share of
- * pcpanalyze's time fell by a third on a 287k-PFN recording). Zeroed either way. */
-#define HUGE_PAGE ((size_t)2 << 20)
-
+/* Large tables are huge-page aligned and mapped directly (model/table_mem.h): probes land
+ * anywhere in the table, and with 4 KiB pages nearly each one also missed the TLB (measured: the
+ * table's share of pcpanalyze's time fell by a third on a 287k-PFN recording). */
 static int table_alloc(struct pcp_pair_table *t, size_t cap)
 {
-	size_t bytes = cap * sizeof(*t->slots);
-	void *p = NULL;
+	void *p = pcp_table_zalloc(cap, sizeof(*t->slots));
 
-	if (bytes >= HUGE_PAGE) {
-		if (posix_memalign(&p, HUGE_PAGE, bytes))
-			return PCP_ERR_NOMEM;
-		madvise(p, bytes, MADV_HUGEPAGE);   /* a hint: ignored where THP is off */
-		memset(p, 0, bytes);
-	} else if (!(p = calloc(cap, sizeof(*t->slots)))) {
+	if (!p)
 		return PCP_ERR_NOMEM;
-	}
 	t->slots = p;
 	t->mask = cap - 1;
 	t->hash_shift = 64 - log2_pow2(cap);
@@ -55,7 +46,7 @@ int pcp_pair_table_init(struct pcp_pair_table *t, size_t expected_pfns)
 
 void pcp_pair_table_destroy(struct pcp_pair_table *t)
 {
-	free(t->slots);
+	pcp_table_free(t->slots, t->mask + 1, sizeof(*t->slots));
 	t->slots = NULL;
 	t->mask = 0;
 	t->used = t->nr_open = 0;
@@ -80,7 +71,7 @@ static int table_grow(struct pcp_pair_table *t)
 			;
 		bigger.slots[s] = *e;
 	}
-	free(t->slots);
+	pcp_table_free(t->slots, old_cap, sizeof(*t->slots));
 	*t = bigger;
 	return PCP_OK;
 }
