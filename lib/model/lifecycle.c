@@ -6,10 +6,11 @@
 #include "common/error.h"
 #include "model/histogram.h"
 #include "model/lifecycle.h"
-#include "model/pair_events.h"      /* pcp_pfn_slot(): the same block hashing */
+#include "model/pair_events.h"      /* pcp_pair_home(): the same block hashing */
 #include "model/table_mem.h"
 
-#define MIN_CAPACITY 1024
+#define MIN_GROUPS 128          /* 1024 blocks */
+#define BLOCKS_RELEASE_BYTES ((size_t)2 << 20)
 #define LOAD_NUM 7
 #define LOAD_DEN 10
 
@@ -91,8 +92,7 @@ struct pcp_lifecycle_model {
 
 	struct lc_cpu *cpus;
 	struct lc_block *blocks;
-	size_t mask, used;
-	unsigned hash_shift;
+	size_t nr_groups, used;         /* capacity = 8 * nr_groups, any number of groups */
 	struct lc_task_slot *tasks;
 	size_t task_mask, nr_tasks;
 
@@ -119,54 +119,69 @@ int pcp_lifecycle_pcp_allowed_order(uint32_t order, unsigned page_shift)
 	return order <= 3 || (page_shift > 3 && order == page_shift - 3);
 }
 
-static unsigned log2_pow2(size_t cap)
+static int blocks_alloc(struct pcp_lifecycle_model *m, size_t nr_groups)
 {
-	unsigned b = 0;
+	struct lc_block *b;
 
-	while (((size_t)1 << b) < cap)
-		b++;
-	return b;
-}
-
-static int blocks_alloc(struct pcp_lifecycle_model *m, size_t cap)
-{
-	struct lc_block *b = pcp_table_zalloc(cap, sizeof(*b));
-
-	if (!b)
+	if (nr_groups > UINT32_MAX || !(b = pcp_table_zalloc(nr_groups << PCP_PFN_GROUP_BITS, sizeof(*b))))
 		return PCP_ERR_NOMEM;
 	m->blocks = b;
-	m->mask = cap - 1;
-	m->hash_shift = 64 - log2_pow2(cap);
+	m->nr_groups = nr_groups;
 	return PCP_OK;
+}
+
+static inline size_t blocks_cap(const struct pcp_lifecycle_model *m)
+{
+	return m->nr_groups << PCP_PFN_GROUP_BITS;
+}
+
+/* The same hashing and home slots as the churn model's pair table (pair_events.h). */
+static inline struct lc_block *probe_in(struct lc_block *blocks, size_t nr_groups, uint64_t pfn)
+{
+	size_t s = pcp_pair_home(pcp_pfn_hash(pfn), pfn, nr_groups), cap = nr_groups << PCP_PFN_GROUP_BITS;
+
+	for (;;) {
+		struct lc_block *e = &blocks[s];
+
+		if (!e->flags || e->pfn == pfn)
+			return e;
+		if (++s == cap)
+			s = 0;
+	}
 }
 
 static inline struct lc_block *block_probe(const struct pcp_lifecycle_model *m, uint64_t pfn)
 {
-	size_t s = pcp_pfn_slot(pfn, m->hash_shift);
-
-	for (;;) {
-		struct lc_block *e = &m->blocks[s];
-
-		if (!e->flags || e->pfn == pfn)
-			return e;
-		s = (s + 1) & m->mask;
-	}
+	return probe_in(m->blocks, m->nr_groups, pfn);
 }
 
+/* 1.5 times as large, the old table given back part by part as it is read (as pair_events.c's
+ * table_grow: homes keep the hash order, the new table fills front to back). */
 static int blocks_grow(struct pcp_lifecycle_model *m)
 {
-	struct lc_block *old = m->blocks;
-	size_t old_cap = m->mask + 1;
+	struct lc_block *old = m->blocks, *nb;
+	size_t old_groups = m->nr_groups, old_cap = blocks_cap(m), z = 0, next;
+	size_t per = BLOCKS_RELEASE_BYTES / sizeof(*old), groups = old_groups + old_groups / 2;
 
-	if (old_cap > SIZE_MAX / 2 / sizeof(*old) || blocks_alloc(m, old_cap * 2)) {
+	if (groups > SIZE_MAX / 2 / sizeof(*old) >> PCP_PFN_GROUP_BITS || blocks_alloc(m, groups)) {
 		m->blocks = old;
-		m->mask = old_cap - 1;
-		m->hash_shift = 64 - log2_pow2(old_cap);
+		m->nr_groups = old_groups;
 		return PCP_ERR_NOMEM;
 	}
-	for (size_t i = 0; i < old_cap; i++)
+	nb = m->blocks;
+	while (z < old_cap && old[z].flags)
+		z++;
+	next = (z + per - 1) / per * per;       /* the first part wholly at or after z */
+	for (size_t k = 0; k < old_cap; k++) {
+		size_t i = z + k < old_cap ? z + k : z + k - old_cap;
+
 		if (old[i].flags)
-			*block_probe(m, old[i].pfn) = old[i];
+			*probe_in(nb, groups, old[i].pfn) = old[i];
+		if (i >= z && i + 1 == next + per) {
+			pcp_table_release(old, old_cap, sizeof(*old), next, next + per);
+			next += per;
+		}
+	}
 	pcp_table_free(old, old_cap, sizeof(*old));
 	return PCP_OK;
 }
@@ -178,7 +193,7 @@ static struct lc_block *block_get(struct pcp_lifecycle_model *m, uint64_t pfn)
 
 	if (e->flags)
 		return e;
-	if ((m->used + 1) * LOAD_DEN > (m->mask + 1) * LOAD_NUM) {
+	if ((m->used + 1) * LOAD_DEN > blocks_cap(m) * LOAD_NUM) {
 		if (blocks_grow(m)) {
 			m->err = PCP_ERR_NOMEM;
 			return NULL;
@@ -265,7 +280,7 @@ int pcp_lifecycle_new(uint32_t nr_cpus, const struct pcp_lifecycle_opts *opts,
 		memcpy(m->end_pages, m->opts.end_pages, nr_cpus * sizeof(int64_t));
 	m->opts.start_pages = m->opts.end_pages = NULL;
 	if (!m->cpus || (opts && opts->start_pages && !m->start_pages) ||
-	    (opts && opts->end_pages && !m->end_pages) || blocks_alloc(m, MIN_CAPACITY) ||
+	    (opts && opts->end_pages && !m->end_pages) || blocks_alloc(m, MIN_GROUPS) ||
 	    !(m->phases = calloc(PCP_LC_NR_PHASES, sizeof(*m->phases))) ||
 	    tasks_grow(m)) {
 		pcp_lifecycle_free(m);
@@ -286,7 +301,7 @@ void pcp_lifecycle_free(struct pcp_lifecycle_model *m)
 	if (!m)
 		return;
 	free(m->cpus);
-	pcp_table_free(m->blocks, m->mask + 1, sizeof(*m->blocks));
+	pcp_table_free(m->blocks, blocks_cap(m), sizeof(*m->blocks));
 	free(m->tasks);
 	free(m->start_pages);
 	free(m->end_pages);
@@ -728,7 +743,8 @@ void pcp_lifecycle_event(struct pcp_lifecycle_model *m, const struct pcp_event *
 	case PCP_EV_DRAIN:
 	case PCP_EV_PAGE_ALLOC:
 	case PCP_EV_PAGE_FREE: {
-		const char *slot = (const char *)&m->blocks[pcp_pfn_slot(ev->block.pfn, m->hash_shift)];
+		const char *slot = (const char *)&m->blocks[pcp_pair_home(pcp_pfn_hash(ev->block.pfn),
+									  ev->block.pfn, m->nr_groups)];
 
 		__builtin_prefetch(slot, 1, 3);
 		__builtin_prefetch(slot + sizeof(struct lc_block) - 1, 1, 3);

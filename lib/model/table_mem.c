@@ -6,9 +6,10 @@
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
+/* Whole small pages: a partial huge page at the end stays small pages (no rounding in RSS). */
 static size_t map_bytes(size_t bytes)
 {
-	return (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	return (bytes + 4095) & ~(size_t)4095;
 }
 
 void *pcp_table_zalloc(size_t nmemb, size_t size)
@@ -45,4 +46,16 @@ void pcp_table_free(void *p, size_t nmemb, size_t size)
 		free(p);
 	else
 		munmap(p, map_bytes(bytes));
+}
+
+void pcp_table_release(void *p, size_t nmemb, size_t size, size_t from, size_t to)
+{
+	uintptr_t lo, hi;
+
+	if (!p || nmemb * size < HUGE_PAGE || from >= to || to > nmemb)
+		return;
+	lo = ((uintptr_t)p + from * size + 4095) & ~(uintptr_t)4095;
+	hi = ((uintptr_t)p + to * size) & ~(uintptr_t)4095;
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }

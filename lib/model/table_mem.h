@@ -13,4 +13,9 @@ void *pcp_table_zalloc(size_t nmemb, size_t size);
 /* Frees what pcp_table_zalloc(nmemb, size) returned (the same nmemb and size); NULL is a no-op. */
 void pcp_table_free(void *p, size_t nmemb, size_t size);
 
+/* Gives back the memory of entries [from, to) of a table from pcp_table_zalloc(nmemb, size)
+ * (whole pages inside that range; nothing for a small, calloc'ed table). They read as zero
+ * afterwards: only for entries already consumed (a growth's old table). */
+void pcp_table_release(void *p, size_t nmemb, size_t size, size_t from, size_t to);
+
 #endif
