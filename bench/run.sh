@@ -98,3 +98,17 @@ read -r _ ln_kb < <(measure ln "$build/pcpanalyze" -q -o "$work/ln.db" "$work/ln
 read -r _ ln2_kb < <(measure ln2 "$build/pcpanalyze" -q -o "$work/l2n.db" "$work/l2n.dat")
 printf 'lifecycle peak RSS, N=3M events: %.1f MB, 2N: %.1f MB over the same 100000 PFNs: %sx (target ~1.0)\n' \
 	"$(ratio "$ln_kb" 1024)" "$(ratio "$ln2_kb" 1024)" "$(ratio "$ln2_kb" "$ln_kb")"
+
+# Memory against distinct PFNs (issue 14): the same number of events over 2, 4 and 8 times as
+# many PFNs; bytes of peak RSS per distinct PFN above the smallest run's (what the PFN table and
+# its statistics cost per PFN, growth included).
+for pool in 100000 200000 400000 800000; do
+	synth_trace 4000000 "$pool" "$work/p$pool.dat"
+	read -r _ kb < <(measure "p$pool" "$build/pcpanalyze" -q -o "$work/p$pool.db" "$work/p$pool.dat")
+	echo "$pool $kb" >>"$work/pfn_rss.txt"
+	rm -f "$work/p$pool.dat"
+done
+awk 'NR == 1 { p0 = $1; k0 = $2 }
+     { printf "distinct PFNs %7d: peak RSS %6.1f MB%s\n", $1, $2 / 1024,
+	      NR > 1 ? sprintf(", %.0f bytes per PFN above %d", ($2 - k0) * 1024 / ($1 - p0), p0) : "" }' \
+	"$work/pfn_rss.txt"

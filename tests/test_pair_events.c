@@ -140,7 +140,7 @@ START_TEST(growth_million_pfns)
 	uint64_t ts = 0, paired = 0;
 
 	ck_assert_int_eq(pcp_pair_table_init(&t, 0), PCP_OK);
-	ck_assert_uint_eq(t.mask + 1, 1024);
+	ck_assert_uint_eq(t.nr_groups * 8, 1024);
 	/* PFNs base, base+3, base+6, ...: a stride, as order-0 and order-1 blocks give */
 	/* count failures in the loops and assert once: each ck_assert writes a mark point to
 	 * Check's pipe, far costlier than the operation under test */
@@ -151,8 +151,9 @@ START_TEST(growth_million_pfns)
 	ck_assert_uint_eq(t.used, n);
 	ck_assert_uint_eq(t.nr_open, n);
 	ck_assert_uint_eq(t.refill_overwritten, 0);
-	/* load stays <= 0.7: 1e6 / 0.7 = 1.43e6 -> 2^21 slots */
-	ck_assert_uint_eq(t.mask + 1, (size_t)1 << 21);
+	/* load stays <= 0.7: 1e6 / 0.7 = 1.43e6 -> 1,513,080 slots (groups x1.5 from 128; a power
+	 * of two would be 2^21) */
+	ck_assert_uint_eq(t.nr_groups * 8, 1513080);
 
 	/* drain every even i: 500000 pairs, 500000 still open */
 	for (uint64_t i = 0; i < n; i += 2)
@@ -215,9 +216,56 @@ START_TEST(init_hint_sizes_table)
 {
 	struct pcp_pair_table t;
 
-	/* 10000 PFNs at load <= 0.7 need > 14285 slots: 16384 */
+	/* 10000 PFNs at load <= 0.7 need >= 14286 slots; capacities grow by 1.5x from 1024 in
+	 * 8-slot groups: 1024, 1536, 2304, 3456, 5184, 7776, 11664, 17496 */
 	ck_assert_int_eq(pcp_pair_table_init(&t, 10000), PCP_OK);
-	ck_assert_uint_eq(t.mask + 1, 16384);
+	ck_assert_uint_eq(t.nr_groups * 8, 17496);
+	pcp_pair_table_destroy(&t);
+}
+END_TEST
+
+/* The table follows the distinct PFNs (issue 14): after growth by 1.5x at load 0.7 the load is
+ * between 0.7 / 1.5 and 0.7 whatever the count, not down to 0.35 as with powers of two; and
+ * the statistics are one dense entry per PFN. Every PFN is found after the growths (which give
+ * the old table back part by part while it is read). */
+START_TEST(load_follows_live_pfns)
+{
+	static const uint64_t counts[] = { 5000, 77777, 400000 };
+
+	for (unsigned k = 0; k < 3; k++) {
+		struct pcp_pair_table t;
+		struct pcp_pair p;
+		uint64_t bad = 0, n = counts[k];
+		double load;
+
+		ck_assert_int_eq(pcp_pair_table_init(&t, 0), PCP_OK);
+		for (uint64_t i = 0; i < n; i++)
+			bad += pcp_pair_refill(&t, 0x100000 + i * 7919 % (n * 4), 0, i & 1, i) != PCP_OK;
+		ck_assert_uint_eq(bad, 0);
+		load = (double)t.used / (double)(t.nr_groups * 8);
+		ck_assert_msg(load > 0.7 / 1.5 - 0.001 && load <= 0.7, "load %.3f with %llu PFNs", load,
+			      (unsigned long long)n);
+		ck_assert_uint_ge(t.cap_stats, t.used);
+		ck_assert_uint_le(t.cap_stats, t.used + t.used / 2 + 1024);
+		for (uint64_t i = 0; i < n; i++)
+			bad += pcp_pair_drain(&t, 0x100000 + i * 7919 % (n * 4), 1, i + 10, &p) != 1 ||
+			       p.round_trip_ns != 10 || p.refill_cpu != (i & 1);
+		ck_assert_uint_eq(bad, 0);
+		pcp_pair_table_destroy(&t);
+	}
+}
+END_TEST
+
+/* refill_cpu has 24 bits: a larger CPU is refused, not truncated. */
+START_TEST(cpu_beyond_24_bits)
+{
+	struct pcp_pair_table t;
+
+	ck_assert_int_eq(pcp_pair_table_init(&t, 0), PCP_OK);
+	ck_assert_int_eq(pcp_pair_refill(&t, 1, 0, PCP_PAIR_MAX_CPU + 1, 5), PCP_ERR_USAGE);
+	ck_assert_uint_eq(t.used, 0);
+	ck_assert_int_eq(pcp_pair_refill(&t, 1, 0, PCP_PAIR_MAX_CPU, 5), PCP_OK);
+	ck_assert_uint_eq(pcp_pair_find(&t, 1)->refill_cpu, PCP_PAIR_MAX_CPU);
 	pcp_pair_table_destroy(&t);
 }
 END_TEST
@@ -234,6 +282,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, growth_million_pfns);
 	tcase_add_test(tc, aligned_strides);
 	tcase_add_test(tc, init_hint_sizes_table);
+	tcase_add_test(tc, load_follows_live_pfns);
+	tcase_add_test(tc, cpu_beyond_24_bits);
 	suite_add_tcase(s, tc);
 	return s;
 }

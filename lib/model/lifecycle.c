@@ -6,32 +6,45 @@
 #include "common/error.h"
 #include "model/histogram.h"
 #include "model/lifecycle.h"
-#include "model/pair_events.h"      /* pcp_pfn_slot(): the same block hashing */
+#include "model/pair_events.h"      /* pcp_pair_home(): the same block hashing */
+#include "model/table_mem.h"
 
-#define MIN_CAPACITY 1024
+#define MIN_GROUPS 128          /* 1024 blocks */
+#define BLOCKS_RELEASE_BYTES ((size_t)2 << 20)
 #define LOAD_NUM 7
 #define LOAD_DEN 10
 
 enum lc_state { LC_UNKNOWN = 0, LC_ON_PCP, LC_IN_USE, LC_IN_BUDDY };
 enum lc_entry { LC_BY_REFILL = 0, LC_BY_FREE };
 
-/* 64 bytes (static_assert below). An entry is created by the first event of its block and never removed. */
+/* 48 bytes (static_assert below), three in two cache lines where the previous layout had one
+ * per line: the hot state and the open round trip only. The last free of an open round trip is
+ * not stored: when the drain closes a round trip that can be split, the block is on a list
+ * since that free, so since_ns holds its time (rt_close). An entry is created by the first
+ * event of its block and never removed. */
 struct lc_block {
 	uint64_t pfn;
 	uint64_t since_ns;              /* ON_PCP: when it entered the list; IN_USE with an open
 					 * round trip: when that use began */
-	uint32_t owner_cpu;             /* ON_PCP: the CPU whose list holds it */
+	/* the open round trip (a refill not yet drained, as pair_events.c pairs them) */
+	uint64_t rt_refill_ts, rt_first_alloc_ts, rt_in_use_ns;
+	uint32_t owner_cpu;             /* ON_PCP: the CPU whose list held it */
 	uint8_t order;
 	uint8_t state;                  /* enum lc_state */
-	uint8_t entry;                  /* ON_PCP: enum lc_entry */
-	uint8_t used;
-	/* the open round trip (a refill not yet drained, as pair_events.c pairs them) */
-	uint8_t rt_open, rt_in_use, rt_broken;
-	uint32_t rt_uses;
-	uint64_t rt_refill_ts, rt_first_alloc_ts, rt_last_free_ts, rt_in_use_ns;
+	uint8_t flags;                  /* LC_F_* */
+	uint8_t rt_uses;                /* allocs in the open round trip, saturating at 2: only
+					 * 0, 1 and more than 1 matter */
 };
 
-_Static_assert(sizeof(struct lc_block) == 64, "one cache line per block");
+enum {
+	LC_F_USED = 1,                  /* the slot holds a block */
+	LC_F_BY_FREE = 2,               /* ON_PCP: entered by a free (else by a refill) */
+	LC_F_RT_OPEN = 4,
+	LC_F_RT_IN_USE = 8,
+	LC_F_RT_BROKEN = 16,
+};
+
+_Static_assert(sizeof(struct lc_block) == 48, "48 bytes per block");
 
 struct lc_task_slot {
 	struct pcp_lc_task t;
@@ -64,16 +77,22 @@ struct phase_hist {
 	uint64_t count, max;
 };
 
+/* Events reach the model LC_PIPE events after pcp_lifecycle_event() is given them: meanwhile
+ * the prefetch of their block's slot is on its way (the table outgrows the caches; a block's
+ * first event is a miss nearly every time). Only the fields the model reads are kept. */
+#define LC_PIPE 8
+
 struct pcp_lifecycle_model {
 	uint32_t nr_cpus;
+	struct pcp_event pipe[LC_PIPE];
+	uint64_t nr_in, nr_done;        /* events given, events processed */
 	struct pcp_lifecycle_opts opts;
 	int64_t *start_pages, *end_pages;
 	int err;
 
 	struct lc_cpu *cpus;
 	struct lc_block *blocks;
-	size_t mask, used;
-	unsigned hash_shift;
+	size_t nr_groups, used;         /* capacity = 8 * nr_groups, any number of groups */
 	struct lc_task_slot *tasks;
 	size_t task_mask, nr_tasks;
 
@@ -100,55 +119,70 @@ int pcp_lifecycle_pcp_allowed_order(uint32_t order, unsigned page_shift)
 	return order <= 3 || (page_shift > 3 && order == page_shift - 3);
 }
 
-static unsigned log2_pow2(size_t cap)
+static int blocks_alloc(struct pcp_lifecycle_model *m, size_t nr_groups)
 {
-	unsigned b = 0;
+	struct lc_block *b;
 
-	while (((size_t)1 << b) < cap)
-		b++;
-	return b;
-}
-
-static int blocks_alloc(struct pcp_lifecycle_model *m, size_t cap)
-{
-	struct lc_block *b = calloc(cap, sizeof(*b));
-
-	if (!b)
+	if (nr_groups > UINT32_MAX || !(b = pcp_table_zalloc(nr_groups << PCP_PFN_GROUP_BITS, sizeof(*b))))
 		return PCP_ERR_NOMEM;
 	m->blocks = b;
-	m->mask = cap - 1;
-	m->hash_shift = 64 - log2_pow2(cap);
+	m->nr_groups = nr_groups;
 	return PCP_OK;
+}
+
+static inline size_t blocks_cap(const struct pcp_lifecycle_model *m)
+{
+	return m->nr_groups << PCP_PFN_GROUP_BITS;
+}
+
+/* The same hashing and home slots as the churn model's pair table (pair_events.h). */
+static inline struct lc_block *probe_in(struct lc_block *blocks, size_t nr_groups, uint64_t pfn)
+{
+	size_t s = pcp_pair_home(pcp_pfn_hash(pfn), pfn, nr_groups), cap = nr_groups << PCP_PFN_GROUP_BITS;
+
+	for (;;) {
+		struct lc_block *e = &blocks[s];
+
+		if (!e->flags || e->pfn == pfn)
+			return e;
+		if (++s == cap)
+			s = 0;
+	}
 }
 
 static inline struct lc_block *block_probe(const struct pcp_lifecycle_model *m, uint64_t pfn)
 {
-	size_t s = pcp_pfn_slot(pfn, m->hash_shift);
-
-	for (;;) {
-		struct lc_block *e = &m->blocks[s];
-
-		if (!e->used || e->pfn == pfn)
-			return e;
-		s = (s + 1) & m->mask;
-	}
+	return probe_in(m->blocks, m->nr_groups, pfn);
 }
 
+/* 1.5 times as large, the old table given back part by part as it is read (as pair_events.c's
+ * table_grow: homes keep the hash order, the new table fills front to back). */
 static int blocks_grow(struct pcp_lifecycle_model *m)
 {
-	struct lc_block *old = m->blocks;
-	size_t old_cap = m->mask + 1;
+	struct lc_block *old = m->blocks, *nb;
+	size_t old_groups = m->nr_groups, old_cap = blocks_cap(m), z = 0, next;
+	size_t per = BLOCKS_RELEASE_BYTES / sizeof(*old), groups = old_groups + old_groups / 2;
 
-	if (old_cap > SIZE_MAX / 2 / sizeof(*old) || blocks_alloc(m, old_cap * 2)) {
+	if (groups > SIZE_MAX / 2 / sizeof(*old) >> PCP_PFN_GROUP_BITS || blocks_alloc(m, groups)) {
 		m->blocks = old;
-		m->mask = old_cap - 1;
-		m->hash_shift = 64 - log2_pow2(old_cap);
+		m->nr_groups = old_groups;
 		return PCP_ERR_NOMEM;
 	}
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].used)
-			*block_probe(m, old[i].pfn) = old[i];
-	free(old);
+	nb = m->blocks;
+	while (z < old_cap && old[z].flags)
+		z++;
+	next = (z + per - 1) / per * per;       /* the first part wholly at or after z */
+	for (size_t k = 0; k < old_cap; k++) {
+		size_t i = z + k < old_cap ? z + k : z + k - old_cap;
+
+		if (old[i].flags)
+			*probe_in(nb, groups, old[i].pfn) = old[i];
+		if (i >= z && i + 1 == next + per) {
+			pcp_table_release(old, old_cap, sizeof(*old), next, next + per);
+			next += per;
+		}
+	}
+	pcp_table_free(old, old_cap, sizeof(*old));
 	return PCP_OK;
 }
 
@@ -157,9 +191,9 @@ static struct lc_block *block_get(struct pcp_lifecycle_model *m, uint64_t pfn)
 {
 	struct lc_block *e = block_probe(m, pfn);
 
-	if (e->used)
+	if (e->flags)
 		return e;
-	if ((m->used + 1) * LOAD_DEN > (m->mask + 1) * LOAD_NUM) {
+	if ((m->used + 1) * LOAD_DEN > blocks_cap(m) * LOAD_NUM) {
 		if (blocks_grow(m)) {
 			m->err = PCP_ERR_NOMEM;
 			return NULL;
@@ -168,7 +202,7 @@ static struct lc_block *block_get(struct pcp_lifecycle_model *m, uint64_t pfn)
 	}
 	memset(e, 0, sizeof(*e));
 	e->pfn = pfn;
-	e->used = 1;
+	e->flags = LC_F_USED;
 	m->used++;
 	return e;
 }
@@ -246,7 +280,7 @@ int pcp_lifecycle_new(uint32_t nr_cpus, const struct pcp_lifecycle_opts *opts,
 		memcpy(m->end_pages, m->opts.end_pages, nr_cpus * sizeof(int64_t));
 	m->opts.start_pages = m->opts.end_pages = NULL;
 	if (!m->cpus || (opts && opts->start_pages && !m->start_pages) ||
-	    (opts && opts->end_pages && !m->end_pages) || blocks_alloc(m, MIN_CAPACITY) ||
+	    (opts && opts->end_pages && !m->end_pages) || blocks_alloc(m, MIN_GROUPS) ||
 	    !(m->phases = calloc(PCP_LC_NR_PHASES, sizeof(*m->phases))) ||
 	    tasks_grow(m)) {
 		pcp_lifecycle_free(m);
@@ -267,7 +301,7 @@ void pcp_lifecycle_free(struct pcp_lifecycle_model *m)
 	if (!m)
 		return;
 	free(m->cpus);
-	free(m->blocks);
+	pcp_table_free(m->blocks, blocks_cap(m), sizeof(*m->blocks));
 	free(m->tasks);
 	free(m->start_pages);
 	free(m->end_pages);
@@ -304,8 +338,7 @@ static void phase_add(struct pcp_lifecycle_model *m, enum pcp_lc_phase p, uint64
  * refill_overwritten does). */
 static void rt_open(struct lc_block *e, uint64_t ts)
 {
-	e->rt_open = 1;
-	e->rt_in_use = e->rt_broken = 0;
+	e->flags = (uint8_t)((e->flags & ~(LC_F_RT_IN_USE | LC_F_RT_BROKEN)) | LC_F_RT_OPEN);
 	e->rt_uses = 0;
 	e->rt_refill_ts = ts;
 	e->rt_in_use_ns = 0;
@@ -317,10 +350,10 @@ static void rt_close(struct pcp_lifecycle_model *m, struct lc_block *e, uint64_t
 {
 	uint64_t total, before, after, between;
 
-	if (!e->rt_open)
+	if (!(e->flags & LC_F_RT_OPEN))
 		return;
-	e->rt_open = 0;
-	if (e->rt_broken || e->rt_in_use || ts < e->rt_refill_ts) {
+	e->flags &= (uint8_t)~LC_F_RT_OPEN;
+	if ((e->flags & (LC_F_RT_BROKEN | LC_F_RT_IN_USE)) || ts < e->rt_refill_ts) {
 		m->rt_unsplit++;
 		return;
 	}
@@ -330,7 +363,7 @@ static void rt_close(struct pcp_lifecycle_model *m, struct lc_block *e, uint64_t
 	}
 	total = ts - e->rt_refill_ts;
 	before = e->rt_first_alloc_ts - e->rt_refill_ts;
-	after = ts - e->rt_last_free_ts;
+	after = ts - e->since_ns;       /* the last free: the block is on a list since then */
 	if (before + after + e->rt_in_use_ns > total) {
 		m->rt_unsplit++;
 		return;
@@ -450,7 +483,7 @@ static void enter_list(struct pcp_lifecycle_model *m, struct lc_block *e, uint32
 	e->state = LC_ON_PCP;
 	e->owner_cpu = cpu;
 	e->since_ns = ts;
-	e->entry = (uint8_t)how;
+	e->flags = (uint8_t)((e->flags & ~LC_F_BY_FREE) | (how == LC_BY_FREE ? LC_F_BY_FREE : 0));
 	e->order = (uint8_t)order;
 	occ_add(m, cpu, (int64_t)(UINT64_C(1) << order), ts);
 }
@@ -505,7 +538,7 @@ static void on_drain(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 			m->tot.remote_drains++;
 			owner->flow.remote_drains++;
 		}
-		if (e->entry == LC_BY_REFILL) {
+		if (!(e->flags & LC_F_BY_FREE)) {
 			m->tot.unused_refills++;
 			owner->flow.unused_refills++;
 		}
@@ -554,16 +587,18 @@ static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		m->tot.pcp_allocs++;
 		if (t)
 			t->pcp_allocs++;
-		if (e->rt_open && (e->rt_in_use || e->state != LC_ON_PCP))
-			e->rt_broken = 1;
+		if ((e->flags & LC_F_RT_OPEN) && ((e->flags & LC_F_RT_IN_USE) || e->state != LC_ON_PCP))
+			e->flags |= LC_F_RT_BROKEN;
 		if (e->state == LC_ON_PCP) {
 			if (e->owner_cpu != cpu)
 				m->tot.anomalies.alloc_other_cpu++;
 			leave_list(m, e, ev->ts_ns, PCP_LC_EXIT_ALLOC);
-			if (e->rt_open && !e->rt_broken) {
-				if (e->rt_uses++ == 0)
+			if ((e->flags & (LC_F_RT_OPEN | LC_F_RT_BROKEN)) == LC_F_RT_OPEN) {
+				if (e->rt_uses == 0)
 					e->rt_first_alloc_ts = ev->ts_ns;
-				e->rt_in_use = 1;
+				if (e->rt_uses < 2)
+					e->rt_uses++;
+				e->flags |= LC_F_RT_IN_USE;
 				e->since_ns = ev->ts_ns;        /* the use begins */
 			}
 		} else {
@@ -576,8 +611,8 @@ static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		return;
 	}
 	/* buddy or unclassified: a block the model had on a list left it unseen */
-	if (e->rt_open)
-		e->rt_broken = 1;
+	if (e->flags & LC_F_RT_OPEN)
+		e->flags |= LC_F_RT_BROKEN;
 	if (e->state == LC_ON_PCP) {
 		m->tot.anomalies.refill_while_listed++;
 		occ_add(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ev->ts_ns);
@@ -600,14 +635,14 @@ static void on_free(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pc
 		return;
 	if (e->state == LC_IN_BUDDY || e->state == LC_ON_PCP)
 		m->tot.anomalies.free_not_in_use++;
-	if (e->rt_open) {
-		if (!e->rt_in_use || !pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift) ||
+	if (e->flags & LC_F_RT_OPEN) {
+		if (!(e->flags & LC_F_RT_IN_USE) || !pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift) ||
 		    ev->ts_ns < e->since_ns) {
-			e->rt_broken = 1;
+			e->flags |= LC_F_RT_BROKEN;
 		} else {
-			e->rt_in_use = 0;
+			/* the free's time becomes since_ns below (an eligible free enters the list) */
+			e->flags &= (uint8_t)~LC_F_RT_IN_USE;
 			e->rt_in_use_ns += ev->ts_ns - e->since_ns;
-			e->rt_last_free_ts = ev->ts_ns;
 		}
 	}
 	if (pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift)) {
@@ -627,7 +662,7 @@ static void on_free(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pc
 	}
 }
 
-void pcp_lifecycle_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
+static void lc_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
 {
 	uint32_t cpu = ev->cpu;
 	struct pcp_lc_task *t = NULL;
@@ -688,6 +723,47 @@ void pcp_lifecycle_event(struct pcp_lifecycle_model *m, const struct pcp_event *
 		m->cpus[cpu].zl_refill = 0;
 		break;
 	}
+}
+
+/* The block events' slots are prefetched; every event goes through the pipe in order. */
+void pcp_lifecycle_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
+{
+	struct pcp_event *in = &m->pipe[m->nr_in & (LC_PIPE - 1)];
+
+	if (m->nr_in - m->nr_done == LC_PIPE) {
+		lc_event(m, in);
+		m->nr_done++;
+	}
+	in->ts_ns = ev->ts_ns;
+	in->cpu = ev->cpu;
+	in->pid = ev->pid;
+	in->kind = ev->kind;
+	switch (ev->kind) {
+	case PCP_EV_REFILL:
+	case PCP_EV_DRAIN:
+	case PCP_EV_PAGE_ALLOC:
+	case PCP_EV_PAGE_FREE: {
+		const char *slot = (const char *)&m->blocks[pcp_pair_home(pcp_pfn_hash(ev->block.pfn),
+									  ev->block.pfn, m->nr_groups)];
+
+		__builtin_prefetch(slot, 1, 3);
+		__builtin_prefetch(slot + sizeof(struct lc_block) - 1, 1, 3);
+	}
+		/* fallthrough */
+	case PCP_EV_ZONE_LOCKED:
+		in->block = ev->block;
+		break;
+	default:
+		break;
+	}
+	m->nr_in++;
+}
+
+/* The events still in the pipe; finish calls it (more than once is harmless). */
+static void lc_flush(struct pcp_lifecycle_model *m)
+{
+	for (; m->nr_done < m->nr_in; m->nr_done++)
+		lc_event(m, &m->pipe[m->nr_done & (LC_PIPE - 1)]);
 }
 
 /* Nearest rank over the fine histogram (churn_model.c's percentile): the last value of the
@@ -840,8 +916,8 @@ static int results_metrics(const struct pcp_lifecycle_model *m, struct pcp_lifec
 	return PCP_OK;
 }
 
-int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_results *churn,
-			 struct pcp_lifecycle_results **out)
+static int finish_model(struct pcp_lifecycle_model *m, const struct pcp_churn_results *churn,
+			struct pcp_lifecycle_results **out)
 {
 	struct pcp_lifecycle_results *r;
 	uint64_t duration = m->last_ts - m->first_ts;
@@ -962,6 +1038,13 @@ fail:
 	free(fine_all);
 	pcp_lifecycle_results_free(r);
 	return err;
+}
+
+int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_results *churn,
+			 struct pcp_lifecycle_results **out)
+{
+	lc_flush(m);    /* first: the pipe's events count in every total and time */
+	return finish_model(m, churn, out);
 }
 
 void pcp_lifecycle_results_free(struct pcp_lifecycle_results *r)

@@ -4,9 +4,9 @@
  * (pcp_kmem_parser_enable_lifecycle), in timestamp order. It computes only. Every rule is in
  * docs/METRICS.md, "Lifecycle": that section is the contract (round-trip phases included).
  *
- * Memory: a block table like pair_events.c (open addressing, one entry per distinct block
- * ever seen, no removal, growth by doubling), a task table (one entry per pid) and fixed
- * per-CPU state; nothing per event. */
+ * Memory: a block table hashed like pair_events.c's (open addressing, 48 bytes per distinct
+ * block ever seen, no removal, growth by 1.5x with the old table given back while it is read),
+ * a task table (one entry per pid) and fixed per-CPU state; nothing per event. */
 #ifndef PCPTRACE_LIFECYCLE_H
 #define PCPTRACE_LIFECYCLE_H
 
@@ -163,7 +163,8 @@ int pcp_lifecycle_new(uint32_t nr_cpus, const struct pcp_lifecycle_opts *opts,
 		      struct pcp_lifecycle_model **out);
 /* Hot path. Every record in the trace's order (like pcp_churn_event): REFILL, DRAIN,
  * REFILL_LOCK, DRAIN_LOCK, PAGE_ALLOC, PAGE_FREE, ZONE_LOCKED are used, every other kind only
- * advances time. Allocation failure (table growth) is reported by finish. */
+ * advances time. The model takes each event a few events later (a prefetch pipe): its state
+ * is complete only in finish. Allocation failure (table growth) is reported by finish. */
 void pcp_lifecycle_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev);
 /* churn: the churn model's results of the same trace, whose zone_lock rows give the refill
  * and drain acquisitions (native or inferred, one definition); NULL: the native *_LOCK events

@@ -1,8 +1,15 @@
 /* Refill/drain pairing per PFN: the open[pfn] table of docs/METRICS.md ("Pairing").
  * Open addressing (linear probing, Fibonacci hashing) keyed by PFN. An entry is created by the
  * first refill of its PFN and never removed: besides the open refill it holds that PFN's cycle
- * statistics (pfn_cycles), so there are no tombstones. The only allocation is the amortized
- * doubling of the table; memory is bounded by the number of distinct refilled PFNs. */
+ * statistics (pfn_cycles), so there are no tombstones. Memory is bounded by the number of
+ * distinct refilled PFNs and follows it (issue 14):
+ * - a slot holds only what refill and drain read (24 bytes); the cycle statistics, written by
+ *   a pair and read only by pfn_cycles, are a dense array in first-refill order (24 bytes per
+ *   PFN, no empty slots);
+ * - the slot table has any number of 8-slot groups (not a power of two: load 0.47-0.7, growth
+ *   by 1.5x); homes keep the hash order at every size, so a growth reads the old table and
+ *   writes the new one front to back and gives each consumed part of the old one back at once:
+ *   it peaks near the new table's size, not at old + new. */
 #ifndef PCPTRACE_PAIR_EVENTS_H
 #define PCPTRACE_PAIR_EVENTS_H
 
@@ -15,8 +22,8 @@ enum {
 	PCP_PFN_OPEN = 2,       /* open[pfn] exists: refill_ts_ns/refill_cpu are valid */
 };
 
-/* 48 bytes. cycles saturate at UINT32_MAX (that would take > 8e9 events on one PFN);
- * saturation is counted in pcp_pair_table.cycles_saturated. */
+/* One PFN's entry as pcp_pair_find() shows it. cycles saturate at UINT32_MAX (that would take
+ * > 8e9 events on one PFN); saturation is counted in pcp_pair_table.cycles_saturated. */
 struct pcp_pfn_entry {
 	uint64_t pfn;
 	uint64_t refill_ts_ns;          /* the open refill's time */
@@ -29,14 +36,32 @@ struct pcp_pfn_entry {
 	uint8_t flags;                  /* PCP_PFN_* */
 };
 
+/* The hot part, 24 bytes. */
+struct pcp_pfn_slot {
+	uint64_t pfn;
+	uint64_t refill_ts_ns;          /* the open refill's time */
+	uint32_t id;                    /* 1 + its index in stats; 0: the slot is empty */
+	uint32_t bits;                  /* refill_cpu << 8 | order << 1 | open */
+};
+
+/* The cold part, 24 bytes, stats[id - 1]. */
+struct pcp_pfn_stats {
+	uint64_t min_round_trip_ns, max_round_trip_ns;
+	uint32_t cycles, cross_cpu_cycles;
+};
+
+#define PCP_PAIR_MAX_CPU 0xFFFFFFu      /* refill_cpu has 24 bits (the reader allows 65536) */
+
 struct pcp_pair_table {
-	struct pcp_pfn_entry *slots;
-	size_t mask;                    /* capacity - 1; capacity is a power of two */
-	unsigned hash_shift;            /* 64 - log2(capacity) */
+	struct pcp_pfn_slot *slots;
+	size_t nr_groups;               /* capacity = 8 * nr_groups */
+	struct pcp_pfn_stats *stats;    /* used entries, cap_stats allocated */
+	size_t cap_stats;
 	size_t used;                    /* distinct PFNs ever refilled */
 	size_t nr_open;                 /* PFNs with an open refill */
 	uint64_t pairs, refill_overwritten, unmatched_drains;
 	uint64_t cycles_saturated;
+	struct pcp_pfn_entry found;     /* pcp_pair_find()'s answer */
 };
 
 /* One completed round trip, as handed back by pcp_pair_drain. */
@@ -54,19 +79,28 @@ struct pcp_pair {
  * the neighbours (mean probe ~2.2 slots at load 0.7, same cache lines). */
 #define PCP_PFN_GROUP_BITS 3
 
-static inline size_t pcp_pfn_slot(uint64_t pfn, unsigned shift)
+static inline uint64_t pcp_pfn_hash(uint64_t pfn)
 {
-	uint64_t group = (pfn >> PCP_PFN_GROUP_BITS) * UINT64_C(0x9E3779B97F4A7C15);
+	return (pfn >> PCP_PFN_GROUP_BITS) * UINT64_C(0x9E3779B97F4A7C15);
+}
 
-	return (size_t)((group >> (shift + PCP_PFN_GROUP_BITS)) << PCP_PFN_GROUP_BITS |
-			(pfn & ((1u << PCP_PFN_GROUP_BITS) - 1)));
+/* The home slot of pfn (hash h) in a table of nr_groups groups (the pair table, lifecycle.c's
+ * block table): the hash's top 32 bits scaled to nr_groups (any group count, no modulo, the
+ * hash order kept at every size). */
+static inline size_t pcp_pair_home(uint64_t h, uint64_t pfn, size_t nr_groups)
+{
+	return (size_t)(((h >> 32) * nr_groups) >> 32) << PCP_PFN_GROUP_BITS |
+	       (size_t)(pfn & ((1u << PCP_PFN_GROUP_BITS) - 1));
 }
 
 /* Hot path helper: starts loading the slot where pfn's probe begins, so that a refill/drain of
  * pfn a few events later finds it in cache. No effect on results. */
 static inline void pcp_pair_prefetch(const struct pcp_pair_table *t, uint64_t pfn)
 {
-	__builtin_prefetch(&t->slots[pcp_pfn_slot(pfn, t->hash_shift)], 1, 3);
+	const char *slot = (const char *)&t->slots[pcp_pair_home(pcp_pfn_hash(pfn), pfn, t->nr_groups)];
+
+	__builtin_prefetch(slot, 1, 3);
+	__builtin_prefetch(slot + sizeof(struct pcp_pfn_slot) - 1, 1, 3);
 }
 
 /* expected_pfns: a sizing hint (0 for the default). */
@@ -75,7 +109,8 @@ void pcp_pair_table_destroy(struct pcp_pair_table *t);
 
 /* Hot path. refill(pfn): counts refill_overwritten if open[pfn] exists, then open[pfn] = this
  * refill. Returns PCP_OK, or PCP_ERR_NOMEM when growth failed (the refill is then not
- * recorded and the table is unchanged). order must be < 64. */
+ * recorded and the table is unchanged); PCP_ERR_USAGE when cpu > PCP_PAIR_MAX_CPU. order
+ * must be < 64. */
 int pcp_pair_refill(struct pcp_pair_table *t, uint64_t pfn, uint32_t order, uint32_t cpu,
 		    uint64_t ts_ns);
 /* Hot path. drain(pfn): returns 1 and fills *out when it closes open[pfn] (one pair),
@@ -83,7 +118,8 @@ int pcp_pair_refill(struct pcp_pair_table *t, uint64_t pfn, uint32_t order, uint
 int pcp_pair_drain(struct pcp_pair_table *t, uint64_t pfn, uint32_t cpu, uint64_t ts_ns,
 		   struct pcp_pair *out);
 
-/* NULL if pfn was never refilled. */
+/* NULL if pfn was never refilled; else the table's own copy of the entry, valid until the next
+ * call (not for the hot path: tests and debugging). */
 const struct pcp_pfn_entry *pcp_pair_find(const struct pcp_pair_table *t, uint64_t pfn);
 
 /* The top n PFNs with at least one pair, by cycles descending then pfn ascending, in that
