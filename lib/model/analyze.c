@@ -34,6 +34,7 @@ void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 	o->infer_gap_ns = PCP_INFER_GAP_AUTO;
 	o->refill_source = PCP_REFILL_AUTO;
 	o->buffer = NULL;
+	o->jobs = 1;
 }
 
 static int count_cmp(const void *a, const void *b)
@@ -186,6 +187,8 @@ static int run_open_trace(struct analyze_run *r)
 	if (!err)
 		err = pcp_reader_open_buffer(r->path, PCP_READER_AUTO, r->buffer, &r->reader, r->errbuf,
 					     r->errlen);
+	if (!err)
+		err = pcp_reader_set_jobs(r->reader, r->opts.jobs, r->errbuf, r->errlen);
 	if (err)
 		return err;
 	r->tep = pcp_reader_tep(r->reader);

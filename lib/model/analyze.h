@@ -24,6 +24,8 @@ struct pcp_analyze_opts {
 	enum pcp_refill_source refill_source;     /* AUTO by default */
 	const char *buffer;                       /* trace buffer to read ("top" = top-level);
 						   * NULL (default): chosen (buffer_choice.h) */
+	unsigned jobs;                            /* threads reading the trace (default 1;
+						   * pcp_reader_set_jobs): same results */
 };
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o);

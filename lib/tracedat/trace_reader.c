@@ -1340,6 +1340,16 @@ static int check_headers(struct tep_handle *tep, uint32_t page_size, char *errbu
 	return PCP_OK;
 }
 
+int pcp_reader_set_jobs(struct pcp_reader *r, unsigned jobs, char *errbuf, size_t errlen)
+{
+	unsigned workers = jobs > 1 ? jobs - 1 : 0;
+
+	if (!r->direct || r->direct_params.workers == workers)
+		return PCP_OK;
+	r->direct_params.workers = workers;
+	return pcp_reader_rewind(r, errbuf, errlen);
+}
+
 int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen)
 {
 	int err;
