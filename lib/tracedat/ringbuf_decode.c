@@ -87,7 +87,8 @@ struct stream {
 	int done;                   /* the decode thread has queued the last batch */
 	struct mt_batch *cur;
 	size_t ri;
-	/* the decoding side (the decode thread's, when there are decode threads) */
+	/* the decoding side (the decode thread's, when there are decode threads): on another
+	 * cache line than the merging side's, which the merge writes per record */
 	_Alignas(64) struct kbuffer *kbuf;
 	struct zdec *z;
 	int block_only;             /* a decode thread's walk: the block's pages only */
@@ -697,7 +698,10 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	d->streams = calloc(n ? n : 1, sizeof(*d->streams));
+	/* cache-line aligned: the decoding half of a stream is a line of its own (_Alignas) */
+	d->streams = aligned_alloc(_Alignof(struct stream), (n ? n : 1) * sizeof(*d->streams));
+	if (d->streams)
+		memset(d->streams, 0, (n ? n : 1) * sizeof(*d->streams));
 	d->heap = calloc(n ? n : 1, sizeof(*d->heap));
 	d->nr_alloc = n;
 	if (!d->streams || !d->heap) {
