@@ -18,9 +18,10 @@ cmake --build "$build" -j"$(nproc)" >/dev/null
 # synth_script EVENTS PFNS: a refill/drain stream cycling over a fixed pool of PFNs on 2 CPUs.
 synth_script() { python3 "$top/bench/synth_script.py" "$1" "$2"; }
 
-synth_trace() { # EVENTS PFNS OUT [--lifecycle]
+synth_trace() { # EVENTS PFNS OUT [--lifecycle]   (SYNTH_FORMAT: pcpsynth --format, default v6)
 	python3 "$top/bench/synth_script.py" ${4:+"$4"} "$1" "$2" >"$work/script.txt"
-	"$build/pcpsynth" -q -u -o "$3" --formats "$top/tests/fixtures/formats" "$work/script.txt"
+	"$build/pcpsynth" -q -u -F "${SYNTH_FORMAT:-v6}" -o "$3" --formats "$top/tests/fixtures/formats" "$work/script.txt"
+	rm -f "$work/script.txt"
 }
 
 trace=${1:-}
@@ -112,3 +113,15 @@ awk 'NR == 1 { p0 = $1; k0 = $2 }
      { printf "distinct PFNs %7d: peak RSS %6.1f MB%s\n", $1, $2 / 1024,
 	      NR > 1 ? sprintf(", %.0f bytes per PFN above %d", ($2 - k0) * 1024 / ($1 - p0), p0) : "" }' \
 	"$work/pfn_rss.txt"
+# -j scaling (issue 14): v7-zstd traces of PCP_BENCH_JOBS_EVENTS (default 15M) events, the
+# lifecycle kind and the refill/drain kind, analyzed at -j 1 and -j 2 in this same run (the
+# results are identical: tests/integration/jobs_identical.sh). Target: -j 2 <= 0.6x -j 1 wall.
+jev=${PCP_BENCH_JOBS_EVENTS:-15000000}
+for kind in lifecycle refill-drain; do
+	SYNTH_FORMAT=v7-zstd synth_trace "$jev" 800000 "$work/j.dat" $([ $kind = lifecycle ] && echo --lifecycle)
+	read -r j1_s j1_kb < <(measure j1 "$build/pcpanalyze" -j 1 -q -o "$work/j.db" "$work/j.dat")
+	read -r j2_s j2_kb < <(measure j2 "$build/pcpanalyze" -j 2 -q -o "$work/j.db" "$work/j.dat")
+	echo "-j scaling, $kind v7-zstd $jev events ($(du -h "$work/j.dat" | cut -f1)): -j 1 ${j1_s} s" \
+		"($(ratio "$j1_kb" 1024) MB), -j 2 ${j2_s} s ($(ratio "$j2_kb" 1024) MB): $(ratio "$j2_s" "$j1_s")x (target <= 0.6)"
+	rm -f "$work/j.dat"
+done

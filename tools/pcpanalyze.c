@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ static const char usage_text[] =
 	"                            (the rule for blocks crossing the edges: pcpanalyze(1))\n"
 	"      --perfetto FILE       also write a Perfetto / Chrome JSON timeline\n"
 	"      --perfetto-max-slices N  zone-lock acquisitions drawn as slices (default 200000)\n"
+	"  -j, --jobs N              threads (default: the CPUs this process may run on);\n"
+	"                            -j 1 = one thread; the results are the same\n"
 	"  -q, --quiet               no text summary\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             version\n"
@@ -155,6 +158,18 @@ static int window_error(void)
 	return 0;
 }
 
+/* -j's default: the CPUs this process may run on. */
+static unsigned default_jobs(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	n = CPU_COUNT(&set);
+	return n > 0 ? (unsigned)n : 1;
+}
+
 /* Applies one of the analysis options shared by `pcpanalyze` and `pcpanalyze compare`
  * (compare analyzes trace.dat inputs on the fly with the same options). 0 = handled. */
 static int analysis_option(const char *name, const char *arg, struct pcp_analyze_opts *opts)
@@ -164,7 +179,11 @@ static int analysis_option(const char *name, const char *arg, struct pcp_analyze
 
 	if (f)
 		return f < 0 ? -1 : 0;
-	if (!strcmp(name, "churn-window")) {
+	if (!strcmp(name, "jobs")) {
+		if (parse_u64(arg, &v) || v == 0 || v > 1024)
+			return usage_error("--jobs", "expects a number of threads from 1 to 1024");
+		opts->jobs = (unsigned)v;
+	} else if (!strcmp(name, "churn-window")) {
 		if (parse_u64(arg, &v))
 			return usage_error("--churn-window", "expects a number of nanoseconds");
 		opts->churn_window_ns = v;
@@ -218,6 +237,8 @@ static const char compare_usage_text[] =
 	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap auto|NS,\n"
 	"      --buffer NAME, --from T, --to T, --cpus LIST, --pid PIDS, --comm NAME\n"
 	"                            analysis options for trace.dat inputs (see pcpanalyze --help)\n"
+	"  -j, --jobs N              threads: trace.dat inputs analyzed side by side (default: the\n"
+	"                            CPUs this process may run on; 1 = one after the other)\n"
 	"  -q, --quiet               no text table\n"
 	"  -h, --help                this help\n"
 	"\n"
@@ -270,6 +291,7 @@ static int cmd_compare(int argc, char **argv)
 		{ "pid", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "comm", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "allow-different-windows", no_argument, NULL, OPT_C_ALLOW_WINDOWS },
+		{ "jobs", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -284,12 +306,13 @@ static int cmd_compare(int argc, char **argv)
 	json_t *json_doc = NULL;
 
 	pcp_analyze_opts_default(&opts.analyze);
+	opts.analyze.jobs = default_jobs();
 	/* Options end at "--"; what follows it are the new runs. */
 	for (sep = 1; sep < argc && strcmp(argv[sep], "--"); sep++)
 		;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(sep, argv, ":qh", longopts, &idx)) != -1) {
+	while ((c = getopt_long(sep, argv, ":j:qh", longopts, &idx)) != -1) {
 		switch (c) {
 		case OPT_C_THRESHOLD: {
 			char *eq = strchr(optarg, '='), *end;
@@ -330,6 +353,10 @@ static int cmd_compare(int argc, char **argv)
 		case OPT_C_JUNIT: junit_path = optarg; break;
 		case OPT_C_ANALYSIS:
 			if (analysis_option(longopts[idx].name, optarg, &opts.analyze))
+				return 2;
+			break;
+		case 'j':
+			if (analysis_option("jobs", optarg, &opts.analyze))
 				return 2;
 			break;
 		case 'q': quiet = 1; break;
@@ -522,6 +549,7 @@ static int cmd_analyze(int argc, char **argv)
 		{ "comm", required_argument, NULL, OPT_ANALYSIS },
 		{ "perfetto", required_argument, NULL, OPT_PERFETTO },
 		{ "perfetto-max-slices", required_argument, NULL, OPT_PERFETTO_MAX },
+		{ "jobs", required_argument, NULL, OPT_ANALYSIS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -541,8 +569,9 @@ static int cmd_analyze(int argc, char **argv)
 	json_t *json_doc = NULL;
 
 	pcp_analyze_opts_default(&opts);
+	opts.jobs = default_jobs();
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:qhV", longopts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:j:qhV", longopts, &idx)) != -1) {
 		switch (c) {
 		case 'o': db_opt = optarg; break;
 		case OPT_JSON: json_path = optarg; break;
@@ -557,6 +586,10 @@ static int cmd_analyze(int argc, char **argv)
 			break;
 		case OPT_ANALYSIS:
 			if (analysis_option(longopts[idx].name, optarg, &opts))
+				return pcp_exit_code(PCP_ERR_USAGE);
+			break;
+		case 'j':
+			if (analysis_option("jobs", optarg, &opts))
 				return pcp_exit_code(PCP_ERR_USAGE);
 			break;
 		case 'q': quiet = 1; break;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compare/compare.h"
+#include "compare/run_load.h"
 #include "common/error.h"
 #include "model/metric_table.h"
 #include "common/util.h"
@@ -175,17 +176,17 @@ void pcp_compare_result_free(struct pcp_compare_result *r)
 
 /* 118608 -> "118,608", as the analysis summary prints counts. */
 
+/* The side's runs were loaded by pcp_runs_load (req, in paths' order): the first failure is
+ * the side's error, as when they were loaded one by one. */
 static int load_side(char *const *paths, size_t n, const struct pcp_compare_opts *opts,
-		     struct pcp_run *runs, char *errbuf, size_t errlen)
+		     struct pcp_run *runs, const struct pcp_run_request *req, char *errbuf, size_t errlen)
 {
-	char reason[512];
-
 	for (size_t i = 0; i < n; i++) {
-		int err = pcp_run_load(paths[i], &opts->analyze, &runs[i], reason, sizeof(reason));
+		int err = req[i].err;
 		if (err) {
-			pcp_errorf(errbuf, errlen, err, "%s: %s", paths[i], reason);
-			while (i--)
-				pcp_run_release(&runs[i]);
+			pcp_errorf(errbuf, errlen, err, "%s: %s", paths[i], req[i].reason);
+			for (size_t j = 0; j < n; j++)
+				pcp_run_release(&runs[j]);
 			return err;
 		}
 	}
@@ -250,6 +251,7 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		     char *errbuf, size_t errlen)
 {
 	struct pcp_run *base = NULL, *new_ = NULL;
+	struct pcp_run_request *req = NULL;
 	struct pcp_compare_result *r = NULL;
 	double *bv = NULL, *nv = NULL;
 	int err;
@@ -277,10 +279,21 @@ int pcp_compare_runs(char *const *base_paths, size_t nr_base, char *const *new_p
 		free(r);
 		return PCP_ERR_NOMEM;
 	}
-	err = load_side(base_paths, nr_base, opts, base, errbuf, errlen);
-	if (err)
+	if (!(req = calloc(nr_base + nr_new, sizeof(*req)))) {
+		err = PCP_ERR_NOMEM;
 		goto out_free;
-	err = load_side(new_paths, nr_new, opts, new_, errbuf, errlen);
+	}
+	for (size_t i = 0; i < nr_base + nr_new; i++)
+		req[i] = (struct pcp_run_request){ .path = i < nr_base ? base_paths[i] : new_paths[i - nr_base],
+						   .run = i < nr_base ? &base[i] : &new_[i - nr_base] };
+	pcp_runs_load(req, nr_base + nr_new, &opts->analyze);
+	err = load_side(base_paths, nr_base, opts, base, req, errbuf, errlen);
+	if (err) {
+		for (size_t i = 0; i < nr_new; i++)
+			pcp_run_release(&new_[i]);
+		goto out_free;
+	}
+	err = load_side(new_paths, nr_new, opts, new_, req + nr_base, errbuf, errlen);
 	if (err) {
 		for (size_t i = 0; i < nr_base; i++)
 			pcp_run_release(&base[i]);
@@ -383,6 +396,7 @@ out_release:
 		pcp_run_release(&new_[i]);
 out_free:
 	pcp_compare_result_free(r);
+	free(req);
 	free(base);
 	free(new_);
 	free(bv);

@@ -24,6 +24,7 @@
 #include "tracedat/trace_reader.h"
 #include "model/zone_map.h"
 #include "model/lock_cause.h"
+#include "model/lifecycle_feed.h"
 #include "events/parse_stack.h"
 #include "model/analysis_filter.h"
 #include "model/timeline_sink.h"
@@ -38,6 +39,7 @@ void pcp_analyze_opts_default(struct pcp_analyze_opts *o)
 	o->buffer = NULL;
 	o->filter = NULL;
 	o->sink = NULL;
+	o->jobs = 1;
 }
 
 static int count_cmp(const void *a, const void *b)
@@ -199,6 +201,8 @@ static int run_open_trace(struct analyze_run *r)
 	if (!err)
 		err = pcp_reader_open_buffer(r->path, PCP_READER_AUTO, r->buffer, &r->reader, r->errbuf,
 					     r->errlen);
+	if (!err)
+		err = pcp_reader_set_jobs(r->reader, r->opts.jobs, r->errbuf, r->errlen);
 	if (err)
 		return err;
 	r->tep = pcp_reader_tep(r->reader);
@@ -420,9 +424,10 @@ static int run_open_models(struct analyze_run *r)
 	return PCP_OK;
 }
 
-/* The pass over every record: decode, count, feed the models. The hot path: the run's fields
- * are copied to locals first so that the loop keeps them in registers. */
-static int run_read_records(struct analyze_run *r)
+/* The pass over every record: decode, count, feed the models (the lifecycle model through
+ * lcf when it runs on its own thread). The hot path: the run's fields are copied to locals
+ * first so that the loop keeps them in registers. */
+static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
 {
 	struct pcp_reader *reader = r->reader;
 	struct tep_handle *tep = r->tep;
@@ -430,7 +435,7 @@ static int run_read_records(struct analyze_run *r)
 	struct pcp_percpu_parser *percpu = r->percpu;
 	struct pcp_churn_model *churn = r->churn;
 	struct pcp_percpu_model *pmodel = r->pmodel;
-	struct pcp_lifecycle_model *lc = r->lc;
+	struct pcp_lifecycle_model *lc = lcf ? NULL : r->lc;
 	struct pcp_lock_cause_model *lcause = r->lcause;
 	const struct pcp_stack_parser *stack = r->stack;
 	const int stack_id = r->stack_id;
@@ -496,6 +501,8 @@ static int run_read_records(struct analyze_run *r)
 			nr_in++;
 			if (lc)         /* a stack record too: it only advances time there */
 				pcp_lifecycle_event(lc, &in->ev);
+			else if (lcf)
+				pcp_lc_feed_push(lcf, &in->ev);
 			continue;
 		}
 		kind = pcp_kmem_decode(kmem, rec, id, &in->ev);
@@ -524,12 +531,28 @@ static int run_read_records(struct analyze_run *r)
 		nr_in++;
 		if (lc)         /* every record: first/last timestamps are over all of them */
 			pcp_lifecycle_event(lc, &in->ev);
+		else if (lcf)
+			pcp_lc_feed_push(lcf, &in->ev);
 	}
 	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; i < nr_in; i++)
 		churn_feed(churn, lcause, &pipe[i & (CHURN_PIPE - 1)]);
 	r->analyzable = analyzable;
 	r->pcp_blocks = pcp_blocks;
 	return pcp_reader_status(reader, r->errbuf, r->errlen);
+}
+
+/* -j >= 2: the lifecycle model on a thread of its own (lifecycle_feed.h); one thread if it
+ * cannot start. */
+static int run_read_records(struct analyze_run *r)
+{
+	struct pcp_lc_feed *lcf = NULL;
+	int err;
+
+	if (r->lc && r->opts.jobs > 1 && pcp_lc_feed_start(r->lc, &lcf))
+		lcf = NULL;
+	err = read_records(r, lcf);
+	pcp_lc_feed_finish(lcf);
+	return err;
 }
 
 /* The task names of the longest zone-lock acquisitions, from the trace's cmdlines (as

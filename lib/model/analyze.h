@@ -29,6 +29,8 @@ struct pcp_analyze_opts {
 	const struct pcp_filter_spec *filter;     /* --from/--to/--cpus/--pid/--comm
 						   * (analysis_filter.h); NULL (default): none */
 	const struct pcp_timeline_sink *sink;     /* timeline hooks (timeline_sink.h); NULL */
+	unsigned jobs;                            /* threads reading the trace (default 1;
+						   * pcp_reader_set_jobs): same results */
 };
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o);

@@ -14,6 +14,7 @@
  * kbuffer one (the caller refuses files whose options make libtracecmd shift or scale it);
  * compressed data is the concatenation of its chunks' uncompressed bytes. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +34,64 @@
 #define MISSED_EVENTS (1ULL << 31)
 #define MISSED_STORED (1ULL << 30)
 
+/* Decode threads (params.workers > 0): each stream's blocks are decoded ahead into a ring of
+ * batches; a batch is one block (a compressed chunk, or a smaller mapped window) and the
+ * records found in it. */
+#define MT_WINDOW (256u << 10)  /* mapped bytes per batch (uncompressed) */
+#define MT_RING 8               /* batches per stream decoded ahead */
+
 enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
 
+/* Decompression state: the decoder's own (one thread), or each decode thread's. */
+struct zdec {
+	char *zbuf;                 /* one compressed chunk */
+	size_t zbuf_cap;
+	ZSTD_DCtx *zctx;
+};
+
+/* One record as the decode thread found it: what advance() puts in the tep_record. */
+struct mt_rec {
+	const char *data;
+	unsigned long long ts;
+	uint32_t offset, size, record_size;
+	int missed;
+};
+
+struct mt_batch {
+	struct mt_rec *recs;
+	size_t n, cap;
+	void *map;                  /* this batch's window (uncompressed) */
+	size_t map_len;
+	char *ubuf;                 /* this batch's chunk (compressed) */
+	size_t ubuf_cap;
+	int end;                    /* the stream ends after these records */
+	int err;                    /* ... with this error (msg) */
+	char msg[200];
+};
+
+struct mt_worker;
+
 struct stream {
+	/* the merging thread's side */
 	struct tep_record rec;      /* the head record, handed out as is */
-	struct kbuffer *kbuf;
 	struct pcp_rbdec *d;
 	uint32_t order;             /* section index: the tie-break */
 	uint32_t cpu;
+	int err;                    /* the error that ended the stream (advance() < 0) */
+	char msg[200];
+	/* decode threads: the ring (ring[head], count of them ready, guarded by the worker's
+	 * lock) and the batch being handed out */
+	struct mt_worker *w;
+	struct mt_batch *ring;
+	size_t head, tail, count;
+	int done;                   /* the decode thread has queued the last batch */
+	struct mt_batch *cur;
+	size_t ri;
+	/* the decoding side (the decode thread's, when there are decode threads): on another
+	 * cache line than the merging side's, which the merge writes per record */
+	_Alignas(64) struct kbuffer *kbuf;
+	struct zdec *z;
+	int block_only;             /* a decode thread's walk: the block's pages only */
 	const char *page;           /* the page loaded in kbuf */
 	const char *data;           /* page + header: where event offsets count from */
 	/* the page walk, as struct kbuffer keeps it: offsets from data */
@@ -61,6 +112,19 @@ struct stream {
 	size_t ubuf_cap;
 };
 
+struct mt_worker {
+	struct pcp_rbdec *d;
+	pthread_t thread;
+	int started;
+	struct zdec z;
+	size_t first, step;         /* its streams: first, first + step, ... */
+	pthread_mutex_t lock;
+	pthread_cond_t space;       /* a batch was released, or stop */
+	pthread_cond_t ready;       /* a batch was queued */
+	int waiting;                /* the decode thread sleeps on space */
+	int stop;
+};
+
 struct pcp_rbdec {
 	struct pcp_rbdec_params p;
 	int comp;
@@ -68,6 +132,7 @@ struct pcp_rbdec {
 				     * the kbuffer walks every page */
 	uint32_t header_len;        /* page header: u64 timestamp + long commit */
 	size_t sys_page;
+	uint64_t window;            /* mapped bytes per block (uncompressed) */
 	struct stream *streams;
 	size_t nr_streams, nr_alloc;
 	struct stream **heap;       /* min-heap on (rec.ts, order) */
@@ -75,9 +140,9 @@ struct pcp_rbdec {
 	int pending;                /* heap[0]'s record was handed out: advance it first */
 	int err;
 	char msg[200];
-	char *zbuf;                 /* one compressed chunk, shared by all streams */
-	size_t zbuf_cap;
-	ZSTD_DCtx *zctx;
+	struct zdec z;              /* one thread: shared by all streams */
+	struct mt_worker *workers;
+	size_t nr_workers;
 };
 
 static uint64_t get_num(const struct pcp_rbdec *d, const unsigned char *b, int n)
@@ -120,14 +185,14 @@ static int next_block(struct stream *s)
 			return 0;
 		len = s->end_off - s->next_off;
 		/* whole pages per window: both are powers of two */
-		if (len > MAP_WINDOW && len > d->p.page_size)
-			len = MAP_WINDOW > d->p.page_size ? MAP_WINDOW : d->p.page_size;
+		if (len > d->window && len > d->p.page_size)
+			len = d->window > d->p.page_size ? d->window : d->p.page_size;
 		moff = s->next_off & ~(uint64_t)(d->sys_page - 1);
 		delta = (size_t)(s->next_off - moff);
 		s->map = mmap(NULL, delta + len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, d->p.fd, (off_t)moff);
 		if (s->map == MAP_FAILED) {
 			s->map = NULL;
-			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_IO, "cannot map CPU %u data: %s",
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_IO, "cannot map CPU %u data: %s",
 					 s->cpu, strerror(errno));
 			return -1;
 		}
@@ -145,35 +210,35 @@ static int next_block(struct stream *s)
 		if (!s->chunks_left)
 			return 0;
 		if ((err = pcp_io_pread_all(d->p.fd, h, 8, s->chunk_off))) {
-			d->err = pcp_errorf(d->msg, sizeof(d->msg), err, "cannot read a chunk header of CPU %u", s->cpu);
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), err, "cannot read a chunk header of CPU %u", s->cpu);
 			return -1;
 		}
 		csize = get_num(d, h, 4);
 		usize = get_num(d, h + 4, 4);
 		if (!usize || usize % d->p.page_size || csize > d->p.file_size - s->chunk_off - 8) {
-			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_CORRUPT,
 					 "CPU %u: damaged chunk header at byte %llu", s->cpu,
 					 (unsigned long long)s->chunk_off);
 			return -1;
 		}
-		if (grow(&d->zbuf, &d->zbuf_cap, (size_t)csize) || grow(&s->ubuf, &s->ubuf_cap, (size_t)usize)) {
-			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_NOMEM, "out of memory");
+		if (grow(&s->z->zbuf, &s->z->zbuf_cap, (size_t)csize) || grow(&s->ubuf, &s->ubuf_cap, (size_t)usize)) {
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_NOMEM, "out of memory");
 			return -1;
 		}
-		if ((err = pcp_io_pread_all(d->p.fd, d->zbuf, (size_t)csize, s->chunk_off + 8))) {
-			d->err = pcp_errorf(d->msg, sizeof(d->msg), err, "cannot read a chunk of CPU %u", s->cpu);
+		if ((err = pcp_io_pread_all(d->p.fd, s->z->zbuf, (size_t)csize, s->chunk_off + 8))) {
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), err, "cannot read a chunk of CPU %u", s->cpu);
 			return -1;
 		}
 		if (d->comp == COMP_ZSTD) {
-			size_t got = ZSTD_decompressDCtx(d->zctx, s->ubuf, (size_t)usize, d->zbuf, (size_t)csize);
+			size_t got = ZSTD_decompressDCtx(s->z->zctx, s->ubuf, (size_t)usize, s->z->zbuf, (size_t)csize);
 			err = ZSTD_isError(got) || got != usize;
 		} else {
 			uLongf got = (uLongf)usize;
-			err = uncompress((Bytef *)s->ubuf, &got, (const Bytef *)d->zbuf, (uLong)csize) != Z_OK ||
+			err = uncompress((Bytef *)s->ubuf, &got, (const Bytef *)s->z->zbuf, (uLong)csize) != Z_OK ||
 			      got != usize;
 		}
 		if (err) {
-			d->err = pcp_errorf(d->msg, sizeof(d->msg), PCP_ERR_CORRUPT,
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_CORRUPT,
 					 "CPU %u: compressed chunk at byte %llu does not decompress to its %llu declared bytes",
 					 s->cpu, (unsigned long long)s->chunk_off, (unsigned long long)usize);
 			return -1;
@@ -202,7 +267,7 @@ static inline unsigned long long tsc_to_ns(unsigned long long ts, uint32_t mult,
 
 static int corrupt_page(struct stream *s, const char *what)
 {
-	s->d->err = pcp_errorf(s->d->msg, sizeof(s->d->msg), PCP_ERR_CORRUPT, "CPU %u: %s", s->cpu, what);
+	s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_CORRUPT, "CPU %u: %s", s->cpu, what);
 	s->page = NULL;
 	return -1;
 }
@@ -228,7 +293,7 @@ static int next_page(struct stream *s)
 
 	for (;;) {
 		if (s->buf_pos >= s->buf_len) {
-			int r = next_block(s);
+			int r = s->block_only ? 0 : next_block(s);
 			if (r <= 0) {
 				s->page = NULL;
 				return r;
@@ -317,8 +382,9 @@ static int next_in_page(struct stream *s)
 	}
 }
 
-/* Makes s->rec the stream's next record. 1 done, 0 end of stream, < 0 error (d->err). */
-static int advance(struct stream *s)
+/* Walks s to its next record (s->ts, curr, index, next, lost say which). 1 done, 0 end of
+ * stream (of the block, for a decode thread), < 0 error (s->err). */
+static inline int walk_next(struct stream *s)
 {
 	int r = s->page ? next_in_page(s) : 0;
 
@@ -331,14 +397,247 @@ static int advance(struct stream *s)
 		return r;
 	if (s->next > s->d->p.page_size - s->d->header_len || s->next < s->index)
 		return corrupt_page(s, "an event runs past its ring-buffer page");
-	s->rec.ts = s->d->p.tsc2nsec_mult ? tsc_to_ns(s->ts, s->d->p.tsc2nsec_mult, s->d->p.tsc2nsec_shift)
-					  : s->ts;
+	return 1;
+}
+
+static inline unsigned long long walk_ts(const struct stream *s)
+{
+	return s->d->p.tsc2nsec_mult ? tsc_to_ns(s->ts, s->d->p.tsc2nsec_mult, s->d->p.tsc2nsec_shift) : s->ts;
+}
+
+/* One thread: makes s->rec the stream's next record. 1 done, 0 end of stream, < 0 error. */
+static int advance_serial(struct stream *s)
+{
+	int r = walk_next(s);
+
+	if (r <= 0)
+		return r;
+	s->rec.ts = walk_ts(s);
 	s->rec.data = (void *)(s->data + s->index);
 	s->rec.size = (int)(s->next - s->index);
 	s->rec.offset = s->curr;
 	s->rec.record_size = (int)(s->next - s->curr);
 	s->rec.missed_events = s->curr ? 0 : s->lost;
 	return 1;
+}
+
+/* ---- decode threads ----
+ * Each decode thread owns a fixed set of streams (every nr_workers-th) and, for each, fills
+ * the free batches of its ring in stream order: loads the next block into the batch (its own
+ * mapping or chunk buffer) and walks it (s->block_only: the walk ends with the block). The
+ * merging thread takes the batches in the same order, so it sees the very records, marks and
+ * errors (after the records before them) one thread would. Nothing is allocated per record:
+ * a batch's record array grows to the largest block and is reused. */
+
+/* Decodes the stream's next block into b. */
+static void mt_fill(struct stream *s, struct mt_batch *b)
+{
+	int r;
+
+	b->n = 0;
+	b->end = 0;
+	b->err = 0;
+	/* the batch's buffers become the stream's for the load; the old window is unmapped
+	 * here, now that the merging thread has released the batch */
+	if (b->map) {
+		munmap(b->map, b->map_len);
+		b->map = NULL;
+	}
+	s->map = NULL;
+	s->ubuf = b->ubuf;
+	s->ubuf_cap = b->ubuf_cap;
+	r = next_block(s);
+	b->map = s->map;
+	b->map_len = s->map_len;
+	b->ubuf = s->ubuf;
+	b->ubuf_cap = s->ubuf_cap;
+	s->map = NULL;
+	s->ubuf = NULL;
+	s->ubuf_cap = 0;
+	if (r <= 0)
+		goto ended;
+	s->buf_pos = 0;
+	s->page = NULL;
+	while ((r = walk_next(s)) > 0) {
+		struct mt_rec *o;
+
+		if (b->n == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 1024;
+			struct mt_rec *n = realloc(b->recs, cap * sizeof(*n));
+
+			if (!n) {
+				s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_NOMEM, "out of memory");
+				r = -1;
+				break;
+			}
+			b->recs = n;
+			b->cap = cap;
+		}
+		o = &b->recs[b->n++];
+		o->ts = walk_ts(s);
+		o->data = s->data + s->index;
+		o->size = s->next - s->index;
+		o->offset = s->curr;
+		o->record_size = s->next - s->curr;
+		o->missed = s->curr ? 0 : s->lost;
+	}
+	if (r == 0)
+		return;   /* the block ended: more may follow */
+ended:
+	b->end = 1;
+	if (r < 0) {
+		b->err = s->err;
+		memcpy(b->msg, s->msg, sizeof(b->msg));
+	}
+}
+
+static void *mt_main(void *arg)
+{
+	struct mt_worker *w = arg;
+	struct pcp_rbdec *d = w->d;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct stream *best = NULL;
+
+		if (w->stop)
+			break;
+		/* the stream with the fewest batches ready: the merge waits on it soonest */
+		for (size_t i = w->first; i < d->nr_streams; i += w->step) {
+			struct stream *s = &d->streams[i];
+			if (!s->done && s->count < MT_RING && (!best || s->count < best->count))
+				best = s;
+		}
+		if (!best) {
+			int all_done = 1;
+			for (size_t i = w->first; i < d->nr_streams; i += w->step)
+				all_done &= d->streams[i].done;
+			if (all_done)
+				break;
+			w->waiting = 1;
+			pthread_cond_wait(&w->space, &w->lock);
+			w->waiting = 0;
+			continue;
+		}
+		{
+			struct mt_batch *b = &best->ring[best->tail];
+
+			pthread_mutex_unlock(&w->lock);
+			mt_fill(best, b);
+			pthread_mutex_lock(&w->lock);
+			best->tail = (best->tail + 1) % MT_RING;
+			best->count++;
+			best->done = b->end;
+			pthread_cond_signal(&w->ready);
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Decode threads: makes s->rec the stream's next record from its batches. */
+static int advance_mt(struct stream *s)
+{
+	for (;;) {
+		struct mt_batch *b = s->cur;
+
+		if (b && s->ri < b->n) {
+			const struct mt_rec *o = &b->recs[s->ri++];
+
+			s->rec.ts = o->ts;
+			s->rec.data = (void *)o->data;
+			s->rec.size = (int)o->size;
+			s->rec.offset = o->offset;
+			s->rec.record_size = (int)o->record_size;
+			s->rec.missed_events = o->missed;
+			return 1;
+		}
+		if (b && b->end) {
+			if (!b->err)
+				return 0;
+			s->err = b->err;
+			memcpy(s->msg, b->msg, sizeof(s->msg));
+			return -1;
+		}
+		/* release the batch handed out (its records are no longer referenced), take the next */
+		pthread_mutex_lock(&s->w->lock);
+		if (b) {
+			s->head = (s->head + 1) % MT_RING;
+			s->count--;
+			if (s->w->waiting)
+				pthread_cond_signal(&s->w->space);
+		}
+		while (!s->count)
+			pthread_cond_wait(&s->w->ready, &s->w->lock);
+		s->cur = &s->ring[s->head];
+		pthread_mutex_unlock(&s->w->lock);
+		s->ri = 0;
+	}
+}
+
+/* Makes s->rec the stream's next record. 1 done, 0 end of stream, < 0 error (s->err). */
+static inline int advance(struct stream *s)
+{
+	return s->w ? advance_mt(s) : advance_serial(s);
+}
+
+static void mt_stop(struct pcp_rbdec *d)
+{
+	for (size_t i = 0; i < d->nr_workers; i++) {
+		struct mt_worker *w = &d->workers[i];
+
+		if (!w->started)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		w->stop = 1;
+		pthread_cond_signal(&w->space);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+		w->started = 0;
+	}
+}
+
+/* Starts the decode threads (nothing is decoded by the caller's thread afterwards). */
+static int mt_start(struct pcp_rbdec *d, size_t nr, char *errbuf, size_t errlen)
+{
+	if (nr > d->nr_streams)
+		nr = d->nr_streams;
+	if (!nr)
+		return PCP_OK;
+	d->workers = calloc(nr, sizeof(*d->workers));
+	if (!d->workers)
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+	d->nr_workers = nr;
+	for (size_t i = 0; i < nr; i++) {
+		struct mt_worker *w = &d->workers[i];
+
+		w->d = d;
+		w->first = i;
+		w->step = nr;
+		pthread_mutex_init(&w->lock, NULL);
+		pthread_cond_init(&w->space, NULL);
+		pthread_cond_init(&w->ready, NULL);
+		if (d->comp == COMP_ZSTD && !(w->z.zctx = ZSTD_createDCtx()))
+			return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < d->nr_streams; i++) {
+		struct stream *s = &d->streams[i];
+
+		s->w = &d->workers[i % nr];
+		s->z = &s->w->z;
+		s->block_only = 1;
+		if (!(s->ring = calloc(MT_RING, sizeof(*s->ring))))
+			return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < nr; i++) {
+		int e = pthread_create(&d->workers[i].thread, NULL, mt_main, &d->workers[i]);
+
+		if (e)
+			return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "cannot start a decode thread: %s",
+					  strerror(e));
+		d->workers[i].started = 1;
+	}
+	return PCP_OK;
 }
 
 static inline int before(const struct stream *a, const struct stream *b)
@@ -382,6 +681,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 	d->p = *p;
 	d->p.compression = NULL;
 	d->sys_page = (size_t)sysconf(_SC_PAGESIZE);
+	d->window = p->workers ? MT_WINDOW : MAP_WINDOW;
 	d->header_len = 8 + (uint32_t)p->long_size;
 	d->swap = (!p->big_endian) != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || p->old_format;
 	if (!p->compression || !p->compression[0] || !strcmp(p->compression, "none"))
@@ -394,11 +694,14 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "%s compression", p->compression);
 		goto fail;
 	}
-	if (d->comp == COMP_ZSTD && !(d->zctx = ZSTD_createDCtx())) {
+	if (d->comp == COMP_ZSTD && !(d->z.zctx = ZSTD_createDCtx())) {
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	d->streams = calloc(n ? n : 1, sizeof(*d->streams));
+	/* cache-line aligned: the decoding half of a stream is a line of its own (_Alignas) */
+	d->streams = aligned_alloc(_Alignof(struct stream), (n ? n : 1) * sizeof(*d->streams));
+	if (d->streams)
+		memset(d->streams, 0, (n ? n : 1) * sizeof(*d->streams));
 	d->heap = calloc(n ? n : 1, sizeof(*d->heap));
 	d->nr_alloc = n;
 	if (!d->streams || !d->heap) {
@@ -412,6 +715,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 		if (!secs[i].size)
 			continue;
 		s->d = d;
+		s->z = &d->z;
 		s->order = (uint32_t)i;
 		s->cpu = secs[i].cpu;
 		s->rec.cpu = (int)secs[i].cpu;
@@ -460,10 +764,12 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			kbuffer_set_old_format(s->kbuf);
 		d->nr_streams++;
 	}
+	if (p->workers && (err = mt_start(d, p->workers, errbuf, errlen)))
+		goto fail;
 	for (size_t i = 0; i < d->nr_streams; i++) {
 		int r = advance(&d->streams[i]);
 		if (r < 0) {
-			err = pcp_errorf(errbuf, errlen, d->err, "%s", d->msg);
+			err = pcp_errorf(errbuf, errlen, d->streams[i].err, "%s", d->streams[i].msg);
 			goto fail;
 		}
 		if (r > 0)
@@ -482,6 +788,7 @@ void pcp_rbdec_close(struct pcp_rbdec *d)
 {
 	if (!d)
 		return;
+	mt_stop(d);
 	for (size_t i = 0; d->streams && i < d->nr_alloc; i++) {
 		struct stream *s = &d->streams[i];
 		if (!s->d)
@@ -491,9 +798,28 @@ void pcp_rbdec_close(struct pcp_rbdec *d)
 		if (s->kbuf)
 			kbuffer_free(s->kbuf);
 		free(s->ubuf);
+		for (size_t k = 0; s->ring && k < MT_RING; k++) {
+			if (s->ring[k].map)
+				munmap(s->ring[k].map, s->ring[k].map_len);
+			free(s->ring[k].ubuf);
+			free(s->ring[k].recs);
+		}
+		free(s->ring);
 	}
-	ZSTD_freeDCtx(d->zctx);
-	free(d->zbuf);
+	for (size_t i = 0; i < d->nr_workers; i++) {
+		struct mt_worker *w = &d->workers[i];
+
+		if (!w->d)
+			continue;
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->space);
+		pthread_cond_destroy(&w->ready);
+		ZSTD_freeDCtx(w->z.zctx);
+		free(w->z.zbuf);
+	}
+	free(d->workers);
+	ZSTD_freeDCtx(d->z.zctx);
+	free(d->z.zbuf);
 	free(d->streams);
 	free(d->heap);
 	free(d);
@@ -507,6 +833,8 @@ struct tep_record *pcp_rbdec_next(struct pcp_rbdec *d)
 
 		d->pending = 0;
 		if (r < 0) {
+			d->err = h[0]->err;
+			memcpy(d->msg, h[0]->msg, sizeof(d->msg));
 			d->heap_n = 0;
 			return NULL;
 		}

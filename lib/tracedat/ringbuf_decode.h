@@ -11,6 +11,11 @@
  * it refuses at open (PCP_ERR_MODE), and the caller falls back to libtracecmd. Unlike
  * libtracecmd, damaged data is an error (PCP_ERR_CORRUPT), never an early end. Memory: a
  * window or a chunk per CPU section, whatever the trace's length.
+ *
+ * With decode threads (params.workers), the threads read, decompress and walk each CPU's
+ * blocks ahead of the merge into a bounded ring per CPU (8 batches: a 256 KB window or one
+ * chunk, and its records' places); the caller's thread only merges. Memory then: the ring
+ * per CPU section; the records, their order and errors are those of one thread.
  */
 #ifndef PCPTRACE_RINGBUF_DECODE_H
 #define PCPTRACE_RINGBUF_DECODE_H
@@ -38,6 +43,8 @@ struct pcp_rbdec_params {
 	uint32_t tsc2nsec_mult;     /* TSC2NSEC option: ts = (ts * mult) >> shift as libtracecmd
 				     * does (before merging); 0 = timestamps as they are */
 	uint32_t tsc2nsec_shift;    /* <= 32 (the reader refuses more) */
+	unsigned workers;           /* decode threads ahead of the merge (0: the caller's thread
+				     * decodes); the records are the same either way */
 };
 
 struct pcp_rbdec;

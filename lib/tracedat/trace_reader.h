@@ -89,6 +89,11 @@ int pcp_reader_direct(const struct pcp_reader *r);
  * caller opens the file again). Record and missed-event counts restart from 0. */
 int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen);
 void pcp_reader_close(struct pcp_reader *r);
+/* Threads for the records: jobs - 1 decode threads read, decompress and walk the CPUs'
+ * pages ahead of the merge (ringbuf_decode.h), the caller's thread merges; 0 or 1: the
+ * caller's thread does everything. The same records either way. Direct path only (the
+ * libtracecmd path stays on one thread); starts over from the first record (rewind). */
+int pcp_reader_set_jobs(struct pcp_reader *r, unsigned jobs, char *errbuf, size_t errlen);
 
 /* The event parser handle: one per trace, shared by all buffers. */
 struct tep_handle *pcp_reader_tep(const struct pcp_reader *r);

@@ -1,0 +1,126 @@
+/* The lifecycle model on its own thread (lifecycle_feed.h).
+ *
+ * A ring of LC_RING batches: the analysis thread fills ring[tail] and queues it, the model
+ * thread consumes ring[head] and frees it; one mutex and two condition variables, taken once
+ * per batch of PCP_LC_FEED_BATCH events, never per event. */
+#include <pthread.h>
+#include <stdlib.h>
+#include "common/error.h"
+#include "model/lifecycle_feed.h"
+
+#define LC_RING 4
+
+struct pcp_lc_feed_ring {
+	struct pcp_lifecycle_model *m;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t ready, space;
+	struct pcp_event *batch[LC_RING];
+	size_t len[LC_RING];
+	size_t head, tail, count;   /* queued batches: ring[head..head + count) */
+	int end;                    /* nothing more comes after what is queued */
+};
+
+static void *feed_main(void *arg)
+{
+	struct pcp_lc_feed_ring *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct pcp_event *b;
+		size_t n;
+
+		while (!r->count && !r->end)
+			pthread_cond_wait(&r->ready, &r->lock);
+		if (!r->count)
+			break;
+		b = r->batch[r->head];
+		n = r->len[r->head];
+		pthread_mutex_unlock(&r->lock);
+		for (size_t i = 0; i < n; i++)
+			pcp_lifecycle_event(r->m, &b[i]);
+		pthread_mutex_lock(&r->lock);
+		r->head = (r->head + 1) % LC_RING;
+		r->count--;
+		pthread_cond_signal(&r->space);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+static void ring_free(struct pcp_lc_feed_ring *r)
+{
+	for (size_t i = 0; i < LC_RING; i++)
+		free(r->batch[i]);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->ready);
+	pthread_cond_destroy(&r->space);
+	free(r);
+}
+
+int pcp_lc_feed_start(struct pcp_lifecycle_model *m, struct pcp_lc_feed **out)
+{
+	struct pcp_lc_feed *f = calloc(1, sizeof(*f));
+	struct pcp_lc_feed_ring *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!f || !r) {
+		free(f);
+		free(r);
+		return PCP_ERR_NOMEM;
+	}
+	r->m = m;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->ready, NULL);
+	pthread_cond_init(&r->space, NULL);
+	for (size_t i = 0; i < LC_RING; i++)
+		if (!(r->batch[i] = malloc(PCP_LC_FEED_BATCH * sizeof(struct pcp_event)))) {
+			ring_free(r);
+			free(f);
+			return PCP_ERR_NOMEM;
+		}
+	if (pthread_create(&r->thread, NULL, feed_main, r)) {
+		ring_free(r);
+		free(f);
+		return PCP_ERR_NOMEM;
+	}
+	f->ring = r;
+	f->cur = r->batch[0];
+	*out = f;
+	return PCP_OK;
+}
+
+void pcp_lc_feed_flush(struct pcp_lc_feed *f)
+{
+	struct pcp_lc_feed_ring *r = f->ring;
+
+	pthread_mutex_lock(&r->lock);
+	r->len[r->tail] = f->n;
+	r->tail = (r->tail + 1) % LC_RING;
+	r->count++;
+	pthread_cond_signal(&r->ready);
+	/* the next batch to fill must not be one the thread still reads */
+	while (r->count == LC_RING)
+		pthread_cond_wait(&r->space, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	f->cur = r->batch[r->tail];
+	f->n = 0;
+}
+
+void pcp_lc_feed_finish(struct pcp_lc_feed *f)
+{
+	struct pcp_lc_feed_ring *r;
+
+	if (!f)
+		return;
+	r = f->ring;
+	if (f->n)
+		pcp_lc_feed_flush(f);
+	pthread_mutex_lock(&r->lock);
+	r->end = 1;
+	pthread_cond_signal(&r->ready);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	ring_free(r);
+	free(f);
+}
