@@ -250,6 +250,7 @@ START_TEST(test_report_from_database)
 	ck_assert_ptr_nonnull(warn);
 	ck_assert_ptr_nonnull(metrics);
 	ck_assert(warn < metrics);
+	ck_assert(warn < strstr(doc, "<figure"));
 	ck_assert_ptr_nonnull(strstr(warn, "Lossy trace:</b> 7 events lost"));
 	ck_assert_ptr_nonnull(strstr(warn, "CPU 0: 7"));
 	ck_assert_ptr_nonnull(strstr(warn, "Fallback refills"));

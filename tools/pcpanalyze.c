@@ -11,6 +11,7 @@
 #include "compare/compare.h"
 #include "compare/compare_html.h"
 #include "common/error.h"
+#include "common/util.h"
 #include "output/html_report.h"
 #include "output/outfile.h"
 #include "output/report.h"
@@ -661,6 +662,11 @@ static int cmd_report(int argc, char **argv)
 		return report_usage_error("arguments", "expects --html OUT.html and one results database");
 	if (output_is_input("pcpanalyze report", "--html", html_path, argv + optind, 1))
 		return pcp_exit_code(PCP_ERR_USAGE);
+	if (pcp_file_kind(argv[optind]) == PCP_FILE_TRACE_DAT) {
+		fprintf(stderr, "pcpanalyze report: %s: a trace.dat, not a results database (draw it with"
+			" pcpanalyze --html OUT.html %s)\n", argv[optind], argv[optind]);
+		return pcp_exit_code(PCP_ERR_USAGE);
+	}
 	err = pcp_html_report_prepare(&out, html_path, argv[optind], NULL, run, errbuf, sizeof(errbuf));
 	if (err) {
 		fprintf(stderr, "pcpanalyze report: %s: %s\n", argv[optind], errbuf[0] ? errbuf : pcp_strerror(err));

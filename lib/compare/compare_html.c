@@ -35,6 +35,10 @@ static void side_text(FILE *f, const struct pcp_side_stats *s, const char *unit)
 		return;
 	}
 	value(med, sizeof(med), s->median, unit);
+	if (s->min == s->max && !s->undefined) {   /* one run, or all alike: no range to show */
+		fprintf(f, "<b>%s</b>", med);
+		return;
+	}
 	value(lo, sizeof(lo), s->min, unit);
 	value(hi, sizeof(hi), s->max, unit);
 	fprintf(f, "<b>%s</b> <small>[%s &#8211; %s]", med, lo, hi);

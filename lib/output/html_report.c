@@ -167,23 +167,27 @@ static void header(struct report *r, const char *db_label)
 	};
 	double dur = info_num(r, "duration_ns");
 	char buf[64];
+	size_t shown = 0;
 
 	fputs("<h1>pcptrace report: ", r->f);
 	esc(r, info(r, "trace_file") ? info(r, "trace_file") : db_label);
-	fputs("</h1>\n<table class=\"facts\">\n", r->f);
+	fputs("</h1>\n<div class=\"cols\"><table class=\"facts\">\n", r->f);
 	fmt(buf, sizeof(buf), dur, PCP_HU_NS);
 	fprintf(r->f, "<tr><th>duration</th><td>%s</td></tr>\n", buf);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const char *v = info(r, rows[i].key);
 		if (!v)
 			continue;
+		/* Two columns: the page starts with its pictures, not a long list. */
+		if (++shown == 8)
+			fputs("</table><table class=\"facts\">\n", r->f);
 		fprintf(r->f, "<tr><th>%s</th><td>", rows[i].label);
 		esc(r, v);
 		fputs("</td></tr>\n", r->f);
 	}
 	fputs("<tr><th>results</th><td>", r->f);
 	esc(r, db_label);
-	fputs("</td></tr>\n</table>\n", r->f);
+	fputs("</td></tr>\n</table></div>\n", r->f);
 }
 
 /* What the reader must not miss, first and loud; notes (things to know) after them. */
@@ -848,11 +852,13 @@ static void percpu_section(struct report *r)
 	fputs("</table>\n", r->f);
 }
 
-/* A tiny self-check for the browser test: counts the drawn plots (no network, no library). */
+/* A tiny self-check for the browser test: counts the drawn plots and notes when the page was
+ * parsed (ms since navigation; the report must open in about a second). */
 static const char self_check_js[] =
 	"(function(){var f=document.querySelectorAll('figure.plot'),n=0;"
 	"for(var i=0;f.length>i;i++){if(f[i].querySelector('svg'))n++;}"
-	"document.body.setAttribute('data-rendered',n+'/'+f.length);})();";
+	"document.body.setAttribute('data-rendered',n+'/'+f.length);"
+	"document.body.setAttribute('data-parsed-ms',Math.round(performance.now()));})();";
 
 int pcp_html_report_render(FILE *f, sqlite3 *db, const char *db_label, char *errbuf, size_t errlen)
 {
@@ -873,11 +879,10 @@ int pcp_html_report_render(FILE *f, sqlite3 *db, const char *db_label, char *err
 	fprintf(f, "</title><style>%s</style></head>\n<body>\n", pcp_html_css);
 	header(&r, db_label);
 	warnings(&r);
-	fputs("<p><small>Contents: <a href=\"#metrics\">metrics</a> &#183; <a href=\"#timeline\">over time</a>"
+	fputs("<p><small>Contents: <a href=\"#timeline\">over time</a>"
 	      " &#183; <a href=\"#zone-lock\">zone-&gt;lock</a> &#183; <a href=\"#round-trips\">round"
 	      " trips</a> &#183; <a href=\"#pairs\">pair matrix</a> &#183; <a href=\"#lifecycle\">occupancy</a>"
-	      " &#183; <a href=\"#percpu\">percpu</a></small></p>\n", f);
-	metrics_table(&r);
+	      " &#183; <a href=\"#percpu\">percpu</a> &#183; <a href=\"#metrics\">headline metrics</a></small></p>\n", f);
 	timeline_section(&r);
 	zone_lock_section(&r);
 	round_trip_section(&r);
@@ -885,6 +890,7 @@ int pcp_html_report_render(FILE *f, sqlite3 *db, const char *db_label, char *err
 	pair_matrix_section(&r);
 	occupancy_section(&r);
 	percpu_section(&r);
+	metrics_table(&r);
 	fprintf(f, "<p><small>Written by pcptrace %s from the results database; every plot is"
 		" aggregated from its tables (schema.sql).</small></p>\n<script>%s</script>\n</body></html>\n",
 		info(&r, "pcptrace_version") ? info(&r, "pcptrace_version") : "", self_check_js);

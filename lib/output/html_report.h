@@ -13,7 +13,7 @@ typedef struct sqlite3 sqlite3;
 /* Time columns of the over-time plots at most (the timeline's --bucket windows are merged
  * k at a time above this); heatmaps keep rows x columns under PCP_HTML_MAX_CELLS. */
 #define PCP_HTML_MAX_COLS 300
-#define PCP_HTML_MAX_CELLS 24000
+#define PCP_HTML_MAX_CELLS 8000
 /* CPUs above which per-CPU plots are heatmaps instead of one line per CPU. */
 #define PCP_HTML_MAX_LINES 8
 

@@ -284,8 +284,8 @@ void pcp_svg_hist(FILE *f, const struct pcp_plot *p, const struct pcp_html_bucke
 			pcp_html_fmt(val, sizeof(val), v, p->yunit);
 			fprintf(f, "<rect class=\"bar\" data-series=\"");
 			pcp_html_escape(f, series[s]);
-			fprintf(f, "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
-				"<title>", x + slot * 0.1 + bw * (double)s, fy(&fr, v), bw,
+			fprintf(f, "\" data-v=\"%.15g\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\""
+				" fill=\"%s\"><title>", v, x + slot * 0.1 + bw * (double)s, fy(&fr, v), bw,
 				fr.py1 - fy(&fr, v), palette[s % NR_PALETTE]);
 			pcp_html_escape(f, series[s]);
 			fprintf(f, " [%s, %s): %s</title></rect>\n", lab, lab2, val);
@@ -311,9 +311,15 @@ void pcp_svg_lines(FILE *f, const struct pcp_plot *p, double col_s, size_t nr_co
 	x_ticks(f, &fr, p->xunit);
 	for (size_t s = 0; s < nr_series; s++) {
 		int open = 0;
+		double sum = 0;
+		for (size_t c = 0; c < nr_cols; c++)
+			if (!isnan(values[s * nr_cols + c]))
+				sum += values[s * nr_cols + c];
 		fputs("<g class=\"series\" data-name=\"", f);
 		pcp_html_escape(f, series[s]);
-		fprintf(f, "\" data-points=\"%zu\" stroke=\"%s\">", nr_cols, palette[s % NR_PALETTE]);
+		/* data-sum: the series' total, for checks against the database */
+		fprintf(f, "\" data-points=\"%zu\" data-sum=\"%.15g\" stroke=\"%s\">", nr_cols, sum,
+			palette[s % NR_PALETTE]);
 		for (size_t c = 0; c < nr_cols; c++) {
 			double v = values[s * nr_cols + c];
 			if (isnan(v)) {
@@ -335,13 +341,21 @@ void pcp_svg_lines(FILE *f, const struct pcp_plot *p, double col_s, size_t nr_co
 	figure_close(f, 1);
 }
 
-/* White to dark blue on a square-root scale (t in [0, 1]). */
+/* White to dark blue; t in [0, 1] is already on the square-root scale. */
 static void heat_colour(char *buf, size_t len, double t)
 {
-	double s = sqrt(t < 0 ? 0 : t > 1 ? 1 : t);
+	double s = t < 0 ? 0 : t > 1 ? 1 : t;
 	int r = (int)(235 - 227 * s), g = (int)(243 - 195 * s), b = (int)(255 - 148 * s);
 
-	snprintf(buf, len, "rgb(%d,%d,%d)", r, g, b);
+	snprintf(buf, len, "#%02x%02x%02x", r, g, b);
+}
+
+/* Colour level 1..31 of a value (v / max) on a square-root scale: small values stay visible. */
+static int heat_level(double t)
+{
+	int level = (int)lround(sqrt(t < 0 ? 0 : t > 1 ? 1 : t) * 31);
+
+	return level < 1 ? 1 : level;
 }
 
 void pcp_svg_heatmap(FILE *f, const struct pcp_plot *p, size_t rows, size_t cols, double col_w,
@@ -369,20 +383,38 @@ void pcp_svg_heatmap(FILE *f, const struct pcp_plot *p, size_t rows, size_t cols
 	cw = (fr.px1 - fr.px0) / (double)(cols ? cols : 1);
 	fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fff\"/>\n",
 		fr.px0, fr.py0, fr.px1 - fr.px0, fr.py1 - fr.py0);
+	/* Neighbouring cells of a row with the same colour (32 levels) are one rect: data-v is
+	 * their sum, data-n how many cells it covers (1 when absent). Tooltips only while the
+	 * plot is small: they are most of a cell's bytes. */
 	for (size_t r = 0; r < rows; r++) {
 		for (size_t c = 0; c < cols; c++) {
-			double v = values[r * cols + c];
+			double v = values[r * cols + c], sum;
+			int level;
+			size_t k = 1;
 			if (!(v > 0))
 				continue;
-			heat_colour(colour, sizeof(colour), v / vmax);
-			pcp_html_fmt(val, sizeof(val), v, p->yunit);
-			if (col_w > 0)
-				pcp_html_fmt(lab, sizeof(lab), (double)c * col_w, p->xunit);
-			else
-				snprintf(lab, sizeof(lab), "%zu", c);
-			fprintf(f, "<rect class=\"cell\" x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\""
-				" fill=\"%s\"><title>%zu, %s: %s</title></rect>\n", fr.px0 + cw * (double)c,
-				fr.py0 + rh * (double)r, cw, rh, colour, r, lab, val);
+			level = heat_level(v / vmax);
+			sum = v;
+			while (c + k < cols && values[r * cols + c + k] > 0 &&
+			       heat_level(values[r * cols + c + k] / vmax) == level)
+				sum += values[r * cols + c + k++];
+			heat_colour(colour, sizeof(colour), level / 31.0);
+			fprintf(f, "<rect class=\"cell\" data-r=\"%zu\" data-v=\"%.15g\"", r, sum);
+			if (k > 1)
+				fprintf(f, " data-n=\"%zu\"", k);
+			fprintf(f, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"",
+				fr.px0 + cw * (double)c, fr.py0 + rh * (double)r, cw * (double)k, rh, colour);
+			if (drawn <= 4000) {
+				pcp_html_fmt(val, sizeof(val), sum, p->yunit);
+				if (col_w > 0)
+					pcp_html_fmt(lab, sizeof(lab), (double)c * col_w, p->xunit);
+				else
+					snprintf(lab, sizeof(lab), "%zu", c);
+				fprintf(f, "><title>%zu, %s%s: %s</title></rect>\n", r, lab, k > 1 ? " on" : "", val);
+			} else {
+				fputs("/>\n", f);
+			}
+			c += k - 1;
 		}
 	}
 	/* Row labels (CPUs), every k-th so they do not overlap. */
@@ -410,7 +442,7 @@ void pcp_svg_heatmap(FILE *f, const struct pcp_plot *p, size_t rows, size_t cols
 	pcp_html_escape(f, p->id);
 	fputs("-scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">", f);
 	for (int i = 0; i <= 4; i++) {
-		heat_colour(colour, sizeof(colour), i / 4.0 * (i / 4.0));
+		heat_colour(colour, sizeof(colour), i / 4.0);
 		fprintf(f, "<stop offset=\"%.2f\" stop-color=\"%s\"/>", i / 4.0, colour);
 	}
 	fputs("</linearGradient></defs>", f);
