@@ -669,7 +669,9 @@ static int cmd_report(int argc, char **argv)
 	}
 	err = pcp_html_report_prepare(&out, html_path, argv[optind], NULL, run, errbuf, sizeof(errbuf));
 	if (err) {
-		fprintf(stderr, "pcpanalyze report: %s: %s\n", argv[optind], errbuf[0] ? errbuf : pcp_strerror(err));
+		/* I/O errors are the output's; the database's are DB, schema or usage errors. */
+		fprintf(stderr, "pcpanalyze report: %s: %s\n", err == PCP_ERR_IO ? html_path : argv[optind],
+			errbuf[0] ? errbuf : pcp_strerror(err));
 		return pcp_exit_code(err);
 	}
 	err = pcp_outfile_commit(&out, errbuf, sizeof(errbuf));

@@ -365,6 +365,11 @@ static void time_columns(struct report *r)
 		r->span_ns = max_start + r->bucket_ns;
 	if (!(r->span_ns > 0))
 		r->span_ns = r->bucket_ns;
+	/* A foreign database's nonsense must not overflow the integer windows below. */
+	if (r->bucket_ns > 1e15)
+		r->bucket_ns = 1e15;
+	if (r->span_ns > 1e17)
+		r->span_ns = 1e17;
 	max_cols = r->nr_cpus > PCP_HTML_MAX_LINES ? (size_t)(PCP_HTML_MAX_CELLS / r->nr_cpus) : PCP_HTML_MAX_COLS;
 	if (max_cols > PCP_HTML_MAX_COLS)
 		max_cols = PCP_HTML_MAX_COLS;
@@ -377,24 +382,13 @@ static void time_columns(struct report *r)
 		r->nr_cols = 1;
 }
 
-static char *cpu_names_storage;
-
-/* "CPU n" names for the per-CPU line series. */
-static const char **cpu_series(size_t n)
+/* "CPU n" names for the per-CPU line series (n <= PCP_HTML_MAX_LINES). */
+static void cpu_series(const char **names, char (*storage)[16], size_t n)
 {
-	const char **names = calloc(n ? n : 1, sizeof(*names));
-
-	free(cpu_names_storage);
-	cpu_names_storage = calloc(n ? n : 1, 16);
-	if (!names || !cpu_names_storage) {
-		free(names);
-		return NULL;
-	}
 	for (size_t i = 0; i < n; i++) {
-		snprintf(cpu_names_storage + 16 * i, 16, "CPU %zu", i);
-		names[i] = cpu_names_storage + 16 * i;
+		snprintf(storage[i], sizeof(storage[i]), "CPU %zu", i);
+		names[i] = storage[i];
 	}
-	return names;
 }
 
 /* Per-CPU values over time: one line per CPU, or a CPU x time heatmap with many CPUs. */
@@ -403,13 +397,10 @@ static void per_cpu_over_time(struct report *r, const struct pcp_plot *p, const 
 	size_t ncpu = (size_t)r->nr_cpus;
 
 	if (ncpu <= PCP_HTML_MAX_LINES) {
-		const char **names = cpu_series(ncpu);
-		if (!names) {
-			r->err = PCP_ERR_NOMEM;
-			return;
-		}
+		const char *names[PCP_HTML_MAX_LINES];
+		char storage[PCP_HTML_MAX_LINES][16];
+		cpu_series(names, storage, ncpu);
 		pcp_svg_lines(r->f, p, r->col_ns / 1e9, r->nr_cols, names, ncpu, grid);
-		free(names);
 	} else {
 		struct pcp_plot hp = *p;
 		hp.ylabel = "CPU";
@@ -657,13 +648,19 @@ static void round_trip_section(struct report *r)
 static void pair_matrix_section(struct report *r)
 {
 	size_t ncpu = (size_t)r->nr_cpus;
-	double *grid = calloc(ncpu * ncpu + 1, sizeof(double));
+	double *grid;
 	sqlite3_stmt *st;
 	struct pcp_plot p = { "pair-matrix", "Cross-CPU pair matrix",
 			      "completed round trips by the CPU that refilled the block (row) and the CPU"
 			      " that drained it (column); off-diagonal cells are cross-CPU pairs.",
 			      "drain CPU", "refill CPU", PCP_HU_COUNT, PCP_HU_COUNT };
 
+	if (ncpu > PCP_HTML_MAX_PAIR_CPUS) {
+		pcp_svg_nodata(r->f, &p, "too many CPUs for one cell per CPU pair; the busiest pairs"
+			       " are in the database's v_cpu_pairs view.");
+		return;
+	}
+	grid = calloc(ncpu * ncpu + 1, sizeof(double));
 	if (!grid) {
 		r->err = PCP_ERR_NOMEM;
 		return;
@@ -899,8 +896,6 @@ int pcp_html_report_render(FILE *f, sqlite3 *db, const char *db_label, char *err
 		free(r.info[i].value);
 	}
 	free(r.info);
-	free(cpu_names_storage);
-	cpu_names_storage = NULL;
 	if (r.err) {
 		pcp_errorf(errbuf, errlen, r.err, "cannot draw the report: %s",
 			   r.errmsg ? r.errmsg : pcp_strerror(r.err));

@@ -14,6 +14,8 @@ typedef struct sqlite3 sqlite3;
  * k at a time above this); heatmaps keep rows x columns under PCP_HTML_MAX_CELLS. */
 #define PCP_HTML_MAX_COLS 300
 #define PCP_HTML_MAX_CELLS 8000
+/* CPUs above which the pair matrix is not drawn (one cell per CPU pair). */
+#define PCP_HTML_MAX_PAIR_CPUS 128
 /* CPUs above which per-CPU plots are heatmaps instead of one line per CPU. */
 #define PCP_HTML_MAX_LINES 8
 

@@ -190,9 +190,12 @@ void pcp_svg_nodata(FILE *f, const struct pcp_plot *p, const char *reason)
 /* y axis from 0 to a round maximum: grid lines, tick labels, the label; returns the max used. */
 static double y_axis(FILE *f, struct frame *fr, double ymax, const struct pcp_plot *p)
 {
-	double step = pcp_html_tick_step(ymax > 0 ? ymax : 1, 4);
+	double step;
 	char lab[64];
 
+	if (!(ymax > 0) || !isfinite(ymax))   /* a foreign database's Inf draws as an empty axis */
+		ymax = 1;
+	step = pcp_html_tick_step(ymax, 4);
 	fr->y0 = 0;
 	fr->y1 = ceil((ymax > 0 ? ymax : 1) / step) * step;
 	for (double t = 0; t <= fr->y1 + step / 2; t += step) {
@@ -223,6 +226,8 @@ static void x_ticks(FILE *f, const struct frame *fr, enum pcp_html_unit unit)
 	double step = pcp_html_tick_step(fr->x1 - fr->x0, 8);
 	char lab[64];
 
+	if (!isfinite(fr->x1 - fr->x0) || (fr->x1 - fr->x0) / step > 20)
+		return;
 	for (double t = ceil(fr->x0 / step) * step; t <= fr->x1 + step * 1e-9; t += step) {
 		double x = fx(fr, t);
 		pcp_html_fmt(lab, sizeof(lab), t, unit);

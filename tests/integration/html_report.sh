@@ -53,6 +53,10 @@ rc=$?
 [ "$rc" = 2 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q 'T.dat: a trace.dat' err.txt ||
 	fail "report of a trace.dat: exit $rc, $(cat err.txt)"
 "$pcpanalyze" report --html r.db r.db 2>err.txt && fail "report over its input accepted"
+"$pcpanalyze" report --html nodir/x.html r.db 2>err.txt
+rc=$?
+[ "$rc" = 74 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q 'nodir/x.html' err.txt ||
+	fail "report into a missing directory: exit $rc, $(cat err.txt)"
 [ -e x.html ] && fail "x.html written after an error"
 ls -A | grep -q '^\..*\.[A-Za-z0-9]\{6\}$' && fail "temporary file left: $(ls -A)"
 
