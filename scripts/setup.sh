@@ -4,7 +4,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
       libsqlite3-dev libjansson-dev libzstd-dev zlib1g-dev check sqlite3 python3 valgrind xz-utils
       clang    # clang: the libFuzzer build (tests/fuzz)
-      dpkg-dev   # dpkg-shlibdeps: the .deb's Depends (cpack -G DEB, tests/integration/deb.sh)
+      chromium # the HTML report rendered headless (tests/integration/html_report.sh)
+      dpkg-dev  # dpkg-shlibdeps: the .deb's Depends (cpack -G DEB, tests/integration/deb.sh)
       prometheus)  # promtool check metrics: pcpstat --prometheus (tests/integration/pcpstat.sh)
 missing=()
 for p in "${pkgs[@]}"; do

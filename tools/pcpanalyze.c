@@ -10,7 +10,10 @@
 #include <unistd.h>
 #include "model/analyze.h"
 #include "compare/compare.h"
+#include "compare/compare_html.h"
 #include "common/error.h"
+#include "common/util.h"
+#include "output/html_report.h"
 #include "output/outfile.h"
 #include "output/report.h"
 #include "output/store.h"
@@ -25,6 +28,7 @@ static const char usage_text[] =
 	"usage: pcpanalyze [options] trace.dat\n"
 	"       pcpanalyze compare ...   (compare runs)\n"
 	"       pcpanalyze merge ...     (merge results databases)\n"
+	"       pcpanalyze report ...    (draw a results database as HTML)\n"
 	"\n"
 	"Analyzes PCP refill/drain churn, imbalance, zone-lock and percpu activity in a trace.dat\n"
 	"and writes the results to SQLite.\n"
@@ -32,6 +36,8 @@ static const char usage_text[] =
 	"  -o, --output FILE         results database (default: the trace's name with .db)\n"
 	"      --json FILE|-         also write the JSON document (- = stdout; the text summary\n"
 	"                            is then not printed)\n"
+	"      --html FILE           also write the HTML report (one self-contained file, plots\n"
+	"                            drawn from the results database)\n"
 	"      --churn-window NS     round trips up to NS count as fast churn (default 1000000)\n"
 	"      --bucket NS           window for peak lock rates and the timeline (default 10000000)\n"
 	"      --top N               PFNs kept in pfn_cycles, acquisitions in zone_lock_longest\n"
@@ -234,6 +240,7 @@ static const char compare_usage_text[] =
 	"                            --pid/--comm anyway\n"
 	"      --json FILE|-         write the comparison as JSON (- = stdout, no text table)\n"
 	"      --junit FILE          write JUnit XML: one test case per metric\n"
+	"      --html FILE           write the comparison as a self-contained HTML page\n"
 	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap auto|NS,\n"
 	"      --buffer NAME, --from T, --to T, --cpus LIST, --pid PIDS, --comm NAME\n"
 	"                            analysis options for trace.dat inputs (see pcpanalyze --help)\n"
@@ -267,7 +274,7 @@ static char **split_commas(char *s, size_t *n)
 }
 
 enum { OPT_C_THRESHOLD = 300, OPT_C_ONLY, OPT_C_FAIL_ON, OPT_C_ALLOW_MISMATCH, OPT_C_JSON,
-       OPT_C_JUNIT, OPT_C_ANALYSIS, OPT_C_ALLOW_LOSSY, OPT_C_ALLOW_WINDOWS };
+       OPT_C_JUNIT, OPT_C_ANALYSIS, OPT_C_ALLOW_LOSSY, OPT_C_ALLOW_WINDOWS, OPT_C_HTML };
 
 static int cmd_compare(int argc, char **argv)
 {
@@ -279,6 +286,7 @@ static int cmd_compare(int argc, char **argv)
 		{ "allow-lossy", no_argument, NULL, OPT_C_ALLOW_LOSSY },
 		{ "json", required_argument, NULL, OPT_C_JSON },
 		{ "junit", required_argument, NULL, OPT_C_JUNIT },
+		{ "html", required_argument, NULL, OPT_C_HTML },
 		{ "churn-window", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "bucket", required_argument, NULL, OPT_C_ANALYSIS },
 		{ "top", required_argument, NULL, OPT_C_ANALYSIS },
@@ -298,11 +306,11 @@ static int cmd_compare(int argc, char **argv)
 	};
 	struct pcp_compare_opts opts = { 0 };
 	struct pcp_compare_result *r = NULL;
-	const char *json_path = NULL, *junit_path = NULL;
+	const char *json_path = NULL, *junit_path = NULL, *html_path = NULL;
 	char **base, **new_, errbuf[1024] = "";
 	size_t nr_base, nr_new;
-	int quiet = 0, c, idx, sep, status = 2, err, json_pending = 0;
-	struct pcp_outfile json_out;
+	int quiet = 0, c, idx, sep, status = 2, err, json_pending = 0, html_pending = 0;
+	struct pcp_outfile json_out, html_out;
 	json_t *json_doc = NULL;
 
 	pcp_analyze_opts_default(&opts.analyze);
@@ -351,6 +359,7 @@ static int cmd_compare(int argc, char **argv)
 		case OPT_C_ALLOW_WINDOWS: opts.allow_different_windows = 1; break;
 		case OPT_C_JSON: json_path = optarg; break;
 		case OPT_C_JUNIT: junit_path = optarg; break;
+		case OPT_C_HTML: html_path = optarg; break;
 		case OPT_C_ANALYSIS:
 			if (analysis_option(longopts[idx].name, optarg, &opts.analyze))
 				return 2;
@@ -385,8 +394,15 @@ static int cmd_compare(int argc, char **argv)
 	if (output_is_input("pcpanalyze compare", "--json", json_path, base, nr_base) ||
 	    output_is_input("pcpanalyze compare", "--json", json_path, new_, nr_new) ||
 	    output_is_input("pcpanalyze compare", "--junit", junit_path, base, nr_base) ||
-	    output_is_input("pcpanalyze compare", "--junit", junit_path, new_, nr_new))
+	    output_is_input("pcpanalyze compare", "--junit", junit_path, new_, nr_new) ||
+	    output_is_input("pcpanalyze compare", "--html", html_path, base, nr_base) ||
+	    output_is_input("pcpanalyze compare", "--html", html_path, new_, nr_new))
 		goto out;
+	if (html_path && ((json_path && strcmp(json_path, "-") && pcp_same_file(json_path, html_path)) ||
+			  (junit_path && pcp_same_file(junit_path, html_path)))) {
+		compare_usage_error("--html", "must differ from the --json and --junit files");
+		goto out;
+	}
 	if (json_path && junit_path && strcmp(json_path, "-") && pcp_same_file(json_path, junit_path)) {
 		compare_usage_error("--junit", "must differ from the --json file");
 		goto out;
@@ -414,6 +430,11 @@ static int cmd_compare(int argc, char **argv)
 		goto out;
 	}
 	json_pending = json_doc && strcmp(json_path, "-");
+	if (html_path && pcp_compare_html_prepare(&html_out, html_path, r, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "pcpanalyze compare: %s: %s\n", html_path, errbuf);
+		goto out;
+	}
+	html_pending = html_path != NULL;
 	if (junit_path && pcp_compare_write_junit(junit_path, r)) {
 		fprintf(stderr, "pcpanalyze compare: %s: cannot write JUnit XML\n", junit_path);
 		goto out;
@@ -428,10 +449,19 @@ static int cmd_compare(int argc, char **argv)
 		fprintf(stderr, "pcpanalyze compare: stdout: %s\n", errbuf);
 		goto out;
 	}
+	if (html_pending) {
+		html_pending = 0;
+		if (pcp_outfile_commit(&html_out, errbuf, sizeof(errbuf))) {
+			fprintf(stderr, "pcpanalyze compare: %s: %s\n", html_path, errbuf);
+			goto out;
+		}
+	}
 	status = r->failed ? 1 : 0;
 out:
 	if (json_pending)
 		pcp_outfile_abort(&json_out);
+	if (html_pending)
+		pcp_outfile_abort(&html_out);
 	json_decref(json_doc);
 	pcp_compare_result_free(r);
 	free(opts.thresholds);
@@ -529,13 +559,14 @@ static char *default_db_path(const char *trace)
 	return out;
 }
 
-enum { OPT_JSON = 256, OPT_ANALYSIS, OPT_PERFETTO, OPT_PERFETTO_MAX };
+enum { OPT_JSON = 256, OPT_ANALYSIS, OPT_PERFETTO, OPT_PERFETTO_MAX, OPT_HTML };
 
 static int cmd_analyze(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ "churn-window", required_argument, NULL, OPT_ANALYSIS },
 		{ "bucket", required_argument, NULL, OPT_ANALYSIS },
 		{ "top", required_argument, NULL, OPT_ANALYSIS },
@@ -562,10 +593,11 @@ static int cmd_analyze(int argc, char **argv)
 	struct pcp_perfetto *timeline = NULL;
 	struct pcp_outfile perfetto_out;
 	int perfetto_pending = 0;
+	const char *html_path = NULL;
 	char *db_path = NULL;
 	char errbuf[512];
-	int quiet = 0, c, idx, err, json_pending = 0;
-	struct pcp_outfile json_out, db_out;
+	int quiet = 0, c, idx, err, json_pending = 0, html_pending = 0;
+	struct pcp_outfile json_out, db_out, html_out;
 	json_t *json_doc = NULL;
 
 	pcp_analyze_opts_default(&opts);
@@ -584,6 +616,7 @@ static int cmd_analyze(int argc, char **argv)
 			if (parse_u64(optarg, &max_slices) || max_slices > 100000000)
 				return usage_error("--perfetto-max-slices", "expects a count");
 			break;
+		case OPT_HTML: html_path = optarg; break;
 		case OPT_ANALYSIS:
 			if (analysis_option(longopts[idx].name, optarg, &opts))
 				return pcp_exit_code(PCP_ERR_USAGE);
@@ -622,9 +655,19 @@ static int cmd_analyze(int argc, char **argv)
 		free(db_path);
 		return usage_error("--perfetto", "must differ from the database and JSON paths");
 	}
+	if (html_path && (pcp_same_file(html_path, db_path) ||
+			  (json_path && strcmp(json_path, "-") && pcp_same_file(html_path, json_path)))) {
+		free(db_path);
+		return usage_error("--html", "must differ from the database and JSON paths");
+	}
+	if (perfetto_path && html_path && pcp_same_file(perfetto_path, html_path)) {
+		free(db_path);
+		return usage_error("--html", "must differ from the --perfetto path");
+	}
 	if (output_is_input("pcpanalyze", db_opt ? "-o" : "database", db_path, argv + optind, 1) ||
 	    output_is_input("pcpanalyze", "--json", json_path, argv + optind, 1) ||
-	    output_is_input("pcpanalyze", "--perfetto", perfetto_path, argv + optind, 1)) {
+	    output_is_input("pcpanalyze", "--perfetto", perfetto_path, argv + optind, 1) ||
+	    output_is_input("pcpanalyze", "--html", html_path, argv + optind, 1)) {
 		free(db_path);
 		return pcp_exit_code(PCP_ERR_USAGE);
 	}
@@ -666,6 +709,17 @@ static int cmd_analyze(int argc, char **argv)
 	}
 	errbuf[0] = '\0';
 	err = pcp_store_prepare(&db_out, db_path, a, errbuf, sizeof(errbuf));
+	/* The HTML report is drawn from the finished database, before either is renamed. */
+	if (!err && html_path) {
+		err = pcp_html_report_prepare(&html_out, html_path, db_out.tmp_path, db_path, -1,
+					      errbuf, sizeof(errbuf));
+		if (err) {
+			pcp_outfile_abort(&db_out);
+			err_line(html_path, errbuf);
+			goto out;
+		}
+		html_pending = 1;
+	}
 	if (!err)
 		err = pcp_outfile_commit(&db_out, errbuf, sizeof(errbuf));
 	if (err) {
@@ -690,6 +744,13 @@ static int cmd_analyze(int argc, char **argv)
 				" (--perfetto-max-slices); %" PRIu64 " later acquisitions not drawn, counters complete\n",
 				perfetto_path, max_slices, pcp_perfetto_dropped(timeline));
 	}
+	if (html_pending) {
+		html_pending = 0;
+		if ((err = pcp_outfile_commit(&html_out, errbuf, sizeof(errbuf)))) {
+			err_line(html_path, errbuf);
+			goto out;
+		}
+	}
 	if (json_doc && !strcmp(json_path, "-") &&
 	    (err = pcp_json_write_stdout(json_doc, errbuf, sizeof(errbuf)))) {
 		err_line("stdout", errbuf);
@@ -709,14 +770,89 @@ out:
 	if (perfetto_pending)
 		pcp_outfile_abort(&perfetto_out);
 	pcp_perfetto_free(timeline);
+	if (html_pending)
+		pcp_outfile_abort(&html_out);
 	json_decref(json_doc);
 	pcp_analysis_free(a);
 	free(db_path);
 	return pcp_exit_code(err);
 }
 
+static const char report_usage_text[] =
+	"usage: pcpanalyze report --html OUT.html [--run N] RESULTS.db\n"
+	"\n"
+	"Draws a results database (pcpanalyze -o, or one run of a merged one) as the HTML report\n"
+	"that pcpanalyze --html writes: one self-contained file, no network.\n"
+	"\n"
+	"      --html FILE           the report to write (required)\n"
+	"      --run N               the run of a merged database (needed when it has several)\n"
+	"  -h, --help                this help\n"
+	"\n"
+	"Exit status: 0 ok, 2 usage, 3 cannot open, 10 database, 12 not a results database of\n"
+	"schema version 2, 70 out of memory, 74 I/O; see pcpanalyze(1).\n";
+
+static int report_usage_error(const char *what, const char *problem)
+{
+	fprintf(stderr, "pcpanalyze report: %s: %s (see pcpanalyze report --help)\n", what, problem);
+	return pcp_exit_code(PCP_ERR_USAGE);
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "html", required_argument, NULL, 'H' },
+		{ "run", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *html_path = NULL;
+	long long run = -1;
+	uint64_t v;
+	char errbuf[1024] = "";
+	struct pcp_outfile out;
+	int c, err;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H': html_path = optarg; break;
+		case 'r':
+			if (parse_u64(optarg, &v) || v > INT64_MAX)
+				return report_usage_error("--run", "expects a run number");
+			run = (long long)v;
+			break;
+		case 'h': fputs(report_usage_text, stdout); return 0;
+		case ':': return report_usage_error(argv[optind - 1], "needs an argument");
+		default: return report_usage_error(argv[optind - 1], "unknown option");
+		}
+	}
+	if (!html_path || optind != argc - 1)
+		return report_usage_error("arguments", "expects --html OUT.html and one results database");
+	if (output_is_input("pcpanalyze report", "--html", html_path, argv + optind, 1))
+		return pcp_exit_code(PCP_ERR_USAGE);
+	if (pcp_file_kind(argv[optind]) == PCP_FILE_TRACE_DAT) {
+		fprintf(stderr, "pcpanalyze report: %s: a trace.dat, not a results database (draw it with"
+			" pcpanalyze --html OUT.html %s)\n", argv[optind], argv[optind]);
+		return pcp_exit_code(PCP_ERR_USAGE);
+	}
+	err = pcp_html_report_prepare(&out, html_path, argv[optind], NULL, run, errbuf, sizeof(errbuf));
+	if (err) {
+		/* I/O errors are the output's; the database's are DB, schema or usage errors. */
+		fprintf(stderr, "pcpanalyze report: %s: %s\n", err == PCP_ERR_IO ? html_path : argv[optind],
+			errbuf[0] ? errbuf : pcp_strerror(err));
+		return pcp_exit_code(err);
+	}
+	err = pcp_outfile_commit(&out, errbuf, sizeof(errbuf));
+	if (err)
+		fprintf(stderr, "pcpanalyze report: %s: %s\n", html_path, errbuf);
+	return pcp_exit_code(err);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return cmd_report(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "compare"))
 		return cmd_compare(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "merge"))
