@@ -1065,8 +1065,9 @@ void pcp_lifecycle_results_free(struct pcp_lifecycle_results *r)
 	free(r);
 }
 
-void pcp_lifecycle_peek_occupancy(const struct pcp_lifecycle_model *m, int64_t *pages)
+void pcp_lifecycle_peek_occupancy(struct pcp_lifecycle_model *m, int64_t *pages)
 {
+	lc_flush(m);    /* the prefetch pipe's events count in what a live reader sees */
 	for (uint32_t c = 0; c < m->nr_cpus; c++)
 		pages[c] = m->cpus[c].occ;
 }

@@ -174,7 +174,7 @@ int pcp_lifecycle_finish(struct pcp_lifecycle_model *m, const struct pcp_churn_r
 void pcp_lifecycle_free(struct pcp_lifecycle_model *m);
 /* Live readers (pcpstat): each CPU's occupancy now (pages on its lists: a level when the
  * model started from a snapshot, else the change since the start), nr_cpus values. */
-void pcp_lifecycle_peek_occupancy(const struct pcp_lifecycle_model *m, int64_t *pages);
+void pcp_lifecycle_peek_occupancy(struct pcp_lifecycle_model *m, int64_t *pages);
 void pcp_lifecycle_results_free(struct pcp_lifecycle_results *r);
 
 #endif

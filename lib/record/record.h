@@ -125,9 +125,8 @@ int pcp_record_mark_now(struct pcp_record *r);
 int pcp_record_count_since_mark(const struct pcp_record *r, const char *name, uint64_t *n);
 
 /* While recording (between start and stop), for live figures (record/live_stats.c): the
- * instance (NULL once removed) and CPU cpu's spool file (-1 when not recorded). */
+ * instance (NULL once removed); CPU cpu's spool file: pcp_record_spool_fd below. */
 struct tracefs_instance *pcp_record_tracefs(const struct pcp_record *r);
-int pcp_record_spool_fd(const struct pcp_record *r, int cpu);
 
 /* Closes the readers and removes the instance. Idempotent. */
 int pcp_record_remove_instance(struct pcp_record *r);

@@ -373,12 +373,6 @@ int pcp_record_count_since_mark(const struct pcp_record *r, const char *name, ui
 
 struct tracefs_instance *pcp_record_tracefs(const struct pcp_record *r) { return r->inst; }
 
-int pcp_record_spool_fd(const struct pcp_record *r, int cpu)
-{
-	return cpu >= 0 && cpu < r->nr_cpus && r->streams.cpu[cpu].opened ? r->streams.cpu[cpu].spool_fd
-									   : -1;
-}
-
 int pcp_record_remove_instance(struct pcp_record *r)
 {
 	if (!r || !r->inst)
