@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <trace-cmd/trace-cmd.h>
@@ -24,8 +25,14 @@
 /* Built with a sanitizer (the fuzz and ASan builds), this exists; elsewhere it is NULL. */
 extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
-#define PROBE_SECONDS 20   /* real files: well under 1 s (a whole valgrind run of a 5.7 MB
-			    * pcprecord trace with its kallsyms takes 11 s) */
+/* The child's limits. CPU time, not wall time: on a loaded machine (load 20 on 2 cores, an
+ * ASan build) a sound file's header parse took 25-29 s of wall time for a few s of CPU, and a
+ * wall-clock limit then called a sound file damaged. Real files need well under 1 s of CPU (a
+ * whole valgrind run of a 5.7 MB pcprecord trace with its kallsyms takes 11 s); a parser caught
+ * in a loop spends CPU and meets PROBE_CPU_SECONDS. The wall-clock alarm is only a backstop
+ * for a child that waits without spending CPU. */
+#define PROBE_CPU_SECONDS 20   /* below the fuzz harness's 30 s per input */
+#define PROBE_WALL_SECONDS 900
 
 int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen)
 {
@@ -55,7 +62,16 @@ int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen)
 		if (__sanitizer_set_death_callback)
 			__sanitizer_set_death_callback(NULL);
 		signal(SIGALRM, SIG_DFL);
-		alarm(PROBE_SECONDS);
+		signal(SIGXCPU, SIG_DFL);
+		struct rlimit cpu = { .rlim_cur = PROBE_CPU_SECONDS, .rlim_max = PROBE_CPU_SECONDS + 5 };
+		struct rlimit now;
+		if (!getrlimit(RLIMIT_CPU, &now) && now.rlim_max != RLIM_INFINITY && now.rlim_max < cpu.rlim_max) {
+			cpu.rlim_max = now.rlim_max;   /* an unprivileged child cannot raise its hard limit */
+			if (cpu.rlim_cur > cpu.rlim_max)
+				cpu.rlim_cur = cpu.rlim_max;
+		}
+		setrlimit(RLIMIT_CPU, &cpu);
+		alarm(PROBE_WALL_SECONDS);
 		tracecmd_set_loglevel(TEP_LOG_NONE);
 		tep_set_loglevel(TEP_LOG_NONE);
 		/* no close, no exit handlers: the process ends here, nothing of it is reused */
@@ -68,7 +84,8 @@ int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen)
 	if (got < 0)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot wait for the header check: %s",
 				  strerror(errno));
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+	if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGXCPU ||
+				    WTERMSIG(status) == SIGKILL))
 		return pcp_errorf(errbuf, errlen, PCP_ERR_CORRUPT,
 				  "libtracecmd does not finish parsing its headers (event formats, "
 				  "kallsyms or printk damaged)");
