@@ -430,7 +430,7 @@ static int v7_meta_text(struct ck *c, uint64_t id, uint64_t off, uint64_t size, 
 	const char *what = names[id - PCP_TRACEDAT_SEC_HEADER_INFO];
 	char *raw = NULL, *b = NULL;
 	size_t n = 0, p = 0;
-	uint64_t cnt, m;
+	uint64_t cnt = 0, m = 0;   /* set by mem_u32 before use; gcc -O3 cannot see it */
 	int err = PCP_OK;
 
 	if (id == PCP_TRACEDAT_SEC_CMDLINES)
