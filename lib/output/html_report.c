@@ -386,7 +386,7 @@ static void time_columns(struct report *r)
 static void cpu_series(const char **names, char (*storage)[16], size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		snprintf(storage[i], sizeof(storage[i]), "CPU %zu", i);
+		snprintf(storage[i], sizeof(storage[i]), "CPU %u", (unsigned)i);   /* fits 16 */
 		names[i] = storage[i];
 	}
 }
