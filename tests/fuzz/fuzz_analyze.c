@@ -66,7 +66,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		perror(trace);
 		abort();
 	}
-	err = pcp_analyze_file(trace, NULL, &a, errbuf, sizeof(errbuf));
+	/* PCP_FUZZ_JOBS=N: the -j N path (decode threads, the lifecycle thread) instead of one
+	 * thread; damaged files must get the same kind of answer there */
+	static struct pcp_analyze_opts opts;
+	static int opts_set;
+	if (!opts_set) {
+		const char *jobs = getenv("PCP_FUZZ_JOBS");
+
+		pcp_analyze_opts_default(&opts);
+		if (jobs && atoi(jobs) > 1)
+			opts.jobs = (unsigned)atoi(jobs);
+		opts_set = 1;
+	}
+	err = pcp_analyze_file(trace, &opts, &a, errbuf, sizeof(errbuf));
 	if (err) {
 		if (!expected_error(err)) {
 			fprintf(stderr, "fuzz: unexpected error %d (%s): %s\n", err, pcp_strerror(err), errbuf);
