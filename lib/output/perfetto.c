@@ -420,7 +420,8 @@ static int write_slices(struct writer *w, struct pcp_perfetto *p)
 	int64_t tid_base = 0;
 	char name[160];
 
-	qsort(p->acq, p->nr_acq, sizeof(*p->acq), cmp_acq);
+	if (p->nr_acq)   /* no acquisitions: acq is NULL, which qsort must not get (UBSan) */
+		qsort(p->acq, p->nr_acq, sizeof(*p->acq), cmp_acq);
 	for (size_t i = 0; i < p->nr_acq; i++) {
 		const struct pcp_lock_hold_acq *q = &p->acq[i];
 		size_t lane;
