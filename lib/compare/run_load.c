@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include "common/error.h"
 #include "compare/run_load.h"
+#include "tracedat/tracedat_probe.h"
 
 struct load_pool {
 	struct pcp_run_request *req;
@@ -45,6 +46,14 @@ void pcp_runs_load(struct pcp_run_request *req, size_t n, const struct pcp_analy
 			load_one(&req[i], opts);
 		return;
 	}
+	/* The header checks fork: done here, before any thread of ours runs (tracedat_probe.h). */
+	const char **paths = calloc(n, sizeof(*paths));
+	if (paths) {
+		for (size_t i = 0; i < n; i++)
+			paths[i] = req[i].path;
+		pcp_tracedat_probe_ahead(paths, n);
+		free(paths);
+	}
 	atomic_init(&pool.next, 0);
 	pool.opts.jobs = opts->jobs / (unsigned)nr;
 	/* the caller's thread is one of them; a thread that cannot start leaves its share to the
@@ -56,4 +65,5 @@ void pcp_runs_load(struct pcp_run_request *req, size_t n, const struct pcp_analy
 	for (size_t i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
+	pcp_tracedat_probe_forget();
 }

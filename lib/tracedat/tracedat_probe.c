@@ -12,10 +12,13 @@
  * header parse per trace (a few ms to tens of ms), not per record. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <trace-cmd/trace-cmd.h>
@@ -34,7 +37,98 @@ extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__
 #define PROBE_CPU_SECONDS 20   /* below the fuzz harness's 30 s per input */
 #define PROBE_WALL_SECONDS 900
 
+/* The answers of pcp_tracedat_probe_ahead(), until pcp_tracedat_probe_forget(). A file is the
+ * same file while its device, inode, size and modification time are. */
+struct probe_answer {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	int err;
+	char reason[200];
+};
+
+static pthread_mutex_t answers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct probe_answer *answers;
+static size_t nr_answers;
+
+static int same_file(const struct probe_answer *a, const struct stat *st)
+{
+	return a->dev == st->st_dev && a->ino == st->st_ino && a->size == st->st_size &&
+	       a->mtime.tv_sec == st->st_mtim.tv_sec && a->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* 1 and the remembered answer when there is one for this file, else 0. */
+static int remembered(const char *path, int *err, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	int found = 0;
+
+	if (stat(path, &st))
+		return 0;
+	pthread_mutex_lock(&answers_lock);
+	for (size_t i = 0; i < nr_answers && !found; i++) {
+		if (!same_file(&answers[i], &st))
+			continue;
+		found = 1;
+		*err = answers[i].err;
+		if (*err)
+			pcp_errorf(errbuf, errlen, *err, "%s", answers[i].reason);
+	}
+	pthread_mutex_unlock(&answers_lock);
+	return found;
+}
+
+static int probe_in_child(const char *path, char *errbuf, size_t errlen);
+
 int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen)
+{
+	int err;
+
+	if (remembered(path, &err, errbuf, errlen))
+		return err;
+	return probe_in_child(path, errbuf, errlen);
+}
+
+void pcp_tracedat_probe_ahead(const char *const *paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct probe_answer a = { 0 };
+		struct stat before, after;
+		int dummy;
+
+		if (stat(paths[i], &before) || remembered(paths[i], &dummy, NULL, 0))
+			continue;
+		a.err = probe_in_child(paths[i], a.reason, sizeof(a.reason));
+		/* changed while the child read it: not remembered, the analysis probes again */
+		if (stat(paths[i], &after) || !S_ISREG(after.st_mode))
+			continue;
+		a.dev = after.st_dev;
+		a.ino = after.st_ino;
+		a.size = after.st_size;
+		a.mtime = after.st_mtim;
+		if (!same_file(&a, &before))
+			continue;
+		pthread_mutex_lock(&answers_lock);
+		struct probe_answer *grown = realloc(answers, (nr_answers + 1) * sizeof(*answers));
+		if (grown) {
+			answers = grown;
+			answers[nr_answers++] = a;
+		}
+		pthread_mutex_unlock(&answers_lock);
+	}
+}
+
+void pcp_tracedat_probe_forget(void)
+{
+	pthread_mutex_lock(&answers_lock);
+	free(answers);
+	answers = NULL;
+	nr_answers = 0;
+	pthread_mutex_unlock(&answers_lock);
+}
+
+static int probe_in_child(const char *path, char *errbuf, size_t errlen)
 {
 	int status;
 	pid_t pid, got;

@@ -9,4 +9,14 @@
  * PCP_ERR_IO when no child could be made. errbuf gets a one-line reason. */
 int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen);
 
+/* fork() is only safe while no other thread of ours runs: a thread holding a lock of the
+ * allocator at that moment leaves it held forever in the child (GCC 12's AddressSanitizer
+ * allocator has no fork handler, and a child of `compare -j` hung in malloc). A caller about
+ * to start threads that will open traces probes them first, in its one thread:
+ * pcp_tracedat_probe_ahead() probes each path and remembers the answers (by device, inode,
+ * size and modification time); pcp_tracedat_probe_headers() then answers from them, without a
+ * child, until pcp_tracedat_probe_forget(). Nothing is remembered outside such a span. */
+void pcp_tracedat_probe_ahead(const char *const *paths, size_t n);
+void pcp_tracedat_probe_forget(void);
+
 #endif
