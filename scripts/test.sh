@@ -9,6 +9,13 @@ cd "$(dirname "$0")/.."
 top=$PWD
 bash scripts/setup.sh || { echo "test.sh: scripts/setup.sh failed"; exit 1; }
 jobs=$(nproc)
+# The tests start python3 many times: a version-manager shim (pyenv's is a chain of
+# bash scripts, ~2 s a start on a loaded machine, 0.2 s for the interpreter itself) is resolved
+# once here, to the interpreter it would have run.
+if py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$py" ]; then
+	PATH=$(dirname "$py"):$PATH
+	export PATH
+fi
 summary=()
 failed=0
 
@@ -46,7 +53,9 @@ if ! CC=clang cmake -S . -B build-fuzz -DPCP_FUZZ=ON -DPCP_WERROR=ON >/dev/null 
 	failed=1
 fi
 
-build_and_test "normal build" build "-DCMAKE_BUILD_TYPE=RelWithDebInfo -DPCP_WERROR=ON" "-j1"
+# -j: the tests that record the live kernel hold ctest's RESOURCE_LOCK tracefs (their "# ctest:"
+# lines), so they run one at a time, beside tests that do not record; the lab (qemu) starts first.
+build_and_test "normal build" build "-DCMAKE_BUILD_TYPE=RelWithDebInfo -DPCP_WERROR=ON" "-j$jobs"
 # The kernel lab and the tests that record live run once, in the normal build (libtracefs's
 # own leaks).
 build_and_test "ASan/UBSan build" build-asan \

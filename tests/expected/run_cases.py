@@ -7,6 +7,11 @@ usage: run_cases.py regen BUILD_DIR [CASE...]   write tests/expected/CASE.json a
                                                     committed JSON to be identical (not stale)
                                                  2. run BUILD_DIR/pcpanalyze -q -o DB [opts]
                                                     on the fixture and compare_db.py the DB
+       run_cases.py check --committed BUILD_DIR [CASE...]
+                                                 2. only, against the committed JSON (for a
+                                                    second build of the same tree: the checkers
+                                                    do not depend on the build, and a `check`
+                                                    of the first proved that JSON fresh)
 Cases: tests/expected/cases.txt ("name fixture [options]"), plus every
 tests/fixtures/native-*.synth not listed there (name = file stem, default options). A .synth
 fixture is turned into a trace.dat with BUILD_DIR/pcpsynth (formats from tests/fixtures/formats,
@@ -149,6 +154,12 @@ def main(argv):
     if len(argv) < 3 or argv[1] not in ("regen", "check"):
         sys.stderr.write(__doc__)
         return 2
+    committed_only = argv[1] == "check" and argv[2] == "--committed"
+    if committed_only:
+        argv = argv[:2] + argv[3:]
+        if len(argv) < 3:
+            sys.stderr.write(__doc__)
+            return 2
     mode, build, only = argv[1], argv[2], set(argv[3:])
     analyzer = os.path.join(build, "pcpanalyze")
     failures = []
@@ -160,14 +171,22 @@ def main(argv):
         tmp = tempfile.mkdtemp(prefix="pcp_case.")
         try:
             dat = prepare(fixture, build, tmp)
-            pcp, percpu = expected(name, fixture, opts, dat)
             jp, jq = json_paths(name)
+            if committed_only:
+                missing = [p for p in (jp, jq) if not os.path.exists(p)]
+                if missing:
+                    failures.append("FAIL: %s: %s is missing: run tests/expected/run_cases.py regen"
+                                    % (name, os.path.relpath(missing[0], SRC)))
+                    continue
+                pcp = percpu = None
+            else:
+                pcp, percpu = expected(name, fixture, opts, dat)
             if mode == "regen":
                 write_json(jp, pcp)
                 write_json(jq, percpu)
                 print("wrote %s, %s" % (os.path.relpath(jp, SRC), os.path.relpath(jq, SRC)))
                 continue
-            for path, doc in ((jp, pcp), (jq, percpu)):
+            for path, doc in (() if committed_only else ((jp, pcp), (jq, percpu))):
                 try:
                     with open(path) as f:
                         committed = json.load(f)
@@ -188,10 +207,15 @@ def main(argv):
                                 % (name, p.returncode, p.stdout.strip()[-500:]))
                 continue
             # compare with what was regenerated now (identical to the committed JSON if fresh)
-            write_json(os.path.join(tmp, "pcp.json"), pcp)
-            write_json(os.path.join(tmp, "percpu.json"), percpu)
+            if committed_only:
+                want_pcp, want_percpu = jp, jq
+            else:
+                want_pcp = os.path.join(tmp, "pcp.json")
+                want_percpu = os.path.join(tmp, "percpu.json")
+                write_json(want_pcp, pcp)
+                write_json(want_percpu, percpu)
             c = subprocess.run([sys.executable, os.path.join(HERE, "compare_db.py"), db,
-                                os.path.join(tmp, "pcp.json"), os.path.join(tmp, "percpu.json")],
+                                want_pcp, want_percpu],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                universal_newlines=True)
             out = c.stdout.strip()

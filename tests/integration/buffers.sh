@@ -5,6 +5,7 @@
 # line listing them (exit 9) when several have some, reads the one given by --buffer; compare
 # takes --buffer too. Expected losses come from `trace-cmd report --stat` (the file's CPUSTAT,
 # read by trace-cmd); the tables themselves are checked by expected_vs_pcpanalyze (cases.txt).
+# ctest: COST 40   (seconds, about: long tests start first under ctest -j)
 set -u
 build=${1:?build dir}
 src=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -22,6 +22,8 @@
 # change, default thresholds and verdicts recomputed in python from the single-run databases and
 # the documented rule), JUnit XML, trace.dat inputs vs databases, --threshold, --fail-on, not
 # comparable inputs, and merge + SQL across runs.
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
+# ctest: COST 80   (seconds, about: long tests start first under ctest -j)
 set -u
 BUILD=$(cd "${1:?usage: compare_e2e.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord

@@ -5,6 +5,8 @@
 # and the unpacked pcpanalyze, library, header and pcptrace.pc are used from there.
 # With PCP_DEB_INSTALL=1 (CI, a fresh machine; normal builds only) it is also installed for real
 # with apt-get, used from /usr, and purged again (no "config-files" state left in dpkg).
+# ctest: COST 45   (seconds, about: long tests start first under ctest -j)
+# ctest: RESOURCE_LOCK system_pcptrace   (deb.sh with PCP_DEB_INSTALL=1 has pcptrace in /usr for a while)
 set -u
 BUILD=$(cd "${1:?usage: deb.sh BUILD_DIR}" && pwd)
 SRC=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -4,6 +4,7 @@
 # report, leak in our code, timeout (60 s per input; the real-file seed alone takes 10-20 s under ASan on a loaded machine) fails the test. Skips (77) when the fuzz
 # build is absent: cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPCP_FUZZ=ON (scripts/test.sh
 # builds it). FUZZ_SECONDS overrides the length.
+# ctest: COST 70   (seconds, about: long tests start first under ctest -j)
 set -u
 build=${1:?build dir}
 src=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

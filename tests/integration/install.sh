@@ -4,6 +4,7 @@
 # docs; the .so exports exactly the PCP_API functions; a tiny program builds with
 # `pkg-config --cflags --libs pcptrace` (shared) and `--static` and prints the right values; the
 # installed pcpanalyze gives the build's JSON on a fixture.
+# ctest: RESOURCE_LOCK system_pcptrace   (deb.sh with PCP_DEB_INSTALL=1 has pcptrace in /usr for a while)
 set -u
 BUILD=$(cd "${1:?usage: install.sh BUILD_DIR}" && pwd)
 SRC=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -6,6 +6,7 @@
 # causes cpu_offline and explicit must each show up.
 # PCP_SKIP_LAB=1 skips it: says so loudly and exits 77, which ctest reports as Skipped (a pass
 # would hide that native mode went unchecked); PCP_LAB_OUT keeps the results in a given dir.
+# ctest: COST 400   (seconds, about: long tests start first under ctest -j)
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$repo/build}" 2> /dev/null && pwd || echo "${1:-$repo/build}")

@@ -4,6 +4,7 @@
 # lifecycle fixture, with and without snapshots; the churn/percpu part unchanged on them; a trace
 # without alloc/free has no lifecycle row and says it needs pcprecord --lifecycle; compare's
 # verdicts on two lifecycle runs. ctest passes the build directory as $1.
+# ctest: COST 45   (seconds, about: long tests start first under ctest -j)
 set -u
 BUILD=${1:?usage: lifecycle_outputs.sh BUILD_DIR}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)

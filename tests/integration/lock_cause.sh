@@ -5,6 +5,7 @@
 # against the independent checker (tests/expected/lock_cause_expected.py: trace-cmd report's
 # stack text, the rules table of docs/METRICS.md), with the default and a small --top; each
 # workload's cause shows up under its own name; the causes add up to zone_lock.
+# ctest: COST 45   (seconds, about: long tests start first under ctest -j)
 set -u
 BUILD=$(cd "${1:?usage: lock_cause.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)

@@ -5,6 +5,7 @@
 # pcpanalyze. pcp_recording(3)'s example records the live kernel for a moment: only as root with
 # tracefs, never under PCP_SKIP_LAB=1, and (as scripts/test.sh keeps live recording) only in a
 # build without sanitizers.
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 build=$(cd "${1:?build dir}" && pwd) || exit 1
 src=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -2,6 +2,7 @@
 # pcpanalyze on bad input: one line on stderr naming the file, the documented exit code per
 # kind (pcpanalyze(1), lib/common/error.c), and no database (nor temp file) left behind.
 # Bad inputs are derived from the real fixture trace by truncating / damaging copies.
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 build=${1:?build dir}
 src=${PCP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

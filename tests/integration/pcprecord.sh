@@ -4,6 +4,7 @@
 # pcpanalyze's event_counts (and the recorder's own count); our instance is gone; the top-level
 # buffer is untouched; SIGINT still gives a readable trace; a small buffer loses either nothing
 # or exactly what the kernel says it overwrote.
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 BUILD=$(cd "${1:?usage: pcprecord.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord

@@ -6,6 +6,7 @@
 # duration agrees with its wall-clock window (CLOCK_MONOTONIC, meta duration_s) within 5%, as a
 # local-clock recording of the same workload does; trace-cmd reads the same converted
 # first/last timestamps as pcpanalyze.
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 BUILD=$(cd "${1:?usage: pcprecord_clock.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord

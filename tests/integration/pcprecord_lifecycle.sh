@@ -13,6 +13,7 @@
 #   overrun and dropped counts (0 or not);
 # - lossless: the lifecycle model's end occupancy is within 1000 pages of the kernel's count on
 #   every CPU (the bound's reason below).
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 BUILD=$(cd "${1:?usage: pcprecord_lifecycle.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord

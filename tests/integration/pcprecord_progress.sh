@@ -8,6 +8,7 @@
 #    were lost (likely on this machine, not certain: otherwise that part is skipped), the loss
 #    notice came while recording and the last line advises the -b that the meta file's kernel
 #    counters give, computed here independently (pcprecord(1), LOST EVENTS).
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 BUILD=$(cd "${1:?usage: pcprecord_progress.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord

@@ -5,6 +5,7 @@
 # a munmap storm shows free_high drains from the workload and page_fault refills; a burst then
 # idle shows decay drains (retried: the vmstat worker may be late on a loaded machine); a bad
 # --stacks value is a usage error.
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 BUILD=$(cd "${1:?usage: pcprecord_stacks.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)

@@ -3,6 +3,7 @@
 # Needs root and tracefs; otherwise skips (77). Creates a test user with a supplementary group
 # (useradd/groupadd) and removes both at the end; falls back to nobody without useradd.
 # Expected identities come from id(1) and getent(1), not from our code.
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 BUILD=$(cd "${1:?usage: pcprecord_user.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord

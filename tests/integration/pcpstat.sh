@@ -7,6 +7,7 @@
 # rows, piped = plain lines; the Prometheus file passes promtool and its counters sum to the
 # totals; SIGINT and SIGTERM end it with status 0 and its instance gone; usage errors exit 2.
 # Only what holds on a busy machine is asserted of the live figures (rows are not compared).
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 BUILD=$(cd "${1:?usage: pcpstat.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)

@@ -12,6 +12,7 @@
 #  - the run's surviving allocations per chunk add up to percpu_outstanding (base_addr != 0) and
 #    hold at least one allocation per remaining cgroup.
 # Whether fragmentation grew is not asserted: other work can free what fills the holes.
+# ctest: RESOURCE_LOCK tracefs   (records the live kernel: one such test at a time)
 set -u
 BUILD=$(cd "${1:?usage: percpu_frag_live.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)

@@ -2,6 +2,7 @@
 # pcpanalyze (analyze, compare, merge) is valgrind-clean on the fixtures: no invalid access, no
 # use of uninitialized memory, no leak of ours (tests/valgrind.supp lists the system tracing
 # libraries' own). ctest passes the build directory as $1.
+# ctest: COST 60   (seconds, about: long tests start first under ctest -j)
 set -u
 build=${1:?usage: valgrind.sh BUILD_DIR}
 src=$(cd "$(dirname "$0")/../.." && pwd)
