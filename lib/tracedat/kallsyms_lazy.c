@@ -33,7 +33,7 @@
 struct pcp_ksyms {
 	pthread_mutex_t lock;
 	struct tep_handle *tep;     /* the kallsyms' functions only */
-	char path[4096];
+	int fd;                     /* the trace, opened at attach: a file replaced later is not read */
 	struct pcp_ksyms_loc loc;
 	int loaded;
 	int err;
@@ -133,16 +133,13 @@ out:
 static int load(struct pcp_ksyms *k)
 {
 	char *text = NULL;
-	int fd, err;
+	int err;
 
 	if (!(k->tep = tep_alloc()))
 		return PCP_ERR_NOMEM;
 	if (k->loc.where != PCP_KSYMS_PLAIN && k->loc.where != PCP_KSYMS_ZSTD)
 		return PCP_OK;
-	if ((fd = open(k->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return PCP_ERR_IO;
-	err = read_text(&k->loc, fd, &text);
-	close(fd);
+	err = read_text(&k->loc, k->fd, &text);
 	if (!err)
 		pcp_ksyms_parse(k->tep, text);
 	free(text);
@@ -174,11 +171,10 @@ int pcp_ksyms_attach(struct tep_handle *tep, const char *path, const struct pcp_
 	*out = NULL;
 	if (!k)
 		return PCP_ERR_NOMEM;
-	if (strlen(path) >= sizeof(k->path)) {
+	if ((k->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		free(k);
 		return PCP_ERR_NOFILE;
 	}
-	strcpy(k->path, path);
 	k->loc = *loc;
 	pthread_mutex_init(&k->lock, NULL);
 	if (tep_set_function_resolver(tep, resolve, k)) {
@@ -195,6 +191,7 @@ void pcp_ksyms_free(struct pcp_ksyms *k)
 		return;
 	if (k->tep)
 		tep_free(k->tep);
+	close(k->fd);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }

@@ -12,7 +12,9 @@
  *   allocation per record; used whenever the file has nothing only libtracecmd reproduces
  *   (timestamp-shifting options, latency buffers, compressed options, partial pages).
  *   libtracecmd then only reads the headers (tracecmd_open_head): for a v7 compressed file it
- *   would otherwise decompress every CPU into a temporary file at open.
+ *   would otherwise decompress every CPU into a temporary file at open. It reads them from a
+ *   copy without the kallsyms text, which is parsed at the first address lookup
+ *   (kallsyms_lazy.c); the libtracecmd path parses the file itself, kallsyms included.
  * - libtracecmd: our merge over tracecmd_read_data() per CPU (one record read ahead per CPU;
  *   one malloc/free per record inside the library); a linear scan over the CPUs with data.
  *   Measured before the direct path (2,366,279 records, 2 CPUs): v6 0.23-0.26 s, v7 zstd
@@ -1538,7 +1540,8 @@ static int open_buffer(const char *path, enum pcp_reader_path how, const char *b
 		close(copy_fd);
 		copy_fd = -1;
 		if (r->top && (err = pcp_ksyms_attach(tracecmd_get_tep(r->top), path, &w.ksyms, &r->ksyms))) {
-			err = pcp_errorf(errbuf, errlen, err, "out of memory");
+			err = pcp_errorf(errbuf, errlen, err, err == PCP_ERR_NOMEM ? "out of memory" :
+								 "cannot open it again: %s", strerror(errno));
 			goto fail;
 		}
 	} else {

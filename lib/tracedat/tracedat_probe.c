@@ -9,7 +9,9 @@
  * printk, cmdlines) are parsed once by tracecmd_open_head() in a child: a child that dies or
  * does not finish in time makes the file damaged (PCP_ERR_CORRUPT), and only a file whose
  * headers a child parsed to the end reaches libtracecmd in this process. The cost is one more
- * header parse per trace (a few ms to tens of ms), not per record. */
+ * header parse per trace (a few ms to tens of ms), not per record. Where the reader hands
+ * libtracecmd a copy of the headers without kallsyms (kallsyms_lazy.c), the child parses that
+ * copy: the same bytes, and the kallsyms text is parsed later by our own code, not libtraceevent. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
