@@ -1253,6 +1253,15 @@ static void header_copy(const char *path, const struct walk *w, uint64_t file_si
 		close(src);
 	}
 	free(holes);
+	/* libtracecmd opens it by name: without /proc, it parses the file itself */
+	if (*fd >= 0) {
+		char name[64];
+		snprintf(name, sizeof(name), "/proc/self/fd/%d", *fd);
+		if (access(name, R_OK)) {
+			close(*fd);
+			*fd = -1;
+		}
+	}
 }
 
 int pcp_tracedat_header_copy(const char *path, int *fd)

@@ -117,9 +117,7 @@ void pcp_tracedat_probe_ahead(const char *const *paths, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct probe_answer a = { 0 };
 		struct stat before, after;
-		int dummy;
-
-		int copy_fd = -1;
+		int dummy, copy_fd = -1;
 
 		/* what pcp_reader_open() will parse: the header copy where it makes one */
 		if (stat(paths[i], &before) || pcp_tracedat_header_copy(paths[i], &copy_fd) ||
