@@ -12,7 +12,9 @@
  *   allocation per record; used whenever the file has nothing only libtracecmd reproduces
  *   (timestamp-shifting options, latency buffers, compressed options, partial pages).
  *   libtracecmd then only reads the headers (tracecmd_open_head): for a v7 compressed file it
- *   would otherwise decompress every CPU into a temporary file at open.
+ *   would otherwise decompress every CPU into a temporary file at open. It reads them from a
+ *   copy without the kallsyms text, which is parsed at the first address lookup
+ *   (kallsyms_lazy.c); the libtracecmd path parses the file itself, kallsyms included.
  * - libtracecmd: our merge over tracecmd_read_data() per CPU (one record read ahead per CPU;
  *   one malloc/free per record inside the library); a linear scan over the CPUs with data.
  *   Measured before the direct path (2,366,279 records, 2 CPUs): v6 0.23-0.26 s, v7 zstd
@@ -32,6 +34,7 @@
 #include "tracedat/cpustat.h"
 #include "common/error.h"
 #include "common/io.h"
+#include "tracedat/kallsyms_lazy.h"
 #include "tracedat/ringbuf_decode.h"
 #include "tracedat/trace_reader.h"
 #include "tracedat/tracedat_format.h"
@@ -75,6 +78,7 @@ struct walk {
 	uint32_t rank;             /* of the buffer being walked */
 	const char *no_direct;     /* why only libtracecmd reproduces this file, NULL if not */
 	int no_libtracecmd;        /* compressed with an algorithm libtracecmd lacks */
+	struct pcp_ksyms_loc ksyms;   /* where the kallsyms libtracecmd would parse is */
 };
 
 struct ck {
@@ -726,6 +730,9 @@ static int v6_headers(struct ck *c, uint64_t *off, uint64_t *cpus)
 			if ((err = text_blob(c, off, 8, TEXT_FORMAT, "event format")))
 				return err;
 	}
+	if (c->w)
+		c->w->ksyms = (struct pcp_ksyms_loc){ .where = PCP_KSYMS_PLAIN, .off = *off,
+						      .big_endian = c->big_endian };
 	if ((err = text_blob(c, off, 4, TEXT_PLAIN, "kallsyms")) ||
 	    (err = text_blob(c, off, 4, TEXT_PRINTK, "printk formats")) ||
 	    (err = skip_blob(c, off, 8, "saved command lines")) ||
@@ -959,6 +966,14 @@ static int v7_options(struct ck *c, uint64_t p, uint64_t end, uint64_t *next)
 					    (unsigned long long)oid);
 			if ((err = v7_meta_text(c, sid, soff + 16, ssize, sflags)))
 				return err;
+			/* libtracecmd reads the last section an id names */
+			if (sid == PCP_TRACEDAT_SEC_KALLSYMS && c->w)
+				c->w->ksyms = (struct pcp_ksyms_loc){
+					.where = !(sflags & PCP_TRACEDAT_SEC_FLAG_COMPRESSED) ? PCP_KSYMS_PLAIN :
+						 !strcmp(c->lay->compression, "zstd") ? PCP_KSYMS_ZSTD :
+											 PCP_KSYMS_UNSUPPORTED,
+					.off = soff + 16, .size = ssize, .section = soff,
+					.big_endian = c->big_endian };
 		}
 		p += osize;
 	}
@@ -1211,6 +1226,57 @@ int pcp_tracedat_buffers(const char *path, struct pcp_trace_buffer **out, size_t
 	return err;
 }
 
+/* ---- header copy without kallsyms (kallsyms_lazy.c) ---- */
+
+/* A file whose records the direct path will read and whose kallsyms we can read ourselves. */
+static int lazy_kallsyms_possible(const struct walk *w)
+{
+	return !w->no_direct && !w->no_libtracecmd &&
+	       (w->ksyms.where == PCP_KSYMS_PLAIN || w->ksyms.where == PCP_KSYMS_ZSTD);
+}
+
+/* The memfd copy of path's headers without its kallsyms text (fd -1 when the file does not
+ * qualify or no copy could be made: libtracecmd then parses the file itself). */
+static void header_copy(const char *path, const struct walk *w, uint64_t file_size, int *fd)
+{
+	struct pcp_ksyms_hole *holes;
+	int src;
+
+	*fd = -1;
+	if (!lazy_kallsyms_possible(w) || !(holes = calloc(w->nr + 1, sizeof(*holes))))
+		return;
+	for (size_t i = 0; i < w->nr; i++)
+		holes[i] = (struct pcp_ksyms_hole){ w->secs[i].offset, w->secs[i].size };
+	if ((src = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (pcp_ksyms_header_copy(src, file_size, &w->ksyms, holes, w->nr, fd))
+			*fd = -1;
+		close(src);
+	}
+	free(holes);
+	/* libtracecmd opens it by name: without /proc, it parses the file itself */
+	if (*fd >= 0) {
+		char name[64];
+		snprintf(name, sizeof(name), "/proc/self/fd/%d", *fd);
+		if (access(name, R_OK)) {
+			close(*fd);
+			*fd = -1;
+		}
+	}
+}
+
+int pcp_tracedat_header_copy(const char *path, int *fd)
+{
+	struct pcp_tracedat_layout lay;
+	struct walk w = { 0 };
+	int err = check_file(path, &lay, &w, NULL, 0);
+
+	*fd = -1;
+	if (!err)
+		header_copy(path, &w, lay.file_size, fd);
+	walk_release(&w);
+	return err;
+}
+
 /* ---- reader ---- */
 
 struct stream {
@@ -1222,6 +1288,7 @@ struct stream {
 struct pcp_reader {
 	struct pcp_tracedat_layout layout;
 	struct tracecmd_input *top;
+	struct pcp_ksyms *ksyms;   /* top's kallsyms, loaded at the first lookup; NULL: at open */
 	/* direct path (ringbuf_decode); params and sections kept for pcp_reader_rewind() */
 	struct pcp_rbdec *direct;
 	struct pcp_rbdec_params direct_params;
@@ -1434,6 +1501,8 @@ static int open_buffer(const char *path, enum pcp_reader_path how, const char *b
 {
 	struct pcp_reader *r;
 	struct walk w = { 0 };
+	char copy_path[64];
+	int copy_fd = -1;
 	int err;
 
 	*out = NULL;
@@ -1443,6 +1512,9 @@ static int open_buffer(const char *path, enum pcp_reader_path how, const char *b
 	r->fd = -1;
 	r->chosen = -1;
 	err = check_file(path, &r->layout, &w, errbuf, errlen);
+	/* before choose_buffer: every buffer's ring-buffer data is left out of the copy */
+	if (!err && how != PCP_READER_LIBTRACECMD)
+		header_copy(path, &w, r->layout.file_size, &copy_fd);
 	if (!err && attach_cpustats(&w))
 		err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	if (!err && buffer)
@@ -1466,10 +1538,26 @@ static int open_buffer(const char *path, enum pcp_reader_path how, const char *b
 	tracecmd_set_loglevel(TEP_LOG_NONE);
 	tep_set_loglevel(TEP_LOG_NONE);
 	/* Headers only (formats, kallsyms, cmdlines): the CPU data is opened below, by one path. */
-	/* libtraceevent's format parser has crashes of its own: a child tries it first */
-	if ((err = pcp_tracedat_probe_headers(path, errbuf, errlen)))
-		goto fail;
-	r->top = tracecmd_open_head(path, TRACECMD_FL_LOAD_NO_PLUGINS | TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
+	/* libtraceevent's format parser has crashes of its own: a child tries it first, on the
+	 * bytes libtracecmd will parse here (the header copy without kallsyms where there is one) */
+	if (copy_fd >= 0) {
+		snprintf(copy_path, sizeof(copy_path), "/proc/self/fd/%d", copy_fd);
+		if ((err = pcp_tracedat_probe_copy(path, copy_fd, errbuf, errlen)))
+			goto fail;
+		r->top = tracecmd_open_head(copy_path, TRACECMD_FL_LOAD_NO_PLUGINS |
+							       TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
+		close(copy_fd);
+		copy_fd = -1;
+		if (r->top && (err = pcp_ksyms_attach(tracecmd_get_tep(r->top), path, &w.ksyms, &r->ksyms))) {
+			err = pcp_errorf(errbuf, errlen, err, err == PCP_ERR_NOMEM ? "out of memory" :
+								 "cannot open it again: %s", strerror(errno));
+			goto fail;
+		}
+	} else {
+		if ((err = pcp_tracedat_probe_headers(path, errbuf, errlen)))
+			goto fail;
+		r->top = tracecmd_open_head(path, TRACECMD_FL_LOAD_NO_PLUGINS | TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
+	}
 	if (r->top && (err = check_headers(tracecmd_get_tep(r->top), w.page_size, errbuf, errlen)))
 		goto fail;
 	r->missed_known = calloc(r->layout.nr_cpus + 1, sizeof(uint64_t));
@@ -1489,6 +1577,18 @@ static int open_buffer(const char *path, enum pcp_reader_path how, const char *b
 			goto fail;
 		}
 		err = PCP_OK;
+		if (r->ksyms) {
+			/* libtracecmd reads the records: it needs the file itself, kallsyms and all */
+			tracecmd_close(r->top);
+			pcp_ksyms_free(r->ksyms);
+			r->ksyms = NULL;
+			if ((err = pcp_tracedat_probe_headers(path, errbuf, errlen)))
+				goto fail;
+			r->top = tracecmd_open_head(path, TRACECMD_FL_LOAD_NO_PLUGINS |
+								  TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
+			if (r->top && (err = check_headers(tracecmd_get_tep(r->top), w.page_size, errbuf, errlen)))
+				goto fail;
+		}
 	}
 	if (r->top && tracecmd_init_data(r->top) < 0) {
 		/* libtracecmd 3.1.6 leaves a half-made handle that tracecmd_close() crashes on:
@@ -1533,6 +1633,8 @@ done:
 	*out = r;
 	return PCP_OK;
 fail:
+	if (copy_fd >= 0)
+		close(copy_fd);
 	walk_release(&w);
 	reader_close(r);
 	return err;
@@ -1567,6 +1669,7 @@ static void reader_close(struct pcp_reader *r)
 				tracecmd_close(r->instances[i]);
 	if (r->top)
 		tracecmd_close(r->top);
+	pcp_ksyms_free(r->ksyms);   /* after top's tep, whose resolver it is */
 	free(r->instances);
 	free(r->streams);
 	free(r->missed_known);

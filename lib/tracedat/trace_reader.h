@@ -64,6 +64,12 @@ const struct pcp_trace_buffer *pcp_trace_buffer_find(const struct pcp_trace_buff
 void pcp_trace_buffer_names(const struct pcp_trace_buffer *b, size_t nr, int with_data_only,
 			    char *buf, size_t len);
 
+/* A sparse memfd copy of path's headers without its kallsyms text (lib/tracedat/
+ * kallsyms_lazy.c), as pcp_reader_open() parses them with libtracecmd, or *fd = -1 when it
+ * parses the file itself (records only libtracecmd reproduces, kallsyms compressed with another
+ * algorithm than zstd). Errors: those of pcp_tracedat_check. */
+int pcp_tracedat_header_copy(const char *path, int *fd);
+
 struct pcp_reader;
 
 enum pcp_reader_path {

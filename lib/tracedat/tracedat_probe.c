@@ -9,7 +9,9 @@
  * printk, cmdlines) are parsed once by tracecmd_open_head() in a child: a child that dies or
  * does not finish in time makes the file damaged (PCP_ERR_CORRUPT), and only a file whose
  * headers a child parsed to the end reaches libtracecmd in this process. The cost is one more
- * header parse per trace (a few ms to tens of ms), not per record. */
+ * header parse per trace (a few ms to tens of ms), not per record. Where the reader hands
+ * libtracecmd a copy of the headers without kallsyms (kallsyms_lazy.c), the child parses that
+ * copy: the same bytes, and the kallsyms text is parsed later by our own code, not libtraceevent. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 #include <trace-cmd/trace-cmd.h>
 #include "common/error.h"
+#include "tracedat/trace_reader.h"
 #include "tracedat/tracedat_probe.h"
 
 /* Built with a sanitizer (the fuzz and ASan builds), this exists; elsewhere it is NULL. */
@@ -44,6 +47,7 @@ struct probe_answer {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	int copy;                  /* 1: the answer for its header copy without kallsyms */
 	int err;
 	char reason[200];
 };
@@ -59,7 +63,7 @@ static int same_file(const struct probe_answer *a, const struct stat *st)
 }
 
 /* 1 and the remembered answer when there is one for this file, else 0. */
-static int remembered(const char *path, int *err, char *errbuf, size_t errlen)
+static int remembered(const char *path, int copy, int *err, char *errbuf, size_t errlen)
 {
 	struct stat st;
 	int found = 0;
@@ -68,7 +72,7 @@ static int remembered(const char *path, int *err, char *errbuf, size_t errlen)
 		return 0;
 	pthread_mutex_lock(&answers_lock);
 	for (size_t i = 0; i < nr_answers && !found; i++) {
-		if (!same_file(&answers[i], &st))
+		if (!same_file(&answers[i], &st) || answers[i].copy != copy)
 			continue;
 		found = 1;
 		*err = answers[i].err;
@@ -85,9 +89,27 @@ int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen)
 {
 	int err;
 
-	if (remembered(path, &err, errbuf, errlen))
+	if (remembered(path, 0, &err, errbuf, errlen))
 		return err;
 	return probe_in_child(path, errbuf, errlen);
+}
+
+/* The child opens the copy by its /proc/self/fd name: it inherits the descriptor. */
+static int probe_copy_in_child(int copy_fd, char *errbuf, size_t errlen)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "/proc/self/fd/%d", copy_fd);
+	return probe_in_child(name, errbuf, errlen);
+}
+
+int pcp_tracedat_probe_copy(const char *path, int copy_fd, char *errbuf, size_t errlen)
+{
+	int err;
+
+	if (remembered(path, 1, &err, errbuf, errlen))
+		return err;
+	return probe_copy_in_child(copy_fd, errbuf, errlen);
 }
 
 void pcp_tracedat_probe_ahead(const char *const *paths, size_t n)
@@ -95,11 +117,20 @@ void pcp_tracedat_probe_ahead(const char *const *paths, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct probe_answer a = { 0 };
 		struct stat before, after;
-		int dummy;
+		int dummy, copy_fd = -1;
 
-		if (stat(paths[i], &before) || remembered(paths[i], &dummy, NULL, 0))
+		/* what pcp_reader_open() will parse: the header copy where it makes one */
+		if (stat(paths[i], &before) || pcp_tracedat_header_copy(paths[i], &copy_fd) ||
+		    remembered(paths[i], copy_fd >= 0, &dummy, NULL, 0)) {
+			if (copy_fd >= 0)
+				close(copy_fd);
 			continue;
-		a.err = probe_in_child(paths[i], a.reason, sizeof(a.reason));
+		}
+		a.copy = copy_fd >= 0;
+		a.err = copy_fd >= 0 ? probe_copy_in_child(copy_fd, a.reason, sizeof(a.reason))
+				     : probe_in_child(paths[i], a.reason, sizeof(a.reason));
+		if (copy_fd >= 0)
+			close(copy_fd);
 		/* changed while the child read it: not remembered, the analysis probes again */
 		if (stat(paths[i], &after) || !S_ISREG(after.st_mode))
 			continue;

@@ -8,6 +8,9 @@
  * or hanging (or libtracecmd refused them cleanly), PCP_ERR_CORRUPT when it crashed or hung,
  * PCP_ERR_IO when no child could be made. errbuf gets a one-line reason. */
 int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen);
+/* The same for the header copy copy_fd of path (pcp_tracedat_header_copy: what libtracecmd
+ * parses in our process when kallsyms is loaded lazily); remembered apart from path's own. */
+int pcp_tracedat_probe_copy(const char *path, int copy_fd, char *errbuf, size_t errlen);
 
 /* fork() is only safe while no other thread of ours runs: a thread holding a lock of the
  * allocator at that moment leaves it held forever in the child (GCC 12's AddressSanitizer

@@ -1,0 +1,279 @@
+/* kallsyms loaded when the first address is resolved, not at open.
+ *
+ * Why: a pcprecord trace carries the whole /proc/kallsyms (122k symbols, 5.4 MB here) and
+ * libtracecmd 3.1.6 parses it in tracecmd_open_head() (tep_parse_kallsyms: one malloc and
+ * strdup per symbol), with no open flag to skip it; the header-check child
+ * (tracedat_probe.c) parsed it a second time. Most analyses never resolve an address (only
+ * kernel stacks and percpu call sites do), and on a 1 s pcprecord trace the two parses were
+ * about 60 % of the run's CPU time (bench/RESULTS.md).
+ *
+ * How: on the direct path libtracecmd only parses headers, so it is handed a sparse memfd copy
+ * of the file with the same offsets (v6's are absolute, v7's sections are found by offset)
+ * where the kallsyms text reads as empty and the ring-buffer data are holes; the child checks
+ * that same copy. The kallsyms text is read from the real file and parsed, by our own code
+ * (pcp_ksyms_parse, the rules of tep_parse_kallsyms), into a private tep the first time tep's
+ * function resolver is asked; lookups then answer from it as libtraceevent's own map would
+ * (same list in the same order, the same qsort and bsearch). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <traceevent/event-parse.h>
+#include <zstd.h>
+#include "common/error.h"
+#include "common/io.h"
+#include "tracedat/kallsyms_lazy.h"
+
+#define MAX_KALLSYMS (256u << 20)   /* the walk refuses texts above 64 MB */
+
+struct pcp_ksyms {
+	pthread_mutex_t lock;
+	struct tep_handle *tep;     /* the kallsyms' functions only */
+	int fd;                     /* the trace, opened at attach: a file replaced later is not read */
+	struct pcp_ksyms_loc loc;
+	int loaded;
+	int err;
+};
+
+static uint32_t get_u32(const unsigned char *p, int big_endian)
+{
+	return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+			  : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+void pcp_ksyms_parse(struct tep_handle *tep, char *text)
+{
+	char *save = NULL;
+
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long addr;
+		int name_at = 0, name_end = 0, mod_at = 0, mod_end = 0, n;
+		char type;
+
+		errno = 0;
+		n = sscanf(line, "%16llx %c %n%*s%n%*1[\t][%n%*s%n", &addr, &type, &name_at, &name_end,
+			   &mod_at, &mod_end);
+		if (errno || n != 2 || !name_end)
+			return;   /* as tep_parse_kallsyms: what came before stays */
+		/* arm's '$a' mapping symbols, x86-64's per-CPU offsets reported as absolute */
+		if (line[name_at] == '$' || type == 'A' || type == 'a')
+			continue;
+		line[name_end] = '\0';
+		if (mod_end)
+			line[mod_end - 1] = '\0';   /* the ']' */
+		tep_register_function(tep, line + name_at, addr, mod_end ? line + mod_at : NULL);
+	}
+}
+
+/* The text libtracecmd's read_proc_kallsyms() would hand tep_parse_kallsyms(), malloc'ed. */
+static int read_text(const struct pcp_ksyms_loc *loc, int fd, char **out)
+{
+	unsigned char *sec = NULL, *raw = NULL;
+	unsigned char len4[4];
+	uint32_t len;
+	char *text;
+	int err;
+
+	*out = NULL;
+	if (loc->where == PCP_KSYMS_ZSTD) {
+		uint32_t csize, usize;
+		size_t n;
+
+		if (loc->size < 8 || loc->size > MAX_KALLSYMS || !(raw = malloc((size_t)loc->size)))
+			return loc->size < 8 || loc->size > MAX_KALLSYMS ? PCP_ERR_CORRUPT : PCP_ERR_NOMEM;
+		if ((err = pcp_io_pread_all(fd, raw, (size_t)loc->size, (off_t)loc->off)))
+			goto out;
+		csize = get_u32(raw, loc->big_endian);
+		usize = get_u32(raw + 4, loc->big_endian);
+		err = PCP_ERR_CORRUPT;
+		if (csize > loc->size - 8 || usize < 4 || usize > MAX_KALLSYMS)
+			goto out;
+		err = PCP_ERR_NOMEM;
+		if (!(sec = malloc(usize)))
+			goto out;
+		n = ZSTD_decompress(sec, usize, raw + 8, csize);
+		err = PCP_ERR_CORRUPT;
+		if (ZSTD_isError(n) || n != usize)
+			goto out;
+		len = get_u32(sec, loc->big_endian);
+		if (len > usize - 4)
+			goto out;
+		err = PCP_ERR_NOMEM;
+		if (!(text = malloc((size_t)len + 1)))
+			goto out;
+		memcpy(text, sec + 4, len);
+	} else {
+		if ((err = pcp_io_pread_all(fd, len4, 4, (off_t)loc->off)))
+			goto out;
+		len = get_u32(len4, loc->big_endian);
+		err = PCP_ERR_CORRUPT;
+		if (len > MAX_KALLSYMS)
+			goto out;
+		err = PCP_ERR_NOMEM;
+		if (!(text = malloc((size_t)len + 1)))
+			goto out;
+		if ((err = pcp_io_pread_all(fd, text, len, (off_t)loc->off + 4))) {
+			free(text);
+			goto out;
+		}
+	}
+	text[len] = '\0';
+	*out = text;
+	err = PCP_OK;
+out:
+	free(raw);
+	free(sec);
+	return err;
+}
+
+static int load(struct pcp_ksyms *k)
+{
+	char *text = NULL;
+	int err;
+
+	if (!(k->tep = tep_alloc()))
+		return PCP_ERR_NOMEM;
+	if (k->loc.where != PCP_KSYMS_PLAIN && k->loc.where != PCP_KSYMS_ZSTD)
+		return PCP_OK;
+	err = read_text(&k->loc, k->fd, &text);
+	if (!err)
+		pcp_ksyms_parse(k->tep, text);
+	free(text);
+	return err;
+}
+
+static char *resolve(void *priv, unsigned long long *addrp, char **modp)
+{
+	struct pcp_ksyms *k = priv;
+	const char *fn = NULL;
+
+	pthread_mutex_lock(&k->lock);
+	if (!k->loaded) {
+		k->loaded = 1;
+		k->err = load(k);
+	}
+	if (k->tep && (fn = tep_find_function(k->tep, *addrp)))
+		*addrp = tep_find_function_address(k->tep, *addrp);
+	pthread_mutex_unlock(&k->lock);
+	*modp = NULL;
+	return (char *)fn;
+}
+
+int pcp_ksyms_attach(struct tep_handle *tep, const char *path, const struct pcp_ksyms_loc *loc,
+		     struct pcp_ksyms **out)
+{
+	struct pcp_ksyms *k = calloc(1, sizeof(*k));
+
+	*out = NULL;
+	if (!k)
+		return PCP_ERR_NOMEM;
+	if ((k->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		free(k);
+		return PCP_ERR_NOFILE;
+	}
+	k->loc = *loc;
+	pthread_mutex_init(&k->lock, NULL);
+	if (tep_set_function_resolver(tep, resolve, k)) {
+		pcp_ksyms_free(k);
+		return PCP_ERR_NOMEM;
+	}
+	*out = k;
+	return PCP_OK;
+}
+
+void pcp_ksyms_free(struct pcp_ksyms *k)
+{
+	if (!k)
+		return;
+	if (k->tep)
+		tep_free(k->tep);
+	close(k->fd);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+int pcp_ksyms_status(const struct pcp_ksyms *k)
+{
+	return k ? k->err : PCP_OK;
+}
+
+static int hole_order(const void *pa, const void *pb)
+{
+	const struct pcp_ksyms_hole *a = pa, *b = pb;
+
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+static int copy_range(int src, int dst, uint64_t off, uint64_t end, char *buf, size_t cap)
+{
+	while (off < end) {
+		size_t n = end - off < cap ? (size_t)(end - off) : cap;
+		int err = pcp_io_pread_all(src, buf, n, (off_t)off);
+		if (err)
+			return err;
+		if (pwrite(dst, buf, n, (off_t)off) != (ssize_t)n)
+			return PCP_ERR_IO;
+		off += n;
+	}
+	return PCP_OK;
+}
+
+int pcp_ksyms_header_copy(int src_fd, uint64_t file_size, const struct pcp_ksyms_loc *loc,
+			  const struct pcp_ksyms_hole *holes, size_t nr_holes, int *out_fd)
+{
+	struct pcp_ksyms_hole *h = calloc(nr_holes + 1, sizeof(*h));
+	size_t cap = 1u << 20, n = nr_holes;
+	char *buf = malloc(cap);
+	uint64_t at = 0;
+	int fd = -1, err = PCP_ERR_NOMEM;
+
+	*out_fd = -1;
+	if (!h || !buf)
+		goto out;
+	memcpy(h, holes, nr_holes * sizeof(*h));
+	if (loc->where == PCP_KSYMS_PLAIN) {
+		unsigned char len4[4];
+		if ((err = pcp_io_pread_all(src_fd, len4, 4, (off_t)loc->off)))
+			goto out;
+		h[n++] = (struct pcp_ksyms_hole){ loc->off + 4, get_u32(len4, loc->big_endian) };
+	} else if (loc->where == PCP_KSYMS_ZSTD) {
+		h[n++] = (struct pcp_ksyms_hole){ loc->off, loc->size };
+	}
+	qsort(h, n, sizeof(*h), hole_order);
+	err = PCP_ERR_IO;
+	if ((fd = memfd_create("pcptrace-headers", MFD_CLOEXEC)) < 0 || ftruncate(fd, (off_t)file_size))
+		goto out;
+	for (size_t i = 0; i <= n; i++) {
+		uint64_t end = i < n ? h[i].off : file_size;
+		if (end > file_size)
+			end = file_size;
+		if (end > at && (err = copy_range(src_fd, fd, at, end, buf, cap)))
+			goto out;
+		if (i < n && h[i].off + h[i].size > at)
+			at = h[i].off + h[i].size < h[i].off ? file_size : h[i].off + h[i].size;
+	}
+	if (loc->where == PCP_KSYMS_ZSTD) {
+		/* the section's flags without "compressed", then a kallsyms of length 0 */
+		unsigned char flags[2], zero[4] = { 0 };
+		if ((err = pcp_io_pread_all(fd, flags, 2, (off_t)loc->section + 2)))
+			goto out;
+		flags[loc->big_endian ? 1 : 0] &= (unsigned char)~1u;
+		err = PCP_ERR_IO;
+		if (pwrite(fd, flags, 2, (off_t)loc->section + 2) != 2 ||
+		    pwrite(fd, zero, 4, (off_t)loc->off) != 4)
+			goto out;
+	}
+	err = PCP_OK;
+	*out_fd = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(h);
+	free(buf);
+	return err;
+}
