@@ -496,6 +496,7 @@ static void *mt_main(void *arg)
 	struct mt_worker *w = arg;
 	struct pcp_rbdec *d = w->d;
 
+	pthread_setname_np(pthread_self(), "pcp-decode");   /* perf --sort comm, top -H */
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		struct stream *best = NULL;
