@@ -15,6 +15,8 @@
 #include "model/lifecycle.h"
 
 #define PCP_LC_FEED_BATCH 4096   /* events per batch */
+#define PCP_LC_FEED_BLOCK_KINDS (1u << PCP_EV_REFILL | 1u << PCP_EV_DRAIN | 1u << PCP_EV_PAGE_ALLOC | \
+				 1u << PCP_EV_PAGE_FREE | 1u << PCP_EV_ZONE_LOCKED)
 
 /* What the lifecycle model reads of an event (pcp_lifecycle_event: time, CPU, pid, kind, the
  * block's pfn and order), 24 bytes where struct pcp_event has 88: the batches are written by
@@ -47,11 +49,18 @@ static inline void pcp_lc_feed_push(struct pcp_lc_feed *f, const struct pcp_even
 	struct pcp_lc_feed_ev *o = &f->cur[f->n++];
 
 	o->ts_ns = ev->ts_ns;
-	o->pfn = ev->block.pfn;     /* read by the model for block kinds only */
 	o->pid = ev->pid;
 	o->cpu = (uint16_t)ev->cpu;
 	o->kind = ev->kind;
-	o->order = (uint8_t)(ev->block.order < 255 ? ev->block.order : 255);
+	/* the block only of the kinds that have one (the model reads no other's; the union's
+	 * other members may be unset) */
+	if ((1u << (ev->kind & 31)) & PCP_LC_FEED_BLOCK_KINDS) {
+		o->pfn = ev->block.pfn;
+		o->order = (uint8_t)(ev->block.order < 255 ? ev->block.order : 255);
+	} else {
+		o->pfn = 0;
+		o->order = 0;
+	}
 	if (f->n == PCP_LC_FEED_BATCH)
 		pcp_lc_feed_flush(f);
 }
