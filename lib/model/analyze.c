@@ -548,7 +548,7 @@ static int run_read_records(struct analyze_run *r)
 	struct pcp_lc_feed *lcf = NULL;
 	int err;
 
-	if (r->lc && r->opts.jobs > 1 && pcp_lc_feed_start(r->lc, &lcf))
+	if (r->lc && r->opts.jobs > 1 && pcp_lc_feed_start(r->lc, r->nr_cpus, &lcf))
 		lcf = NULL;
 	err = read_records(r, lcf);
 	pcp_lc_feed_finish(lcf);

@@ -10,12 +10,14 @@
 
 #define LC_RING 4
 
+_Static_assert(sizeof(struct pcp_lc_feed_ev) == 24, "24 bytes per fed event");
+
 struct pcp_lc_feed_ring {
 	struct pcp_lifecycle_model *m;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t ready, space;
-	struct pcp_event *batch[LC_RING];
+	struct pcp_lc_feed_ev *batch[LC_RING];
 	size_t len[LC_RING];
 	size_t head, tail, count;   /* queued batches: ring[head..head + count) */
 	int end;                    /* nothing more comes after what is queued */
@@ -25,9 +27,10 @@ static void *feed_main(void *arg)
 {
 	struct pcp_lc_feed_ring *r = arg;
 
+	pthread_setname_np(pthread_self(), "pcp-lifecycle");   /* perf --sort comm, top -H */
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		struct pcp_event *b;
+		struct pcp_lc_feed_ev *b;
 		size_t n;
 
 		while (!r->count && !r->end)
@@ -37,8 +40,18 @@ static void *feed_main(void *arg)
 		b = r->batch[r->head];
 		n = r->len[r->head];
 		pthread_mutex_unlock(&r->lock);
-		for (size_t i = 0; i < n; i++)
-			pcp_lifecycle_event(r->m, &b[i]);
+		for (size_t i = 0; i < n; i++) {
+			struct pcp_event ev;
+
+			ev.ts_ns = b[i].ts_ns;
+			ev.cpu = b[i].cpu;
+			ev.pid = b[i].pid;
+			ev.kind = b[i].kind;
+			ev.block.pfn = b[i].pfn;
+			ev.block.order = b[i].order;
+			ev.block.migratetype = 0;   /* not read by the model */
+			pcp_lifecycle_event(r->m, &ev);
+		}
 		pthread_mutex_lock(&r->lock);
 		r->head = (r->head + 1) % LC_RING;
 		r->count--;
@@ -58,12 +71,16 @@ static void ring_free(struct pcp_lc_feed_ring *r)
 	free(r);
 }
 
-int pcp_lc_feed_start(struct pcp_lifecycle_model *m, struct pcp_lc_feed **out)
+int pcp_lc_feed_start(struct pcp_lifecycle_model *m, uint32_t nr_cpus, struct pcp_lc_feed **out)
 {
-	struct pcp_lc_feed *f = calloc(1, sizeof(*f));
-	struct pcp_lc_feed_ring *r = calloc(1, sizeof(*r));
+	struct pcp_lc_feed *f;
+	struct pcp_lc_feed_ring *r;
 
 	*out = NULL;
+	if (nr_cpus > 65536)
+		return PCP_ERR_USAGE;
+	f = calloc(1, sizeof(*f));
+	r = calloc(1, sizeof(*r));
 	if (!f || !r) {
 		free(f);
 		free(r);
@@ -74,7 +91,7 @@ int pcp_lc_feed_start(struct pcp_lifecycle_model *m, struct pcp_lc_feed **out)
 	pthread_cond_init(&r->ready, NULL);
 	pthread_cond_init(&r->space, NULL);
 	for (size_t i = 0; i < LC_RING; i++)
-		if (!(r->batch[i] = malloc(PCP_LC_FEED_BATCH * sizeof(struct pcp_event)))) {
+		if (!(r->batch[i] = malloc(PCP_LC_FEED_BATCH * sizeof(struct pcp_lc_feed_ev)))) {
 			ring_free(r);
 			free(f);
 			return PCP_ERR_NOMEM;

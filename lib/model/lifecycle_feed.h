@@ -10,25 +10,57 @@
 #define PCPTRACE_LIFECYCLE_FEED_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "events/event.h"
 #include "model/lifecycle.h"
 
 #define PCP_LC_FEED_BATCH 4096   /* events per batch */
+#define PCP_LC_FEED_BLOCK_KINDS (1u << PCP_EV_REFILL | 1u << PCP_EV_DRAIN | 1u << PCP_EV_PAGE_ALLOC | \
+				 1u << PCP_EV_PAGE_FREE | 1u << PCP_EV_ZONE_LOCKED)
+
+/* What the lifecycle model reads of an event (pcp_lifecycle_event: time, CPU, pid, kind, the
+ * block's pfn and order), 24 bytes where struct pcp_event has 88: the batches are written by
+ * one core and read by another, and the copy of whole events was a third of the analysis
+ * thread's time at -j 2 (cache lines crossing cores). An order above 255 is kept as 255: the
+ * model ignores any order >= 64 alike (bad_order). */
+struct pcp_lc_feed_ev {
+	uint64_t ts_ns;
+	uint64_t pfn;
+	int32_t pid;
+	uint16_t cpu;            /* < 65536: pcp_lc_feed_start refuses more CPUs */
+	uint8_t kind;
+	uint8_t order;
+};
 
 struct pcp_lc_feed {
-	struct pcp_event *cur;   /* the batch being filled (the analysis thread's) */
+	struct pcp_lc_feed_ev *cur;   /* the batch being filled (the analysis thread's) */
 	size_t n;
 	struct pcp_lc_feed_ring *ring;
 };
 
-/* Starts the thread. PCP_ERR_NOMEM (nothing started). */
-int pcp_lc_feed_start(struct pcp_lifecycle_model *m, struct pcp_lc_feed **out);
+/* Starts the thread. PCP_ERR_NOMEM (nothing started); PCP_ERR_USAGE when nr_cpus > 65536
+ * (the CPU would not fit the batch's record: the caller runs the model itself). */
+int pcp_lc_feed_start(struct pcp_lifecycle_model *m, uint32_t nr_cpus, struct pcp_lc_feed **out);
 /* The full batch to the thread; the next one to fill (internal to pcp_lc_feed_push). */
 void pcp_lc_feed_flush(struct pcp_lc_feed *f);
 /* Hot path: one event, in the trace's order. */
 static inline void pcp_lc_feed_push(struct pcp_lc_feed *f, const struct pcp_event *ev)
 {
-	f->cur[f->n++] = *ev;
+	struct pcp_lc_feed_ev *o = &f->cur[f->n++];
+
+	o->ts_ns = ev->ts_ns;
+	o->pid = ev->pid;
+	o->cpu = (uint16_t)ev->cpu;
+	o->kind = ev->kind;
+	/* the block only of the kinds that have one (the model reads no other's; the union's
+	 * other members may be unset) */
+	if ((1u << (ev->kind & 31)) & PCP_LC_FEED_BLOCK_KINDS) {
+		o->pfn = ev->block.pfn;
+		o->order = (uint8_t)(ev->block.order < 255 ? ev->block.order : 255);
+	} else {
+		o->pfn = 0;
+		o->order = 0;
+	}
 	if (f->n == PCP_LC_FEED_BATCH)
 		pcp_lc_feed_flush(f);
 }

@@ -42,11 +42,21 @@
 
 enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
 
+/* Compressed data is read READ_AHEAD bytes at a time (several chunks: recorded chunks are a
+ * few KB, and two small preads per chunk were most of the reading's kernel time), each
+ * chunk decompressed from the buffer in place. */
+#define READ_AHEAD (256u << 10)
+
 /* Decompression state: the decoder's own (one thread), or each decode thread's. */
 struct zdec {
-	char *zbuf;                 /* one compressed chunk */
-	size_t zbuf_cap;
 	ZSTD_DCtx *zctx;
+};
+
+/* A read-ahead buffer over the file: bytes [off, off + len) of it. */
+struct rdbuf {
+	char *buf;
+	size_t cap, len;
+	uint64_t off;
 };
 
 /* One record as the decode thread found it: what advance() puts in the tep_record. */
@@ -110,6 +120,7 @@ struct stream {
 	uint32_t chunks_left;
 	char *ubuf;
 	size_t ubuf_cap;
+	struct rdbuf ra;            /* compressed bytes read ahead */
 };
 
 struct mt_worker {
@@ -168,6 +179,29 @@ static int grow(char **buf, size_t *cap, size_t need)
 	return PCP_OK;
 }
 
+/* n bytes of the file at off, from the read-ahead buffer (refilled from off when they are not
+ * all in it); NULL with *err on a read error or the end of the file. */
+static const char *rd_ahead(struct rdbuf *ra, int fd, uint64_t file_size, uint64_t off, size_t n, int *err)
+{
+	size_t len;
+
+	if (off >= ra->off && off - ra->off <= ra->len && n <= ra->len - (off - ra->off))
+		return ra->buf + (off - ra->off);
+	if (off > file_size || n > file_size - off) {
+		*err = PCP_ERR_TRUNCATED;
+		return NULL;
+	}
+	len = n > READ_AHEAD ? n : READ_AHEAD;
+	if (len > file_size - off)
+		len = (size_t)(file_size - off);
+	ra->len = 0;
+	if ((*err = grow(&ra->buf, &ra->cap, len)) || (*err = pcp_io_pread_all(fd, ra->buf, len, off)))
+		return NULL;
+	ra->off = off;
+	ra->len = len;
+	return ra->buf;
+}
+
 /* Next window (uncompressed) or chunk (compressed) of s into s->buf. 1 loaded, 0 end, < 0 error. */
 static int next_block(struct stream *s)
 {
@@ -203,14 +237,16 @@ static int next_block(struct stream *s)
 		s->next_off += len;
 		return 1;
 	} else {
-		unsigned char h[8];
+		const unsigned char *h;
+		const char *zdata;
 		uint64_t csize, usize;
-		int err;
+		int err = PCP_OK;
 
 		if (!s->chunks_left)
 			return 0;
-		if ((err = pcp_io_pread_all(d->p.fd, h, 8, s->chunk_off))) {
-			s->err = pcp_errorf(s->msg, sizeof(s->msg), err, "cannot read a chunk header of CPU %u", s->cpu);
+		if (!(h = (const unsigned char *)rd_ahead(&s->ra, d->p.fd, d->p.file_size, s->chunk_off, 8, &err))) {
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), err, err == PCP_ERR_NOMEM ? "out of memory"
+					    : "cannot read a chunk header of CPU %u", s->cpu);
 			return -1;
 		}
 		csize = get_num(d, h, 4);
@@ -221,20 +257,21 @@ static int next_block(struct stream *s)
 					 (unsigned long long)s->chunk_off);
 			return -1;
 		}
-		if (grow(&s->z->zbuf, &s->z->zbuf_cap, (size_t)csize) || grow(&s->ubuf, &s->ubuf_cap, (size_t)usize)) {
+		if (grow(&s->ubuf, &s->ubuf_cap, (size_t)usize)) {
 			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_NOMEM, "out of memory");
 			return -1;
 		}
-		if ((err = pcp_io_pread_all(d->p.fd, s->z->zbuf, (size_t)csize, s->chunk_off + 8))) {
-			s->err = pcp_errorf(s->msg, sizeof(s->msg), err, "cannot read a chunk of CPU %u", s->cpu);
+		if (!(zdata = rd_ahead(&s->ra, d->p.fd, d->p.file_size, s->chunk_off + 8, (size_t)csize, &err))) {
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), err, err == PCP_ERR_NOMEM ? "out of memory"
+					    : "cannot read a chunk of CPU %u", s->cpu);
 			return -1;
 		}
 		if (d->comp == COMP_ZSTD) {
-			size_t got = ZSTD_decompressDCtx(s->z->zctx, s->ubuf, (size_t)usize, s->z->zbuf, (size_t)csize);
+			size_t got = ZSTD_decompressDCtx(s->z->zctx, s->ubuf, (size_t)usize, zdata, (size_t)csize);
 			err = ZSTD_isError(got) || got != usize;
 		} else {
 			uLongf got = (uLongf)usize;
-			err = uncompress((Bytef *)s->ubuf, &got, (const Bytef *)s->z->zbuf, (uLong)csize) != Z_OK ||
+			err = uncompress((Bytef *)s->ubuf, &got, (const Bytef *)zdata, (uLong)csize) != Z_OK ||
 			      got != usize;
 		}
 		if (err) {
@@ -496,6 +533,7 @@ static void *mt_main(void *arg)
 	struct mt_worker *w = arg;
 	struct pcp_rbdec *d = w->d;
 
+	pthread_setname_np(pthread_self(), "pcp-decode");   /* perf --sort comm, top -H */
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		struct stream *best = NULL;
@@ -733,10 +771,10 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 		} else {
 			/* Every chunk must hold whole pages (trace-cmd writes them so); the layout check
 			 * has verified that the table lies in the file. */
-			unsigned char h[8];
+			const unsigned char *h;
 			uint64_t off = secs[i].offset + 4, count;
 
-			if ((err = pcp_io_pread_all(p->fd, h, 4, secs[i].offset))) {
+			if (!(h = (const unsigned char *)rd_ahead(&s->ra, p->fd, p->file_size, secs[i].offset, 4, &err))) {
 				pcp_errorf(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
 				goto fail;
 			}
@@ -744,7 +782,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			s->chunk_off = off;
 			s->chunks_left = (uint32_t)count;
 			for (uint64_t c = 0; c < count; c++) {
-				if ((err = pcp_io_pread_all(p->fd, h, 8, off))) {
+				if (!(h = (const unsigned char *)rd_ahead(&s->ra, p->fd, p->file_size, off, 8, &err))) {
 					pcp_errorf(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
 					goto fail;
 				}
@@ -798,6 +836,7 @@ void pcp_rbdec_close(struct pcp_rbdec *d)
 		if (s->kbuf)
 			kbuffer_free(s->kbuf);
 		free(s->ubuf);
+		free(s->ra.buf);
 		for (size_t k = 0; s->ring && k < MT_RING; k++) {
 			if (s->ring[k].map)
 				munmap(s->ring[k].map, s->ring[k].map_len);
@@ -815,11 +854,9 @@ void pcp_rbdec_close(struct pcp_rbdec *d)
 		pthread_cond_destroy(&w->space);
 		pthread_cond_destroy(&w->ready);
 		ZSTD_freeDCtx(w->z.zctx);
-		free(w->z.zbuf);
 	}
 	free(d->workers);
 	ZSTD_freeDCtx(d->z.zctx);
-	free(d->z.zbuf);
 	free(d->streams);
 	free(d->heap);
 	free(d);

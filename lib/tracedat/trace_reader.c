@@ -533,6 +533,40 @@ static int skip_blob(struct ck *c, uint64_t *off, int n, const char *what)
 	return text_blob(c, off, n, TEXT_ANY, what);
 }
 
+/* A chunk header's two sizes at p, through a read-ahead buffer of CHUNK_RA bytes (recorded
+ * chunks are a few KB: two 4-byte preads per chunk were thousands of syscalls per check); a
+ * header the buffer cannot hold whole (the file's end) is read as before, for its message. */
+#define CHUNK_RA (256u << 10)
+
+struct chunk_ra {
+	unsigned char *buf;
+	uint64_t off;
+	size_t len;
+};
+
+static int rd_chunk_header(struct ck *c, struct chunk_ra *ra, uint64_t p, uint64_t *csize, uint64_t *usize)
+{
+	int err;
+
+	if (p > c->size || c->size - p < 8)
+		return (err = rd_num(c, p, 4, csize, "compressed CPU data")) ? err
+			: rd_num(c, p + 4, 4, usize, "compressed CPU data");
+	if (p < ra->off || p - ra->off + 8 > ra->len) {
+		size_t n = c->size - p < CHUNK_RA ? (size_t)(c->size - p) : CHUNK_RA;
+
+		if (!ra->buf && !(ra->buf = malloc(CHUNK_RA)))
+			return fail(c, PCP_ERR_NOMEM, "out of memory");
+		ra->len = 0;
+		if ((err = rd_at(c, p, ra->buf, n, "compressed CPU data")))
+			return err;
+		ra->off = p;
+		ra->len = n;
+	}
+	*csize = decode(c, ra->buf + (p - ra->off), 4);
+	*usize = decode(c, ra->buf + (p - ra->off) + 4, 4);
+	return PCP_OK;
+}
+
 static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64_t off, uint64_t size)
 {
 	struct pcp_tracedat_layout *l = c->lay;
@@ -559,6 +593,7 @@ static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64
 		 * cannot load this table, so it must be whole before libtracecmd sees it. */
 		/* the declared size counts the chunks, not the 4-byte count before them */
 		uint64_t count, p = off + 4, end = off + 4 + size;
+		struct chunk_ra ra = { 0 };
 		int err = rd_num(c, off, 4, &count, "compressed CPU data");
 		if (err)
 			return err;
@@ -567,15 +602,17 @@ static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64
 				    (unsigned long long)cpu, buffer);
 		for (uint64_t i = 0; i < count; i++) {
 			uint64_t csize = 0, usize = 0;
-			if (p + 8 > end || (err = rd_num(c, p, 4, &csize, "compressed CPU data")) ||
-			    (err = rd_num(c, p + 4, 4, &usize, "compressed CPU data")) ||
-			    csize > end - p - 8 || usize == 0 || usize > (1u << 30) || usize % c->buf_page)
+			if (p + 8 > end || (err = rd_chunk_header(c, &ra, p, &csize, &usize)) ||
+			    csize > end - p - 8 || usize == 0 || usize > (1u << 30) || usize % c->buf_page) {
+				free(ra.buf);
 				/* a chunk running past the file is a cut, anywhere else damage */
 				return err ? err : fail(c, p + 8 + csize > c->size ? PCP_ERR_TRUNCATED : PCP_ERR_CORRUPT,
 							"CPU %llu data of buffer '%s': damaged or cut chunk %llu",
 							(unsigned long long)cpu, buffer, (unsigned long long)i);
+			}
 			p += 8 + csize;
 		}
+		free(ra.buf);
 	}
 	if (c->w && size) {
 		struct walk *w = c->w;
