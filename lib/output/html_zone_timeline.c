@@ -156,8 +156,18 @@ int pcp_html_zone_timeline(FILE *f, sqlite3 *db, double col_ns, size_t nr_cols,
 	if (z.err)
 		return z.err;
 	if (!nr_keys) {
-		pcp_svg_nodata(f, &p, "no zone-lock acquisition in the trace.");
-		return PCP_OK;
+		long long acq = 0;
+
+		/* a run merged from a database older than the table: zone_lock has what this lacks */
+		st = prep(&z, "SELECT count(*) FROM zone_lock WHERE acquisitions > 0");
+		if (step(&z, st)) {
+			acq = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+		pcp_svg_nodata(f, &p, acq ? "zone_lock_timeline has no row of this run (analyzed by an"
+					    " older pcptrace): analyze the trace again."
+					  : "no zone-lock acquisition in the trace.");
+		return z.err;
 	}
 	caption(cap, sizeof(cap), col_ns, lock_source, zone_map, nr_groups > PCP_HTML_ZONE_LINES);
 	/* "other" sums the (zone, kind) rows not shown */

@@ -40,6 +40,14 @@ zone_plots=$(python3 "$check" zones.html zones.db) || fail "zones.html against z
 echo "$zone_plots" | grep -q '^zone-lock-timeline: 7 lines x [0-9]* points (18 zone x kind rows)' ||
 	fail "zones: $zone_plots"
 grep -q 'data-name="other"' zones.html || fail "zones: no \"other\" line"
+# A database from before zone_lock_timeline (still schema version 2) draws with a note, alone
+# or merged with a newer one.
+cp r.db old.db && sqlite3 old.db "DROP TABLE zone_lock_timeline" || fail "old.db"
+"$pcpanalyze" report --html old.html old.db || fail "report of a database without zone_lock_timeline"
+grep -q 'No plot: the results database has no zone_lock_timeline' old.html || fail "old.db: no note"
+"$pcpanalyze" merge -o oldnew.db old.db zones.db && "$pcpanalyze" report --html oldnew.html --run 1 oldnew.db ||
+	fail "merge/report of old + new"
+grep -q 'No plot: zone_lock_timeline has no row of this run' oldnew.html || fail "merged old run: no note"
 
 # 16 CPUs: per-CPU plots become heatmaps.
 python3 - >many.synth <<'EOF'
