@@ -162,6 +162,18 @@ CREATE TABLE timeline (
 	PRIMARY KEY (bucket_start_ns, cpu)
 );
 
+-- Zone-lock acquisitions per --bucket window (bucket_start_ns as timeline's) and zone row of
+-- zone_lock (nid = zid = -1: zone unknown, as there); non-zero rows only. Summed over the
+-- buckets it gives zone_lock.acquisitions of the row (docs/METRICS.md "Zone lock over time").
+CREATE TABLE zone_lock_timeline (
+	bucket_start_ns INTEGER NOT NULL,
+	nid             INTEGER NOT NULL,
+	zid             INTEGER NOT NULL,
+	kind            TEXT NOT NULL CHECK (kind IN ('refill', 'drain')),
+	acquisitions    INTEGER NOT NULL,
+	PRIMARY KEY (bucket_start_ns, nid, zid, kind)
+);
+
 -- Headline figures; better says which direction is good when two runs are compared.
 CREATE TABLE metrics (
 	name   TEXT PRIMARY KEY,

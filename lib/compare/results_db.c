@@ -333,7 +333,8 @@ static int check_objects(struct check *c)
 }
 
 /* Tables added to schema version 2 after databases of it were written (issue 11's lifecycle
- * and zone-lock hold tables, issue 12's lock causes, issue 16's percpu fragmentation): a database without them is
+ * and zone-lock hold tables, issue 12's lock causes, issue 16's percpu fragmentation, issue
+ * 13's zone_lock_timeline): a database without them is
  * complete (a baseline kept from an earlier pcptrace; its metrics without them are simply not
  * there, and compare says so per metric); when present they are checked like every other
  * object. */
@@ -344,6 +345,7 @@ static int added_later(const char *name)
 		"lifecycle_task", "round_trip_phase_hist",
 		"zone_lock_hold", "zone_lock_hold_hist", "zone_lock_pages_hist", "zone_lock_longest",
 		"percpu_frag", "percpu_run_chunk", "lock_cause", "lock_cause_stack",
+		"zone_lock_timeline",
 	};
 
 	for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)

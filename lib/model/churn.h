@@ -78,6 +78,14 @@ struct pcp_timeline_row {
 	uint64_t refill_pages, drain_pages, refill_locks, drain_locks;
 };
 
+/* Zone-lock acquisitions per timeline bucket and zone row (zone_timeline.h). */
+struct pcp_zone_timeline_row {
+	uint64_t bucket_start_ns;           /* relative to first_ts_ns, as the timeline's */
+	int32_t nid, zid;                   /* the zone_lock row's (-1: zone unknown) */
+	enum pcp_lock_kind kind;
+	uint64_t acquisitions;              /* started in the bucket; > 0 */
+};
+
 struct pcp_churn_results {
 	uint32_t nr_cpus;
 	uint64_t first_ts_ns, last_ts_ns, duration_ns;
@@ -93,6 +101,8 @@ struct pcp_churn_results {
 	struct pcp_pfn_cycles *pfn_cycles; size_t nr_pfn_cycles;
 	struct pcp_zone_lock_row *zone_lock; size_t nr_zone_lock;
 	struct pcp_timeline_row *timeline; size_t nr_timeline;
+	/* by bucket, nid, zid, kind; summed over buckets = zone_lock's acquisitions */
+	struct pcp_zone_timeline_row *zone_timeline; size_t nr_zone_timeline;
 	struct pcp_metric *metrics; size_t nr_metrics;  /* the churn group of metric_table.h */
 	struct pcp_lock_hold_results *lock_hold;        /* zone-lock hold time (lock_hold.h) */
 

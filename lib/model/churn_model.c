@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "model/pair_events.h"
 #include "model/zone_map.h"
+#include "model/zone_timeline.h"
 
 enum { RUN_NONE = 0, RUN_REFILL, RUN_DRAIN };
 
@@ -72,6 +73,7 @@ struct pcp_churn_model {
 	/* zone lock */
 	struct zone_row *zones;
 	size_t nr_zones, cap_zones;
+	struct pcp_zone_timeline zone_tl;   /* per bucket and zone row (zone_timeline.h) */
 
 	/* timeline */
 	struct pcp_timeline_row *timeline;
@@ -139,6 +141,7 @@ void pcp_churn_free(struct pcp_churn_model *m)
 	free(m->cpus);
 	free(m->dirty_cpus);
 	free(m->zones);
+	pcp_zone_timeline_free(&m->zone_tl);
 	free(m->timeline);
 	pcp_lock_hold_free(m->hold);
 	pcp_pair_table_destroy(&m->pairs);
@@ -270,6 +273,8 @@ static void zone_acquire(struct pcp_churn_model *m, int32_t idx, uint32_t cpu,
 	if (z->cur_bucket != m->cur_bucket) {
 		if (z->cur_count > z->max_count)
 			z->max_count = z->cur_count;
+		pcp_zone_timeline_add(&m->zone_tl, z->cur_bucket * m->opts.bucket_ns, z->row.nid,
+				      z->row.zid, z->row.kind, z->cur_count);
 		z->cur_count = 0;
 		z->cur_bucket = m->cur_bucket;
 	}
@@ -682,6 +687,18 @@ static int results_zone_lock(const struct pcp_churn_model *m, struct pcp_churn_r
 	return PCP_OK;
 }
 
+/* zone_timeline: every zone row's open window added, then sorted */
+static int results_zone_timeline(struct pcp_churn_model *m, struct pcp_churn_results *r)
+{
+	for (size_t i = 0; i < m->nr_zones; i++) {
+		const struct zone_row *z = &m->zones[i];
+
+		pcp_zone_timeline_add(&m->zone_tl, z->cur_bucket * m->opts.bucket_ns, z->row.nid,
+				      z->row.zid, z->row.kind, z->cur_count);
+	}
+	return pcp_zone_timeline_take(&m->zone_tl, &r->zone_timeline, &r->nr_zone_timeline);
+}
+
 /* timeline, with the last bucket flushed */
 static int results_timeline(struct pcp_churn_model *m, struct pcp_churn_results *r)
 {
@@ -710,7 +727,8 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 		return err;
 	if (pcp_pair_top_cycles(&m->pairs, m->opts.top_n, &r->pfn_cycles, &r->nr_pfn_cycles))
 		return PCP_ERR_NOMEM;   /* pfn_cycles */
-	if ((err = results_zone_lock(m, r, duration_s)) || (err = results_timeline(m, r)) ||
+	if ((err = results_zone_lock(m, r, duration_s)) || (err = results_zone_timeline(m, r)) ||
+	    (err = results_timeline(m, r)) ||
 	    (err = pcp_lock_hold_finish(m->hold, &r->lock_hold)))
 		return err;
 	const uint64_t refill_pages = t.refill_pages, drain_pages = t.drain_pages;
@@ -784,6 +802,7 @@ void pcp_churn_results_free(struct pcp_churn_results *r)
 	free(r->pfn_cycles);
 	free(r->zone_lock);
 	free(r->timeline);
+	free(r->zone_timeline);
 	free(r->metrics);
 	pcp_lock_hold_results_free(r->lock_hold);
 	free(r);

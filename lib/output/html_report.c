@@ -12,6 +12,7 @@
 #include "compare/results_db.h"
 #include "output/html_report.h"
 #include "output/html_svg.h"
+#include "output/html_zone_timeline.h"
 #include "output/outfile.h"
 
 struct kv {
@@ -471,7 +472,7 @@ static void timeline_section(struct report *r)
 				      PCP_HU_SECONDS, PCP_HU_RATE };
 		double col_s = r->col_ns / 1e9;
 		snprintf(cap, sizeof(cap), "acquisitions of the zone lock for refills and for drains, all"
-			 " zones and CPUs, averaged over windows of %s (per zone: the table below).", colw);
+			 " zones and CPUs, averaged over windows of %s (per zone: the next plot).", colw);
 		p.caption = cap;
 		for (size_t i = 0; i < 2 * ncol; i++)
 			locks[i] /= col_s;
@@ -479,6 +480,13 @@ static void timeline_section(struct report *r)
 			pcp_svg_nodata(r->f, &p, "no zone-lock acquisition in the trace.");
 		else
 			pcp_svg_lines(r->f, &p, col_s, ncol, kinds, 2, locks);
+	}
+	if (!r->err) {
+		int err = pcp_html_zone_timeline(r->f, r->db, r->col_ns, ncol, info(r, "lock_source"),
+						 info(r, "zone_map"), info_is(r, "time_base", "none"),
+						 &r->errmsg);
+		if (err)
+			r->err = err;
 	}
 out:
 	free(refill);

@@ -306,11 +306,14 @@ void pcp_svg_lines(FILE *f, const struct pcp_plot *p, double col_s, size_t nr_co
 {
 	struct frame fr = { ML, W - MR, MT, H - MB, 0, col_s * (double)(nr_cols ? nr_cols : 1), 0, 1 };
 	double ymax = 0;
+	char extra[48];
 
 	for (size_t i = 0; i < nr_cols * nr_series; i++)
 		if (values[i] > ymax)
 			ymax = values[i];
-	figure_open(f, p, H, NULL);
+	/* the column width, for checks of a series' data-sum against the database */
+	snprintf(extra, sizeof(extra), " data-col-s=\"%.17g\"", col_s);
+	figure_open(f, p, H, extra);
 	legend(f, series, nr_series);
 	y_axis(f, &fr, ymax, p);
 	x_ticks(f, &fr, p->xunit);

@@ -284,6 +284,58 @@ static int write_flow_counters(struct writer *w, const struct pcp_analysis *a)
 	return PCP_OK;
 }
 
+static const struct pcp_zone_timeline_row *zt_rows;
+
+static int cmp_zt(const void *a, const void *b)
+{
+	const struct pcp_zone_timeline_row *x = &zt_rows[*(const size_t *)a];
+	const struct pcp_zone_timeline_row *y = &zt_rows[*(const size_t *)b];
+
+	if (x->nid != y->nid)
+		return x->nid < y->nid ? -1 : 1;
+	if (x->zid != y->zid)
+		return x->zid < y->zid ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return (x->bucket_start_ns > y->bucket_start_ns) - (x->bucket_start_ns < y->bucket_start_ns);
+}
+
+/* Per zone and kind: acquisitions per bucket (zone_lock_timeline), at the bucket's start, 0
+ * after an idle gap; complete even when the slices are capped. */
+static int write_zone_counters(struct writer *w, const struct pcp_analysis *a)
+{
+	const struct pcp_churn_results *c = a->churn;
+	uint64_t bucket = a->opts.bucket_ns;
+	size_t n = c->nr_zone_timeline, *idx = malloc((n ? n : 1) * sizeof(*idx));
+	char name[96];
+
+	if (!idx)
+		return PCP_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	zt_rows = c->zone_timeline;
+	if (n)
+		qsort(idx, n, sizeof(*idx), cmp_zt);
+	for (size_t i = 0; i < n; i++) {
+		const struct pcp_zone_timeline_row *r = &c->zone_timeline[idx[i]];
+		const struct pcp_zone_timeline_row *next = i + 1 < n ? &c->zone_timeline[idx[i + 1]] : NULL;
+		uint64_t ts = c->first_ts_ns + r->bucket_start_ns;
+
+		if (r->nid < 0)
+			snprintf(name, sizeof(name), "zone->lock zone ? %s per bucket",
+				 r->kind == PCP_LOCK_KIND_REFILL ? "refill" : "drain");
+		else
+			snprintf(name, sizeof(name), "zone->lock node%d zone%d %s per bucket", r->nid, r->zid,
+				 r->kind == PCP_LOCK_KIND_REFILL ? "refill" : "drain");
+		counter(w, PID_ZONES, name, "acquisitions", ts, (int64_t)r->acquisitions);
+		if (!next || next->nid != r->nid || next->zid != r->zid || next->kind != r->kind ||
+		    next->bucket_start_ns != r->bucket_start_ns + bucket)
+			counter(w, PID_ZONES, name, "acquisitions", ts + bucket, 0);
+	}
+	free(idx);
+	return PCP_OK;
+}
+
 static const struct pcp_lc_occ_row *occ_rows;
 
 static int cmp_occ(const void *a, const void *b)
@@ -503,6 +555,8 @@ int pcp_perfetto_prepare(struct pcp_outfile *out, const char *path, const struct
 	err = write_flow_counters(&w, a);
 	if (!err)
 		err = write_occupancy(&w, a);
+	if (!err)
+		err = write_zone_counters(&w, a);
 	if (!err) {
 		write_percpu(&w, p);
 		err = write_slices(&w, p);

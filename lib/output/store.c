@@ -16,6 +16,7 @@
 #include "model/percpu.h"
 #include "output/lock_cause_output.h"
 #include "output/store.h"
+#include "output/zone_timeline_store.h"
 #include "tracedat/time_base.h"
 
 #ifndef PCPTRACE_VERSION
@@ -599,6 +600,8 @@ static int fill(struct store *s, const struct pcp_analysis *a)
 		return err;
 	if ((err = pcp_lock_hold_store(s->db, c->lock_hold)))
 		return db_fail(s, "cannot store zone-lock hold results");
+	if (pcp_zone_timeline_store(s->db, c))
+		return db_fail(s, "cannot store zone_lock_timeline");
 	if (a->percpu && (err = pcp_percpu_store(s->db, a->percpu, a->meta, c->lossy))) {
 		if (err == PCP_ERR_DB)
 			return db_fail(s, "cannot store percpu results");

@@ -178,8 +178,44 @@ def check_pcp(db, diff, want):
         ["refill_pages", "drain_pages", "refill_locks", "drain_locks"],
         ignore=lambda r: not any(r.get(c) for c in ("refill_pages", "drain_pages",
                                                     "refill_locks", "drain_locks"))))
+    if "zone_lock_timeline" in want:   # expected JSON older than the table: not compared
+        step(diff, "zone_lock_timeline", lambda: check_zone_lock_timeline(db, diff, want))
     step(diff, "metrics", lambda: check_metrics(diff, rows(db, "metrics"), want["metrics"]))
     check_lock_hold(db, diff, want)
+
+
+def check_zone_lock_timeline(db, diff, want):
+    """Per bucket and zone row as the checker counts them; and, in the database itself, the
+    sum over buckets of every (nid, zid, kind) equals zone_lock.acquisitions."""
+    compare_keyed(diff, "zone_lock_timeline", rows(db, "zone_lock_timeline"),
+                  want["zone_lock_timeline"], ["bucket_start_ns", "nid", "zid", "kind"],
+                  ["acquisitions"])
+    got = {(n, z, k): a for n, z, k, a in db.execute(
+        "SELECT nid, zid, kind, sum(acquisitions) FROM zone_lock_timeline GROUP BY 1, 2, 3")}
+    total = {(n, z, k): a for n, z, k, a in db.execute(
+        "SELECT nid, zid, kind, acquisitions FROM zone_lock WHERE acquisitions > 0")}
+    if got != total:
+        diff.add("zone_lock_timeline", "sums over buckets %s != zone_lock.acquisitions %s"
+                 % (sorted(got.items())[:6], sorted(total.items())[:6]))
+    # per window and kind, over zones = the timeline's lock columns over CPUs
+    per_kind = set(db.execute("SELECT bucket_start_ns, kind, sum(acquisitions) FROM zone_lock_timeline"
+                              " GROUP BY 1, 2"))
+    tl = set(db.execute("SELECT bucket_start_ns, 'refill', sum(refill_locks) FROM timeline GROUP BY 1"
+                        " HAVING sum(refill_locks) > 0 UNION SELECT bucket_start_ns, 'drain',"
+                        " sum(drain_locks) FROM timeline GROUP BY 1 HAVING sum(drain_locks) > 0"))
+    if per_kind != tl:
+        diff.add("zone_lock_timeline", "per window and kind %s != timeline locks %s"
+                 % (sorted(per_kind ^ tl)[:4], len(tl)))
+    # the busiest window of a row is zone_lock.peak_per_second
+    bucket = db.execute("SELECT value FROM trace_info WHERE key = 'bucket_ns'").fetchone()
+    for n, z, k, peak, mx in db.execute(
+            "SELECT l.nid, l.zid, l.kind, l.peak_per_second, max(t.acquisitions) FROM zone_lock l"
+            " JOIN zone_lock_timeline t USING (nid, zid, kind) GROUP BY 1, 2, 3"):
+        if bucket and peak is not None and not close(peak, mx / (int(bucket[0]) / 1e9), 1e-9):
+            diff.add("zone_lock_timeline", "%s:%s %s: busiest window %d, peak_per_second %r"
+                     % (n, z, k, mx, peak))
+    if db.execute("SELECT count(*) FROM zone_lock_timeline WHERE acquisitions <= 0").fetchone()[0]:
+        diff.add("zone_lock_timeline", "rows with no acquisition")
 
 
 def within_64(got, want):

@@ -3,7 +3,8 @@
 
 Implements docs/METRICS.md (sections up to "Metrics") and issue 2 directly; it shares no code
 with the C analyzer. Output: one JSON document with trace_info, event_counts, cpu_flow,
-pair_matrix, round_trip_hist, pfn_cycles, zone_lock, timeline and metrics (name -> value, unit,
+pair_matrix, round_trip_hist, pfn_cycles, zone_lock, timeline, zone_lock_timeline (each zone
+row's acquisitions per --bucket window) and metrics (name -> value, unit,
 better). tests/expected/compare_db.py compares it with a pcpanalyze database.
 
 usage: pcp_expected.py [--churn-window NS] [--bucket NS] [--top N]
@@ -465,12 +466,14 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
 
     bucket_s = bucket / 1e9
     zone_rows = []
+    zone_timeline = []        # (bucket_start_ns, nid, zid, kind, acquisitions), non-zero
     for key in sorted(zone, key=lambda k: (k[0], k[1], k[2])):
         row = zone[key]
         counts = {}
         for ts in row.pop("ts"):
             b = (ts - first_ts) // bucket
             counts[b] = counts.get(b, 0) + 1
+        zone_timeline += [(b * bucket, key[0], key[1], key[2], n) for b, n in counts.items()]
         row["per_second"] = row["acquisitions"] / dur_s if dur_s > 0 else None
         row["peak_per_second"] = (max(counts.values()) / bucket_s if counts else 0.0) if timed else None
         zone_rows.append(row)
@@ -539,6 +542,8 @@ def analyze(trace, churn_window=1000000, bucket=10000000, top=100, refill_source
         timeline=[dict(bucket_start_ns=k[0] * bucket, cpu=k[1], refill_pages=v[0],
                        drain_pages=v[1], refill_locks=v[2], drain_locks=v[3])
                   for k, v in sorted(timeline.items()) if any(v)],
+        zone_lock_timeline=[dict(bucket_start_ns=b, nid=nid, zid=zid, kind=kind, acquisitions=n)
+                            for b, nid, zid, kind, n in sorted(zone_timeline)],
         metrics=metrics,
         **hold_tables,
     )

@@ -9,7 +9,8 @@ C: name pid ts args with numeric values; X: name pid tid ts dur >= 0); ts/dur nu
 of one track (C: pid + name, X: pid + tid) in non-decreasing ts, X slices on one track not
 overlapping. Totals against the database (its own tables, not pcpanalyze's JSON): per CPU the
 refill/drain counter sums = timeline sums = cpu_flow pages; the zone-lock slices per (nid, zid,
-kind) = zone_lock_hold.acquisitions (unless capped: then their count = max_slices); the last
+kind) = zone_lock_hold.acquisitions (unless capped: then their count = max_slices), the
+per-zone acquisition counters' sums = zone_lock_timeline's = zone_lock.acquisitions; the last
 occupancy per CPU = lifecycle_cpu_flow.occ_end; percpu alloc/free counter sums = the percpu
 totals and the last outstanding bytes = outstanding_bytes (trace_info / percpu tables).
 Exit 0 when all hold, 1 with one "FAIL:" line per problem."""
@@ -109,6 +110,18 @@ def main(argv):
                  % (sum(slices.values()) + other["zone_lock_slices_dropped"], sum(want.values())))
     elif dict(slices) != want:
         fail("zone-lock slices per (nid, zid, kind) %s != zone_lock_hold %s" % (dict(slices), want))
+    # per-zone acquisition counters vs zone_lock_timeline and zone_lock (complete even when
+    # the slices are capped)
+    if q("SELECT count(*) FROM sqlite_master WHERE name = 'zone_lock_timeline'")[0][0]:
+        for n, z, k, acq in q("SELECT nid, zid, kind, acquisitions FROM zone_lock"):
+            name = ("zone->lock zone ? %s per bucket" % k if n < 0 else
+                    "zone->lock node%d zone%d %s per bucket" % (n, z, k))
+            pts = counters.get((PID_ZONES, name), [])
+            tl = q("SELECT COALESCE(SUM(acquisitions), 0) FROM zone_lock_timeline WHERE nid = ? "
+                   "AND zid = ? AND kind = ?", n, z, k)[0][0]
+            if sum(v for _, v in pts) != acq or tl != acq:
+                fail("%s: counter sum %d, zone_lock_timeline %d, zone_lock %d"
+                     % (name, sum(v for _, v in pts), tl, acq))
     # occupancy (lifecycle traces)
     for cpu, occ_end in q("SELECT cpu, occ_end FROM lifecycle_cpu_flow"):
         pts = counters.get((PID_CPUS, "cpu%d occupancy" % cpu))

@@ -202,6 +202,14 @@ class PcpFallback(unittest.TestCase):
         self.assertAlmostEqual(m["drain_locks_per_s"], 4 / DUR_S, places=9)
         self.assertEqual((m["pages_per_refill_lock"], m["pages_per_drain_lock"]), (5.5, 3.5))
 
+    def test_zone_lock_timeline(self):
+        # the acquisitions of test_zone_lock by 10 ms window: refill R1, R5 in window 0; drain
+        # R6, R8 in window 0, R9 in window 2, R11 in window 3 (zone unknown: no zone map)
+        self.assertEqual([(r["bucket_start_ns"], r["nid"], r["zid"], r["kind"], r["acquisitions"])
+                          for r in self.d["zone_lock_timeline"]],
+                         [(0, -1, -1, "drain", 2), (0, -1, -1, "refill", 2),
+                          (20000000, -1, -1, "drain", 1), (30000000, -1, -1, "drain", 1)])
+
     def test_timeline(self):
         self.assertEqual(self.d["timeline"], [
             dict(bucket_start_ns=0, cpu=0, refill_pages=11, drain_pages=0, refill_locks=2,
@@ -513,6 +521,8 @@ def build_db(path, pcp, percpu):
                                                               "acquisitions"])
     table("zone_lock_pages_hist", pcp["zone_lock_pages_hist"], ["kind", "lo_pages", "hi_pages",
                                                                 "acquisitions"])
+    table("zone_lock_timeline", pcp["zone_lock_timeline"], ["bucket_start_ns", "nid", "zid",
+                                                            "kind", "acquisitions"])
     table("zone_lock_longest", pcp["zone_lock_longest"], [
         "rank", "ts_ns", "cpu", "pid", "comm", "kind", "nid", "zid", "blocks", "pages", "hold_ns"])
     metrics = dict(pcp["metrics"])
@@ -589,6 +599,9 @@ class CompareDb(unittest.TestCase):
                      "DELETE FROM trace_info WHERE key = 'events_lost_unknown'",
                      "UPDATE pfn_cycles SET \"order\" = 1",
                      "UPDATE zone_lock SET peak_per_second = peak_per_second * 1.001",
+                     "UPDATE zone_lock_timeline SET acquisitions = acquisitions + 1"
+                     " WHERE bucket_start_ns = 20000000",
+                     "DELETE FROM zone_lock_timeline WHERE bucket_start_ns = 30000000",
                      "UPDATE percpu_callsite SET symbol = 'x' WHERE symbol = 'bar'",
                      "UPDATE percpu_outstanding SET ts_ns = ts_ns + 1 WHERE size = 1",
                      "DELETE FROM percpu_outstanding WHERE size = 32",

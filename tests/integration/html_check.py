@@ -35,7 +35,8 @@ def main():
             fail(f"external resource reference: {pat}")
 
     figs = {f.get("id"): f for f in root.iter(XH + "figure")}
-    for fid in ("refill-timeline", "drain-timeline", "lock-rate", "hold-hist", "pages-hist",
+    for fid in ("refill-timeline", "drain-timeline", "lock-rate", "zone-lock-timeline",
+                "hold-hist", "pages-hist",
                 "round-trip-hist", "residency-hist", "pair-matrix", "occupancy",
                 "percpu-outstanding"):
         if fid not in figs:
@@ -111,6 +112,44 @@ def main():
         got[int(r.get("data-r"))] = got.get(int(r.get("data-r")), 0) + float(r.get("data-v"))
     if got != want:
         fail(f"pair-matrix: per refill CPU {got} != {want}")
+
+    # zone->lock over time per zone and kind: one line per (nid, zid, kind) up to 7, else the 6
+    # busiest and "other"; every line one point per time column; a line's sum x the column
+    # width = that zone's acquisitions (zone_lock_timeline, = zone_lock.acquisitions)
+    zsum = {(f"zone ? {k}" if n < 0 else f"n{n} z{z} {k}"): a for n, z, k, a in
+            q("SELECT nid, zid, kind, sum(acquisitions) FROM zone_lock_timeline GROUP BY 1, 2, 3")}
+    zl = dict((("zone ? %s" % k) if n < 0 else "n%d z%d %s" % (n, z, k), a) for n, z, k, a in
+              q("SELECT nid, zid, kind, acquisitions FROM zone_lock WHERE acquisitions > 0"))
+    if zsum != zl:
+        fail(f"zone_lock_timeline sums {zsum} != zone_lock {zl}")
+    svg = drawn("zone-lock-timeline")
+    if svg is None:
+        if zsum and info.get("time_base") != "none":
+            fail("zone-lock-timeline: not drawn but zone_lock_timeline has rows")
+    else:
+        col_s = float(svg.get("data-col-s"))
+        lines = [g for g in svg.iter(SVG + "g") if g.get("class") == "series"]
+        want_lines = len(zsum) if len(zsum) <= 7 else 7
+        if len(lines) != want_lines:
+            fail(f"zone-lock-timeline: {len(lines)} lines for {len(zsum)} zone x kind rows")
+        npts = {int(g.get("data-points")) for g in lines}
+        polys = [len(pl.get("points").split()) for g in lines for pl in g.iter(SVG + "polyline")]
+        if len(npts) != 1 or sum(polys) != len(lines) * min(npts):
+            fail(f"zone-lock-timeline: points per line {npts}, drawn {polys}")
+        got = {g.get("data-name"): float(g.get("data-sum")) * col_s for g in lines}
+        other = got.pop("other", None)
+        for name, v in got.items():
+            if name not in zsum or abs(v - zsum[name]) > 1e-6 * zsum[name]:
+                fail(f"zone-lock-timeline: {name} sums to {v}, zone_lock_timeline {zsum.get(name)}")
+        if other is not None:
+            rest = sum(a for k, a in zsum.items() if k not in got)
+            if len(zsum) <= 7 or abs(other - rest) > 1e-6 * rest:
+                fail(f"zone-lock-timeline: other {other} != the rest {rest}")
+        if sorted(got.values(), reverse=True) != sorted(
+                (zsum[k] for k in got), reverse=True) or (other is not None and min(
+                    got.values()) < max(a for k, a in zsum.items() if k not in got)):
+            fail("zone-lock-timeline: the lines are not the busiest zones")
+        print(f"zone-lock-timeline: {len(lines)} lines x {min(npts)} points ({len(zsum)} zone x kind rows)")
 
     n_zone = q("SELECT count(*) FROM zone_lock")[0][0]
     if n_zone and len(rects("zone-lock-zones", "hbar")) != n_zone:

@@ -2,7 +2,8 @@
 # HTML reports (issue 13) in a real browser: `pcpanalyze --html` and `pcpanalyze report --html`
 # draw the same page from the same database; html_check.py checks it against the database
 # (well-formed XML, self-contained, every plot, bars = histogram rows, per-CPU totals = SQLite's
-# sums; 2 CPUs: lines, 16 CPUs: CPU x time heatmaps); headless Chromium renders the report and
+# sums; 2 CPUs: lines, 16 CPUs: CPU x time heatmaps; zone->lock over time: one line per zone and
+# kind, or the 6 busiest + "other" with 9 zones); headless Chromium renders the reports and
 # the compare page with no console message and every plot drawn (its DOM after the page's own
 # check), and writes screenshots into the build folder: html_report.png (the README's picture:
 # `chromium --headless --screenshot=... --window-size=960,1500`) and html_compare.png.
@@ -28,7 +29,25 @@ xz -dc "$fixture.xz" >T.dat && cp "$fixture.meta.json" T.dat.meta.json || exit 1
 "$pcpanalyze" report --html again.html r.db || fail "pcpanalyze report --html"
 cmp -s report.html again.html || fail "pcpanalyze --html and report --html draw different pages"
 plots=$(python3 "$check" report.html r.db) || fail "report.html against r.db: $plots"
-echo "lifecycle fixture: $plots (drawn plots, figures)"
+echo "lifecycle fixture: $(echo "$plots" | tail -1) (drawn plots, figures); $(echo "$plots" | grep '^zone-lock-timeline')"
+
+# Native locks on 9 zones of 3 nodes (18 zone x kind rows): the per-zone plot over time draws the
+# 6 busiest and "other" (html_check.py: lines, points, sums against zone_lock_timeline).
+python3 "$src/bench/zonelock_synth.py" 200000 3 3 4 >zones.synth
+"$build/pcpsynth" -q -u -o zones.dat --formats "$src/tests/fixtures/formats" zones.synth || fail "pcpsynth (zones)"
+"$pcpanalyze" -q --html zones.html -o zones.db zones.dat || fail "pcpanalyze --html (zones)"
+zone_plots=$(python3 "$check" zones.html zones.db) || fail "zones.html against zones.db: $zone_plots"
+echo "$zone_plots" | grep -q '^zone-lock-timeline: 7 lines x [0-9]* points (18 zone x kind rows)' ||
+	fail "zones: $zone_plots"
+grep -q 'data-name="other"' zones.html || fail "zones: no \"other\" line"
+# A database from before zone_lock_timeline (still schema version 2) draws with a note, alone
+# or merged with a newer one.
+cp r.db old.db && sqlite3 old.db "DROP TABLE zone_lock_timeline" || fail "old.db"
+"$pcpanalyze" report --html old.html old.db || fail "report of a database without zone_lock_timeline"
+grep -q 'No plot: the results database has no zone_lock_timeline' old.html || fail "old.db: no note"
+"$pcpanalyze" merge -o oldnew.db old.db zones.db && "$pcpanalyze" report --html oldnew.html --run 1 oldnew.db ||
+	fail "merge/report of old + new"
+grep -q 'No plot: zone_lock_timeline has no row of this run' oldnew.html || fail "merged old run: no note"
 
 # 16 CPUs: per-CPU plots become heatmaps.
 python3 - >many.synth <<'EOF'
@@ -80,17 +99,19 @@ browse() { # FILE.html OUT.dom [extra args]
 		--no-first-run --user-data-dir="$tmp/profile" --enable-logging=stderr --v=0 \
 		"$@" "file://$tmp/$page" >"$dom" 2>"$dom.err"
 }
-for page in report.html many.html compare.html; do
+for page in report.html many.html zones.html compare.html; do
 	browse "$page" "$page.dom" --dump-dom || { fail "chromium $page: $(tail -3 "$page.dom.err")"; continue; }
 	grep -E 'CONSOLE|Uncaught' "$page.dom.err" && fail "$page: console messages"
 done
-want=$(echo "$plots" | awk '{print $1 "/" $2}')
+want=$(echo "$plots" | tail -1 | awk '{print $1 "/" $2}')
 grep -q "data-rendered=\"$want\"" report.html.dom || fail "report: the page's check says $(grep -o 'data-rendered="[^"]*"' report.html.dom), want $want"
 want=$(echo "$many_plots" | tail -1 | awk '{print $1 "/" $2}')
 grep -q "data-rendered=\"$want\"" many.html.dom || fail "many: $(grep -o 'data-rendered="[^"]*"' many.html.dom), want $want"
+want=$(echo "$zone_plots" | tail -1 | awk '{print $1 "/" $2}')
+grep -q "data-rendered=\"$want\"" zones.html.dom || fail "zones: $(grep -o 'data-rendered="[^"]*"' zones.html.dom), want $want"
 echo "parsed in: $(grep -o 'data-parsed-ms="[0-9]*"' report.html.dom) (report), $(grep -o 'data-parsed-ms="[0-9]*"' many.html.dom) (16 CPUs)"
 # Every plot's SVG in the rendered DOM, with its bars.
-for id in refill-timeline drain-timeline lock-rate hold-hist round-trip-hist residency-hist pair-matrix occupancy; do
+for id in refill-timeline drain-timeline lock-rate zone-lock-timeline hold-hist round-trip-hist residency-hist pair-matrix occupancy; do
 	grep -q "id=\"$id\"><figcaption>.*</figcaption><svg" report.html.dom ||
 		python3 - "$id" report.html.dom <<'EOF' || fail "rendered DOM: plot $id without its SVG"
 import re, sys
