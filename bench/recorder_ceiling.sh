@@ -63,7 +63,7 @@ for kb in $sizes; do
 		[ "$rate" != 0 ] && rarg="--rate $(awk -v r="$rate" -v p="$procs" 'BEGIN { print r / p }')"
 		# shellcheck disable=SC2086
 		$REC_RUN "$build/pcprecord" $extra --lifecycle -b "$kb" -o "$out" -- $LOAD_RUN \
-			bash -c 'n=$1; shift; for i in $(seq "$n"); do "$@" & done; s=0; for i in $(seq "$n"); do wait -n || s=1; done; exit $s' \
+			bash -c 'n=$1; shift; p=; for i in $(seq "$n"); do "$@" & p="$p $!"; done; s=0; for i in $p; do wait "$i" || s=$?; done; exit $s' \
 			load "$procs" "$build/pcpload" -q --pattern saturate --duration "$secs" $rarg $threads 2>"$scratch/err" >/dev/null ||
 			{ echo "| $kb | $rate | failed: $(tail -1 "$scratch/err" | head -c 200) |"; continue; }
 		python3 - "$out.meta.json" "$kb" "$rate" "$scratch/err" "$scratch/rows" <<'EOF_PY'
