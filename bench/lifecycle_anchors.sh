@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # the per-tool figures are set by name (read "${t}_lw", eval in row)
 # Anchors on the lifecycle trace (issue 14, Bench): pcpanalyze against `trace-cmd report` and
 # `perf kmem --page stat` on the same page-allocator events, as per-event ratios measured in
 # this one invocation.
@@ -73,8 +74,8 @@ EOF_PY
 }
 record short 0.2 16
 record long "$secs" 256
-read -r s_rec s_alloc s_free s_lost s_palloc s_pfree s_plost <"$work/short.counts"
-read -r l_rec l_alloc l_free l_lost l_palloc l_pfree l_plost <"$work/long.counts"
+read -r s_rec _ _ _ s_palloc s_pfree _ <"$work/short.counts"
+read -r l_rec _ _ _ l_palloc l_pfree _ <"$work/long.counts"
 s_perf=$((s_palloc + s_pfree))
 l_perf=$((l_palloc + l_pfree))
 [ "$l_perf" -gt "$s_perf" ] && [ "$l_rec" -gt "$s_rec" ] || skip "the long recording has no more events than the short one ($s_rec/$l_rec records, $s_perf/$l_perf perf samples)"
