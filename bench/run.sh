@@ -4,7 +4,8 @@
 # Without a trace it records one (root + tracefs: pcprecord around pcpload), else synthesizes one.
 # Reports: pcpanalyze / bare tracecmd_iterate_events loop, trace-cmd report / pcpanalyze, and the
 # peak RSS of pcpanalyze on synthetic traces of N and 2N events over the same PFN pool (memory
-# must not grow with trace length beyond the live PFN table).
+# must not grow with trace length beyond the live PFN table); bench/lifecycle_anchors.sh's
+# per-event anchors (trace-cmd report, perf kmem --page stat) on a live lifecycle recording.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${PCP_BENCH_BUILD:-$top/build-bench}
@@ -99,6 +100,12 @@ read -r _ ln_kb < <(measure ln "$build/pcpanalyze" -q -o "$work/ln.db" "$work/ln
 read -r _ ln2_kb < <(measure ln2 "$build/pcpanalyze" -q -o "$work/l2n.db" "$work/l2n.dat")
 printf 'lifecycle peak RSS, N=3M events: %.1f MB, 2N: %.1f MB over the same 100000 PFNs: %sx (target ~1.0)\n' \
 	"$(ratio "$ln_kb" 1024)" "$(ratio "$ln2_kb" 1024)" "$(ratio "$ln2_kb" "$ln_kb")"
+
+# Anchors on a recorded lifecycle trace (issue 14): trace-cmd report and perf kmem --page stat
+# on the same events as pcpanalyze, per event, in this invocation (one line when not root or no perf).
+echo
+"$top/bench/lifecycle_anchors.sh" "$build" "$runs" "${PCP_BENCH_SECONDS:-4}" || echo "lifecycle anchors: failed"
+echo
 
 # Memory against distinct PFNs (issue 14): the same number of events over 2, 4 and 8 times as
 # many PFNs; bytes of peak RSS per distinct PFN above the smallest run's (what the PFN table and
