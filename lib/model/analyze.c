@@ -638,6 +638,11 @@ static int run_finish(struct analyze_run *r)
 	if (r->lcause && r->counts[r->stack_id] &&
 	    (err = pcp_lock_cause_finish(r->lcause, r->tep, &a->lock_cause)))
 		return pcp_errorf(errbuf, errlen, err, "lock-cause model failed");
+	/* kallsyms is read at the first address lookup (the two finishes above): a section that
+	 * cannot be read then would leave call sites and stacks unnamed, silently */
+	if ((err = pcp_reader_ksyms_status(r->reader)))
+		return pcp_errorf(errbuf, errlen, err == PCP_ERR_NOMEM ? err : PCP_ERR_CORRUPT,
+				  "its kallsyms section cannot be read (%s)", pcp_strerror(err));
 	if ((err = build_counts(r->tep, r->counts, r->nr_ids, a)))
 		return pcp_errorf(errbuf, errlen, err, "out of memory");
 	/* The percpu_stats before/after check needs the snapshots: keep it with the results so

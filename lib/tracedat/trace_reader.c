@@ -1715,6 +1715,11 @@ static void reader_close(struct pcp_reader *r)
 	free(r);
 }
 
+int pcp_reader_ksyms_status(const struct pcp_reader *r)
+{
+	return pcp_ksyms_status(r->ksyms);
+}
+
 struct tep_handle *pcp_reader_tep(const struct pcp_reader *r)
 {
 	return tracecmd_get_tep(r->top);

@@ -103,6 +103,10 @@ int pcp_reader_set_jobs(struct pcp_reader *r, unsigned jobs, char *errbuf, size_
 
 /* The event parser handle: one per trace, shared by all buffers. */
 struct tep_handle *pcp_reader_tep(const struct pcp_reader *r);
+/* PCP_OK, or why the kallsyms loaded at the first address lookup could not be read (damaged
+ * or unreadable section): addresses then resolve to nothing, and the caller must not report
+ * them as if the trace had no symbols (kallsyms_lazy.h). */
+int pcp_reader_ksyms_status(const struct pcp_reader *r);
 const struct pcp_tracedat_layout *pcp_reader_layout(const struct pcp_reader *r);
 
 /* Hot path. Returns the next record in timestamp order, or NULL at the end. The record stays
