@@ -9,6 +9,7 @@
  * sections of the file's BUFFER option, against the v6 file's records; and whichever the
  * libtracecmd, a damaged zlib chunk is PCP_ERR_CORRUPT. */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,6 +594,140 @@ START_TEST(v7_zlib_damaged_chunk)
 }
 END_TEST
 
+/* Helper mode (pcpanalyze -j 2 with the lifecycle thread): batches decoded ahead by a thread
+ * in pcp_rbdec_help_loop and by the merging thread when it needs one first give exactly the
+ * serial decoder's records (ts, CPU, size, payload, missed marks) and, on a damaged chunk, the
+ * same records before the same error line. */
+static void *help_main(void *arg)
+{
+	pcp_rbdec_help_loop(arg);
+	return NULL;
+}
+
+static void helper_same_as_serial(const char *path, const char *compression, int expect_err)
+{
+	struct pcp_rbdec_section secs[16];
+	struct pcp_rbdec_params p = { 0 };
+	struct pcp_rbdec *serial, *helped;
+	struct tep_record *a, *b;
+	unsigned long long n = 0;
+	unsigned char *f;
+	size_t len, nsec;
+	char err1[256] = "", err2[256] = "";
+	pthread_t t;
+	FILE *fp;
+
+	f = slurp(path, &len);
+	nsec = buffer_sections(f, len, secs, 16);
+	fp = fopen(path, "rb");
+	ck_assert_ptr_nonnull(fp);
+	p.fd = fileno(fp);
+	p.file_size = len;
+	memcpy(&p.page_size, f + 14, 4);
+	p.long_size = 8;
+	p.compression = compression;
+	ck_assert_msg(pcp_rbdec_open(&p, secs, nsec, &serial, err1, sizeof(err1)) == PCP_OK, "%s", err1);
+	p.helper = 1;
+	ck_assert_msg(pcp_rbdec_open(&p, secs, nsec, &helped, err2, sizeof(err2)) == PCP_OK, "%s", err2);
+	ck_assert_int_eq(pthread_create(&t, NULL, help_main, helped), 0);
+	for (;;) {
+		a = pcp_rbdec_next(serial);
+		b = pcp_rbdec_next(helped);
+		if (!a || !b)
+			break;
+		ck_assert_msg(a->ts == b->ts && a->cpu == b->cpu && a->size == b->size &&
+			      a->missed_events == b->missed_events && a->offset == b->offset &&
+			      a->record_size == b->record_size, "%s: record %llu differs", path, n);
+		ck_assert_msg(!memcmp(a->data, b->data, (size_t)a->size), "%s: record %llu payload", path, n);
+		n++;
+	}
+	ck_assert_msg(!a && !b, "%s: one ends early at record %llu", path, n);
+	ck_assert_int_eq(pcp_rbdec_status(serial, err1, sizeof(err1)), expect_err);
+	ck_assert_int_eq(pcp_rbdec_status(helped, err2, sizeof(err2)), expect_err);
+	ck_assert_str_eq(err1, err2);
+	pcp_rbdec_help_stop(helped);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	/* nothing to help outside helper mode, and after the end */
+	ck_assert_int_eq(pcp_rbdec_help(serial), 0);
+	pcp_rbdec_close(serial);
+	pcp_rbdec_close(helped);
+	fclose(fp);
+	free(f);
+}
+
+START_TEST(helper_mode_same_records)
+{
+	char script[1100], vs[1100], vz[1100], bad[1100];
+	unsigned char *f;
+	size_t len;
+	struct pcp_rbdec_section secs[16];
+	uint32_t cs;
+	uint64_t chunk2;
+	FILE *fp;
+
+	snprintf(script, sizeof(script), "%s/helper.synth", tmpdir);
+	snprintf(vs, sizeof(vs), "%s/helper-zstd.dat", tmpdir);
+	snprintf(vz, sizeof(vz), "%s/helper-zlib.dat", tmpdir);
+	snprintf(bad, sizeof(bad), "%s/helper-bad.dat", tmpdir);
+	write_script(script, 20000);
+	build(script, vs, "v7-zstd");
+	build(script, vz, "v7-zlib");
+	helper_same_as_serial(vs, "zstd", PCP_OK);
+	helper_same_as_serial(vz, "zlib", PCP_OK);
+	/* CPU 0's second chunk damaged, as v7_zlib_damaged_chunk */
+	f = slurp(vz, &len);
+	ck_assert_uint_eq(buffer_sections(f, len, secs, 16), 2);
+	memcpy(&cs, f + secs[0].offset + 4, 4);
+	chunk2 = secs[0].offset + 4 + 8 + cs;
+	memcpy(&cs, f + chunk2, 4);
+	f[chunk2 + 8 + cs / 2] ^= 0x5a;
+	fp = fopen(bad, "wb");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(f, 1, len, fp), len);
+	fclose(fp);
+	free(f);
+	helper_same_as_serial(bad, "zlib", PCP_ERR_CORRUPT);
+}
+END_TEST
+
+/* One analysis walks its file twice; inside a scope the second walk skips the expensive parts
+ * the first passed. Outside it, or in a new scope, a file damaged in place (same size) is
+ * checked again and refused. */
+START_TEST(verified_scope_rechecks)
+{
+	char script[1100], vs[1100], err[256] = "";
+	struct pcp_tracedat_layout lay;
+	struct pcp_rbdec_section secs[16];
+	unsigned char *f;
+	size_t len;
+	uint32_t cs;
+	FILE *fp;
+
+	snprintf(script, sizeof(script), "%s/scope.synth", tmpdir);
+	snprintf(vs, sizeof(vs), "%s/scope.dat", tmpdir);
+	write_script(script, 2000);
+	build(script, vs, "v7-zstd");
+	pcp_tracedat_verified_scope(1);
+	ck_assert_msg(pcp_tracedat_check(vs, &lay, err, sizeof(err)) == PCP_OK, "%s", err);
+	ck_assert_msg(pcp_tracedat_check(vs, &lay, err, sizeof(err)) == PCP_OK, "%s", err);
+	pcp_tracedat_verified_scope(0);
+	/* the chunk table of CPU 0 damaged in place: a chunk size past the section */
+	f = slurp(vs, &len);
+	ck_assert_uint_eq(buffer_sections(f, len, secs, 16), 2);
+	cs = 0x7ffffff0;
+	memcpy(f + secs[0].offset + 4, &cs, 4);
+	fp = fopen(vs, "r+b");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(f, 1, len, fp), len);
+	fclose(fp);
+	free(f);
+	ck_assert_int_ne(pcp_tracedat_check(vs, &lay, err, sizeof(err)), PCP_OK);
+	pcp_tracedat_verified_scope(1);
+	ck_assert_int_ne(pcp_tracedat_check(vs, &lay, err, sizeof(err)), PCP_OK);
+	pcp_tracedat_verified_scope(0);
+}
+END_TEST
+
 START_TEST(bad_params_refused)
 {
 	struct pcp_tdw_params p = { .nr_cpus = 1 };
@@ -687,6 +822,8 @@ int main(void)
 	tcase_add_test(tc, v7_zlib_layout);
 	tcase_add_test(tc, v7_zlib_same_records);
 	tcase_add_test(tc, v7_zlib_damaged_chunk);
+	tcase_add_test(tc, helper_mode_same_records);
+	tcase_add_test(tc, verified_scope_rechecks);
 	tcase_add_test(tc, bad_params_refused);
 	tcase_add_test(tc, no_cpu_data);
 	suite_add_tcase(s, tc);

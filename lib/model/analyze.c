@@ -5,6 +5,7 @@
  * tracecmd_read_data (see lib/tracedat/trace_reader.c). Per record here: one tep_data_type()
  * (type field read), an array increment for event_counts, a few integer compares in
  * pcp_kmem_decode, and the model calls; no allocation, no string compare. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,8 +202,6 @@ static int run_open_trace(struct analyze_run *r)
 	if (!err)
 		err = pcp_reader_open_buffer(r->path, PCP_READER_AUTO, r->buffer, &r->reader, r->errbuf,
 					     r->errlen);
-	if (!err)
-		err = pcp_reader_set_jobs(r->reader, r->opts.jobs, r->errbuf, r->errlen);
 	if (err)
 		return err;
 	r->tep = pcp_reader_tep(r->reader);
@@ -255,6 +254,44 @@ static int run_new_analysis(struct analyze_run *r)
 	return run_new_filter(r);
 }
 
+/* Whether the lifecycle model runs on a thread of its own (run_read_records). */
+static int lifecycle_thread(const struct analyze_run *r)
+{
+	return r->opts.jobs > 1 && pcp_kmem_has_lifecycle(r->kmem) && r->nr_cpus <= 65536;
+}
+
+/* The main pass's decoding. The lifecycle thread takes one of the -j threads: jobs - 2 decode
+ * threads are left; at -j 2 the lifecycle thread decodes ahead whenever it waits for events and
+ * the analysis thread decodes what it needs first itself: two busy threads on two cores. A
+ * third thread (a decode thread beside them) cost more CPU than it saved on a 2-core machine:
+ * context switches and cache lines handed between cores (bench/RESULTS.md). Without the
+ * lifecycle model: jobs - 1 decode threads. */
+static int set_main_pass_decoding(struct analyze_run *r, int rewind)
+{
+	unsigned jobs = r->opts.jobs;
+
+	if (lifecycle_thread(r))
+		return pcp_reader_set_decoding(r->reader, jobs - 2, 1, rewind, r->errbuf, r->errlen);
+	return pcp_reader_set_decoding(r->reader, jobs > 1 ? jobs - 1 : 0, 0, rewind, r->errbuf,
+				       r->errlen);
+}
+
+/* -j 2's helper during the learning pass (run_learn_infer_gaps). */
+struct learn_helper {
+	pthread_t thread;
+	struct pcp_reader *reader;
+};
+
+static void *learn_helper_main(void *arg)
+{
+	struct learn_helper *h = arg;
+
+	pthread_setname_np(pthread_self(), "pcp-helper");   /* perf --sort comm, top -H */
+	pcp_reader_load_kallsyms(h->reader);
+	pcp_reader_help_loop(h->reader);
+	return NULL;
+}
+
 /* Learn the infer gaps first, then start over: the direct path rewinds in place; the
  * libtracecmd path cannot, so the file is opened again (with a new kmem parser). */
 static int run_learn_infer_gaps(struct analyze_run *r)
@@ -266,10 +303,36 @@ static int run_learn_infer_gaps(struct analyze_run *r)
 		a->infer_gap_ns[0] = a->infer_gap_ns[1] = r->opts.infer_gap_ns;
 		return PCP_OK;
 	}
-	if ((err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, r->filter,
-				    a->infer_gap_ns, r->errbuf, r->errlen)))
+	/* -j 2: one helper thread beside this pass, which parses the kallsyms first (when the
+	 * trace resolves addresses) and then decodes ahead; the analysis thread decodes what it
+	 * needs first itself. A decode thread plus a kallsyms thread beside it (three threads)
+	 * made the pass slower than -j 1 on two cores (bench/RESULTS.md). */
+	if (r->opts.jobs == 2) {
+		struct learn_helper h = { .reader = r->reader };
+		int started;
+
+		if ((err = pcp_reader_set_decoding(r->reader, 0, 1, 0, r->errbuf, r->errlen)))
+			return err;
+		started = !pthread_create(&h.thread, NULL, learn_helper_main, &h);
+		err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, r->filter,
+				       a->infer_gap_ns, r->errbuf, r->errlen);
+		if (started) {
+			pcp_reader_help_stop(r->reader);
+			pthread_join(h.thread, NULL);
+		} else {
+			pcp_reader_preload_kallsyms(r->reader);
+		}
+	} else {
+		err = pcp_reader_set_decoding(r->reader, r->opts.jobs > 1 ? r->opts.jobs - 1 : 0, 0, 0,
+					      r->errbuf, r->errlen);
+		if (!err)
+			err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, r->filter,
+					       a->infer_gap_ns, r->errbuf, r->errlen);
+	}
+	if (err)
 		return err;
-	err = pcp_reader_rewind(r->reader, r->errbuf, r->errlen);
+	/* start over, decoding as the main pass will */
+	err = set_main_pass_decoding(r, 1);
 	if (err != PCP_ERR_MODE)
 		return err;
 	pcp_kmem_parser_free(r->kmem);
@@ -286,13 +349,19 @@ static int run_learn_infer_gaps(struct analyze_run *r)
 /* The kmem and percpu parsers (and the infer gaps when zone locks are inferred). */
 static int run_open_parsers(struct analyze_run *r)
 {
-	int err;
+	int err, learning;
 
 	if ((err = pcp_kmem_parser_new(r->tep, r->opts.refill_source, &r->kmem, r->errbuf, r->errlen)))
 		return err;
 	if ((err = pcp_stack_parser_new(r->tep, &r->stack)))
 		return pcp_errorf(r->errbuf, r->errlen, err, "out of memory");
 	r->stack_id = pcp_stack_event_id(r->stack);
+	/* with a core to spare, the kallsyms parse (tens of ms, serial at the end otherwise) runs
+	 * beside the analysis: on a thread of its own, or first thing on the learning pass's
+	 * helper at -j 2 */
+	learning = !pcp_kmem_native_locks(r->kmem) && r->opts.infer_gap_ns == PCP_INFER_GAP_AUTO;
+	if (r->opts.jobs > 1 && !(learning && r->opts.jobs == 2))
+		pcp_reader_preload_kallsyms(r->reader);
 	if (!pcp_kmem_native_locks(r->kmem) && (err = run_learn_infer_gaps(r)))
 		return err;
 	/* the learning pass may have opened the file again: the parser of the tep now read */
@@ -548,8 +617,15 @@ static int run_read_records(struct analyze_run *r)
 	struct pcp_lc_feed *lcf = NULL;
 	int err;
 
-	if (r->lc && r->opts.jobs > 1 && pcp_lc_feed_start(r->lc, r->nr_cpus, &lcf))
+	if (r->lc && lifecycle_thread(r) && pcp_lc_feed_start(r->lc, r->nr_cpus, &lcf))
 		lcf = NULL;
+	/* after the learning pass this is already so (no second start-over) */
+	if ((err = set_main_pass_decoding(r, 0))) {
+		pcp_lc_feed_finish(lcf);
+		return err;
+	}
+	if (lcf && r->opts.jobs == 2)
+		pcp_lc_feed_set_idle(lcf, pcp_reader_help, r->reader);
 	err = read_records(r, lcf);
 	pcp_lc_feed_finish(lcf);
 	return err;
@@ -692,7 +768,9 @@ int pcp_analyze_file(const char *path, const struct pcp_analyze_opts *opts_in,
 	else
 		pcp_analyze_opts_default(&r.opts);
 
+	pcp_tracedat_verified_scope(1);   /* the buffer choice and the reader walk the same file */
 	err = run_open_trace(&r);
+	pcp_tracedat_verified_scope(0);
 	if (!err)
 		err = run_new_analysis(&r);
 	if (!err)

@@ -29,8 +29,10 @@ struct pcp_analyze_opts {
 	const struct pcp_filter_spec *filter;     /* --from/--to/--cpus/--pid/--comm
 						   * (analysis_filter.h); NULL (default): none */
 	const struct pcp_timeline_sink *sink;     /* timeline hooks (timeline_sink.h); NULL */
-	unsigned jobs;                            /* threads reading the trace (default 1;
-						   * pcp_reader_set_jobs): same results */
+	unsigned jobs;                            /* threads for the analysis (default 1):
+						   * decode, lifecycle model, kallsyms
+						   * (analyze.c: set_main_pass_decoding);
+						   * same results */
 };
 
 void pcp_analyze_opts_default(struct pcp_analyze_opts *o);

@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "model/lifecycle_feed.h"
 
-#define LC_RING 4
+#define LC_RING 8
 
 _Static_assert(sizeof(struct pcp_lc_feed_ev) == 24, "24 bytes per fed event");
 
@@ -21,6 +21,8 @@ struct pcp_lc_feed_ring {
 	size_t len[LC_RING];
 	size_t head, tail, count;   /* queued batches: ring[head..head + count) */
 	int end;                    /* nothing more comes after what is queued */
+	int (*idle)(void *);        /* other work for the thread while it waits (set_idle) */
+	void *idle_ctx;
 };
 
 static void *feed_main(void *arg)
@@ -33,8 +35,23 @@ static void *feed_main(void *arg)
 		struct pcp_lc_feed_ev *b;
 		size_t n;
 
-		while (!r->count && !r->end)
-			pthread_cond_wait(&r->ready, &r->lock);
+		/* An empty ring: sleep until half of it is queued (or the end), so that a model
+		 * faster than its feeder wakes once per LC_RING / 2 batches, not per batch. */
+		if (!r->count)
+			while (r->count < LC_RING / 2 && !r->end) {
+				int (*idle)(void *) = r->idle;
+
+				if (idle) {
+					int did;
+
+					pthread_mutex_unlock(&r->lock);
+					did = idle(r->idle_ctx);
+					pthread_mutex_lock(&r->lock);
+					if (did)
+						continue;
+				}
+				pthread_cond_wait(&r->ready, &r->lock);
+			}
 		if (!r->count)
 			break;
 		b = r->batch[r->head];
@@ -55,7 +72,8 @@ static void *feed_main(void *arg)
 		pthread_mutex_lock(&r->lock);
 		r->head = (r->head + 1) % LC_RING;
 		r->count--;
-		pthread_cond_signal(&r->space);
+		if (r->count <= LC_RING / 2)   /* the feeder waits for half the ring (below) */
+			pthread_cond_signal(&r->space);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -107,18 +125,34 @@ int pcp_lc_feed_start(struct pcp_lifecycle_model *m, uint32_t nr_cpus, struct pc
 	return PCP_OK;
 }
 
-void pcp_lc_feed_flush(struct pcp_lc_feed *f)
+void pcp_lc_feed_set_idle(struct pcp_lc_feed *f, int (*idle)(void *ctx), void *ctx)
 {
 	struct pcp_lc_feed_ring *r = f->ring;
 
 	pthread_mutex_lock(&r->lock);
+	r->idle = idle;
+	r->idle_ctx = ctx;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void pcp_lc_feed_flush(struct pcp_lc_feed *f)
+{
+	struct pcp_lc_feed_ring *r = f->ring;
+
+#if defined(__x86_64__) && defined(__SSE2__)
+	_mm_sfence();   /* the batch's non-temporal stores before the handoff (pcp_lc_feed_push) */
+#endif
+	pthread_mutex_lock(&r->lock);
 	r->len[r->tail] = f->n;
 	r->tail = (r->tail + 1) % LC_RING;
 	r->count++;
-	pthread_cond_signal(&r->ready);
-	/* the next batch to fill must not be one the thread still reads */
-	while (r->count == LC_RING)
-		pthread_cond_wait(&r->space, &r->lock);
+	if (r->count >= LC_RING / 2)   /* the model waits for half the ring (feed_main) */
+		pthread_cond_signal(&r->ready);
+	/* the next batch to fill must not be one the thread still reads; a full ring: wait
+	 * until half of it is free, one wake-up per LC_RING / 2 batches */
+	if (r->count == LC_RING)
+		while (r->count > LC_RING / 2)
+			pthread_cond_wait(&r->space, &r->lock);
 	pthread_mutex_unlock(&r->lock);
 	f->cur = r->batch[r->tail];
 	f->n = 0;

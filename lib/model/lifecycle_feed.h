@@ -11,6 +11,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "events/event.h"
 #include "model/lifecycle.h"
 
@@ -41,26 +45,47 @@ struct pcp_lc_feed {
 /* Starts the thread. PCP_ERR_NOMEM (nothing started); PCP_ERR_USAGE when nr_cpus > 65536
  * (the CPU would not fit the batch's record: the caller runs the model itself). */
 int pcp_lc_feed_start(struct pcp_lifecycle_model *m, uint32_t nr_cpus, struct pcp_lc_feed **out);
+/* Work for the model's thread while it has no batch to model (it is faster than the feed):
+ * idle(ctx) returns 1 when it did something, 0 when it had nothing to do (the thread then
+ * sleeps until batches come). pcpanalyze -j 2 gives it the trace's decoding
+ * (pcp_reader_help): two threads on two cores, balanced, instead of three. */
+void pcp_lc_feed_set_idle(struct pcp_lc_feed *f, int (*idle)(void *ctx), void *ctx);
 /* The full batch to the thread; the next one to fill (internal to pcp_lc_feed_push). */
 void pcp_lc_feed_flush(struct pcp_lc_feed *f);
 /* Hot path: one event, in the trace's order. */
 static inline void pcp_lc_feed_push(struct pcp_lc_feed *f, const struct pcp_event *ev)
 {
+	struct pcp_lc_feed_ev e;
 	struct pcp_lc_feed_ev *o = &f->cur[f->n++];
 
-	o->ts_ns = ev->ts_ns;
-	o->pid = ev->pid;
-	o->cpu = (uint16_t)ev->cpu;
-	o->kind = ev->kind;
+	e.ts_ns = ev->ts_ns;
+	e.pid = ev->pid;
+	e.cpu = (uint16_t)ev->cpu;
+	e.kind = ev->kind;
 	/* the block only of the kinds that have one (the model reads no other's; the union's
 	 * other members may be unset) */
 	if ((1u << (ev->kind & 31)) & PCP_LC_FEED_BLOCK_KINDS) {
-		o->pfn = ev->block.pfn;
-		o->order = (uint8_t)(ev->block.order < 255 ? ev->block.order : 255);
+		e.pfn = ev->block.pfn;
+		e.order = (uint8_t)(ev->block.order < 255 ? ev->block.order : 255);
 	} else {
-		o->pfn = 0;
-		o->order = 0;
+		e.pfn = 0;
+		e.order = 0;
 	}
+#if defined(__x86_64__) && defined(__SSE2__)
+	{
+		/* Non-temporal stores: the batch's lines were last read by the model's core; a
+		 * normal store must first take each line back from that core's cache (a read for
+		 * ownership per 64 bytes), which stalled this thread more than the models' own work */
+		long long q[3];
+
+		memcpy(q, &e, sizeof(q));
+		_mm_stream_si64((long long *)o, q[0]);
+		_mm_stream_si64((long long *)o + 1, q[1]);
+		_mm_stream_si64((long long *)o + 2, q[2]);
+	}
+#else
+	*o = e;
+#endif
 	if (f->n == PCP_LC_FEED_BATCH)
 		pcp_lc_feed_flush(f);
 }

@@ -36,7 +36,10 @@ struct pcp_ksyms {
 	int fd;                     /* the trace, opened at attach: a file replaced later is not read */
 	struct pcp_ksyms_loc loc;
 	int loaded;
+	int asked;                  /* an address was looked up: only then does err count */
 	int err;
+	pthread_t preload;          /* pcp_ksyms_preload's thread, joined at free */
+	int preloading;
 };
 
 static uint32_t get_u32(const unsigned char *p, int big_endian)
@@ -152,6 +155,7 @@ static char *resolve(void *priv, unsigned long long *addrp, char **modp)
 	const char *fn = NULL;
 
 	pthread_mutex_lock(&k->lock);
+	k->asked = 1;
 	if (!k->loaded) {
 		k->loaded = 1;
 		k->err = load(k);
@@ -185,10 +189,39 @@ int pcp_ksyms_attach(struct tep_handle *tep, const char *path, const struct pcp_
 	return PCP_OK;
 }
 
+void pcp_ksyms_load_now(struct pcp_ksyms *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->lock);
+	if (!k->loaded) {
+		k->loaded = 1;
+		k->err = load(k);
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void *preload_main(void *arg)
+{
+	pthread_setname_np(pthread_self(), "pcp-kallsyms");   /* perf --sort comm, top -H */
+	pcp_ksyms_load_now(arg);
+	return NULL;
+}
+
+void pcp_ksyms_preload(struct pcp_ksyms *k)
+{
+	if (!k || k->preloading || k->loaded)
+		return;
+	/* no thread (out of resources): the first lookup loads it, as without preload */
+	k->preloading = !pthread_create(&k->preload, NULL, preload_main, k);
+}
+
 void pcp_ksyms_free(struct pcp_ksyms *k)
 {
 	if (!k)
 		return;
+	if (k->preloading)
+		pthread_join(k->preload, NULL);
 	if (k->tep)
 		tep_free(k->tep);
 	close(k->fd);
@@ -196,9 +229,18 @@ void pcp_ksyms_free(struct pcp_ksyms *k)
 	free(k);
 }
 
-int pcp_ksyms_status(const struct pcp_ksyms *k)
+int pcp_ksyms_status(struct pcp_ksyms *k)
 {
-	return k ? k->err : PCP_OK;
+	int err;
+
+	if (!k)
+		return PCP_OK;
+	/* a preload that failed is no error of an analysis that never looked an address up:
+	 * the results are those of the lazy load at any -j */
+	pthread_mutex_lock(&k->lock);
+	err = k->asked ? k->err : PCP_OK;
+	pthread_mutex_unlock(&k->lock);
+	return err;
 }
 
 static int hole_order(const void *pa, const void *pb)

@@ -42,8 +42,15 @@ struct pcp_ksyms;
 int pcp_ksyms_attach(struct tep_handle *tep, const char *path, const struct pcp_ksyms_loc *loc,
 		     struct pcp_ksyms **out);
 void pcp_ksyms_free(struct pcp_ksyms *k);
-/* The first load's result (PCP_OK before any load). */
-int pcp_ksyms_status(const struct pcp_ksyms *k);
+/* Starts reading and parsing the kallsyms now, on a thread of its own, so that the first
+ * lookup finds them ready (pcpanalyze -j 2 and more: the parse is otherwise serial work at the
+ * end of an analysis). Lookups wait for it; pcp_ksyms_free() joins it. Results are the same as
+ * without it: pcp_ksyms_status() reports a load error only once an address was looked up. */
+void pcp_ksyms_preload(struct pcp_ksyms *k);
+/* The same load on the calling thread, now (a thread with nothing else to do). */
+void pcp_ksyms_load_now(struct pcp_ksyms *k);
+/* The load's result once an address was looked up (PCP_OK before any lookup). */
+int pcp_ksyms_status(struct pcp_ksyms *k);
 
 /* Registers the functions of a /proc/kallsyms text (modified in place) with tep, in the order
  * and with the rules of libtraceevent 1.7.1's tep_parse_kallsyms(): lines split on '\n' (empty

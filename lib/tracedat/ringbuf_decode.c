@@ -22,6 +22,9 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <event-parse.h>
 #include <kbuffer.h>
 #include "common/error.h"
@@ -38,7 +41,7 @@
  * batches; a batch is one block (a compressed chunk, or a smaller mapped window) and the
  * records found in it. */
 #define MT_WINDOW (256u << 10)  /* mapped bytes per batch (uncompressed) */
-#define MT_RING 8               /* batches per stream decoded ahead */
+#define MT_RING 4               /* batches per stream decoded ahead */
 
 enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
 
@@ -69,7 +72,7 @@ struct mt_rec {
 
 struct mt_batch {
 	struct mt_rec *recs;
-	size_t n, cap;
+	size_t n, recs_bytes;
 	void *map;                  /* this batch's window (uncompressed) */
 	size_t map_len;
 	char *ubuf;                 /* this batch's chunk (compressed) */
@@ -95,6 +98,7 @@ struct stream {
 	struct mt_batch *ring;
 	size_t head, tail, count;
 	int done;                   /* the decode thread has queued the last batch */
+	int filling;                /* a thread is filling ring[tail] (helper mode: two may try) */
 	struct mt_batch *cur;
 	size_t ri;
 	/* the decoding side (the decode thread's, when there are decode threads): on another
@@ -128,12 +132,21 @@ struct mt_worker {
 	pthread_t thread;
 	int started;
 	struct zdec z;
+	/* private buffers a block is decompressed and walked in, then streamed to the batch
+	 * (mt_fill) */
+	char *scratch;
+	size_t scratch_cap;
+	struct mt_rec *recs;
+	size_t recs_cap;
 	size_t first, step;         /* its streams: first, first + step, ... */
 	pthread_mutex_t lock;
 	pthread_cond_t space;       /* a batch was released, or stop */
 	pthread_cond_t ready;       /* a batch was queued */
 	int waiting;                /* the decode thread sleeps on space */
 	int stop;
+	int helper;                 /* no thread of its own: pcp_rbdec_help() and the merging
+				     * thread fill the batches (params.helper) */
+	int help_stop;              /* pcp_rbdec_help_loop() returns */
 };
 
 struct pcp_rbdec {
@@ -466,20 +479,51 @@ static int advance_serial(struct stream *s)
  * errors (after the records before them) one thread would. Nothing is allocated per record:
  * a batch's record array grows to the largest block and is reused. */
 
-/* Decodes the stream's next block into b. */
-static void mt_fill(struct stream *s, struct mt_batch *b)
+/* Copies n bytes to dst (16-byte aligned, as malloc's) with non-temporal stores: the lines
+ * go to memory without being read first. The batches are read on the merging thread's core;
+ * a plain store to a line that core read one ring turn earlier must first take the line back
+ * from its cache, and those stalls cost the decode thread more than decompressing (zstd's
+ * time +70 % at -j 2 on this 2-core VM, bench/RESULTS.md). The caller fences (mt_publish). */
+static void stream_copy(void *dst, const void *src, size_t n)
 {
+#if defined(__x86_64__) && defined(__SSE2__)
+	char *d = dst;
+	const char *s = src;
+	size_t i = 0;
+
+	if (!((uintptr_t)d & 15))
+		for (; i + 16 <= n; i += 16)
+			_mm_stream_si128((__m128i *)(d + i), _mm_loadu_si128((const __m128i *)(s + i)));
+	memcpy(d + i, s + i, n - i);
+#else
+	memcpy(dst, src, n);
+#endif
+}
+
+/* The batch's stores visible before the batch is queued (after non-temporal stores a lock is
+ * not enough on x86). */
+static inline void mt_publish(void)
+{
+#if defined(__x86_64__) && defined(__SSE2__)
+	_mm_sfence();
+#endif
+}
+
+/* The merging thread's own fill (helper mode): the block into the batch's buffers, the
+ * records into its array. */
+static void mt_fill_local(struct stream *s, struct mt_batch *b)
+{
+	size_t n = 0, cap = b->recs_bytes / sizeof(*b->recs);
 	int r;
 
 	b->n = 0;
 	b->end = 0;
 	b->err = 0;
-	/* the batch's buffers become the stream's for the load; the old window is unmapped
-	 * here, now that the merging thread has released the batch */
 	if (b->map) {
 		munmap(b->map, b->map_len);
 		b->map = NULL;
 	}
+	s->z = &s->d->z;
 	s->map = NULL;
 	s->ubuf = b->ubuf;
 	s->ubuf_cap = b->ubuf_cap;
@@ -498,19 +542,20 @@ static void mt_fill(struct stream *s, struct mt_batch *b)
 	while ((r = walk_next(s)) > 0) {
 		struct mt_rec *o;
 
-		if (b->n == b->cap) {
-			size_t cap = b->cap ? b->cap * 2 : 1024;
-			struct mt_rec *n = realloc(b->recs, cap * sizeof(*n));
+		if (n == cap) {
+			char *recs = (char *)b->recs;
+			size_t bytes = b->recs_bytes;
 
-			if (!n) {
+			cap = cap ? cap * 2 : 1024;
+			if (grow(&recs, &bytes, cap * sizeof(*b->recs))) {
 				s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_NOMEM, "out of memory");
 				r = -1;
 				break;
 			}
-			b->recs = n;
-			b->cap = cap;
+			b->recs = (struct mt_rec *)recs;
+			b->recs_bytes = bytes;
 		}
-		o = &b->recs[b->n++];
+		o = &b->recs[n++];
 		o->ts = walk_ts(s);
 		o->data = s->data + s->index;
 		o->size = s->next - s->index;
@@ -518,6 +563,101 @@ static void mt_fill(struct stream *s, struct mt_batch *b)
 		o->record_size = s->next - s->curr;
 		o->missed = s->curr ? 0 : s->lost;
 	}
+	b->n = n;
+	if (r == 0)
+		return;
+ended:
+	b->end = 1;
+	if (r < 0) {
+		b->err = s->err;
+		memcpy(b->msg, s->msg, sizeof(b->msg));
+	}
+}
+
+/* Decodes the stream's next block into b. remote (a thread other than the merging one):
+ * loaded and walked in the worker's private buffers, then streamed to the batch
+ * (stream_copy), the records' data pointers moved with it; otherwise (the merging thread fills
+ * its own batch, helper mode) straight into the batch, read back from this core's cache. */
+static void mt_fill(struct stream *s, struct mt_batch *b, int remote)
+{
+	struct mt_worker *w = s->w;
+	size_t n = 0;
+	int r;
+
+	if (!remote) {
+		mt_fill_local(s, b);
+		return;
+	}
+	s->z = &w->z;
+
+	b->n = 0;
+	b->end = 0;
+	b->err = 0;
+	/* an uncompressed window is the batch's own mapping (page cache, only read); the old one
+	 * is unmapped here, now that the merging thread has released the batch */
+	if (b->map) {
+		munmap(b->map, b->map_len);
+		b->map = NULL;
+	}
+	s->map = NULL;
+	s->ubuf = w->scratch;
+	s->ubuf_cap = w->scratch_cap;
+	r = next_block(s);
+	b->map = s->map;
+	b->map_len = s->map_len;
+	w->scratch = s->ubuf;
+	w->scratch_cap = s->ubuf_cap;
+	s->map = NULL;
+	s->ubuf = NULL;
+	s->ubuf_cap = 0;
+	if (r <= 0)
+		goto ended;
+	s->buf_pos = 0;
+	s->page = NULL;
+	while ((r = walk_next(s)) > 0) {
+		struct mt_rec *o;
+
+		if (n == w->recs_cap) {
+			size_t cap = w->recs_cap ? w->recs_cap * 2 : 1024;
+			struct mt_rec *nr = realloc(w->recs, cap * sizeof(*nr));
+
+			if (!nr) {
+				s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_NOMEM, "out of memory");
+				r = -1;
+				break;
+			}
+			w->recs = nr;
+			w->recs_cap = cap;
+		}
+		o = &w->recs[n++];
+		o->ts = walk_ts(s);
+		o->data = s->data + s->index;
+		o->size = s->next - s->index;
+		o->offset = s->curr;
+		o->record_size = s->next - s->curr;
+		o->missed = s->curr ? 0 : s->lost;
+	}
+	/* the records found, also those before an error */
+	if (n) {
+		int moved = !b->map;   /* compressed: the records point into the scratch buffer */
+		char *recs = (char *)b->recs;
+		int err = grow(&recs, &b->recs_bytes, n * sizeof(*b->recs));
+
+		b->recs = (struct mt_rec *)recs;
+		if (err || (moved && grow(&b->ubuf, &b->ubuf_cap, s->buf_len))) {
+			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_NOMEM, "out of memory");
+			n = 0;
+			r = -1;
+		} else {
+			if (moved) {
+				for (size_t i = 0; i < n; i++)
+					w->recs[i].data = b->ubuf + (w->recs[i].data - w->scratch);
+				stream_copy(b->ubuf, w->scratch, s->buf_len);
+			}
+			stream_copy(b->recs, w->recs, n * sizeof(*b->recs));
+		}
+	}
+	b->n = n;
 	if (r == 0)
 		return;   /* the block ended: more may follow */
 ended:
@@ -526,6 +666,45 @@ ended:
 		b->err = s->err;
 		memcpy(b->msg, s->msg, sizeof(b->msg));
 	}
+}
+
+/* The worker's stream with the fewest batches ready that has room and nobody filling it (the
+ * merge waits on it soonest), or NULL. Called with w->lock held. */
+static struct stream *mt_pick(struct mt_worker *w)
+{
+	struct pcp_rbdec *d = w->d;
+	struct stream *best = NULL;
+
+	for (size_t i = w->first; i < d->nr_streams; i += w->step) {
+		struct stream *s = &d->streams[i];
+		if (!s->done && !s->filling && s->count < MT_RING && (!best || s->count < best->count))
+			best = s;
+	}
+	return best;
+}
+
+/* Fills s's next batch and queues it. Called with the worker's lock held, which it drops while
+ * decoding; s->filling keeps a second filler off the stream meanwhile. */
+static void mt_fill_next(struct stream *s, int remote)
+{
+	struct mt_worker *w = s->w;
+	struct mt_batch *b = &s->ring[s->tail];
+
+	s->filling = 1;
+	pthread_mutex_unlock(&w->lock);
+	mt_fill(s, b, remote);
+	if (remote)
+		mt_publish();
+	pthread_mutex_lock(&w->lock);
+	s->filling = 0;
+	s->tail = (s->tail + 1) % MT_RING;
+	s->count++;
+	s->done = b->end;
+	/* helper mode: the merging thread may wait on another stream's batch */
+	if (w->helper)
+		pthread_cond_broadcast(&w->ready);
+	else
+		pthread_cond_signal(&w->ready);
 }
 
 static void *mt_main(void *arg)
@@ -541,11 +720,7 @@ static void *mt_main(void *arg)
 		if (w->stop)
 			break;
 		/* the stream with the fewest batches ready: the merge waits on it soonest */
-		for (size_t i = w->first; i < d->nr_streams; i += w->step) {
-			struct stream *s = &d->streams[i];
-			if (!s->done && s->count < MT_RING && (!best || s->count < best->count))
-				best = s;
-		}
+		best = mt_pick(w);
 		if (!best) {
 			int all_done = 1;
 			for (size_t i = w->first; i < d->nr_streams; i += w->step)
@@ -557,20 +732,64 @@ static void *mt_main(void *arg)
 			w->waiting = 0;
 			continue;
 		}
-		{
-			struct mt_batch *b = &best->ring[best->tail];
-
-			pthread_mutex_unlock(&w->lock);
-			mt_fill(best, b);
-			pthread_mutex_lock(&w->lock);
-			best->tail = (best->tail + 1) % MT_RING;
-			best->count++;
-			best->done = b->end;
-			pthread_cond_signal(&w->ready);
-		}
+		mt_fill_next(best, 1);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
+}
+
+static struct mt_worker *helper_worker(struct pcp_rbdec *d)
+{
+	return d && d->nr_workers == 1 && d->workers[0].helper ? &d->workers[0] : NULL;
+}
+
+void pcp_rbdec_help_loop(struct pcp_rbdec *d)
+{
+	struct mt_worker *w = helper_worker(d);
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	while (!w->help_stop) {
+		struct stream *best = mt_pick(w);
+
+		if (best) {
+			mt_fill_next(best, 1);
+			continue;
+		}
+		/* every ring full or ended: advance_mt wakes us when one is half empty */
+		w->waiting = 1;
+		pthread_cond_wait(&w->space, &w->lock);
+		w->waiting = 0;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void pcp_rbdec_help_stop(struct pcp_rbdec *d)
+{
+	struct mt_worker *w = helper_worker(d);
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->help_stop = 1;
+	pthread_cond_broadcast(&w->space);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int pcp_rbdec_help(struct pcp_rbdec *d)
+{
+	struct mt_worker *w = helper_worker(d);
+	struct stream *best;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	best = mt_pick(w);
+	if (best)
+		mt_fill_next(best, 1);
+	pthread_mutex_unlock(&w->lock);
+	return best != NULL;
 }
 
 /* Decode threads: makes s->rec the stream's next record from its batches. */
@@ -602,11 +821,21 @@ static int advance_mt(struct stream *s)
 		if (b) {
 			s->head = (s->head + 1) % MT_RING;
 			s->count--;
-			if (s->w->waiting)
+			/* Wake a sleeping decode thread only when this ring is half empty: it then
+			 * refills several batches per wake-up. Waking it per batch cost a context
+			 * switch per ~1,000 records on each side (17,800 switches in a 14.6 M
+			 * record run), more than the decoding itself on a virtual machine. */
+			if (s->w->waiting && s->count <= MT_RING / 2)
 				pthread_cond_signal(&s->w->space);
 		}
-		while (!s->count)
-			pthread_cond_wait(&s->w->ready, &s->w->lock);
+		while (!s->count) {
+			/* helper mode: nobody is on it, so the merging thread decodes it itself
+			 * rather than wait for the helper to be idle */
+			if (s->w->helper && !s->filling && !s->done)
+				mt_fill_next(s, 0);
+			else
+				pthread_cond_wait(&s->w->ready, &s->w->lock);
+		}
 		s->cur = &s->ring[s->head];
 		pthread_mutex_unlock(&s->w->lock);
 		s->ri = 0;
@@ -635,8 +864,9 @@ static void mt_stop(struct pcp_rbdec *d)
 	}
 }
 
-/* Starts the decode threads (nothing is decoded by the caller's thread afterwards). */
-static int mt_start(struct pcp_rbdec *d, size_t nr, char *errbuf, size_t errlen)
+/* Starts the decode threads (nothing is decoded by the caller's thread afterwards); helper:
+ * one worker without a thread, filled by pcp_rbdec_help() and by the merging thread. */
+static int mt_start(struct pcp_rbdec *d, size_t nr, int helper, char *errbuf, size_t errlen)
 {
 	if (nr > d->nr_streams)
 		nr = d->nr_streams;
@@ -652,6 +882,7 @@ static int mt_start(struct pcp_rbdec *d, size_t nr, char *errbuf, size_t errlen)
 		w->d = d;
 		w->first = i;
 		w->step = nr;
+		w->helper = helper;
 		pthread_mutex_init(&w->lock, NULL);
 		pthread_cond_init(&w->space, NULL);
 		pthread_cond_init(&w->ready, NULL);
@@ -667,7 +898,7 @@ static int mt_start(struct pcp_rbdec *d, size_t nr, char *errbuf, size_t errlen)
 		if (!(s->ring = calloc(MT_RING, sizeof(*s->ring))))
 			return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < nr; i++) {
+	for (size_t i = 0; i < nr && !helper; i++) {
 		int e = pthread_create(&d->workers[i].thread, NULL, mt_main, &d->workers[i]);
 
 		if (e)
@@ -719,7 +950,7 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 	d->p = *p;
 	d->p.compression = NULL;
 	d->sys_page = (size_t)sysconf(_SC_PAGESIZE);
-	d->window = p->workers ? MT_WINDOW : MAP_WINDOW;
+	d->window = p->workers || p->helper ? MT_WINDOW : MAP_WINDOW;
 	d->header_len = 8 + (uint32_t)p->long_size;
 	d->swap = (!p->big_endian) != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || p->old_format;
 	if (!p->compression || !p->compression[0] || !strcmp(p->compression, "none"))
@@ -781,7 +1012,9 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			count = get_num(d, h, 4);
 			s->chunk_off = off;
 			s->chunks_left = (uint32_t)count;
-			for (uint64_t c = 0; c < count; c++) {
+			/* a reopen of the same file (rewind): its chunks were checked already; the scan
+			 * reads the whole compressed file */
+			for (uint64_t c = 0; c < count && !p->chunks_checked; c++) {
 				if (!(h = (const unsigned char *)rd_ahead(&s->ra, p->fd, p->file_size, off, 8, &err))) {
 					pcp_errorf(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
 					goto fail;
@@ -802,7 +1035,8 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			kbuffer_set_old_format(s->kbuf);
 		d->nr_streams++;
 	}
-	if (p->workers && (err = mt_start(d, p->workers, errbuf, errlen)))
+	if ((p->workers || p->helper) &&
+	    (err = mt_start(d, p->workers ? p->workers : 1, !p->workers, errbuf, errlen)))
 		goto fail;
 	for (size_t i = 0; i < d->nr_streams; i++) {
 		int r = advance(&d->streams[i]);
@@ -854,6 +1088,8 @@ void pcp_rbdec_close(struct pcp_rbdec *d)
 		pthread_cond_destroy(&w->space);
 		pthread_cond_destroy(&w->ready);
 		ZSTD_freeDCtx(w->z.zctx);
+		free(w->scratch);
+		free(w->recs);
 	}
 	free(d->workers);
 	ZSTD_freeDCtx(d->z.zctx);

@@ -45,6 +45,11 @@ struct pcp_rbdec_params {
 	uint32_t tsc2nsec_shift;    /* <= 32 (the reader refuses more) */
 	unsigned workers;           /* decode threads ahead of the merge (0: the caller's thread
 				     * decodes); the records are the same either way */
+	int chunks_checked;         /* compressed: the chunk tables were checked by an earlier
+				     * open of the same sections (a rewind): not scanned again */
+	int helper;                 /* workers 0: batches decoded ahead by whichever thread calls
+				     * pcp_rbdec_help() (another model's thread when it is idle)
+				     * or, when it needs one first, by the merging thread */
 };
 
 struct pcp_rbdec;
@@ -59,6 +64,15 @@ void pcp_rbdec_close(struct pcp_rbdec *d);
  * data/size/ts/cpu/missed_events/record_size are set; offset is the record's page-relative
  * offset. Valid until the next call. */
 struct tep_record *pcp_rbdec_next(struct pcp_rbdec *d);
+
+/* Helper mode (params.helper): decodes one batch ahead on the calling thread, which must not
+ * be the one calling pcp_rbdec_next(); 1 if it did, 0 if no stream has room (or not helper
+ * mode). Safe to call until pcp_rbdec_close(). */
+int pcp_rbdec_help(struct pcp_rbdec *d);
+/* Helper mode: pcp_rbdec_help() in a loop on the calling thread, sleeping while every ring is
+ * full, until pcp_rbdec_help_stop() (from another thread; before pcp_rbdec_close()). */
+void pcp_rbdec_help_loop(struct pcp_rbdec *d);
+void pcp_rbdec_help_stop(struct pcp_rbdec *d);
 
 /* PCP_OK, or the error that ended the records early (errbuf gets a one-line reason). */
 int pcp_rbdec_status(const struct pcp_rbdec *d, char *errbuf, size_t errlen);

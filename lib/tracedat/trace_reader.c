@@ -83,6 +83,7 @@ struct walk {
 
 struct ck {
 	int fd;
+	struct stat id;            /* the file's identity, for verified_* */
 	uint64_t size;
 	int big_endian;
 	uint32_t page_size;        /* the file header's */
@@ -92,6 +93,67 @@ struct ck {
 	struct pcp_tracedat_layout *lay;
 	struct walk *w;            /* NULL: layout check only */
 };
+
+/* Checks that passed, remembered per thread inside a scope (pcp_tracedat_verified_scope): an
+ * analysis walks the same file twice (the buffer choice, then the reader) and the expensive
+ * parts of a walk, the compressed metadata sections (a pcprecord trace's 5 MB kallsyms
+ * decompressed and scanned) and the chunk tables of compressed CPU data (a read of the whole
+ * file), were 40-80 ms of a 1.6 s analysis. A part is skipped only for the same file unchanged
+ * (device, inode, size, modification and change times) and the same byte range, and only
+ * within one scope: file times can be as coarse as a clock tick, so a file rewritten in place
+ * (a fuzzer's input) is never taken for the one checked by an earlier analysis. */
+enum verified_part { VERIFIED_META, VERIFIED_CHUNKS };
+
+struct verified {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	int part;
+	uint64_t off, len, aux;
+};
+
+#define NR_VERIFIED 16
+static _Thread_local struct verified verified[NR_VERIFIED];
+static _Thread_local unsigned nr_verified, next_verified;
+static _Thread_local int verified_scope;
+
+void pcp_tracedat_verified_scope(int on)
+{
+	verified_scope = on;
+	nr_verified = next_verified = 0;
+}
+
+static int verified_same(const struct verified *v, const struct ck *c, int part, uint64_t off,
+			 uint64_t len, uint64_t aux)
+{
+	return v->dev == c->id.st_dev && v->ino == c->id.st_ino && v->size == c->id.st_size &&
+	       v->mtim.tv_sec == c->id.st_mtim.tv_sec && v->mtim.tv_nsec == c->id.st_mtim.tv_nsec &&
+	       v->ctim.tv_sec == c->id.st_ctim.tv_sec && v->ctim.tv_nsec == c->id.st_ctim.tv_nsec &&
+	       v->part == part && v->off == off && v->len == len && v->aux == aux;
+}
+
+static int was_verified(const struct ck *c, int part, uint64_t off, uint64_t len, uint64_t aux)
+{
+	if (!verified_scope)
+		return 0;
+	for (unsigned i = 0; i < nr_verified; i++)
+		if (verified_same(&verified[i], c, part, off, len, aux))
+			return 1;
+	return 0;
+}
+
+static void mark_verified(const struct ck *c, int part, uint64_t off, uint64_t len, uint64_t aux)
+{
+	if (!verified_scope || was_verified(c, part, off, len, aux))
+		return;
+	verified[next_verified] = (struct verified){ .dev = c->id.st_dev, .ino = c->id.st_ino,
+		.size = c->id.st_size, .mtim = c->id.st_mtim, .ctim = c->id.st_ctim, .part = part,
+		.off = off, .len = len, .aux = aux };
+	next_verified = (next_verified + 1) % NR_VERIFIED;
+	if (nr_verified < NR_VERIFIED)
+		nr_verified++;
+}
 
 /* Options after which libtracecmd shifts timestamps (DATE, OFFSET, TIME_SHIFT) or reads a
  * latency buffer (BUFFER_TEXT): the direct reader leaves those files to it. TSC2NSEC is
@@ -439,6 +501,8 @@ static int v7_meta_text(struct ck *c, uint64_t id, uint64_t off, uint64_t size, 
 
 	if (id == PCP_TRACEDAT_SEC_CMDLINES)
 		return PCP_OK;   /* command lines: any bytes (comm names) */
+	if (was_verified(c, VERIFIED_META, off, size, id << 8 | flags))
+		return PCP_OK;
 	if (size > 4 * (uint64_t)MAX_TEXT)
 		return fail(c, PCP_ERR_CORRUPT, "the %s section is implausibly large", what);
 	if (flags & PCP_TRACEDAT_SEC_FLAG_COMPRESSED) {
@@ -502,6 +566,8 @@ static int v7_meta_text(struct ck *c, uint64_t id, uint64_t off, uint64_t size, 
 		err = mem_blob(c, b, n, &p, 4, TEXT_PRINTK, what);
 		break;
 	}
+	if (!err)
+		mark_verified(c, VERIFIED_META, off, size, id << 8 | flags);
 out:
 	free(raw);
 	free(b);
@@ -594,8 +660,11 @@ static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64
 		/* the declared size counts the chunks, not the 4-byte count before them */
 		uint64_t count, p = off + 4, end = off + 4 + size;
 		struct chunk_ra ra = { 0 };
-		int err = rd_num(c, off, 4, &count, "compressed CPU data");
-		if (err)
+		int err;
+
+		if (was_verified(c, VERIFIED_CHUNKS, off, size, c->buf_page))
+			goto checked;
+		if ((err = rd_num(c, off, 4, &count, "compressed CPU data")))
 			return err;
 		if (count > size / 8)
 			return fail(c, PCP_ERR_CORRUPT, "CPU %llu data of buffer '%s': damaged chunk table",
@@ -613,7 +682,9 @@ static int check_cpu_data(struct ck *c, const char *buffer, uint64_t cpu, uint64
 			p += 8 + csize;
 		}
 		free(ra.buf);
+		mark_verified(c, VERIFIED_CHUNKS, off, size, c->buf_page);
 	}
+checked:
 	if (c->w && size) {
 		struct walk *w = c->w;
 		if (w->nr == w->cap) {
@@ -1101,6 +1172,7 @@ static int check_file(const char *path, struct pcp_tracedat_layout *out, struct 
 		err = fail(&c, PCP_ERR_IO, "cannot stat: %s", strerror(errno));
 		goto out;
 	}
+	c.id = st;
 	if (S_ISDIR(st.st_mode)) {
 		err = fail(&c, PCP_ERR_NOFILE, "is a directory");
 		goto out;
@@ -1445,14 +1517,60 @@ static int check_headers(struct tep_handle *tep, uint32_t page_size, char *errbu
 	return PCP_OK;
 }
 
-int pcp_reader_set_jobs(struct pcp_reader *r, unsigned jobs, char *errbuf, size_t errlen)
+int pcp_reader_set_decoding(struct pcp_reader *r, unsigned workers, int helper, int rewind,
+			    char *errbuf, size_t errlen)
 {
-	unsigned workers = jobs > 1 ? jobs - 1 : 0;
-
-	if (!r->direct || r->direct_params.workers == workers)
+	helper = helper && !workers;
+	if (!r->direct) {
+		/* the libtracecmd path decodes on its own */
+		return rewind ? pcp_reader_rewind(r, errbuf, errlen) : PCP_OK;
+	}
+	if (r->direct_params.workers == workers && r->direct_params.helper == helper && !rewind)
 		return PCP_OK;
 	r->direct_params.workers = workers;
+	r->direct_params.helper = helper;
 	return pcp_reader_rewind(r, errbuf, errlen);
+}
+
+int pcp_reader_help(void *reader)
+{
+	struct pcp_reader *r = reader;
+
+	return pcp_rbdec_help(r->direct);
+}
+
+void pcp_reader_help_loop(void *reader)
+{
+	struct pcp_reader *r = reader;
+
+	pcp_rbdec_help_loop(r->direct);
+}
+
+void pcp_reader_help_stop(struct pcp_reader *r)
+{
+	pcp_rbdec_help_stop(r->direct);
+}
+
+/* Whether the trace has events whose addresses are looked up: percpu call sites and kernel
+ * stacks. */
+static int resolves_addresses(const struct pcp_reader *r)
+{
+	struct tep_handle *tep = r->top ? tracecmd_get_tep(r->top) : NULL;
+
+	return r->ksyms && tep && (tep_find_event_by_name(tep, "percpu", "percpu_alloc_percpu") ||
+				   tep_find_event_by_name(tep, "ftrace", "kernel_stack"));
+}
+
+void pcp_reader_preload_kallsyms(struct pcp_reader *r)
+{
+	if (resolves_addresses(r))
+		pcp_ksyms_preload(r->ksyms);
+}
+
+void pcp_reader_load_kallsyms(struct pcp_reader *r)
+{
+	if (resolves_addresses(r))
+		pcp_ksyms_load_now(r->ksyms);
 }
 
 int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen)
@@ -1463,6 +1581,7 @@ int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_MODE, "only the direct path rewinds");
 	pcp_rbdec_close(r->direct);
 	r->direct = NULL;
+	r->direct_params.chunks_checked = 1;   /* the first open checked them */
 	err = pcp_rbdec_open(&r->direct_params, r->direct_secs, r->nr_direct_secs, &r->direct, errbuf,
 			     errlen);
 	if (err)

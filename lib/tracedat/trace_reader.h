@@ -37,6 +37,10 @@ struct pcp_tracedat_layout {
  * inside the file. PCP_ERR_NOFILE, PCP_ERR_EMPTY, PCP_ERR_NOT_TRACE, PCP_ERR_TRUNCATED,
  * PCP_ERR_CORRUPT; errbuf gets a one-line reason without the file name. */
 int pcp_tracedat_check(const char *path, struct pcp_tracedat_layout *out, char *errbuf, size_t errlen);
+/* Between on and off (this thread), a check of the same unchanged file skips the expensive
+ * parts an earlier check of it passed (compressed metadata text, chunk tables): one analysis
+ * walks its file twice. Both calls forget what was remembered. */
+void pcp_tracedat_verified_scope(int on);
 
 /* One trace buffer of the file: the top-level one ("" in the file; called "top", trace-cmd's
  * -t) or an instance (trace-cmd's -B NAME). */
@@ -95,11 +99,25 @@ int pcp_reader_direct(const struct pcp_reader *r);
  * caller opens the file again). Record and missed-event counts restart from 0. */
 int pcp_reader_rewind(struct pcp_reader *r, char *errbuf, size_t errlen);
 void pcp_reader_close(struct pcp_reader *r);
-/* Threads for the records: jobs - 1 decode threads read, decompress and walk the CPUs'
- * pages ahead of the merge (ringbuf_decode.h), the caller's thread merges; 0 or 1: the
- * caller's thread does everything. The same records either way. Direct path only (the
- * libtracecmd path stays on one thread); starts over from the first record (rewind). */
-int pcp_reader_set_jobs(struct pcp_reader *r, unsigned jobs, char *errbuf, size_t errlen);
+/* How the direct path decodes (the libtracecmd path decodes on one thread): workers decode
+ * threads read, decompress and walk the CPUs' pages ahead of the merge (ringbuf_decode.h);
+ * workers 0 and helper: batches are decoded ahead by a thread that calls pcp_reader_help(ctx =
+ * the reader) when it is idle, and by the merging thread when it needs one first; 0 and 0: the
+ * caller's thread does everything. The same records either way. Starts over from the first
+ * record when it changes, or always with rewind. */
+int pcp_reader_set_decoding(struct pcp_reader *r, unsigned workers, int helper, int rewind,
+			    char *errbuf, size_t errlen);
+int pcp_reader_help(void *reader);
+/* Helper mode: pcp_reader_help() in a loop on the calling thread until
+ * pcp_reader_help_stop() (called from another thread, before the reader is rewound or
+ * closed). */
+void pcp_reader_help_loop(void *reader);
+void pcp_reader_help_stop(struct pcp_reader *r);
+/* Reads and parses the kallsyms (kallsyms_lazy.h) when the trace has events whose addresses
+ * are resolved, for callers with a core to spare: on a thread of its own (preload) or on the
+ * calling one (load: not the thread that looks addresses up). Lookups wait for it. */
+void pcp_reader_preload_kallsyms(struct pcp_reader *r);
+void pcp_reader_load_kallsyms(struct pcp_reader *r);
 
 /* The event parser handle: one per trace, shared by all buffers. */
 struct tep_handle *pcp_reader_tep(const struct pcp_reader *r);
