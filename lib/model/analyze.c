@@ -254,10 +254,14 @@ static int run_new_analysis(struct analyze_run *r)
 	return run_new_filter(r);
 }
 
-/* Whether the lifecycle model runs on a thread of its own (run_read_records). */
+/* Whether the lifecycle model runs on a thread of its own (run_read_records). Asked before
+ * the lifecycle part is enabled too (the learning pass ends by choosing the main pass's
+ * decoding): the formats decide it, as in run_open_parsers. */
 static int lifecycle_thread(const struct analyze_run *r)
 {
-	return r->opts.jobs > 1 && pcp_kmem_has_lifecycle(r->kmem) && r->nr_cpus <= 65536;
+	return r->opts.jobs > 1 && r->nr_cpus <= 65536 &&
+	       tep_find_event_by_name(r->tep, "kmem", "mm_page_alloc") &&
+	       tep_find_event_by_name(r->tep, "kmem", "mm_page_free");
 }
 
 /* The main pass's decoding. The lifecycle thread takes one of the -j threads: jobs - 2 decode
