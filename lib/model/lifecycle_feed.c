@@ -23,6 +23,8 @@ struct pcp_lc_feed_ring {
 	int end;                    /* nothing more comes after what is queued */
 	int (*idle)(void *);        /* other work for the thread while it waits (set_idle) */
 	void *idle_ctx;
+	int idle_busy;              /* the thread is in idle() (set_idle waits for it) */
+	pthread_cond_t idle_done;
 };
 
 static void *feed_main(void *arg)
@@ -42,11 +44,15 @@ static void *feed_main(void *arg)
 				int (*idle)(void *) = r->idle;
 
 				if (idle) {
+					void *ctx = r->idle_ctx;
 					int did;
 
+					r->idle_busy = 1;
 					pthread_mutex_unlock(&r->lock);
-					did = idle(r->idle_ctx);
+					did = idle(ctx);
 					pthread_mutex_lock(&r->lock);
+					r->idle_busy = 0;
+					pthread_cond_broadcast(&r->idle_done);
 					if (did)
 						continue;
 				}
@@ -86,6 +92,7 @@ static void ring_free(struct pcp_lc_feed_ring *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->ready);
 	pthread_cond_destroy(&r->space);
+	pthread_cond_destroy(&r->idle_done);
 	free(r);
 }
 
@@ -108,6 +115,7 @@ int pcp_lc_feed_start(struct pcp_lifecycle_model *m, uint32_t nr_cpus, struct pc
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->ready, NULL);
 	pthread_cond_init(&r->space, NULL);
+	pthread_cond_init(&r->idle_done, NULL);
 	for (size_t i = 0; i < LC_RING; i++)
 		if (!(r->batch[i] = malloc(PCP_LC_FEED_BATCH * sizeof(struct pcp_lc_feed_ev)))) {
 			ring_free(r);
@@ -132,6 +140,10 @@ void pcp_lc_feed_set_idle(struct pcp_lc_feed *f, int (*idle)(void *ctx), void *c
 	pthread_mutex_lock(&r->lock);
 	r->idle = idle;
 	r->idle_ctx = ctx;
+	/* the old hook's work may be under way: it ends before this returns (its context may
+	 * be about to change: a reader that starts over) */
+	while (r->idle_busy)
+		pthread_cond_wait(&r->idle_done, &r->lock);
 	pthread_mutex_unlock(&r->lock);
 }
 

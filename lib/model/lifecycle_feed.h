@@ -50,6 +50,8 @@ int pcp_lc_feed_start(struct pcp_lifecycle_model *m, uint32_t nr_cpus, struct pc
  * sleeps until batches come). pcpanalyze -j 2 gives it the trace's decoding
  * (pcp_reader_help): two threads on two cores, balanced, instead of three. */
 void pcp_lc_feed_set_idle(struct pcp_lc_feed *f, int (*idle)(void *ctx), void *ctx);
+/* (set_idle returns once a call of the previous hook under way has returned: NULL pauses the
+ * work, e.g. while the reader the hook decodes for starts over.) */
 /* The full batch to the thread; the next one to fill (internal to pcp_lc_feed_push). */
 void pcp_lc_feed_flush(struct pcp_lc_feed *f);
 /* Hot path: one event, in the trace's order. */
