@@ -361,14 +361,10 @@ static void start_lifecycle_early(struct analyze_run *r)
 	r->meta_loaded = 1;
 	if (run_open_lifecycle(r))
 		return;   /* out of memory: run_open_models tries again and says so */
-	if (pcp_lc_feed_start(r->lc, r->nr_cpus, &r->lcf)) {
+	if (pcp_lc_feed_start(r->lc, r->nr_cpus, &r->lcf))
 		r->lcf = NULL;
-		return;
-	}
-	if (r->opts.jobs == 2) {
-		r->lc_kallsyms = r->kallsyms_on_lifecycle;
-		pcp_lc_feed_set_idle(r->lcf, lifecycle_idle, r);
-	}
+	/* its idle work (-j 2) is given once the reader decodes as the pass will */
+	r->lc_kallsyms = r->kallsyms_on_lifecycle;
 }
 
 /* Learn the infer gaps first, then start over: the direct path rewinds in place; the
@@ -388,6 +384,8 @@ static int run_learn_infer_gaps(struct analyze_run *r)
 	start_lifecycle_early(r);
 	if (r->lcf) {
 		err = pcp_reader_set_decoding(r->reader, r->opts.jobs - 2, 1, 0, r->errbuf, r->errlen);
+		if (!err && r->opts.jobs == 2)
+			pcp_lc_feed_set_idle(r->lcf, lifecycle_idle, r);
 		if (!err)
 			err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, r->filter,
 					       a->infer_gap_ns, r->lcf, &nr_read, r->errbuf, r->errlen);
