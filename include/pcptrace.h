@@ -442,10 +442,10 @@ PCP_API const char *pcp_analysis_metric_unit(const struct pcp_analysis *analysis
  * pcp_analysis_table_rows - the rows of a results table
  * @analysis: the results
  * @table: "cpu_flow", "pair_matrix", "round_trip_hist", "zone_lock", "timeline",
- *         "lifecycle_cpu_flow", "lifecycle_residency_hist", "lifecycle_occupancy",
- *         "lifecycle_task" or "round_trip_phase_hist" (the database's tables of those names;
- *         the lifecycle ones have no row unless the trace has mm_page_alloc/mm_page_free
- *         records)
+ *         "zone_lock_timeline", "lifecycle_cpu_flow", "lifecycle_residency_hist",
+ *         "lifecycle_occupancy", "lifecycle_task" or "round_trip_phase_hist" (the database's
+ *         tables of those names; the lifecycle ones have no row unless the trace has
+ *         mm_page_alloc/mm_page_free records)
  * @rows: receives the number of rows
  *
  * Returns PCP_OK, or PCP_ERR_USAGE for another table name.
@@ -458,10 +458,10 @@ PCP_API int pcp_analysis_table_rows(const struct pcp_analysis *analysis, const c
  * @analysis: the results
  * @table: a table of pcp_analysis_table_rows()
  * @row: 0 to rows - 1, in the database's order
- * @column: a column of that table in the database (zone_lock's kind: 0 refill, 1 drain;
- *          lifecycle_residency_hist's exit_kind: 0 alloc, 1 drain; round_trip_phase_hist's
- *          phase: 0 wait_before_alloc, 1 in_use, 2 wait_between_uses, 3 wait_after_free;
- *          lifecycle_task's comm is text, not a column here)
+ * @column: a column of that table in the database (zone_lock's and zone_lock_timeline's
+ *          kind: 0 refill, 1 drain; lifecycle_residency_hist's exit_kind: 0 alloc, 1 drain;
+ *          round_trip_phase_hist's phase: 0 wait_before_alloc, 1 in_use, 2 wait_between_uses,
+ *          3 wait_after_free; lifecycle_task's comm is text, not a column here)
  * @value: receives the value (NAN where the database has NULL)
  *
  * Returns PCP_OK, or PCP_ERR_USAGE for an unknown table or column or a row out of range.

@@ -251,6 +251,46 @@ START_TEST(test_metrics_equal_cli)
 }
 END_TEST
 
+/* zone_lock_timeline through the API against the database pcpanalyze writes for the same trace
+ * and options, read back with SQLite: the row count and every cell, in the API's row order. */
+static void check_zone_lock_timeline(struct pcp_analysis *a, const char *cli_options)
+{
+	static const char *const cols[] = { "bucket_start_ns", "nid", "zid", "kind", "acquisitions" };
+	char cmd[4096], db_path[1200];
+	const char *build = getenv("PCP_BUILD_DIR");
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	size_t rows = 0, i = 0;
+	double v;
+
+	snprintf(db_path, sizeof(db_path), "%s/tables.db", scratch);
+	snprintf(cmd, sizeof(cmd), "'%s/pcpanalyze' -q %s -o '%s' '%s'", build ? build : ".",
+		 cli_options, db_path, fixture());
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT bucket_start_ns, nid, zid, kind = 'drain', "
+					    "acquisitions FROM zone_lock_timeline ORDER BY "
+					    "bucket_start_ns, nid, zid, kind = 'drain'", -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(pcp_analysis_table_rows(a, "zone_lock_timeline", &rows), PCP_OK);
+	for (; sqlite3_step(st) == SQLITE_ROW; i++) {
+		ck_assert_uint_lt(i, rows);
+		for (int c = 0; c < 5; c++) {
+			ck_assert_int_eq(pcp_analysis_table_value(a, "zone_lock_timeline", i, cols[c], &v),
+					 PCP_OK);
+			ck_assert_msg(v == (double)sqlite3_column_int64(st, c), "zone_lock_timeline[%zu].%s "
+				      "= %g, the database has %lld", i, cols[c], v,
+				      (long long)sqlite3_column_int64(st, c));
+		}
+	}
+	ck_assert_uint_eq(i, rows);
+	ck_assert_uint_gt(rows, 0);
+	ck_assert_int_eq(pcp_analysis_table_value(a, "zone_lock_timeline", rows, "kind", &v),
+			 PCP_ERR_USAGE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 START_TEST(test_tables_and_options)
 {
 	struct pcp_analysis_opts *o = pcp_analysis_opts_new();
@@ -291,6 +331,7 @@ START_TEST(test_tables_and_options)
 	ck_assert_int_eq(pcp_analysis_table_value(a, "pair_matrix", rows, "pairs", &v), PCP_ERR_USAGE);
 	ck_assert_int_eq(pcp_analysis_table_value(a, "cpu_flow", 0, "colour", &v), PCP_ERR_USAGE);
 	ck_assert_int_eq(pcp_analysis_table_rows(a, "no_table", &rows), PCP_ERR_USAGE);
+	check_zone_lock_timeline(a, "--refill-source fallback --buffer pcptrace_fixture --infer-gap auto");
 	pcp_analysis_free(a);
 	json_decref(exp);
 }

@@ -268,6 +268,11 @@ static const struct column timeline_columns[] = {
 	COL(pcp_timeline_row, refill_pages, COL_U64), COL(pcp_timeline_row, drain_pages, COL_U64),
 	COL(pcp_timeline_row, refill_locks, COL_U64), COL(pcp_timeline_row, drain_locks, COL_U64),
 };
+static const struct column zone_lock_timeline_columns[] = {
+	COL(pcp_zone_timeline_row, bucket_start_ns, COL_U64), COL(pcp_zone_timeline_row, nid, COL_I32),
+	COL(pcp_zone_timeline_row, zid, COL_I32), COL(pcp_zone_timeline_row, kind, COL_KIND),
+	COL(pcp_zone_timeline_row, acquisitions, COL_U64),
+};
 
 /* Lifecycle tables (issue 11): rows only when the trace has alloc/free records. exit_kind
  * and phase read as the index of their names (alloc 0, drain 1; wait_before_alloc 0, in_use
@@ -315,6 +320,7 @@ static const struct table tables[] = {
 	TABLE("round_trip_hist", pcp_hist_bucket, round_trip_hist_columns),
 	TABLE("zone_lock", pcp_zone_lock_row, zone_lock_columns),
 	TABLE("timeline", pcp_timeline_row, timeline_columns),
+	TABLE("zone_lock_timeline", pcp_zone_timeline_row, zone_lock_timeline_columns),
 	TABLE("lifecycle_cpu_flow", pcp_lc_cpu_flow, lc_cpu_flow_columns),
 	TABLE("lifecycle_residency_hist", pcp_lc_residency_row, lc_residency_columns),
 	TABLE("lifecycle_occupancy", pcp_lc_occ_row, lc_occupancy_columns),
@@ -352,6 +358,8 @@ static const void *table_data(const struct pcp_analysis *a, const struct table *
 		return *n = c->nr_hist_buckets, c->round_trip_hist;
 	if (!strcmp(name, "zone_lock"))
 		return *n = c->nr_zone_lock, c->zone_lock;
+	if (!strcmp(name, "zone_lock_timeline"))
+		return *n = c->nr_zone_timeline, c->zone_timeline;
 	return *n = c->nr_timeline, c->timeline;
 }
 
@@ -361,8 +369,9 @@ static const struct table *table_named(const char *name)
 		if (!strcmp(tables[i].name, name))
 			return &tables[i];
 	pcp_api_failf(PCP_ERR_USAGE, NULL, "no table named %s (cpu_flow, pair_matrix, "
-		      "round_trip_hist, zone_lock, timeline, lifecycle_cpu_flow, lifecycle_residency_hist, "
-		      "lifecycle_occupancy, lifecycle_task, round_trip_phase_hist)", name ? name : "(null)");
+		      "round_trip_hist, zone_lock, timeline, zone_lock_timeline, lifecycle_cpu_flow, "
+		      "lifecycle_residency_hist, lifecycle_occupancy, lifecycle_task, round_trip_phase_hist)",
+		      name ? name : "(null)");
 	return NULL;
 }
 
@@ -395,7 +404,12 @@ static double column_value(const struct column *col, const char *row, size_t ind
 	case COL_I64: memcpy(&i64, p, sizeof(i64)); return (double)i64;
 	case COL_U32: memcpy(&u32, p, sizeof(u32)); return u32;
 	case COL_I32: memcpy(&i32, p, sizeof(i32)); return i32;
-	case COL_KIND: return ((const struct pcp_zone_lock_row *)row)->kind;
+	case COL_KIND: {   /* zone_lock's and zone_lock_timeline's kind: 0 refill, 1 drain */
+		enum pcp_lock_kind kind;
+
+		memcpy(&kind, p, sizeof(kind));
+		return kind;
+	}
 	case COL_REAL: memcpy(&d, p, sizeof(d)); return d;
 	case COL_SNAP_I64:
 		if (!((const struct pcp_lc_cpu_flow *)row)->has_snapshot_end)

@@ -21,11 +21,9 @@ struct kv {
 
 struct report {
 	FILE *f;
-	sqlite3 *db;
+	struct pcp_html_db q;         /* the database and its first failure */
 	struct kv *info;              /* trace_info */
 	size_t nr_info;
-	int err;                      /* first SQLite failure */
-	char *errmsg;
 	long long nr_cpus;
 	double bucket_ns, span_ns;    /* timeline window, covered time */
 	double col_ns;                /* merged window of the over-time plots */
@@ -58,23 +56,22 @@ static double info_num(const struct report *r, const char *key)
 	return *end ? NAN : d;
 }
 
-static sqlite3_stmt *prep(struct report *r, const char *sql)
+sqlite3_stmt *pcp_html_prep(struct pcp_html_db *q, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (r->err)
+	if (q->err)
 		return NULL;
-	if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		r->err = PCP_ERR_DB;
-		r->errmsg = strdup(sqlite3_errmsg(r->db));
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		q->err = PCP_ERR_DB;
+		q->errmsg = strdup(sqlite3_errmsg(q->db));
 		sqlite3_finalize(st);
 		return NULL;
 	}
 	return st;
 }
 
-/* Steps st: 1 = a row, 0 = done (st finalized), records an error. */
-static int step(struct report *r, sqlite3_stmt *st)
+int pcp_html_step(struct pcp_html_db *q, sqlite3_stmt *st)
 {
 	int rc;
 
@@ -83,12 +80,22 @@ static int step(struct report *r, sqlite3_stmt *st)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		return 1;
-	if (rc != SQLITE_DONE && !r->err) {
-		r->err = PCP_ERR_DB;
-		r->errmsg = strdup(sqlite3_errmsg(r->db));
+	if (rc != SQLITE_DONE && !q->err) {
+		q->err = PCP_ERR_DB;
+		q->errmsg = strdup(sqlite3_errmsg(q->db));
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+static sqlite3_stmt *prep(struct report *r, const char *sql)
+{
+	return pcp_html_prep(&r->q, sql);
+}
+
+static int step(struct report *r, sqlite3_stmt *st)
+{
+	return pcp_html_step(&r->q, st);
 }
 
 static long long count_rows(struct report *r, const char *sql)
@@ -119,7 +126,7 @@ static void load_info(struct report *r)
 		if (r->nr_info == cap) {
 			struct kv *grown = realloc(r->info, (cap = cap ? cap * 2 : 64) * sizeof(*grown));
 			if (!grown) {
-				r->err = PCP_ERR_NOMEM;
+				r->q.err = PCP_ERR_NOMEM;
 				sqlite3_finalize(st);
 				return;
 			}
@@ -207,7 +214,7 @@ static void warnings(struct report *r)
 			fclose(n);
 		free(warn);
 		free(note);
-		r->err = PCP_ERR_NOMEM;
+		r->q.err = PCP_ERR_NOMEM;
 		return;
 	}
 	if (info_is(r, "lossy", "1")) {
@@ -423,7 +430,7 @@ static void timeline_section(struct report *r)
 	fmt(colw, sizeof(colw), r->col_ns, PCP_HU_NS);
 	fputs("<h2 id=\"timeline\">Refills and drains over time</h2>\n", r->f);
 	if (!refill || !drain || !locks) {
-		r->err = PCP_ERR_NOMEM;
+		r->q.err = PCP_ERR_NOMEM;
 		goto out;
 	}
 	st = prep(r, "SELECT bucket_start_ns / ?1, cpu, sum(refill_pages), sum(drain_pages),"
@@ -481,13 +488,9 @@ static void timeline_section(struct report *r)
 		else
 			pcp_svg_lines(r->f, &p, col_s, ncol, kinds, 2, locks);
 	}
-	if (!r->err) {
-		int err = pcp_html_zone_timeline(r->f, r->db, r->col_ns, ncol, info(r, "lock_source"),
-						 info(r, "zone_map"), info_is(r, "time_base", "none"),
-						 &r->errmsg);
-		if (err)
-			r->err = err;
-	}
+	if (!r->q.err)
+		pcp_html_zone_timeline(r->f, &r->q, r->col_ns, ncol, info(r, "lock_source"),
+				       info(r, "zone_map"), info_is(r, "time_base", "none"));
 out:
 	free(refill);
 	free(drain);
@@ -547,7 +550,7 @@ static void zone_lock_tables(struct report *r)
 	size_t n = 0;
 
 	if (!names) {
-		r->err = PCP_ERR_NOMEM;
+		r->q.err = PCP_ERR_NOMEM;
 		return;
 	}
 	fputs("<table class=\"zones\"><tr><th>node</th><th>zone</th><th>kind</th><th>acquisitions</th>"
@@ -670,7 +673,7 @@ static void pair_matrix_section(struct report *r)
 	}
 	grid = calloc(ncpu * ncpu + 1, sizeof(double));
 	if (!grid) {
-		r->err = PCP_ERR_NOMEM;
+		r->q.err = PCP_ERR_NOMEM;
 		return;
 	}
 	st = prep(r, "SELECT refill_cpu, drain_cpu, pairs FROM pair_matrix");
@@ -710,7 +713,7 @@ static void occupancy_section(struct report *r)
 	level = calloc(ncpu + 1, sizeof(double));
 	seen = calloc(ncpu * ncol + 1, 1);
 	if (!grid || !level || !seen) {
-		r->err = PCP_ERR_NOMEM;
+		r->q.err = PCP_ERR_NOMEM;
 		goto out;
 	}
 	st = prep(r, "SELECT cpu, occ_start FROM lifecycle_cpu_flow");
@@ -729,7 +732,7 @@ static void occupancy_section(struct report *r)
 		double *end = calloc(ncpu * ncol + 1, sizeof(double));
 		if (!end) {
 			sqlite3_finalize(st);
-			r->err = PCP_ERR_NOMEM;
+			r->q.err = PCP_ERR_NOMEM;
 			goto out;
 		}
 		while (step(r, st)) {
@@ -795,7 +798,7 @@ static void percpu_section(struct report *r)
 	}
 	cum = calloc(ncol + 1, sizeof(double));
 	if (!cum) {
-		r->err = PCP_ERR_NOMEM;
+		r->q.err = PCP_ERR_NOMEM;
 		return;
 	}
 	st = prep(r, "SELECT max(0, (ts_ns - ?1) / ?2), sum(bytes_alloc) FROM percpu_outstanding"
@@ -867,7 +870,7 @@ static const char self_check_js[] =
 
 int pcp_html_report_render(FILE *f, sqlite3 *db, const char *db_label, char *errbuf, size_t errlen)
 {
-	struct report r = { .f = f, .db = db };
+	struct report r = { .f = f, .q = { .db = db } };
 	double ncpu;
 
 	load_info(&r);
@@ -904,11 +907,11 @@ int pcp_html_report_render(FILE *f, sqlite3 *db, const char *db_label, char *err
 		free(r.info[i].value);
 	}
 	free(r.info);
-	if (r.err) {
-		pcp_errorf(errbuf, errlen, r.err, "cannot draw the report: %s",
-			   r.errmsg ? r.errmsg : pcp_strerror(r.err));
-		free(r.errmsg);
-		return r.err;
+	if (r.q.err) {
+		pcp_errorf(errbuf, errlen, r.q.err, "cannot draw the report: %s",
+			   r.q.errmsg ? r.q.errmsg : pcp_strerror(r.q.err));
+		free(r.q.errmsg);
+		return r.q.err;
 	}
 	return PCP_OK;
 }

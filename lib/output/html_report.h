@@ -9,6 +9,7 @@
 
 struct pcp_outfile;
 typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
 
 /* Time columns of the over-time plots at most (the timeline's --bucket windows are merged
  * k at a time above this); heatmaps keep rows x columns under PCP_HTML_MAX_CELLS. */
@@ -33,5 +34,18 @@ int pcp_html_report_prepare(struct pcp_outfile *out, const char *html_path, cons
 /* Writes a rendered document (memory) into a finished temp file beside path. */
 int pcp_html_prepare_buffer(struct pcp_outfile *out, const char *path, const char *doc,
 			    size_t len, char *errbuf, size_t errlen);
+
+/* The database a report is drawn from and the report's first failure (PCP_ERR_DB with SQLite's
+ * message, or PCP_ERR_NOMEM; errmsg malloc'ed or NULL): the plots of html_report.c and
+ * html_zone_timeline.c read it through these two, which do nothing once err is set. */
+struct pcp_html_db {
+	sqlite3 *db;
+	int err;
+	char *errmsg;
+};
+/* A prepared statement, or NULL (the failure kept in q). */
+sqlite3_stmt *pcp_html_prep(struct pcp_html_db *q, const char *sql);
+/* Steps st: 1 = a row, 0 = done or failed (st finalized, a failure kept in q; NULL st: 0). */
+int pcp_html_step(struct pcp_html_db *q, sqlite3_stmt *st);
 
 #endif

@@ -14,45 +14,6 @@ struct zone_key {
 	int drain;
 };
 
-struct zt {
-	sqlite3 *db;
-	int err;
-	char **errmsg;
-};
-
-static sqlite3_stmt *prep(struct zt *z, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (z->err)
-		return NULL;
-	if (sqlite3_prepare_v2(z->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		z->err = PCP_ERR_DB;
-		*z->errmsg = strdup(sqlite3_errmsg(z->db));
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-/* 1: a row; 0: done or failed (st finalized, the failure kept). */
-static int step(struct zt *z, sqlite3_stmt *st)
-{
-	int rc;
-
-	if (!st)
-		return 0;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc != SQLITE_DONE && !z->err) {
-		z->err = PCP_ERR_DB;
-		*z->errmsg = strdup(sqlite3_errmsg(z->db));
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
 static int is_drain(sqlite3_stmt *st, int col)
 {
 	const char *k = (const char *)sqlite3_column_text(st, col);
@@ -93,11 +54,9 @@ static void caption(char *cap, size_t len, double col_ns, const char *lock_sourc
 			 : "", top);
 }
 
-int pcp_html_zone_timeline(FILE *f, sqlite3 *db, double col_ns, size_t nr_cols,
-			   const char *lock_source, const char *zone_map, int no_time_base,
-			   char **errmsg)
+void pcp_html_zone_timeline(FILE *f, struct pcp_html_db *q, double col_ns, size_t nr_cols,
+			    const char *lock_source, const char *zone_map, int no_time_base)
 {
-	struct zt z = { db, PCP_OK, errmsg };
 	struct pcp_plot p = { "zone-lock-timeline", "zone->lock acquisitions per second over time,"
 			      " per zone and kind", NULL, "time since the first event",
 			      "acquisitions / s", PCP_HU_SECONDS, PCP_HU_RATE };
@@ -113,29 +72,30 @@ int pcp_html_zone_timeline(FILE *f, sqlite3 *db, double col_ns, size_t nr_cols,
 	p.caption = cap;
 
 	/* A database from before the table (still schema version 2) draws without it. */
-	st = prep(&z, "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'zone_lock_timeline')"
-		      " + (SELECT count(*) FROM sqlite_temp_master WHERE name = 'zone_lock_timeline')");
-	if (step(&z, st)) {
+	st = pcp_html_prep(q, "SELECT (SELECT count(*) FROM sqlite_master WHERE name ="
+			   " 'zone_lock_timeline') + (SELECT count(*) FROM sqlite_temp_master WHERE name ="
+			   " 'zone_lock_timeline')");
+	if (pcp_html_step(q, st)) {
 		have = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
-	if (z.err)
-		return z.err;
+	if (q->err)
+		return;
 	if (!have) {
 		pcp_svg_nodata(f, &p, "the results database has no zone_lock_timeline table (written by"
 			       " an older pcptrace): analyze the trace again.");
-		return PCP_OK;
+		return;
 	}
 	if (no_time_base) {
 		pcp_svg_nodata(f, &p, "the trace has no time base: acquisitions per second are undefined"
 			       " (the counts per zone are in zone_lock_timeline).");
-		return PCP_OK;
+		return;
 	}
 
 	/* The lines: every (zone, kind) when they fit, else the busiest and "other". */
-	st = prep(&z, "SELECT nid, zid, kind, sum(acquisitions), count(*) OVER () FROM zone_lock_timeline"
-		      " GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3");
-	while (step(&z, st)) {
+	st = pcp_html_prep(q, "SELECT nid, zid, kind, sum(acquisitions), count(*) OVER () FROM"
+			   " zone_lock_timeline GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3");
+	while (pcp_html_step(q, st)) {
 		nr_groups = sqlite3_column_int64(st, 4);
 		if (nr_keys == PCP_HTML_ZONE_LINES - (nr_groups > PCP_HTML_ZONE_LINES)) {
 			sqlite3_finalize(st);
@@ -153,21 +113,21 @@ int pcp_html_zone_timeline(FILE *f, sqlite3 *db, double col_ns, size_t nr_cols,
 		labels[nr_keys] = names[nr_keys];
 		nr_keys++;
 	}
-	if (z.err)
-		return z.err;
+	if (q->err)
+		return;
 	if (!nr_keys) {
 		long long acq = 0;
 
 		/* a run merged from a database older than the table: zone_lock has what this lacks */
-		st = prep(&z, "SELECT count(*) FROM zone_lock WHERE acquisitions > 0");
-		if (step(&z, st)) {
+		st = pcp_html_prep(q, "SELECT count(*) FROM zone_lock WHERE acquisitions > 0");
+		if (pcp_html_step(q, st)) {
 			acq = sqlite3_column_int64(st, 0);
 			sqlite3_finalize(st);
 		}
 		pcp_svg_nodata(f, &p, acq ? "zone_lock_timeline has no row of this run (analyzed by an"
 					    " older pcptrace): analyze the trace again."
 					  : "no zone-lock acquisition in the trace.");
-		return z.err;
+		return;
 	}
 	caption(cap, sizeof(cap), col_ns, lock_source, zone_map, nr_groups > PCP_HTML_ZONE_LINES);
 	/* "other" sums the (zone, kind) rows not shown */
@@ -180,14 +140,14 @@ int pcp_html_zone_timeline(FILE *f, sqlite3 *db, double col_ns, size_t nr_cols,
 
 	vals = calloc(nr_lines * nr_cols + 1, sizeof(*vals));
 	if (!vals) {
-		*errmsg = strdup(pcp_strerror(PCP_ERR_NOMEM));
-		return PCP_ERR_NOMEM;
+		q->err = PCP_ERR_NOMEM;
+		return;
 	}
-	st = prep(&z, "SELECT bucket_start_ns / ?1, nid, zid, kind, sum(acquisitions)"
-		      " FROM zone_lock_timeline GROUP BY 1, 2, 3, 4");
+	st = pcp_html_prep(q, "SELECT bucket_start_ns / ?1, nid, zid, kind, sum(acquisitions)"
+			   " FROM zone_lock_timeline GROUP BY 1, 2, 3, 4");
 	if (st)
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)col_ns);
-	while (step(&z, st)) {
+	while (pcp_html_step(q, st)) {
 		long long c = sqlite3_column_int64(st, 0);
 		size_t line = line_of(keys, shown, nr_lines, sqlite3_column_int64(st, 1),
 				      sqlite3_column_int64(st, 2), is_drain(st, 3));
@@ -198,11 +158,10 @@ int pcp_html_zone_timeline(FILE *f, sqlite3 *db, double col_ns, size_t nr_cols,
 			c = (long long)nr_cols - 1;
 		vals[line * nr_cols + (size_t)c] += sqlite3_column_double(st, 4);
 	}
-	if (!z.err) {
+	if (!q->err) {
 		for (size_t i = 0; i < nr_lines * nr_cols; i++)
 			vals[i] /= col_s;
 		pcp_svg_lines(f, &p, col_s, nr_cols, labels, nr_lines, vals);
 	}
 	free(vals);
-	return z.err;
 }

@@ -243,6 +243,31 @@ static void counter(struct writer *w, int64_t pid, const char *name, const char 
 	fprintf(w->fp, ",\"args\":{\"%s\":%" PRId64 "}}", series, value);
 }
 
+/* 0 .. n-1 in cmp's order (cmp reads the rows the caller pointed its static at); NULL when out
+ * of memory. */
+static size_t *sorted_index(size_t n, int (*cmp)(const void *, const void *))
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+
+	if (!idx)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	if (n)
+		qsort(idx, n, sizeof(*idx), cmp);
+	return idx;
+}
+
+/* A per-bucket counter's value at the bucket's start, and 0 one bucket later unless the series
+ * goes on in the next bucket (an idle gap or its end). */
+static void bucket_counter(struct writer *w, int64_t pid, const char *name, const char *series,
+			   uint64_t ts, uint64_t bucket, int64_t value, int goes_on)
+{
+	counter(w, pid, name, series, ts, value);
+	if (!goes_on)
+		counter(w, pid, name, series, ts + bucket, 0);
+}
+
 static const struct pcp_timeline_row *tl_rows;
 
 static int cmp_tl(const void *a, const void *b)
@@ -259,25 +284,22 @@ static int write_flow_counters(struct writer *w, const struct pcp_analysis *a)
 {
 	const struct pcp_churn_results *c = a->churn;
 	uint64_t bucket = a->opts.bucket_ns;
-	size_t *idx = malloc((c->nr_timeline ? c->nr_timeline : 1) * sizeof(*idx));
+	size_t *idx;
 	char name[64];
 
-	if (!idx)
-		return PCP_ERR_NOMEM;
-	for (size_t i = 0; i < c->nr_timeline; i++)
-		idx[i] = i;
 	tl_rows = c->timeline;
-	qsort(idx, c->nr_timeline, sizeof(*idx), cmp_tl);
+	if (!(idx = sorted_index(c->nr_timeline, cmp_tl)))
+		return PCP_ERR_NOMEM;
 	for (int kind = 0; kind < 2; kind++) {
 		for (size_t i = 0; i < c->nr_timeline; i++) {
 			const struct pcp_timeline_row *r = &c->timeline[idx[i]];
 			const struct pcp_timeline_row *next = i + 1 < c->nr_timeline ? &c->timeline[idx[i + 1]] : NULL;
-			uint64_t ts = c->first_ts_ns + r->bucket_start_ns;
 
 			snprintf(name, sizeof(name), "cpu%u %s", r->cpu, kind ? "drain" : "refill");
-			counter(w, PID_CPUS, name, "pages", ts, (int64_t)(kind ? r->drain_pages : r->refill_pages));
-			if (!next || next->cpu != r->cpu || next->bucket_start_ns != r->bucket_start_ns + bucket)
-				counter(w, PID_CPUS, name, "pages", ts + bucket, 0);
+			bucket_counter(w, PID_CPUS, name, "pages", c->first_ts_ns + r->bucket_start_ns, bucket,
+				       (int64_t)(kind ? r->drain_pages : r->refill_pages),
+				       next && next->cpu == r->cpu &&
+				       next->bucket_start_ns == r->bucket_start_ns + bucket);
 		}
 	}
 	free(idx);
@@ -306,20 +328,15 @@ static int write_zone_counters(struct writer *w, const struct pcp_analysis *a)
 {
 	const struct pcp_churn_results *c = a->churn;
 	uint64_t bucket = a->opts.bucket_ns;
-	size_t n = c->nr_zone_timeline, *idx = malloc((n ? n : 1) * sizeof(*idx));
+	size_t n = c->nr_zone_timeline, *idx;
 	char name[96];
 
-	if (!idx)
-		return PCP_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
 	zt_rows = c->zone_timeline;
-	if (n)
-		qsort(idx, n, sizeof(*idx), cmp_zt);
+	if (!(idx = sorted_index(n, cmp_zt)))
+		return PCP_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct pcp_zone_timeline_row *r = &c->zone_timeline[idx[i]];
 		const struct pcp_zone_timeline_row *next = i + 1 < n ? &c->zone_timeline[idx[i + 1]] : NULL;
-		uint64_t ts = c->first_ts_ns + r->bucket_start_ns;
 
 		if (r->nid < 0)
 			snprintf(name, sizeof(name), "zone->lock zone ? %s per bucket",
@@ -327,10 +344,10 @@ static int write_zone_counters(struct writer *w, const struct pcp_analysis *a)
 		else
 			snprintf(name, sizeof(name), "zone->lock node%d zone%d %s per bucket", r->nid, r->zid,
 				 r->kind == PCP_LOCK_KIND_REFILL ? "refill" : "drain");
-		counter(w, PID_ZONES, name, "acquisitions", ts, (int64_t)r->acquisitions);
-		if (!next || next->nid != r->nid || next->zid != r->zid || next->kind != r->kind ||
-		    next->bucket_start_ns != r->bucket_start_ns + bucket)
-			counter(w, PID_ZONES, name, "acquisitions", ts + bucket, 0);
+		bucket_counter(w, PID_ZONES, name, "acquisitions", c->first_ts_ns + r->bucket_start_ns,
+			       bucket, (int64_t)r->acquisitions,
+			       next && next->nid == r->nid && next->zid == r->zid && next->kind == r->kind &&
+			       next->bucket_start_ns == r->bucket_start_ns + bucket);
 	}
 	free(idx);
 	return PCP_OK;
@@ -358,12 +375,9 @@ static int write_occupancy(struct writer *w, const struct pcp_analysis *a)
 
 	if (!lr)
 		return PCP_OK;
-	if (!(idx = malloc((lr->nr_occ_timeline ? lr->nr_occ_timeline : 1) * sizeof(*idx))))
-		return PCP_ERR_NOMEM;
-	for (size_t i = 0; i < lr->nr_occ_timeline; i++)
-		idx[i] = i;
 	occ_rows = lr->occ_timeline;
-	qsort(idx, lr->nr_occ_timeline, sizeof(*idx), cmp_occ);
+	if (!(idx = sorted_index(lr->nr_occ_timeline, cmp_occ)))
+		return PCP_ERR_NOMEM;
 	for (uint32_t cpu = 0; cpu < lr->nr_cpus; cpu++) {
 		snprintf(name, sizeof(name), "cpu%u occupancy", cpu);
 		counter(w, PID_CPUS, name, "pages", lr->first_ts_ns, lr->cpu_flow[cpu].occ_start);

@@ -55,6 +55,7 @@ struct probe_answer {
 static pthread_mutex_t answers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct probe_answer *answers;
 static size_t nr_answers;
+static int threads_may_run;        /* from the end of probe_ahead to probe_forget: no fork */
 
 static int same_file(const struct probe_answer *a, const struct stat *st)
 {
@@ -83,7 +84,28 @@ static int remembered(const char *path, int copy, int *err, char *errbuf, size_t
 	return found;
 }
 
-static int probe_in_child(const char *path, char *errbuf, size_t errlen);
+static pid_t probe_start(const char *path);
+static int probe_wait(pid_t pid, char *errbuf, size_t errlen);
+
+static int probe_in_child(const char *path, char *errbuf, size_t errlen)
+{
+	return probe_wait(probe_start(path), errbuf, errlen);
+}
+
+/* A file without a remembered answer while other threads of ours may run: no child (see
+ * tracedat_probe.h), so no check, so the file is not opened. Reached only by a file that
+ * changed (or could not be probed) after pcp_tracedat_probe_ahead(). */
+static int no_fork_now(char *errbuf, size_t errlen)
+{
+	int refuse;
+
+	pthread_mutex_lock(&answers_lock);
+	refuse = threads_may_run;
+	pthread_mutex_unlock(&answers_lock);
+	return refuse ? pcp_errorf(errbuf, errlen, PCP_ERR_IO, "its headers were not checked before "
+				   "the analyses side by side started (changed since?), and cannot be "
+				   "while they run: analyze it alone") : PCP_OK;
+}
 
 int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen)
 {
@@ -91,63 +113,86 @@ int pcp_tracedat_probe_headers(const char *path, char *errbuf, size_t errlen)
 
 	if (remembered(path, 0, &err, errbuf, errlen))
 		return err;
+	if ((err = no_fork_now(errbuf, errlen)))
+		return err;
 	return probe_in_child(path, errbuf, errlen);
 }
 
 /* The child opens the copy by its /proc/self/fd name: it inherits the descriptor. */
-static int probe_copy_in_child(int copy_fd, char *errbuf, size_t errlen)
+static const char *copy_name(char name[64], int copy_fd)
 {
-	char name[64];
-
-	snprintf(name, sizeof(name), "/proc/self/fd/%d", copy_fd);
-	return probe_in_child(name, errbuf, errlen);
+	snprintf(name, 64, "/proc/self/fd/%d", copy_fd);
+	return name;
 }
 
 int pcp_tracedat_probe_copy(const char *path, int copy_fd, char *errbuf, size_t errlen)
 {
+	char name[64];
 	int err;
 
 	if (remembered(path, 1, &err, errbuf, errlen))
 		return err;
-	return probe_copy_in_child(copy_fd, errbuf, errlen);
+	if ((err = no_fork_now(errbuf, errlen)))
+		return err;
+	return probe_in_child(copy_name(name, copy_fd), errbuf, errlen);
+}
+
+/* Remembers a's answer for path unless the file changed since before (the child read another
+ * file: not remembered). */
+static void remember(const char *path, struct probe_answer *a, const struct stat *before)
+{
+	struct stat after;
+
+	if (stat(path, &after) || !S_ISREG(after.st_mode))
+		return;
+	a->dev = after.st_dev;
+	a->ino = after.st_ino;
+	a->size = after.st_size;
+	a->mtime = after.st_mtim;
+	if (!same_file(a, before))
+		return;
+	pthread_mutex_lock(&answers_lock);
+	struct probe_answer *grown = realloc(answers, (nr_answers + 1) * sizeof(*answers));
+	if (grown) {
+		answers = grown;
+		answers[nr_answers++] = *a;
+	}
+	pthread_mutex_unlock(&answers_lock);
 }
 
 void pcp_tracedat_probe_ahead(const char *const *paths, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct probe_answer a = { 0 };
-		struct stat before, after;
-		int dummy, copy_fd = -1;
+		struct probe_answer whole = { 0 }, copy = { .copy = 1 };
+		struct stat before;
+		int copy_fd = -1, dummy;
+		pid_t whole_pid = 0, copy_pid = 0;
+		char name[64];
 
-		/* what pcp_reader_open() will parse: the header copy where it makes one */
-		if (stat(paths[i], &before) || pcp_tracedat_header_copy(paths[i], &copy_fd) ||
-		    remembered(paths[i], copy_fd >= 0, &dummy, NULL, 0)) {
-			if (copy_fd >= 0)
-				close(copy_fd);
+		/* What pcp_reader_open() will parse: the header copy where it makes one, and the file
+		 * itself, which the reader parses after the copy when the direct path declines the
+		 * file (libtracecmd reads the records, kallsyms and all) and without a copy. Both
+		 * children at once: the second answer costs little wall time. */
+		if (stat(paths[i], &before) || pcp_tracedat_header_copy(paths[i], &copy_fd))
 			continue;
+		if (copy_fd >= 0 && !remembered(paths[i], 1, &dummy, NULL, 0))
+			copy_pid = probe_start(copy_name(name, copy_fd));
+		if (!remembered(paths[i], 0, &dummy, NULL, 0))
+			whole_pid = probe_start(paths[i]);
+		if (copy_pid) {
+			copy.err = probe_wait(copy_pid, copy.reason, sizeof(copy.reason));
+			remember(paths[i], &copy, &before);
 		}
-		a.copy = copy_fd >= 0;
-		a.err = copy_fd >= 0 ? probe_copy_in_child(copy_fd, a.reason, sizeof(a.reason))
-				     : probe_in_child(paths[i], a.reason, sizeof(a.reason));
+		if (whole_pid) {
+			whole.err = probe_wait(whole_pid, whole.reason, sizeof(whole.reason));
+			remember(paths[i], &whole, &before);
+		}
 		if (copy_fd >= 0)
 			close(copy_fd);
-		/* changed while the child read it: not remembered, the analysis probes again */
-		if (stat(paths[i], &after) || !S_ISREG(after.st_mode))
-			continue;
-		a.dev = after.st_dev;
-		a.ino = after.st_ino;
-		a.size = after.st_size;
-		a.mtime = after.st_mtim;
-		if (!same_file(&a, &before))
-			continue;
-		pthread_mutex_lock(&answers_lock);
-		struct probe_answer *grown = realloc(answers, (nr_answers + 1) * sizeof(*answers));
-		if (grown) {
-			answers = grown;
-			answers[nr_answers++] = a;
-		}
-		pthread_mutex_unlock(&answers_lock);
 	}
+	pthread_mutex_lock(&answers_lock);
+	threads_may_run = 1;
+	pthread_mutex_unlock(&answers_lock);
 }
 
 void pcp_tracedat_probe_forget(void)
@@ -156,19 +201,19 @@ void pcp_tracedat_probe_forget(void)
 	free(answers);
 	answers = NULL;
 	nr_answers = 0;
+	threads_may_run = 0;
 	pthread_mutex_unlock(&answers_lock);
 }
 
-static int probe_in_child(const char *path, char *errbuf, size_t errlen)
+/* The child parsing path's headers (its pid), or -errno when none could be made. */
+static pid_t probe_start(const char *path)
 {
-	int status;
-	pid_t pid, got;
+	pid_t pid;
 
 	fflush(NULL);   /* nothing buffered is written twice */
 	pid = fork();
 	if (pid < 0)
-		return pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot fork to check its headers: %s",
-				  strerror(errno));
+		return -errno;
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
@@ -203,6 +248,18 @@ static int probe_in_child(const char *path, char *errbuf, size_t errlen)
 		_exit(tracecmd_open_head(path, TRACECMD_FL_LOAD_NO_PLUGINS |
 						     TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS) ? 0 : 3);
 	}
+	return pid;
+}
+
+/* The answer of probe_start()'s child. */
+static int probe_wait(pid_t pid, char *errbuf, size_t errlen)
+{
+	int status;
+	pid_t got;
+
+	if (pid < 0)
+		return pcp_errorf(errbuf, errlen, PCP_ERR_IO, "cannot fork to check its headers: %s",
+				  strerror((int)-pid));
 	do
 		got = waitpid(pid, &status, 0);
 	while (got < 0 && errno == EINTR);

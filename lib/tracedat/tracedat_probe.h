@@ -17,8 +17,12 @@ int pcp_tracedat_probe_copy(const char *path, int copy_fd, char *errbuf, size_t 
  * allocator has no fork handler, and a child of `compare -j` hung in malloc). A caller about
  * to start threads that will open traces probes them first, in its one thread:
  * pcp_tracedat_probe_ahead() probes each path and remembers the answers (by device, inode,
- * size and modification time); pcp_tracedat_probe_headers() then answers from them, without a
- * child, until pcp_tracedat_probe_forget(). Nothing is remembered outside such a span. */
+ * size and modification time): its header copy's where the reader makes one and, when that is
+ * sound, the whole file's too (the reader's fallback to libtracecmd after the copy parses it);
+ * pcp_tracedat_probe_headers() and _copy() then answer from them, without a child, until
+ * pcp_tracedat_probe_forget(). In that span a file without an answer (changed since) is not
+ * probed but refused (PCP_ERR_IO): no child is made while the threads run. Nothing is
+ * remembered outside such a span. */
 void pcp_tracedat_probe_ahead(const char *const *paths, size_t n);
 void pcp_tracedat_probe_forget(void);
 

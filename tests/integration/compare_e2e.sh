@@ -29,21 +29,15 @@ BUILD=$(cd "${1:?usage: compare_e2e.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord
 PCPLOAD=$BUILD/pcpload
 PCPANALYZE=$BUILD/pcpanalyze
-TRACEFS=/sys/kernel/tracing
 RUNS=3
+. "$(dirname "$0")/live_common.bash"
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || skip "not root (recording kernel events needs root)"
-if [ ! -d $TRACEFS/instances ]; then
-	mount -t tracefs nodev $TRACEFS 2>/dev/null || skip "no tracefs at $TRACEFS and cannot mount it"
-fi
-[ -d $TRACEFS/instances ] || skip "tracefs has no instances directory"
-[ -e $TRACEFS/events/kmem/mm_page_pcpu_drain ] || skip "kernel has no kmem:mm_page_pcpu_drain event"
-[ -e $TRACEFS/events/kmem/mm_page_pcpu_refill ] || [ -e $TRACEFS/events/kmem/mm_page_alloc_zone_locked ] ||
-	skip "kernel has no PCP refill event"
-command -v python3 >/dev/null || skip "python3 is not installed"
+live_need_root
+live_need_tracefs
+live_need_event kmem/mm_page_pcpu_drain
+live_need_any_event "kernel has no PCP refill event" kmem/mm_page_pcpu_refill \
+	kmem/mm_page_alloc_zone_locked
+live_need_tools python3
 [ -x "$PCPRECORD" ] && [ -x "$PCPLOAD" ] && [ -x "$PCPANALYZE" ] || fail "tools not built in $BUILD"
 
 # Burst size: 1.5 x the largest high_max (pages) of any PCP list, at least 256 MB.

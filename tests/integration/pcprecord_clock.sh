@@ -12,18 +12,12 @@ BUILD=$(cd "${1:?usage: pcprecord_clock.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord
 PCPLOAD=$BUILD/pcpload
 PCPANALYZE=$BUILD/pcpanalyze
-TRACEFS=/sys/kernel/tracing
+. "$(dirname "$0")/live_common.bash"
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || skip "not root (recording kernel events needs root)"
-[ -d $TRACEFS/instances ] || mount -t tracefs nodev $TRACEFS 2>/dev/null || skip "no tracefs"
-[ -d $TRACEFS/instances ] || skip "tracefs has no instances directory"
-[ -e $TRACEFS/events/kmem/mm_page_pcpu_drain ] || skip "kernel has no kmem:mm_page_pcpu_drain event"
-command -v python3 >/dev/null || skip "python3 is not installed"
-command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
-command -v trace-cmd >/dev/null || skip "trace-cmd is not installed"
+live_need_root
+live_need_tracefs "no tracefs"
+live_need_event kmem/mm_page_pcpu_drain
+live_need_tools python3 sqlite3 trace-cmd
 [ -x "$PCPRECORD" ] && [ -x "$PCPLOAD" ] && [ -x "$PCPANALYZE" ] || fail "tools not built in $BUILD"
 
 WORK=$(mktemp -d)

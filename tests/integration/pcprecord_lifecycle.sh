@@ -18,21 +18,13 @@ set -u
 BUILD=$(cd "${1:?usage: pcprecord_lifecycle.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord
 PCPLOAD=$BUILD/pcpload
-TRACEFS=/sys/kernel/tracing
+. "$(dirname "$0")/live_common.bash"
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || skip "not root (recording kernel events needs root)"
-if [ ! -d $TRACEFS/instances ]; then
-	mount -t tracefs nodev $TRACEFS 2>/dev/null || skip "no tracefs at $TRACEFS and cannot mount it"
-fi
-[ -d $TRACEFS/instances ] || skip "tracefs has no instances directory"
-for ev in mm_page_alloc mm_page_free; do
-	[ -e $TRACEFS/events/kmem/$ev ] || skip "kernel has no kmem:$ev event"
-done
-command -v trace-cmd >/dev/null || skip "trace-cmd is not installed"
-command -v python3 >/dev/null || skip "python3 is not installed"
+live_need_root
+live_need_tracefs
+live_need_event kmem/mm_page_alloc
+live_need_event kmem/mm_page_free
+live_need_tools trace-cmd python3
 [ -x "$PCPRECORD" ] && [ -x "$PCPLOAD" ] || fail "pcprecord/pcpload not built in $BUILD"
 
 WORK=$(mktemp -d)

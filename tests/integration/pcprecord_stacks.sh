@@ -9,13 +9,10 @@
 set -u
 BUILD=$(cd "${1:?usage: pcprecord_stacks.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-TRACEFS=/sys/kernel/tracing
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-[ "$(id -u)" = 0 ] || skip "not root"
-[ -d $TRACEFS/instances ] || mount -t tracefs nodev $TRACEFS 2>/dev/null
-[ -d $TRACEFS/instances ] || skip "no tracefs instances"
-[ -e $TRACEFS/events/kmem/mm_page_pcpu_drain ] || skip "kernel has no mm_page_pcpu_drain"
+. "$(dirname "$0")/live_common.bash"
+live_need_root "not root"
+live_need_tracefs "no tracefs instances" "no tracefs instances"
+live_need_event kmem/mm_page_pcpu_drain "kernel has no mm_page_pcpu_drain"
 grep -q stacktrace $TRACEFS/events/kmem/mm_page_pcpu_drain/trigger 2>/dev/null || skip "no stacktrace trigger"
 command -v sqlite3 >/dev/null || skip "sqlite3 not installed"
 R=$BUILD/pcprecord

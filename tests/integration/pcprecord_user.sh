@@ -8,16 +8,10 @@ set -u
 BUILD=$(cd "${1:?usage: pcprecord_user.sh BUILD_DIR}" && pwd)
 PCPRECORD=$BUILD/pcprecord
 PCPANALYZE=$BUILD/pcpanalyze
-TRACEFS=/sys/kernel/tracing
+. "$(dirname "$0")/live_common.bash"
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || skip "not root (recording kernel events and switching users need root)"
-if [ ! -d $TRACEFS/instances ]; then
-	mount -t tracefs nodev $TRACEFS 2>/dev/null || skip "no tracefs at $TRACEFS and cannot mount it"
-fi
-[ -d $TRACEFS/instances ] || skip "tracefs has no instances directory"
+live_need_root "not root (recording kernel events and switching users need root)"
+live_need_tracefs
 [ -x "$PCPRECORD" ] && [ -x "$PCPANALYZE" ] || fail "pcprecord/pcpanalyze not built in $BUILD"
 
 WORK=$(mktemp -d)

@@ -14,18 +14,12 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PCPSTAT=$BUILD/pcpstat
 PCPLOAD=$BUILD/pcpload
 PCPANALYZE=$BUILD/pcpanalyze
-TRACEFS=/sys/kernel/tracing
+. "$(dirname "$0")/live_common.bash"
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || skip "not root (recording kernel events needs root)"
-if [ ! -d $TRACEFS/instances ]; then
-	mount -t tracefs nodev $TRACEFS 2>/dev/null || skip "no tracefs at $TRACEFS and cannot mount it"
-fi
-[ -e $TRACEFS/events/kmem/mm_page_pcpu_drain ] || skip "kernel has no PCP trace events"
-command -v trace-cmd >/dev/null || skip "trace-cmd is not installed"
-command -v python3 >/dev/null || skip "python3 is not installed"
+live_need_root
+live_need_tracefs
+live_need_event kmem/mm_page_pcpu_drain "kernel has no PCP trace events"
+live_need_tools trace-cmd python3
 [ -x "$PCPSTAT" ] && [ -x "$PCPLOAD" ] || fail "pcpstat/pcpload not built in $BUILD"
 
 WORK=$(mktemp -d)

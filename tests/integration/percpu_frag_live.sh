@@ -18,17 +18,12 @@ BUILD=$(cd "${1:?usage: percpu_frag_live.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PCPRECORD=$BUILD/pcprecord
 PCPANALYZE=$BUILD/pcpanalyze
-TRACEFS=/sys/kernel/tracing
 N=120
+. "$(dirname "$0")/live_common.bash"
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || skip "not root"
-if [ ! -d $TRACEFS/instances ]; then
-	mount -t tracefs nodev $TRACEFS 2>/dev/null || skip "no tracefs"
-fi
-[ -d $TRACEFS/events/percpu ] || skip "kernel has no percpu trace events"
+live_need_root "not root"
+live_need_tracefs "no tracefs"
+live_need_event percpu "kernel has no percpu trace events"
 if [ ! -e /sys/kernel/debug/percpu_stats ]; then
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 fi
@@ -41,8 +36,7 @@ elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
 else
 	skip "no memory cgroup hierarchy"
 fi
-command -v trace-cmd >/dev/null || skip "trace-cmd is not installed"
-command -v python3 >/dev/null || skip "python3 is not installed"
+live_need_tools trace-cmd python3
 
 WORK=$(mktemp -d)
 PARENT=$ROOT/pcptrace_frag_live_$$
