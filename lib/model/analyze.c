@@ -118,12 +118,11 @@ static inline void churn_feed(struct pcp_churn_model *churn, struct pcp_lock_cau
  * (or the trace ends), learns the gaps (lib/model/infer_gap.c). Only when locks are inferred. */
 static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_parser *kmem,
 			    int stack_id, uint32_t nr_cpus, struct pcp_filter *filter, uint64_t gaps[2],
-			    struct pcp_lc_feed *lcf, uint64_t *nr_read, char *errbuf, size_t errlen)
+			    char *errbuf, size_t errlen)
 {
 	struct tep_handle *tep = pcp_reader_tep(reader);
 	struct pcp_gap_sampler sampler;
 	struct tep_record *rec;
-	uint64_t n = 0;
 	int err;
 
 	if ((err = pcp_gap_sampler_init(&sampler, nr_cpus)))
@@ -132,7 +131,6 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 		struct pcp_event ev;
 		int id = tep_data_type(tep, rec), kind;
 
-		n++;
 		if (id < 0 || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
 			continue;   /* the main pass reports damaged data */
 		if (filter) {   /* the gaps of the records the analysis keeps (analysis_filter.h) */
@@ -143,31 +141,13 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 				continue;
 			}
 		}
-		ev.ts_ns = rec->ts;
-		ev.cpu = (uint32_t)rec->cpu;
-		ev.pid = -1;
 		if (id == stack_id) {
 			/* inside the bulk operation, as the churn model sees it; a mark still counts */
 			if (rec->missed_events)
 				pcp_gap_sampler_mark(&sampler, (uint32_t)rec->cpu);
-			if (lcf) {   /* read_records gives the model every record it keeps */
-				ev.kind = PCP_EV_STACK;
-				pcp_lc_feed_push(lcf, &ev);
-			}
 			continue;
 		}
-		ev.kind = PCP_EV_OTHER;
 		kind = pcp_kmem_decode(kmem, rec, id, &ev);
-		if (lcf) {
-			/* The lifecycle model reads ts and CPU of every record, the block and pid of
-			 * its block and lock kinds only (lifecycle.c lc_event): a percpu or other
-			 * record is any kind it does not read. */
-			ev.kind = (uint8_t)kind;
-			pcp_lc_feed_push(lcf, &ev);
-			/* the gaps as without the lifecycle part: its kinds were OTHER there */
-			if (kind == PCP_EV_PAGE_ALLOC || kind == PCP_EV_PAGE_FREE || kind == PCP_EV_ZONE_LOCKED)
-				kind = PCP_EV_OTHER;
-		}
 		if (kind == PCP_EV_IGNORED) {
 			if (rec->missed_events)
 				pcp_gap_sampler_mark(&sampler, (uint32_t)rec->cpu);
@@ -175,7 +155,6 @@ static int learn_infer_gaps(struct pcp_reader *reader, const struct pcp_kmem_par
 		}
 		pcp_gap_sampler_feed(&sampler, (uint32_t)rec->cpu, kind, rec->ts, rec->missed_events);
 	}
-	*nr_read = n;
 	gaps[PCP_LOCK_KIND_REFILL] = pcp_gap_sampler_choose(&sampler, PCP_LOCK_KIND_REFILL);
 	gaps[PCP_LOCK_KIND_DRAIN] = pcp_gap_sampler_choose(&sampler, PCP_LOCK_KIND_DRAIN);
 	pcp_gap_sampler_release(&sampler);
@@ -209,13 +188,6 @@ struct analyze_run {
 	struct pcp_churn_model *churn;
 	struct pcp_percpu_model *pmodel;
 	struct pcp_lifecycle_model *lc;         /* only with mm_page_alloc and mm_page_free formats */
-	struct pcp_lc_feed *lcf;                /* its thread, from before the learning pass when
-						 * that pass feeds it too (start_lifecycle_early) */
-	uint64_t lc_fed;                        /* records whose events it already has */
-	int lc_kallsyms;                        /* its idle work: the kallsyms first */
-	int meta_loaded;                        /* a->meta read (early, for the lifecycle) */
-	int kallsyms_on_lifecycle;              /* the kallsyms left to the learning pass's
-						 * threads (-j 2) */
 	struct pcp_filter *filter;              /* --from/--to/--cpus/--pid/--comm; NULL: none */
 	uint64_t analyzable, pcp_blocks;
 	struct pcp_analysis *a;
@@ -324,77 +296,22 @@ static void *learn_helper_main(void *arg)
 	return NULL;
 }
 
-static int run_open_lifecycle(struct analyze_run *r);
-
-/* The lifecycle thread's work while it waits for events (-j 2: no other thread): the kallsyms
- * first when they are to be parsed ahead, then the reader's decoding. */
-static int lifecycle_idle(void *ctx)
-{
-	struct analyze_run *r = ctx;
-
-	if (r->lc_kallsyms) {
-		r->lc_kallsyms = 0;
-		pcp_reader_load_kallsyms(r->reader);
-		return 1;
-	}
-	return pcp_reader_help(r->reader);
-}
-
-/* The lifecycle model and its thread before the learning pass, which then feeds it the
- * records it reads (the model does not need the gaps): the main pass skips those. Only on
- * the direct path (the start-over reads the very records again, in the same order) and only
- * when every step succeeds; otherwise the model is made after the learning pass as usual and
- * reports what failed there, so that errors come in the same order at every -j. */
-static void start_lifecycle_early(struct analyze_run *r)
-{
-	char errbuf[256];
-	struct pcp_meta *meta = NULL;
-
-	if (!lifecycle_thread(r) || !pcp_reader_direct(r->reader) || pcp_meta_load(r->path, &meta))
-		return;
-	if (pcp_kmem_parser_enable_lifecycle(r->kmem, errbuf, sizeof(errbuf)) ||
-	    !pcp_kmem_has_lifecycle(r->kmem)) {
-		pcp_meta_free(meta);
-		return;
-	}
-	r->a->meta = meta;
-	r->meta_loaded = 1;
-	if (run_open_lifecycle(r))
-		return;   /* out of memory: run_open_models tries again and says so */
-	if (pcp_lc_feed_start(r->lc, r->nr_cpus, &r->lcf))
-		r->lcf = NULL;
-	/* its idle work (-j 2) is given once the reader decodes as the pass will */
-	r->lc_kallsyms = r->kallsyms_on_lifecycle;
-}
-
 /* Learn the infer gaps first, then start over: the direct path rewinds in place; the
  * libtracecmd path cannot, so the file is opened again (with a new kmem parser). */
 static int run_learn_infer_gaps(struct analyze_run *r)
 {
 	struct pcp_analysis *a = r->a;
-	uint64_t nr_read = 0;
 	int err;
 
 	if (r->opts.infer_gap_ns != PCP_INFER_GAP_AUTO) {
 		a->infer_gap_ns[0] = a->infer_gap_ns[1] = r->opts.infer_gap_ns;
 		return PCP_OK;
 	}
-	/* -j 2 and more with the lifecycle model: its thread runs beside this pass and models what
-	 * it reads; at -j 2 it also parses the kallsyms and decodes ahead when idle (two threads). */
-	start_lifecycle_early(r);
-	if (r->lcf) {
-		err = pcp_reader_set_decoding(r->reader, r->opts.jobs - 2, 1, 0, r->errbuf, r->errlen);
-		if (!err && r->opts.jobs == 2)
-			pcp_lc_feed_set_idle(r->lcf, lifecycle_idle, r);
-		if (!err)
-			err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, r->filter,
-					       a->infer_gap_ns, r->lcf, &nr_read, r->errbuf, r->errlen);
-		r->lc_fed = nr_read;
-	} else if (r->opts.jobs == 2) {
-		/* one helper thread beside this pass, which parses the kallsyms first (when the
-		 * trace resolves addresses) and then decodes ahead; the analysis thread decodes what
-		 * it needs first itself. A decode thread plus a kallsyms thread beside it (three
-		 * threads) made the pass slower than -j 1 on two cores (bench/RESULTS.md). */
+	/* -j 2: one helper thread beside this pass, which parses the kallsyms first (when the
+	 * trace resolves addresses) and then decodes ahead; the analysis thread decodes what it
+	 * needs first itself. A decode thread plus a kallsyms thread beside it (three threads)
+	 * made the pass slower than -j 1 on two cores (bench/RESULTS.md). */
+	if (r->opts.jobs == 2) {
 		struct learn_helper h = { .reader = r->reader };
 		int started;
 
@@ -402,7 +319,7 @@ static int run_learn_infer_gaps(struct analyze_run *r)
 			return err;
 		started = !pthread_create(&h.thread, NULL, learn_helper_main, &h);
 		err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, r->filter,
-				       a->infer_gap_ns, NULL, &nr_read, r->errbuf, r->errlen);
+				       a->infer_gap_ns, r->errbuf, r->errlen);
 		if (started) {
 			pcp_reader_help_stop(r->reader);
 			pthread_join(h.thread, NULL);
@@ -414,18 +331,13 @@ static int run_learn_infer_gaps(struct analyze_run *r)
 					      r->errbuf, r->errlen);
 		if (!err)
 			err = learn_infer_gaps(r->reader, r->kmem, r->stack_id, r->nr_cpus, r->filter,
-					       a->infer_gap_ns, NULL, &nr_read, r->errbuf, r->errlen);
+					       a->infer_gap_ns, r->errbuf, r->errlen);
 	}
 	if (err)
 		return err;
-	/* start over, decoding as the main pass will; the lifecycle thread's decoding for the
-	 * reader pauses meanwhile */
-	if (r->lcf && r->opts.jobs == 2)
-		pcp_lc_feed_set_idle(r->lcf, NULL, NULL);
+	/* start over, decoding as the main pass will */
 	err = set_main_pass_decoding(r, 1);
-	if (r->lcf && r->opts.jobs == 2)
-		pcp_lc_feed_set_idle(r->lcf, lifecycle_idle, r);
-	if (err != PCP_ERR_MODE || r->lcf)   /* the early model only on the direct path */
+	if (err != PCP_ERR_MODE)
 		return err;
 	pcp_kmem_parser_free(r->kmem);
 	r->kmem = NULL;
@@ -454,7 +366,6 @@ static int run_open_parsers(struct analyze_run *r)
 	learning = !pcp_kmem_native_locks(r->kmem) && r->opts.infer_gap_ns == PCP_INFER_GAP_AUTO;
 	if (r->opts.jobs > 1 && !(learning && r->opts.jobs == 2))
 		pcp_reader_preload_kallsyms(r->reader);
-	r->kallsyms_on_lifecycle = learning && r->opts.jobs == 2;   /* or the learning helper */
 	if (!pcp_kmem_native_locks(r->kmem) && (err = run_learn_infer_gaps(r)))
 		return err;
 	/* the learning pass may have opened the file again: the parser of the tep now read */
@@ -468,7 +379,7 @@ static int run_open_parsers(struct analyze_run *r)
 	 * any other trace is decoded exactly as before. After the infer-gap pass, which it must
 	 * not change. */
 	if (tep_find_event_by_name(r->tep, "kmem", "mm_page_alloc") &&
-	    tep_find_event_by_name(r->tep, "kmem", "mm_page_free") && !r->lcf &&
+	    tep_find_event_by_name(r->tep, "kmem", "mm_page_free") &&
 	    (err = pcp_kmem_parser_enable_lifecycle(r->kmem, r->errbuf, r->errlen)))
 		return err;
 	r->a->refill_source = pcp_kmem_refill_source(r->kmem);
@@ -564,7 +475,7 @@ static int run_open_models(struct analyze_run *r)
 	int err;
 
 	run_churn_opts(r);
-	if (!r->meta_loaded && (err = pcp_meta_load(path, &a->meta)))
+	if ((err = pcp_meta_load(path, &a->meta)))
 		return pcp_errorf(errbuf, errlen, err, "%s.meta.json is not a valid JSON object", path);
 	r->copts.meta = a->meta;   /* zone-lock hold: the pageset batch */
 	r->copts.sink = r->opts.sink;
@@ -579,7 +490,7 @@ static int run_open_models(struct analyze_run *r)
 		return pcp_errorf(errbuf, errlen, err, "cannot create the churn model");
 	if (r->percpu_present && (err = pcp_percpu_model_new(&r->pmodel)))
 		return pcp_errorf(errbuf, errlen, err, "cannot create the percpu model");
-	if (pcp_kmem_has_lifecycle(r->kmem) && !r->lc && (err = run_open_lifecycle(r)))
+	if (pcp_kmem_has_lifecycle(r->kmem) && (err = run_open_lifecycle(r)))
 		return pcp_errorf(errbuf, errlen, err, "cannot create the lifecycle model");
 	if (r->stack_id >= 0 && (err = pcp_lock_cause_new(r->nr_cpus, r->opts.top_n, &r->lcause)))
 		return pcp_errorf(errbuf, errlen, err, "cannot create the lock-cause model");
@@ -609,15 +520,14 @@ static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
 	const uint32_t nr_cpus = r->nr_cpus;
 	struct pcp_filter *filter = r->filter;
 	const struct pcp_timeline_sink *sink = r->opts.sink && r->opts.sink->percpu ? r->opts.sink : NULL;
-	uint64_t analyzable = 0, pcp_blocks = 0, nr_in = 0, nr_read = 0;
-	const uint64_t lc_fed = lcf ? r->lc_fed : 0;   /* the learning pass fed those already */
+	uint64_t analyzable = 0, pcp_blocks = 0, nr_in = 0;
 	struct churn_input pipe[CHURN_PIPE];
 	struct tep_record *rec;
 
 	while ((rec = pcp_reader_next(reader))) {
 		struct churn_input *in = &pipe[nr_in & (CHURN_PIPE - 1)];
 		int id = type_host ? event_id(rec, type_off, type_size) : tep_data_type(tep, rec);
-		int kind, to_lcf = lcf && ++nr_read > lc_fed;
+		int kind;
 
 		if (id < 0 || id >= nr_ids || !has_format[id] || rec->cpu < 0 || (uint32_t)rec->cpu >= nr_cpus)
 			return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_CORRUPT,
@@ -664,7 +574,7 @@ static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
 			nr_in++;
 			if (lc)         /* a stack record too: it only advances time there */
 				pcp_lifecycle_event(lc, &in->ev);
-			else if (to_lcf)
+			else if (lcf)
 				pcp_lc_feed_push(lcf, &in->ev);
 			continue;
 		}
@@ -694,7 +604,7 @@ static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
 		nr_in++;
 		if (lc)         /* every record: first/last timestamps are over all of them */
 			pcp_lifecycle_event(lc, &in->ev);
-		else if (to_lcf)
+		else if (lcf)
 			pcp_lc_feed_push(lcf, &in->ev);
 	}
 	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; i < nr_in; i++)
@@ -708,19 +618,18 @@ static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
  * cannot start. */
 static int run_read_records(struct analyze_run *r)
 {
-	struct pcp_lc_feed *lcf = r->lcf;   /* started before the learning pass, or now */
+	struct pcp_lc_feed *lcf = NULL;
 	int err;
 
-	if (!lcf && r->lc && lifecycle_thread(r) && pcp_lc_feed_start(r->lc, r->nr_cpus, &lcf))
+	if (r->lc && lifecycle_thread(r) && pcp_lc_feed_start(r->lc, r->nr_cpus, &lcf))
 		lcf = NULL;
-	r->lcf = NULL;
 	/* after the learning pass this is already so (no second start-over) */
 	if ((err = set_main_pass_decoding(r, 0))) {
 		pcp_lc_feed_finish(lcf);
 		return err;
 	}
 	if (lcf && r->opts.jobs == 2)
-		pcp_lc_feed_set_idle(lcf, lifecycle_idle, r);
+		pcp_lc_feed_set_idle(lcf, pcp_reader_help, r->reader);
 	err = read_records(r, lcf);
 	pcp_lc_feed_finish(lcf);
 	return err;
@@ -830,7 +739,6 @@ static int run_finish(struct analyze_run *r)
 
 static void run_release(struct analyze_run *r)
 {
-	pcp_lc_feed_finish(r->lcf);   /* an analysis that failed between the passes */
 	free(r->filter);
 	free(r->counts);
 	free(r->has_format);
