@@ -54,6 +54,7 @@ struct cpu_sec {
 	uint32_t rank;             /* 0: top buffer, 1 + i: instance i (libtracecmd's order) */
 	uint32_t cpu;
 	uint64_t offset, size;
+	uint32_t page;             /* compressed: every chunk checked to hold whole pages of it */
 };
 
 /* A CPUSTAT option's values and the buffer it belongs to (see collect_cpustat). */
@@ -695,7 +696,8 @@ checked:
 			w->secs = n;
 			w->cap = cap;
 		}
-		w->secs[w->nr++] = (struct cpu_sec){ .rank = w->rank, .cpu = (uint32_t)cpu, .offset = off, .size = size };
+		w->secs[w->nr++] = (struct cpu_sec){ .rank = w->rank, .cpu = (uint32_t)cpu, .offset = off,
+						      .size = size, .page = c->buf_page };
 	}
 	if (c->w && c->w->nr_bufs) {
 		struct pcp_trace_buffer *b = &c->w->bufs[c->w->nr_bufs - 1];
@@ -1475,6 +1477,13 @@ static int open_direct(struct pcp_reader *r, const char *path, struct walk *w, c
 	p.compression = r->layout.file_version == 7 ? r->layout.compression : NULL;
 	p.tsc2nsec_mult = r->layout.tsc2nsec_mult;
 	p.tsc2nsec_shift = r->layout.tsc2nsec_shift;
+	/* The walk checked every chunk for whole pages (check_cpu_data): the decoder's own scan
+	 * of the chunk tables, a read of the whole compressed file, only when it checked them for
+	 * another page size. */
+	p.chunks_checked = 1;
+	for (size_t i = 0; i < w->nr; i++)
+		if (w->secs[i].page != w->page_size)
+			p.chunks_checked = 0;
 	err = pcp_rbdec_open(&p, secs, w->nr, &r->direct, errbuf, errlen);
 	if (err) {
 		free(secs);
