@@ -33,27 +33,40 @@ static void same_lookup(struct tep_handle *want, struct tep_handle *got, unsigne
 	}
 }
 
+/* The same from libtraceevent's map and ours. */
+static void same_map_lookup(struct tep_handle *want, const struct pcp_ksyms_map *got, unsigned long long addr)
+{
+	uint64_t start = 0;
+	const char *a = tep_find_function(want, addr), *b = pcp_ksyms_map_find(got, addr, &start);
+
+	ck_assert_msg((a == NULL) == (b == NULL), "0x%llx: %s vs %s", addr, a ? a : "(none)", b ? b : "(none)");
+	if (a) {
+		ck_assert_str_eq(a, b);
+		ck_assert_uint_eq(tep_find_function_address(want, addr), start);
+	}
+}
+
 /* Both parsers over text; lookups at every listed address, one byte either side, and between. */
 static void compare_parsers(const char *text, const unsigned long long *addrs, size_t n)
 {
-	struct tep_handle *want = tep_alloc(), *got = tep_alloc();
+	struct tep_handle *want = tep_alloc();
+	struct pcp_ksyms_map *got;
 	char *copy = strdup(text);
 
 	ck_assert_ptr_nonnull(want);
-	ck_assert_ptr_nonnull(got);
 	ck_assert_ptr_nonnull(copy);
 	tep_set_loglevel(TEP_LOG_NONE);
 	tep_parse_kallsyms(want, text);
-	pcp_ksyms_parse(got, copy);
+	got = pcp_ksyms_map_parse(copy);   /* takes copy */
+	ck_assert_ptr_nonnull(got);
 	for (size_t i = 0; i < n; i++) {
-		same_lookup(want, got, addrs[i]);
-		same_lookup(want, got, addrs[i] - 1);
-		same_lookup(want, got, addrs[i] + 1);
-		same_lookup(want, got, addrs[i] + 0x100);
+		same_map_lookup(want, got, addrs[i]);
+		same_map_lookup(want, got, addrs[i] - 1);
+		same_map_lookup(want, got, addrs[i] + 1);
+		same_map_lookup(want, got, addrs[i] + 0x100);
 	}
-	free(copy);
+	pcp_ksyms_map_free(got);
 	tep_free(want);
-	tep_free(got);
 }
 
 START_TEST(parses_as_libtraceevent)
@@ -67,10 +80,27 @@ START_TEST(parses_as_libtraceevent)
 		"ffffffff81000000 T\nffffffff81000100 T named\n",   /* no name: the parse stops */
 		"ffffffff81000000 T x\t[unterminated\n",
 		"",
+		/* forms the fast path leaves to sscanf, and what it must read as sscanf does */
+		"0xffffffff81000000 T hexprefix\nFFFFFFFF81000100 T upper\n  ffffffff81000200 T lead\n"
+		"ffffffff81000300  T twospaces\nffffffff81000400 T  twoafter\nffffffff81000500 T tab\t\n"
+		"ffffffff81000600 T modsp\t[ m]\nffffffff81000700 T modempty\t[]\nffffffff81000800 T cr\r\n"
+		"ffffffff81000900 T notab [m]\nffffffff81000a00 T tabnobracket\tm]\n"
+		"ffffffff81000b00 T v\v\nffffffff81000c00\tT tabsep\n1 t one\n00000000000000001 T seventeen\n",
+		"+ffffffff81000000 T plus\nffffffff81000100 T after_plus\n",
+		"ffffffff81000000 \n",
+		/* many equal addresses: which one answers is the binary search's choice */
+		"ffffffff81000000 T a0\nffffffff81000000 T a1\nffffffff81000000 T a2\nffffffff81000000 T a3\n"
+		"ffffffff81000100 T b0\nffffffff81000100 T b1\nffffffff81000100 T b2\nffffffff81000200 T c\n"
+		"ffffffff81000000 T a4\nffffffff81000300 T d0\nffffffff81000300 T d1\nffffffff81000100 T b3\n"
+		"ffffffff81000400 T e\nffffffff81000400 T e1\nffffffff81000400 T e2\nffffffff81000400 T e3\n"
+		"ffffffff81000400 T e4\nffffffff81000200 T c1\n",
 	};
 	static const unsigned long long addrs[] = { 0xffffffff81000000ULL, 0xffffffff81000100ULL,
 		0xffffffff81000200ULL, 0xffffffff81000300ULL, 0xffffffff81000400ULL,
-		0xffffffffc0000000ULL, 0xffffffffc0000100ULL, 0x1000, 0 };
+		0xffffffffc0000000ULL, 0xffffffffc0000100ULL, 0x1000, 0, 1, 0xffffffff81000500ULL,
+		0xffffffff81000600ULL, 0xffffffff81000700ULL, 0xffffffff81000800ULL,
+		0xffffffff81000900ULL, 0xffffffff81000a00ULL, 0xffffffff81000b00ULL,
+		0xffffffff81000c00ULL, 0xffffffffffffffffULL };
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		compare_parsers(texts[i], addrs, sizeof(addrs) / sizeof(addrs[0]));

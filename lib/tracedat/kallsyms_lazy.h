@@ -52,10 +52,16 @@ void pcp_ksyms_load_now(struct pcp_ksyms *k);
 /* The load's result once an address was looked up (PCP_OK before any lookup). */
 int pcp_ksyms_status(struct pcp_ksyms *k);
 
-/* Registers the functions of a /proc/kallsyms text (modified in place) with tep, in the order
- * and with the rules of libtraceevent 1.7.1's tep_parse_kallsyms(): lines split on '\n' (empty
- * ones skipped), "ADDR TYPE NAME[\t[MODULE]]", the first unparsable line ends the parse, '$'
- * names and absolute ('A', 'a') symbols skipped. Our code, so no child guards it. */
-void pcp_ksyms_parse(struct tep_handle *tep, char *text);
+/* The functions of a /proc/kallsyms text (taken: modified in place, freed with the map),
+ * parsed in the order and with the rules of libtraceevent 1.7.1's tep_parse_kallsyms(): lines
+ * split on '\n' (empty ones skipped), "ADDR TYPE NAME[\t[MODULE]]", the first unparsable line
+ * ends the parse, '$' names and absolute ('A', 'a') symbols skipped. NULL: out of memory.
+ * Our code, so no child guards it. */
+struct pcp_ksyms_map;
+struct pcp_ksyms_map *pcp_ksyms_map_parse(char *text);
+/* The function that contains addr, as tep_find_function() on a tep that parsed the same text
+ * answers (and *start as tep_find_function_address()), or NULL. */
+const char *pcp_ksyms_map_find(const struct pcp_ksyms_map *m, uint64_t addr, uint64_t *start);
+void pcp_ksyms_map_free(struct pcp_ksyms_map *m);
 
 #endif

@@ -77,6 +77,7 @@ struct mt_batch {
 	size_t map_len;
 	char *ubuf;                 /* this batch's chunk (compressed) */
 	size_t ubuf_cap;
+	size_t ulen;                /* chunk mode: the chunk's bytes in ubuf (no records) */
 	int end;                    /* the stream ends after these records */
 	int err;                    /* ... with this error (msg) */
 	char msg[200];
@@ -105,7 +106,8 @@ struct stream {
 	 * cache line than the merging side's, which the merge writes per record */
 	_Alignas(64) struct kbuffer *kbuf;
 	struct zdec *z;
-	int block_only;             /* a decode thread's walk: the block's pages only */
+	int block_only;             /* a decode thread's walk (in chunk mode the merging
+				     * thread's): the block's pages only */
 	const char *page;           /* the page loaded in kbuf */
 	const char *data;           /* page + header: where event offsets count from */
 	/* the page walk, as struct kbuffer keeps it: offsets from data */
@@ -167,6 +169,13 @@ struct pcp_rbdec {
 	struct zdec z;              /* one thread: shared by all streams */
 	struct mt_worker *workers;
 	size_t nr_workers;
+	/* Helper mode on compressed data: a batch is a decompressed chunk only, and the merging
+	 * thread walks it itself as one thread does (advance_chunks). The decompression is what
+	 * costs (zstd: 27 % of a -j 1 run); the walk done on the filling side, its 32 bytes per
+	 * record handed over and copied again per record, cost more at -j 2 than the walk saved
+	 * (rec15.dat, stop 24: advance_mt and the fill's walk +450 perf samples against -j 1's
+	 * walk of ~200). */
+	int chunk_mode;
 };
 
 static uint64_t get_num(const struct pcp_rbdec *d, const unsigned char *b, int n)
@@ -215,6 +224,62 @@ static const char *rd_ahead(struct rdbuf *ra, int fd, uint64_t file_size, uint64
 	return ra->buf;
 }
 
+/* The stream's next compressed chunk, decompressed with z into *ubuf (grown to fit): 1 loaded
+ * (*len bytes), 0 no chunk left, < 0 error (*err and msg). It reads and advances only the
+ * stream's chunk position and read-ahead buffer, so that in chunk mode one thread may load the
+ * next chunk while another walks the one before (errors go to the caller's *err and msg). */
+static int load_chunk(struct stream *s, struct zdec *z, char **ubuf, size_t *cap, size_t *len,
+		      int *err_out, char *msg, size_t msglen)
+{
+	struct pcp_rbdec *d = s->d;
+	const unsigned char *h;
+	const char *zdata;
+	uint64_t csize, usize;
+	int err = PCP_OK;
+
+	if (!s->chunks_left)
+		return 0;
+	if (!(h = (const unsigned char *)rd_ahead(&s->ra, d->p.fd, d->p.file_size, s->chunk_off, 8, &err))) {
+		*err_out = pcp_errorf(msg, msglen, err, err == PCP_ERR_NOMEM ? "out of memory"
+				      : "cannot read a chunk header of CPU %u", s->cpu);
+		return -1;
+	}
+	csize = get_num(d, h, 4);
+	usize = get_num(d, h + 4, 4);
+	if (!usize || usize % d->p.page_size || csize > d->p.file_size - s->chunk_off - 8) {
+		*err_out = pcp_errorf(msg, msglen, PCP_ERR_CORRUPT, "CPU %u: damaged chunk header at byte %llu",
+				      s->cpu, (unsigned long long)s->chunk_off);
+		return -1;
+	}
+	if (grow(ubuf, cap, (size_t)usize)) {
+		*err_out = pcp_errorf(msg, msglen, PCP_ERR_NOMEM, "out of memory");
+		return -1;
+	}
+	if (!(zdata = rd_ahead(&s->ra, d->p.fd, d->p.file_size, s->chunk_off + 8, (size_t)csize, &err))) {
+		*err_out = pcp_errorf(msg, msglen, err, err == PCP_ERR_NOMEM ? "out of memory"
+				      : "cannot read a chunk of CPU %u", s->cpu);
+		return -1;
+	}
+	if (d->comp == COMP_ZSTD) {
+		size_t got = ZSTD_decompressDCtx(z->zctx, *ubuf, (size_t)usize, zdata, (size_t)csize);
+		err = ZSTD_isError(got) || got != usize;
+	} else {
+		uLongf got = (uLongf)usize;
+		err = uncompress((Bytef *)*ubuf, &got, (const Bytef *)zdata, (uLong)csize) != Z_OK ||
+		      got != usize;
+	}
+	if (err) {
+		*err_out = pcp_errorf(msg, msglen, PCP_ERR_CORRUPT,
+				      "CPU %u: compressed chunk at byte %llu does not decompress to its %llu declared bytes",
+				      s->cpu, (unsigned long long)s->chunk_off, (unsigned long long)usize);
+		return -1;
+	}
+	s->chunk_off += 8 + csize;
+	s->chunks_left--;
+	*len = (size_t)usize;
+	return 1;
+}
+
 /* Next window (uncompressed) or chunk (compressed) of s into s->buf. 1 loaded, 0 end, < 0 error. */
 static int next_block(struct stream *s)
 {
@@ -250,53 +315,13 @@ static int next_block(struct stream *s)
 		s->next_off += len;
 		return 1;
 	} else {
-		const unsigned char *h;
-		const char *zdata;
-		uint64_t csize, usize;
-		int err = PCP_OK;
+		size_t len;
+		int r = load_chunk(s, s->z, &s->ubuf, &s->ubuf_cap, &len, &s->err, s->msg, sizeof(s->msg));
 
-		if (!s->chunks_left)
-			return 0;
-		if (!(h = (const unsigned char *)rd_ahead(&s->ra, d->p.fd, d->p.file_size, s->chunk_off, 8, &err))) {
-			s->err = pcp_errorf(s->msg, sizeof(s->msg), err, err == PCP_ERR_NOMEM ? "out of memory"
-					    : "cannot read a chunk header of CPU %u", s->cpu);
-			return -1;
-		}
-		csize = get_num(d, h, 4);
-		usize = get_num(d, h + 4, 4);
-		if (!usize || usize % d->p.page_size || csize > d->p.file_size - s->chunk_off - 8) {
-			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_CORRUPT,
-					 "CPU %u: damaged chunk header at byte %llu", s->cpu,
-					 (unsigned long long)s->chunk_off);
-			return -1;
-		}
-		if (grow(&s->ubuf, &s->ubuf_cap, (size_t)usize)) {
-			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_NOMEM, "out of memory");
-			return -1;
-		}
-		if (!(zdata = rd_ahead(&s->ra, d->p.fd, d->p.file_size, s->chunk_off + 8, (size_t)csize, &err))) {
-			s->err = pcp_errorf(s->msg, sizeof(s->msg), err, err == PCP_ERR_NOMEM ? "out of memory"
-					    : "cannot read a chunk of CPU %u", s->cpu);
-			return -1;
-		}
-		if (d->comp == COMP_ZSTD) {
-			size_t got = ZSTD_decompressDCtx(s->z->zctx, s->ubuf, (size_t)usize, zdata, (size_t)csize);
-			err = ZSTD_isError(got) || got != usize;
-		} else {
-			uLongf got = (uLongf)usize;
-			err = uncompress((Bytef *)s->ubuf, &got, (const Bytef *)zdata, (uLong)csize) != Z_OK ||
-			      got != usize;
-		}
-		if (err) {
-			s->err = pcp_errorf(s->msg, sizeof(s->msg), PCP_ERR_CORRUPT,
-					 "CPU %u: compressed chunk at byte %llu does not decompress to its %llu declared bytes",
-					 s->cpu, (unsigned long long)s->chunk_off, (unsigned long long)usize);
-			return -1;
-		}
-		s->chunk_off += 8 + csize;
-		s->chunks_left--;
+		if (r <= 0)
+			return r;
 		s->buf = s->ubuf;
-		s->buf_len = (size_t)usize;
+		s->buf_len = len;
 		s->buf_pos = 0;
 		return 1;
 	}
@@ -477,7 +502,11 @@ static int advance_serial(struct stream *s)
  * mapping or chunk buffer) and walks it (s->block_only: the walk ends with the block). The
  * merging thread takes the batches in the same order, so it sees the very records, marks and
  * errors (after the records before them) one thread would. Nothing is allocated per record:
- * a batch's record array grows to the largest block and is reused. */
+ * a batch's record array grows to the largest block and is reused. In chunk mode (helper mode
+ * on compressed data, pcp_rbdec.chunk_mode) a batch is the decompressed chunk alone and the
+ * merging thread walks it (advance_chunks): the same records, marks and errors again, since
+ * the walk is one thread's and a chunk that fails to load ends the stream after the chunks
+ * before it. */
 
 /* Copies n bytes to dst (16-byte aligned, as malloc's) with non-temporal stores: the lines
  * go to memory without being read first. The batches are read on the merging thread's core;
@@ -574,6 +603,37 @@ ended:
 	}
 }
 
+/* Chunk mode: the stream's next chunk into b, decompressed only (the merging thread walks
+ * it). remote: decompressed in the worker's private buffer and streamed to the batch, as
+ * mt_fill does with its blocks. */
+static void mt_fill_chunk(struct stream *s, struct mt_batch *b, int remote)
+{
+	struct mt_worker *w = s->w;
+	size_t len = 0;
+	int r;
+
+	b->n = 0;
+	b->end = 0;
+	b->err = 0;
+	b->ulen = 0;
+	if (!remote) {
+		r = load_chunk(s, &s->d->z, &b->ubuf, &b->ubuf_cap, &len, &b->err, b->msg, sizeof(b->msg));
+	} else {
+		r = load_chunk(s, &w->z, &w->scratch, &w->scratch_cap, &len, &b->err, b->msg, sizeof(b->msg));
+		if (r > 0 && grow(&b->ubuf, &b->ubuf_cap, len)) {
+			b->err = pcp_errorf(b->msg, sizeof(b->msg), PCP_ERR_NOMEM, "out of memory");
+			r = -1;
+		} else if (r > 0) {
+			stream_copy(b->ubuf, w->scratch, len);
+		}
+	}
+	if (r > 0) {
+		b->ulen = len;
+		return;
+	}
+	b->end = 1;   /* no chunk left (err 0), or the error the walk meets after the chunks before */
+}
+
 /* Decodes the stream's next block into b. remote (a thread other than the merging one):
  * loaded and walked in the worker's private buffers, then streamed to the batch
  * (stream_copy), the records' data pointers moved with it; otherwise (the merging thread fills
@@ -584,6 +644,10 @@ static void mt_fill(struct stream *s, struct mt_batch *b, int remote)
 	size_t n = 0;
 	int r;
 
+	if (s->d->chunk_mode) {
+		mt_fill_chunk(s, b, remote);
+		return;
+	}
 	if (!remote) {
 		mt_fill_local(s, b);
 		return;
@@ -792,6 +856,64 @@ int pcp_rbdec_help(struct pcp_rbdec *d)
 	return best != NULL;
 }
 
+/* Releases the stream's current batch (its records are no longer referenced) and makes the
+ * next one current: in helper mode the merging thread fills it itself when nobody is on it,
+ * or fills another stream's meanwhile rather than wait. */
+static struct mt_batch *next_batch(struct stream *s)
+{
+	struct mt_batch *b = s->cur;
+
+	pthread_mutex_lock(&s->w->lock);
+	if (b) {
+		s->head = (s->head + 1) % MT_RING;
+		s->count--;
+		/* Wake a sleeping decode thread only when this ring is half empty: it then refills
+		 * several batches per wake-up. Waking it per batch cost a context switch per
+		 * ~1,000 records on each side (17,800 switches in a 14.6 M record run), more than
+		 * the decoding itself on a virtual machine. */
+		if (s->w->waiting && s->count <= MT_RING / 2)
+			pthread_cond_signal(&s->w->space);
+	}
+	while (!s->count) {
+		struct stream *other;
+
+		if (s->w->helper && !s->filling && !s->done)
+			mt_fill_next(s, 0);
+		else if (s->w->helper && (other = mt_pick(s->w)))
+			mt_fill_next(other, 0);   /* work the merge needs later, instead of a wait */
+		else
+			pthread_cond_wait(&s->w->ready, &s->w->lock);
+	}
+	s->cur = &s->ring[s->head];
+	pthread_mutex_unlock(&s->w->lock);
+	return s->cur;
+}
+
+/* Chunk mode: makes s->rec the stream's next record, walking its chunks as one thread does
+ * (s->block_only: the walk stops at the end of each). */
+static int advance_chunks(struct stream *s)
+{
+	for (;;) {
+		struct mt_batch *b = s->cur;
+		int r = b ? advance_serial(s) : 0;
+
+		if (r != 0)
+			return r;
+		if (b && b->end) {
+			if (!b->err)
+				return 0;
+			s->err = b->err;
+			memcpy(s->msg, b->msg, sizeof(s->msg));
+			return -1;
+		}
+		b = next_batch(s);
+		s->buf = b->ubuf;
+		s->buf_len = b->ulen;
+		s->buf_pos = 0;
+		s->page = NULL;
+	}
+}
+
 /* Decode threads: makes s->rec the stream's next record from its batches. */
 static int advance_mt(struct stream *s)
 {
@@ -816,28 +938,7 @@ static int advance_mt(struct stream *s)
 			memcpy(s->msg, b->msg, sizeof(s->msg));
 			return -1;
 		}
-		/* release the batch handed out (its records are no longer referenced), take the next */
-		pthread_mutex_lock(&s->w->lock);
-		if (b) {
-			s->head = (s->head + 1) % MT_RING;
-			s->count--;
-			/* Wake a sleeping decode thread only when this ring is half empty: it then
-			 * refills several batches per wake-up. Waking it per batch cost a context
-			 * switch per ~1,000 records on each side (17,800 switches in a 14.6 M
-			 * record run), more than the decoding itself on a virtual machine. */
-			if (s->w->waiting && s->count <= MT_RING / 2)
-				pthread_cond_signal(&s->w->space);
-		}
-		while (!s->count) {
-			/* helper mode: nobody is on it, so the merging thread decodes it itself
-			 * rather than wait for the helper to be idle */
-			if (s->w->helper && !s->filling && !s->done)
-				mt_fill_next(s, 0);
-			else
-				pthread_cond_wait(&s->w->ready, &s->w->lock);
-		}
-		s->cur = &s->ring[s->head];
-		pthread_mutex_unlock(&s->w->lock);
+		next_batch(s);
 		s->ri = 0;
 	}
 }
@@ -845,7 +946,9 @@ static int advance_mt(struct stream *s)
 /* Makes s->rec the stream's next record. 1 done, 0 end of stream, < 0 error (s->err). */
 static inline int advance(struct stream *s)
 {
-	return s->w ? advance_mt(s) : advance_serial(s);
+	if (!s->w)
+		return advance_serial(s);
+	return s->d->chunk_mode ? advance_chunks(s) : advance_mt(s);
 }
 
 static void mt_stop(struct pcp_rbdec *d)
@@ -876,6 +979,7 @@ static int mt_start(struct pcp_rbdec *d, size_t nr, int helper, char *errbuf, si
 	if (!d->workers)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	d->nr_workers = nr;
+	d->chunk_mode = helper && d->comp != COMP_NONE;
 	for (size_t i = 0; i < nr; i++) {
 		struct mt_worker *w = &d->workers[i];
 
