@@ -42,14 +42,6 @@
  * records found in it. */
 #define MT_WINDOW (256u << 10)  /* mapped bytes per batch (uncompressed) */
 #define MT_RING 4               /* batches per stream decoded ahead */
-/* Chunk mode (below): a batch is one decompressed chunk (10 pages as trace-cmd and pcprecord
- * write them), so the rings can be deeper for the same memory: CHUNK_RING_TOTAL batches over
- * all streams, at least MT_RING and at most CHUNK_RING_MAX each. The helper is the lifecycle
- * thread, which decodes only while it waits for events and models them in bursts of several
- * thousand; with 4 chunks per stream ahead the merging thread still decompressed a third of
- * its time at -j 2, with 32 the main pass took 0.60-0.63 s instead of 0.64-0.68 (rec15.dat, stop 24). */
-#define CHUNK_RING_TOTAL 64
-#define CHUNK_RING_MAX 32
 
 enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
 
@@ -184,7 +176,6 @@ struct pcp_rbdec {
 	 * (rec15.dat, stop 24: advance_mt and the fill's walk +450 perf samples against -j 1's
 	 * walk of ~200). */
 	int chunk_mode;
-	size_t ring_len;            /* batches per stream's ring */
 };
 
 static uint64_t get_num(const struct pcp_rbdec *d, const unsigned char *b, int n)
@@ -750,7 +741,7 @@ static struct stream *mt_pick(struct mt_worker *w)
 
 	for (size_t i = w->first; i < d->nr_streams; i += w->step) {
 		struct stream *s = &d->streams[i];
-		if (!s->done && !s->filling && s->count < d->ring_len && (!best || s->count < best->count))
+		if (!s->done && !s->filling && s->count < MT_RING && (!best || s->count < best->count))
 			best = s;
 	}
 	return best;
@@ -770,7 +761,7 @@ static void mt_fill_next(struct stream *s, int remote)
 		mt_publish();
 	pthread_mutex_lock(&w->lock);
 	s->filling = 0;
-	s->tail = (s->tail + 1) % s->d->ring_len;
+	s->tail = (s->tail + 1) % MT_RING;
 	s->count++;
 	s->done = b->end;
 	/* helper mode: the merging thread may wait on another stream's batch */
@@ -874,13 +865,13 @@ static struct mt_batch *next_batch(struct stream *s)
 
 	pthread_mutex_lock(&s->w->lock);
 	if (b) {
-		s->head = (s->head + 1) % s->d->ring_len;
+		s->head = (s->head + 1) % MT_RING;
 		s->count--;
 		/* Wake a sleeping decode thread only when this ring is half empty: it then refills
 		 * several batches per wake-up. Waking it per batch cost a context switch per
 		 * ~1,000 records on each side (17,800 switches in a 14.6 M record run), more than
 		 * the decoding itself on a virtual machine. */
-		if (s->w->waiting && s->count <= s->d->ring_len / 2)
+		if (s->w->waiting && s->count <= MT_RING / 2)
 			pthread_cond_signal(&s->w->space);
 	}
 	while (!s->count) {
@@ -989,11 +980,6 @@ static int mt_start(struct pcp_rbdec *d, size_t nr, int helper, char *errbuf, si
 		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	d->nr_workers = nr;
 	d->chunk_mode = helper && d->comp != COMP_NONE;
-	d->ring_len = MT_RING;
-	if (d->chunk_mode && d->nr_streams) {
-		d->ring_len = CHUNK_RING_TOTAL / d->nr_streams;
-		d->ring_len = d->ring_len < MT_RING ? MT_RING : d->ring_len > CHUNK_RING_MAX ? CHUNK_RING_MAX : d->ring_len;
-	}
 	for (size_t i = 0; i < nr; i++) {
 		struct mt_worker *w = &d->workers[i];
 
@@ -1013,7 +999,7 @@ static int mt_start(struct pcp_rbdec *d, size_t nr, int helper, char *errbuf, si
 		s->w = &d->workers[i % nr];
 		s->z = &s->w->z;
 		s->block_only = 1;
-		if (!(s->ring = calloc(d->ring_len, sizeof(*s->ring))))
+		if (!(s->ring = calloc(MT_RING, sizeof(*s->ring))))
 			return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < nr && !helper; i++) {
@@ -1189,7 +1175,7 @@ void pcp_rbdec_close(struct pcp_rbdec *d)
 			kbuffer_free(s->kbuf);
 		free(s->ubuf);
 		free(s->ra.buf);
-		for (size_t k = 0; s->ring && k < d->ring_len; k++) {
+		for (size_t k = 0; s->ring && k < MT_RING; k++) {
 			if (s->ring[k].map)
 				munmap(s->ring[k].map, s->ring[k].map_len);
 			free(s->ring[k].ubuf);
