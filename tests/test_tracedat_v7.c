@@ -597,7 +597,9 @@ END_TEST
 /* Helper mode (pcpanalyze -j 2 with the lifecycle thread): batches decoded ahead by a thread
  * in pcp_rbdec_help_loop and by the merging thread when it needs one first give exactly the
  * serial decoder's records (ts, CPU, size, payload, missed marks) and, on a damaged chunk, the
- * same records before the same error line. */
+ * same records before the same error line. On compressed data that is chunk mode (the batches
+ * are decompressed chunks, the merging thread walks them); the large trace turns each
+ * stream's ring of chunks over many times. */
 static void *help_main(void *arg)
 {
 	pcp_rbdec_help_loop(arg);
@@ -669,6 +671,9 @@ START_TEST(helper_mode_same_records)
 	snprintf(vs, sizeof(vs), "%s/helper-zstd.dat", tmpdir);
 	snprintf(vz, sizeof(vz), "%s/helper-zlib.dat", tmpdir);
 	snprintf(bad, sizeof(bad), "%s/helper-bad.dat", tmpdir);
+	write_script(script, 400000);
+	build(script, vs, "v7-zstd");
+	helper_same_as_serial(vs, "zstd", PCP_OK);
 	write_script(script, 20000);
 	build(script, vs, "v7-zstd");
 	build(script, vz, "v7-zlib");

@@ -41,7 +41,9 @@
  * batches; a batch is one block (a compressed chunk, or a smaller mapped window) and the
  * records found in it. */
 #define MT_WINDOW (256u << 10)  /* mapped bytes per batch (uncompressed) */
-#define MT_RING 4               /* batches per stream decoded ahead */
+#define MT_RING 4               /* batches per stream decoded ahead (chunk mode too: 8 or
+				 * 32 chunks per stream gained 1-2 % on rec15.dat at -j 2 and
+				 * cost 30 % on a synthetic 800k-PFN trace, stop 24) */
 
 enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
 
