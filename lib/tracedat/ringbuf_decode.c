@@ -891,6 +891,16 @@ static struct mt_batch *next_batch(struct stream *s)
 	return s->cur;
 }
 
+/* The stream ends with batch b, its last: 0, or -1 with b's error made the stream's. */
+static int batch_end(struct stream *s, const struct mt_batch *b)
+{
+	if (!b->err)
+		return 0;
+	s->err = b->err;
+	memcpy(s->msg, b->msg, sizeof(s->msg));
+	return -1;
+}
+
 /* Chunk mode: makes s->rec the stream's next record, walking its chunks as one thread does
  * (s->block_only: the walk stops at the end of each). */
 static int advance_chunks(struct stream *s)
@@ -901,13 +911,8 @@ static int advance_chunks(struct stream *s)
 
 		if (r != 0)
 			return r;
-		if (b && b->end) {
-			if (!b->err)
-				return 0;
-			s->err = b->err;
-			memcpy(s->msg, b->msg, sizeof(s->msg));
-			return -1;
-		}
+		if (b && b->end)
+			return batch_end(s, b);
 		b = next_batch(s);
 		s->buf = b->ubuf;
 		s->buf_len = b->ulen;
@@ -933,13 +938,8 @@ static int advance_mt(struct stream *s)
 			s->rec.missed_events = o->missed;
 			return 1;
 		}
-		if (b && b->end) {
-			if (!b->err)
-				return 0;
-			s->err = b->err;
-			memcpy(s->msg, b->msg, sizeof(s->msg));
-			return -1;
-		}
+		if (b && b->end)
+			return batch_end(s, b);
 		next_batch(s);
 		s->ri = 0;
 	}
