@@ -701,6 +701,10 @@ static int run_finish(struct analyze_run *r)
 		a->window_from_ns = r->filter->from_ns;
 		a->window_to_ns = r->filter->to_ns;
 	}
+	if (!r->analyzable && r->filter && !a->events_total)   /* the selection, not the trace */
+		return pcp_errorf(errbuf, errlen, PCP_ERR_NO_EVENTS,
+				  "no event that pcptrace analyzes (the window and filters keep none of "
+				  "the trace's %llu records)", (unsigned long long)pcp_reader_records(r->reader));
 	if (!r->analyzable)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_NO_EVENTS, "no event that pcptrace analyzes (%s)",
 				  a->events_total ? "no PCP refill/drain, zone-lock or percpu record"

@@ -98,8 +98,15 @@ for bad in "--from x" "--to 1.0000000001" "--cpus 3-1" "--cpus a" "--pid -4" "--
 	eval "\"$A\" -q -o \"$T/bad.db\" $bad \"$T/pf.dat\"" 2> "$T/bad.err"; rc=$?
 	[ $rc = 2 ] && [ "$(wc -l < "$T/bad.err")" = 1 ] || fail "$bad: exit $rc, $(cat "$T/bad.err")"
 done
-# a window with nothing in it: no analyzable event (8)
-"$A" -q -o "$T/empty.db" --from @1 --to @2 "$T/pf.dat" 2>/dev/null; [ $? = 8 ] || fail "empty window: exit $?"
-# --comm of no task keeps nothing
-"$A" -q -o "$T/nocomm.db" --comm no-such-task "$T/pf.dat" 2>/dev/null; [ $? = 8 ] || fail "unknown comm: exit $?"
+# a window with nothing in it: no analyzable event (8), said of the selection, not the trace
+records=$(trace-cmd report "$T/pf.dat" 2>/dev/null | grep -vc '^cpus=\|^CPU\|^$')   # one line a record
+"$A" -q -o "$T/empty.db" --from @1 --to @2 "$T/pf.dat" 2> "$T/empty.err"; rc=$?
+[ $rc = 8 ] || fail "empty window: exit $rc"
+grep -q "the window and filters keep none of the trace's $records records" "$T/empty.err" \
+	|| fail "empty window message ($records records): $(cat "$T/empty.err")"
+# --comm or --pid of no task keeps nothing
+"$A" -q -o "$T/nocomm.db" --comm no-such-task "$T/pf.dat" 2> "$T/nocomm.err"; [ $? = 8 ] || fail "unknown comm: exit $?"
+grep -q "the window and filters keep none" "$T/nocomm.err" || fail "unknown comm message: $(cat "$T/nocomm.err")"
+"$A" -q -o "$T/nopid.db" --pid 999999 "$T/pf.dat" 2> "$T/nopid.err"; [ $? = 8 ] || fail "unknown pid: exit $?"
+grep -q "keep none" "$T/nopid.err" || fail "unknown pid message: $(cat "$T/nopid.err")"
 echo "ok: perfetto timelines validated, windows recorded, compare refuses different windows"
