@@ -13,6 +13,7 @@
 #include "events/parse_kmem.h"
 #include "meta/meta.h"
 #include "model/lifecycle.h"
+#include "model/lifecycle_feed.h"
 #include "synth/synth.h"
 #include "tracedat/trace_reader.h"
 #include "check_helpers.h"
@@ -855,6 +856,47 @@ START_TEST(recorded_trace_cmd_matches_independent_checker)
 }
 END_TEST
 
+/* The model thread's idle work (pcpanalyze -j 2: decoding) runs with the feed unlocked; the
+ * end (or half a ring) signalled meanwhile must not be lost: pcp_lc_feed_finish() returns.
+ * The hook holds the thread in its first call for 300 ms while finish signals the end; the
+ * alarm fails the test (a hang) instead of CI's per-test timeout. */
+static volatile int idle_entered;
+
+static int slow_idle(void *ctx)
+{
+	(void)ctx;
+	if (!idle_entered) {
+		idle_entered = 1;
+		usleep(300000);
+	}
+	return 0;
+}
+
+START_TEST(feed_end_during_idle_work)
+{
+	struct pcp_lifecycle_opts o;
+	struct pcp_lifecycle_model *m = NULL;
+	struct pcp_lc_feed *f = NULL;
+	struct pcp_event ev = { .kind = PCP_EV_OTHER };
+
+	pcp_lifecycle_opts_default(&o);
+	ck_assert_int_eq(pcp_lifecycle_new(1, &o, &m), PCP_OK);
+	ck_assert_int_eq(pcp_lc_feed_start(m, 1, &f), PCP_OK);
+	pcp_lc_feed_set_idle(f, slow_idle, NULL);
+	/* half the ring queued wakes the thread; it models them, finds the ring empty, idles */
+	for (int i = 0; i < 4 * PCP_LC_FEED_BATCH; i++) {
+		ev.ts_ns = 1000 + (uint64_t)i;
+		pcp_lc_feed_push(f, &ev);
+	}
+	while (!idle_entered)
+		usleep(1000);
+	alarm(20);
+	pcp_lc_feed_finish(f);   /* end signalled while the thread is in slow_idle */
+	alarm(0);
+	pcp_lifecycle_free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -875,6 +917,7 @@ int main(void)
 	tcase_add_test(tc, fixture_native_matches_independent_checker);
 	tcase_add_test(tc, recorded_pcprecord_matches_independent_checker);
 	tcase_add_test(tc, recorded_trace_cmd_matches_independent_checker);
+	tcase_add_test(tc, feed_end_during_idle_work);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

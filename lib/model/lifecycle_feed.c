@@ -55,6 +55,10 @@ static void *feed_main(void *arg)
 					pthread_cond_broadcast(&r->idle_done);
 					if (did)
 						continue;
+					/* the feeder's signal (half the ring queued, or the end) may have
+					 * come while idle() ran unlocked: nobody was waiting for it */
+					if (r->count >= LC_RING / 2 || r->end)
+						break;
 				}
 				pthread_cond_wait(&r->ready, &r->lock);
 			}
