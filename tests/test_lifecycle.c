@@ -857,7 +857,7 @@ START_TEST(recorded_trace_cmd_matches_independent_checker)
 END_TEST
 
 /* The model thread's idle work (pcpanalyze -j 2: decoding) runs with the feed unlocked; the
- * end (or half a ring) signalled meanwhile must not be lost: pcp_lc_feed_finish() returns.
+ * end (or half a ring) signalled meanwhile must not be lost: pcp_feed_finish() returns.
  * The hook holds the thread in its first call for 300 ms while finish signals the end; the
  * alarm fails the test (a hang) instead of CI's per-test timeout. */
 static volatile int idle_entered;
@@ -876,22 +876,22 @@ START_TEST(feed_end_during_idle_work)
 {
 	struct pcp_lifecycle_opts o;
 	struct pcp_lifecycle_model *m = NULL;
-	struct pcp_lc_feed *f = NULL;
+	struct pcp_feed *f = NULL;
 	struct pcp_event ev = { .kind = PCP_EV_OTHER };
 
 	pcp_lifecycle_opts_default(&o);
 	ck_assert_int_eq(pcp_lifecycle_new(1, &o, &m), PCP_OK);
 	ck_assert_int_eq(pcp_lc_feed_start(m, 1, &f), PCP_OK);
-	pcp_lc_feed_set_idle(f, slow_idle, NULL);
+	pcp_feed_set_idle(f, slow_idle, NULL);
 	/* half the ring queued wakes the thread; it models them, finds the ring empty, idles */
-	for (int i = 0; i < 4 * PCP_LC_FEED_BATCH; i++) {
+	for (int i = 0; i < 4 * PCP_FEED_BATCH; i++) {
 		ev.ts_ns = 1000 + (uint64_t)i;
-		pcp_lc_feed_push(f, &ev);
+		pcp_feed_push(f, &ev);
 	}
 	while (!idle_entered)
 		usleep(1000);
 	alarm(20);
-	pcp_lc_feed_finish(f);   /* end signalled while the thread is in slow_idle */
+	pcp_feed_finish(f);   /* end signalled while the thread is in slow_idle */
 	alarm(0);
 	pcp_lifecycle_free(m);
 }

@@ -280,19 +280,47 @@ static int lifecycle_thread(const struct analyze_run *r)
 	       tep_find_event_by_name(r->tep, "kmem", "mm_page_free");
 }
 
-/* The main pass's decoding. The lifecycle thread takes one of the -j threads: jobs - 2 decode
- * threads are left; at -j 2 the lifecycle thread decodes ahead whenever it waits for events and
- * the analysis thread decodes what it needs first itself: two busy threads on two cores. A
- * third thread (a decode thread beside them) cost more CPU than it saved on a 2-core machine:
- * context switches and cache lines handed between cores (bench/RESULTS.md). Without the
- * lifecycle model: jobs - 1 decode threads. */
+/* How the main pass spends its -j threads besides the analysis thread (bench/RESULTS.md):
+ * - the lifecycle model's thread (traces with alloc/free);
+ * - the pairing's PFN shards (pair_shards.h): half of what is left, at least 1, at most
+ *   PAIR_THREADS_MAX (the analysis thread, which routes every block to them, does about as
+ *   much as one shard: more shards wait for it);
+ * - decode threads: the rest.
+ * When none is left to decode, the lifecycle thread (or else the first pairing thread) decodes
+ * ahead whenever it waits for events and the analysis thread decodes what it needs first
+ * itself: two busy threads on two cores. A third thread (a decode thread beside them) cost
+ * more CPU than it saved on a 2-core machine: context switches and cache lines handed between
+ * cores. */
+#define PAIR_THREADS_MAX 4
+
+struct thread_plan {
+	unsigned lifecycle, pair, decode;
+	int helper;                     /* a model thread decodes when it waits (pcp_reader_help) */
+};
+
+static void plan_threads(const struct analyze_run *r, struct thread_plan *p)
+{
+	unsigned left = r->opts.jobs > 1 ? r->opts.jobs - 1 : 0;
+
+	memset(p, 0, sizeof(*p));
+	if (left && lifecycle_thread(r)) {
+		p->lifecycle = 1;
+		left--;
+	}
+	if (left && r->nr_cpus <= 65536) {
+		p->pair = left / 2 > PAIR_THREADS_MAX ? PAIR_THREADS_MAX : left / 2 ? left / 2 : 1;
+		left -= p->pair;
+	}
+	p->decode = left;
+	p->helper = !p->decode && (p->lifecycle || p->pair);
+}
+
 static int set_main_pass_decoding(struct analyze_run *r, int rewind)
 {
-	unsigned jobs = r->opts.jobs;
+	struct thread_plan plan;
 
-	if (lifecycle_thread(r))
-		return pcp_reader_set_decoding(r->reader, jobs - 2, 1, rewind, r->errbuf, r->errlen);
-	return pcp_reader_set_decoding(r->reader, jobs > 1 ? jobs - 1 : 0, 0, rewind, r->errbuf,
+	plan_threads(r, &plan);
+	return pcp_reader_set_decoding(r->reader, plan.decode, plan.helper, rewind, r->errbuf,
 				       r->errlen);
 }
 
@@ -428,7 +456,11 @@ static void run_churn_opts(struct analyze_run *r)
 {
 	struct pcp_churn_opts *copts = &r->copts;
 
+	struct thread_plan plan;
+
 	pcp_churn_opts_default(copts);
+	plan_threads(r, &plan);
+	copts->pair_threads = plan.pair;
 	copts->churn_window_ns = r->opts.churn_window_ns;
 	copts->bucket_ns = r->opts.bucket_ns;
 	copts->top_n = r->opts.top_n;
@@ -508,7 +540,7 @@ static int run_open_models(struct analyze_run *r)
 /* The pass over every record: decode, count, feed the models (the lifecycle model through
  * lcf when it runs on its own thread). The hot path: the run's fields are copied to locals
  * first so that the loop keeps them in registers. */
-static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
+static int read_records(struct analyze_run *r, struct pcp_feed *lcf)
 {
 	struct pcp_reader *reader = r->reader;
 	struct tep_handle *tep = r->tep;
@@ -583,7 +615,7 @@ static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
 			if (lc)         /* a stack record too: it only advances time there */
 				pcp_lifecycle_event(lc, &in->ev);
 			else if (lcf)
-				pcp_lc_feed_push(lcf, &in->ev);
+				pcp_feed_push(lcf, &in->ev);
 			continue;
 		}
 		kind = pcp_kmem_decode(kmem, rec, id, &in->ev);
@@ -604,7 +636,8 @@ static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
 				      kind != PCP_EV_ZONE_LOCKED;
 			if (kind == PCP_EV_REFILL || kind == PCP_EV_DRAIN) {
 				pcp_blocks++;
-				pcp_pair_prefetch(pairs, in->ev.block.pfn);
+				if (pairs)   /* inline pairing (with threads: theirs) */
+					pcp_pair_prefetch(pairs, in->ev.block.pfn);
 			}
 		}
 		in->ev.kind = (uint8_t)kind;
@@ -613,7 +646,7 @@ static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
 		if (lc)         /* every record: first/last timestamps are over all of them */
 			pcp_lifecycle_event(lc, &in->ev);
 		else if (lcf)
-			pcp_lc_feed_push(lcf, &in->ev);
+			pcp_feed_push(lcf, &in->ev);
 	}
 	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; i < nr_in; i++)
 		churn_feed(churn, lcause, &pipe[i & (CHURN_PIPE - 1)]);
@@ -623,23 +656,29 @@ static int read_records(struct analyze_run *r, struct pcp_lc_feed *lcf)
 }
 
 /* -j >= 2: the lifecycle model on a thread of its own (lifecycle_feed.h); one thread if it
- * cannot start. */
+ * cannot start. The pairing's threads are the churn model's (pair_shards.h). */
 static int run_read_records(struct analyze_run *r)
 {
-	struct pcp_lc_feed *lcf = NULL;
-	int err;
+	struct pcp_feed *lcf = NULL;
+	struct thread_plan plan;
+	int err, pair_helps = 0;
 
-	if (r->lc && lifecycle_thread(r) && pcp_lc_feed_start(r->lc, r->nr_cpus, &lcf))
+	plan_threads(r, &plan);
+	if (r->lc && plan.lifecycle && pcp_lc_feed_start(r->lc, r->nr_cpus, &lcf))
 		lcf = NULL;
 	/* after the learning pass this is already so (no second start-over) */
 	if ((err = set_main_pass_decoding(r, 0))) {
-		pcp_lc_feed_finish(lcf);
+		pcp_feed_finish(lcf);
 		return err;
 	}
-	if (lcf && r->opts.jobs == 2)
-		pcp_lc_feed_set_idle(lcf, pcp_reader_help, r->reader);
+	if (plan.helper && lcf)
+		pcp_feed_set_idle(lcf, pcp_reader_help, r->reader);
+	else if (plan.helper)
+		pair_helps = pcp_churn_set_pair_idle(r->churn, pcp_reader_help, r->reader);
 	err = read_records(r, lcf);
-	pcp_lc_feed_finish(lcf);
+	pcp_feed_finish(lcf);
+	if (pair_helps)   /* the pairing thread lives on until the churn model finishes */
+		pcp_churn_set_pair_idle(r->churn, NULL, NULL);
 	return err;
 }
 

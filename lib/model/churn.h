@@ -34,6 +34,9 @@ struct pcp_churn_opts {
 					     * NULL (default): none. Kept until finish. */
 	const struct pcp_timeline_sink *sink; /* zone-lock acquisitions as they close (lock_hold.h);
 					     * NULL (default): none. Kept until finish. */
+	unsigned pair_threads;              /* the pairing in this many PFN shards on threads of
+					     * their own (pair_shards.h); 0 (default): inline.
+					     * The results do not depend on it. */
 };
 
 void pcp_churn_opts_default(struct pcp_churn_opts *o);
@@ -125,9 +128,13 @@ int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pc
 void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev);
 /* The model's PFN table, for pcp_pair_prefetch() (pair_events.h): a caller that knows the
  * refills/drains coming next starts loading their slots (memory latency, not work, dominates
- * large tables). Prefetching has no effect on results. */
+ * large tables). Prefetching has no effect on results. NULL when the pairing runs on threads
+ * (pair_threads: each prefetches its own). */
 struct pcp_pair_table;
 const struct pcp_pair_table *pcp_churn_pair_table(const struct pcp_churn_model *m);
+/* With pair_threads: work for the first pairing thread while it waits for events
+ * (event_feed.h: pcp_feed_set_idle); 0 when there is no such thread. */
+int pcp_churn_set_pair_idle(struct pcp_churn_model *m, int (*idle)(void *ctx), void *ctx);
 /* A missed-events mark on cpu before its next record: count > 0 known, < 0 unknown. */
 void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count);
 /* The zone-lock acquisition (native lock event or inferred run) that the latest record on cpu

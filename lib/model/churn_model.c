@@ -12,7 +12,7 @@
 #include "model/churn.h"
 #include "model/lock_hold.h"
 #include "common/error.h"
-#include "model/pair_events.h"
+#include "model/pair_shards.h"
 #include "model/zone_map.h"
 #include "model/zone_timeline.h"
 
@@ -39,10 +39,6 @@ struct zone_row {
 	uint64_t cur_bucket, cur_count, max_count;
 };
 
-struct pair_cell {
-	uint64_t pairs, pages;
-};
-
 struct pcp_churn_model {
 	uint32_t nr_cpus;
 	struct pcp_churn_opts opts;
@@ -50,7 +46,7 @@ struct pcp_churn_model {
 	int err;                        /* first allocation failure, reported by finish */
 
 	struct cpu_state *cpus;
-	struct pcp_pair_table pairs;
+	struct pcp_pair_shards *pairing;    /* pairs and their sums (pair_shards.h) */
 
 	/* time */
 	uint64_t events_seen, first_ts, last_ts;
@@ -63,12 +59,6 @@ struct pcp_churn_model {
 	int lossy;
 	uint64_t bad_cpu, bad_order;
 	uint64_t op_counter;            /* acquisitions numbered from 1 (pcp_churn_current_op) */
-
-	/* pair aggregates */
-	uint64_t paired_pages, cross_pairs, fast_pages, max_round_trip;
-	uint64_t hist_pairs[LOG2_BUCKETS], hist_pages[LOG2_BUCKETS];
-	uint64_t fine[FINE_BUCKETS];
-	struct pair_cell **matrix;      /* [refill_cpu] -> nr_cpus cells, allocated on first pair */
 
 	/* zone lock */
 	struct zone_row *zones;
@@ -95,6 +85,7 @@ void pcp_churn_opts_default(struct pcp_churn_opts *o)
 	o->zone_map = NULL;
 	o->meta = NULL;
 	o->sink = NULL;
+	o->pair_threads = 0;
 }
 
 int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pcp_churn_model **out)
@@ -112,11 +103,11 @@ int pcp_churn_new(uint32_t nr_cpus, const struct pcp_churn_opts *opts, struct pc
 	m->opts = *opts;
 	m->native_locks = opts->lock_source == PCP_LOCK_NATIVE;
 	m->cpus = calloc(n, sizeof(*m->cpus));
-	m->matrix = calloc(n, sizeof(*m->matrix));
 	m->dirty_cpus = calloc(n, sizeof(*m->dirty_cpus));
 	struct pcp_lock_hold_opts hopts = { opts->top_n, opts->no_time_base, !m->native_locks,
 					    opts->meta, opts->sink };
-	if (!m->cpus || !m->matrix || !m->dirty_cpus || pcp_pair_table_init(&m->pairs, 0) ||
+	if (!m->cpus || !m->dirty_cpus ||
+	    pcp_pair_shards_new(nr_cpus, opts->churn_window_ns, opts->pair_threads, &m->pairing) ||
 	    pcp_lock_hold_new(nr_cpus, &hopts, &m->hold)) {
 		pcp_churn_free(m);
 		return PCP_ERR_NOMEM;
@@ -134,17 +125,13 @@ void pcp_churn_free(struct pcp_churn_model *m)
 {
 	if (!m)
 		return;
-	if (m->matrix)
-		for (uint32_t c = 0; c < m->nr_cpus; c++)
-			free(m->matrix[c]);
-	free(m->matrix);
 	free(m->cpus);
 	free(m->dirty_cpus);
 	free(m->zones);
 	pcp_zone_timeline_free(&m->zone_tl);
 	free(m->timeline);
 	pcp_lock_hold_free(m->hold);
-	pcp_pair_table_destroy(&m->pairs);
+	pcp_pair_shards_free(m->pairing);
 	free(m);
 }
 
@@ -302,35 +289,6 @@ static void on_lock(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_ev
 	zone_acquire(m, idx, cpu, kind);
 }
 
-static void on_pair(struct pcp_churn_model *m, const struct pcp_pair *p, uint32_t drain_cpu)
-{
-	uint64_t pages = UINT64_C(1) << p->order;
-	uint64_t rt = p->round_trip_ns;
-	unsigned h = log2_index(rt);
-	struct pair_cell *row = m->matrix[p->refill_cpu];
-
-	m->paired_pages += pages;
-	if (p->refill_cpu != drain_cpu)
-		m->cross_pairs++;
-	if (rt <= m->opts.churn_window_ns)
-		m->fast_pages += pages;
-	if (rt > m->max_round_trip)
-		m->max_round_trip = rt;
-	m->hist_pairs[h]++;
-	m->hist_pages[h] += pages;
-	m->fine[fine_index(rt)]++;
-	if (!row) {
-		/* at most nr_cpus times per trace */
-		row = m->matrix[p->refill_cpu] = calloc(m->nr_cpus, sizeof(*row));
-		if (!row) {
-			m->err = PCP_ERR_NOMEM;
-			return;
-		}
-	}
-	row[drain_cpu].pairs++;
-	row[drain_cpu].pages += pages;
-}
-
 static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_event *ev,
 		     enum pcp_lock_kind kind)
 {
@@ -395,15 +353,7 @@ static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_e
 		cs->run_last_ts = ev->ts_ns;
 	}
 
-	if (kind == PCP_LOCK_KIND_REFILL) {
-		if (pcp_pair_refill(&m->pairs, b->pfn, b->order, cpu, ev->ts_ns))
-			m->err = PCP_ERR_NOMEM;
-	} else {
-		struct pcp_pair p;
-
-		if (pcp_pair_drain(&m->pairs, b->pfn, cpu, ev->ts_ns, &p))
-			on_pair(m, &p, cpu);
-	}
+	pcp_pair_shards_block(m->pairing, kind == PCP_LOCK_KIND_DRAIN, b->pfn, b->order, cpu, ev->ts_ns);
 }
 
 void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev)
@@ -461,7 +411,12 @@ void pcp_churn_event(struct pcp_churn_model *m, const struct pcp_event *ev)
 
 const struct pcp_pair_table *pcp_churn_pair_table(const struct pcp_churn_model *m)
 {
-	return &m->pairs;
+	return pcp_pair_shards_table(m->pairing);
+}
+
+int pcp_churn_set_pair_idle(struct pcp_churn_model *m, int (*idle)(void *ctx), void *ctx)
+{
+	return pcp_pair_shards_set_idle(m->pairing, idle, ctx);
 }
 
 void pcp_churn_missed(struct pcp_churn_model *m, uint32_t cpu, int64_t count)
@@ -505,9 +460,9 @@ int pcp_churn_current_op(const struct pcp_churn_model *m, uint32_t cpu, struct p
 /* Nearest rank: the smallest r with at least ceil(num/den * pairs) round trips <= r, read
  * from the fine histogram as the last value of the bucket holding that rank (capped by the
  * largest round trip seen). */
-static uint64_t percentile(const struct pcp_churn_model *m, uint64_t num, uint64_t den)
+static uint64_t percentile(const struct pcp_pair_sums *ps, uint64_t num, uint64_t den)
 {
-	uint64_t n = m->pairs.pairs, rank, cum = 0;
+	uint64_t n = ps->pairs, rank, cum = 0;
 
 	if (n == 0)
 		return 0;
@@ -516,14 +471,14 @@ static uint64_t percentile(const struct pcp_churn_model *m, uint64_t num, uint64
 	if (rank == 0)
 		rank = 1;
 	for (unsigned i = 0; i < FINE_BUCKETS; i++) {
-		cum += m->fine[i];
+		cum += ps->fine[i];
 		if (cum >= rank) {
 			uint64_t v = fine_bucket_last(i);
 
-			return v < m->max_round_trip ? v : m->max_round_trip;
+			return v < ps->max_round_trip ? v : ps->max_round_trip;
 		}
 	}
-	return m->max_round_trip;
+	return ps->max_round_trip;
 }
 
 /* a / b; NAN when b is 0: an undefined value (0/0, a rate over no time) is stored as NULL and
@@ -572,7 +527,7 @@ static double results_summary(const struct pcp_churn_model *m, struct pcp_churn_
 		r->lock_source = m->seen_block ? PCP_LOCK_INFERRED : PCP_LOCK_NONE;
 	r->events_bad_cpu = m->bad_cpu;
 	r->events_bad_order = m->bad_order;
-	r->cycles_saturated = m->pairs.cycles_saturated;
+	r->cycles_saturated = pcp_pair_shards_sums(m->pairing)->cycles_saturated;
 	return m->opts.no_time_base ? 0.0 : (double)r->duration_ns / 1e9;
 }
 
@@ -605,20 +560,21 @@ static int results_cpu_flow(const struct pcp_churn_model *m, struct pcp_churn_re
 /* pair_matrix, refill_cpu then drain_cpu order, cells with pairs only */
 static int results_pair_matrix(const struct pcp_churn_model *m, struct pcp_churn_results *r)
 {
+	struct pcp_pair_count *const *matrix = pcp_pair_shards_sums(m->pairing)->matrix;
 	uint32_t nc = m->nr_cpus;
 	size_t n = 0;
 
 	for (uint32_t a = 0; a < nc; a++)
-		for (uint32_t b = 0; m->matrix[a] && b < nc; b++)
-			n += m->matrix[a][b].pairs != 0;
+		for (uint32_t b = 0; matrix[a] && b < nc; b++)
+			n += matrix[a][b].pairs != 0;
 	if (!n)
 		return PCP_OK;
 	r->pair_matrix = calloc(n, sizeof(*r->pair_matrix));
 	if (!r->pair_matrix)
 		return PCP_ERR_NOMEM;
 	for (uint32_t a = 0; a < nc; a++)
-		for (uint32_t b = 0; m->matrix[a] && b < nc; b++) {
-			const struct pair_cell *cell = &m->matrix[a][b];
+		for (uint32_t b = 0; matrix[a] && b < nc; b++) {
+			const struct pcp_pair_count *cell = &matrix[a][b];
 			struct pcp_pair_cell *o;
 
 			if (!cell->pairs)
@@ -635,10 +591,11 @@ static int results_pair_matrix(const struct pcp_churn_model *m, struct pcp_churn
 /* round_trip_hist: the non-empty log2 buckets */
 static int results_round_trip_hist(const struct pcp_churn_model *m, struct pcp_churn_results *r)
 {
+	const struct pcp_pair_sums *ps = pcp_pair_shards_sums(m->pairing);
 	size_t n = 0;
 
 	for (unsigned i = 0; i < LOG2_BUCKETS; i++)
-		n += m->hist_pairs[i] != 0;
+		n += ps->hist_pairs[i] != 0;
 	if (!n)
 		return PCP_OK;
 	r->round_trip_hist = calloc(n, sizeof(*r->round_trip_hist));
@@ -647,14 +604,14 @@ static int results_round_trip_hist(const struct pcp_churn_model *m, struct pcp_c
 	for (unsigned i = 0; i < LOG2_BUCKETS; i++) {
 		struct pcp_hist_bucket *h;
 
-		if (!m->hist_pairs[i])
+		if (!ps->hist_pairs[i])
 			continue;
 		h = &r->round_trip_hist[r->nr_hist_buckets++];
 		h->lo_ns = i ? UINT64_C(1) << (i - 1) : 0;
 		/* [2^63, 2^64) cannot say 2^64: its hi is UINT64_MAX */
 		h->hi_ns = i == 0 ? 1 : i < 64 ? UINT64_C(1) << i : UINT64_MAX;
-		h->pairs = m->hist_pairs[i];
-		h->pages = m->hist_pages[i];
+		h->pairs = ps->hist_pairs[i];
+		h->pages = ps->hist_pages[i];
 	}
 	return PCP_OK;
 }
@@ -719,13 +676,14 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 {
 	uint32_t nc = m->nr_cpus;
 	struct flow_totals t = { 0 };
+	const struct pcp_pair_sums *ps = pcp_pair_shards_sums(m->pairing);
 	double duration_s = results_summary(m, r);
 	int err;
 
 	if ((err = results_cpu_flow(m, r, &t)) || (err = results_pair_matrix(m, r)) ||
 	    (err = results_round_trip_hist(m, r)))
 		return err;
-	if (pcp_pair_top_cycles(&m->pairs, m->opts.top_n, &r->pfn_cycles, &r->nr_pfn_cycles))
+	if (pcp_pair_shards_top_cycles(m->pairing, m->opts.top_n, &r->pfn_cycles, &r->nr_pfn_cycles))
 		return PCP_ERR_NOMEM;   /* pfn_cycles */
 	if ((err = results_zone_lock(m, r, duration_s)) || (err = results_zone_timeline(m, r)) ||
 	    (err = results_timeline(m, r)) ||
@@ -739,23 +697,23 @@ static int build_results(struct pcp_churn_model *m, struct pcp_churn_results *r)
 	double v[PCP_METRIC_COUNT];
 	for (size_t i = 0; i < PCP_METRIC_COUNT; i++)
 		v[i] = NAN;
-	v[PCP_METRIC_PAIRS] = (double)m->pairs.pairs;
-	v[PCP_METRIC_PAIRED_PAGES] = (double)m->paired_pages;
-	v[PCP_METRIC_CROSS_CPU_PAIRS] = (double)m->cross_pairs;
-	v[PCP_METRIC_CROSS_CPU_RATIO] = ratio((double)m->cross_pairs, (double)m->pairs.pairs);
-	v[PCP_METRIC_UNMATCHED_DRAINS] = (double)m->pairs.unmatched_drains;
-	v[PCP_METRIC_OPEN_REFILLS] = (double)m->pairs.nr_open;
-	v[PCP_METRIC_REFILL_OVERWRITTEN] = (double)m->pairs.refill_overwritten;
+	v[PCP_METRIC_PAIRS] = (double)ps->pairs;
+	v[PCP_METRIC_PAIRED_PAGES] = (double)ps->paired_pages;
+	v[PCP_METRIC_CROSS_CPU_PAIRS] = (double)ps->cross_pairs;
+	v[PCP_METRIC_CROSS_CPU_RATIO] = ratio((double)ps->cross_pairs, (double)ps->pairs);
+	v[PCP_METRIC_UNMATCHED_DRAINS] = (double)ps->unmatched_drains;
+	v[PCP_METRIC_OPEN_REFILLS] = (double)ps->nr_open;
+	v[PCP_METRIC_REFILL_OVERWRITTEN] = (double)ps->refill_overwritten;
 	v[PCP_METRIC_REFILL_PAGES] = (double)refill_pages;
 	v[PCP_METRIC_DRAIN_PAGES] = (double)drain_pages;
-	v[PCP_METRIC_CHURN_RATIO] = ratio((double)m->paired_pages, (double)refill_pages);
+	v[PCP_METRIC_CHURN_RATIO] = ratio((double)ps->paired_pages, (double)refill_pages);
 	/* the churn window and round trips are in ns: undefined without a time base */
 	v[PCP_METRIC_FAST_CHURN_RATIO] = m->opts.no_time_base ? NAN
-		: ratio((double)m->fast_pages, (double)refill_pages);
-	v[PCP_METRIC_ROUND_TRIP_P50_NS] = m->pairs.pairs && !m->opts.no_time_base
-		? (double)percentile(m, 50, 100) : NAN;
-	v[PCP_METRIC_ROUND_TRIP_P99_NS] = m->pairs.pairs && !m->opts.no_time_base
-		? (double)percentile(m, 99, 100) : NAN;
+		: ratio((double)ps->fast_pages, (double)refill_pages);
+	v[PCP_METRIC_ROUND_TRIP_P50_NS] = ps->pairs && !m->opts.no_time_base
+		? (double)percentile(ps, 50, 100) : NAN;
+	v[PCP_METRIC_ROUND_TRIP_P99_NS] = ps->pairs && !m->opts.no_time_base
+		? (double)percentile(ps, 99, 100) : NAN;
 	/* max / mean over all nr_cpus CPUs = max * nr_cpus / total */
 	v[PCP_METRIC_REFILL_IMBALANCE] = ratio((double)max_refill * nc, (double)refill_pages);
 	v[PCP_METRIC_DRAIN_IMBALANCE] = ratio((double)max_drain * nc, (double)drain_pages);
@@ -778,8 +736,12 @@ int pcp_churn_finish(struct pcp_churn_model *m, struct pcp_churn_results **out)
 	int err;
 
 	*out = NULL;
+	/* the pairing's threads end here, whatever else failed */
+	err = pcp_pair_shards_finish(m->pairing);
 	if (m->err)
 		return m->err;
+	if (err)
+		return err;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return PCP_ERR_NOMEM;
@@ -818,15 +780,18 @@ const struct pcp_metric *pcp_churn_metric(const struct pcp_churn_results *r, con
 
 void pcp_churn_peek(const struct pcp_churn_model *m, struct pcp_churn_live_cpu *out)
 {
+	/* inline pairing only (the live view's): with threads the sums are theirs until finish */
+	const struct pcp_pair_sums *ps = pcp_pair_shards_peek(m->pairing);
+
 	for (uint32_t c = 0; c < m->nr_cpus; c++) {
 		out[c].flow = m->cpus[c].flow;
 		out[c].pairs = out[c].cross_pairs = 0;
 	}
-	for (uint32_t r = 0; r < m->nr_cpus; r++)
-		for (uint32_t d = 0; m->matrix[r] && d < m->nr_cpus; d++) {
-			out[d].pairs += m->matrix[r][d].pairs;
+	for (uint32_t r = 0; ps && r < m->nr_cpus; r++)
+		for (uint32_t d = 0; ps->matrix[r] && d < m->nr_cpus; d++) {
+			out[d].pairs += ps->matrix[r][d].pairs;
 			if (r != d)
-				out[d].cross_pairs += m->matrix[r][d].pairs;
+				out[d].cross_pairs += ps->matrix[r][d].pairs;
 		}
 }
 

@@ -225,7 +225,7 @@ static int ranks_before(const struct pcp_pfn_cycles *a, const struct pcp_pfn_cyc
 	return a->pfn < b->pfn;
 }
 
-static int cmp_rank(const void *pa, const void *pb)
+int pcp_pfn_cycles_cmp_rank(const void *pa, const void *pb)
 {
 	const struct pcp_pfn_cycles *a = pa, *b = pb;
 
@@ -310,7 +310,7 @@ int pcp_pair_top_cycles(const struct pcp_pair_table *t, size_t n, struct pcp_pfn
 		free(heap);
 		return PCP_OK;
 	}
-	qsort(heap, kept, sizeof(*heap), cmp_rank);
+	qsort(heap, kept, sizeof(*heap), pcp_pfn_cycles_cmp_rank);
 	*out = heap;
 	*nr_out = kept;
 	return PCP_OK;

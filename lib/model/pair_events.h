@@ -126,5 +126,8 @@ const struct pcp_pfn_entry *pcp_pair_find(const struct pcp_pair_table *t, uint64
  * order. *out is malloc'ed (NULL when *nr_out is 0). */
 int pcp_pair_top_cycles(const struct pcp_pair_table *t, size_t n, struct pcp_pfn_cycles **out,
 			size_t *nr_out);
+/* That order, for qsort: cycles descending, then pfn ascending (PFNs are distinct: a total
+ * order, so lists of disjoint PFN sets merge into the same top n). */
+int pcp_pfn_cycles_cmp_rank(const void *a, const void *b);
 
 #endif

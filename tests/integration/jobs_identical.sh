@@ -6,13 +6,15 @@
 # marks, TSC2NSEC), on damaged copies (a page that declares too much data, a chunk that does
 # not decompress: the error comes after the same records), and `pcpanalyze compare` of
 # trace.dat inputs (-j 1: one after the other; -j 4: side by side). -j 1 is the one-thread path
-# (no decode or model thread); -j 2 and -j 4 run the decode threads and the lifecycle thread.
+# (no decode or model thread); -j 2 runs the lifecycle thread or else one pairing thread, which
+# decode when they wait; -j 5 runs decode threads beside the lifecycle thread and one pairing
+# thread, or beside two pairing threads (PFN shards, lib/model/pair_shards.h).
 # ctest passes the build directory as $1.
 # ctest: COST 70   (seconds, about: long tests start first under ctest -j)
 set -u
 BUILD=${1:?usage: jobs_identical.sh BUILD_DIR}
 . "$(dirname "$0")/tracedat_common.bash"
-JOBS=${PCP_JOBS_LIST:-2 4}
+JOBS=${PCP_JOBS_LIST:-2 5}
 
 checked=0
 # A sanitizer build (scripts/test.sh runs it after the normal build, which compares every
