@@ -283,8 +283,8 @@ static int lifecycle_thread(const struct analyze_run *r)
 /* How the main pass spends its -j threads besides the analysis thread (bench/RESULTS.md):
  * - the lifecycle model's thread (traces with alloc/free);
  * - the pairing's PFN shards (pair_shards.h): half of what is left, at least 1, at most
- *   PAIR_THREADS_MAX (the analysis thread, which routes every block to them, does about as
- *   much as one shard: more shards wait for it);
+ *   PAIR_THREADS_MAX, a power of two (the analysis thread, which routes every block to them,
+ *   does more than one shard: more shards would wait for it);
  * - decode threads: the rest.
  * When none is left to decode, the lifecycle thread (or else the first pairing thread) decodes
  * ahead whenever it waits for events and the analysis thread decodes what it needs first
@@ -309,6 +309,8 @@ static void plan_threads(const struct analyze_run *r, struct thread_plan *p)
 	}
 	if (left && r->nr_cpus <= 65536) {
 		p->pair = left / 2 > PAIR_THREADS_MAX ? PAIR_THREADS_MAX : left / 2 ? left / 2 : 1;
+		while (p->pair & (p->pair - 1))   /* a power of two (pair_shards.h) */
+			p->pair &= p->pair - 1;
 		left -= p->pair;
 	}
 	p->decode = left;
