@@ -26,6 +26,7 @@
 #include "model/zone_map.h"
 #include "model/lock_cause.h"
 #include "model/lifecycle_feed.h"
+#include "model/churn_feed.h"
 #include "events/parse_stack.h"
 #include "model/analysis_filter.h"
 #include "model/timeline_sink.h"
@@ -282,6 +283,9 @@ static int lifecycle_thread(const struct analyze_run *r)
 
 /* How the main pass spends its -j threads besides the analysis thread (bench/RESULTS.md):
  * - the lifecycle model's thread (traces with alloc/free);
+ * - the churn model's thread (with the lock-cause model's per-event part), when two or more
+ *   are left and no timeline sink (--perfetto) is called from the churn model: the analysis
+ *   thread keeps the merge, the parse and one copy of each event, read by both model threads;
  * - the pairing's PFN shards (pair_shards.h): half of what is left, at least 1, at most
  *   PAIR_THREADS_MAX, a power of two (the analysis thread, which routes every block to them,
  *   does more than one shard: more shards would wait for it);
@@ -294,7 +298,7 @@ static int lifecycle_thread(const struct analyze_run *r)
 #define PAIR_THREADS_MAX 4
 
 struct thread_plan {
-	unsigned lifecycle, pair, decode;
+	unsigned lifecycle, churn, pair, decode;
 	int helper;                     /* a model thread decodes when it waits (pcp_reader_help) */
 };
 
@@ -307,6 +311,10 @@ static void plan_threads(const struct analyze_run *r, struct thread_plan *p)
 		p->lifecycle = 1;
 		left--;
 	}
+	if (left >= 2 && r->nr_cpus <= 65536 && !r->opts.sink) {
+		p->churn = 1;
+		left--;
+	}
 	if (left && r->nr_cpus <= 65536) {
 		p->pair = left / 2 > PAIR_THREADS_MAX ? PAIR_THREADS_MAX : left / 2 ? left / 2 : 1;
 		while (p->pair & (p->pair - 1))   /* a power of two (pair_shards.h) */
@@ -314,7 +322,7 @@ static void plan_threads(const struct analyze_run *r, struct thread_plan *p)
 		left -= p->pair;
 	}
 	p->decode = left;
-	p->helper = !p->decode && (p->lifecycle || p->pair);
+	p->helper = !p->decode && (p->lifecycle || p->churn || p->pair);
 }
 
 static int set_main_pass_decoding(struct analyze_run *r, int rewind)
@@ -539,10 +547,10 @@ static int run_open_models(struct analyze_run *r)
 	return PCP_OK;
 }
 
-/* The pass over every record: decode, count, feed the models (the lifecycle model through
- * lcf when it runs on its own thread). The hot path: the run's fields are copied to locals
- * first so that the loop keeps them in registers. */
-static int read_records(struct analyze_run *r, struct pcp_feed *lcf)
+/* The pass over every record: decode, count, feed the models (through mf those that run on
+ * threads of their own: lc_fed, churn_fed). The hot path: the run's fields are copied to
+ * locals first so that the loop keeps them in registers. */
+static int read_records(struct analyze_run *r, struct pcp_feed *mf, int lc_fed, int churn_fed)
 {
 	struct pcp_reader *reader = r->reader;
 	struct tep_handle *tep = r->tep;
@@ -550,11 +558,13 @@ static int read_records(struct analyze_run *r, struct pcp_feed *lcf)
 	struct pcp_percpu_parser *percpu = r->percpu;
 	struct pcp_churn_model *churn = r->churn;
 	struct pcp_percpu_model *pmodel = r->pmodel;
-	struct pcp_lifecycle_model *lc = lcf ? NULL : r->lc;
+	struct pcp_lifecycle_model *lc = lc_fed ? NULL : r->lc;
+	struct pcp_feed *lcf = mf;      /* every record goes to the feed once: both read it */
 	struct pcp_lock_cause_model *lcause = r->lcause;
 	const struct pcp_stack_parser *stack = r->stack;
 	const int stack_id = r->stack_id;
-	const struct pcp_pair_table *pairs = pcp_churn_pair_table(churn);
+	/* inline pairing: its slots prefetched here, or by the churn thread (churn_feed.c) */
+	const struct pcp_pair_table *pairs = churn_fed ? NULL : pcp_churn_pair_table(churn);
 	uint64_t *counts = r->counts;
 	const uint8_t *has_format = r->has_format;
 	const int nr_ids = r->nr_ids, type_host = r->type_host, type_off = r->type_off;
@@ -586,6 +596,10 @@ static int read_records(struct analyze_run *r, struct pcp_feed *lcf)
 			filter->dropped += !keep;
 			if (!keep && (!rec->missed_events || !pcp_filter_in_window(filter, rec->ts, rec->cpu)))
 				continue;
+			if (!keep && churn_fed) {
+				pcp_feed_push_missed(mf, (uint32_t)rec->cpu, rec->ts, rec->missed_events);
+				continue;
+			}
 			if (!keep) {
 				if (nr_in >= CHURN_PIPE)
 					churn_feed(churn, lcause, in);
@@ -598,8 +612,11 @@ static int read_records(struct analyze_run *r, struct pcp_feed *lcf)
 			}
 		}
 		counts[id]++;
-		/* The slot is reused: its event, CHURN_PIPE inputs old, goes to the model first. */
-		if (nr_in >= CHURN_PIPE)
+		/* The slot is reused: its event, CHURN_PIPE inputs old, goes to the model first
+		 * (fed: the mark now, the event below, in this order as churn_feed() takes them). */
+		if (churn_fed && rec->missed_events)
+			pcp_feed_push_missed(mf, (uint32_t)rec->cpu, rec->ts, rec->missed_events);
+		else if (!churn_fed && nr_in >= CHURN_PIPE)
 			churn_feed(churn, lcause, in);
 		in->missed = rec->missed_events;
 		in->has_event = 0;
@@ -616,7 +633,7 @@ static int read_records(struct analyze_run *r, struct pcp_feed *lcf)
 			nr_in++;
 			if (lc)         /* a stack record too: it only advances time there */
 				pcp_lifecycle_event(lc, &in->ev);
-			else if (lcf)
+			if (lcf)
 				pcp_feed_push(lcf, &in->ev);
 			continue;
 		}
@@ -647,38 +664,49 @@ static int read_records(struct analyze_run *r, struct pcp_feed *lcf)
 		nr_in++;
 		if (lc)         /* every record: first/last timestamps are over all of them */
 			pcp_lifecycle_event(lc, &in->ev);
-		else if (lcf)
+		if (lcf)
 			pcp_feed_push(lcf, &in->ev);
 	}
-	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; i < nr_in; i++)
+	for (uint64_t i = nr_in > CHURN_PIPE ? nr_in - CHURN_PIPE : 0; !churn_fed && i < nr_in; i++)
 		churn_feed(churn, lcause, &pipe[i & (CHURN_PIPE - 1)]);
 	r->analyzable = analyzable;
 	r->pcp_blocks = pcp_blocks;
 	return pcp_reader_status(reader, r->errbuf, r->errlen);
 }
 
-/* -j >= 2: the lifecycle model on a thread of its own (lifecycle_feed.h); one thread if it
- * cannot start. The pairing's threads are the churn model's (pair_shards.h). */
+/* -j >= 2: the lifecycle model and (-j >= 3) the churn model on threads of their own, fed
+ * from the same batches (event_feed.h); inline whatever cannot start. The pairing's threads
+ * are the churn model's (pair_shards.h). */
 static int run_read_records(struct analyze_run *r)
 {
-	struct pcp_feed *lcf = NULL;
+	struct pcp_feed_consumer c[PCP_FEED_MAX_CONSUMERS];
+	struct pcp_churn_feed cf = { r->churn, r->lcause };
+	struct pcp_feed *mf = NULL;
 	struct thread_plan plan;
-	int err, pair_helps = 0;
+	int err, pair_helps = 0, lc_fed = 0, churn_fed = 0;
+	size_t n = 0;
 
 	plan_threads(r, &plan);
-	if (r->lc && plan.lifecycle && pcp_lc_feed_start(r->lc, r->nr_cpus, &lcf))
-		lcf = NULL;
+	/* the lifecycle consumer first: it is the one that decodes ahead (helper mode) */
+	if (r->lc && plan.lifecycle)
+		pcp_lc_feed_consumer(r->lc, &c[n++]);
+	if (plan.churn)
+		pcp_churn_feed_consumer(&cf, &c[n++]);
+	if (n && !pcp_feed_start_n(c, n, &mf)) {
+		lc_fed = r->lc && plan.lifecycle;
+		churn_fed = plan.churn;
+	}
 	/* after the learning pass this is already so (no second start-over) */
 	if ((err = set_main_pass_decoding(r, 0))) {
-		pcp_feed_finish(lcf);
+		pcp_feed_finish(mf);
 		return err;
 	}
-	if (plan.helper && lcf)
-		pcp_feed_set_idle(lcf, pcp_reader_help, r->reader);
+	if (plan.helper && mf && (lc_fed || !plan.pair))
+		pcp_feed_set_idle(mf, pcp_reader_help, r->reader);
 	else if (plan.helper)
 		pair_helps = pcp_churn_set_pair_idle(r->churn, pcp_reader_help, r->reader);
-	err = read_records(r, lcf);
-	pcp_feed_finish(lcf);
+	err = read_records(r, mf, lc_fed, churn_fed);
+	pcp_feed_finish(mf);
 	if (pair_helps)   /* the pairing thread lives on until the churn model finishes */
 		pcp_churn_set_pair_idle(r->churn, NULL, NULL);
 	return err;

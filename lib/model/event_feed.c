@@ -1,51 +1,81 @@
-/* A model on a thread of its own (event_feed.h).
+/* Models on threads of their own (event_feed.h).
  *
- * A ring of FEED_RING batches: the analysis thread fills ring[tail] and queues it, the model
- * thread consumes ring[head] and frees it; one mutex and two condition variables, taken once
- * per batch of PCP_FEED_BATCH events, never per event. */
+ * A ring of FEED_RING batches: the analysis thread fills the next one and queues it; each
+ * consumer's thread consumes the queued batches in order; a batch is filled again once every
+ * consumer is done with it. One mutex and two condition variables, taken once per batch of
+ * PCP_FEED_BATCH events, never per event. Batches are counted from the start (filled, done[]):
+ * batch k lives in ring slot k % FEED_RING. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "common/error.h"
 #include "model/event_feed.h"
 
 #define FEED_RING 8
 
-_Static_assert(sizeof(struct pcp_feed_ev) == 24, "24 bytes per fed event");
+_Static_assert(sizeof(struct pcp_feed_ev) == 32 && offsetof(struct pcp_feed_ev, pid) == 16 &&
+	       offsetof(struct pcp_feed_ev, cpu) == 20 && offsetof(struct pcp_feed_ev, kind) == 22 &&
+	       offsetof(struct pcp_feed_ev, order) == 23 && offsetof(struct pcp_feed_ev, nid) == 24 &&
+	       offsetof(struct pcp_feed_ev, zid) == 28, "the words pcp_feed_put_fields writes");
 
-struct pcp_feed_ring {
+struct feed_consumer {
+	struct pcp_feed_ring *ring;
+	unsigned idx;
 	pcp_feed_consume_fn consume;
 	void *ctx;
 	char name[16];
 	pthread_t thread;
+	int started;
+};
+
+struct pcp_feed_ring {
 	pthread_mutex_t lock;
 	pthread_cond_t ready, space;
 	struct pcp_feed_ev *batch[FEED_RING];
 	size_t len[FEED_RING];
-	size_t head, tail, count;   /* queued batches: ring[head..head + count) */
-	int end;                    /* nothing more comes after what is queued */
-	int (*idle)(void *);        /* other work for the thread while it waits (set_idle) */
+	uint64_t filled;                /* batches queued since the start */
+	uint64_t done[PCP_FEED_MAX_CONSUMERS];  /* batches each consumer has consumed */
+	struct feed_consumer consumer[PCP_FEED_MAX_CONSUMERS];
+	unsigned nr_consumers;
+	int end;                        /* nothing more comes after what is queued */
+	int (*idle)(void *);            /* other work for consumer 0 while it waits (set_idle) */
 	void *idle_ctx;
-	int idle_busy;
-              /* the thread is in idle() (set_idle waits for it) */
+	int idle_busy;                  /* consumer 0 is in idle() (set_idle waits for it) */
 	pthread_cond_t idle_done;
 };
 
+/* Batches queued that the slowest consumer has not consumed yet (the ring's occupancy). */
+static uint64_t ring_used(const struct pcp_feed_ring *r)
+{
+	uint64_t least = r->done[0];
+
+	for (unsigned i = 1; i < r->nr_consumers; i++)
+		if (r->done[i] < least)
+			least = r->done[i];
+	return r->filled - least;
+}
+
 static void *feed_main(void *arg)
 {
-	struct pcp_feed_ring *r = arg;
+	struct feed_consumer *c = arg;
+	struct pcp_feed_ring *r = c->ring;
+	uint64_t *done = &r->done[c->idx];
 
-	pthread_setname_np(pthread_self(), r->name);   /* perf --sort comm, top -H */
+	pthread_setname_np(pthread_self(), c->name);   /* perf --sort comm, top -H */
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		struct pcp_feed_ev *b;
 		size_t n;
 
-		/* An empty ring: sleep until half of it is queued (or the end), so that a model
-		 * faster than its feeder wakes once per FEED_RING / 2 batches, not per batch. */
-		if (!r->count)
-			while (r->count < FEED_RING / 2 && !r->end) {
-				int (*idle)(void *) = r->idle;
+		/* Nothing queued for us: sleep until half the ring is (or the end), so that a
+		 * model faster than its feeder wakes once per FEED_RING / 2 batches, not per batch. */
+		if (r->filled == *done)
+			while (r->filled - *done < FEED_RING / 2 && !r->end) {
+				int (*idle)(void *) = c->idx == 0 ? r->idle : NULL;
 
 				if (idle) {
 					void *ctx = r->idle_ctx;
@@ -61,21 +91,20 @@ static void *feed_main(void *arg)
 						continue;
 					/* the feeder's signal (half the ring queued, or the end) may have
 					 * come while idle() ran unlocked: nobody was waiting for it */
-					if (r->count >= FEED_RING / 2 || r->end)
+					if (r->filled - *done >= FEED_RING / 2 || r->end)
 						break;
 				}
 				pthread_cond_wait(&r->ready, &r->lock);
 			}
-		if (!r->count)
+		if (r->filled == *done)
 			break;
-		b = r->batch[r->head];
-		n = r->len[r->head];
+		b = r->batch[*done % FEED_RING];
+		n = r->len[*done % FEED_RING];
 		pthread_mutex_unlock(&r->lock);
-		r->consume(r->ctx, b, n);
+		c->consume(c->ctx, b, n);
 		pthread_mutex_lock(&r->lock);
-		r->head = (r->head + 1) % FEED_RING;
-		r->count--;
-		if (r->count <= FEED_RING / 2)   /* the feeder waits for half the ring (below) */
+		++*done;
+		if (ring_used(r) <= FEED_RING / 2)   /* the feeder waits for half the ring (below) */
 			pthread_cond_signal(&r->space);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -93,12 +122,27 @@ static void ring_free(struct pcp_feed_ring *r)
 	free(r);
 }
 
-int pcp_feed_start(const char *name, pcp_feed_consume_fn consume, void *ctx, struct pcp_feed **out)
+/* Ends the started threads (after what is queued) and frees the ring. */
+static void ring_end(struct pcp_feed_ring *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->end = 1;
+	pthread_cond_broadcast(&r->ready);
+	pthread_mutex_unlock(&r->lock);
+	for (unsigned i = 0; i < r->nr_consumers; i++)
+		if (r->consumer[i].started)
+			pthread_join(r->consumer[i].thread, NULL);
+	ring_free(r);
+}
+
+int pcp_feed_start_n(const struct pcp_feed_consumer *c, size_t n, struct pcp_feed **out)
 {
 	struct pcp_feed *f;
 	struct pcp_feed_ring *r;
 
 	*out = NULL;
+	if (!n || n > PCP_FEED_MAX_CONSUMERS)
+		return PCP_ERR_USAGE;
 	f = calloc(1, sizeof(*f));
 	r = calloc(1, sizeof(*r));
 	if (!f || !r) {
@@ -106,9 +150,6 @@ int pcp_feed_start(const char *name, pcp_feed_consume_fn consume, void *ctx, str
 		free(r);
 		return PCP_ERR_NOMEM;
 	}
-	r->consume = consume;
-	r->ctx = ctx;
-	snprintf(r->name, sizeof(r->name), "%s", name);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->ready, NULL);
 	pthread_cond_init(&r->space, NULL);
@@ -119,15 +160,33 @@ int pcp_feed_start(const char *name, pcp_feed_consume_fn consume, void *ctx, str
 			free(f);
 			return PCP_ERR_NOMEM;
 		}
-	if (pthread_create(&r->thread, NULL, feed_main, r)) {
-		ring_free(r);
-		free(f);
-		return PCP_ERR_NOMEM;
+	r->nr_consumers = (unsigned)n;
+	for (unsigned i = 0; i < n; i++) {
+		struct feed_consumer *fc = &r->consumer[i];
+
+		fc->ring = r;
+		fc->idx = i;
+		fc->consume = c[i].consume;
+		fc->ctx = c[i].ctx;
+		snprintf(fc->name, sizeof(fc->name), "%s", c[i].name);
+		if (pthread_create(&fc->thread, NULL, feed_main, fc)) {
+			ring_end(r);   /* nothing was queued: the started ones end at once */
+			free(f);
+			return PCP_ERR_NOMEM;
+		}
+		fc->started = 1;
 	}
 	f->ring = r;
 	f->cur = r->batch[0];
 	*out = f;
 	return PCP_OK;
+}
+
+int pcp_feed_start(const char *name, pcp_feed_consume_fn consume, void *ctx, struct pcp_feed **out)
+{
+	struct pcp_feed_consumer c = { name, consume, ctx };
+
+	return pcp_feed_start_n(&c, 1, out);
 }
 
 void pcp_feed_set_idle(struct pcp_feed *f, int (*idle)(void *ctx), void *ctx)
@@ -152,35 +211,30 @@ void pcp_feed_flush(struct pcp_feed *f)
 	_mm_sfence();   /* the batch's non-temporal stores before the handoff (pcp_feed_put) */
 #endif
 	pthread_mutex_lock(&r->lock);
-	r->len[r->tail] = f->n;
-	r->tail = (r->tail + 1) % FEED_RING;
-	r->count++;
-	if (r->count >= FEED_RING / 2)   /* the model waits for half the ring (feed_main) */
-		pthread_cond_signal(&r->ready);
-	/* the next batch to fill must not be one the thread still reads; a full ring: wait
+	r->len[r->filled % FEED_RING] = f->n;
+	r->filled++;
+	/* a consumer waits for half the ring (feed_main); each checks its own share */
+	for (unsigned i = 0; i < r->nr_consumers; i++)
+		if (r->filled - r->done[i] >= FEED_RING / 2) {
+			pthread_cond_broadcast(&r->ready);
+			break;
+		}
+	/* the next batch to fill must not be one a consumer still reads; a full ring: wait
 	 * until half of it is free, one wake-up per FEED_RING / 2 batches */
-	if (r->count == FEED_RING)
-		while (r->count > FEED_RING / 2)
+	if (ring_used(r) == FEED_RING)
+		while (ring_used(r) > FEED_RING / 2)
 			pthread_cond_wait(&r->space, &r->lock);
 	pthread_mutex_unlock(&r->lock);
-	f->cur = r->batch[r->tail];
+	f->cur = r->batch[r->filled % FEED_RING];
 	f->n = 0;
 }
 
 void pcp_feed_finish(struct pcp_feed *f)
 {
-	struct pcp_feed_ring *r;
-
 	if (!f)
 		return;
-	r = f->ring;
 	if (f->n)
 		pcp_feed_flush(f);
-	pthread_mutex_lock(&r->lock);
-	r->end = 1;
-	pthread_cond_signal(&r->ready);
-	pthread_mutex_unlock(&r->lock);
-	pthread_join(r->thread, NULL);
-	ring_free(r);
+	ring_end(f->ring);
 	free(f);
 }

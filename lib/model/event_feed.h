@@ -21,22 +21,34 @@
 #define PCP_FEED_BLOCK_KINDS (1u << PCP_EV_REFILL | 1u << PCP_EV_DRAIN | 1u << PCP_EV_PAGE_ALLOC | \
 			      1u << PCP_EV_PAGE_FREE | 1u << PCP_EV_ZONE_LOCKED)
 
-/* What the fed models read of an event (time, CPU, pid, kind, the block's pfn and order), 24
- * bytes where struct pcp_event has 88: the batches are written by one core and read by
- * another, and the copy of whole events was a third of the analysis thread's time at -j 2
- * (cache lines crossing cores). An order above 255 is kept as 255: the models ignore any
- * order >= 64 alike (bad_order). */
+/* What the fed models read of an event (time, CPU, pid, kind, the block's pfn and order, a
+ * lock's zone and pages), 32 bytes where struct pcp_event has 88: the batches are written by
+ * one core and read by another, and the copy of whole events was a third of the analysis
+ * thread's time at -j 2 (cache lines crossing cores; 24 and 32 bytes cost the same, stop 24).
+ * An order above 255 is kept as 255: the models ignore any order >= 64 alike (bad_order). */
 struct pcp_feed_ev {
 	uint64_t ts_ns;
-	uint64_t pfn;
+	uint64_t pfn;            /* a block's pfn; a lock's nr_pages; a stack's id;
+				  * PCP_FEED_MISSED: the count */
 	int32_t pid;
 	uint16_t cpu;            /* < 65536: callers feed no trace with more CPUs */
-	uint8_t kind;
+	uint8_t kind;            /* enum pcp_event_kind, or PCP_FEED_MISSED */
 	uint8_t order;
+	int32_t nid, zid;        /* REFILL_LOCK, DRAIN_LOCK: the zone */
 };
 
-/* Called on the feed's thread with each batch, in the order the batches were filled. */
+/* A record's missed-events mark (pcp_churn_missed), before the record's own event: a kind of
+ * its own, which only the churn model's consumer reads. */
+#define PCP_FEED_MISSED 255
+
+/* Called on a consumer's thread with each batch, in the order the batches were filled. */
 typedef void (*pcp_feed_consume_fn)(void *ctx, const struct pcp_feed_ev *evs, size_t n);
+
+struct pcp_feed_consumer {
+	const char *name;               /* its thread's (perf --sort comm, top -H: <= 15 chars) */
+	pcp_feed_consume_fn consume;
+	void *ctx;
+};
 
 struct pcp_feed {
 	struct pcp_feed_ev *cur;      /* the batch being filled (the analysis thread's) */
@@ -44,10 +56,17 @@ struct pcp_feed {
 	struct pcp_feed_ring *ring;
 };
 
-/* Starts the thread, named name (perf --sort comm, top -H: at most 15 characters).
- * PCP_ERR_NOMEM: nothing started. */
+/* Starts one thread per consumer (at most PCP_FEED_MAX_CONSUMERS): each is handed every batch,
+ * in order; a batch is refilled once all have consumed it. One copy of each event for several
+ * models (the lifecycle model and the churn model read the same events). PCP_ERR_NOMEM:
+ * nothing started. */
+#define PCP_FEED_MAX_CONSUMERS 2
+int pcp_feed_start_n(const struct pcp_feed_consumer *c, size_t n, struct pcp_feed **out);
+
+/* One consumer, on a thread named name. */
 int pcp_feed_start(const char *name, pcp_feed_consume_fn consume, void *ctx, struct pcp_feed **out);
-/* Work for the thread while it has no batch (it is faster than the feed): idle(ctx) returns 1
+
+/* Work for the first consumer's thread while it has no batch (it is faster than the feed): idle(ctx) returns 1
  * when it did something, 0 when it had nothing to do (the thread then sleeps until batches
  * come). pcpanalyze -j 2 gives it the trace's decoding (pcp_reader_help): two threads on two
  * cores, balanced, instead of three. set_idle returns once a call of the previous hook under
@@ -57,53 +76,74 @@ void pcp_feed_set_idle(struct pcp_feed *f, int (*idle)(void *ctx), void *ctx);
 /* The full batch to the thread; the next one to fill (internal to pcp_feed_put). */
 void pcp_feed_flush(struct pcp_feed *f);
 
-/* Hot path: one record, in the trace's order. */
-static inline void pcp_feed_put(struct pcp_feed *f, const struct pcp_feed_ev *e)
+/* Hot path: one record from its fields, in the trace's order. */
+static inline void pcp_feed_put_fields(struct pcp_feed *f, uint64_t ts_ns, uint64_t pfn, int32_t pid,
+				       uint16_t cpu, uint8_t kind, uint8_t order, int32_t nid, int32_t zid)
 {
 	struct pcp_feed_ev *o = &f->cur[f->n++];
 
 #if defined(__x86_64__) && defined(__SSE2__)
-	{
-		/* Non-temporal stores: the batch's lines were last read by the model's core; a
-		 * normal store must first take each line back from that core's cache (a read for
-		 * ownership per 64 bytes), which stalled this thread more than the models' own work */
-		long long q[3];
-
-		memcpy(q, e, sizeof(q));
-		_mm_stream_si64((long long *)o, q[0]);
-		_mm_stream_si64((long long *)o + 1, q[1]);
-		_mm_stream_si64((long long *)o + 2, q[2]);
-	}
+	/* Non-temporal stores: the batch's lines were last read by the model's core; a normal
+	 * store must first take each line back from that core's cache (a read for ownership per
+	 * 64 bytes), which stalled this thread more than the models' own work. The words are
+	 * put together in registers (x86-64 is little-endian: the struct's layout): a record
+	 * built in memory field by field and read back a word at a time cost a failed
+	 * store-to-load forward per record, a third of the analysis loop's samples. */
+	_mm_stream_si64((long long *)o, (long long)ts_ns);
+	_mm_stream_si64((long long *)o + 1, (long long)pfn);
+	_mm_stream_si64((long long *)o + 2, (long long)((uint64_t)(uint32_t)pid | (uint64_t)cpu << 32 |
+						      (uint64_t)kind << 48 | (uint64_t)order << 56));
+	_mm_stream_si64((long long *)o + 3, (long long)((uint64_t)(uint32_t)nid | (uint64_t)(uint32_t)zid << 32));
 #else
-	*o = *e;
+	o->ts_ns = ts_ns;
+	o->pfn = pfn;
+	o->pid = pid;
+	o->cpu = cpu;
+	o->kind = kind;
+	o->order = order;
+	o->nid = nid;
+	o->zid = zid;
 #endif
 	if (f->n == PCP_FEED_BATCH)
 		pcp_feed_flush(f);
 }
 
-/* Hot path: one event as the lifecycle model reads it. */
-static inline void pcp_feed_push(struct pcp_feed *f, const struct pcp_event *ev)
+/* Hot path: one record, in the trace's order. */
+static inline void pcp_feed_put(struct pcp_feed *f, const struct pcp_feed_ev *e)
 {
-	struct pcp_feed_ev e;
-
-	e.ts_ns = ev->ts_ns;
-	e.pid = ev->pid;
-	e.cpu = (uint16_t)ev->cpu;
-	e.kind = ev->kind;
-	/* the block only of the kinds that have one (the model reads no other's; the union's
-	 * other members may be unset) */
-	if ((1u << (ev->kind & 31)) & PCP_FEED_BLOCK_KINDS) {
-		e.pfn = ev->block.pfn;
-		e.order = (uint8_t)(ev->block.order < 255 ? ev->block.order : 255);
-	} else {
-		e.pfn = 0;
-		e.order = 0;
-	}
-	pcp_feed_put(f, &e);
+	pcp_feed_put_fields(f, e->ts_ns, e->pfn, e->pid, e->cpu, e->kind, e->order, e->nid, e->zid);
 }
 
-/* Hands over what is left, waits for the thread to consume everything and ends it. After it
- * the model is the caller's again. NULL: nothing. */
+/* Hot path: one event as the fed models read it: the block only of the kinds that have one
+ * (the models read no other's; the union's other members may be unset), the zone and pages
+ * of a lock, the id of a stack. */
+static inline void pcp_feed_push(struct pcp_feed *f, const struct pcp_event *ev)
+{
+	uint64_t pfn = 0;
+	uint8_t order = 0;
+	int32_t nid = 0, zid = 0;
+
+	if ((1u << (ev->kind & 31)) & PCP_FEED_BLOCK_KINDS) {
+		pfn = ev->block.pfn;
+		order = (uint8_t)(ev->block.order < 255 ? ev->block.order : 255);
+	} else if (ev->kind == PCP_EV_REFILL_LOCK || ev->kind == PCP_EV_DRAIN_LOCK) {
+		pfn = ev->lock.nr_pages;
+		nid = ev->lock.nid;
+		zid = ev->lock.zid;
+	} else if (ev->kind == PCP_EV_STACK) {
+		pfn = ev->stack.id;
+	}
+	pcp_feed_put_fields(f, ev->ts_ns, pfn, ev->pid, (uint16_t)ev->cpu, ev->kind, order, nid, zid);
+}
+
+/* Hot path: a record's missed-events mark (count as pcp_churn_missed takes it) on cpu. */
+static inline void pcp_feed_push_missed(struct pcp_feed *f, uint32_t cpu, uint64_t ts_ns, int64_t count)
+{
+	pcp_feed_put_fields(f, ts_ns, (uint64_t)count, 0, (uint16_t)cpu, PCP_FEED_MISSED, 0, 0, 0);
+}
+
+/* Hands over what is left, waits for the threads to consume everything and ends them. After
+ * it the models are the caller's again. NULL: nothing. */
 void pcp_feed_finish(struct pcp_feed *f);
 
 #endif

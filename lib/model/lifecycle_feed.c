@@ -2,7 +2,8 @@
 #include "common/error.h"
 #include "model/lifecycle_feed.h"
 
-/* On the feed's thread: each fed record back into the event the model reads. */
+/* On the feed's thread: each fed record back into the event the model reads (the churn
+ * model's missed-events marks are not records: skipped). */
 static void lc_consume(void *ctx, const struct pcp_feed_ev *b, size_t n)
 {
 	struct pcp_lifecycle_model *m = ctx;
@@ -10,6 +11,8 @@ static void lc_consume(void *ctx, const struct pcp_feed_ev *b, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct pcp_event ev;
 
+		if (b[i].kind == PCP_FEED_MISSED)
+			continue;
 		ev.ts_ns = b[i].ts_ns;
 		ev.cpu = b[i].cpu;
 		ev.pid = b[i].pid;
@@ -21,10 +24,20 @@ static void lc_consume(void *ctx, const struct pcp_feed_ev *b, size_t n)
 	}
 }
 
+void pcp_lc_feed_consumer(struct pcp_lifecycle_model *m, struct pcp_feed_consumer *c)
+{
+	c->name = "pcp-lifecycle";
+	c->consume = lc_consume;
+	c->ctx = m;
+}
+
 int pcp_lc_feed_start(struct pcp_lifecycle_model *m, uint32_t nr_cpus, struct pcp_feed **out)
 {
+	struct pcp_feed_consumer c;
+
 	*out = NULL;
 	if (nr_cpus > 65536)
 		return PCP_ERR_USAGE;
-	return pcp_feed_start("pcp-lifecycle", lc_consume, m, out);
+	pcp_lc_feed_consumer(m, &c);
+	return pcp_feed_start_n(&c, 1, out);
 }

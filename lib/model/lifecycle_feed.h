@@ -14,4 +14,7 @@
  * fit the fed record: the caller runs the model itself). */
 int pcp_lc_feed_start(struct pcp_lifecycle_model *m, uint32_t nr_cpus, struct pcp_feed **out);
 
+/* The same consumer for pcp_feed_start_n, beside others (churn_feed.h): nr_cpus <= 65536. */
+void pcp_lc_feed_consumer(struct pcp_lifecycle_model *m, struct pcp_feed_consumer *c);
+
 #endif

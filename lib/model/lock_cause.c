@@ -132,7 +132,9 @@ struct agg {
 struct pcp_lock_cause_model {
 	uint32_t nr_cpus;
 	unsigned top_n;
-	int err;
+	/* first allocation failure: of the interning (the thread that decodes stack records) and
+	 * of the rows (the churn model's thread, churn_feed.h): kept apart, two threads write them */
+	int err, agg_err;
 	uint64_t *frames; size_t nr_frames, cap_frames;
 	struct stack_ent *ents; size_t nr_ents, cap_ents;
 	uint32_t *index; size_t cap_index;          /* ents index + 1; 0 empty; power of 2 */
@@ -281,10 +283,10 @@ static void op_close(struct pcp_lock_cause_model *m, struct op_slot *o, enum pcp
 	if (!o->seq)
 		return;
 	o->seq = 0;
-	if (m->err)
+	if (m->agg_err)
 		return;
 	if ((m->nr_aggs + 1) * 2 > m->cap_aggs && agg_grow(m)) {
-		m->err = PCP_ERR_NOMEM;
+		m->agg_err = PCP_ERR_NOMEM;
 		return;
 	}
 	s = (size_t)mix(mix(mix(mix(kind, (uint64_t)o->nid), (uint64_t)o->zid), o->stack),
@@ -607,8 +609,8 @@ int pcp_lock_cause_finish(struct pcp_lock_cause_model *m, struct tep_handle *tep
 		op_close(m, &m->slots[c * 2], PCP_LOCK_KIND_REFILL);
 		op_close(m, &m->slots[c * 2 + 1], PCP_LOCK_KIND_DRAIN);
 	}
-	if (m->err)
-		return m->err;
+	if (m->err || m->agg_err)
+		return m->err ? m->err : m->agg_err;
 	if (!(r = calloc(1, sizeof(*r))))
 		return PCP_ERR_NOMEM;
 	r->stack_events = m->stack_events;

@@ -59,7 +59,9 @@ void pcp_lock_cause_free(struct pcp_lock_cause_model *m);
  * the table grows; failure is reported by finish. */
 void pcp_lock_cause_intern(struct pcp_lock_cause_model *m, const uint64_t *frames, unsigned n,
 			   struct pcp_event *ev);
-/* Hot path: every event, right after the churn model has taken it (same order). */
+/* Hot path: every event, right after the churn model has taken it (same order). On the churn
+ * model's thread when it has one (churn_feed.h): it shares nothing with the interning above
+ * but the stack ids the events carry. */
 void pcp_lock_cause_event(struct pcp_lock_cause_model *m, const struct pcp_churn_model *churn,
 			  const struct pcp_event *ev);
 /* Symbols through tep's kallsyms (and comms through its cmdlines). */

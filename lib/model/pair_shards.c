@@ -208,19 +208,12 @@ unsigned pcp_pair_shards_threads(const struct pcp_pair_shards *s)
 void pcp_pair_shards_block(struct pcp_pair_shards *s, int drain, uint64_t pfn, uint32_t order,
 			   uint32_t cpu, uint64_t ts_ns)
 {
-	struct pcp_feed_ev e;
-
 	if (!s->threaded) {
 		shard_block(&s->shard[0], drain, pfn, order, cpu, ts_ns);
 		return;
 	}
-	e.ts_ns = ts_ns;
-	e.pfn = pfn;
-	e.pid = 0;
-	e.cpu = (uint16_t)cpu;
-	e.kind = drain ? PCP_EV_DRAIN : PCP_EV_REFILL;
-	e.order = (uint8_t)order;
-	pcp_feed_put(s->shard[shard_of(s, pfn)].feed, &e);
+	pcp_feed_put_fields(s->shard[shard_of(s, pfn)].feed, ts_ns, pfn, 0, (uint16_t)cpu,
+			    drain ? PCP_EV_DRAIN : PCP_EV_REFILL, (uint8_t)order, 0, 0);
 }
 
 const struct pcp_pair_table *pcp_pair_shards_table(const struct pcp_pair_shards *s)
