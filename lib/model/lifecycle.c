@@ -51,18 +51,38 @@ struct lc_task_slot {
 	uint8_t used;
 };
 
+/* Occupancy areas (pages x ns) are integers, summed exactly in 128 bits. The long double sums
+ * they replace were exact below 2^64 (the same means, bit for bit, on every trace below that)
+ * and cost an x87 load and store of 10 bytes per change, which the next change read back
+ * (the lifecycle thread's hottest instructions on a recorded trace). Unsigned arithmetic
+ * (modulo 2^128: the two's complement bits of the signed sum) so that no input, however
+ * damaged, overflows a signed type; area_value() reads the sum as signed. */
+__extension__ typedef unsigned __int128 lc_area;
+
+static inline lc_area area_of(int64_t occ, uint64_t ns)
+{
+	return (lc_area)occ * (lc_area)ns;
+}
+
+static inline long double area_value(lc_area a)
+{
+	__extension__ typedef __int128 lc_signed_area;
+
+	return (long double)(lc_signed_area)a;
+}
+
 struct lc_cpu {
 	struct pcp_lc_cpu_flow flow;
 	int64_t occ;                    /* pages on this CPU's lists now */
 	uint64_t occ_ts;                /* time of the last change (or of the first event) */
-	long double occ_area;           /* integral of occ over time, pages x ns */
+	lc_area occ_area;               /* integral of occ over time, pages x ns */
 	uint64_t zl_pfn;                /* the most recent zone_locked block on this CPU */
 	uint8_t zl_valid, zl_refill;
 	/* occupancy timeline: the bucket this CPU last changed in (its row is open) */
 	uint8_t tl_open;
 	uint64_t tl_bucket, tl_changes, tl_ts;
 	int64_t tl_min, tl_max;
-	long double tl_area;
+	lc_area tl_area;
 };
 
 struct exit_hist {
@@ -392,7 +412,7 @@ static void tl_close(struct pcp_lifecycle_model *m, uint32_t cpu, uint64_t end_t
 
 	cs->tl_open = 0;
 	if (end_ts > cs->tl_ts)
-		cs->tl_area += (long double)cs->occ * (long double)(end_ts - cs->tl_ts);
+		cs->tl_area += area_of(cs->occ, end_ts - cs->tl_ts);
 	if (m->nr_timeline == m->cap_timeline) {
 		size_t cap = m->cap_timeline ? m->cap_timeline * 2 : 64;
 		struct pcp_lc_occ_row *t = realloc(m->timeline, cap * sizeof(*t));
@@ -411,7 +431,7 @@ static void tl_close(struct pcp_lifecycle_model *m, uint32_t cpu, uint64_t end_t
 	r->occ_min = cs->tl_min;
 	r->occ_max = cs->tl_max;
 	r->occ_end = cs->occ;
-	r->occ_mean = !m->opts.no_time_base && span ? (double)(cs->tl_area / (long double)span) : NAN;
+	r->occ_mean = !m->opts.no_time_base && span ? (double)(area_value(cs->tl_area) / (long double)span) : NAN;
 }
 
 /* Occupancy of cpu changes by delta pages at ts: the time-weighted areas first (the whole
@@ -432,15 +452,15 @@ static inline void occ_add(struct pcp_lifecycle_model *m, uint32_t cpu, int64_t 
 		cs->tl_bucket = b;
 		cs->tl_changes = 0;
 		cs->tl_min = cs->tl_max = cs->occ;
-		cs->tl_area = ts > bstart ? (long double)cs->occ * (long double)(ts - bstart) : 0;
+		cs->tl_area = ts > bstart ? area_of(cs->occ, ts - bstart) : 0;
 	} else if (ts > cs->tl_ts) {
-		cs->tl_area += (long double)cs->occ * (long double)(ts - cs->tl_ts);
+		cs->tl_area += area_of(cs->occ, ts - cs->tl_ts);
 	}
 	if (ts > cs->tl_ts)
 		cs->tl_ts = ts;
 	cs->tl_changes++;
 	if (ts > cs->occ_ts)
-		cs->occ_area += (long double)cs->occ * (long double)(ts - cs->occ_ts);
+		cs->occ_area += area_of(cs->occ, ts - cs->occ_ts);
 	if (ts > cs->occ_ts)
 		cs->occ_ts = ts;
 	cs->occ += delta;
@@ -967,13 +987,13 @@ static int finish_model(struct pcp_lifecycle_model *m, const struct pcp_churn_re
 	for (uint32_t c = 0; c < m->nr_cpus; c++) {
 		struct lc_cpu *cs = &m->cpus[c];
 		struct pcp_lc_cpu_flow *f = &r->cpu_flow[c];
-		long double area = cs->occ_area;
+		lc_area area = cs->occ_area;
 
 		*f = cs->flow;
 		f->occ_end = cs->occ;
 		if (m->events_seen && m->last_ts > cs->occ_ts)
-			area += (long double)cs->occ * (long double)(m->last_ts - cs->occ_ts);
-		f->occ_mean = timed ? (double)(area / (long double)duration) : NAN;
+			area += area_of(cs->occ, m->last_ts - cs->occ_ts);
+		f->occ_mean = timed ? (double)(area_value(area) / (long double)duration) : NAN;
 		sum_mean += f->occ_mean;
 		if (m->end_pages) {
 			f->has_snapshot_end = 1;
