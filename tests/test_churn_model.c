@@ -841,11 +841,13 @@ START_TEST(bad_input_ignored)
 
 	R(m, 10, 7, 1, 0);      /* cpu 7 of 2: ignored */
 	R(m, 20, 0, 1, 64);     /* order 64: ignored */
+	R(m, 25, 0, 3, 33);     /* above PCP_MAX_BLOCK_ORDER (32): ignored */
+	D(m, 26, 0, 3, 63);     /* ignored */
 	R(m, 30, 1, 2, 0);
 	r = finish(m);
 	ck_assert_uint_eq(r->events_bad_cpu, 1);
-	ck_assert_uint_eq(r->events_bad_order, 1);
-	ck_assert_uint_eq(r->events_seen, 2);
+	ck_assert_uint_eq(r->events_bad_order, 3);
+	ck_assert_uint_eq(r->events_seen, 4);   /* a bad order still advances time */
 	ck_assert_uint_eq(r->first_ts_ns, 20);
 	ck_metric(r, "refill_pages", 1);
 	pcp_churn_results_free(r);

@@ -471,13 +471,16 @@ START_TEST(anomalies)
 	F(m, 6, 0, 8, 0);       /* free of a listed block */
 	R(m, 7, 5, 9, 0);       /* bad CPU */
 	R(m, 8, 0, 9, 64);      /* bad order */
+	R(m, 9, 0, 10, 33);     /* bad order: above PCP_MAX_BLOCK_ORDER (32) */
+	R(m, 10, 1, 11, 63);    /* bad order: 2^63 pages would not negate in the occupancy */
+	D(m, 11, 1, 11, 63);
 	r = finish(m);
 	ck_assert_uint_eq(r->anomalies.refill_while_listed, 2);  /* the second R and the second F */
 	ck_assert_uint_eq(r->anomalies.alloc_other_cpu, 1);
 	ck_assert_uint_eq(r->anomalies.drain_not_listed, 1);
 	ck_assert_uint_eq(r->anomalies.free_not_in_use, 1);
 	ck_assert_uint_eq(r->anomalies.bad_cpu, 1);
-	ck_assert_uint_eq(r->anomalies.bad_order, 1);
+	ck_assert_uint_eq(r->anomalies.bad_order, 4);
 	/* cpu0: +1 (t1) -1 (t2) -1 (drain t4, the drainer) +1 (t5) -1 +1 (t6) = 0;
 	 * cpu1: +1 (t2) -1 (alloc t3, the owner) = 0 */
 	ck_assert_int_eq(r->cpu_flow[0].occ_end, 0);

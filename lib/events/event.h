@@ -55,6 +55,12 @@ const char *pcp_lock_source_name(enum pcp_lock_source s);     /* "native", "infe
 const char *pcp_block_key_name(enum pcp_block_key k);         /* "pfn", "page_pointer" */
 const char *pcp_refill_flag_name(enum pcp_refill_flag f);     /* "field", "derived" */
 
+/* The largest block order the models count: 2^32 pages (16 TB of 4 KB pages), far above any
+ * kernel's (MAX_PAGE_ORDER is 10 on x86-64; pageblocks reach order 13 on arm64 with 64 KB
+ * pages). A larger order is damaged data (the models' bad_order), and 2^order pages stays far
+ * inside the 64-bit page sums (occupancy is a signed sum of +-2^order: 2^63 would not negate). */
+#define PCP_MAX_BLOCK_ORDER 32
+
 struct pcp_page_block {
 	uint64_t pfn;             /* the block id: PFN, or the page pointer (pcp_block_key) */
 	uint32_t order;

@@ -111,7 +111,7 @@ struct pcp_churn_results {
 
 	/* Debug counters (caller bugs or damaged input; 0 in a sane run). */
 	uint64_t events_bad_cpu;            /* events/marks with cpu >= nr_cpus: ignored */
-	uint64_t events_bad_order;          /* REFILL/DRAIN with order >= 64: ignored */
+	uint64_t events_bad_order;          /* REFILL/DRAIN with order > PCP_MAX_BLOCK_ORDER: ignored */
 	uint64_t cycles_saturated;          /* pairs not counted in a pfn_cycles row (> 2^32-1) */
 };
 

@@ -296,7 +296,7 @@ static void on_block(struct pcp_churn_model *m, uint32_t cpu, const struct pcp_e
 	struct cpu_state *cs;
 	uint64_t pages;
 
-	if (b->order >= 64) {
+	if (b->order > PCP_MAX_BLOCK_ORDER) {
 		m->bad_order++;
 		m->cpus[cpu].run = RUN_NONE;
 		return;

@@ -25,7 +25,7 @@
  * lock's zone and pages), 32 bytes where struct pcp_event has 88: the batches are written by
  * one core and read by another, and the copy of whole events was a third of the analysis
  * thread's time at -j 2 (cache lines crossing cores; 24 and 32 bytes cost the same, stop 24).
- * An order above 255 is kept as 255: the models ignore any order >= 64 alike (bad_order). */
+ * An order above 255 is kept as 255: the models ignore any order above PCP_MAX_BLOCK_ORDER alike (bad_order). */
 struct pcp_feed_ev {
 	uint64_t ts_ns;
 	uint64_t pfn;            /* a block's pfn; a lock's nr_pages; a stack's id;

@@ -708,7 +708,7 @@ static void lc_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
 	case PCP_EV_PAGE_ALLOC:
 	case PCP_EV_PAGE_FREE:
 	case PCP_EV_ZONE_LOCKED:
-		if (ev->block.order >= 64) {
+		if (ev->block.order > PCP_MAX_BLOCK_ORDER) {
 			m->tot.anomalies.bad_order++;
 			return;
 		}

@@ -103,7 +103,8 @@ struct pcp_lc_anomalies {
 	uint64_t alloc_other_cpu;           /* PCP alloc of a block listed on another CPU */
 	uint64_t drain_not_listed;          /* drain of a block known to be in use or in the buddy */
 	uint64_t free_not_in_use;           /* free of a block known to be on a list or in buddy */
-	uint64_t bad_order;                 /* block events with order >= 64: ignored */
+	uint64_t bad_order;                 /* block events with order > PCP_MAX_BLOCK_ORDER
+					     * (32): ignored */
 	uint64_t bad_cpu;                   /* events with cpu >= nr_cpus: ignored */
 };
 

@@ -342,7 +342,7 @@ void pcp_lock_cause_event(struct pcp_lock_cause_model *m, const struct pcp_churn
 		} else {
 			m->extra++;
 		}
-	} else if ((ev->kind == PCP_EV_REFILL || ev->kind == PCP_EV_DRAIN) && ev->block.order < 64) {
+	} else if ((ev->kind == PCP_EV_REFILL || ev->kind == PCP_EV_DRAIN) && ev->block.order <= PCP_MAX_BLOCK_ORDER) {
 		o->pages += UINT64_C(1) << ev->block.order;
 	}
 }

@@ -219,7 +219,7 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000, acquisit
         if c >= nr_cpus:
             anomalies["bad_cpu"] += 1
             continue
-        if ev in block_events and f.get("order", 0) >= 64:
+        if ev in block_events and f.get("order", 0) > 32:   # METRICS.md: above 32, damaged
             anomalies["bad_order"] += 1
             continue
         if ev in ("mm_page_pcpu_refill_zone_locked", "mm_page_pcpu_drain_zone_locked"):
