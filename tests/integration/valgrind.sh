@@ -38,6 +38,13 @@ for f in "$src/tests/fixtures/fallback-basic.dat" "$src/tests/fixtures/overrun.d
 	name=$(basename "$f" .dat)
 	check "analyze $name" "$build/pcpanalyze" -o "$work/$name.db" --json "$work/$name.json" "$f"
 done
+# The threads of -j 5: the lifecycle thread and the churn thread reading one feed, a pairing
+# thread, a decode thread; on the stacks recording the churn thread attributes the stacks.
+check "analyze recorded-mix -j 5" "$build/pcpanalyze" -j 5 -o "$work/rm.db" \
+	"$src/tests/fixtures/lifecycle/recorded-mix.dat"
+xz -dc "$src/tests/fixtures/lab-2node-stacks.dat.xz" >"$work/stacks.dat"
+cp "$src/tests/fixtures/lab-2node-stacks.dat.meta.json" "$work/stacks.dat.meta.json"
+check "analyze lab-2node-stacks -j 5" "$build/pcpanalyze" -j 5 -o "$work/st.db" "$work/stacks.dat"
 check "compare" "$build/pcpanalyze" compare --json "$work/c.json" --junit "$work/c.xml" \
 	"$work/fallback-basic.db" "$work/overrun.db"
 check "merge" "$build/pcpanalyze" merge -o "$work/all.db" --label k=v \
