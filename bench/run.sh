@@ -120,6 +120,30 @@ awk 'NR == 1 { p0 = $1; k0 = $2 }
      { printf "distinct PFNs %7d: peak RSS %6.1f MB%s\n", $1, $2 / 1024,
 	      NR > 1 ? sprintf(", %.0f bytes per PFN above %d", ($2 - k0) * 1024 / ($1 - p0), p0) : "" }' \
 	"$work/pfn_rss.txt"
+# Memory against CPUs (issue 14: machines of 64-512 CPUs): the same 800,000 events over 4 and
+# over 256 CPUs, v7-zstd, peak RSS at -j 1 and -j 8 (read-ahead buffers and decode rings are
+# per CPU; a small trace of many CPUs must not cost per CPU what a large one does).
+for cpus in 4 256; do
+	python3 - "$cpus" >"$work/c.synth" <<'PY'
+import random, sys
+cpus = int(sys.argv[1])
+r = random.Random(5)
+print(f"cpus {cpus}")
+ts = 1_000_000
+for i in range(400000):
+    pfn = 0x100000 + r.randrange(200000)
+    ts += r.choice((10, 40, 90))
+    print(f"{ts} {r.randrange(cpus)} kmem:mm_page_alloc_zone_locked pfn={pfn} order=0 migratetype=1 percpu_refill=1")
+    ts += 20
+    print(f"{ts} {r.randrange(cpus)} kmem:mm_page_pcpu_drain pfn={pfn} order=0 migratetype=1")
+PY
+	"$build/pcpsynth" -q -F v7-zstd -o "$work/c.dat" --formats "$top/tests/fixtures/formats" "$work/c.synth"
+	read -r _ c1_kb < <(measure "c$cpus-j1" "$build/pcpanalyze" -j 1 -q -o "$work/c.db" "$work/c.dat")
+	read -r _ c8_kb < <(measure "c$cpus-j8" "$build/pcpanalyze" -j 8 -q -o "$work/c.db" "$work/c.dat")
+	echo "memory against CPUs: 800000 events over $cpus CPUs ($(du -h "$work/c.dat" | cut -f1) v7-zstd):" \
+		"peak RSS -j 1 $(ratio "$c1_kb" 1024) MB, -j 8 $(ratio "$c8_kb" 1024) MB"
+	rm -f "$work/c.dat" "$work/c.synth"
+done
 # -j scaling (issue 14): v7-zstd traces of PCP_BENCH_JOBS_EVENTS (default 15M) events, the
 # lifecycle kind and the refill/drain kind, analyzed at -j 1 and -j 2 in this same run (the
 # results are identical: tests/integration/jobs_identical.sh). Target: -j 2 <= 0.6x -j 1 wall.

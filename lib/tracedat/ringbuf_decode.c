@@ -49,19 +49,26 @@ enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
 
 /* Compressed data is read READ_AHEAD bytes at a time (several chunks: recorded chunks are a
  * few KB, and two small preads per chunk were most of the reading's kernel time), each
- * chunk decompressed from the buffer in place. */
+ * chunk decompressed from the buffer in place. Never past the CPU's own section, and less per
+ * CPU on machines with many: READ_AHEAD_BUDGET over all of them, at least READ_AHEAD_MIN each
+ * (a 6 MB trace of 256 CPUs held 64 MB of read-ahead buffers, mostly other CPUs' bytes). */
 #define READ_AHEAD (256u << 10)
+#define READ_AHEAD_MIN (32u << 10)
+#define READ_AHEAD_BUDGET (16u << 20)
 
 /* Decompression state: the decoder's own (one thread), or each decode thread's. */
 struct zdec {
 	ZSTD_DCtx *zctx;
 };
 
-/* A read-ahead buffer over the file: bytes [off, off + len) of it. */
+/* A read-ahead buffer over the file: bytes [off, off + len) of it; reads ahead at most size
+ * bytes and not past limit (the section's end), except what a read asks for itself. */
 struct rdbuf {
 	char *buf;
 	size_t cap, len;
 	uint64_t off;
+	uint64_t limit;
+	size_t size;
 };
 
 /* One record as the decode thread found it: what advance() puts in the tep_record. */
@@ -215,7 +222,11 @@ static const char *rd_ahead(struct rdbuf *ra, int fd, uint64_t file_size, uint64
 		*err = PCP_ERR_TRUNCATED;
 		return NULL;
 	}
-	len = n > READ_AHEAD ? n : READ_AHEAD;
+	len = ra->size;
+	if (off < ra->limit && len > ra->limit - off)
+		len = (size_t)(ra->limit - off);
+	if (len < n)
+		len = n;
 	if (len > file_size - off)
 		len = (size_t)(file_size - off);
 	ra->len = 0;
@@ -1111,6 +1122,12 @@ int pcp_rbdec_open(const struct pcp_rbdec_params *p, const struct pcp_rbdec_sect
 			const unsigned char *h;
 			uint64_t off = secs[i].offset + 4, count;
 
+			s->ra.limit = secs[i].offset + secs[i].size;
+			s->ra.size = READ_AHEAD_BUDGET / n;
+			if (s->ra.size > READ_AHEAD)
+				s->ra.size = READ_AHEAD;
+			if (s->ra.size < READ_AHEAD_MIN)
+				s->ra.size = READ_AHEAD_MIN;
 			if (!(h = (const unsigned char *)rd_ahead(&s->ra, p->fd, p->file_size, secs[i].offset, 4, &err))) {
 				pcp_errorf(errbuf, errlen, err, "cannot read CPU %u's chunk table", secs[i].cpu);
 				goto fail;
