@@ -44,6 +44,11 @@
 #define MT_RING 4               /* batches per stream decoded ahead (chunk mode too: 8 or
 				 * 32 chunks per stream gained 1-2 % on rec15.dat at -j 2 and
 				 * cost 30 % on a synthetic 800k-PFN trace, stop 24) */
+/* With many CPUs every stream's batches are resident at once (the merge needs each one's
+ * head): MT_RING_MANY per stream above MT_MANY_STREAMS streams (the decode threads then keep
+ * one batch ahead instead of three; at 512 CPUs of 40 KB chunks, ~80 MB instead of ~160). */
+#define MT_MANY_STREAMS 64
+#define MT_RING_MANY 2
 
 enum { COMP_NONE, COMP_ZSTD, COMP_ZLIB };
 
@@ -178,6 +183,7 @@ struct pcp_rbdec {
 	struct zdec z;              /* one thread: shared by all streams */
 	struct mt_worker *workers;
 	size_t nr_workers;
+	unsigned ring;              /* batches per stream: MT_RING, or MT_RING_MANY */
 	/* Helper mode on compressed data: a batch is a decompressed chunk only, and the merging
 	 * thread walks it itself as one thread does (advance_chunks). The decompression is what
 	 * costs (zstd: 27 % of a -j 1 run); the walk done on the filling side, its 32 bytes per
@@ -754,7 +760,7 @@ static struct stream *mt_pick(struct mt_worker *w)
 
 	for (size_t i = w->first; i < d->nr_streams; i += w->step) {
 		struct stream *s = &d->streams[i];
-		if (!s->done && !s->filling && s->count < MT_RING && (!best || s->count < best->count))
+		if (!s->done && !s->filling && s->count < d->ring && (!best || s->count < best->count))
 			best = s;
 	}
 	return best;
@@ -774,7 +780,7 @@ static void mt_fill_next(struct stream *s, int remote)
 		mt_publish();
 	pthread_mutex_lock(&w->lock);
 	s->filling = 0;
-	s->tail = (s->tail + 1) % MT_RING;
+	s->tail = (s->tail + 1) % s->d->ring;
 	s->count++;
 	s->done = b->end;
 	/* helper mode: the merging thread may wait on another stream's batch */
@@ -878,13 +884,13 @@ static struct mt_batch *next_batch(struct stream *s)
 
 	pthread_mutex_lock(&s->w->lock);
 	if (b) {
-		s->head = (s->head + 1) % MT_RING;
+		s->head = (s->head + 1) % s->d->ring;
 		s->count--;
 		/* Wake a sleeping decode thread only when this ring is half empty: it then refills
 		 * several batches per wake-up. Waking it per batch cost a context switch per
 		 * ~1,000 records on each side (17,800 switches in a 14.6 M record run), more than
 		 * the decoding itself on a virtual machine. */
-		if (s->w->waiting && s->count <= MT_RING / 2)
+		if (s->w->waiting && s->count <= s->d->ring / 2)
 			pthread_cond_signal(&s->w->space);
 	}
 	while (!s->count) {
@@ -992,6 +998,7 @@ static int mt_start(struct pcp_rbdec *d, size_t nr, int helper, char *errbuf, si
 	if (!d->workers)
 		return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	d->nr_workers = nr;
+	d->ring = d->nr_streams > MT_MANY_STREAMS ? MT_RING_MANY : MT_RING;
 	d->chunk_mode = helper && d->comp != COMP_NONE;
 	for (size_t i = 0; i < nr; i++) {
 		struct mt_worker *w = &d->workers[i];
@@ -1012,7 +1019,7 @@ static int mt_start(struct pcp_rbdec *d, size_t nr, int helper, char *errbuf, si
 		s->w = &d->workers[i % nr];
 		s->z = &s->w->z;
 		s->block_only = 1;
-		if (!(s->ring = calloc(MT_RING, sizeof(*s->ring))))
+		if (!(s->ring = calloc(d->ring, sizeof(*s->ring))))
 			return pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < nr && !helper; i++) {
@@ -1194,7 +1201,7 @@ void pcp_rbdec_close(struct pcp_rbdec *d)
 			kbuffer_free(s->kbuf);
 		free(s->ubuf);
 		free(s->ra.buf);
-		for (size_t k = 0; s->ring && k < MT_RING; k++) {
+		for (size_t k = 0; s->ring && k < d->ring; k++) {
 			if (s->ring[k].map)
 				munmap(s->ring[k].map, s->ring[k].map_len);
 			free(s->ring[k].ubuf);

@@ -123,6 +123,27 @@ for f in v6 v7-zstd v7-zlib; do
 	run "long.$f" "$T/long.$f.dat"
 done
 
+# Many CPUs: 80 streams (above 64 the decode rings are 2 batches deep instead of 4, and the
+# compressed read-ahead is shared out over the CPUs), every CPU over several chunks and windows.
+python3 - "$T/many.synth" <<'PY'
+import random, sys
+r = random.Random(80)
+out = open(sys.argv[1], "w")
+out.write("cpus 80\n")
+ts = 1_000_000
+for i in range(60000):
+    pfn = 0x200000 + r.randrange(20000)
+    ts += r.choice((5, 30, 200))
+    out.write(f"{ts} {r.randrange(80)} kmem:mm_page_alloc_zone_locked pfn={pfn} order=0 migratetype=1 percpu_refill=1\n")
+    ts += 10
+    out.write(f"{ts} {r.randrange(80)} kmem:mm_page_pcpu_drain pfn={pfn} order=0 migratetype=1\n")
+PY
+for f in v6 v7-zstd; do
+	"$SYNTH" -q --format $f -o "$T/many.$f.dat" --formats "$FORMATS" "$T/many.synth" ||
+		{ fail "pcpsynth --format $f many.synth"; continue; }
+	run "many.$f" "$T/many.$f.dat"
+done
+
 # Damaged copies: the error line and status must be the same (after the same records).
 # A page in the middle of CPU data whose commit says more than the page holds (v6: pages at
 # the section's offset; the last sections are the data), and 256 zero bytes in a late chunk.
