@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		perror(trace);
 		abort();
 	}
-	/* PCP_FUZZ_JOBS=N: the -j N path (decode threads, the lifecycle or pairing threads)
+	/* PCP_FUZZ_JOBS=N: the -j N path (decode threads, the lifecycle, churn or pairing threads)
 	 * instead of one thread; damaged files must get the same kind of answer there */
 	static struct pcp_analyze_opts opts;
 	static int opts_set;
