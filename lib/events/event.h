@@ -61,6 +61,10 @@ const char *pcp_refill_flag_name(enum pcp_refill_flag f);     /* "field", "deriv
  * inside the 64-bit page sums (occupancy is a signed sum of +-2^order: 2^63 would not negate). */
 #define PCP_MAX_BLOCK_ORDER 32
 
+/* The kinds whose event is a page block (pcp_event.block). */
+#define PCP_BLOCK_KINDS (1u << PCP_EV_REFILL | 1u << PCP_EV_DRAIN | 1u << PCP_EV_PAGE_ALLOC | \
+			 1u << PCP_EV_PAGE_FREE | 1u << PCP_EV_ZONE_LOCKED)
+
 struct pcp_page_block {
 	uint64_t pfn;             /* the block id: PFN, or the page pointer (pcp_block_key) */
 	uint32_t order;

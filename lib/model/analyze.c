@@ -650,6 +650,13 @@ static int read_records(struct analyze_run *r, struct pcp_feed *mf, int lc_fed, 
 				analyzable++;
 			}
 		} else if (kind != PCP_EV_OTHER) {
+			/* An order no kernel has (2^33 pages and up): the record is not what its format
+			 * says, and the rest of the trace cannot be trusted more (docs/METRICS.md) */
+			if (((1u << kind) & PCP_BLOCK_KINDS) && in->ev.block.order > PCP_MAX_BLOCK_ORDER)
+				return pcp_errorf(r->errbuf, r->errlen, PCP_ERR_CORRUPT,
+						  "record %llu (CPU %d) holds a page block of order %u (above %d): "
+						  "damaged data", (unsigned long long)pcp_reader_records(reader),
+						  rec->cpu, in->ev.block.order, PCP_MAX_BLOCK_ORDER);
 			/* the lifecycle's own events alone are no analysis (docs/METRICS.md) */
 			analyzable += kind != PCP_EV_PAGE_ALLOC && kind != PCP_EV_PAGE_FREE &&
 				      kind != PCP_EV_ZONE_LOCKED;

@@ -18,8 +18,7 @@
 #include "events/event.h"
 
 #define PCP_FEED_BATCH 4096   /* events per batch */
-#define PCP_FEED_BLOCK_KINDS (1u << PCP_EV_REFILL | 1u << PCP_EV_DRAIN | 1u << PCP_EV_PAGE_ALLOC | \
-			      1u << PCP_EV_PAGE_FREE | 1u << PCP_EV_ZONE_LOCKED)
+#define PCP_FEED_BLOCK_KINDS PCP_BLOCK_KINDS
 
 /* What the fed models read of an event (time, CPU, pid, kind, the block's pfn and order, a
  * lock's zone and pages), 32 bytes where struct pcp_event has 88: the batches are written by

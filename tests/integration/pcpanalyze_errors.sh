@@ -97,6 +97,18 @@ printf '{"snapshots": {"before": {"zoneinfo": [{"node": 0, "zone": "Normal", "zi
 	>"$tmp/zonemeta.dat.meta.json"
 expect bad-zone-span 14 "$tmp/zonemeta.dat"
 
+# a page block of an order no kernel has (2^63 pages: the occupancy could not negate it)
+printf 'cpus 2\n10000 0 kmem:mm_page_alloc_zone_locked pfn=0x1000 order=0 migratetype=1 percpu_refill=1\n10010 1 kmem:mm_page_pcpu_drain pfn=0x1000 order=63 migratetype=1\n' \
+	>"$tmp/order.synth"
+if "$build/pcpsynth" -q -o "$tmp/order.dat" --formats "$src/tests/fixtures/formats" "$tmp/order.synth"; then
+	expect bad-order 7 "$tmp/order.dat"
+	grep -q 'record 2 (CPU 1) holds a page block of order 63 (above 32): damaged data' "$tmp/err" ||
+		fail "bad-order: $(cat "$tmp/err")"
+	expect bad-order-j3 7 "$tmp/order.dat" -j 3
+else
+	fail "pcpsynth order.synth"
+fi
+
 # no analyzable event: a real trace holding only kmem:mm_page_alloc, made here if tracefs allows
 tracefs=/sys/kernel/tracing
 inst=$tracefs/instances/pcp_errors_$$
