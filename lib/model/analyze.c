@@ -286,6 +286,8 @@ static int lifecycle_thread(const struct analyze_run *r)
  * - the churn model's thread (with the lock-cause model's per-event part), when two or more
  *   are left and no timeline sink (--perfetto) is called from the churn model: the analysis
  *   thread keeps the merge, the parse and one copy of each event, read by both model threads;
+ * - the lifecycle model's PFN shards (lifecycle_feed.h), 2 from -j 7, 4 from -j 16: the
+ *   lifecycle thread keeps the order part (counts, occupancy) and the shards the blocks;
  * - the pairing's PFN shards (pair_shards.h): half of what is left, at least 1, at most
  *   PAIR_THREADS_MAX, a power of two (the analysis thread, which routes every block to them,
  *   does more than one shard: more shards would wait for it);
@@ -297,8 +299,11 @@ static int lifecycle_thread(const struct analyze_run *r)
  * cores. */
 #define PAIR_THREADS_MAX 4
 
+#define LC_SHARDS_FROM_JOBS 7
+#define LC_SHARDS_4_FROM_JOBS 16
+
 struct thread_plan {
-	unsigned lifecycle, churn, pair, decode;
+	unsigned lifecycle, churn, lc_shards, pair, decode;
 	int helper;                     /* a model thread decodes when it waits (pcp_reader_help) */
 };
 
@@ -315,6 +320,10 @@ static void plan_threads(const struct analyze_run *r, struct thread_plan *p)
 		p->churn = 1;
 		left--;
 	}
+	if (p->lifecycle && p->churn && r->opts.jobs >= LC_SHARDS_FROM_JOBS) {
+		p->lc_shards = r->opts.jobs >= LC_SHARDS_4_FROM_JOBS ? 4 : 2;
+		left -= p->lc_shards;
+	}
 	if (left && r->nr_cpus <= 65536) {
 		p->pair = left / 2 > PAIR_THREADS_MAX ? PAIR_THREADS_MAX : left / 2 ? left / 2 : 1;
 		while (p->pair & (p->pair - 1))   /* a power of two (pair_shards.h) */
@@ -323,6 +332,7 @@ static void plan_threads(const struct analyze_run *r, struct thread_plan *p)
 	}
 	p->decode = left;
 	p->helper = !p->decode && (p->lifecycle || p->churn || p->pair);
+	_Static_assert(1 + 4 + 1 <= PCP_FEED_MAX_CONSUMERS, "the feed's consumers");
 }
 
 static int set_main_pass_decoding(struct analyze_run *r, int rewind)
@@ -686,26 +696,37 @@ static int read_records(struct analyze_run *r, struct pcp_feed *mf, int lc_fed, 
  * are the churn model's (pair_shards.h). */
 static int run_read_records(struct analyze_run *r)
 {
-	struct pcp_feed_consumer c[PCP_FEED_MAX_CONSUMERS];
+	struct pcp_feed_consumer c[PCP_FEED_MAX_CONSUMERS] = { { 0 } };
 	struct pcp_churn_feed cf = { r->churn, r->lcause };
+	struct pcp_lc_shards *shards = NULL;
 	struct pcp_feed *mf = NULL;
 	struct thread_plan plan;
 	int err, pair_helps = 0, lc_fed = 0, churn_fed = 0;
 	size_t n = 0;
 
 	plan_threads(r, &plan);
-	/* the lifecycle consumer first: it is the one that decodes ahead (helper mode) */
-	if (r->lc && plan.lifecycle)
+	/* the lifecycle consumer first: it is the one that decodes ahead (helper mode); its
+	 * shards, if any, next (it waits for them) */
+	if (r->lc && plan.lifecycle && plan.lc_shards && !pcp_lc_shards_new(r->lc, plan.lc_shards, &shards)) {
+		pcp_lc_shards_consumers(shards, c, 0);
+		n += 1 + plan.lc_shards;
+	} else if (r->lc && plan.lifecycle) {
 		pcp_lc_feed_consumer(r->lc, &c[n++]);
+	}
 	if (plan.churn)
 		pcp_churn_feed_consumer(&cf, &c[n++]);
 	if (n && !pcp_feed_start_n(c, n, &mf)) {
 		lc_fed = r->lc && plan.lifecycle;
 		churn_fed = plan.churn;
 	}
+	if (!lc_fed && shards) {   /* the model runs inline, whole */
+		pcp_lc_shards_end(shards);
+		shards = NULL;
+	}
 	/* after the learning pass this is already so (no second start-over) */
 	if ((err = set_main_pass_decoding(r, 0))) {
 		pcp_feed_finish(mf);
+		pcp_lc_shards_end(shards);
 		return err;
 	}
 	if (plan.helper && mf && (lc_fed || !plan.pair))
@@ -714,6 +735,7 @@ static int run_read_records(struct analyze_run *r)
 		pair_helps = pcp_churn_set_pair_idle(r->churn, pcp_reader_help, r->reader);
 	err = read_records(r, mf, lc_fed, churn_fed);
 	pcp_feed_finish(mf);
+	pcp_lc_shards_end(shards);   /* the shards' sums into the model, before its finish */
 	if (pair_helps)   /* the pairing thread lives on until the churn model finishes */
 		pcp_churn_set_pair_idle(r->churn, NULL, NULL);
 	return err;

@@ -46,7 +46,5 @@ static void churn_consume(void *ctx, const struct pcp_feed_ev *b, size_t n)
 
 void pcp_churn_feed_consumer(struct pcp_churn_feed *cf, struct pcp_feed_consumer *c)
 {
-	c->name = "pcp-churn";
-	c->consume = churn_consume;
-	c->ctx = cf;
+	*c = (struct pcp_feed_consumer){ "pcp-churn", churn_consume, cf, 0 };
 }

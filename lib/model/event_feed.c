@@ -15,7 +15,7 @@
 #include "common/error.h"
 #include "model/event_feed.h"
 
-#define FEED_RING 8
+#define FEED_RING PCP_FEED_RING
 
 _Static_assert(sizeof(struct pcp_feed_ev) == 32 && offsetof(struct pcp_feed_ev, pid) == 16 &&
 	       offsetof(struct pcp_feed_ev, cpu) == 20 && offsetof(struct pcp_feed_ev, kind) == 22 &&
@@ -27,6 +27,8 @@ struct feed_consumer {
 	unsigned idx;
 	pcp_feed_consume_fn consume;
 	void *ctx;
+	uint32_t after;                 /* pcp_feed_consumer.after */
+	int waiting;                    /* asleep in feed_main for batches */
 	char name[16];
 	pthread_t thread;
 	int started;
@@ -42,6 +44,7 @@ struct pcp_feed_ring {
 	struct feed_consumer consumer[PCP_FEED_MAX_CONSUMERS];
 	unsigned nr_consumers;
 	int end;                        /* nothing more comes after what is queued */
+	uint32_t awaited;               /* consumers some other consumer waits for (after) */
 	int (*idle)(void *);            /* other work for consumer 0 while it waits (set_idle) */
 	void *idle_ctx;
 	int idle_busy;                  /* consumer 0 is in idle() (set_idle waits for it) */
@@ -59,6 +62,30 @@ static uint64_t ring_used(const struct pcp_feed_ring *r)
 	return r->filled - least;
 }
 
+/* The batches c may take: those queued and, when it waits for other consumers, those they
+ * are all done with. */
+static uint64_t available(const struct pcp_feed_ring *r, const struct feed_consumer *c)
+{
+	uint64_t a = r->filled;
+
+	for (unsigned j = 0; c->after && j < r->nr_consumers; j++)
+		if ((c->after >> j & 1) && r->done[j] < a)
+			a = r->done[j];
+	return a;
+}
+
+/* Nothing more will come for c: the end is queued and those it waits for are through. */
+static int drained(const struct pcp_feed_ring *r, const struct feed_consumer *c)
+{
+	return r->end && available(r, c) == r->filled;
+}
+
+/* c has something to do: half the ring (one wake-up per FEED_RING / 2 batches), or the rest. */
+static int worth_waking(const struct pcp_feed_ring *r, const struct feed_consumer *c)
+{
+	return available(r, c) - r->done[c->idx] >= FEED_RING / 2 || drained(r, c);
+}
+
 static void *feed_main(void *arg)
 {
 	struct feed_consumer *c = arg;
@@ -71,10 +98,10 @@ static void *feed_main(void *arg)
 		struct pcp_feed_ev *b;
 		size_t n;
 
-		/* Nothing queued for us: sleep until half the ring is (or the end), so that a
-		 * model faster than its feeder wakes once per FEED_RING / 2 batches, not per batch. */
-		if (r->filled == *done)
-			while (r->filled - *done < FEED_RING / 2 && !r->end) {
+		/* Nothing for us: sleep until half the ring is (or the end), so that a model
+		 * faster than its feeder wakes once per FEED_RING / 2 batches, not per batch. */
+		if (available(r, c) == *done)
+			while (!worth_waking(r, c)) {
 				int (*idle)(void *) = c->idx == 0 ? r->idle : NULL;
 
 				if (idle) {
@@ -89,14 +116,16 @@ static void *feed_main(void *arg)
 					pthread_cond_broadcast(&r->idle_done);
 					if (did)
 						continue;
-					/* the feeder's signal (half the ring queued, or the end) may have
-					 * come while idle() ran unlocked: nobody was waiting for it */
-					if (r->filled - *done >= FEED_RING / 2 || r->end)
+					/* the signal (half the ring queued, or the end) may have come
+					 * while idle() ran unlocked: nobody was waiting for it */
+					if (worth_waking(r, c))
 						break;
 				}
+				c->waiting = 1;
 				pthread_cond_wait(&r->ready, &r->lock);
+				c->waiting = 0;
 			}
-		if (r->filled == *done)
+		if (available(r, c) == *done)
 			break;
 		b = r->batch[*done % FEED_RING];
 		n = r->len[*done % FEED_RING];
@@ -106,6 +135,16 @@ static void *feed_main(void *arg)
 		++*done;
 		if (ring_used(r) <= FEED_RING / 2)   /* the feeder waits for half the ring (below) */
 			pthread_cond_signal(&r->space);
+		/* a consumer waiting for this one: woken as the feeder wakes consumers */
+		if (r->awaited >> c->idx & 1)
+			for (unsigned j = 0; j < r->nr_consumers; j++) {
+				const struct feed_consumer *d = &r->consumer[j];
+
+				if (d->waiting && (d->after >> c->idx & 1) && worth_waking(r, d)) {
+					pthread_cond_broadcast(&r->ready);
+					break;
+				}
+			}
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -143,6 +182,10 @@ int pcp_feed_start_n(const struct pcp_feed_consumer *c, size_t n, struct pcp_fee
 	*out = NULL;
 	if (!n || n > PCP_FEED_MAX_CONSUMERS)
 		return PCP_ERR_USAGE;
+	for (size_t i = 0; i < n; i++)
+		/* only consumers after it: no cycle */
+		if ((c[i].after & ((UINT32_C(2) << i) - 1)) || c[i].after >> n)
+			return PCP_ERR_USAGE;
 	f = calloc(1, sizeof(*f));
 	r = calloc(1, sizeof(*r));
 	if (!f || !r) {
@@ -161,6 +204,10 @@ int pcp_feed_start_n(const struct pcp_feed_consumer *c, size_t n, struct pcp_fee
 			return PCP_ERR_NOMEM;
 		}
 	r->nr_consumers = (unsigned)n;
+	for (unsigned i = 0; i < n; i++) {
+		r->consumer[i].after = c[i].after;
+		r->awaited |= c[i].after;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		struct feed_consumer *fc = &r->consumer[i];
 
@@ -184,7 +231,7 @@ int pcp_feed_start_n(const struct pcp_feed_consumer *c, size_t n, struct pcp_fee
 
 int pcp_feed_start(const char *name, pcp_feed_consume_fn consume, void *ctx, struct pcp_feed **out)
 {
-	struct pcp_feed_consumer c = { name, consume, ctx };
+	struct pcp_feed_consumer c = { name, consume, ctx, 0 };
 
 	return pcp_feed_start_n(&c, 1, out);
 }

@@ -47,6 +47,11 @@ struct pcp_feed_consumer {
 	const char *name;               /* its thread's (perf --sort comm, top -H: <= 15 chars) */
 	pcp_feed_consume_fn consume;
 	void *ctx;
+	uint32_t after;                 /* consumers (bit i: the i-th of pcp_feed_start_n's,
+					 * only ones after this one) that must be done with a
+					 * batch before this one takes it: a model that reads
+					 * what they wrote for it (lifecycle_feed.h's PFN
+					 * shards); 0: none */
 };
 
 struct pcp_feed {
@@ -58,8 +63,12 @@ struct pcp_feed {
 /* Starts one thread per consumer (at most PCP_FEED_MAX_CONSUMERS): each is handed every batch,
  * in order; a batch is refilled once all have consumed it. One copy of each event for several
  * models (the lifecycle model and the churn model read the same events). PCP_ERR_NOMEM:
- * nothing started. */
-#define PCP_FEED_MAX_CONSUMERS 2
+ * nothing started; PCP_ERR_USAGE: a consumer waits for itself, one before it or one not given. */
+#define PCP_FEED_MAX_CONSUMERS 8
+/* Batches in flight: batch k (counted from 0 in the order filled) is the one at ring slot
+ * k % PCP_FEED_RING, and no consumer is handed batch k + PCP_FEED_RING before every consumer
+ * is done with batch k (what a consumer keeps per batch, it can keep in PCP_FEED_RING slots). */
+#define PCP_FEED_RING 8
 int pcp_feed_start_n(const struct pcp_feed_consumer *c, size_t n, struct pcp_feed **out);
 
 /* One consumer, on a thread named name. */

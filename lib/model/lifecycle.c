@@ -124,6 +124,12 @@ struct pcp_lifecycle_model {
 	uint64_t rt_split, rt_unused, rt_unsplit;
 	struct pcp_lc_occ_row *timeline;
 	size_t nr_timeline, cap_timeline;
+
+	/* a PFN shard (pcp_lifecycle_new_shard): the blocks whose shard_of() is shard; its
+	 * occupancy changes go to delta_out (the event's, set per event) */
+	int is_shard;
+	unsigned shard, shard_mask;
+	struct pcp_lc_delta *delta_out;
 };
 
 void pcp_lifecycle_opts_default(struct pcp_lifecycle_opts *o)
@@ -168,6 +174,12 @@ static inline struct lc_block *probe_in(struct lc_block *blocks, size_t nr_group
 		if (++s == cap)
 			s = 0;
 	}
+}
+
+/* Where pfn's probe begins. */
+static inline const struct lc_block *block_probe_home(const struct pcp_lifecycle_model *m, uint64_t pfn)
+{
+	return &m->blocks[pcp_pair_home(pcp_pfn_hash(pfn), pfn, m->nr_groups)];
 }
 
 static inline struct lc_block *block_probe(const struct pcp_lifecycle_model *m, uint64_t pfn)
@@ -474,6 +486,25 @@ static inline void occ_add(struct pcp_lifecycle_model *m, uint32_t cpu, int64_t 
 		cs->flow.occ_max = cs->occ;
 }
 
+/* Occupancy of cpu changes by delta pages at ts: at once (one model, or the order part of
+ * a sharded one applying a shard's changes), or, in a shard, into the event's delta for the
+ * order part to apply in the trace's order (pcp_lifecycle_shard_event). */
+static inline void occ_change(struct pcp_lifecycle_model *m, uint32_t cpu, int64_t delta, uint64_t ts)
+{
+	struct pcp_lc_delta *d = m->delta_out;
+	int i;
+
+	if (!d) {
+		occ_add(m, cpu, delta, ts);
+		return;
+	}
+	/* at most two changes per event (a block taken back from one list, put on another);
+	 * none is 0 pages */
+	i = d->pages[0] != 0;
+	d->pages[i] = delta;
+	d->cpu[i] = cpu;
+}
+
 /* The block leaves the list it is on (owner's) at ts by exit kind x: residency and occupancy. */
 static void leave_list(struct pcp_lifecycle_model *m, struct lc_block *e, uint64_t ts, enum pcp_lc_exit x)
 {
@@ -488,7 +519,7 @@ static void leave_list(struct pcp_lifecycle_model *m, struct lc_block *e, uint64
 	h->n++;
 	if (r > h->max)
 		h->max = r;
-	occ_add(m, e->owner_cpu, -(int64_t)pages, ts);
+	occ_change(m, e->owner_cpu, -(int64_t)pages, ts);
 }
 
 /* The block enters cpu's list at ts. A block the model already has on a list left it unseen
@@ -498,56 +529,73 @@ static void enter_list(struct pcp_lifecycle_model *m, struct lc_block *e, uint32
 {
 	if (e->state == LC_ON_PCP) {
 		m->tot.anomalies.refill_while_listed++;
-		occ_add(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ts);
+		occ_change(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ts);
 	}
 	e->state = LC_ON_PCP;
 	e->owner_cpu = cpu;
 	e->since_ns = ts;
 	e->flags = (uint8_t)((e->flags & ~LC_F_BY_FREE) | (how == LC_BY_FREE ? LC_F_BY_FREE : 0));
 	e->order = (uint8_t)order;
-	occ_add(m, cpu, (int64_t)(UINT64_C(1) << order), ts);
+	occ_change(m, cpu, (int64_t)(UINT64_C(1) << order), ts);
 }
 
-static void on_refill(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
-		      struct pcp_lc_task *t)
+/* Each event has an order part, which counts per CPU and task and reads the CPU's zone_locked
+ * state only, and a block part, which reads and changes the block's state (and the owner's
+ * counters, the stays, the round trips). One model runs both; a sharded one (PFN shards,
+ * lifecycle_feed.h) runs the block parts in the shards and the order part, with the
+ * occupancy changes the shards found, in the trace's order. */
+
+enum alloc_class { ALLOC_PCP, ALLOC_BUDDY, ALLOC_UNCLASSIFIED };
+
+/* The CPU's zone_locked state (every part keeps its own copy: it depends on that CPU's
+ * events only); an alloc's class. A zone_locked record classifies at most one allocation: a
+ * later alloc of the same block (after a free to this CPU's list) must not be taken for a
+ * buddy one again. */
+static enum alloc_class zl_event(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev)
 {
-	const struct pcp_page_block *b = &ev->block;
 	struct lc_cpu *cs = &m->cpus[cpu];
-	uint64_t pages = UINT64_C(1) << b->order;
+	int zl_match;
+
+	switch (ev->kind) {
+	case PCP_EV_REFILL:
+		/* the most recent zone_locked of this CPU is this refill's (fallback: it is the
+		 * same record; native: mm_page_pcpu_refill follows its mm_page_alloc_zone_locked) */
+		cs->zl_pfn = ev->block.pfn;
+		cs->zl_valid = cs->zl_refill = 1;
+		break;
+	case PCP_EV_ZONE_LOCKED:  /* a direct buddy allocation, unless a refill follows */
+		cs->zl_pfn = ev->block.pfn;
+		cs->zl_valid = 1;
+		cs->zl_refill = 0;
+		break;
+	case PCP_EV_PAGE_ALLOC:
+		zl_match = cs->zl_valid && cs->zl_pfn == ev->block.pfn;
+		if (zl_match)
+			cs->zl_valid = 0;
+		if (!pcp_lifecycle_pcp_allowed_order(ev->block.order, m->opts.page_shift))
+			return ALLOC_UNCLASSIFIED;
+		return zl_match && !cs->zl_refill ? ALLOC_BUDDY : ALLOC_PCP;
+	default:
+		break;
+	}
+	return ALLOC_PCP;
+}
+
+static void refill_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev)
+{
 	struct lc_block *e;
 
-	/* the most recent zone_locked of this CPU is this refill's (fallback: it is the same
-	 * record; native: mm_page_pcpu_refill follows its mm_page_alloc_zone_locked) */
-	cs->zl_pfn = b->pfn;
-	cs->zl_valid = cs->zl_refill = 1;
-	cs->flow.refill_blocks++;
-	cs->flow.refill_pages += pages;
-	m->tot.refill_blocks++;
-	if (t) {
-		t->refill_blocks++;
-		t->refill_pages += pages;
-	}
-	if ((e = block_get(m, b->pfn))) {
-		enter_list(m, e, cpu, b->order, ev->ts_ns, LC_BY_REFILL);
+	if ((e = block_get(m, ev->block.pfn))) {
+		enter_list(m, e, cpu, ev->block.order, ev->ts_ns, LC_BY_REFILL);
 		rt_open(e, ev->ts_ns);
 	}
 }
 
-static void on_drain(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
-		     struct pcp_lc_task *t)
+static void drain_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev)
 {
 	const struct pcp_page_block *b = &ev->block;
-	struct lc_cpu *cs = &m->cpus[cpu];
-	uint64_t pages = UINT64_C(1) << b->order;
 	struct lc_block *e;
 
-	cs->flow.drain_blocks++;
-	cs->flow.drain_pages += pages;
-	m->tot.drain_blocks++;
-	if (t) {
-		t->drain_blocks++;
-		t->drain_pages += pages;
-	}
 	if (!(e = block_get(m, b->pfn)))
 		return;
 	if (e->state == LC_ON_PCP) {
@@ -569,44 +617,22 @@ static void on_drain(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		if (e->state != LC_UNKNOWN)
 			m->tot.anomalies.drain_not_listed++;
 		m->tot.drains_owner_unknown++;
-		occ_add(m, cpu, -(int64_t)pages, ev->ts_ns);
+		occ_change(m, cpu, -(int64_t)(UINT64_C(1) << b->order), ev->ts_ns);
 	}
 	rt_close(m, e, ev->ts_ns);
 	e->state = LC_IN_BUDDY;
 	e->order = (uint8_t)b->order;
 }
 
-static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
-		     struct pcp_lc_task *t)
+static void alloc_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+			enum alloc_class class)
 {
 	const struct pcp_page_block *b = &ev->block;
-	struct lc_cpu *cs = &m->cpus[cpu];
-	uint64_t pages = UINT64_C(1) << b->order;
-	int zl_match = cs->zl_valid && cs->zl_pfn == b->pfn;
 	struct lc_block *e;
 
-	m->tot.allocs++;
-	if (t)
-		t->allocs++;
-	/* A zone_locked record classifies at most one allocation: a later alloc of the same
-	 * block (after a free to this CPU's list) must not be taken for a buddy one again. */
-	if (zl_match)
-		cs->zl_valid = 0;
 	if (!(e = block_get(m, b->pfn)))
 		return;
-	if (!pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift)) {
-		cs->flow.unclassified_allocs++;
-		m->tot.unclassified_allocs++;
-	} else if (zl_match && !cs->zl_refill) {
-		cs->flow.buddy_allocs++;
-		m->tot.buddy_allocs++;
-		if (t)
-			t->buddy_allocs++;
-	} else {
-		cs->flow.pcp_allocs++;
-		m->tot.pcp_allocs++;
-		if (t)
-			t->pcp_allocs++;
+	if (class == ALLOC_PCP) {
 		if ((e->flags & LC_F_RT_OPEN) && ((e->flags & LC_F_RT_IN_USE) || e->state != LC_ON_PCP))
 			e->flags |= LC_F_RT_BROKEN;
 		if (e->state == LC_ON_PCP) {
@@ -624,7 +650,7 @@ static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		} else {
 			/* on the list when tracing began (or its entry lost): this CPU's list */
 			m->tot.allocs_pcp_unseen++;
-			occ_add(m, cpu, -(int64_t)pages, ev->ts_ns);
+			occ_change(m, cpu, -(int64_t)(UINT64_C(1) << b->order), ev->ts_ns);
 		}
 		e->state = LC_IN_USE;
 		e->order = (uint8_t)b->order;
@@ -635,29 +661,24 @@ static void on_alloc(struct pcp_lifecycle_model *m, uint32_t cpu, const struct p
 		e->flags |= LC_F_RT_BROKEN;
 	if (e->state == LC_ON_PCP) {
 		m->tot.anomalies.refill_while_listed++;
-		occ_add(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ev->ts_ns);
+		occ_change(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ev->ts_ns);
 	}
 	e->state = LC_IN_USE;
 	e->order = (uint8_t)b->order;
 }
 
-static void on_free(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
-		    struct pcp_lc_task *t)
+static void free_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev)
 {
 	const struct pcp_page_block *b = &ev->block;
-	struct lc_cpu *cs = &m->cpus[cpu];
+	int entry = pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift);
 	struct lc_block *e;
 
-	m->tot.frees++;
-	if (t)
-		t->frees++;
 	if (!(e = block_get(m, b->pfn)))
 		return;
 	if (e->state == LC_IN_BUDDY || e->state == LC_ON_PCP)
 		m->tot.anomalies.free_not_in_use++;
 	if (e->flags & LC_F_RT_OPEN) {
-		if (!(e->flags & LC_F_RT_IN_USE) || !pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift) ||
-		    ev->ts_ns < e->since_ns) {
+		if (!(e->flags & LC_F_RT_IN_USE) || !entry || ev->ts_ns < e->since_ns) {
 			e->flags |= LC_F_RT_BROKEN;
 		} else {
 			/* the free's time becomes since_ns below (an eligible free enters the list) */
@@ -665,28 +686,119 @@ static void on_free(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pc
 			e->rt_in_use_ns += ev->ts_ns - e->since_ns;
 		}
 	}
-	if (pcp_lifecycle_pcp_allowed_order(b->order, m->opts.page_shift)) {
+	if (entry) {
 		/* assumed: an eligible free goes to the freeing CPU's list (docs/METRICS.md) */
-		cs->flow.free_entries++;
-		m->tot.free_entries++;
-		if (t)
-			t->free_entries++;
 		enter_list(m, e, cpu, b->order, ev->ts_ns, LC_BY_FREE);
 	} else {
-		cs->flow.buddy_frees++;
-		m->tot.buddy_frees++;
 		if (e->state == LC_ON_PCP)
-			occ_add(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ev->ts_ns);
+			occ_change(m, e->owner_cpu, -(int64_t)(UINT64_C(1) << e->order), ev->ts_ns);
 		e->state = LC_IN_BUDDY;
 		e->order = (uint8_t)b->order;
 	}
 }
 
-static void lc_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
+/* The block part of an event of a block kind (its CPU and order valid). */
+static void block_event(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+			enum alloc_class class)
+{
+	switch (ev->kind) {
+	case PCP_EV_REFILL:
+		refill_block(m, cpu, ev);
+		break;
+	case PCP_EV_DRAIN:
+		drain_block(m, cpu, ev);
+		break;
+	case PCP_EV_PAGE_ALLOC:
+		alloc_block(m, cpu, ev, class);
+		break;
+	case PCP_EV_PAGE_FREE:
+		free_block(m, cpu, ev);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The order part's counts of a block event. */
+static void count_event(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+			enum alloc_class class, struct pcp_lc_task *t)
+{
+	struct pcp_lc_cpu_flow *f = &m->cpus[cpu].flow;
+	uint64_t pages = UINT64_C(1) << ev->block.order;
+
+	switch (ev->kind) {
+	case PCP_EV_REFILL:
+		f->refill_blocks++;
+		f->refill_pages += pages;
+		m->tot.refill_blocks++;
+		if (t) {
+			t->refill_blocks++;
+			t->refill_pages += pages;
+		}
+		break;
+	case PCP_EV_DRAIN:
+		f->drain_blocks++;
+		f->drain_pages += pages;
+		m->tot.drain_blocks++;
+		if (t) {
+			t->drain_blocks++;
+			t->drain_pages += pages;
+		}
+		break;
+	case PCP_EV_PAGE_ALLOC:
+		m->tot.allocs++;
+		if (t)
+			t->allocs++;
+		if (class == ALLOC_UNCLASSIFIED) {
+			f->unclassified_allocs++;
+			m->tot.unclassified_allocs++;
+		} else if (class == ALLOC_BUDDY) {
+			f->buddy_allocs++;
+			m->tot.buddy_allocs++;
+			if (t)
+				t->buddy_allocs++;
+		} else {
+			f->pcp_allocs++;
+			m->tot.pcp_allocs++;
+			if (t)
+				t->pcp_allocs++;
+		}
+		break;
+	case PCP_EV_PAGE_FREE:
+		m->tot.frees++;
+		if (t)
+			t->frees++;
+		if (pcp_lifecycle_pcp_allowed_order(ev->block.order, m->opts.page_shift)) {
+			f->free_entries++;
+			m->tot.free_entries++;
+			if (t)
+				t->free_entries++;
+		} else {
+			f->buddy_frees++;
+			m->tot.buddy_frees++;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Whether the event is one of a block whose block part runs (a valid CPU and order); counts
+ * the invalid ones (order part). */
+static int block_kind(uint8_t kind)
+{
+	return kind == PCP_EV_REFILL || kind == PCP_EV_DRAIN || kind == PCP_EV_PAGE_ALLOC ||
+	       kind == PCP_EV_PAGE_FREE || kind == PCP_EV_ZONE_LOCKED;
+}
+
+/* The order part: time, counts, tasks, the zone_locked state; the occupancy changes of the
+ * block part, run here (d NULL: one model) or found by a shard (d). */
+static void order_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev, const struct pcp_lc_delta *d)
 {
 	uint32_t cpu = ev->cpu;
 	struct pcp_lc_task *t = NULL;
 	uint64_t ts = ev->ts_ns;
+	enum alloc_class class;
 
 	if (cpu >= m->nr_cpus) {
 		m->tot.anomalies.bad_cpu++;
@@ -702,47 +814,144 @@ static void lc_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
 		if (ts > m->last_ts)
 			m->last_ts = ts;
 	}
-	switch (ev->kind) {
-	case PCP_EV_REFILL:
-	case PCP_EV_DRAIN:
-	case PCP_EV_PAGE_ALLOC:
-	case PCP_EV_PAGE_FREE:
-	case PCP_EV_ZONE_LOCKED:
-		if (ev->block.order > PCP_MAX_BLOCK_ORDER) {
-			m->tot.anomalies.bad_order++;
-			return;
-		}
-		break;
-	case PCP_EV_REFILL_LOCK:
-	case PCP_EV_DRAIN_LOCK:
+	if (ev->kind == PCP_EV_REFILL_LOCK || ev->kind == PCP_EV_DRAIN_LOCK) {
 		m->native_locks[ev->kind == PCP_EV_DRAIN_LOCK]++;
 		if ((t = task_get(m, ev->pid)))
 			t->lock_acquisitions++;
 		return;
-	default:
+	}
+	if (!block_kind(ev->kind))
+		return;
+	if (ev->block.order > PCP_MAX_BLOCK_ORDER) {
+		m->tot.anomalies.bad_order++;
 		return;
 	}
-	if (ev->kind != PCP_EV_ZONE_LOCKED)
-		t = task_get(m, ev->pid);
-	switch (ev->kind) {
-	case PCP_EV_REFILL:
-		on_refill(m, cpu, ev, t);
-		break;
-	case PCP_EV_DRAIN:
-		on_drain(m, cpu, ev, t);
-		break;
-	case PCP_EV_PAGE_ALLOC:
-		on_alloc(m, cpu, ev, t);
-		break;
-	case PCP_EV_PAGE_FREE:
-		on_free(m, cpu, ev, t);
-		break;
-	default:        /* ZONE_LOCKED: a direct buddy allocation, unless a refill follows */
-		m->cpus[cpu].zl_pfn = ev->block.pfn;
-		m->cpus[cpu].zl_valid = 1;
-		m->cpus[cpu].zl_refill = 0;
-		break;
+	class = zl_event(m, cpu, ev);
+	if (ev->kind == PCP_EV_ZONE_LOCKED)
+		return;
+	t = task_get(m, ev->pid);
+	count_event(m, cpu, ev, class, t);
+	if (!d) {
+		block_event(m, cpu, ev, class);
+		return;
 	}
+	for (int i = 0; i < 2 && d->pages[i]; i++)
+		occ_add(m, d->cpu[i], d->pages[i], ts);
+}
+
+static void lc_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
+{
+	order_event(m, ev, NULL);
+}
+
+_Static_assert(PCP_PFN_GROUP_BITS == 3, "pcp_lc_shard_of's group");
+
+static inline unsigned shard_of(const struct pcp_lifecycle_model *s, uint64_t pfn)
+{
+	return pcp_lc_shard_of(pfn, s->shard_mask + 1);
+}
+
+int pcp_lifecycle_new_shard(const struct pcp_lifecycle_model *m, unsigned shard, unsigned nr_shards,
+			    struct pcp_lifecycle_model **out)
+{
+	struct pcp_lifecycle_opts o = m->opts;
+	int err;
+
+	*out = NULL;
+	if (!nr_shards || (nr_shards & (nr_shards - 1)) || shard >= nr_shards || m->is_shard)
+		return PCP_ERR_USAGE;
+	o.start_pages = o.end_pages = NULL;
+	if ((err = pcp_lifecycle_new(m->nr_cpus, &o, out)))
+		return err;
+	(*out)->is_shard = 1;
+	(*out)->shard = shard;
+	(*out)->shard_mask = nr_shards - 1;
+	return PCP_OK;
+}
+
+int pcp_lifecycle_is_own(const struct pcp_lifecycle_model *s, const struct pcp_event *ev)
+{
+	return ev->cpu < s->nr_cpus && (ev->kind == PCP_EV_REFILL || ev->kind == PCP_EV_DRAIN ||
+					ev->kind == PCP_EV_PAGE_ALLOC || ev->kind == PCP_EV_PAGE_FREE) &&
+	       ev->block.order <= PCP_MAX_BLOCK_ORDER && shard_of(s, ev->block.pfn) == s->shard;
+}
+
+void pcp_lifecycle_shard_event(struct pcp_lifecycle_model *s, const struct pcp_event *ev,
+			       struct pcp_lc_delta *d)
+{
+	uint32_t cpu = ev->cpu;
+	enum alloc_class class;
+
+	if (cpu >= s->nr_cpus || !block_kind(ev->kind) || ev->block.order > PCP_MAX_BLOCK_ORDER)
+		return;
+	class = zl_event(s, cpu, ev);   /* every CPU's state, whoever's block it is */
+	if (ev->kind == PCP_EV_ZONE_LOCKED || shard_of(s, ev->block.pfn) != s->shard)
+		return;
+	memset(d, 0, sizeof(*d));
+	s->delta_out = d;
+	block_event(s, cpu, ev, class);
+	s->delta_out = NULL;
+}
+
+void pcp_lifecycle_order_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev,
+			       const struct pcp_lc_delta *d)
+{
+	static const struct pcp_lc_delta none;
+
+	order_event(m, ev, d ? d : &none);
+}
+
+static void hist_merge(struct exit_hist *to, const struct exit_hist *from)
+{
+	for (unsigned i = 0; i < LOG2_BUCKETS; i++) {
+		to->stays[i] += from->stays[i];
+		to->pages[i] += from->pages[i];
+	}
+	for (unsigned i = 0; i < FINE_BUCKETS; i++)
+		to->fine[i] += from->fine[i];
+	to->n += from->n;
+	if (from->max > to->max)
+		to->max = from->max;
+}
+
+void pcp_lifecycle_merge_shard(struct pcp_lifecycle_model *m, const struct pcp_lifecycle_model *s)
+{
+	struct pcp_lifecycle_results *t = &m->tot;
+	const struct pcp_lifecycle_results *f = &s->tot;
+
+	if (!m->err)
+		m->err = s->err;
+	/* what the block part counts (refill_block ... free_block): integers, added */
+	t->unused_refills += f->unused_refills;
+	t->drains_owner_known += f->drains_owner_known;
+	t->remote_drains += f->remote_drains;
+	t->drains_owner_unknown += f->drains_owner_unknown;
+	t->allocs_pcp_unseen += f->allocs_pcp_unseen;
+	t->anomalies.refill_while_listed += f->anomalies.refill_while_listed;
+	t->anomalies.alloc_other_cpu += f->anomalies.alloc_other_cpu;
+	t->anomalies.drain_not_listed += f->anomalies.drain_not_listed;
+	t->anomalies.free_not_in_use += f->anomalies.free_not_in_use;
+	for (uint32_t c = 0; c < m->nr_cpus && c < s->nr_cpus; c++) {
+		m->cpus[c].flow.unused_refills += s->cpus[c].flow.unused_refills;
+		m->cpus[c].flow.remote_drains += s->cpus[c].flow.remote_drains;
+	}
+	for (int x = 0; x < PCP_LC_NR_EXITS; x++)
+		hist_merge(&m->hist[x], &s->hist[x]);
+	for (int p = 0; p < PCP_LC_NR_PHASES; p++) {
+		struct phase_hist *to = &m->phases[p];
+		const struct phase_hist *from = &s->phases[p];
+
+		for (unsigned i = 0; i < LOG2_BUCKETS; i++)
+			to->n[i] += from->n[i];
+		for (unsigned i = 0; i < FINE_BUCKETS; i++)
+			to->fine[i] += from->fine[i];
+		to->count += from->count;
+		if (from->max > to->max)
+			to->max = from->max;
+	}
+	m->rt_split += s->rt_split;
+	m->rt_unused += s->rt_unused;
+	m->rt_unsplit += s->rt_unsplit;
 }
 
 /* The block events' slots are prefetched; every event goes through the pipe in order. */
@@ -777,6 +986,19 @@ void pcp_lifecycle_event(struct pcp_lifecycle_model *m, const struct pcp_event *
 		break;
 	}
 	m->nr_in++;
+}
+
+void pcp_lifecycle_prefetch(const struct pcp_lifecycle_model *m, uint64_t pfn)
+{
+	const char *slot = (const char *)block_probe_home(m, pfn);
+
+	__builtin_prefetch(slot, 1, 3);
+	__builtin_prefetch(slot + sizeof(struct lc_block) - 1, 1, 3);
+}
+
+void pcp_lifecycle_event_now(struct pcp_lifecycle_model *m, const struct pcp_event *ev)
+{
+	lc_event(m, ev);
 }
 
 /* The events still in the pipe; finish calls it (more than once is harmless). */

@@ -167,6 +167,46 @@ int pcp_lifecycle_new(uint32_t nr_cpus, const struct pcp_lifecycle_opts *opts,
  * advances time. The model takes each event a few events later (a prefetch pipe): its state
  * is complete only in finish. Allocation failure (table growth) is reported by finish. */
 void pcp_lifecycle_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev);
+/* Hot path of a model fed in batches (lifecycle_feed.c), instead of pcp_lifecycle_event:
+ * the caller has the events ahead in memory, so it prefetches a block's home slot a few
+ * events before it hands the event over (prefetch), and the event is taken at once
+ * (event_now): the pipe's copy of each event cost as much as the model. Not mixed with
+ * pcp_lifecycle_event on one model. */
+void pcp_lifecycle_prefetch(const struct pcp_lifecycle_model *m, uint64_t pfn);
+void pcp_lifecycle_event_now(struct pcp_lifecycle_model *m, const struct pcp_event *ev);
+
+/* PFN shards (pcpanalyze -j N, lifecycle_feed.h). Each event has a block part (the block's
+ * state, stays, round trips, the owner's counters) and an order part (time, counts per CPU and
+ * task, occupancy levels, areas and timeline, which need every change in the trace's order).
+ * A shard runs the block parts of the blocks of its PFNs (the low bits of the 8-PFN group:
+ * pair_shards.c's rule) and writes the occupancy changes it finds into the event's delta; the
+ * model runs every order part with those deltas, in order. Merged at the end, the results are
+ * the one model's, bit for bit: sums of integers, maxima, and the same changes in the same
+ * order. nr_shards a power of two; the shard copies m's options. */
+struct pcp_lc_delta {
+	int64_t pages[2];                   /* the changes in order; 0: none */
+	uint32_t cpu[2];
+};
+/* The shard of a block: the low bits of its group of 8 PFNs (pair_events.h's group; the
+ * hash's top bits pick the home group inside each shard's table). */
+static inline unsigned pcp_lc_shard_of(uint64_t pfn, unsigned nr_shards)
+{
+	return (unsigned)((pfn >> 3) & (nr_shards - 1));
+}
+int pcp_lifecycle_new_shard(const struct pcp_lifecycle_model *m, unsigned shard, unsigned nr_shards,
+			    struct pcp_lifecycle_model **out);
+/* 1 when the event's block part is this shard's (it then writes the event's delta). */
+int pcp_lifecycle_is_own(const struct pcp_lifecycle_model *s, const struct pcp_event *ev);
+/* Every event, in order (a shard keeps each CPU's zone_locked state, which classifies allocs);
+ * d is written (whole) for the shard's own events only. */
+void pcp_lifecycle_shard_event(struct pcp_lifecycle_model *s, const struct pcp_event *ev,
+			       struct pcp_lc_delta *d);
+/* The order part of every event, in order, with the delta its shard wrote (read for the
+ * shards' own events only; NULL for other events). Not mixed with pcp_lifecycle_event. */
+void pcp_lifecycle_order_event(struct pcp_lifecycle_model *m, const struct pcp_event *ev,
+			       const struct pcp_lc_delta *d);
+/* After the last event: the shard's sums into m (then free the shard). */
+void pcp_lifecycle_merge_shard(struct pcp_lifecycle_model *m, const struct pcp_lifecycle_model *s);
 /* churn: the churn model's results of the same trace, whose zone_lock rows give the refill
  * and drain acquisitions (native or inferred, one definition); NULL: the native *_LOCK events
  * the lifecycle model counted itself. */

@@ -8,13 +8,16 @@
 # trace.dat inputs (-j 1: one after the other; -j 4: side by side). -j 1 is the one-thread path
 # (no decode or model thread); -j 2 runs the lifecycle thread or else one pairing thread, which
 # decode when they wait; -j 5 runs decode threads beside the lifecycle thread and one pairing
-# thread, or beside two pairing threads (PFN shards, lib/model/pair_shards.h).
+# thread, or beside two pairing threads (PFN shards, lib/model/pair_shards.h); the traces with
+# the lifecycle events also run at -j 8, where the lifecycle model is in PFN shards too
+# (lib/model/lifecycle_feed.h).
 # ctest passes the build directory as $1.
 # ctest: COST 70   (seconds, about: long tests start first under ctest -j)
 set -u
 BUILD=${1:?usage: jobs_identical.sh BUILD_DIR}
 . "$(dirname "$0")/tracedat_common.bash"
 JOBS=${PCP_JOBS_LIST:-2 5}
+LC_JOBS="$JOBS ${PCP_JOBS_LC:-8}"
 
 checked=0
 # A sanitizer build (scripts/test.sh runs it after the normal build, which compares every
@@ -41,7 +44,7 @@ run() {
 	rc1=$?
 	[ -f "$T/$name.j1.db" ] && sqlite3 "$T/$name.j1.db" .dump > "$T/$name.j1.sql"
 	grep -v '^results: ' "$T/$name.j1.out" > "$T/$name.j1.txt"
-	for j in $JOBS; do
+	for j in ${RUN_JOBS:-$JOBS}; do
 		"$PCPANALYZE" -j "$j" "$@" -o "$T/$name.j$j.db" --json "$T/$name.j$j.json" "$trace" \
 			> "$T/$name.j$j.out" 2> "$T/$name.j$j.err"
 		rc=$?
@@ -73,12 +76,17 @@ for f in "$SRC"/tests/fixtures/*.dat "$SRC"/tests/fixtures/*.dat.xz "$SRC"/tests
 	*) cp "$f" "$T/$b" ;;
 	esac
 	[ -f "${f%.xz}.meta.json" ] && cp "${f%.xz}.meta.json" "$T/$b.meta.json"
+	case $f in
+	*lifecycle*) RUN_JOBS=$LC_JOBS ;;
+	*) RUN_JOBS=$JOBS ;;
+	esac
 	case $b in
 	buffers-ab.dat | buffers-all.dat)
 		for buf in a b; do run "$b-$buf" "$T/$b" --buffer "$buf"; done ;;
 	*) run "$b" "$T/$b" ;;
 	esac
 done
+RUN_JOBS=$LC_JOBS
 # a v6 lab lifecycle trace as v7-zstd too (trace-cmd convert), if this trace-cmd converts
 if trace-cmd convert --help 2>&1 | grep -q -- '--compression'; then
 	xz -dc "$SRC/tests/fixtures/lab-2node-lifecycle.dat.xz" > "$T/lc.v6.dat"
@@ -87,15 +95,21 @@ if trace-cmd convert --help 2>&1 | grep -q -- '--compression'; then
 		run lab-2node-lifecycle.zstd "$T/lc.zstd.dat"
 	fi
 fi
+RUN_JOBS=$JOBS
 
 # Every synth script in every format.
 for s in "$SRC"/tests/fixtures/*.synth "$SRC"/tests/fixtures/lifecycle/*.synth; do
 	b=$(basename "$s" .synth)
+	case $s in
+	*/lifecycle/*) RUN_JOBS=$LC_JOBS ;;
+	*) RUN_JOBS=$JOBS ;;
+	esac
 	for f in v6 v7 v7-zstd v7-zlib; do
 		"$SYNTH" -q --format $f -o "$T/$b.$f.dat" --formats "$FORMATS" "$s" 2>/dev/null || continue
 		run "$b.$f" "$T/$b.$f.dat"
 	done
 done
+RUN_JOBS=$JOBS
 
 # A long one: 4 CPUs, ~200000 events (every CPU spans many chunks and map windows, so the
 # decode threads fill and recycle their rings), lifecycle events, missed marks.
