@@ -169,7 +169,7 @@ static void ck_same(const struct pcp_lifecycle_results *a, const struct pcp_life
 	SAME_U(allocs); SAME_U(frees); SAME_U(pcp_allocs); SAME_U(buddy_allocs);
 	SAME_U(unclassified_allocs); SAME_U(free_entries); SAME_U(buddy_frees); SAME_U(refill_blocks);
 	SAME_U(drain_blocks); SAME_U(unused_refills); SAME_U(drains_owner_known); SAME_U(remote_drains);
-	SAME_U(drains_owner_unknown); SAME_U(allocs_pcp_unseen); SAME_U(refill_acquisitions);
+	SAME_U(drains_owner_unknown); SAME_U(allocs_pcp_unseen); SAME_U(buddy_allocs_untraced); SAME_U(refill_acquisitions);
 	SAME_U(drain_acquisitions); SAME_U(stays[0]); SAME_U(stays[1]);
 	SAME_U(anomalies.refill_while_listed); SAME_U(anomalies.alloc_other_cpu);
 	SAME_U(anomalies.drain_not_listed); SAME_U(anomalies.free_not_in_use);
@@ -253,6 +253,7 @@ START_TEST(shards_same_results)
 	ck_assert_uint_gt(one->unclassified_allocs, 1000);
 	ck_assert_uint_gt(one->buddy_frees, 1000);
 	ck_assert_uint_gt(one->allocs_pcp_unseen, 1000);
+	ck_assert_uint_gt(one->buddy_allocs_untraced, 1000);
 	ck_assert_uint_gt(one->rt_split, 100);
 	ck_assert_uint_gt(one->nr_occ_timeline, 1000);
 	ck_assert_uint_gt(one->nr_tasks, 5);

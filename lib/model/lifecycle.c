@@ -545,7 +545,8 @@ static void enter_list(struct pcp_lifecycle_model *m, struct lc_block *e, uint32
  * lifecycle_feed.h) runs the block parts in the shards and the order part, with the
  * occupancy changes the shards found, in the trace's order. */
 
-enum alloc_class { ALLOC_PCP, ALLOC_BUDDY, ALLOC_UNCLASSIFIED };
+enum alloc_class { ALLOC_PCP, ALLOC_BUDDY, ALLOC_UNCLASSIFIED,
+		   ALLOC_BUDDY_UNTRACED /* PCP by the records, buddy by the block (alloc_block) */ };
 
 /* The CPU's zone_locked state (every part keeps its own copy: it depends on that CPU's
  * events only); an alloc's class. A zone_locked record classifies at most one allocation: a
@@ -624,14 +625,28 @@ static void drain_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struc
 	e->order = (uint8_t)b->order;
 }
 
-static void alloc_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
-			enum alloc_class class)
+/* 1 when an alloc classified PCP by the records is a buddy one: the block is in the buddy
+ * allocator (a drain or a buddy free put it there) and no record put it on a list since, so
+ * it came from the buddy allocator by a path that writes no zone_locked record: compaction's
+ * capture (compaction_capture() hands a block being freed and merged straight to the task
+ * compacting for it; __rmqueue_smallest, where mm_page_alloc_zone_locked is, never sees it).
+ * Taken from a list, 512 pages of a hugetlb allocation came off a CPU's occupancy each time
+ * (lab recordings). Its list occupancy is unchanged. */
+static int alloc_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+		       enum alloc_class class)
 {
 	const struct pcp_page_block *b = &ev->block;
 	struct lc_block *e;
 
 	if (!(e = block_get(m, b->pfn)))
-		return;
+		return 0;
+	if (class == ALLOC_PCP && e->state == LC_IN_BUDDY) {
+		if (e->flags & LC_F_RT_OPEN)
+			e->flags |= LC_F_RT_BROKEN;
+		e->state = LC_IN_USE;
+		e->order = (uint8_t)b->order;
+		return 1;
+	}
 	if (class == ALLOC_PCP) {
 		if ((e->flags & LC_F_RT_OPEN) && ((e->flags & LC_F_RT_IN_USE) || e->state != LC_ON_PCP))
 			e->flags |= LC_F_RT_BROKEN;
@@ -654,7 +669,7 @@ static void alloc_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struc
 		}
 		e->state = LC_IN_USE;
 		e->order = (uint8_t)b->order;
-		return;
+		return 0;
 	}
 	/* buddy or unclassified: a block the model had on a list left it unseen */
 	if (e->flags & LC_F_RT_OPEN)
@@ -665,6 +680,7 @@ static void alloc_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struc
 	}
 	e->state = LC_IN_USE;
 	e->order = (uint8_t)b->order;
+	return 0;
 }
 
 static void free_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev)
@@ -697,9 +713,10 @@ static void free_block(struct pcp_lifecycle_model *m, uint32_t cpu, const struct
 	}
 }
 
-/* The block part of an event of a block kind (its CPU and order valid). */
-static void block_event(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
-			enum alloc_class class)
+/* The block part of an event of a block kind (its CPU and order valid); 1 for an alloc
+ * classified PCP by the records that is a buddy one by its block's state (alloc_block). */
+static int block_event(struct pcp_lifecycle_model *m, uint32_t cpu, const struct pcp_event *ev,
+		       enum alloc_class class)
 {
 	switch (ev->kind) {
 	case PCP_EV_REFILL:
@@ -709,14 +726,14 @@ static void block_event(struct pcp_lifecycle_model *m, uint32_t cpu, const struc
 		drain_block(m, cpu, ev);
 		break;
 	case PCP_EV_PAGE_ALLOC:
-		alloc_block(m, cpu, ev, class);
-		break;
+		return alloc_block(m, cpu, ev, class);
 	case PCP_EV_PAGE_FREE:
 		free_block(m, cpu, ev);
 		break;
 	default:
 		break;
 	}
+	return 0;
 }
 
 /* The order part's counts of a block event. */
@@ -752,9 +769,10 @@ static void count_event(struct pcp_lifecycle_model *m, uint32_t cpu, const struc
 		if (class == ALLOC_UNCLASSIFIED) {
 			f->unclassified_allocs++;
 			m->tot.unclassified_allocs++;
-		} else if (class == ALLOC_BUDDY) {
+		} else if (class == ALLOC_BUDDY || class == ALLOC_BUDDY_UNTRACED) {
 			f->buddy_allocs++;
 			m->tot.buddy_allocs++;
+			m->tot.buddy_allocs_untraced += class == ALLOC_BUDDY_UNTRACED;
 			if (t)
 				t->buddy_allocs++;
 		} else {
@@ -830,11 +848,15 @@ static void order_event(struct pcp_lifecycle_model *m, const struct pcp_event *e
 	if (ev->kind == PCP_EV_ZONE_LOCKED)
 		return;
 	t = task_get(m, ev->pid);
-	count_event(m, cpu, ev, class, t);
 	if (!d) {
-		block_event(m, cpu, ev, class);
+		if (block_event(m, cpu, ev, class))
+			class = ALLOC_BUDDY_UNTRACED;
+		count_event(m, cpu, ev, class, t);
 		return;
 	}
+	if (d->buddy_untraced)
+		class = ALLOC_BUDDY_UNTRACED;
+	count_event(m, cpu, ev, class, t);
 	for (int i = 0; i < 2 && d->pages[i]; i++)
 		occ_add(m, d->cpu[i], d->pages[i], ts);
 }
@@ -889,7 +911,7 @@ void pcp_lifecycle_shard_event(struct pcp_lifecycle_model *s, const struct pcp_e
 		return;
 	memset(d, 0, sizeof(*d));
 	s->delta_out = d;
-	block_event(s, cpu, ev, class);
+	d->buddy_untraced = (uint32_t)block_event(s, cpu, ev, class);
 	s->delta_out = NULL;
 }
 

@@ -121,6 +121,9 @@ struct pcp_lifecycle_results {
 	uint64_t unused_refills;
 	uint64_t drains_owner_known, remote_drains, drains_owner_unknown;
 	uint64_t allocs_pcp_unseen;         /* PCP allocs of blocks not seen entering a list */
+	uint64_t buddy_allocs_untraced;     /* of buddy_allocs: blocks the model had in the buddy
+					     * allocator, allocated with no zone_locked record
+					     * (compaction's capture) */
 	uint64_t refill_acquisitions, drain_acquisitions;   /* used by the ratios */
 	uint64_t stays[PCP_LC_NR_EXITS];    /* stays with entry and exit in the trace */
 
@@ -186,6 +189,7 @@ void pcp_lifecycle_event_now(struct pcp_lifecycle_model *m, const struct pcp_eve
 struct pcp_lc_delta {
 	int64_t pages[2];                   /* the changes in order; 0: none */
 	uint32_t cpu[2];
+	uint32_t buddy_untraced;            /* an alloc the block's state makes a buddy one */
 };
 /* The shard of a block: the low bits of its group of 8 PFNs (pair_events.h's group; the
  * hash's top bits pick the home group inside each shard's table). */

@@ -162,6 +162,7 @@ static json_t *json_totals(const struct pcp_lifecycle_results *r, int *ok)
 		{ "drains_owner_known", r->drains_owner_known }, { "remote_drains", r->remote_drains },
 		{ "drains_owner_unknown", r->drains_owner_unknown },
 		{ "allocs_pcp_unseen", r->allocs_pcp_unseen },
+		{ "buddy_allocs_untraced", r->buddy_allocs_untraced },
 		{ "refill_acquisitions", r->refill_acquisitions },
 		{ "drain_acquisitions", r->drain_acquisitions },
 		{ "stays_alloc", r->stays[PCP_LC_EXIT_ALLOC] }, { "stays_drain", r->stays[PCP_LC_EXIT_DRAIN] },

@@ -64,6 +64,7 @@ static int write_info(sqlite3 *db, const struct pcp_lifecycle_results *r, unsign
 		{ "lifecycle_remote_drains", r->remote_drains },
 		{ "lifecycle_drains_owner_unknown", r->drains_owner_unknown },
 		{ "lifecycle_allocs_pcp_unseen", r->allocs_pcp_unseen },
+		{ "lifecycle_buddy_allocs_untraced", r->buddy_allocs_untraced },
 		{ "lifecycle_refill_acquisitions", r->refill_acquisitions },
 		{ "lifecycle_drain_acquisitions", r->drain_acquisitions },
 		{ "lifecycle_stays_alloc", r->stays[PCP_LC_EXIT_ALLOC] },

@@ -223,7 +223,7 @@ def check_case(name, fixture, opts, snaps, build, tmp, recorded=False):
                          "allocs", "frees", "unclassified_allocs", "buddy_frees", "free_entries",
                          "refill_blocks", "drain_blocks", "unused_refills", "drains_owner_known",
                          "remote_drains", "drains_owner_unknown", "allocs_pcp_unseen",
-                         "refill_acquisitions", "drain_acquisitions", "stays_alloc",
+                         "buddy_allocs_untraced", "refill_acquisitions", "drain_acquisitions", "stays_alloc",
                          "stays_drain")})
     for k, v in want_info.items():
         if info.get(k) != str(v):

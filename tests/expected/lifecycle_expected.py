@@ -167,7 +167,8 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000, acquisit
                      free_not_in_use=0, bad_order=0, bad_cpu=0)
     tot = dict(allocs=0, frees=0, pcp_allocs=0, buddy_allocs=0, unclassified_allocs=0,
                free_entries=0, buddy_frees=0, refill_blocks=0, drain_blocks=0, unused_refills=0,
-               drains_owner_known=0, remote_drains=0, drains_owner_unknown=0, allocs_pcp_unseen=0)
+               drains_owner_known=0, remote_drains=0, drains_owner_unknown=0, allocs_pcp_unseen=0,
+               buddy_allocs_untraced=0)
     stays = {"alloc": [], "drain": []}        # (residency, pages)
 
     def task(pid):
@@ -250,8 +251,20 @@ def compute(path, start=None, end=None, page_shift=12, bucket=10000000, acquisit
             if match:
                 del zl[c]                     # one alloc per zone_locked record
             b = blocks.setdefault(pfn, {})
-            token(pfn, "A" if allowed(o, page_shift) and not (match and not was_refill) else "X",
-                  ts)
+            # classified PCP by the records, but the block is in the buddy allocator (drained,
+            # or freed to the buddy) and no record put it on a list since: a buddy alloc no
+            # zone_locked record shows (compaction's capture); no list loses pages
+            untraced = (allowed(o, page_shift) and not (match and not was_refill)
+                        and b.get("state") == "buddy")
+            token(pfn, "A" if allowed(o, page_shift) and not (match and not was_refill)
+                  and not untraced else "X", ts)
+            if untraced:
+                cpu[c]["buddy_allocs"] += 1
+                tot["buddy_allocs"] += 1
+                tot["buddy_allocs_untraced"] += 1
+                t["buddy_allocs"] += 1
+                b.update(state="use", order=o)
+                continue
             if not allowed(o, page_shift):
                 cpu[c]["unclassified_allocs"] += 1
                 tot["unclassified_allocs"] += 1
