@@ -44,6 +44,7 @@ struct pcp_feed_ring {
 	struct feed_consumer consumer[PCP_FEED_MAX_CONSUMERS];
 	unsigned nr_consumers;
 	int end;                        /* nothing more comes after what is queued */
+	int feeder_waiting;             /* the feeder waits for room (pcp_feed_flush) */
 	uint32_t awaited;               /* consumers some other consumer waits for (after) */
 	int (*idle)(void *);            /* other work for consumer 0 while it waits (set_idle) */
 	void *idle_ctx;
@@ -80,10 +81,17 @@ static int drained(const struct pcp_feed_ring *r, const struct feed_consumer *c)
 	return r->end && available(r, c) == r->filled;
 }
 
-/* c has something to do: half the ring (one wake-up per FEED_RING / 2 batches), or the rest. */
+/* c has something to do: half the ring (one wake-up per FEED_RING / 2 batches), the rest at
+ * the end, or anything while the feeder waits for room. The last: a consumer that waits for
+ * others frees the ring only as far as they got, and one of them may sleep with less than
+ * half the ring queued for it while the ring is full for the feeder (a deadlock, seen with
+ * four lifecycle shards: the feeder waiting for the lifecycle thread, which waited for a
+ * shard, which waited for the feeder). */
 static int worth_waking(const struct pcp_feed_ring *r, const struct feed_consumer *c)
 {
-	return available(r, c) - r->done[c->idx] >= FEED_RING / 2 || drained(r, c);
+	uint64_t queued = available(r, c) - r->done[c->idx];
+
+	return queued >= FEED_RING / 2 || (queued && r->feeder_waiting) || drained(r, c);
 }
 
 static void *feed_main(void *arg)
@@ -268,9 +276,14 @@ void pcp_feed_flush(struct pcp_feed *f)
 		}
 	/* the next batch to fill must not be one a consumer still reads; a full ring: wait
 	 * until half of it is free, one wake-up per FEED_RING / 2 batches */
-	if (ring_used(r) == FEED_RING)
+	if (ring_used(r) == FEED_RING) {
+		/* every consumer with a batch queued is woken now (worth_waking) */
+		r->feeder_waiting = 1;
+		pthread_cond_broadcast(&r->ready);
 		while (ring_used(r) > FEED_RING / 2)
 			pthread_cond_wait(&r->space, &r->lock);
+		r->feeder_waiting = 0;
+	}
 	pthread_mutex_unlock(&r->lock);
 	f->cur = r->batch[r->filled % FEED_RING];
 	f->n = 0;
