@@ -10,6 +10,7 @@
  * missed-events marks, occupancy from snapshots, and pauses over many timeline buckets. */
 #include <check.h>
 #include <string.h>
+#include <unistd.h>
 #include "common/error.h"
 #include "model/churn.h"
 #include "model/churn_feed.h"
@@ -273,6 +274,76 @@ START_TEST(shards_same_results)
 }
 END_TEST
 
+/* Consumers that wait for others, under random delays on every side: each batch reaches the
+ * waiting consumer only after every one it waits for has consumed it (it checks their marks,
+ * kept per ring slot as the lifecycle shards keep their deltas), and the feed never stalls.
+ * The half-ring wake-ups once deadlocked here (the feeder waiting for room, the waiting
+ * consumer for a shard, the shard for half a ring). */
+#define STRESS_SHARDS 4
+#define STRESS_BATCHES 3000
+
+struct stress {
+	uint64_t seen[STRESS_SHARDS + 1];       /* batches consumed, per consumer */
+	uint64_t mark[STRESS_SHARDS][PCP_FEED_RING];
+	uint64_t seed[STRESS_SHARDS + 1];
+	int bad;
+};
+
+struct stress_part {
+	struct stress *st;
+	unsigned idx;                           /* 0: the waiting one; 1..: the shards */
+};
+
+static void stress_pause(uint64_t *seed)
+{
+	*seed = *seed * 6364136223846793005u + 1442695040888963407u;
+	if ((*seed >> 60) == 0)
+		usleep((useconds_t)((*seed >> 40) % 300));
+}
+
+static void stress_consume(void *ctx, const struct pcp_feed_ev *b, size_t n)
+{
+	struct stress_part *p = ctx;
+	struct stress *st = p->st;
+	uint64_t k = st->seen[p->idx]++;
+
+	stress_pause(&st->seed[p->idx]);
+	if (n != PCP_FEED_BATCH || b[0].ts_ns != k)
+		st->bad = 1;
+	if (p->idx)
+		st->mark[p->idx - 1][k % PCP_FEED_RING] = k + 1;
+	else
+		for (unsigned s = 0; s < STRESS_SHARDS; s++)
+			if (__atomic_load_n(&st->mark[s][k % PCP_FEED_RING], __ATOMIC_RELAXED) != k + 1)
+				st->bad = 1;
+}
+
+START_TEST(feed_waits_under_delays)
+{
+	struct stress st = { .seed = { 1, 2, 3, 4, 5 } };
+	struct stress_part part[STRESS_SHARDS + 1];
+	struct pcp_feed_consumer c[STRESS_SHARDS + 1];
+	struct pcp_feed *f;
+	uint64_t seed = 99;
+
+	for (unsigned i = 0; i <= STRESS_SHARDS; i++) {
+		part[i] = (struct stress_part){ &st, i };
+		c[i] = (struct pcp_feed_consumer){ i ? "stress-shard" : "stress-order", stress_consume,
+						   &part[i], i ? 0 : ((UINT32_C(1) << STRESS_SHARDS) - 1) << 1 };
+	}
+	ck_assert_int_eq(pcp_feed_start_n(c, STRESS_SHARDS + 1, &f), PCP_OK);
+	for (uint64_t k = 0; k < STRESS_BATCHES; k++) {
+		for (size_t i = 0; i < PCP_FEED_BATCH; i++)
+			pcp_feed_put_fields(f, k, i, 0, 0, PCP_EV_OTHER, 0, 0, 0);
+		stress_pause(&seed);
+	}
+	pcp_feed_finish(f);
+	ck_assert_int_eq(st.bad, 0);
+	for (unsigned i = 0; i <= STRESS_SHARDS; i++)
+		ck_assert_uint_eq(st.seen[i], STRESS_BATCHES);
+}
+END_TEST
+
 /* The feed refuses consumers that wait for themselves or for one before them (a cycle). */
 START_TEST(feed_refuses_waits_backwards)
 {
@@ -301,6 +372,7 @@ static Suite *suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, shards_same_results);
+	tcase_add_test(tc, feed_waits_under_delays);
 	tcase_add_test(tc, feed_refuses_waits_backwards);
 	suite_add_tcase(s, tc);
 	return s;
