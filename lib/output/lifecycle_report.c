@@ -123,6 +123,14 @@ void pcp_lifecycle_text(FILE *out, const struct pcp_analysis *a)
 			f->remote_drains, f->occ_start, f->occ_min, mean_text(m1, sizeof(m1), f->occ_mean),
 			f->occ_max, f->occ_end, diff);
 	}
+	/* A level below 0 is impossible: pages came onto that CPU's lists unseen, or pages of
+	 * another CPU's lists were taken from it (a drain of blocks listed before the trace by
+	 * another CPU: a CPU going offline, drain_all_pages). Said, not hidden (docs/METRICS.md). */
+	for (uint32_t c = 0; r->occupancy_is_level && c < r->nr_cpus; c++)
+		if (r->cpu_flow[c].occ_min < 0)
+			fprintf(out, "  note: CPU %" PRIu32 "'s occupancy went below 0 (min %" PRId64 "): pages "
+				"entered its lists unseen or were counted off the wrong CPU; per-CPU "
+				"occupancy is an estimate\n", c, r->cpu_flow[c].occ_min);
 	text_tasks(out, r);
 }
 

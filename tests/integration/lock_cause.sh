@@ -95,6 +95,15 @@ grep -q ';set_max_huge_pages;.*;compact_zone;lru_add_drain_cpu_zone;drain_pages_
 	fail "lab-2node-causes: no explicit drain from direct compaction"
 grep -q ';set_max_huge_pages;.*;__alloc_pages_slowpath.constprop.0;__drain_all_pages;drain_pages;drain_pages_zone;free_pcppages_bulk$' "$WORK/explicit" ||
 	fail "lab-2node-causes: no explicit drain from drain_all_pages after reclaim"
+# the lifecycle text's note on a CPU whose occupancy level went below 0 (here CPU 0: CPU 1's
+# lists drained by CPU 0 when CPU 1 went offline, blocks listed before the trace guessed to be
+# CPU 0's), one per such CPU, with the database's minimum
+"$BUILD/pcpanalyze" -o "$WORK/c.db" "$WORK/lab-2node-causes.dat" > "$WORK/ctext" 2>&1 || fail "causes text run failed"
+want=$(sqlite3 "$WORK/c.db" "SELECT '  note: CPU ' || cpu || '''s occupancy went below 0 (min ' || occ_min || ')'
+	FROM lifecycle_cpu_flow WHERE occ_min < 0 ORDER BY cpu")
+got=$(grep "^  note: CPU .*'s occupancy went below 0" "$WORK/ctext" | sed 's/): .*/)/')
+[ -n "$want" ] && [ "$got" = "$want" ] ||
+	fail "lab-2node-causes: occupancy notes '$got', want '$want'"
 # text summary section
 "$BUILD/pcpanalyze" -o "$WORK/t.db" "$WORK/stacks-decay.dat" > "$WORK/text" 2>&1 || fail "text run failed"
 grep -q '^ Lock causes (kernel stacks: ' "$WORK/text" || fail "no Lock causes section in the text summary"
