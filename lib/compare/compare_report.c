@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/json_text.h"
 #include "compare/compare.h"
 #include "common/error.h"
 #include "output/report.h"
@@ -122,7 +123,7 @@ static json_t *sources_json(char *const *sources, size_t n)
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_string(sources[i]));
+		json_array_append_new(a, pcp_json_text(sources[i]));
 	return a;
 }
 
@@ -133,7 +134,7 @@ static json_t *lossy_json(char *const *sources, const int *lossy, size_t n)
 
 	for (size_t i = 0; a && i < n; i++)
 		if (lossy[i])
-			json_array_append_new(a, json_string(sources[i]));
+			json_array_append_new(a, pcp_json_text(sources[i]));
 	return a;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <jansson.h>
 #include <sqlite3.h>
+#include "common/json_text.h"
 #include "compare/compare.h"
 #include "common/error.h"
 #include "meta/meta.h"
@@ -174,7 +175,7 @@ static char *labels_json(const struct pcp_merge_label *labels, size_t n)
 	char *text;
 
 	for (size_t i = 0; obj && i < n; i++)
-		json_object_set_new(obj, labels[i].key, json_string(labels[i].value));
+		json_object_set_new(obj, labels[i].key, pcp_json_text(labels[i].value));
 	text = obj ? json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
 	json_decref(obj);
 	return text;

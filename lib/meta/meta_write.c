@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/utsname.h>
+#include "common/json_text.h"
 #include "common/error.h"
 #include "meta/meta.h"
 #include "output/outfile.h"
@@ -23,7 +24,7 @@ static void add(json_t *o, const char *key, json_t *v, int *ok)
 static void add_str(json_t *o, const char *key, const char *s, int *ok)
 {
 	if (s)
-		add(o, key, json_string(s), ok);
+		add(o, key, pcp_json_text(s), ok);
 }
 
 static json_t *strings_json(const struct pcp_meta_strings *s)
@@ -31,7 +32,7 @@ static json_t *strings_json(const struct pcp_meta_strings *s)
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < s->n; i++)
-		if (json_array_append_new(a, json_string(s->v[i]))) {
+		if (json_array_append_new(a, pcp_json_text(s->v[i]))) {
 			json_decref(a);
 			return NULL;
 		}
@@ -169,7 +170,7 @@ static json_t *zone_json(const struct pcp_meta_zone *z)
 	if (ok && (z->has & PCP_META_ZONE_NODE))
 		add(o, "node", json_integer(z->node), &ok);
 	if (ok && z->name)
-		add(o, "zone", json_string(z->name), &ok);
+		add(o, "zone", pcp_json_text(z->name), &ok);
 	if (ok && (z->has & PCP_META_ZONE_ZID))
 		add(o, "zid", json_integer(z->zid), &ok);
 	for (size_t i = 0; ok && i < z->nr_pagesets; i++)

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/json_text.h"
 #include "common/util.h"
 #include "model/lifecycle.h"
 #include "output/lifecycle_out.h"
@@ -286,7 +287,7 @@ static json_t *json_tasks(const struct pcp_lifecycle_results *r, int *ok)
 			break;
 		}
 		put(e, "pid", json_integer(t->pid), ok);
-		put(e, "comm", comm ? json_string(comm) : json_null(), ok);
+		put(e, "comm", pcp_json_text(comm), ok);
 		put(e, "refill_blocks", jint(t->refill_blocks), ok);
 		put(e, "refill_pages", jint(t->refill_pages), ok);
 		put(e, "drain_blocks", jint(t->drain_blocks), ok);

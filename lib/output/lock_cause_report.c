@@ -2,6 +2,7 @@
  * (output/lock_cause_output.h). */
 #include <math.h>
 #include <string.h>
+#include "common/json_text.h"
 #include "common/error.h"
 #include "output/lock_cause_output.h"
 
@@ -85,9 +86,10 @@ int pcp_lock_cause_report_json(json_t *root, const struct pcp_lock_cause_results
 	}
 	for (size_t i = 0; ok && i < r->nr_stacks; i++) {
 		const struct pcp_lock_cause_stack *x = &r->stacks[i];
-		push(stacks, json_pack("{s:s,s:s,s:s,s:I,s:s,s:I,s:I}", "kind",
-				       pcp_lock_kind_name(x->kind), "cause", x->cause, "comm", x->comm,
-				       "pid", (json_int_t)x->pid, "folded", x->folded, "acquisitions",
+		push(stacks, json_pack("{s:s,s:s,s:o,s:I,s:o,s:I,s:I}", "kind",
+				       pcp_lock_kind_name(x->kind), "cause", x->cause, "comm",
+				       pcp_json_text(x->comm), "pid", (json_int_t)x->pid, "folded",
+				       pcp_json_text(x->folded), "acquisitions",
 				       (json_int_t)x->acquisitions, "pages", (json_int_t)x->pages), &ok);
 	}
 	put(o, "causes", rows, &ok);

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include "common/json_text.h"
 #include "output/lock_hold_report.h"
 #include "common/util.h"
 
@@ -230,7 +231,7 @@ static json_t *json_longest(const struct pcp_lock_hold_results *r, int *ok)
 		put(o, "ts_ns", jint(q->ts_ns), ok);
 		put(o, "cpu", jint(q->cpu), ok);
 		put(o, "pid", q->pid >= 0 ? json_integer(q->pid) : json_null(), ok);
-		put(o, "comm", q->pid >= 0 && q->comm[0] ? json_string(q->comm) : json_null(), ok);
+		put(o, "comm", q->pid >= 0 && q->comm[0] ? pcp_json_text(q->comm) : json_null(), ok);
 		put(o, "kind", json_string(kind_name(q->kind)), ok);
 		put(o, "nid", json_integer(q->nid), ok);
 		put(o, "zid", json_integer(q->zid), ok);

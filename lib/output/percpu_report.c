@@ -1,6 +1,7 @@
 /* Percpu results -> the text summary section and the "percpu" JSON member. */
 #include <inttypes.h>
 #include <stdio.h>
+#include "common/json_text.h"
 #include "common/error.h"
 #include "model/percpu.h"
 #include "output/percpu_frag_report.h"
@@ -158,7 +159,7 @@ int pcp_percpu_report_json(json_t *root, const struct pcp_percpu_results *r)
 		const struct pcp_percpu_callsite *c = &r->callsites[i];
 		json_t *o = json_object();
 		put(o, "call_site", jaddr(c->call_site), &ok);
-		put(o, "symbol", c->symbol ? json_string(c->symbol) : json_null(), &ok);
+		put(o, "symbol", pcp_json_text(c->symbol), &ok);
 		put(o, "allocs", ju(c->allocs), &ok);
 		put(o, "frees", ju(c->frees), &ok);
 		put(o, "fails", ju(c->fails), &ok);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/json_text.h"
 #include "common/error.h"
 #include "meta/meta.h"
 #include "output/lifecycle_out.h"
@@ -266,7 +267,7 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 		*ok = 0;
 		return NULL;
 	}
-	put(t, "trace_file", json_string(a->trace_file ? a->trace_file : ""), ok);
+	put(t, "trace_file", pcp_json_text(a->trace_file ? a->trace_file : ""), ok);
 	put(t, "nr_cpus", jint(a->nr_cpus), ok);
 	put(t, "first_ts_ns", jint(c->first_ts_ns), ok);
 	put(t, "last_ts_ns", jint(c->last_ts_ns), ok);
@@ -281,9 +282,9 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	put(t, "events_lost_unknown", jint(c->lost_unknown_marks), ok);
 	put(t, "lossy", json_boolean(c->lossy), ok);
 	put(t, "events_lost_source", json_string(a->events_lost_source ? a->events_lost_source : "none"), ok);
-	put(t, "buffer", a->buffer ? json_string(a->buffer) : json_null(), ok);
+	put(t, "buffer", pcp_json_text(a->buffer), ok);
 	put(t, "file_version", json_integer(a->file_version), ok);
-	put(t, "trace_clock", a->trace_clock ? json_string(a->trace_clock) : json_null(), ok);
+	put(t, "trace_clock", pcp_json_text(a->trace_clock), ok);
 	put(t, "time_base", json_string(pcp_time_base_name(a->time_base)), ok);
 	if (a->time_base_reason)
 		put(t, "time_base_reason", json_string(a->time_base_reason), ok);
@@ -300,7 +301,7 @@ static json_t *json_trace(const struct pcp_analysis *a, int *ok)
 	}
 	put(t, "pcptrace_version", json_string(PCPTRACE_VERSION), ok);
 	/* the window and filter, as trace_info says them (docs/METRICS.md) */
-	put(t, "filter", json_string(a->filter ? a->filter : "none"), ok);
+	put(t, "filter", pcp_json_text(a->filter ? a->filter : "none"), ok);
 	if (a->filtered) {
 		put(t, "window_from_ns", jint(a->window_from_ns), ok);
 		put(t, "window_to_ns", a->window_to_ns == UINT64_MAX ? json_null() : jint(a->window_to_ns), ok);

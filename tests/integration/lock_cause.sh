@@ -104,6 +104,18 @@ want=$(sqlite3 "$WORK/c.db" "SELECT '  note: CPU ' || cpu || '''s occupancy went
 got=$(grep "^  note: CPU .*'s occupancy went below 0" "$WORK/ctext" | sed 's/): .*/)/')
 [ -n "$want" ] && [ "$got" = "$want" ] ||
 	fail "lab-2node-causes: occupancy notes '$got', want '$want'"
+# task names are any bytes (prctl(PR_SET_NAME)): one that is not UTF-8 in the trace's cmdlines
+# is in the JSON with U+FFFD for each bad byte (it used to end the run: "out of memory", exit 70)
+printf 'cpus 1\nformats used\ncomm 2000 load\212er\303\n1000 0 kmem:mm_page_alloc_zone_locked common_pid=2000 pfn=0x100 order=0 migratetype=1 percpu_refill=1\n2000 0 kmem:mm_page_alloc common_pid=2000 pfn=0x100 order=0 gfp_flags=0xcc0 migratetype=1\n3000 0 kmem:mm_page_free common_pid=2000 pfn=0x100 order=0\n' > "$WORK/comm.synth"
+if "$BUILD/pcpsynth" -q -f "$SRC/tests/fixtures/formats" -o "$WORK/comm.dat" "$WORK/comm.synth"; then
+	"$BUILD/pcpanalyze" -q -o "$WORK/comm.db" --json "$WORK/comm.json" "$WORK/comm.dat" ||
+		fail "a task name that is not UTF-8: pcpanalyze --json failed"
+	python3 -c "import json, sys; t = json.load(open(sys.argv[1]))['lifecycle']['tasks']
+sys.exit([x['comm'] for x in t] != ['load\ufffder\ufffd'])" "$WORK/comm.json" ||
+		fail "a task name that is not UTF-8: not in the JSON with U+FFFD"
+else
+	fail "pcpsynth: the trace with a task name that is not UTF-8"
+fi
 # text summary section
 "$BUILD/pcpanalyze" -o "$WORK/t.db" "$WORK/stacks-decay.dat" > "$WORK/text" 2>&1 || fail "text run failed"
 grep -q '^ Lock causes (kernel stacks: ' "$WORK/text" || fail "no Lock causes section in the text summary"
