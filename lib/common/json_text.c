@@ -3,10 +3,9 @@
 #include <string.h>
 #include "common/json_text.h"
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates, nothing
- * above U+10FFFF), 0 if the byte at s does not start one. */
-static size_t utf8_len(const unsigned char *s)
+size_t pcp_utf8_len(const char *str)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	unsigned char c = s[0];
 
 	if (c < 0x80)
@@ -28,7 +27,6 @@ static size_t utf8_len(const unsigned char *s)
 
 json_t *pcp_json_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t n, len, out = 0;
 	char *copy;
 	json_t *j;
@@ -42,7 +40,7 @@ json_t *pcp_json_text(const char *s)
 		return NULL;
 	/* a NUL ends the string, so a sequence is never read past it (the checks stop there) */
 	for (size_t i = 0; i < len; i += n) {
-		if ((n = utf8_len(p + i))) {
+		if ((n = pcp_utf8_len(s + i))) {
 			memcpy(copy + out, s + i, n);
 			out += n;
 		} else {

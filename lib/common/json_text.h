@@ -5,9 +5,15 @@
 #ifndef PCPTRACE_JSON_TEXT_H
 #define PCPTRACE_JSON_TEXT_H
 
+#include <stddef.h>
 #include <jansson.h>
 
 /* A new JSON string of s (NULL: JSON null); NULL only when out of memory. */
 json_t *pcp_json_text(const char *s);
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF; 1 for ASCII, NUL included), 0 if the byte at s does not start one. For
+ * writers of JSON text of their own (perfetto.c). */
+size_t pcp_utf8_len(const char *s);
 
 #endif

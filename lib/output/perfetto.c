@@ -11,6 +11,7 @@
 #include <event-parse.h>
 #include "output/perfetto.h"
 #include "common/error.h"
+#include "common/json_text.h"
 #include "events/event.h"
 #include "model/lifecycle.h"
 #include "model/lock_hold.h"
@@ -203,16 +204,25 @@ static void put_us(FILE *fp, const char *key, uint64_t ns)
 	fprintf(fp, "\"%s\":%" PRIu64 ".%03u", key, ns / 1000, (unsigned)(ns % 1000));
 }
 
+/* A JSON string of s: UTF-8 as JSON requires, a byte that does not start a valid sequence (a
+ * task may name itself with any bytes) written as U+FFFD, as pcp_json_text does. */
 static void put_str(FILE *fp, const char *s)
 {
 	fputc('"', fp);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(fp, "\\%c", *c);
-		else if (*c < 0x20)
-			fprintf(fp, "\\u%04x", *c);
-		else
-			fputc(*c, fp);
+	for (size_t n; *s; s += n) {
+		unsigned char c = (unsigned char)*s;
+
+		n = pcp_utf8_len(s);
+		if (!n) {
+			fputs("\\ufffd", fp);
+			n = 1;
+		} else if (c == '"' || c == '\\') {
+			fprintf(fp, "\\%c", c);
+		} else if (c < 0x20) {
+			fprintf(fp, "\\u%04x", c);
+		} else {
+			fwrite(s, 1, n, fp);
+		}
 	}
 	fputc('"', fp);
 }

@@ -108,11 +108,14 @@ got=$(grep "^  note: CPU .*'s occupancy went below 0" "$WORK/ctext" | sed 's/): 
 # is in the JSON with U+FFFD for each bad byte (it used to end the run: "out of memory", exit 70)
 printf 'cpus 1\nformats used\ncomm 2000 load\212er\303\n1000 0 kmem:mm_page_alloc_zone_locked common_pid=2000 pfn=0x100 order=0 migratetype=1 percpu_refill=1\n2000 0 kmem:mm_page_alloc common_pid=2000 pfn=0x100 order=0 gfp_flags=0xcc0 migratetype=1\n3000 0 kmem:mm_page_free common_pid=2000 pfn=0x100 order=0\n' > "$WORK/comm.synth"
 if "$BUILD/pcpsynth" -q -f "$SRC/tests/fixtures/formats" -o "$WORK/comm.dat" "$WORK/comm.synth"; then
-	"$BUILD/pcpanalyze" -q -o "$WORK/comm.db" --json "$WORK/comm.json" "$WORK/comm.dat" ||
-		fail "a task name that is not UTF-8: pcpanalyze --json failed"
+	"$BUILD/pcpanalyze" -q -o "$WORK/comm.db" --json "$WORK/comm.json" --perfetto "$WORK/comm.pf.json" \
+		"$WORK/comm.dat" || fail "a task name that is not UTF-8: pcpanalyze --json --perfetto failed"
 	python3 -c "import json, sys; t = json.load(open(sys.argv[1]))['lifecycle']['tasks']
 sys.exit([x['comm'] for x in t] != ['load\ufffder\ufffd'])" "$WORK/comm.json" ||
 		fail "a task name that is not UTF-8: not in the JSON with U+FFFD"
+	python3 -c "import json, sys; d = json.load(open(sys.argv[1])); e = d['traceEvents'] if isinstance(d, dict) else d
+sys.exit(not any(x.get('ph') == 'M' and x['args'].get('name') == 'load\ufffder\ufffd' for x in e))" "$WORK/comm.pf.json" ||
+		fail "a task name that is not UTF-8: not in the Perfetto timeline with U+FFFD"
 else
 	fail "pcpsynth: the trace with a task name that is not UTF-8"
 fi
