@@ -145,14 +145,35 @@ PY
 	rm -f "$work/c.dat" "$work/c.synth"
 done
 # -j scaling (issue 14): v7-zstd traces of PCP_BENCH_JOBS_EVENTS (default 15M) events, the
-# lifecycle kind and the refill/drain kind, analyzed at -j 1 and -j 2 in this same run (the
-# results are identical: tests/integration/jobs_identical.sh). Target: -j 2 <= 0.6x -j 1 wall.
+# lifecycle kind and the refill/drain kind (synthetic, 800k PFNs), and with root + tracefs a
+# recorded lifecycle trace (pcprecord --lifecycle around pcpload --pattern burst), analyzed at
+# -j 1 and -j 2 in turns in this same run: a noisy machine (a VM whose host is busy) slows a
+# stretch of runs, not one side (the results are identical: tests/integration/jobs_identical.sh).
+# Median and best of the runs. Target: -j 2 <= 0.6x -j 1 wall.
 jev=${PCP_BENCH_JOBS_EVENTS:-15000000}
+jobs_scaling() { # LABEL TRACE
+	local i
+	: >"$work/j1.times"
+	: >"$work/j2.times"
+	for ((i = 0; i < runs; i++)); do
+		/usr/bin/time -f '%e %M' -a -o "$work/j1.times" "$build/pcpanalyze" -j 1 -q -o "$work/j.db" "$2" >/dev/null 2>&1
+		/usr/bin/time -f '%e %M' -a -o "$work/j2.times" "$build/pcpanalyze" -j 2 -q -o "$work/j.db" "$2" >/dev/null 2>&1
+	done
+	read -r j1_s j1_best j1_kb < <(sort -n "$work/j1.times" | awk -v n="$runs" 'NR == 1 { b = $1 } NR == int((n + 1) / 2) { print $1, b, $2 }')
+	read -r j2_s j2_best j2_kb < <(sort -n "$work/j2.times" | awk -v n="$runs" 'NR == 1 { b = $1 } NR == int((n + 1) / 2) { print $1, b, $2 }')
+	echo "-j scaling, $1 ($(du -h "$2" | cut -f1)): -j 1 ${j1_s} s ($(ratio "$j1_kb" 1024) MB)," \
+		"-j 2 ${j2_s} s ($(ratio "$j2_kb" 1024) MB): $(ratio "$j2_s" "$j1_s")x, best runs $(ratio "$j2_best" "$j1_best")x (target <= 0.6)"
+}
 for kind in lifecycle refill-drain; do
 	SYNTH_FORMAT=v7-zstd synth_trace "$jev" 800000 "$work/j.dat" $([ $kind = lifecycle ] && echo --lifecycle)
-	read -r j1_s j1_kb < <(measure j1 "$build/pcpanalyze" -j 1 -q -o "$work/j.db" "$work/j.dat")
-	read -r j2_s j2_kb < <(measure j2 "$build/pcpanalyze" -j 2 -q -o "$work/j.db" "$work/j.dat")
-	echo "-j scaling, $kind v7-zstd $jev events ($(du -h "$work/j.dat" | cut -f1)): -j 1 ${j1_s} s" \
-		"($(ratio "$j1_kb" 1024) MB), -j 2 ${j2_s} s ($(ratio "$j2_kb" 1024) MB): $(ratio "$j2_s" "$j1_s")x (target <= 0.6)"
+	jobs_scaling "$kind v7-zstd $jev events" "$work/j.dat"
 	rm -f "$work/j.dat"
 done
+# ~1.5 M lifecycle events/s from pcpload's burst pattern on 2 CPUs: 11 s for >= 15 M
+if [ "$(id -u)" = 0 ] && [ -d /sys/kernel/tracing/events/kmem ] &&
+	"$build/pcprecord" -q --lifecycle --format v7-zstd -b 8192 -o "$work/j.dat" -- "$build/pcpload" \
+		--pattern burst --threads 2 --duration "${PCP_BENCH_JOBS_SECONDS:-11}" --size 512 >/dev/null 2>&1; then
+	jrec=$("$build/bench_bare_iterate" "$work/j.dat")
+	jobs_scaling "recorded lifecycle v7-zstd $jrec events" "$work/j.dat"
+	rm -f "$work/j.dat" "$work/j.dat.meta.json"
+fi

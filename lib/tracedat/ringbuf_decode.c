@@ -41,9 +41,19 @@
  * batches; a batch is one block (a compressed chunk, or a smaller mapped window) and the
  * records found in it. */
 #define MT_WINDOW (256u << 10)  /* mapped bytes per batch (uncompressed) */
-#define MT_RING 4               /* batches per stream decoded ahead (chunk mode too: 8 or
-				 * 32 chunks per stream gained 1-2 % on rec15.dat at -j 2 and
-				 * cost 30 % on a synthetic 800k-PFN trace, stop 24) */
+#define MT_RING 4               /* batches per stream decoded ahead (at least, chunk mode) */
+/* Chunk mode (-j 2's helper) keeps up to CHUNK_AHEAD_BYTES of decompressed chunks ahead over
+ * all streams, MT_RING to MT_RING_CHUNKS per stream, as chunks of trace-cmd's size
+ * (CHUNK_PAGES pages) take. The helper is a model thread that decompresses only while its own
+ * feed is empty, and then sleeps until half its feed is queued (event_feed.c: 4 batches of
+ * 4,096 events); the merge must not run out of chunks meanwhile, or it decompresses them itself
+ * on the busier core. 16,384 events of ~32 bytes are ~512 KB of pages; 4 chunks per stream
+ * (2 streams: 320 KB) ran out, and the analysis thread spent 22 % of its samples in zstd
+ * (rec15.dat at -j 2: 0.61x the -j 1 wall with 4, 0.54x with 16; rd15.dat 0.86x -> 0.71x;
+ * bench/RESULTS.md, stop 28). Twice the need, for streams the merge takes unevenly. */
+#define CHUNK_AHEAD_BYTES (2u << 20)
+#define CHUNK_PAGES 10
+#define MT_RING_CHUNKS 16
 /* With many CPUs every stream's batches are resident at once (the merge needs each one's
  * head): MT_RING_MANY per stream above MT_MANY_STREAMS streams (the decode threads then keep
  * one batch ahead instead of three; at 512 CPUs of 40 KB chunks, ~80 MB instead of ~160). */
@@ -183,7 +193,8 @@ struct pcp_rbdec {
 	struct zdec z;              /* one thread: shared by all streams */
 	struct mt_worker *workers;
 	size_t nr_workers;
-	unsigned ring;              /* batches per stream: MT_RING, or MT_RING_MANY */
+	unsigned ring;              /* batches per stream: MT_RING, MT_RING_MANY, or (chunk mode)
+				     * up to MT_RING_CHUNKS */
 	/* Helper mode on compressed data: a batch is a decompressed chunk only, and the merging
 	 * thread walks it itself as one thread does (advance_chunks). The decompression is what
 	 * costs (zstd: 27 % of a -j 1 run); the walk done on the filling side, its 32 bytes per
@@ -1000,6 +1011,11 @@ static int mt_start(struct pcp_rbdec *d, size_t nr, int helper, char *errbuf, si
 	d->nr_workers = nr;
 	d->ring = d->nr_streams > MT_MANY_STREAMS ? MT_RING_MANY : MT_RING;
 	d->chunk_mode = helper && d->comp != COMP_NONE;
+	if (d->chunk_mode && d->nr_streams <= MT_MANY_STREAMS) {
+		uint64_t fit = CHUNK_AHEAD_BYTES / ((uint64_t)d->nr_streams * d->p.page_size * CHUNK_PAGES + 1);
+
+		d->ring = fit > MT_RING_CHUNKS ? MT_RING_CHUNKS : fit > MT_RING ? (unsigned)fit : MT_RING;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		struct mt_worker *w = &d->workers[i];
 
