@@ -470,18 +470,26 @@ out:
 }
 
 static const char merge_usage_text[] =
-	"usage: pcpanalyze merge -o OUT.db [--label KEY=VALUE]... RESULTS.db...\n"
+	"usage: pcpanalyze merge -o OUT.db [--label KEY=VALUE]... [analysis options] INPUT...\n"
 	"\n"
 	"Copies several results databases (or merged ones) into one: a run table (run, source,\n"
 	"trace_file, host, kernel_release, recorded_at, refill_source, labels) and a run column\n"
-	"in every table, for SQL across runs. Labels apply to the runs of this invocation.\n"
+	"in every table, for SQL across runs. Labels apply to the runs of this invocation. An input\n"
+	"may also be a trace.dat file: it is analyzed first (as pcpanalyze -o would), side by side\n"
+	"with the other trace.dat inputs.\n"
 	"\n"
 	"  -o, --output OUT.db       the merged database (required)\n"
 	"  -l, --label KEY=VALUE     label the single-run inputs (repeatable, each key once)\n"
+	"      --churn-window NS, --bucket NS, --top N, --refill-source SRC, --infer-gap auto|NS,\n"
+	"      --buffer NAME, --from T, --to T, --cpus LIST, --pid PIDS, --comm NAME\n"
+	"                            analysis options for trace.dat inputs (see pcpanalyze --help)\n"
+	"  -j, --jobs N              threads: trace.dat inputs analyzed side by side (default: the\n"
+	"                            CPUs this process may run on; 1 = one after the other)\n"
 	"  -h, --help                this help\n"
 	"\n"
 	"Exit status: 0 ok, 2 usage, 3 cannot open, 10 database, 12 not a results database of\n"
-	"schema version 1, 70 out of memory, 74 I/O; see pcpanalyze(1).\n";
+	"schema version 2 (nor a trace.dat file), 70 out of memory, 74 I/O; a trace.dat input that\n"
+	"cannot be analyzed: pcpanalyze's status for it (e.g. 7 damaged); see pcpanalyze(1).\n";
 
 static int merge_usage_error(const char *what, const char *problem)
 {
@@ -491,21 +499,37 @@ static int merge_usage_error(const char *what, const char *problem)
 
 static int cmd_merge(int argc, char **argv)
 {
+	enum { OPT_M_ANALYSIS = 400 };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "churn-window", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "bucket", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "top", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "refill-source", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "infer-gap", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "buffer", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "from", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "to", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "cpus", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "pid", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "comm", required_argument, NULL, OPT_M_ANALYSIS },
+		{ "jobs", required_argument, NULL, OPT_M_ANALYSIS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pcp_merge_label *labels = NULL;
+	struct pcp_analyze_opts aopts;
 	size_t nr_labels = 0;
 	const char *out_path = NULL;
 	char errbuf[1024] = "";
-	int c, err;
+	int c, idx, err;
 
+	pcp_analyze_opts_default(&aopts);
+	aopts.jobs = default_jobs();
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:l:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:l:j:h", longopts, &idx)) != -1) {
 		switch (c) {
 		case 'o': out_path = optarg; break;
 		case 'l': {
@@ -526,6 +550,18 @@ static int cmd_merge(int argc, char **argv)
 			labels[nr_labels++].value = eq + 1;
 			break;
 		}
+		case OPT_M_ANALYSIS:
+			if (analysis_option(longopts[idx].name, optarg, &aopts)) {
+				free(labels);
+				return 2;
+			}
+			break;
+		case 'j':
+			if (analysis_option("jobs", optarg, &aopts)) {
+				free(labels);
+				return 2;
+			}
+			break;
 		case 'h': fputs(merge_usage_text, stdout); free(labels); return 0;
 		case ':': free(labels); return merge_usage_error(argv[optind - 1], "needs an argument");
 		default: free(labels); return merge_usage_error(argv[optind - 1], "unknown option");
@@ -533,10 +569,15 @@ static int cmd_merge(int argc, char **argv)
 	}
 	if (!out_path || optind >= argc) {
 		free(labels);
-		return merge_usage_error("arguments", "expects -o OUT.db and at least one results database");
+		return merge_usage_error("arguments", "expects -o OUT.db and at least one input");
 	}
-	err = pcp_merge_databases(out_path, argv + optind, (size_t)(argc - optind), labels, nr_labels,
-				  errbuf, sizeof(errbuf));
+	if (window_error() ||
+	    output_is_input("pcpanalyze merge", "-o", out_path, argv + optind, (size_t)(argc - optind))) {
+		free(labels);
+		return 2;
+	}
+	err = pcp_merge_files(out_path, argv + optind, (size_t)(argc - optind), labels, nr_labels,
+			      &aopts, errbuf, sizeof(errbuf));
 	if (err)
 		fprintf(stderr, "pcpanalyze merge: %s\n", errbuf[0] ? errbuf : pcp_strerror(err));
 	free(labels);

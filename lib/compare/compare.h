@@ -134,5 +134,17 @@ struct pcp_merge_label {
 int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inputs,
 			const struct pcp_merge_label *labels, size_t nr_labels,
 			char *errbuf, size_t errlen);
+/* The same, reading each run from db_paths[i] and naming it sources[i] (the run table's
+ * source, and the messages): merge_files.c's analyzed trace.dat inputs. */
+int pcp_merge_databases_as(const char *out_path, char *const *db_paths, char *const *sources,
+			   size_t nr_inputs, const struct pcp_merge_label *labels, size_t nr_labels,
+			   char *errbuf, size_t errlen);
+/* merge over results databases and trace.dat files: the trace.dat inputs are analyzed with
+ * aopts first, side by side (aopts->jobs threads in all), each into a results database in a
+ * temporary directory that is removed before this returns; an analysis that fails ends the
+ * merge with its error, named by its trace (the first in input order). */
+int pcp_merge_files(const char *out_path, char *const *inputs, size_t nr_inputs,
+		    const struct pcp_merge_label *labels, size_t nr_labels,
+		    const struct pcp_analyze_opts *aopts, char *errbuf, size_t errlen);
 
 #endif

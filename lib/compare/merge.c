@@ -280,6 +280,14 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 			const struct pcp_merge_label *labels, size_t nr_labels,
 			char *errbuf, size_t errlen)
 {
+	return pcp_merge_databases_as(out_path, inputs, inputs, nr_inputs, labels, nr_labels, errbuf,
+				      errlen);
+}
+
+int pcp_merge_databases_as(const char *out_path, char *const *db_paths, char *const *inputs,
+			   size_t nr_inputs, const struct pcp_merge_label *labels, size_t nr_labels,
+			   char *errbuf, size_t errlen)
+{
 	struct pcp_outfile of;
 	char *labels_text = NULL, reason[256], *uri = NULL;
 	sqlite3 *db = NULL;
@@ -289,17 +297,18 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 		return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE, "no input database");
 	/* The output replaces its file at the end: an input there would be lost. */
 	for (size_t i = 0; i < nr_inputs; i++)
-		if (pcp_same_file(out_path, inputs[i]))
+		if (pcp_same_file(out_path, db_paths[i]))
 			return pcp_errorf(errbuf, errlen, PCP_ERR_USAGE,
 					  "%s: the output (-o) is also an input; choose another output file",
 					  out_path);
 	for (size_t i = 0; i < nr_inputs; i++) {
-		int kind = pcp_file_kind(inputs[i]);
+		int kind = pcp_file_kind(db_paths[i]);
 		if (kind < 0)
 			return pcp_errorf(errbuf, errlen, PCP_ERR_NOFILE, "%s: %s", inputs[i], strerror(-kind));
 		if (kind != PCP_FILE_SQLITE)
-			return pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA,
-				    "%s: not a results database (analyze traces first)", inputs[i]);
+			return pcp_errorf(errbuf, errlen, PCP_ERR_SCHEMA, "%s: %s", inputs[i],
+					  kind == PCP_FILE_TRACE_DAT ? "a trace.dat file, not a results database"
+					  : "neither a results database nor a trace.dat file");
 	}
 	/* run_label has one value per (run, key): a repeated key would fail half-way as an SQL
 	 * constraint error (and labels_json would keep only the last value). */
@@ -333,7 +342,7 @@ int pcp_merge_databases(const char *out_path, char *const *inputs, size_t nr_inp
 		int merged_input;
 
 		/* read-only, defensive, and only if it is our schema, object by object */
-		err = pcp_results_db_attach(db, inputs[i], "src", reason, sizeof(reason));
+		err = pcp_results_db_attach(db, db_paths[i], "src", reason, sizeof(reason));
 		if (err) {
 			pcp_errorf(errbuf, errlen, err, "%s: %s", inputs[i], reason);
 			break;

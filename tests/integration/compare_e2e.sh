@@ -517,12 +517,20 @@ expect_not_comparable "merged database" "${NARROW[0]}" narrow-all.db
 # Inputs merge refuses, leaving no output.
 run 3 "$PCPANALYZE" merge -o bad.db "${NARROW[0]}" missing.db
 run 12 "$PCPANALYZE" merge -o bad.db "${NARROW[0]}" v2.db
-run 12 "$PCPANALYZE" merge -o bad.db "${NARROW[0]}" run1.dat
+printf 'not a trace' >junk.dat
+run 12 "$PCPANALYZE" merge -o bad.db "${NARROW[0]}" junk.dat
 run 2 "$PCPANALYZE" merge -o bad.db --label k=a --label k=b "${NARROW[0]}"
 run 2 "$PCPANALYZE" merge -o bad.db --label =a "${NARROW[0]}"
 run 2 "$PCPANALYZE" merge "${NARROW[0]}"
 [ -e bad.db ] && fail "a failed merge left bad.db"
 ls -a | grep -q '^\.bad\.db\.' && fail "a failed merge left a temporary file"
+
+# A recorded trace.dat merged directly, beside its database: with the same analysis options
+# (the narrow ones) its run's metrics are the database's.
+run 0 "$PCPANALYZE" merge -o direct.db --churn-window 0 run1.narrow.db run1.dat
+metrics_of() { sqlite3 direct.db "SELECT group_concat(name || '=' || quote(value), ' ') FROM (SELECT * FROM metrics WHERE run = $1 ORDER BY name)"; }
+[ -n "$(metrics_of 1)" ] && [ "$(metrics_of 1)" = "$(metrics_of 2)" ] ||
+	fail "merge over run1.dat: metrics differ from run1.narrow.db's"
 
 echo "PASS: compare/merge end to end ($RUNS recordings of a burst pinned on CPU 0, each analyzed narrow and wide)"
 exit 0

@@ -49,6 +49,9 @@ check "compare" "$build/pcpanalyze" compare --json "$work/c.json" --junit "$work
 	"$work/fallback-basic.db" "$work/overrun.db"
 check "merge" "$build/pcpanalyze" merge -o "$work/all.db" --label k=v \
 	"$work/fallback-basic.db" "$work/overrun.db"
+# trace.dat inputs analyzed side by side (two analyses at once, one thread each)
+check "merge trace.dat inputs -j 2" "$build/pcpanalyze" merge -j 2 -o "$work/all2.db" \
+	"$src/tests/fixtures/fallback-basic.dat" "$src/tests/fixtures/percpu-fork.dat" "$work/overrun.db"
 : >"$work/empty.dat"
 check "analyze an empty file (error path)" "$build/pcpanalyze" -o "$work/e.db" "$work/empty.dat"
 head -c 100000 "$src/tests/fixtures/fallback-basic.dat" >"$work/cut.dat"
