@@ -27,7 +27,7 @@
 static const char usage_text[] =
 	"usage: pcpanalyze [options] trace.dat\n"
 	"       pcpanalyze compare ...   (compare runs)\n"
-	"       pcpanalyze merge ...     (merge results databases)\n"
+	"       pcpanalyze merge ...     (runs in one database: results databases, trace.dat files)\n"
 	"       pcpanalyze report ...    (draw a results database as HTML)\n"
 	"\n"
 	"Analyzes PCP refill/drain churn, imbalance, zone-lock and percpu activity in a trace.dat\n"
