@@ -17,22 +17,7 @@ command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3"; exit 77; }
 tmp=$(mktemp -d /tmp/pcp_merge_traces.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-passed=0
-ok() { [ "$failures" = "$passed" ] && echo "ok   $*"; passed=$failures; }
-run() {
-	local want=$1 rc
-	shift
-	"$@" >out.txt 2>err.txt
-	rc=$?
-	[ "$rc" = "$want" ] || { fail "exit $rc, want $want: $* ($(cat err.txt))"; return 1; }
-	return 0
-}
-one_line() {
-	[ "$(wc -l <err.txt)" = 1 ] && grep -qF -- "$1" err.txt ||
-		fail "stderr should be one line with '$1': $(cat err.txt)"
-}
+. "$src/tests/integration/checks_common.bash"
 # tables DB: every table but run, each row with its run, sorted (a text dump to diff)
 tables() {
 	local t

@@ -19,26 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$tmp" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-# ok WHAT: says WHAT passed if no check failed since the last ok
-passed=0
-ok() { [ "$failures" = "$passed" ] && echo "ok   $*"; passed=$failures; }
-
-# run WANT_EXIT CMD...: stdout in out.txt, stderr in err.txt
-run() {
-	local want=$1 rc
-	shift
-	"$@" >out.txt 2>err.txt
-	rc=$?
-	[ "$rc" = "$want" ] || { fail "exit $rc, want $want: $* ($(cat err.txt))"; return 1; }
-	return 0
-}
-# one_line WORDS: stderr is one line containing WORDS
-one_line() {
-	[ "$(wc -l <err.txt)" = 1 ] && grep -qF -- "$1" err.txt ||
-		fail "stderr should be one line with '$1': $(cat err.txt)"
-}
+. "$src/tests/integration/checks_common.bash"
 # unchanged FILE SUM
 unchanged() { [ "$(sha256sum <"$1")" = "$2" ] || fail "$1 was changed"; }
 no_temp() {
