@@ -19,19 +19,23 @@
 
 struct trace_job {
 	const char *trace;              /* the input */
-	char *db;                       /* where its analysis is written */
+	char *db;                       /* where its analysis is written (NULL: a database input) */
 	int err;
 	char reason[512];
 };
 
+struct trace_list {
+	struct trace_job *jobs;
+	const size_t *index;            /* the trace inputs' indexes in jobs */
+};
+
 static void analyze_one(size_t i, const struct pcp_analyze_opts *share, void *ctx)
 {
-	struct trace_job *job = &((struct trace_job *)ctx)[i];
+	const struct trace_list *list = ctx;
+	struct trace_job *job = &list->jobs[list->index[i]];
 	struct pcp_analysis *a = NULL;
 
 	job->reason[0] = '\0';
-	if (!job->db)
-		return;   /* a database input */
 	job->err = pcp_analyze_file(job->trace, share, &a, job->reason, sizeof(job->reason));
 	if (!job->err)
 		job->err = pcp_store_write(job->db, a, job->reason, sizeof(job->reason));
@@ -100,16 +104,25 @@ int pcp_merge_files(const char *out_path, char *const *inputs, size_t nr_inputs,
 		db_paths[i] = jobs[i].db;
 	}
 	{
-		const char **paths = calloc(nr_inputs, sizeof(*paths));
+		/* the traces only: -j's threads go to the analyses, none to a database input */
+		const char **paths = calloc(nr_traces, sizeof(*paths));
+		size_t *index = calloc(nr_traces, sizeof(*index)), n = 0;
+		struct trace_list list = { jobs, index };
 
-		if (!paths) {
+		if (!paths || !index) {
+			free(paths);
+			free(index);
 			err = pcp_errorf(errbuf, errlen, PCP_ERR_NOMEM, "out of memory");
 			goto out;
 		}
 		for (size_t i = 0; i < nr_inputs; i++)
-			paths[i] = inputs[i];
-		pcp_side_by_side(paths, nr_inputs, aopts, analyze_one, jobs);
+			if (jobs[i].db && n < nr_traces) {
+				paths[n] = inputs[i];
+				index[n++] = i;
+			}
+		pcp_side_by_side(paths, n, aopts, analyze_one, &list);
 		free(paths);
+		free(index);
 	}
 	/* the first failure in input order, as one analysis after the other would report it */
 	for (size_t i = 0; i < nr_inputs && !err; i++)
